@@ -1,0 +1,3 @@
+"""Type stubs for the compiled `operonx._core` extension module."""
+
+__version__: str

@@ -1,0 +1,1 @@
+//! operonx: workflow engine core (placeholder; real sources land here).
