@@ -1,0 +1,116 @@
+//! The one error type of the engine. The Python bindings map each variant to an exception class.
+
+use std::fmt;
+
+/// One problem found while validating a graph document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// A short machine-readable kind: `empty`, `no_entry`, `no_exit`, `unknown_op`, `unknown_ref`,
+    /// `cycle`, `unsupported`, `invalid`.
+    pub category: &'static str,
+    /// What is wrong, in words a person can act on.
+    pub message: String,
+    /// The op the problem is about, when there is one.
+    pub op_name: Option<String>,
+    /// The other end of the problem (an edge target, a ref source), when there is one.
+    pub target_name: Option<String>,
+}
+
+impl Problem {
+    /// A problem with no op attached.
+    pub fn new(category: &'static str, message: impl Into<String>) -> Self {
+        Problem { category, message: message.into(), op_name: None, target_name: None }
+    }
+
+    /// Attaches the op the problem is about.
+    pub fn op(mut self, op: &str) -> Self {
+        self.op_name = Some(op.to_string());
+        self
+    }
+
+    /// Attaches the other end of the problem.
+    pub fn target(mut self, target: &str) -> Self {
+        self.target_name = Some(target.to_string());
+        self
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.category, self.message)
+    }
+}
+
+/// Every way the engine can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The graph document is not valid JSON or does not have the shape of schema 1.0.
+    #[error("malformed graph document: {0}")]
+    Malformed(String),
+
+    /// The graph document declares a schema version this engine does not read.
+    #[error("graph document has schema_version {found}; this engine reads schema_version \"1.0\"")]
+    SchemaVersion {
+        /// The version found in the document (`<missing>` when absent).
+        found: String,
+    },
+
+    /// The graph failed validation; every problem found is listed.
+    #[error("graph '{graph}' is invalid ({} problem{}):\n{}", problems.len(),
+        if problems.len() == 1 { "" } else { "s" }, render_problems(problems))]
+    Invalid {
+        /// The graph's name.
+        graph: String,
+        /// Every problem found.
+        problems: Vec<Problem>,
+    },
+
+    /// A required input of an op has no value.
+    #[error("op '{op}' of graph '{graph}' is missing required input '{input}' (context {context:?}); \
+             bind it to PARENT[...], another op's output or a literal, or give the parameter a default")]
+    MissingInput {
+        /// The graph's name.
+        graph: String,
+        /// The op's full name.
+        op: String,
+        /// The input's name.
+        input: String,
+        /// The context path of the op run.
+        context: Vec<String>,
+    },
+
+    /// An op raised (or returned something that is not a mapping).
+    #[error("op '{op}' of graph '{graph}' failed (context {context:?}): {message}")]
+    OpFailed {
+        /// The graph's name.
+        graph: String,
+        /// The op's full name.
+        op: String,
+        /// The context path of the op run.
+        context: Vec<String>,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// The run was cancelled before it finished.
+    #[error("run of graph '{graph}' was cancelled")]
+    Cancelled {
+        /// The graph's name.
+        graph: String,
+    },
+
+    /// The engine was used in a way it does not support.
+    #[error("{0}")]
+    Usage(String),
+
+    /// A bug in the engine (for example a caught panic).
+    #[error("internal error in the operonx engine: {0}")]
+    Internal(String),
+}
+
+fn render_problems(problems: &[Problem]) -> String {
+    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+}
+
+/// The engine's result type.
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

@@ -1,0 +1,107 @@
+//! Refs: a value read from a graph input or another op's output, with a chain of transforms.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A ref as written in the document.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefDoc {
+    /// The graph's full name (a graph input) or an op's full name (its output).
+    pub source: String,
+    /// The variable read.
+    pub var: String,
+    /// Transforms applied in order: `[kind, [args...]]`.
+    #[serde(default)]
+    pub transforms: Vec<(String, Vec<Value>)>,
+}
+
+/// What a transform does to the value it receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum TransformKind {
+    GetItem,
+    GetAttr,
+    Call,
+    Apply,
+    Add,
+    Sub,
+    Mul,
+    TrueDiv,
+    FloorDiv,
+    Mod,
+    Pow,
+    RAdd,
+    RSub,
+    RMul,
+    RTrueDiv,
+    RFloorDiv,
+    RMod,
+    RPow,
+    Neg,
+    Pos,
+    Abs,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+    Not,
+}
+
+impl TransformKind {
+    /// Reads a transform name of the document.
+    pub fn parse(name: &str) -> Option<Self> {
+        use TransformKind::*;
+        Some(match name {
+            "getitem" => GetItem,
+            "getattr" => GetAttr,
+            "call" => Call,
+            "apply" => Apply,
+            "add" => Add,
+            "sub" => Sub,
+            "mul" => Mul,
+            "truediv" => TrueDiv,
+            "floordiv" => FloorDiv,
+            "mod" => Mod,
+            "pow" => Pow,
+            "radd" => RAdd,
+            "rsub" => RSub,
+            "rmul" => RMul,
+            "rtruediv" => RTrueDiv,
+            "rfloordiv" => RFloorDiv,
+            "rmod" => RMod,
+            "rpow" => RPow,
+            "neg" => Neg,
+            "pos" => Pos,
+            "abs" => Abs,
+            "eq" => Eq,
+            "ne" => Ne,
+            "lt" => Lt,
+            "le" => Le,
+            "gt" => Gt,
+            "ge" => Ge,
+            "and_" => And,
+            "or_" => Or,
+            "not_" => Not,
+            _ => return None,
+        })
+    }
+
+    /// The binary operator with its operands swapped for reflected kinds (`rsub` → `Sub`, true).
+    pub fn unreflected(self) -> (Self, bool) {
+        use TransformKind::*;
+        match self {
+            RAdd => (Add, true),
+            RSub => (Sub, true),
+            RMul => (Mul, true),
+            RTrueDiv => (TrueDiv, true),
+            RFloorDiv => (FloorDiv, true),
+            RMod => (Mod, true),
+            RPow => (Pow, true),
+            other => (other, false),
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Compiling a graph document into a [`Plan`], collecting every problem found.
+
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+
+use super::types::*;
+use crate::error::{EngineError, Problem, Result};
+use crate::graph::schema::{self, GraphDoc, OpDoc};
+use crate::graph::{RefDoc, TransformKind};
+
+/// Compiles a parsed document. Validation is iterative (no recursion over the graph), so graphs of any
+/// size compile; every problem found is reported in one [`EngineError::Invalid`].
+pub fn compile(doc: &GraphDoc) -> Result<Plan> {
+    Compiler::new(doc).run()
+}
+
+struct Compiler<'d> {
+    doc: &'d GraphDoc,
+    graph_full: String,
+    problems: Vec<Problem>,
+    ids: FxHashMap<&'d str, OpId>,
+    full_ids: FxHashMap<String, OpId>,
+    vars: Vec<String>,
+    var_ids: FxHashMap<String, VarId>,
+    consts: Vec<Const>,
+    graph_inputs: Vec<VarId>,
+    graph_outputs: Vec<VarId>,
+}
+
+impl<'d> Compiler<'d> {
+    fn new(doc: &'d GraphDoc) -> Self {
+        let graph_full = doc.full_name().to_string();
+        let mut ids = FxHashMap::default();
+        let mut full_ids = FxHashMap::default();
+        for (i, (name, op)) in doc.ops.0.iter().enumerate() {
+            ids.insert(name.as_str(), i as OpId);
+            full_ids.insert(op_full_name(&graph_full, name, op), i as OpId);
+        }
+        Compiler {
+            doc,
+            graph_full,
+            problems: Vec::new(),
+            ids,
+            full_ids,
+            vars: Vec::new(),
+            var_ids: FxHashMap::default(),
+            consts: Vec::new(),
+            graph_inputs: Vec::new(),
+            graph_outputs: Vec::new(),
+        }
+    }
+
+    fn run(mut self) -> Result<Plan> {
+        let doc = self.doc;
+        if doc.ops.0.is_empty() {
+            self.problem(Problem::new("empty", format!("graph '{}' has no ops", doc.name)));
+        }
+        let ops: Vec<OpPlan> = doc.ops.0.iter().map(|(name, op)| self.op(name, op)).collect();
+        let n = ops.len();
+
+        // Edges: successor lists in declaration order, counts of hard and soft predecessors.
+        let mut out: Vec<Vec<Edge>> = vec![Vec::new(); n];
+        let mut hard_preds = vec![0u32; n];
+        let mut soft_preds = vec![0u32; n];
+        for e in &doc.edges {
+            let (Some(from), Some(to)) = (self.lookup_edge_end(&e.from, &e.to), self.lookup_edge_end(&e.to, &e.from))
+            else {
+                continue;
+            };
+            if out[from as usize].iter().any(|x| x.dst == to && x.soft == e.soft) {
+                continue; // a repeated edge changes nothing
+            }
+            out[from as usize].push(Edge { dst: to, soft: e.soft });
+            if e.soft {
+                soft_preds[to as usize] += 1;
+            } else {
+                hard_preds[to as usize] += 1;
+            }
+        }
+        let entries = self.names_to_ids(&doc.entries, "entry");
+        let exits = self.names_to_ids(&doc.exits, "exit");
+        if n > 0 && entries.is_empty() {
+            self.problem(Problem::new(
+                "no_entry",
+                format!("graph '{}' has no entry op: wire one with START >> op", doc.name),
+            ));
+        }
+        let mapped_any = ops.iter().any(|o| matches!(o.forward, Forward::Mapped(_)));
+        if n > 0 && exits.is_empty() && !mapped_any {
+            self.problem(Problem::new(
+                "no_exit",
+                format!("graph '{}' has no exit op: wire one with op >> END", doc.name),
+            ));
+        }
+        self.check_cycles(&out, &hard_preds, &soft_preds);
+
+        if !self.problems.is_empty() {
+            return Err(EngineError::Invalid { graph: doc.name.clone(), problems: self.problems });
+        }
+        let initial_counts = (0..n).map(|i| hard_preds[i] + u32::from(soft_preds[i] > 0)).collect();
+        let mut succ_offsets = Vec::with_capacity(n + 1);
+        let mut succ = Vec::with_capacity(doc.edges.len());
+        succ_offsets.push(0);
+        for edges in out {
+            succ.extend(edges);
+            succ_offsets.push(succ.len() as u32);
+        }
+        Ok(Plan {
+            name: doc.name.clone(),
+            full_name: self.graph_full,
+            concurrency: doc.concurrency.filter(|c| *c > 0),
+            ops,
+            succ_offsets,
+            succ,
+            initial_counts,
+            soft_preds,
+            entries,
+            vars: self.vars,
+            consts: self.consts,
+            graph_inputs: self.graph_inputs,
+            graph_outputs: self.graph_outputs,
+        })
+    }
+
+    fn problem(&mut self, p: Problem) {
+        self.problems.push(p);
+    }
+
+    fn lookup_edge_end(&mut self, name: &str, other: &str) -> Option<OpId> {
+        let id = self.ids.get(name).copied();
+        if id.is_none() {
+            self.problem(
+                Problem::new("unknown_op", format!("an edge names op '{name}', which is not in graph '{}'", self.doc.name))
+                    .op(other)
+                    .target(name),
+            );
+        }
+        id
+    }
+
+    fn names_to_ids(&mut self, names: &[String], what: &str) -> Vec<OpId> {
+        let mut ids = Vec::with_capacity(names.len());
+        for name in names {
+            match self.ids.get(name.as_str()) {
+                Some(&id) if !ids.contains(&id) => ids.push(id),
+                Some(_) => {}
+                None => self.problem(
+                    Problem::new("unknown_op", format!("{what} op '{name}' is not in graph '{}'", self.doc.name))
+                        .target(name),
+                ),
+            }
+        }
+        ids
+    }
+
+    /// Kahn's algorithm over all edges; ops left with predecessors are on (or behind) a cycle.
+    fn check_cycles(&mut self, out: &[Vec<Edge>], hard: &[u32], soft: &[u32]) {
+        let n = out.len();
+        let mut indeg: Vec<u32> = (0..n).map(|i| hard[i] + soft[i]).collect();
+        let mut stack: Vec<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
+        let mut seen = 0;
+        while let Some(u) = stack.pop() {
+            seen += 1;
+            for e in &out[u] {
+                let v = e.dst as usize;
+                indeg[v] -= 1;
+                if indeg[v] == 0 {
+                    stack.push(v);
+                }
+            }
+        }
+        if seen < n {
+            let names: Vec<&str> =
+                (0..n).filter(|&i| indeg[i] > 0).map(|i| self.doc.ops.0[i].0.as_str()).collect();
+            let first = names[0].to_string();
+            self.problem(
+                Problem::new(
+                    "cycle",
+                    format!("graph '{}' has a cycle through ops {}", self.doc.name, names.join(", ")),
+                )
+                .op(&first),
+            );
+        }
+    }
+
+    fn intern(&mut self, name: &str) -> VarId {
+        if let Some(&id) = self.var_ids.get(name) {
+            return id;
+        }
+        let id = self.vars.len() as VarId;
+        self.vars.push(name.to_string());
+        self.var_ids.insert(name.to_string(), id);
+        id
+    }
+
+    fn constant(&mut self, v: &Value) -> ConstId {
+        let c = match v.as_object().and_then(|o| o.get("$host")).and_then(Value::as_u64) {
+            Some(i) => Const::Host(i as u32),
+            None => Const::Json(v.clone()),
+        };
+        self.consts.push(c);
+        (self.consts.len() - 1) as ConstId
+    }
+
+    fn op(&mut self, name: &str, op: &OpDoc) -> OpPlan {
+        let full_name = op_full_name(&self.graph_full, name, op);
+        if op.kind != "code" {
+            self.problem(
+                Problem::new("unsupported", format!("op '{name}' has type '{}', which this engine does not run yet", op.kind))
+                    .op(name),
+            );
+        }
+        let kind = match (op.bound.as_deref(), op.is_async, op.is_generator) {
+            (_, true, true) => OpKind::AsyncGen,
+            (_, false, true) => OpKind::SyncGen,
+            (_, true, false) => OpKind::Async,
+            (Some("cpu"), false, false) => OpKind::Cpu,
+            (None | Some("sync") | Some("io"), false, false) => OpKind::Sync,
+            (Some(other), _, _) => {
+                self.problem(
+                    Problem::new("invalid", format!("op '{name}' has bound '{other}'; use sync, io or cpu")).op(name),
+                );
+                OpKind::Sync
+            }
+        };
+        let mut inputs = Vec::with_capacity(op.inputs.len());
+        for (pname, raw) in &op.inputs {
+            let p = match schema::param(raw) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.problem(Problem::new("invalid", format!("input '{pname}' of op '{name}': {e}")).op(name));
+                    continue;
+                }
+            };
+            let binding = match (&p.reference, &p.literal) {
+                (Some(r), _) => match self.reference(name, r) {
+                    Some(r) => Binding::Ref(r),
+                    None => Binding::Unbound,
+                },
+                (None, Value::Null) => Binding::Unbound,
+                (None, lit) => Binding::Literal(self.constant(lit)),
+            };
+            let default = if p.required { None } else { Some(self.constant(&p.default)) };
+            inputs.push(InputPlan { name: pname.clone(), binding, default });
+        }
+        let mut mapped = Vec::new();
+        for (oname, raw) in &op.outputs {
+            let Ok(p) = schema::param(raw) else { continue };
+            if let Some(r) = &p.reference {
+                if r.source != self.graph_full {
+                    self.problem(
+                        Problem::new(
+                            "unknown_ref",
+                            format!("output '{oname}' of op '{name}' is mapped to '{}', which is not graph '{}'", r.source, self.graph_full),
+                        )
+                        .op(name)
+                        .target(&r.source),
+                    );
+                    continue;
+                }
+                let from = self.intern(oname);
+                let to = self.intern(&r.var);
+                if !self.graph_outputs.contains(&to) {
+                    self.graph_outputs.push(to);
+                }
+                mapped.push((from, to));
+            }
+        }
+        let forward = if !mapped.is_empty() {
+            Forward::Mapped(mapped)
+        } else if op.forward_all.unwrap_or_else(|| self.doc.exits.iter().any(|e| e == name)) {
+            for k in op.outputs.keys() {
+                let v = self.intern(k);
+                if !self.graph_outputs.contains(&v) {
+                    self.graph_outputs.push(v);
+                }
+            }
+            Forward::All
+        } else {
+            Forward::Nothing
+        };
+        let callable = op.callable.as_ref().map(|c| self.constant(c));
+        OpPlan {
+            name: name.to_string(),
+            full_name,
+            func_name: op.func_name.clone().unwrap_or_else(|| name.to_string()),
+            kind,
+            enabled: op.enabled,
+            inputs,
+            forward,
+            callable,
+        }
+    }
+
+    fn reference(&mut self, op: &str, r: &RefDoc) -> Option<RefPlan> {
+        let source = if r.source == self.graph_full {
+            let v = self.intern(&r.var);
+            if !self.graph_inputs.contains(&v) {
+                self.graph_inputs.push(v);
+            }
+            RefSource::Parent
+        } else if let Some(&id) = self.full_ids.get(&r.source) {
+            RefSource::Op(id)
+        } else {
+            self.problem(
+                Problem::new(
+                    "unknown_ref",
+                    format!(
+                        "op '{op}' reads '{}' from '{}', which is neither graph '{}' nor one of its ops",
+                        r.var, r.source, self.graph_full
+                    ),
+                )
+                .op(op)
+                .target(&r.source),
+            );
+            return None;
+        };
+        let var = self.intern(&r.var);
+        let mut transforms = Vec::with_capacity(r.transforms.len());
+        for (kind_name, args) in &r.transforms {
+            let Some(kind) = TransformKind::parse(kind_name) else {
+                self.problem(Problem::new("invalid", format!("op '{op}' uses unknown transform '{kind_name}'")).op(op));
+                continue;
+            };
+            let (args, kwargs) = if kind == TransformKind::Call {
+                let pos = args.first().and_then(Value::as_array).cloned().unwrap_or_default();
+                let kw = args.get(1).and_then(Value::as_object).cloned().unwrap_or_default();
+                let pos = pos.iter().filter_map(|a| self.operand(op, a)).collect();
+                let kw = kw.iter().filter_map(|(k, a)| Some((k.clone(), self.operand(op, a)?))).collect();
+                (pos, kw)
+            } else {
+                (args.iter().filter_map(|a| self.operand(op, a)).collect(), Vec::new())
+            };
+            transforms.push(TransformPlan { kind, args, kwargs });
+        }
+        Some(RefPlan { source, var, transforms })
+    }
+
+    fn operand(&mut self, op: &str, v: &Value) -> Option<Operand> {
+        match v.as_object().and_then(|o| o.get("__ref__")) {
+            Some(inner) => match serde_json::from_value::<RefDoc>(inner.clone()) {
+                Ok(r) => self.reference(op, &r).map(|r| Operand::Ref(Box::new(r))),
+                Err(e) => {
+                    self.problem(Problem::new("invalid", format!("op '{op}' has a malformed ref argument: {e}")).op(op));
+                    None
+                }
+            },
+            None => Some(Operand::Const(self.constant(v))),
+        }
+    }
+}
+
+fn op_full_name(graph_full: &str, name: &str, op: &OpDoc) -> String {
+    op.full_name.clone().unwrap_or_else(|| format!("{graph_full}.{name}"))
+}

@@ -1,0 +1,8 @@
+//! The compiled plan: a graph document turned into dense ids, successor lists and input bindings.
+//! A plan is built once per engine and shared by every run.
+
+mod compile;
+mod types;
+
+pub use compile::compile;
+pub use types::*;

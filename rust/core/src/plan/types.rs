@@ -1,0 +1,202 @@
+//! The plan's data types.
+
+use serde_json::Value;
+
+use crate::graph::TransformKind;
+
+/// Dense id of an op (its index in [`Plan::ops`]).
+pub type OpId = u32;
+/// Dense id of a variable name (an index into [`Plan::vars`]).
+pub type VarId = u32;
+/// Dense id of a constant (an index into [`Plan::consts`]).
+pub type ConstId = u32;
+
+/// A constant of the document: a JSON value, or a host object supplied beside the document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Const {
+    /// A plain JSON value.
+    Json(Value),
+    /// Index into the host objects list given with the document (`{"$host": i}`).
+    Host(u32),
+}
+
+/// How an op is executed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    /// Called inline by the driver.
+    Sync,
+    /// An async function: awaited concurrently.
+    Async,
+    /// A sync function run on a worker thread.
+    Cpu,
+    /// A sync generator.
+    SyncGen,
+    /// An async generator.
+    AsyncGen,
+}
+
+/// A successor edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    /// The successor op.
+    pub dst: OpId,
+    /// Soft: one soft predecessor of a group is enough.
+    pub soft: bool,
+}
+
+/// Where a ref reads from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefSource {
+    /// A graph input (`PARENT[var]`).
+    Parent,
+    /// Another op's output.
+    Op(OpId),
+}
+
+/// An operand of a transform.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    /// A constant.
+    Const(ConstId),
+    /// Another ref, evaluated in the same context.
+    Ref(Box<RefPlan>),
+}
+
+/// One compiled transform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformPlan {
+    /// What it does.
+    pub kind: TransformKind,
+    /// Positional operands (for `apply` the function first).
+    pub args: Vec<Operand>,
+    /// Keyword operands (`call` only).
+    pub kwargs: Vec<(String, Operand)>,
+}
+
+/// A compiled ref.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefPlan {
+    /// Where it reads.
+    pub source: RefSource,
+    /// The variable read.
+    pub var: VarId,
+    /// Transforms applied in order.
+    pub transforms: Vec<TransformPlan>,
+}
+
+/// What an input is bound to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Binding {
+    /// Nothing: the default applies, or the input is missing.
+    Unbound,
+    /// A literal.
+    Literal(ConstId),
+    /// A ref.
+    Ref(RefPlan),
+}
+
+/// One input of an op.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputPlan {
+    /// The parameter's name.
+    pub name: String,
+    /// What it is bound to.
+    pub binding: Binding,
+    /// The function's default, when it has one.
+    pub default: Option<ConstId>,
+}
+
+/// Which outputs of an op become graph outputs (and so frames).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Forward {
+    /// None: the op emits no frames.
+    Nothing,
+    /// Every output key under its own name.
+    All,
+    /// Only these `(op output, graph output)` pairs.
+    Mapped(Vec<(VarId, VarId)>),
+}
+
+impl Forward {
+    /// True when the op emits frames.
+    pub fn emits(&self) -> bool {
+        !matches!(self, Forward::Nothing)
+    }
+}
+
+/// One compiled op.
+#[derive(Debug, Clone)]
+pub struct OpPlan {
+    /// Short name.
+    pub name: String,
+    /// Dotted path from the root graph.
+    pub full_name: String,
+    /// The function's name (Rust implementations are looked up by it).
+    pub func_name: String,
+    /// How it runs.
+    pub kind: OpKind,
+    /// Disabled ops are skipped.
+    pub enabled: bool,
+    /// Inputs in signature order.
+    pub inputs: Vec<InputPlan>,
+    /// Which outputs are forwarded.
+    pub forward: Forward,
+    /// The host object to call, when the document carries one.
+    pub callable: Option<ConstId>,
+}
+
+/// A compiled graph.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Short name of the graph.
+    pub name: String,
+    /// Full name of the graph.
+    pub full_name: String,
+    /// Cap on in-flight async and cpu ops.
+    pub concurrency: Option<u32>,
+    /// The ops, by id.
+    pub ops: Vec<OpPlan>,
+    /// CSR offsets: successors of op `i` are `succ[succ_offsets[i]..succ_offsets[i + 1]]`.
+    pub succ_offsets: Vec<u32>,
+    /// Successor edges in declaration order.
+    pub succ: Vec<Edge>,
+    /// Per op: hard predecessors, plus one when it has soft predecessors.
+    pub initial_counts: Vec<u32>,
+    /// Per op: the number of soft predecessors.
+    pub soft_preds: Vec<u32>,
+    /// Ops started first, in wiring order.
+    pub entries: Vec<OpId>,
+    /// Interned variable names.
+    pub vars: Vec<String>,
+    /// Constants.
+    pub consts: Vec<Const>,
+    /// Graph input names read by the ops, in first-use order.
+    pub graph_inputs: Vec<VarId>,
+    /// Graph output names forwarded by the ops, in first-use order.
+    pub graph_outputs: Vec<VarId>,
+}
+
+impl Plan {
+    /// The successors of an op.
+    #[inline]
+    pub fn successors(&self, op: OpId) -> &[Edge] {
+        let i = op as usize;
+        &self.succ[self.succ_offsets[i] as usize..self.succ_offsets[i + 1] as usize]
+    }
+
+    /// The name of a variable.
+    #[inline]
+    pub fn var(&self, v: VarId) -> &str {
+        &self.vars[v as usize]
+    }
+
+    /// Finds an op by full name or short name.
+    pub fn find_op(&self, name: &str) -> Option<OpId> {
+        self.ops.iter().position(|o| o.full_name == name || o.name == name).map(|i| i as OpId)
+    }
+
+    /// True when some op needs an event loop or a worker thread.
+    pub fn has_async(&self) -> bool {
+        self.ops.iter().any(|o| !matches!(o.kind, OpKind::Sync))
+    }
+}

@@ -1,0 +1,82 @@
+//! Resolving an op's inputs: refs, literals, defaults and transforms, over any value representation.
+
+use crate::plan::{Binding, ConstId, InputPlan, Operand, RefPlan, RefSource, TransformPlan, VarId};
+
+/// What a driver supplies to resolve inputs in its own value representation.
+pub trait Host {
+    /// A value (a Python object, a JSON value...).
+    type Value;
+    /// The error a transform or a read can raise.
+    type Error;
+
+    /// Reads `var` from a graph input (`RefSource::Parent`) or from an op's output; `None` when absent.
+    fn read(&mut self, source: RefSource, var: VarId) -> Result<Option<Self::Value>, Self::Error>;
+    /// The value of a constant.
+    fn constant(&mut self, c: ConstId) -> Self::Value;
+    /// The host's null (`None`).
+    fn none(&mut self) -> Self::Value;
+    /// True for the host's null.
+    fn is_none(&self, v: &Self::Value) -> bool;
+    /// Applies one transform to `value` with its operands already evaluated.
+    fn transform(
+        &mut self,
+        t: &TransformPlan,
+        value: Self::Value,
+        args: Vec<Self::Value>,
+        kwargs: Vec<(&str, Self::Value)>,
+    ) -> Result<Self::Value, Self::Error>;
+}
+
+/// An input's value, or why it has none.
+#[derive(Debug)]
+pub enum Resolved<V> {
+    /// The value to pass.
+    Value(V),
+    /// A required input with no value.
+    Missing,
+}
+
+/// Evaluates a ref; `None` when the variable it reads is absent (transforms are then not applied).
+pub fn eval_ref<H: Host>(host: &mut H, r: &RefPlan) -> Result<Option<H::Value>, H::Error> {
+    let Some(mut value) = host.read(r.source, r.var)? else {
+        return Ok(None);
+    };
+    for t in &r.transforms {
+        let mut args = Vec::with_capacity(t.args.len());
+        for a in &t.args {
+            args.push(operand(host, a)?);
+        }
+        let mut kwargs = Vec::with_capacity(t.kwargs.len());
+        for (k, a) in &t.kwargs {
+            kwargs.push((k.as_str(), operand(host, a)?));
+        }
+        value = host.transform(t, value, args, kwargs)?;
+    }
+    Ok(Some(value))
+}
+
+fn operand<H: Host>(host: &mut H, a: &Operand) -> Result<H::Value, H::Error> {
+    match a {
+        Operand::Const(c) => Ok(host.constant(*c)),
+        Operand::Ref(r) => match eval_ref(host, r)? {
+            Some(v) => Ok(v),
+            None => Ok(host.none()),
+        },
+    }
+}
+
+/// Resolves one input: its binding's value; the default when that is absent or `None`; `Missing` when a
+/// required input has nothing (a ref that yields `None` for a parameter with no default passes `None`).
+pub fn resolve_input<H: Host>(host: &mut H, input: &InputPlan) -> Result<Resolved<H::Value>, H::Error> {
+    let bound = match &input.binding {
+        Binding::Unbound => None,
+        Binding::Literal(c) => Some(host.constant(*c)).filter(|v| !host.is_none(v)),
+        Binding::Ref(r) => eval_ref(host, r)?,
+    };
+    Ok(match (bound, input.default) {
+        (Some(v), Some(d)) if host.is_none(&v) => Resolved::Value(host.constant(d)),
+        (Some(v), _) => Resolved::Value(v),
+        (None, Some(d)) => Resolved::Value(host.constant(d)),
+        (None, None) => Resolved::Missing,
+    })
+}
