@@ -1,5 +1,25 @@
-"""operonx: a workflow engine with a Rust core."""
+"""operonx: a workflow engine for AI and data pipelines, with a Rust core.
+
+::
+
+    from operonx import Operon, GraphOp, op, START, END, PARENT
+
+    @op
+    def add(x, y=1):
+        return {"sum": x + y}
+
+    with GraphOp(name="g") as g:
+        a = add(x=PARENT["x"])
+        START >> a >> END
+
+    result = Operon(g).run_sync({"x": 41})   # {"sum": 42, "$state": ...}
+"""
 
 from operonx._core import __version__
+from operonx.engine import Operon
+from operonx.graph import GraphOp
+from operonx.middleware import Middleware
+from operonx.op import FuncOp, op
+from operonx.refs import END, PARENT, START
 
-__all__ = ["__version__"]
+__all__ = ["END", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START", "__version__", "op"]

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::error::{EngineError, Problem, Result};
 use crate::graph::schema;
 use crate::ops::{Inputs, Outputs, RustOp, SharedOp};
-use crate::plan::{self, Const, ConstId, Forward, OpId, OpKind, Plan, RefSource, TransformPlan, VarId};
+use crate::plan::{self, Const, ConstId, Forward, OpId, Plan, RefSource, TransformPlan, VarId};
 use crate::scheduler::{resolve_input, ErrorMode, Host, Outcome, Resolved, RunState, ROOT_CONTEXT};
 use crate::value::apply_json;
 
@@ -52,22 +52,31 @@ impl OperonBuilder {
     /// Parses and compiles the document and binds every op to an implementation.
     pub fn build(self) -> Result<Operon> {
         let doc = schema::parse(&self.json)?;
-        let plan = plan::compile(&doc)?;
-        let mut impls = Vec::with_capacity(plan.ops.len());
+        // Binding problems are collected before compiling so that an invalid graph reports them too.
+        let mut impls = Vec::with_capacity(doc.ops.0.len());
         let mut problems = Vec::new();
-        for op in &plan.ops {
-            if matches!(op.kind, OpKind::SyncGen | OpKind::AsyncGen) {
-                problems.push(Problem::new("unsupported", format!("op '{}' is a generator; Rust generator ops are not supported", op.name)).op(&op.name));
+        for (name, op) in &doc.ops.0 {
+            if op.is_generator {
+                problems.push(Problem::new("unsupported", format!("op '{name}' is a generator; Rust generator ops are not supported")).op(name));
             }
-            match self.ops.get(&op.func_name).or_else(|| self.ops.get(&op.name)) {
+            let func_name = op.func_name.as_deref().unwrap_or(name);
+            match self.ops.get(func_name).or_else(|| self.ops.get(name)) {
                 Some(f) => impls.push(f.clone()),
                 None => problems.push(
-                    Problem::new("unknown_op", format!("no Rust implementation registered for op '{}' (function '{}')", op.name, op.func_name))
-                        .op(&op.name)
-                        .target(&op.func_name),
+                    Problem::new("unknown_op", format!("no Rust implementation registered for op '{name}' (function '{func_name}')"))
+                        .op(name)
+                        .target(func_name),
                 ),
             }
         }
+        let plan = match plan::compile(&doc) {
+            Ok(plan) => plan,
+            Err(EngineError::Invalid { graph, problems: mut found }) => {
+                found.extend(problems);
+                return Err(EngineError::Invalid { graph, problems: found });
+            }
+            Err(e) => return Err(e),
+        };
         if let Some(c) = plan.consts.iter().find(|c| matches!(c, Const::Host(_))) {
             problems.push(Problem::new("invalid", format!("the document holds a host object ({c:?}); a graph run from Rust holds JSON values only")));
         }
@@ -158,7 +167,7 @@ impl Operon {
         match catch_unwind(AssertUnwindSafe(|| f.call(&inputs))) {
             Ok(Ok(outputs)) => Ok(Some(outputs)),
             Ok(Err(message)) => Err(fail(message)),
-            Err(panic) => Err(fail(format!("panicked: {}", panic_message(&panic)))),
+            Err(panic) => Err(fail(format!("panicked: {}", panic_message(&*panic)))),
         }
     }
 }

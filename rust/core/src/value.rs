@@ -97,15 +97,20 @@ fn arith(op: TransformKind, a: &Value, b: &Value) -> Result<Value, String> {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
             if let (Some(x), Some(y), false) = (x.as_i64(), y.as_i64(), op == TrueDiv) {
+                // Python's floor division and modulo from the Euclidean ones, without overflow: the
+                // remainder takes the divisor's sign (`checked_rem_euclid` fails only for MIN % -1 == 0).
+                let rem = x.checked_rem_euclid(y).unwrap_or(0);
+                let adjust = y < 0 && rem != 0;
                 let r = match op {
                     Add => x.checked_add(y),
                     Sub => x.checked_sub(y),
                     Mul => x.checked_mul(y),
                     FloorDiv if y == 0 => return Err("integer division by zero".into()),
-                    FloorDiv => Some(x.div_euclid(y) - i64::from(y < 0 && x.rem_euclid(y) != 0)),
+                    FloorDiv => x.checked_div_euclid(y).map(|q| q - i64::from(adjust)),
                     Mod if y == 0 => return Err("integer modulo by zero".into()),
-                    Mod => Some(((x % y) + y) % y),
+                    Mod => Some(if adjust { rem + y } else { rem }),
                     Pow if y >= 0 => u32::try_from(y).ok().and_then(|e| x.checked_pow(e)),
+                    Pow if x == 0 => return Err("0 cannot be raised to a negative power".into()),
                     Pow => return Ok(float((x as f64).powf(y as f64))),
                     _ => None,
                 };
@@ -116,7 +121,7 @@ fn arith(op: TransformKind, a: &Value, b: &Value) -> Result<Value, String> {
                 Add => x + y,
                 Sub => x - y,
                 Mul => x * y,
-                TrueDiv if y == 0.0 => return Err("division by zero".into()),
+                TrueDiv | FloorDiv | Mod if y == 0.0 => return Err("division by zero".into()),
                 TrueDiv => x / y,
                 FloorDiv => (x / y).floor(),
                 Mod => x - y * (x / y).floor(),

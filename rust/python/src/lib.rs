@@ -1,9 +1,46 @@
-//! Python bindings for operonx, exposed as `operonx._core`.
+//! Python bindings of the operonx engine, exposed as `operonx._core`.
+//!
+//! Each module wraps the engine module of the same name: `engine` (a compiled graph), `driver` (a run
+//! stepped on the caller's event-loop thread), `state` (the `"$state"` view), `errors` (the exception
+//! family), plus `call` (vectorcall) and `workers` (threads for cpu ops).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::prelude::*;
+
+mod call;
+mod driver;
+mod engine;
+mod errors;
+mod state;
+mod value;
+mod workers;
+
+/// Runs `f`, turning a Rust panic into an `OperonError` instead of a `PanicException`.
+pub(crate) fn guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(panic) => {
+            let msg = operonx::engine::panic_message(&*panic);
+            Err(errors::to_pyerr(py, &operonx::EngineError::Internal(msg)))
+        }
+    }
+}
+
+/// Panics inside the engine's guard, so tests can check that a Rust panic surfaces as an
+/// `OperonError` and never as a `BaseException` or a crash.
+#[pyfunction]
+fn _panic_for_tests(py: Python<'_>, message: &str) -> PyResult<()> {
+    guard(py, || panic!("{message}"))
+}
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
+    m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_class::<engine::PyEngine>()?;
+    m.add_class::<driver::Run>()?;
+    m.add_class::<state::RunStateView>()?;
     Ok(())
 }

@@ -1,0 +1,32 @@
+"""The authoring API: ``from operonx.core import GraphOp, op, START, END, PARENT, FuncOp, Operon``.
+
+``Operon`` and ``Middleware`` are loaded on first use from
+``operonx.engine`` and ``operonx.middleware``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from operonx.graph import GraphOp
+from operonx.op import FuncOp, op
+from operonx.refs import END, PARENT, START, Ref
+
+__all__ = ["GraphOp", "op", "FuncOp", "START", "END", "PARENT", "Ref", "Operon", "Middleware"]
+
+_LAZY = {"Operon": "operonx.engine", "Middleware": "operonx.middleware"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'operonx.core' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,199 @@
+"""Running graphs: :class:`Operon`.
+
+::
+
+    engine = Operon(g)
+    result = await engine.run({"x": 1})      # or: await engine({"x": 1})
+    result = engine.run_sync({"x": 1})       # from a script with no event loop
+
+The graph is compiled once, in Rust, when the engine is made; each run is stepped by the Rust
+scheduler on the thread of the calling event loop. Sync ops run inline, ``async def`` ops run as
+asyncio tasks, ``bound="cpu"`` ops on worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, Iterable, Mapping
+
+from operonx._core import Engine as _Engine
+from operonx.errors import GraphTypeError, OperonUsageError
+from operonx.export import engine_document
+from operonx.graph import GraphOp
+from operonx.middleware import Middleware
+
+
+class Operon:
+    """An engine: a graph compiled once and run any number of times.
+
+    ``Operon(graph)`` takes a :class:`GraphOp`; ``Operon(factory, params={...})`` builds the graph as
+    ``factory(**params)``. Building validates the whole graph and raises
+    :class:`~operonx.errors.GraphValidationError` listing every problem found. Once built, the graph
+    takes no new ops.
+    """
+
+    __slots__ = ("_graph", "_core", "_middleware")
+
+    def __init__(
+        self,
+        graph: Any,
+        *,
+        params: Mapping[str, Any] | None = None,
+        tracer: Any = None,
+        middleware: Iterable[Middleware] | None = None,
+    ) -> None:
+        if not isinstance(graph, GraphOp):
+            if not callable(graph):
+                raise GraphTypeError(f"Operon() takes a GraphOp or a graph factory, not {type(graph).__name__}")
+            graph = graph(**dict(params or {}))
+            if not isinstance(graph, GraphOp):
+                raise GraphTypeError(f"the graph factory returned {type(graph).__name__}, not a GraphOp")
+        _refuse_tracer(tracer)
+        document, hosts = engine_document(graph)
+        self._core = _Engine(document, hosts)
+        graph._mark_built()
+        self._graph = graph
+        self._middleware: list[Middleware] = list(middleware or ())
+
+    @property
+    def name(self) -> str:
+        """The graph's name."""
+        return self._core.name
+
+    @property
+    def graph(self) -> GraphOp:
+        """The graph this engine runs."""
+        return self._graph
+
+    def __repr__(self) -> str:
+        return f"<Operon engine='{self._core.name}' ops={self._core.op_count}>"
+
+    def use(self, middleware: Middleware) -> "Operon":
+        """Appends a middleware and returns the engine, for chaining."""
+        self._middleware.append(middleware)
+        return self
+
+    async def run(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        user_id: Any = None,
+        session_id: Any = None,
+        request_id: Any = None,
+        tracer: Any = None,
+        errors: str = "raise",
+    ) -> dict:
+        """Runs the graph once and returns its outputs.
+
+        The result maps each graph output to its value (a list when an output got several values), plus
+        ``"$state"``, a read-only view of every value the run produced (``state["g.op", "var"]``). An op
+        that raises fails the run with :class:`~operonx.errors.OpError` (the op's exception is its
+        ``__cause__``); with ``errors="continue"`` the run goes on, the failed op's successors are
+        skipped and the errors are listed under ``"$errors"``.
+        """
+        _refuse_tracer(tracer)
+        if self._middleware:
+            return await self._run_with_middleware(inputs, errors, (request_id, session_id, user_id))
+        result = self._core.run(inputs, errors, request_id, session_id, user_id)
+        if result.__class__ is dict:
+            return result
+        return await result
+
+    def __call__(self, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+        """Same as :meth:`run` (returns the coroutine to await)."""
+        return self.run(inputs, **kwargs)
+
+    def run_sync(self, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> dict:
+        """Runs the graph from code that has no running event loop (a script, a test).
+
+        Inside a running loop this raises :class:`~operonx.errors.OperonUsageError`: use
+        ``await engine.run(...)`` there.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise OperonUsageError(
+                f"run_sync() was called inside a running event loop (graph '{self.name}'); "
+                "use `await engine.run(...)` there"
+            )
+        if not self._middleware and not self._core.has_async and kwargs.get("tracer") is None:
+            ids = (kwargs.get("request_id"), kwargs.get("session_id"), kwargs.get("user_id"))
+            return self._core.run(inputs, kwargs.get("errors", "raise"), *ids)
+        return asyncio.run(self.run(inputs, **kwargs))
+
+    async def batch(self, inputs_list: Iterable[Mapping[str, Any] | None], **kwargs: Any) -> list[dict]:
+        """Runs the graph once per inputs mapping, concurrently; results in the same order."""
+        return list(await asyncio.gather(*(self.run(inputs, **kwargs) for inputs in inputs_list)))
+
+    def input_schema(self) -> dict:
+        """A JSON Schema of the graph's inputs (required ones are listed under ``required``)."""
+        params = self._graph.inputs
+        return {
+            "title": f"{self.name} inputs",
+            "type": "object",
+            "properties": {name: ({} if p.required else {"default": _jsonable(p.default)}) for name, p in params.items()},
+            "required": [name for name, p in params.items() if p.required],
+        }
+
+    def output_schema(self) -> dict:
+        """A JSON Schema of the graph's outputs."""
+        return {
+            "title": f"{self.name} outputs",
+            "type": "object",
+            "properties": {name: {} for name in self._graph.outputs},
+        }
+
+    def serialize(self) -> dict:
+        """The graph document (see :meth:`GraphOp.export_config`)."""
+        return self._graph.export_config()
+
+    async def _run_with_middleware(self, inputs: Any, errors: str, ids: tuple) -> dict:
+        request_id, session_id, user_id = ids
+        context = {
+            "request_id": request_id if request_id is not None else str(uuid.uuid4()),
+            "session_id": session_id if session_id is not None else str(uuid.uuid4()),
+            "user_id": user_id if user_id is not None else str(uuid.uuid4()),
+        }
+        inputs = dict(inputs or {})
+        for mw in self._middleware:
+            changed = await mw.before_run(self._graph, inputs, context)
+            if changed is not None:
+                inputs = changed
+        try:
+            result = self._core.run(inputs, errors, context["request_id"], context["session_id"], context["user_id"])
+            if result.__class__ is not dict:
+                result = await result
+        except Exception as error:
+            outcome: Any = None
+            raised: BaseException = error
+            for mw in reversed(self._middleware):
+                try:
+                    outcome = await mw.on_error(self._graph, inputs, raised, context)
+                except BaseException as again:  # the hook re-raised (the default) or raised anew
+                    raised = again
+                    continue
+                return outcome
+            raise raised
+        for mw in reversed(self._middleware):
+            changed = await mw.after_run(self._graph, inputs, result, context)
+            if changed is not None:
+                result = changed
+        return result
+
+
+def _refuse_tracer(tracer: Any) -> None:
+    if tracer is not None:
+        raise OperonUsageError("tracers are not supported by this version of operonx; pass tracer=None")
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)

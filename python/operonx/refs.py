@@ -1,0 +1,286 @@
+"""References to values that exist only when a graph runs.
+
+A :class:`Ref` names a graph input (``PARENT["x"]``) or an op's output
+(``op["y"]``) and may carry a chain of transforms (``ref["k"].upper() + 1``)
+that the engine applies to the value before handing it to the consumer.
+
+``START`` and ``END`` mark where a graph begins and ends when wiring edges:
+``START >> a >> b >> END``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from operonx.errors import GraphTypeError
+
+__all__ = ["Ref", "PARENT", "START", "END"]
+
+
+class _ParentType:
+    """The enclosing graph's inputs and outputs: ``PARENT["x"]``."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> "Ref":
+        if type(key) is not str:
+            raise GraphTypeError(f"PARENT[...] takes a string key, got {key!r}")
+        return Ref(PARENT, key)
+
+    def __repr__(self) -> str:
+        return "PARENT"
+
+    def __reduce__(self) -> str:
+        return "PARENT"
+
+
+#: The enclosing graph. ``PARENT["x"]`` reads graph input ``x``; as the target
+#: of an output mapping (``op["k"] >> PARENT["out"]``) it names a graph output.
+PARENT = _ParentType()
+
+
+def _t(ref: "Ref", kind: str, args: tuple) -> "Ref":
+    new = Ref.__new__(Ref)
+    new._src = ref._src
+    new._var = ref._var
+    new._tf = ref._tf + ((kind, args),)
+    return new
+
+
+class Ref:
+    """A value read at run time from a graph input or an op's output.
+
+    Build one with ``PARENT["x"]`` or ``op["y"]``; every operation on it
+    (indexing, attribute access, method calls, arithmetic, comparisons,
+    ``&``, ``|``, ``~``, :meth:`apply`) returns a new ``Ref`` that records the
+    operation instead of performing it.
+    """
+
+    __slots__ = ("_src", "_var", "_tf")
+    _src: Any
+    _var: str
+    _tf: tuple
+    # __eq__ returns a Ref, so hashing must stay identity-based.
+    __hash__ = object.__hash__
+    # __getitem__ builds refs: never iterate a Ref by the sequence protocol.
+    __iter__ = None
+
+    def __init__(self, source: Any, var: str, transforms: tuple = ()) -> None:
+        self._src = source
+        self._var = var
+        self._tf = tuple(transforms)
+
+    # -- what the ref points at ---------------------------------------------
+
+    @property
+    def source(self) -> str:
+        """Full name of the op read from, or ``"__PARENT__"`` for a graph input."""
+        src = self._src
+        if src is PARENT:
+            return "__PARENT__"
+        return src.full_name
+
+    @property
+    def source_op(self) -> Any:
+        """The op (or graph) read from; ``PARENT`` for a graph input."""
+        return self._src
+
+    @property
+    def var(self) -> str:
+        """The input or output name read."""
+        return self._var
+
+    @property
+    def transforms(self) -> list:
+        """The recorded transforms, as ``[(kind, args), ...]``."""
+        return list(self._tf)
+
+    @property
+    def is_parent(self) -> bool:
+        """True when the ref reads a graph input (``PARENT[...]``)."""
+        return self._src is PARENT
+
+    def __repr__(self) -> str:
+        n = len(self._tf)
+        if n:
+            return f"Ref({self.source!r}, {self._var!r}, transforms={n})"
+        return f"Ref({self.source!r}, {self._var!r})"
+
+    # -- transforms ----------------------------------------------------------
+
+    def __getitem__(self, key: Any) -> "Ref":
+        return _t(self, "getitem", (key,))
+
+    def __getattr__(self, name: str) -> "Ref":
+        if name[:1] == "_":
+            raise AttributeError(name)
+        return _t(self, "getattr", (name,))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "Ref":
+        return _t(self, "call", (args, kwargs))
+
+    def apply(self, fn: Any, *args: Any) -> "Ref":
+        """Call ``fn(value, *args)`` on the value at run time."""
+        if not callable(fn):
+            raise GraphTypeError(f"Ref.apply() needs a callable, got {fn!r}")
+        return _t(self, "apply", (fn, *args))
+
+    def parallel(self, max: int | None = None) -> "Ref":  # noqa: A002
+        """Run a generator's downstream items concurrently (not available yet)."""
+        raise NotImplementedError("Ref.parallel() is not supported yet")
+
+    def collect(self) -> "Ref":
+        """Gather a generator's items into one list (not available yet)."""
+        raise NotImplementedError("Ref.collect() is not supported yet")
+
+    def __add__(self, o: Any) -> "Ref":
+        return _t(self, "add", (o,))
+
+    def __sub__(self, o: Any) -> "Ref":
+        return _t(self, "sub", (o,))
+
+    def __mul__(self, o: Any) -> "Ref":
+        return _t(self, "mul", (o,))
+
+    def __truediv__(self, o: Any) -> "Ref":
+        return _t(self, "truediv", (o,))
+
+    def __floordiv__(self, o: Any) -> "Ref":
+        return _t(self, "floordiv", (o,))
+
+    def __mod__(self, o: Any) -> "Ref":
+        return _t(self, "mod", (o,))
+
+    def __pow__(self, o: Any) -> "Ref":
+        return _t(self, "pow", (o,))
+
+    def __radd__(self, o: Any) -> "Ref":
+        return _t(self, "radd", (o,))
+
+    def __rsub__(self, o: Any) -> "Ref":
+        return _t(self, "rsub", (o,))
+
+    def __rmul__(self, o: Any) -> "Ref":
+        return _t(self, "rmul", (o,))
+
+    def __rtruediv__(self, o: Any) -> "Ref":
+        return _t(self, "rtruediv", (o,))
+
+    def __rfloordiv__(self, o: Any) -> "Ref":
+        return _t(self, "rfloordiv", (o,))
+
+    def __rmod__(self, o: Any) -> "Ref":
+        return _t(self, "rmod", (o,))
+
+    def __rpow__(self, o: Any) -> "Ref":
+        return _t(self, "rpow", (o,))
+
+    def __neg__(self) -> "Ref":
+        return _t(self, "neg", ())
+
+    def __pos__(self) -> "Ref":
+        return _t(self, "pos", ())
+
+    def __abs__(self) -> "Ref":
+        return _t(self, "abs", ())
+
+    def __eq__(self, o: Any) -> "Ref":  # type: ignore[override]
+        return _t(self, "eq", (o,))
+
+    def __ne__(self, o: Any) -> "Ref":  # type: ignore[override]
+        return _t(self, "ne", (o,))
+
+    def __lt__(self, o: Any) -> "Ref":
+        return _t(self, "lt", (o,))
+
+    def __le__(self, o: Any) -> "Ref":
+        return _t(self, "le", (o,))
+
+    def __gt__(self, o: Any) -> "Ref":
+        return _t(self, "gt", (o,))
+
+    def __ge__(self, o: Any) -> "Ref":
+        return _t(self, "ge", (o,))
+
+    def __and__(self, o: Any) -> "Ref":
+        return _t(self, "and_", (o,))
+
+    __rand__ = __and__
+
+    def __or__(self, o: Any) -> "Ref":
+        return _t(self, "or_", (o,))
+
+    __ror__ = __or__
+
+    def __invert__(self) -> "Ref":
+        return _t(self, "not_", ())
+
+    # -- data wiring ---------------------------------------------------------
+
+    def __rshift__(self, other: Any) -> Any:
+        """``op["k"] >> PARENT["out"]`` maps an output; ``a["k"] >> b["x"]`` binds b's input."""
+        if not isinstance(other, Ref):
+            return NotImplemented
+        if other._tf:
+            raise GraphTypeError(f"the target of '>>' must be a plain ref, got {other!r}")
+        if other._src is PARENT:
+            src = self._src
+            if src is PARENT:
+                raise GraphTypeError("PARENT[...] >> PARENT[...] maps nothing; map an op's output")
+            if self._tf:
+                raise GraphTypeError(
+                    f"only a plain output can be mapped to PARENT, got {self!r}"
+                )
+            src._map_output(self._var, other._var)
+            return other
+        other._src._bind_input(other._var, self)
+        return other
+
+
+class _Terminal:
+    """START or END of a graph when wiring edges."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+    def __reduce__(self) -> str:
+        return self._name[2:-2]
+
+
+class _StartType(_Terminal):
+    __slots__ = ()
+
+    def __rshift__(self, other: Any) -> Any:
+        from operonx.graph import _wire_start
+
+        return _wire_start(other)
+
+    def __gt__(self, other: Any) -> Any:
+        raise GraphTypeError("a soft edge cannot start at START: write START >> op")
+
+
+class _EndType(_Terminal):
+    __slots__ = ()
+
+    def __rrshift__(self, other: Any) -> Any:
+        from operonx.graph import _wire_end
+
+        _wire_end(other)
+        return self
+
+    def __lt__(self, other: Any) -> Any:
+        raise GraphTypeError("a soft edge cannot end at END: write op >> END")
+
+    def __invert__(self) -> Any:
+        raise GraphTypeError("END cannot be a soft target: write op >> END")
+
+
+#: Where a graph starts: ``START >> first_op`` makes ``first_op`` an entry.
+START = _StartType("__START__")
+#: Where a graph ends: ``op >> END`` forwards the op's outputs as graph outputs.
+END = _EndType("__END__")

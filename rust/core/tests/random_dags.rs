@@ -1,0 +1,406 @@
+//! Property test: random DAGs of 1–60 ops with hard and soft edges, disabled and failing ops, unreachable
+//! ops, refs with transforms and mapped or forwarded outputs. The engine's run order, errors, frames and
+//! outputs are compared with a reference interpreter written independently here (readiness is recomputed
+//! from the predecessors' states instead of counted).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use operonx::ops::{Inputs, Outputs};
+use operonx::scheduler::ErrorMode;
+use operonx::{EngineError, Operon};
+use serde_json::{json, Map, Value};
+
+const MODULUS: i64 = 1_000_003;
+
+/// SplitMix64: small, deterministic, good enough for test cases.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn percent(&mut self, p: usize) -> bool {
+        self.below(100) < p
+    }
+
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next() % (hi - lo + 1) as u64) as i64
+    }
+
+    fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Transform {
+    None,
+    Add(i64),
+    Mul(i64),
+    RSub(i64),
+}
+
+impl Transform {
+    fn apply(self, v: i64) -> i64 {
+        match self {
+            Transform::None => v,
+            Transform::Add(k) => v + k,
+            Transform::Mul(k) => v * k,
+            Transform::RSub(k) => k - v,
+        }
+    }
+
+    fn json(self) -> Value {
+        match self {
+            Transform::None => json!([]),
+            Transform::Add(k) => json!([["add", [k]]]),
+            Transform::Mul(k) => json!([["mul", [k]]]),
+            Transform::RSub(k) => json!([["rsub", [k]]]),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Forwarding {
+    Nothing,
+    All,
+    Mapped,
+}
+
+#[derive(Debug)]
+struct OpSpec {
+    constant: i64,
+    enabled: bool,
+    fails: bool,
+    /// Reads the graph input `x` (default 5 when absent or null).
+    reads_x: bool,
+    /// `(op, transform)`: reads that op's `v` (default 0 when absent).
+    reads: Vec<(usize, Transform)>,
+    forwarding: Forwarding,
+}
+
+#[derive(Debug)]
+struct Case {
+    ops: Vec<OpSpec>,
+    /// `(from, to, soft)` in declaration order.
+    edges: Vec<(usize, usize, bool)>,
+    entries: Vec<usize>,
+    x: Value,
+}
+
+fn random_transform(rng: &mut Rng) -> Transform {
+    match rng.below(5) {
+        0 => Transform::Add(rng.range(-5, 5)),
+        1 => Transform::Mul(rng.range(-2, 3)),
+        2 => Transform::RSub(rng.range(0, 9)),
+        _ => Transform::None,
+    }
+}
+
+fn random_case(seed: u64) -> Case {
+    let mut rng = Rng(seed);
+    let n = 1 + rng.below(60);
+    let density = [3, 10, 25, 60][rng.below(4)];
+    let soft_share = [0, 30, 70, 100][rng.below(4)];
+    let mut edges = Vec::new();
+    let mut has_pred = vec![false; n];
+    for j in 0..n {
+        for i in 0..j {
+            if rng.percent(density) {
+                edges.push((i, j, rng.percent(soft_share)));
+                has_pred[j] = true;
+            }
+        }
+    }
+    rng.shuffle(&mut edges);
+    let mut entries: Vec<usize> = (0..n).filter(|&j| !has_pred[j] && rng.percent(85)).collect();
+    if entries.is_empty() {
+        entries.push(0);
+    }
+    rng.shuffle(&mut entries);
+
+    let mut ops = Vec::with_capacity(n);
+    for j in 0..n {
+        let mut reads: Vec<(usize, Transform)> =
+            edges.iter().filter(|e| e.1 == j).map(|e| (e.0, random_transform(&mut rng))).collect();
+        // Sometimes read an op that is not a predecessor: its value depends on whether it already ran.
+        if n > 1 && rng.percent(15) {
+            let k = rng.below(n);
+            if k != j && !reads.iter().any(|r| r.0 == k) {
+                reads.push((k, random_transform(&mut rng)));
+            }
+        }
+        rng.shuffle(&mut reads);
+        let forwarding = match rng.below(10) {
+            0..=4 => Forwarding::Mapped,
+            5..=6 => Forwarding::All,
+            _ => Forwarding::Nothing,
+        };
+        ops.push(OpSpec {
+            constant: rng.range(-100, 100),
+            enabled: !rng.percent(7),
+            fails: rng.percent(7),
+            reads_x: rng.percent(30),
+            reads,
+            forwarding,
+        });
+    }
+    if ops.iter().all(|o| o.forwarding == Forwarding::Nothing) {
+        ops[n - 1].forwarding = Forwarding::All;
+    }
+    // The graph input x: null, absent (marked "absent"), or a number.
+    let x = match rng.below(4) {
+        0 => json!(null),
+        1 => json!("absent"),
+        _ => json!(rng.range(-50, 50)),
+    };
+    Case { ops, edges, entries, x }
+}
+
+fn document(case: &Case) -> Value {
+    let mut ops = Map::new();
+    for (j, spec) in case.ops.iter().enumerate() {
+        let mut inputs = Map::new();
+        inputs.insert("id".into(), json!({"required": true, "literal": j}));
+        inputs.insert("c".into(), json!({"required": true, "literal": spec.constant}));
+        if spec.fails {
+            inputs.insert("fail".into(), json!({"required": false, "default": false, "literal": true}));
+        }
+        if spec.reads_x {
+            inputs.insert("gx".into(), json!({"required": false, "default": 5, "ref": {"source": "g", "var": "x"}}));
+        }
+        for &(i, t) in &spec.reads {
+            inputs.insert(
+                format!("p{i}"),
+                json!({"required": false, "default": 0,
+                    "ref": {"source": format!("g.op{i}"), "var": "v", "transforms": t.json(), "is_output": false}}),
+            );
+        }
+        let outputs = match spec.forwarding {
+            Forwarding::Mapped => json!({"v": {"required": false, "ref": {"source": "g", "var": format!("o{j}")}}}),
+            _ => json!({"v": {"required": false}}),
+        };
+        ops.insert(
+            format!("op{j}"),
+            json!({"type": "code", "func_name": "node", "bound": "sync", "enabled": spec.enabled,
+                "inputs": inputs, "outputs": outputs}),
+        );
+    }
+    let edges: Vec<Value> =
+        case.edges.iter().map(|&(a, b, soft)| json!({"from": format!("op{a}"), "to": format!("op{b}"), "soft": soft})).collect();
+    let entries: Vec<String> = case.entries.iter().map(|j| format!("op{j}")).collect();
+    let exits: Vec<String> = (0..case.ops.len())
+        .filter(|&j| case.ops[j].forwarding == Forwarding::All)
+        .map(|j| format!("op{j}"))
+        .collect();
+    json!({
+        "schema_version": "1.0", "type": "graph", "name": "g", "full_name": "g",
+        "ops": ops, "edges": edges, "entries": entries, "exits": exits,
+    })
+}
+
+fn graph_inputs(case: &Case) -> Value {
+    if case.x == json!("absent") {
+        json!({"y": 1})
+    } else {
+        json!({"x": case.x})
+    }
+}
+
+/// What a run should produce: the ops called (in order), the failed ones, and the frames.
+#[derive(Debug, Default, PartialEq)]
+struct Expected {
+    called: Vec<usize>,
+    failed: Vec<usize>,
+    frames: Vec<(String, Map<String, Value>)>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum State {
+    Pending,
+    Queued,
+    Done,
+    Skipped,
+}
+
+/// The reference interpreter. An op is ready once every hard predecessor is done and, if it has soft
+/// predecessors, one of them is; it is dead once a hard predecessor or every soft predecessor is
+/// skipped. Ready ops run first in, first out: entries in wiring order, then, whenever an op settles,
+/// its successors in edge declaration order.
+fn reference(case: &Case, stop_at_first_error: bool) -> Expected {
+    let n = case.ops.len();
+    let preds = |j: usize, soft: bool| case.edges.iter().filter(move |e| e.1 == j && e.2 == soft).map(|e| e.0);
+    let mut state = vec![State::Pending; n];
+    let mut value = vec![0i64; n];
+    let mut out = Expected::default();
+    let mut queue: VecDeque<usize> = VecDeque::new();
+    for &e in &case.entries {
+        state[e] = State::Queued;
+        queue.push_back(e);
+    }
+    let x = match &case.x {
+        Value::Number(v) => v.as_i64().unwrap(),
+        _ => 5,
+    };
+    while let Some(u) = queue.pop_front() {
+        let spec = &case.ops[u];
+        let done = if !spec.enabled {
+            false
+        } else {
+            out.called.push(u);
+            if spec.fails {
+                out.failed.push(u);
+                if stop_at_first_error {
+                    return out;
+                }
+                false
+            } else {
+                let mut sum = spec.constant + if spec.reads_x { x } else { 0 };
+                for &(i, t) in &spec.reads {
+                    if state[i] == State::Done {
+                        sum += t.apply(value[i]);
+                    }
+                }
+                value[u] = sum.rem_euclid(MODULUS);
+                match spec.forwarding {
+                    Forwarding::Mapped => out.frames.push((format!("op{u}"), Map::from_iter([(format!("o{u}"), json!(value[u]))]))),
+                    Forwarding::All => out.frames.push((format!("op{u}"), Map::from_iter([("v".to_string(), json!(value[u]))]))),
+                    Forwarding::Nothing => {}
+                }
+                true
+            }
+        };
+        // Settle u, then every op its settlement decides, depth first for skips.
+        state[u] = if done { State::Done } else { State::Skipped };
+        let mut settled = vec![u];
+        while let Some(s) = settled.pop() {
+            for &(from, to, _) in &case.edges {
+                if from != s || state[to] != State::Pending {
+                    continue;
+                }
+                let hard: Vec<State> = preds(to, false).map(|p| state[p]).collect();
+                let soft: Vec<State> = preds(to, true).map(|p| state[p]).collect();
+                let dead = hard.contains(&State::Skipped)
+                    || (!soft.is_empty() && soft.iter().all(|&s| s == State::Skipped));
+                let ready = hard.iter().all(|&s| s == State::Done) && (soft.is_empty() || soft.contains(&State::Done));
+                if dead {
+                    state[to] = State::Skipped;
+                    settled.push(to);
+                } else if ready {
+                    state[to] = State::Queued;
+                    queue.push_back(to);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn group(frames: &[(String, Map<String, Value>)]) -> Map<String, Value> {
+    let mut all: Vec<(String, Vec<Value>)> = Vec::new();
+    for (_, data) in frames {
+        for (k, v) in data {
+            match all.iter_mut().find(|(key, _)| key == k) {
+                Some((_, list)) => list.push(v.clone()),
+                None => all.push((k.clone(), vec![v.clone()])),
+            }
+        }
+    }
+    all.into_iter().map(|(k, mut list)| (k, if list.len() == 1 { list.remove(0) } else { Value::Array(list) })).collect()
+}
+
+fn engine(case: &Case, log: &Arc<Mutex<Vec<usize>>>) -> Operon {
+    let log = log.clone();
+    Operon::builder(document(case).to_string())
+        .op("node", move |i: &Inputs| -> Result<Outputs, String> {
+            let id = i.get("id").and_then(Value::as_u64).ok_or("no id")? as usize;
+            log.lock().unwrap().push(id);
+            if i.get("fail") == Some(&json!(true)) {
+                return Err(format!("op{id} fails on purpose"));
+            }
+            let mut sum = 0i64;
+            for (name, v) in i.iter() {
+                if name != "id" && name != "fail" {
+                    sum += v.as_i64().ok_or_else(|| format!("input {name} is {v}"))?;
+                }
+            }
+            Ok(Map::from_iter([("v".to_string(), json!(sum.rem_euclid(MODULUS)))]))
+        })
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn check(seed: u64) {
+    let case = random_case(seed);
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let engine = engine(&case, &log);
+    let ctx = || format!("seed {seed}: {case:#?}");
+
+    // errors="continue"
+    let want = reference(&case, false);
+    let out = engine.run_with(graph_inputs(&case), ErrorMode::Continue).unwrap_or_else(|e| panic!("{e}\n{}", ctx()));
+    let called = std::mem::take(&mut *log.lock().unwrap());
+    assert_eq!(called, want.called, "call order, {}", ctx());
+    let failed: Vec<String> = out
+        .errors
+        .iter()
+        .map(|e| match e {
+            EngineError::OpFailed { op, message, .. } => {
+                assert!(message.contains("fails on purpose"), "{message}");
+                op.clone()
+            }
+            other => panic!("unexpected error {other}\n{}", ctx()),
+        })
+        .collect();
+    let want_failed: Vec<String> = want.failed.iter().map(|j| format!("g.op{j}")).collect();
+    assert_eq!(failed, want_failed, "errors, {}", ctx());
+    let frames: Vec<(String, Map<String, Value>)> = out.frames.iter().map(|f| (f.op.clone(), f.data.clone())).collect();
+    assert_eq!(frames, want.frames, "frames, {}", ctx());
+    assert!(out.frames.iter().all(|f| f.context == ["main"]));
+    assert_eq!(out.outputs, group(&want.frames), "outputs, {}", ctx());
+
+    // errors="raise": the first failure ends the run.
+    let want = reference(&case, true);
+    let result = engine.run(graph_inputs(&case));
+    let called = std::mem::take(&mut *log.lock().unwrap());
+    assert_eq!(called, want.called, "call order (raise), {}", ctx());
+    match (result, want.failed.first()) {
+        (Ok(out), None) => assert_eq!(out.outputs, group(&want.frames), "outputs (raise), {}", ctx()),
+        (Err(EngineError::OpFailed { op, .. }), Some(j)) => assert_eq!(op, format!("g.op{j}"), "{}", ctx()),
+        (other, _) => panic!("unexpected result {other:?}\n{}", ctx()),
+    }
+}
+
+#[test]
+fn random_dags_match_the_reference_interpreter() {
+    for seed in 0..600 {
+        check(seed);
+    }
+}
+
+#[test]
+fn random_dag_cases_are_not_trivial() {
+    // Guard against a generator that stopped producing interesting graphs.
+    let (mut soft, mut skipped, mut soft_joins, mut unreachable) = (0, 0, 0, 0);
+    for seed in 0..600 {
+        let case = random_case(seed);
+        let want = reference(&case, false);
+        soft += case.edges.iter().filter(|e| e.2).count();
+        soft_joins += (0..case.ops.len()).filter(|&j| case.edges.iter().filter(|e| e.1 == j && e.2).count() > 1).count();
+        skipped += case.ops.iter().filter(|o| !o.enabled || o.fails).count();
+        unreachable += case.ops.len() - want.called.len();
+    }
+    assert!(soft > 1000 && soft_joins > 300 && skipped > 300 && unreachable > 300, "{soft} {soft_joins} {skipped} {unreachable}");
+}

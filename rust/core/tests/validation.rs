@@ -1,0 +1,268 @@
+//! Document validation: every problem of a graph is reported in one `EngineError::Invalid`; schema
+//! version and JSON shape errors come first.
+
+use operonx::ops::{Inputs, Outputs};
+use operonx::{EngineError, Operon, Problem};
+use serde_json::{json, Map, Value};
+
+fn noop(_: &Inputs) -> Result<Outputs, String> {
+    Ok(Map::new())
+}
+
+/// Builds the document with a no-op registered for every op name in it.
+fn build(doc: &Value) -> Result<Operon, EngineError> {
+    let mut b = Operon::builder(doc.to_string());
+    if let Some(ops) = doc.get("ops").and_then(Value::as_object) {
+        for name in ops.keys() {
+            b = b.op(name, noop);
+        }
+    }
+    b.build()
+}
+
+fn problems(doc: &Value) -> Vec<Problem> {
+    match build(doc) {
+        Err(EngineError::Invalid { graph, problems }) => {
+            assert_eq!(graph, doc["name"].as_str().unwrap());
+            assert!(!problems.is_empty());
+            problems
+        }
+        Err(other) => panic!("expected Invalid, got {other:?}"),
+        Ok(_) => panic!("expected Invalid, the document compiled"),
+    }
+}
+
+fn categories(doc: &Value) -> Vec<&'static str> {
+    let mut c: Vec<&'static str> = problems(doc).iter().map(|p| p.category).collect();
+    c.sort_unstable();
+    c
+}
+
+fn doc(ops: &[&str], edges: &[(&str, &str)], entries: &[&str], exits: &[&str]) -> Value {
+    let ops: Map<String, Value> = ops.iter().map(|n| (n.to_string(), json!({"type": "code"}))).collect();
+    let edges: Vec<Value> = edges.iter().map(|(a, b)| json!({"from": a, "to": b})).collect();
+    json!({
+        "schema_version": "1.0", "type": "graph", "name": "g",
+        "ops": ops, "edges": edges, "entries": entries, "exits": exits,
+    })
+}
+
+#[test]
+fn a_valid_document_compiles() {
+    let engine = build(&doc(&["a", "b"], &[("a", "b")], &["a"], &["b"])).unwrap();
+    let plan = engine.plan();
+    assert_eq!(plan.name, "g");
+    assert_eq!(plan.full_name, "g");
+    assert_eq!(plan.ops.len(), 2);
+    assert_eq!(plan.ops[1].full_name, "g.b");
+    assert_eq!(plan.entries, [0]);
+    assert_eq!(plan.initial_counts, [0, 1]);
+}
+
+#[test]
+fn an_empty_graph_is_invalid() {
+    assert_eq!(categories(&doc(&[], &[], &[], &[])), ["empty"]);
+    let d = json!({"schema_version": "1.0", "type": "graph", "name": "g"});
+    assert_eq!(categories(&d), ["empty"]);
+}
+
+#[test]
+fn a_graph_without_an_entry_is_invalid() {
+    assert_eq!(categories(&doc(&["a"], &[], &[], &["a"])), ["no_entry"]);
+}
+
+#[test]
+fn a_graph_without_an_exit_is_invalid() {
+    assert_eq!(categories(&doc(&["a"], &[], &["a"], &[])), ["no_exit"]);
+}
+
+#[test]
+fn a_mapped_output_counts_as_an_exit() {
+    let d = json!({
+        "schema_version": "1.0", "type": "graph", "name": "g",
+        "ops": {"a": {"type": "code", "outputs": {"x": {"ref": {"source": "g", "var": "y"}}}}},
+        "edges": [], "entries": ["a"], "exits": []
+    });
+    build(&d).unwrap();
+}
+
+#[test]
+fn an_edge_to_an_unknown_op_is_invalid() {
+    let p = problems(&doc(&["a"], &[("a", "ghost")], &["a"], &["a"]));
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].category, "unknown_op");
+    assert_eq!(p[0].op_name.as_deref(), Some("a"));
+    assert_eq!(p[0].target_name.as_deref(), Some("ghost"));
+    assert!(p[0].message.contains("ghost"), "{}", p[0].message);
+
+    let p = problems(&doc(&["a"], &[("ghost", "a")], &["a"], &["a"]));
+    assert_eq!((p[0].category, p[0].target_name.as_deref()), ("unknown_op", Some("ghost")));
+}
+
+#[test]
+fn unknown_entries_and_exits_are_invalid() {
+    let p = problems(&doc(&["a"], &[], &["a", "nope"], &["a", "nada"]));
+    let targets: Vec<_> = p.iter().map(|p| (p.category, p.target_name.as_deref().unwrap())).collect();
+    assert_eq!(targets, [("unknown_op", "nope"), ("unknown_op", "nada")]);
+}
+
+#[test]
+fn a_ref_to_an_unknown_op_is_invalid() {
+    let mut d = doc(&["a", "b"], &[("a", "b")], &["a"], &["b"]);
+    d["ops"]["b"]["inputs"] = json!({"x": {"required": true, "ref": {"source": "g.nobody", "var": "v"}}});
+    let p = problems(&d);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].category, "unknown_ref");
+    assert_eq!(p[0].op_name.as_deref(), Some("b"));
+    assert_eq!(p[0].target_name.as_deref(), Some("g.nobody"));
+
+    // Refs name ops by full name: a short name is not enough; nested refs are checked too.
+    d["ops"]["b"]["inputs"] = json!({
+        "x": {"required": true, "ref": {"source": "a", "var": "v"}},
+        "y": {"required": true, "ref": {"source": "g.a", "var": "v",
+            "transforms": [["add", [{"__ref__": {"source": "elsewhere", "var": "w"}}]]]}}
+    });
+    let targets: Vec<_> = problems(&d).iter().map(|p| (p.category, p.target_name.clone().unwrap())).collect();
+    assert_eq!(targets, [("unknown_ref", "a".to_string()), ("unknown_ref", "elsewhere".to_string())]);
+}
+
+#[test]
+fn an_output_mapped_to_another_graph_is_invalid() {
+    let mut d = doc(&["a"], &[], &["a"], &["a"]);
+    d["ops"]["a"]["outputs"] = json!({"x": {"ref": {"source": "other", "var": "y"}}});
+    assert_eq!(categories(&d), ["unknown_ref"]);
+}
+
+#[test]
+fn a_cycle_is_invalid() {
+    let p = problems(&doc(
+        &["s", "a", "b", "c", "after"],
+        &[("s", "a"), ("a", "b"), ("b", "c"), ("c", "a"), ("c", "after")],
+        &["s"],
+        &["after"],
+    ));
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].category, "cycle");
+    for name in ["a", "b", "c"] {
+        assert!(p[0].message.contains(name), "{}", p[0].message);
+    }
+
+    // A self-loop and a cycle through a soft edge.
+    assert_eq!(categories(&doc(&["a"], &[("a", "a")], &["a"], &["a"])), ["cycle"]);
+    let mut d = doc(&["a", "b"], &[("a", "b")], &["a"], &["b"]);
+    d["edges"].as_array_mut().unwrap().push(json!({"from": "b", "to": "a", "soft": true}));
+    assert_eq!(categories(&d), ["cycle"]);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let mut d = doc(&["a", "b", "c"], &[("a", "b"), ("b", "a"), ("c", "ghost")], &[], &[]);
+    d["ops"]["c"]["inputs"] = json!({"x": {"required": true, "ref": {"source": "g.missing", "var": "v"}}});
+    d["ops"]["c"]["bound"] = json!("gpu");
+    d["ops"]["b"]["inputs"] = json!({"y": {"required": true, "ref": {"source": "g", "var": "v",
+        "transforms": [["frobnicate", []]]}}});
+    let p = problems(&d);
+    let mut cats: Vec<_> = p.iter().map(|p| p.category).collect();
+    cats.sort_unstable();
+    assert_eq!(cats, ["cycle", "invalid", "invalid", "no_entry", "no_exit", "unknown_op", "unknown_ref"]);
+
+    let text = build(&d).err().unwrap().to_string();
+    assert!(text.starts_with("graph 'g' is invalid (7 problems):"), "{text}");
+    for problem in &p {
+        assert!(text.contains(&problem.to_string()), "{text}\nlacks {problem}");
+    }
+}
+
+#[test]
+fn unsupported_op_kinds_are_reported() {
+    let mut d = doc(&["a", "gen", "sub"], &[], &["a"], &["a"]);
+    d["ops"]["gen"]["is_generator"] = json!(true);
+    d["ops"]["sub"]["type"] = json!("graph");
+    let cats = categories(&d);
+    assert_eq!(cats, ["unsupported", "unsupported"]);
+}
+
+#[test]
+fn binding_problems_are_reported_with_graph_problems() {
+    let mut d = doc(&["a", "b"], &[("a", "b"), ("b", "a")], &["a"], &["b"]);
+    d["ops"]["b"]["is_generator"] = json!(true);
+    let err = Operon::builder(d.to_string()).op("b", noop).build().err().unwrap();
+    let EngineError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
+    let mut cats: Vec<_> = problems.iter().map(|p| (p.category, p.op_name.clone().unwrap())).collect();
+    cats.sort_unstable();
+    assert_eq!(cats, [("cycle", "a".to_string()), ("unknown_op", "a".to_string()), ("unsupported", "b".to_string())]);
+}
+
+#[test]
+fn a_missing_rust_implementation_is_an_unknown_op() {
+    let mut d = doc(&["a", "b"], &[("a", "b")], &["a"], &["b"]);
+    d["ops"]["b"]["func_name"] = json!("make_b");
+    let err = Operon::builder(d.to_string()).op("a", noop).build().err().unwrap();
+    match err {
+        EngineError::Invalid { graph, problems } => {
+            assert_eq!(graph, "g");
+            assert_eq!(problems.len(), 1);
+            assert_eq!(problems[0].category, "unknown_op");
+            assert_eq!(problems[0].op_name.as_deref(), Some("b"));
+            assert_eq!(problems[0].target_name.as_deref(), Some("make_b"));
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    // Implementations are looked up by func_name first, then by op name.
+    let engine = Operon::builder(d.to_string())
+        .op("a", noop)
+        .op("make_b", |_: &Inputs| Ok(Map::from_iter([("by".to_string(), json!("func_name"))])))
+        .op("b", |_: &Inputs| Ok(Map::from_iter([("by".to_string(), json!("name"))])))
+        .build()
+        .unwrap();
+    assert_eq!(engine.run(json!({})).unwrap().outputs["by"], json!("func_name"));
+}
+
+#[test]
+fn a_host_object_cannot_run_from_rust() {
+    let mut d = doc(&["a"], &[], &["a"], &["a"]);
+    d["ops"]["a"]["inputs"] = json!({"x": {"required": true, "literal": {"$host": 0}}});
+    assert_eq!(categories(&d), ["invalid"]);
+}
+
+#[test]
+fn the_schema_version_is_checked_first() {
+    let mut d = doc(&[], &[], &[], &[]);
+    for (version, found) in [(json!("2.0"), "\"2.0\""), (json!(1.0), "1.0"), (json!(null), "null")] {
+        d["schema_version"] = version;
+        match build(&d) {
+            Err(EngineError::SchemaVersion { found: f }) => assert_eq!(f, found),
+            other => panic!("expected SchemaVersion, got {:?}", other.err()),
+        }
+    }
+    d.as_object_mut().unwrap().remove("schema_version");
+    match build(&d) {
+        Err(EngineError::SchemaVersion { found }) => assert_eq!(found, "<missing>"),
+        other => panic!("expected SchemaVersion, got {:?}", other.err()),
+    }
+    // The version wins over a malformed body.
+    let bad = json!({"schema_version": "0.9", "ops": 3});
+    assert!(matches!(build(&bad), Err(EngineError::SchemaVersion { .. })));
+}
+
+#[test]
+fn malformed_documents() {
+    for text in ["not json", "{\"schema_version\": \"1.0\"", "[1, 2]", "\"1.0\""] {
+        match Operon::builder(text).build() {
+            Err(EngineError::Malformed(_)) => {}
+            other => panic!("{text}: expected Malformed, got {:?}", other.err()),
+        }
+    }
+    let shapes = [
+        json!({"schema_version": "1.0", "type": "graph"}),
+        json!({"schema_version": "1.0", "name": "g", "ops": []}),
+        json!({"schema_version": "1.0", "name": "g", "ops": {"a": {"inputs": {}}}}),
+        json!({"schema_version": "1.0", "name": "g", "ops": {}, "edges": [{"from": "a"}]}),
+    ];
+    for d in shapes {
+        match build(&d) {
+            Err(EngineError::Malformed(_)) => {}
+            other => panic!("{d}: expected Malformed, got {:?}", other.err()),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! `Engine`: a compiled graph bound to its Python callables and constants, shared by every run.
+
+use std::sync::Arc;
+
+use operonx::graph::schema;
+use operonx::plan::{self, Const, OpKind, Plan};
+use operonx::{EngineError, Problem};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+
+use crate::driver;
+use crate::errors::to_pyerr;
+use crate::value::json_to_py;
+
+/// A compiled graph ready to run. Built by `operonx.Operon` from the graph's engine document.
+#[pyclass(frozen, module = "operonx._core", name = "Engine")]
+pub struct PyEngine {
+    pub(crate) plan: Arc<Plan>,
+    /// Constants by id, as Python objects.
+    pub(crate) consts: Vec<Py<PyAny>>,
+    /// The callable of each op, by op id.
+    pub(crate) callables: Vec<Py<PyAny>>,
+    /// Keyword names of each op's call, by op id.
+    pub(crate) kwnames: Vec<Py<PyTuple>>,
+    /// Interned variable names, by var id.
+    pub(crate) var_keys: Vec<Py<PyString>>,
+}
+
+#[pymethods]
+impl PyEngine {
+    /// Compiles `document` (JSON text of schema 1.0) whose `{"$host": i}` values index `hosts`.
+    #[new]
+    fn new(py: Python<'_>, document: &str, hosts: Vec<Py<PyAny>>) -> PyResult<Self> {
+        crate::guard(py, || Self::build(py, document, hosts))
+    }
+
+    /// Starts a run. Returns the result dict when the run finished without waiting, else an asyncio
+    /// future that resolves to it.
+    #[pyo3(signature = (inputs, errors = "raise", request_id = None, session_id = None, user_id = None))]
+    fn run(
+        slf: &Bound<'_, Self>,
+        inputs: Option<Bound<'_, PyAny>>,
+        errors: &str,
+        request_id: Option<Bound<'_, PyAny>>,
+        session_id: Option<Bound<'_, PyAny>>,
+        user_id: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        crate::guard(py, || driver::start(slf, inputs, errors, [request_id, session_id, user_id]))
+    }
+
+    /// The graph's short name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.plan.name
+    }
+
+    /// The graph's full name.
+    #[getter]
+    fn full_name(&self) -> &str {
+        &self.plan.full_name
+    }
+
+    /// Number of ops.
+    #[getter]
+    fn op_count(&self) -> usize {
+        self.plan.ops.len()
+    }
+
+    /// True when some op is async or runs on a worker thread (a run then needs an event loop).
+    #[getter]
+    fn has_async(&self) -> bool {
+        self.plan.has_async()
+    }
+
+    /// Graph input names the ops read.
+    #[getter]
+    fn graph_inputs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.plan.graph_inputs.iter().map(|v| self.plan.var(*v)))
+    }
+
+    /// Graph output names the ops forward.
+    #[getter]
+    fn graph_outputs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.plan.graph_outputs.iter().map(|v| self.plan.var(*v)))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<operonx._core.Engine graph='{}' ops={}>", self.plan.name, self.plan.ops.len())
+    }
+}
+
+impl PyEngine {
+    fn build(py: Python<'_>, document: &str, hosts: Vec<Py<PyAny>>) -> PyResult<Self> {
+        let doc = schema::parse(document).map_err(|e| to_pyerr(py, &e))?;
+        let plan = plan::compile(&doc).map_err(|e| to_pyerr(py, &e))?;
+        let mut problems = Vec::new();
+        let mut consts = Vec::with_capacity(plan.consts.len());
+        for c in &plan.consts {
+            consts.push(match c {
+                Const::Json(v) => json_to_py(py, v)?.unbind(),
+                Const::Host(i) => match hosts.get(*i as usize) {
+                    Some(obj) => obj.clone_ref(py),
+                    None => {
+                        problems.push(Problem::new("invalid", format!("host object {i} is not in the hosts list")));
+                        py.None()
+                    }
+                },
+            });
+        }
+        let mut callables = Vec::with_capacity(plan.ops.len());
+        for op in &plan.ops {
+            match op.callable.map(|c| consts[c as usize].bind(py)) {
+                Some(f) if f.is_callable() => callables.push(f.clone().unbind()),
+                _ => {
+                    problems.push(
+                        Problem::new("unknown_op", format!("op '{}' has no Python callable to run", op.name)).op(&op.name),
+                    );
+                    callables.push(py.None());
+                }
+            }
+            if matches!(op.kind, OpKind::SyncGen | OpKind::AsyncGen) {
+                problems.push(
+                    Problem::new("unsupported", format!("op '{}' is a generator; generator ops are not supported by this version", op.name))
+                        .op(&op.name),
+                );
+            }
+        }
+        if !problems.is_empty() {
+            return Err(to_pyerr(py, &EngineError::Invalid { graph: plan.name.clone(), problems }));
+        }
+        let kwnames = plan
+            .ops
+            .iter()
+            .map(|op| PyTuple::new(py, op.inputs.iter().map(|i| PyString::intern(py, &i.name))).map(Bound::unbind))
+            .collect::<PyResult<_>>()?;
+        let var_keys = plan.vars.iter().map(|v| PyString::intern(py, v).unbind()).collect();
+        Ok(PyEngine { plan: Arc::new(plan), consts, callables, kwnames, var_keys })
+    }
+}

@@ -1,0 +1,127 @@
+//! `"$state"`: a read-only view of every value a run's ops produced, built only when read.
+
+use pyo3::exceptions::PyKeyError;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+
+use crate::driver::{lock, lookup, Run};
+
+/// Read-only view of a finished run: `state["g.op", "var"]`, `state["g", "input"]`, `state.tags`.
+#[pyclass(frozen, module = "operonx._core", name = "RunState")]
+pub struct RunStateView {
+    pub(crate) run: Py<Run>,
+}
+
+#[pymethods]
+impl RunStateView {
+    /// The value op `name` (full name, e.g. `"g.a"`) produced for `var`; for the graph's own full name,
+    /// the run input `var`, else the last value forwarded to graph output `var`.
+    fn __getitem__<'py>(&self, py: Python<'py>, key: (String, String)) -> PyResult<Bound<'py, PyAny>> {
+        match self.value(py, &key.0, &key.1)? {
+            Some(v) => Ok(v),
+            None => Err(PyKeyError::new_err(format!("no value for {:?} in this run", key))),
+        }
+    }
+
+    /// Like `state[key]`, with a default for a missing value.
+    #[pyo3(signature = (key, default = None))]
+    fn get<'py>(&self, py: Python<'py>, key: (String, String), default: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match self.value(py, &key.0, &key.1)? {
+            Some(v) => v,
+            None => default.unwrap_or_else(|| py.None().into_bound(py)),
+        })
+    }
+
+    fn __contains__(&self, py: Python<'_>, key: (String, String)) -> PyResult<bool> {
+        Ok(self.value(py, &key.0, &key.1)?.is_some())
+    }
+
+    /// Tags the ops added through a returned `"$tags"` list (deduplicated, first-seen order).
+    #[getter]
+    fn tags<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let core = lock(self.run.get())?;
+        PyList::new(py, core.tags.iter().map(|t| t.bind(py)))
+    }
+
+    /// Every `(op full name, var)` key with a value, graph inputs first.
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let r = self.run.get();
+        let eng = r.engine.get();
+        let core = lock(r)?;
+        let keys = PyList::empty(py);
+        let inputs = core.inputs.bind(py);
+        for k in inputs.try_iter()? {
+            keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.full_name).into_any(), k?])?)?;
+        }
+        for (i, record) in core.records.iter().enumerate() {
+            if let Some(record) = record {
+                for k in record.bind(py).try_iter()? {
+                    keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.ops[i].full_name).into_any(), k?])?)?;
+                }
+            }
+        }
+        Ok(keys)
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.keys(py)?.try_iter()?.into_any())
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.keys(py)?.len())
+    }
+
+    /// The run's request, session and user ids.
+    #[getter]
+    fn request_id(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.id(py, 0)
+    }
+
+    #[getter]
+    fn session_id(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.id(py, 1)
+    }
+
+    #[getter]
+    fn user_id(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.id(py, 2)
+    }
+
+    fn __repr__(&self) -> PyResult<String> {
+        let r = self.run.get();
+        let eng = r.engine.get();
+        let core = lock(r)?;
+        let done = core.records.iter().filter(|r| r.is_some()).count();
+        Ok(format!("RunState(name='{}', ops_run={done})", eng.plan.name))
+    }
+}
+
+impl RunStateView {
+    fn id(&self, py: Python<'_>, i: usize) -> PyResult<Py<PyAny>> {
+        let core = lock(self.run.get())?;
+        Ok(core.ids[i].as_ref().map(|v| v.clone_ref(py)).unwrap_or_else(|| py.None()))
+    }
+
+    fn value<'py>(&self, py: Python<'py>, source: &str, var: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let r = self.run.get();
+        let eng = r.engine.get();
+        let core = lock(r)?;
+        let key = PyString::new(py, var);
+        if source == eng.plan.full_name || source == eng.plan.name {
+            if let Some(v) = lookup(core.inputs.bind(py), &key)? {
+                return Ok(Some(v));
+            }
+            for (_, data) in core.frames.iter().rev() {
+                if let Some(v) = data.bind(py).get_item(&key)? {
+                    return Ok(Some(v));
+                }
+            }
+            return Ok(None);
+        }
+        let Some(op) = eng.plan.ops.iter().position(|o| o.full_name == source) else { return Ok(None) };
+        match &core.records[op] {
+            Some(record) => lookup(record.bind(py), &key),
+            None => Ok(None),
+        }
+    }
+}

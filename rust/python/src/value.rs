@@ -1,0 +1,118 @@
+//! Python values in the engine: constants of the document as Python objects, and ref transforms
+//! evaluated with Python's own operators.
+
+use operonx::graph::TransformKind;
+use operonx::plan::TransformPlan;
+use pyo3::prelude::*;
+use pyo3::pyclass::CompareOp;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyModule, PyTuple};
+use serde_json::Value;
+
+/// Converts a JSON constant of the document into a Python object.
+pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => s.into_pyobject(py)?.into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, item) in map {
+                dict.set_item(k, json_to_py(py, item)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+static OPERATOR: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn operator_fn<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    let module = OPERATOR.get_or_try_init(py, || PyModule::import(py, "operator").map(Bound::unbind))?;
+    module.bind(py).getattr(name)
+}
+
+/// Applies one transform with Python semantics.
+pub fn apply_transform<'py>(
+    py: Python<'py>,
+    t: &TransformPlan,
+    value: Bound<'py, PyAny>,
+    args: Vec<Bound<'py, PyAny>>,
+    kwargs: Vec<(&str, Bound<'py, PyAny>)>,
+) -> PyResult<Bound<'py, PyAny>> {
+    use TransformKind::*;
+    let first = || {
+        args.first().cloned().ok_or_else(|| pyo3::exceptions::PyValueError::new_err("transform needs an argument"))
+    };
+    let compare = |op: CompareOp| -> PyResult<Bound<'py, PyAny>> { value.rich_compare(first()?, op) };
+    match t.kind {
+        GetItem => value.get_item(first()?),
+        GetAttr => value.getattr(first()?.str()?),
+        Call => {
+            let kw = PyDict::new(py);
+            for (k, v) in kwargs {
+                kw.set_item(k, v)?;
+            }
+            value.call(PyTuple::new(py, args)?, Some(&kw))
+        }
+        Apply => {
+            let f = first()?;
+            let mut call_args = vec![value];
+            call_args.extend(args.into_iter().skip(1));
+            f.call1(PyTuple::new(py, call_args)?)
+        }
+        Eq => compare(CompareOp::Eq),
+        Ne => compare(CompareOp::Ne),
+        Lt => compare(CompareOp::Lt),
+        Le => compare(CompareOp::Le),
+        Gt => compare(CompareOp::Gt),
+        Ge => compare(CompareOp::Ge),
+        Neg | Pos | Abs | Not => operator_fn(py, unary_name(t.kind))?.call1((value,)),
+        kind => {
+            let (op, reflected) = kind.unreflected();
+            let f = operator_fn(py, binary_name(op))?;
+            let other = first()?;
+            if reflected {
+                f.call1((other, value))
+            } else {
+                f.call1((value, other))
+            }
+        }
+    }
+}
+
+fn unary_name(kind: TransformKind) -> &'static str {
+    match kind {
+        TransformKind::Neg => "neg",
+        TransformKind::Pos => "pos",
+        TransformKind::Abs => "abs",
+        _ => "not_",
+    }
+}
+
+fn binary_name(kind: TransformKind) -> &'static str {
+    use TransformKind::*;
+    match kind {
+        Add => "add",
+        Sub => "sub",
+        Mul => "mul",
+        TrueDiv => "truediv",
+        FloorDiv => "floordiv",
+        Mod => "mod",
+        Pow => "pow",
+        And => "and_",
+        _ => "or_",
+    }
+}
