@@ -465,9 +465,15 @@ def test_ref_repr():
     assert PARENT["x"].is_parent
 
 
-def test_parent_key_must_be_a_string():
+def test_keys_must_be_strings():
     with pytest.raises(GraphTypeError):
         PARENT[1]
+    with GraphOp(name="g"):
+        a = add(x=1)
+    with pytest.raises(GraphTypeError):
+        a[0]
+    with pytest.raises(TypeError):
+        iter(a)
 
 
 # ---------------------------------------------------------------------------

@@ -135,14 +135,16 @@ class OpNode:
 
     def __getitem__(self, key: str) -> Ref:
         """``op["k"]``: a ref to the op's output ``k``."""
+        if type(key) is not str:
+            raise GraphTypeError(f"{self.name}[...] takes an output name (a string), got {key!r}")
         r = Ref.__new__(Ref)
         r._src = self
         r._var = key
         r._tf = ()
         return r
 
-    def __iter__(self) -> Any:
-        raise TypeError(f"{type(self).__name__} is not iterable")
+    # `__getitem__` reads outputs: an op is not a sequence
+    __iter__ = None
 
     def __rshift__(self, other: Any) -> Any:
         g = self.graph

@@ -151,8 +151,10 @@ class OpFunction:
         self.cache = cache
         self.delay = _check_delay(delay)
         self.name = check_name(name) if name is not None else None
-        self.qualname = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
-        fname = getattr(func, "__name__", "") or self.qualname
+        self.qualname: str = str(
+            getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
+        )
+        fname: str = getattr(func, "__name__", None) or self.qualname
         self.func_name = fname
         self.fallback_name = fname if is_valid_name(fname) else "op"
         params: list[str] = []

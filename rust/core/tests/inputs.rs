@@ -88,9 +88,9 @@ fn literals_and_defaults() {
 }
 
 #[test]
-fn a_required_input_bound_to_null_passes_null() {
-    let out = probe(json!({"x": r("g", "x", json!([]))}), json!({"x": null}));
-    assert_eq!(out["x"], Value::Null);
+fn a_required_input_bound_to_null_is_missing() {
+    // As in operonx 0.7.1, None counts as absent: with no default there is nothing to pass.
+    assert_missing(run_probe(json!({"x": r("g", "x", json!([]))}), json!({"x": null})), "x");
 }
 
 fn assert_missing(result: Result<RunOutput, EngineError>, want_input: &str) {

@@ -116,11 +116,11 @@ fn random_case(seed: u64) -> Case {
     let soft_share = [0, 30, 70, 100][rng.below(4)];
     let mut edges = Vec::new();
     let mut has_pred = vec![false; n];
-    for j in 0..n {
+    for (j, has) in has_pred.iter_mut().enumerate() {
         for i in 0..j {
             if rng.percent(density) {
                 edges.push((i, j, rng.percent(soft_share)));
-                has_pred[j] = true;
+                *has = true;
             }
         }
     }

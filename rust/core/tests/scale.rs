@@ -1,5 +1,6 @@
-//! Large graphs compile and run without deep recursion: a chain of 100 000 ops and a fan-out
-//! 1 → 100 000 → 1 (hard and soft joins), and skip propagation down a 100 000-op chain.
+//! Large graphs compile and run without deep recursion or quadratic work: a chain of 100 000 ops (with skip
+//! propagation down it, and a cycle through it), a fan-out 1 → 100 000 → 1 (hard and soft joins) and
+//! 100 000 entries that are all exits or mapped to distinct graph outputs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -122,4 +123,38 @@ fn a_fan_out_of_100k_with_a_soft_join_runs_the_join_once_after_the_first_worker(
     // The join is queued behind the other workers when w0 finishes, so every worker still runs, but the
     // join's input reads the last worker's output, which exists by then.
     assert_eq!(run_fan(true), (N, json!(N)));
+}
+
+#[test]
+fn a_hundred_thousand_entries_and_exits_run() {
+    // Even ops map `v` to a graph output of their own, odd ops are exits forwarding `v`.
+    let mut s = String::with_capacity(N * 100);
+    s.push_str(r#"{"schema_version": "1.0", "type": "graph", "name": "g", "ops": {"#);
+    for i in 0..N {
+        let outputs = if i % 2 == 0 { format!(r#"{{"v": {{"ref": {{"source": "g", "var": "r{i}"}}}}}}"#) } else { "{}".into() };
+        s.push_str(&format!(r#"{}"o{i}": {{"type": "code", "func_name": "work", "outputs": {outputs}}}"#, if i == 0 { "" } else { "," }));
+    }
+    let names: Vec<String> = (0..N).map(|i| format!(r#""o{i}""#)).collect();
+    let odd: Vec<&str> = names.iter().skip(1).step_by(2).map(String::as_str).collect();
+    s.push_str(&format!(r#"}}, "edges": [], "entries": [{}], "exits": [{}]}}"#, names.join(","), odd.join(",")));
+
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let engine = Operon::builder(s)
+        .op("work", move |_: &Inputs| -> Result<Outputs, String> {
+            Ok(Map::from_iter([("v".to_string(), json!(seen.fetch_add(1, Ordering::Relaxed)))]))
+        })
+        .build()
+        .unwrap();
+    assert_eq!(engine.plan().entries.len(), N);
+    assert_eq!(engine.plan().graph_outputs.len(), N / 2, "declared outputs only: the odd ops declare none");
+    let out = engine.run(json!({})).unwrap();
+    // Entries run in wiring order, so op i outputs i.
+    assert_eq!(out.frames.len(), N);
+    assert_eq!(out.outputs.len(), N / 2 + 1);
+    assert_eq!(out.outputs["r0"], json!(0));
+    assert_eq!(out.outputs[&format!("r{}", N - 2)], json!(N - 2));
+    let odd_values = out.outputs["v"].as_array().unwrap();
+    assert_eq!(odd_values.len(), N / 2);
+    assert!(odd_values.iter().enumerate().all(|(k, v)| v == &json!(2 * k + 1)));
 }

@@ -1,7 +1,7 @@
 //! Serde types of the graph document and the schema-version check.
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::refs::RefDoc;
 use crate::error::{EngineError, Result};
@@ -12,8 +12,9 @@ pub const SCHEMA_VERSION: &str = "1.0";
 /// A whole graph document.
 #[derive(Debug, Deserialize)]
 pub struct GraphDoc {
-    /// Must equal [`SCHEMA_VERSION`].
-    pub schema_version: Option<String>,
+    /// Must equal [`SCHEMA_VERSION`] (checked by [`parse`]).
+    #[serde(default)]
+    pub schema_version: Option<Value>,
     /// The graph's short name.
     pub name: String,
     /// The graph's dotted path from the root graph.
@@ -24,7 +25,7 @@ pub struct GraphDoc {
     pub concurrency: Option<u32>,
     /// The ops, keyed by short name, in creation order.
     #[serde(default)]
-    pub ops: indexmap_like::OrderedOps,
+    pub ops: Ordered<OpDoc>,
     /// Op-to-op edges in declaration order.
     #[serde(default)]
     pub edges: Vec<EdgeDoc>,
@@ -69,10 +70,10 @@ pub struct OpDoc {
     pub enabled: bool,
     /// Parameters in signature order.
     #[serde(default)]
-    pub inputs: Map<String, Value>,
+    pub inputs: Ordered<ParamDoc>,
     /// Declared outputs; a `ref` maps the output to a graph output.
     #[serde(default)]
-    pub outputs: Map<String, Value>,
+    pub outputs: Ordered<ParamDoc>,
     /// True when the op is wired to END with no mapped output.
     #[serde(default)]
     pub forward_all: Option<bool>,
@@ -114,51 +115,69 @@ pub struct EdgeDoc {
     pub soft: bool,
 }
 
-/// Ops keyed by name in document order.
-pub mod indexmap_like {
-    use serde::{Deserialize, Deserializer};
-    use serde_json::{Map, Value};
+/// A JSON object read as `(key, value)` pairs in document order.
+#[derive(Debug)]
+pub struct Ordered<T>(pub Vec<(String, T)>);
 
-    use super::OpDoc;
-
-    /// `(name, op)` pairs in document order.
-    #[derive(Debug, Default)]
-    pub struct OrderedOps(pub Vec<(String, OpDoc)>);
-
-    impl<'de> Deserialize<'de> for OrderedOps {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            let map = Map::<String, Value>::deserialize(d)?;
-            let mut ops = Vec::with_capacity(map.len());
-            for (name, value) in map {
-                let op = OpDoc::deserialize(value)
-                    .map_err(|e| serde::de::Error::custom(format!("op '{name}': {e}")))?;
-                ops.push((name, op));
-            }
-            Ok(OrderedOps(ops))
-        }
+impl<T> Default for Ordered<T> {
+    fn default() -> Self {
+        Ordered(Vec::new())
     }
 }
 
-/// Parses a document, checking the schema version before anything else.
+impl<T> Ordered<T> {
+    /// The keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+                Ok(Ordered(Vec::new()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some((k, v)) = map.next_entry::<String, T>()? {
+                    pairs.push((k, v));
+                }
+                Ok(Ordered(pairs))
+            }
+        }
+        d.deserialize_any(Visit(std::marker::PhantomData))
+    }
+}
+
+/// Parses a document. A wrong or missing `schema_version` is reported before any other problem.
 pub fn parse(text: &str) -> Result<GraphDoc> {
-    let value: Value = serde_json::from_str(text).map_err(|e| EngineError::Malformed(e.to_string()))?;
-    from_value(value)
+    #[derive(Deserialize)]
+    struct VersionOnly {
+        schema_version: Option<Value>,
+    }
+    let parsed = serde_json::from_str::<GraphDoc>(text);
+    let version = match &parsed {
+        Ok(doc) => doc.schema_version.clone(),
+        Err(_) => serde_json::from_str::<VersionOnly>(text).ok().and_then(|v| v.schema_version),
+    };
+    match version {
+        Some(Value::String(v)) if v == SCHEMA_VERSION => {}
+        Some(other) => return Err(EngineError::SchemaVersion { found: other.to_string() }),
+        None if parsed.is_ok() || serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object()) => {
+            return Err(EngineError::SchemaVersion { found: "<missing>".into() })
+        }
+        None => {}
+    }
+    parsed.map_err(|e| EngineError::Malformed(e.to_string()))
 }
 
 /// Reads a document that is already a JSON value.
 pub fn from_value(value: Value) -> Result<GraphDoc> {
-    let Value::Object(obj) = &value else {
-        return Err(EngineError::Malformed("the document must be a JSON object".into()));
-    };
-    match obj.get("schema_version") {
-        Some(Value::String(v)) if v == SCHEMA_VERSION => {}
-        Some(other) => return Err(EngineError::SchemaVersion { found: other.to_string() }),
-        None => return Err(EngineError::SchemaVersion { found: "<missing>".into() }),
-    }
-    serde_json::from_value(value).map_err(|e| EngineError::Malformed(e.to_string()))
-}
-
-/// Reads one parameter entry.
-pub fn param(value: &Value) -> Result<ParamDoc, String> {
-    ParamDoc::deserialize(value).map_err(|e| e.to_string())
+    parse(&value.to_string())
 }

@@ -1,11 +1,11 @@
 //! Compiling a graph document into a [`Plan`], collecting every problem found.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 
 use super::types::*;
 use crate::error::{EngineError, Problem, Result};
-use crate::graph::schema::{self, GraphDoc, OpDoc};
+use crate::graph::schema::{GraphDoc, OpDoc};
 use crate::graph::{RefDoc, TransformKind};
 
 /// Compiles a parsed document. Validation is iterative (no recursion over the graph), so graphs of any
@@ -25,6 +25,10 @@ struct Compiler<'d> {
     consts: Vec<Const>,
     graph_inputs: Vec<VarId>,
     graph_outputs: Vec<VarId>,
+    // Lookup sets, so that graphs with many ops, exits or graph variables compile in linear time.
+    exit_names: FxHashSet<&'d str>,
+    graph_inputs_seen: FxHashSet<VarId>,
+    graph_outputs_seen: FxHashSet<VarId>,
 }
 
 impl<'d> Compiler<'d> {
@@ -47,6 +51,9 @@ impl<'d> Compiler<'d> {
             consts: Vec::new(),
             graph_inputs: Vec::new(),
             graph_outputs: Vec::new(),
+            exit_names: doc.exits.iter().map(String::as_str).collect(),
+            graph_inputs_seen: FxHashSet::default(),
+            graph_outputs_seen: FxHashSet::default(),
         }
     }
 
@@ -62,12 +69,13 @@ impl<'d> Compiler<'d> {
         let mut out: Vec<Vec<Edge>> = vec![Vec::new(); n];
         let mut hard_preds = vec![0u32; n];
         let mut soft_preds = vec![0u32; n];
+        let mut seen_edges = FxHashSet::default();
         for e in &doc.edges {
             let (Some(from), Some(to)) = (self.lookup_edge_end(&e.from, &e.to), self.lookup_edge_end(&e.to, &e.from))
             else {
                 continue;
             };
-            if out[from as usize].iter().any(|x| x.dst == to && x.soft == e.soft) {
+            if !seen_edges.insert((from, to, e.soft)) {
                 continue; // a repeated edge changes nothing
             }
             out[from as usize].push(Edge { dst: to, soft: e.soft });
@@ -140,9 +148,10 @@ impl<'d> Compiler<'d> {
 
     fn names_to_ids(&mut self, names: &[String], what: &str) -> Vec<OpId> {
         let mut ids = Vec::with_capacity(names.len());
+        let mut seen = FxHashSet::default();
         for name in names {
             match self.ids.get(name.as_str()) {
-                Some(&id) if !ids.contains(&id) => ids.push(id),
+                Some(&id) if seen.insert(id) => ids.push(id),
                 Some(_) => {}
                 None => self.problem(
                     Problem::new("unknown_op", format!("{what} op '{name}' is not in graph '{}'", self.doc.name))
@@ -223,15 +232,8 @@ impl<'d> Compiler<'d> {
                 OpKind::Sync
             }
         };
-        let mut inputs = Vec::with_capacity(op.inputs.len());
-        for (pname, raw) in &op.inputs {
-            let p = match schema::param(raw) {
-                Ok(p) => p,
-                Err(e) => {
-                    self.problem(Problem::new("invalid", format!("input '{pname}' of op '{name}': {e}")).op(name));
-                    continue;
-                }
-            };
+        let mut inputs = Vec::with_capacity(op.inputs.0.len());
+        for (pname, p) in &op.inputs.0 {
             let binding = match (&p.reference, &p.literal) {
                 (Some(r), _) => match self.reference(name, r) {
                     Some(r) => Binding::Ref(r),
@@ -244,8 +246,7 @@ impl<'d> Compiler<'d> {
             inputs.push(InputPlan { name: pname.clone(), binding, default });
         }
         let mut mapped = Vec::new();
-        for (oname, raw) in &op.outputs {
-            let Ok(p) = schema::param(raw) else { continue };
+        for (oname, p) in &op.outputs.0 {
             if let Some(r) = &p.reference {
                 if r.source != self.graph_full {
                     self.problem(
@@ -260,7 +261,7 @@ impl<'d> Compiler<'d> {
                 }
                 let from = self.intern(oname);
                 let to = self.intern(&r.var);
-                if !self.graph_outputs.contains(&to) {
+                if self.graph_outputs_seen.insert(to) {
                     self.graph_outputs.push(to);
                 }
                 mapped.push((from, to));
@@ -268,10 +269,10 @@ impl<'d> Compiler<'d> {
         }
         let forward = if !mapped.is_empty() {
             Forward::Mapped(mapped)
-        } else if op.forward_all.unwrap_or_else(|| self.doc.exits.iter().any(|e| e == name)) {
+        } else if op.forward_all.unwrap_or_else(|| self.exit_names.contains(name)) {
             for k in op.outputs.keys() {
                 let v = self.intern(k);
-                if !self.graph_outputs.contains(&v) {
+                if self.graph_outputs_seen.insert(v) {
                     self.graph_outputs.push(v);
                 }
             }
@@ -295,7 +296,7 @@ impl<'d> Compiler<'d> {
     fn reference(&mut self, op: &str, r: &RefDoc) -> Option<RefPlan> {
         let source = if r.source == self.graph_full {
             let v = self.intern(&r.var);
-            if !self.graph_inputs.contains(&v) {
+            if self.graph_inputs_seen.insert(v) {
                 self.graph_inputs.push(v);
             }
             RefSource::Parent

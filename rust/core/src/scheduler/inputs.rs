@@ -66,15 +66,14 @@ fn operand<H: Host>(host: &mut H, a: &Operand) -> Result<H::Value, H::Error> {
 }
 
 /// Resolves one input: its binding's value; the default when that is absent or `None`; `Missing` when a
-/// required input has nothing (a ref that yields `None` for a parameter with no default passes `None`).
+/// parameter with no default has nothing but `None` (as in operonx 0.7.1, `None` counts as absent).
 pub fn resolve_input<H: Host>(host: &mut H, input: &InputPlan) -> Result<Resolved<H::Value>, H::Error> {
     let bound = match &input.binding {
         Binding::Unbound => None,
-        Binding::Literal(c) => Some(host.constant(*c)).filter(|v| !host.is_none(v)),
+        Binding::Literal(c) => Some(host.constant(*c)),
         Binding::Ref(r) => eval_ref(host, r)?,
     };
-    Ok(match (bound, input.default) {
-        (Some(v), Some(d)) if host.is_none(&v) => Resolved::Value(host.constant(d)),
+    Ok(match (bound.filter(|v| !host.is_none(v)), input.default) {
         (Some(v), _) => Resolved::Value(v),
         (None, Some(d)) => Resolved::Value(host.constant(d)),
         (None, None) => Resolved::Missing,
