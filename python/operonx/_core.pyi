@@ -1,8 +1,29 @@
 """Type stubs of the compiled engine module ``operonx._core``."""
 
-from typing import Any, Mapping
+from typing import Any, Mapping, final
 
 __version__: str
+__all__ = [
+    "__version__",
+    "OperonError",
+    "GraphError",
+    "GraphValidationError",
+    "SchemaVersionError",
+    "GraphTypeError",
+    "InputError",
+    "OpError",
+    "RunCancelled",
+    "OperonUsageError",
+    "ValidationIssue",
+    "ValidationResult",
+    "_panic_for_tests",
+    "Engine",
+    "Run",
+    "RunState",
+]
+
+def _panic_for_tests(message: str) -> None:
+    """Panics inside the engine's guard (tests check it surfaces as OperonError)."""
 
 class OperonError(Exception): ...
 class GraphError(OperonError, ValueError): ...
@@ -33,6 +54,7 @@ class RunCancelled(OperonError):
 
 class OperonUsageError(OperonError, RuntimeError): ...
 
+@final
 class ValidationIssue:
     @property
     def category(self) -> str: ...
@@ -43,12 +65,14 @@ class ValidationIssue:
     @property
     def target_name(self) -> str | None: ...
 
+@final
 class ValidationResult:
     @property
     def valid(self) -> bool: ...
     @property
     def errors(self) -> list[ValidationIssue]: ...
 
+@final
 class Engine:
     def __new__(cls, document: str, hosts: list[Any]) -> Engine: ...
     def run(
@@ -72,12 +96,14 @@ class Engine:
     @property
     def graph_outputs(self) -> list[str]: ...
 
+@final
 class Run: ...
 
+@final
 class RunState:
-    def __getitem__(self, key: tuple[str, str]) -> Any: ...
+    def __getitem__(self, key: tuple[str, str], /) -> Any: ...
     def get(self, key: tuple[str, str], default: Any = None) -> Any: ...
-    def __contains__(self, key: tuple[str, str]) -> bool: ...
+    def __contains__(self, key: tuple[str, str], /) -> bool: ...
     def keys(self) -> list[tuple[str, Any]]: ...
     def __iter__(self) -> Any: ...
     def __len__(self) -> int: ...
