@@ -1,14 +1,122 @@
-//! Placeholder scheduler benchmark; will be replaced by real benchmarks.
+//! Benchmarks of the Rust driver (`Operon::run`) with trivial Rust ops, and of the bare scheduler state
+//! machine (`RunState`) on the same plans.
+//!
+//! Groups are named `<shape>_<n>_ops`; in each, `driver_run` is one whole `Operon::run`, `run_state_only`
+//! one run of the scheduler alone (every op finishing at once), `build` parse + compile + bind. Times are
+//! per run; the throughput is set to the number of ops, so criterion's `thrpt` line reads as ops per
+//! second (ns per op = 1e9 / thrpt). Run with `cargo bench`, or briefly with
+//! `cargo bench -- --warm-up-time 1 --measurement-time 2`.
 
-use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 
-fn sum_vec(c: &mut Criterion) {
-    let v: Vec<u64> = (0..1024).collect();
-    c.bench_function("placeholder_sum_1024", |b| {
-        b.iter(|| black_box(&v).iter().sum::<u64>())
-    });
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use operonx::ops::{Inputs, Outputs};
+use operonx::plan::Plan;
+use operonx::scheduler::{Outcome, RunState};
+use operonx::Operon;
+use serde_json::{json, Map, Value};
+
+/// Reads the int input `x` (0 when absent) and outputs `v = x + 1`.
+fn inc(i: &Inputs) -> Result<Outputs, String> {
+    let x = i.get("x").and_then(Value::as_i64).unwrap_or(0);
+    Ok(Map::from_iter([("v".to_string(), json!(x + 1))]))
 }
 
-criterion_group!(benches, sum_vec);
-criterion_main!(benches);
+/// An op that reads `x` of op `source` (or of the graph when `source` is `None`).
+fn reader(source: Option<&str>) -> Value {
+    let (source, var) = match source {
+        Some(op) => (format!("g.{op}"), "v"),
+        None => ("g".to_string(), "x"),
+    };
+    json!({"type": "code", "func_name": "inc", "inputs": {"x": {"required": true, "ref": {"source": source, "var": var}}}})
+}
+
+fn document(ops: Map<String, Value>, edges: Vec<(String, String)>, entries: &[&str], exits: &[&str]) -> String {
+    let edges: Vec<Value> = edges.into_iter().map(|(a, b)| json!({"from": a, "to": b})).collect();
+    json!({
+        "schema_version": "1.0", "type": "graph", "name": "g",
+        "ops": ops, "edges": edges, "entries": entries, "exits": exits,
+    })
+    .to_string()
+}
+
+/// `op0 → … → op{n-1}`, each op reading the previous op's output.
+fn chain(n: usize) -> String {
+    let mut ops = Map::new();
+    let mut edges = Vec::new();
+    for i in 0..n {
+        let prev = (i > 0).then(|| format!("op{}", i - 1));
+        ops.insert(format!("op{i}"), reader(prev.as_deref()));
+        if let Some(prev) = prev {
+            edges.push((prev, format!("op{i}")));
+        }
+    }
+    let last = format!("op{}", n - 1);
+    document(ops, edges, &["op0"], &[&last])
+}
+
+/// `src → w0..w{n-1} → join`, every worker reading `src`'s output; the join reads the last worker's.
+fn fan(n: usize) -> String {
+    let mut ops = Map::new();
+    let mut edges = Vec::new();
+    ops.insert("src".into(), reader(None));
+    for i in 0..n {
+        ops.insert(format!("w{i}"), reader(Some("src")));
+        edges.push(("src".into(), format!("w{i}")));
+        edges.push((format!("w{i}"), "join".into()));
+    }
+    ops.insert("join".into(), reader(Some(&format!("w{}", n - 1))));
+    document(ops, edges, &["src"], &["join"])
+}
+
+/// `a → (b, c, d) → e`.
+fn diamond() -> String {
+    let mut ops = Map::new();
+    ops.insert("a".into(), reader(None));
+    for m in ["b", "c", "d"] {
+        ops.insert(m.into(), reader(Some("a")));
+    }
+    ops.insert("e".into(), reader(Some("d")));
+    let edges = ["b", "c", "d"].iter().flat_map(|m| [("a".to_string(), m.to_string()), (m.to_string(), "e".to_string())]).collect();
+    document(ops, edges, &["a"], &["e"])
+}
+
+/// Steps a run of `plan` with every op finishing at once, as a driver with no-op ops would.
+fn run_state_only(plan: &Plan) -> usize {
+    let mut state = RunState::new(plan);
+    let mut ran = 0;
+    while let Some(op) = state.pop_ready() {
+        ran += 1;
+        state.finish(plan, op, Outcome::Done);
+    }
+    ran
+}
+
+fn bench_graph(c: &mut Criterion, name: &str, doc: String) {
+    let engine = Operon::builder(doc.clone()).op("inc", inc).build().expect("the benchmark graph is valid");
+    let ops = engine.plan().ops.len() as u64;
+    let inputs = json!({"x": 1});
+    assert!(engine.run(inputs.clone()).expect("the benchmark graph runs").frames.len() == 1);
+
+    let mut group = c.benchmark_group(format!("{name}_{ops}_ops"));
+    group.throughput(Throughput::Elements(ops));
+    group.bench_function("driver_run", |b| {
+        b.iter(|| engine.run(black_box(inputs.clone())).unwrap())
+    });
+    group.bench_function("run_state_only", |b| {
+        b.iter(|| run_state_only(black_box(engine.plan())))
+    });
+    group.bench_function("build", |b| {
+        b.iter(|| Operon::builder(black_box(doc.clone())).op("inc", inc).build().unwrap())
+    });
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    bench_graph(c, "chain", chain(1000));
+    bench_graph(c, "fanout_1_1000_1", fan(1000));
+    bench_graph(c, "diamond", diamond());
+}
+
+criterion_group!(scheduler, benches);
+criterion_main!(scheduler);
