@@ -35,6 +35,7 @@ release: venv
 	$(MATURIN) build --locked --release -i $(VPY) -o dist
 
 bench: venv
+	bash benches/peers/setup.sh
 	cargo bench --locked
 	@if [ -f benches/python/run_all.py ]; then \
 		$(MATURIN) develop --locked --release && \

@@ -1,0 +1,335 @@
+"""Compare our operonx with the published pure-Python operonx 0.7.1, in one run.
+
+    python benches/python/run_all.py [--ours PY] [--peer PY] [--rounds N] [--markdown]
+
+Runs ``bench_core.py`` under each interpreter (ours: the repo's ``.venv``, built
+with ``maturin develop --release``; the peer: ``benches/peers/operonx-0.7.1/.venv``,
+made by ``benches/peers/setup.sh``), alternating the two for ``--rounds`` rounds
+so that both see the same machine state, then prints per workload the median over
+all repetitions of all rounds and the ratio peer / ours.
+
+If our package cannot be imported (not built yet), the peer is still measured
+and our column says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+BENCH_CORE = HERE / "bench_core.py"
+DEFAULT_OURS = REPO / ".venv" / "bin" / "python"
+DEFAULT_PEER = REPO / "benches" / "peers" / "operonx-0.7.1" / ".venv" / "bin" / "python"
+
+# (workload, metric, label, unit divisor kind)
+ROWS = [
+    ("W1", "op", "W1 chain of 1000 sync ops", "us/op"),
+    ("W1", "run", "W1 chain of 1000 sync ops", "us/run"),
+    ("W2", "op", "W2 fan-out 1 -> 1000 -> 1", "us/op"),
+    ("W2", "run", "W2 fan-out 1 -> 1000 -> 1", "us/run"),
+    ("W3", "run", "W3 5-op diamond, 2000 runs", "us/run"),
+    ("B", "op", "B  build a 1000-op chain", "us/op"),
+]
+
+# Targets from the issue: absolute (ours, in the row's unit) and ratio (peer / ours).
+ABS_TARGETS = {("W1", "op"): 0.3, ("W3", "run"): 3.0, ("B", "op"): 6.0}
+RATIO_TARGETS = {("W1", "op"): 20.0, ("W2", "op"): 20.0, ("W3", "run"): 20.0}
+
+
+@dataclass
+class Engine:
+    role: str  # "ours" or "peer"
+    python: str
+    label: str = ""
+    available: bool = False
+    problem: str = ""
+    impl: dict[str, Any] = field(default_factory=dict)
+    samples: dict[str, list[int]] = field(default_factory=dict)  # workload -> ns per rep
+    meta: dict[str, dict[str, int]] = field(default_factory=dict)  # workload -> ops, runs_per_rep
+    round_medians: dict[str, list[float]] = field(default_factory=dict)
+
+
+def clean_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The interpreter alone decides which operonx is imported.
+    for var in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"):
+        env.pop(var, None)
+    return env
+
+
+PROBE = (
+    "import json, sys, operonx; operonx.Operon; "
+    "print(json.dumps({'file': operonx.__file__, "
+    "'version': getattr(operonx, '__version__', '?'), "
+    "'rust_core': 'operonx._core' in sys.modules}))"
+)
+
+
+def probe(engine: Engine) -> None:
+    if not Path(engine.python).exists():
+        engine.problem = f"interpreter {engine.python} does not exist"
+        return
+    proc = subprocess.run(
+        [engine.python, "-c", PROBE], capture_output=True, text=True, env=clean_env(), cwd="/"
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        engine.problem = f"`import operonx; operonx.Operon` fails under {engine.python}: {last}"
+        return
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    engine.available = True
+    engine.impl = info
+    if not engine.label:
+        engine.label = f"operonx {info['version']}"
+    if engine.role == "ours" and not info["rust_core"]:
+        engine.problem = (
+            f"{engine.python} imports {info['file']}, which has no Rust core: "
+            f"that is not our package"
+        )
+        engine.available = False
+    if engine.role == "peer" and info["rust_core"]:
+        engine.problem = f"{engine.python} imports our package ({info['file']}), not the peer"
+        engine.available = False
+
+
+def run_once(engine: Engine, only: str, scale: float) -> None:
+    cmd = [engine.python, str(BENCH_CORE), "--only", only, "--scale", str(scale)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(), cwd="/")
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"bench_core.py failed under {engine.label or engine.python}")
+    doc = json.loads(proc.stdout.strip().splitlines()[-1])
+    engine.impl.update(doc["impl"])
+    for name, r in doc["results"].items():
+        engine.samples.setdefault(name, []).extend(r["samples_ns"])
+        engine.meta[name] = {"ops": r["ops"], "runs_per_rep": r["runs_per_rep"]}
+        engine.round_medians.setdefault(name, []).append(
+            statistics.median(r["samples_ns"]) / r["runs_per_rep"] / 1000
+        )
+
+
+def value_us(engine: Engine, workload: str, metric: str) -> float | None:
+    """Median over all repetitions, in µs per run or per op."""
+    if not engine.available or workload not in engine.samples:
+        return None
+    meta = engine.meta[workload]
+    per_run = statistics.median(engine.samples[workload]) / meta["runs_per_rep"] / 1000
+    return per_run / meta["ops"] if metric == "op" else per_run
+
+
+def spread(engine: Engine, workload: str, metric: str) -> str:
+    meds = engine.round_medians.get(workload)
+    if not engine.available or not meds or len(meds) < 2:
+        return ""
+    div = engine.meta[workload]["ops"] if metric == "op" else 1
+    return f"{fmt(min(meds) / div)}..{fmt(max(meds) / div)}"
+
+
+def fmt(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    if v >= 1000:
+        return f"{v:,.0f}"
+    if v >= 100:
+        return f"{v:.1f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def build_table(ours: Engine, peer: Engine, only: set[str]) -> tuple[list[str], list[list[str]], list[str]]:
+    head = ["workload", "unit", "ours", peer.label or "peer", "ratio", "target", "met"]
+    rows: list[list[str]] = []
+    misses: list[str] = []
+    for workload, metric, label, unit in ROWS:
+        if workload not in only:
+            continue
+        o = value_us(ours, workload, metric)
+        p = value_us(peer, workload, metric)
+        ratio = p / o if (o and p) else None
+        targets: list[str] = []
+        met: list[str] = []
+        key = (workload, metric)
+        if key in ABS_TARGETS:
+            t = ABS_TARGETS[key]
+            targets.append(f"<= {t:g}")
+            if o is not None:
+                ok = o <= t
+                met.append("yes" if ok else "NO")
+                if not ok:
+                    misses.append(f"{label}: {fmt(o)} {unit} > {t:g}")
+        if key in RATIO_TARGETS:
+            t = RATIO_TARGETS[key]
+            targets.append(f">= {t:g}x")
+            if ratio is not None:
+                ok = ratio >= t
+                met.append("yes" if ok else "NO")
+                if not ok:
+                    misses.append(f"{label}: ratio {ratio:.1f}x < {t:g}x")
+        rows.append(
+            [
+                label,
+                unit,
+                fmt(o) if ours.available else "pending",
+                fmt(p),
+                f"{ratio:.1f}x" if ratio is not None else "n/a",
+                ", ".join(targets),
+                "/".join(met) if met else ("" if not targets else "-"),
+            ]
+        )
+    return head, rows, misses
+
+
+def render_text(head: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    right = {2, 3, 4}
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
+        )
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([line(head), sep, *(line(r) for r in rows)])
+
+
+def render_markdown(head: list[str], rows: list[list[str]]) -> str:
+    align = ["---", "---", "---:", "---:", "---:", "---", "---"]
+    out = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ours", default=str(DEFAULT_OURS), help=f"our venv's python (default {DEFAULT_OURS})")
+    ap.add_argument("--peer", default=str(DEFAULT_PEER), help=f"the peer venv's python (default {DEFAULT_PEER})")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds per engine (default 5)")
+    ap.add_argument("--scale", type=float, default=1.0, help="time-budget multiplier per workload")
+    ap.add_argument("--only", default="W1,W2,W3,B", help="subset of W1,W2,W3,B")
+    ap.add_argument("--quick", action="store_true", help="1 round, half the budget (smoke test)")
+    ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument("--json", metavar="PATH", help="write medians, spreads and all samples here")
+    ap.add_argument(
+        "--check", action="store_true", help="exit 1 if ours is unavailable or misses a target"
+    )
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.rounds, args.scale = 1, args.scale * 0.5
+
+    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    if load_before > 0.7:
+        print(
+            f"WARNING: load average is {load_before:.2f} before starting: other processes compete "
+            f"for the CPU and the numbers will be noisy",
+            file=sys.stderr,
+        )
+    ours = Engine("ours", args.ours)
+    peer = Engine("peer", args.peer)
+    probe(ours)
+    probe(peer)
+    ours.label = "ours"
+
+    if not ours.available:
+        print(
+            "NOTE: our operonx is not usable, so its column is 'pending'.\n"
+            f"  {ours.problem}\n"
+            "  Build it in release mode first, e.g. `make bench`, or:\n"
+            "    python3 -m venv .venv && .venv/bin/pip install 'maturin>=1.9.4,<2'\n"
+            "    VIRTUAL_ENV=$PWD/.venv .venv/bin/maturin develop --release\n"
+            "  or point --ours at another interpreter that has it.",
+            file=sys.stderr,
+        )
+    if not peer.available:
+        print(
+            "NOTE: the peer is not usable, so its column is 'n/a'.\n"
+            f"  {peer.problem}\n"
+            "  Create it with: bash benches/peers/setup.sh",
+            file=sys.stderr,
+        )
+    engines = [e for e in (ours, peer) if e.available]
+    if not engines:
+        print("nothing to benchmark", file=sys.stderr)
+        return 1
+
+    for rnd in range(args.rounds):
+        order = engines if rnd % 2 == 0 else engines[::-1]
+        for e in order:
+            t0 = time.perf_counter()
+            run_once(e, args.only, args.scale)
+            print(
+                f"round {rnd + 1}/{args.rounds}: {e.label:<14} {time.perf_counter() - t0:5.1f} s",
+                file=sys.stderr,
+            )
+
+    only = set(args.only.split(","))
+    head, rows, misses = build_table(ours, peer, only)
+    print()
+    for e in (ours, peer):
+        if e.available:
+            limit = " (recursion limit raised to build)" if e.impl.get("recursion_limit_raised") else ""
+            print(f"{e.label}: operonx {e.impl.get('version')} from {e.impl.get('file')}{limit}")
+        else:
+            print(f"{e.label or e.role}: NOT MEASURED: {e.problem}")
+    print(f"python {sys.version.split()[0]} driver; {args.rounds} interleaved round(s); "
+          f"medians over all repetitions; ratio = {peer.label or 'peer'} / ours")
+    print()
+    print(render_markdown(head, rows) if args.markdown else render_text(head, rows))
+    print()
+    for e in engines:
+        reps = ", ".join(f"{w} {len(s)}" for w, s in e.samples.items())
+        print(f"repetitions, {e.label}: {reps}")
+        if args.rounds > 1:
+            spreads = ", ".join(
+                f"{label.split()[0]} {spread(e, w, m)} {unit}"
+                for w, m, label, unit in ROWS
+                if w in e.samples
+            )
+            print(f"  range of per-round medians: {spreads}")
+    print(
+        f"total wall time: {time.perf_counter() - started:.0f} s; load average "
+        f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs)"
+    )
+    if misses:
+        print("\ntargets missed:\n  " + "\n  ".join(misses))
+
+    if args.json:
+        doc = {
+            "rounds": args.rounds,
+            "loadavg_before": load_before,
+            "engines": {
+                e.label or e.role: {
+                    "impl": e.impl,
+                    "available": e.available,
+                    "problem": e.problem,
+                    "medians_us": {
+                        f"{w}/{m}": value_us(e, w, m) for w, m, _, _ in ROWS if w in e.samples
+                    },
+                    "round_medians_us_per_run": e.round_medians,
+                    "samples_ns": e.samples,
+                }
+                for e in (ours, peer)
+            },
+            "table": {"head": head, "rows": rows},
+            "targets_missed": misses,
+        }
+        Path(args.json).write_text(json.dumps(doc, indent=1))
+
+    if args.check and (not ours.available or misses):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
