@@ -270,15 +270,3 @@ def test_empty_graph():
         Operon(g)
     with pytest.raises(ValueError):
         Operon(g)
-
-
-def test_generator_ops_are_refused_clearly():
-    @op
-    def gen(x):
-        yield {"y": x}
-
-    with GraphOp(name="g") as g:
-        a = gen(x=PARENT["x"])
-        START >> a >> END
-    with pytest.raises(GraphValidationError, match="generator"):
-        Operon(g)

@@ -21,6 +21,7 @@ from operonx._core import Engine as _Engine
 from operonx.errors import GraphTypeError, OperonUsageError
 from operonx.export import engine_document
 from operonx.graph import GraphOp
+from operonx.handle import ExecutionHandle
 from operonx.middleware import Middleware
 
 
@@ -99,6 +100,24 @@ class Operon:
         if result.__class__ is dict:
             return result
         return await result
+
+    def start(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        user_id: Any = None,
+        session_id: Any = None,
+        request_id: Any = None,
+        errors: str = "raise",
+        retain_frames: bool = True,
+    ) -> ExecutionHandle:
+        """Starts a run and returns its :class:`~operonx.handle.ExecutionHandle` (middleware is not
+        applied). Inside a running event loop the run starts at once; from sync code it starts when
+        the handle is first iterated. ``retain_frames=False`` drops each frame once it is consumed,
+        so an endless stream runs in flat memory (then ``result()`` is not available).
+        """
+        inner = self._core.start(inputs, errors, retain_frames, request_id, session_id, user_id)
+        return ExecutionHandle(inner, self._core.name)
 
     def __call__(self, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
         """Same as :meth:`run` (returns the coroutine to await)."""

@@ -103,7 +103,10 @@ class _Writer:
             source = src.full_name
         tf = r._tf
         if not tf:
-            return {"source": source, "var": var, "transforms": [], "is_output": False}
+            doc = {"source": source, "var": var, "transforms": [], "is_output": False}
+            if r._pol is not None:
+                _policy(doc, r._pol)
+            return doc
         out = []
         arg = self.arg
         for kind, args in tf:
@@ -120,7 +123,10 @@ class _Writer:
                 out.append([kind, [first, *[arg(a) for a in args[1:]]]])
             else:
                 out.append([kind, [arg(a) for a in args]])
-        return {"source": source, "var": var, "transforms": out, "is_output": False}
+        doc = {"source": source, "var": var, "transforms": out, "is_output": False}
+        if r._pol is not None:
+            _policy(doc, r._pol)
+        return doc
 
     # -- ops -------------------------------------------------------------------------
 
@@ -264,6 +270,20 @@ class _Writer:
         }
 
 
+def _policy(doc: dict, pol: tuple) -> None:
+    """Add a ref's stream policy (``"policy"``, and ``"max"`` when capped) to its document."""
+    doc["policy"] = pol[0]
+    if pol[1] is not None:
+        doc["max"] = pol[1]
+
+
+def _policy_text(pol: tuple) -> str:
+    text = f',"policy":"{pol[0]}"'
+    if pol[1] is not None:
+        text += f',"max":{int(pol[1])}'
+    return text
+
+
 def _mapped(gname: str, target: str) -> dict:
     return {
         "required": False,
@@ -325,6 +345,11 @@ class _TextWriter:
         var_txt = _q(var) if type(var) is str else json.dumps(var)
         tf = r._tf
         if not tf:
+            if r._pol is not None:
+                return (
+                    f'{{"source":"{source}","var":{var_txt},"transforms":[],"is_output":false'
+                    f"{_policy_text(r._pol)}}}"
+                )
             return f'{{"source":"{source}","var":{var_txt},"transforms":[],"is_output":false}}'
         arg = self.arg
         out = []
@@ -340,7 +365,11 @@ class _TextWriter:
                 inner = "[" + ",".join([arg(a) for a in args]) + "]"
             out.append(f'["{kind}",{inner}]')
         tf_txt = ",".join(out)
-        return f'{{"source":"{source}","var":{var_txt},"transforms":[{tf_txt}],"is_output":false}}'
+        pol_txt = "" if r._pol is None else _policy_text(r._pol)
+        return (
+            f'{{"source":"{source}","var":{var_txt},"transforms":[{tf_txt}],"is_output":false'
+            f"{pol_txt}}}"
+        )
 
     def spec_doc(self, spec: Any) -> tuple:
         got = self.specs.get(id(spec))

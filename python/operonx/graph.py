@@ -141,6 +141,7 @@ class OpNode:
         r._src = self
         r._var = key
         r._tf = ()
+        r._pol = None
         return r
 
     # `__getitem__` reads outputs: an op is not a sequence

@@ -3,6 +3,8 @@
 A :class:`Ref` names a graph input (``PARENT["x"]``) or an op's output
 (``op["y"]``) and may carry a chain of transforms (``ref["k"].upper() + 1``)
 that the engine applies to the value before handing it to the consumer.
+On a generator's output a ref may also carry a stream policy:
+``gen["item"].parallel(max=4)`` or ``gen["item"].collect()``.
 
 ``START`` and ``END`` mark where a graph begins and ends when wiring edges:
 ``START >> a >> b >> END``.
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from operonx.errors import GraphTypeError
+from operonx.errors import GraphError, GraphTypeError
 
 __all__ = ["Ref", "PARENT", "START", "END"]
 
@@ -44,6 +46,21 @@ def _t(ref: "Ref", kind: str, args: tuple) -> "Ref":
     new._src = ref._src
     new._var = ref._var
     new._tf = ref._tf + ((kind, args),)
+    new._pol = ref._pol
+    return new
+
+
+def _with_policy(ref: "Ref", policy: tuple, what: str) -> "Ref":
+    if ref._src is PARENT:
+        raise GraphError(
+            f"{what} applies to an op's output (a generator's items), not to a graph input: "
+            f"{ref!r} reads PARENT[{ref._var!r}]"
+        )
+    new = Ref.__new__(Ref)
+    new._src = ref._src
+    new._var = ref._var
+    new._tf = ref._tf
+    new._pol = policy
     return new
 
 
@@ -53,13 +70,17 @@ class Ref:
     Build one with ``PARENT["x"]`` or ``op["y"]``; every operation on it
     (indexing, attribute access, method calls, arithmetic, comparisons,
     ``&``, ``|``, ``~``, :meth:`apply`) returns a new ``Ref`` that records the
-    operation instead of performing it.
+    operation instead of performing it. :meth:`parallel` and :meth:`collect`
+    return a new ``Ref`` with a stream policy for the edge it feeds; later
+    transforms keep the policy.
     """
 
-    __slots__ = ("_src", "_var", "_tf")
+    __slots__ = ("_src", "_var", "_tf", "_pol")
     _src: Any
     _var: str
     _tf: tuple
+    # None (sequential, the default) or (policy, max): ("parallel", int | None), ("collect", None)
+    _pol: "tuple | None"
     # __eq__ returns a Ref, so hashing must stay identity-based.
     __hash__ = object.__hash__
     # __getitem__ builds refs: never iterate a Ref by the sequence protocol.
@@ -69,6 +90,7 @@ class Ref:
         self._src = source
         self._var = var
         self._tf = tuple(transforms)
+        self._pol = None
 
     # -- what the ref points at ---------------------------------------------
 
@@ -100,11 +122,29 @@ class Ref:
         """True when the ref reads a graph input (``PARENT[...]``)."""
         return self._src is PARENT
 
+    @property
+    def policy(self) -> str | None:
+        """The stream policy: ``"parallel"``, ``"collect"``, or ``None`` (sequential, the default)."""
+        pol = self._pol
+        return None if pol is None else pol[0]
+
+    @property
+    def max(self) -> int | None:
+        """The cap given to :meth:`parallel` (``None``: no cap, or no parallel policy)."""
+        pol = self._pol
+        return None if pol is None else pol[1]
+
     def __repr__(self) -> str:
+        text = f"Ref({self.source!r}, {self._var!r}"
         n = len(self._tf)
         if n:
-            return f"Ref({self.source!r}, {self._var!r}, transforms={n})"
-        return f"Ref({self.source!r}, {self._var!r})"
+            text += f", transforms={n}"
+        pol = self._pol
+        if pol is not None:
+            text += f", policy={pol[0]!r}"
+            if pol[1] is not None:
+                text += f", max={pol[1]!r}"
+        return text + ")"
 
     # -- transforms ----------------------------------------------------------
 
@@ -126,12 +166,24 @@ class Ref:
         return _t(self, "apply", (fn, *args))
 
     def parallel(self, max: int | None = None) -> "Ref":  # noqa: A002
-        """Run a generator's downstream items concurrently (not available yet)."""
-        raise NotImplementedError("Ref.parallel() is not supported yet")
+        """Run the consumer for a generator's items concurrently.
+
+        Results arrive in completion order, each in its item's context;
+        ``max`` (a positive int) caps how many run at once. Only for an op's
+        output; the last of ``parallel()`` / ``collect()`` applied wins.
+        """
+        if max is not None and (type(max) is not int or max < 1):
+            raise GraphError(f"parallel(max=...) must be a positive int or None, got {max!r}")
+        return _with_policy(self, ("parallel", max), ".parallel()")
 
     def collect(self) -> "Ref":
-        """Gather a generator's items into one list (not available yet)."""
-        raise NotImplementedError("Ref.collect() is not supported yet")
+        """Call the consumer once, after the generator ends, with the list of all items.
+
+        On the output of a per-item op that is not a generator, the consumer
+        is called once per item with a one-element list. Only for an op's
+        output; the last of ``parallel()`` / ``collect()`` applied wins.
+        """
+        return _with_policy(self, ("collect", None), ".collect()")
 
     def __add__(self, o: Any) -> "Ref":
         return _t(self, "add", (o,))
@@ -221,13 +273,13 @@ class Ref:
         """``op["k"] >> PARENT["out"]`` maps an output; ``a["k"] >> b["x"]`` binds b's input."""
         if not isinstance(other, Ref):
             return NotImplemented
-        if other._tf:
+        if other._tf or other._pol is not None:
             raise GraphTypeError(f"the target of '>>' must be a plain ref, got {other!r}")
         if other._src is PARENT:
             src = self._src
             if src is PARENT:
                 raise GraphTypeError("PARENT[...] >> PARENT[...] maps nothing; map an op's output")
-            if self._tf:
+            if self._tf or self._pol is not None:
                 raise GraphTypeError(
                     f"only a plain output can be mapped to PARENT, got {self!r}"
                 )

@@ -115,7 +115,8 @@ impl Operon {
         let mut state = RunState::new(plan);
         let mut host = JsonHost { plan, inputs, records: vec![None; plan.ops.len()] };
         let mut out = RunOutput::default();
-        while let Some(op) = state.pop_ready() {
+        // Rust ops are never generators, so every instance runs in the root context.
+        while let Some((op, ctx)) = state.pop_ready() {
             let outcome = match self.run_op(&mut host, op) {
                 Ok(None) => Outcome::Skipped,
                 Ok(Some(outputs)) => {
@@ -129,7 +130,7 @@ impl Operon {
                 }
                 Err(e) => return Err(e),
             };
-            state.finish(plan, op, outcome);
+            state.finish(plan, op, ctx, outcome);
         }
         out.outputs = group_frames(&out.frames);
         Ok(out)
@@ -225,7 +226,7 @@ impl Host for JsonHost<'_> {
     type Value = Value;
     type Error = String;
 
-    fn read(&mut self, source: RefSource, var: VarId) -> Result<Option<Value>, String> {
+    fn read(&mut self, source: RefSource, var: VarId, _collect: bool) -> Result<Option<Value>, String> {
         let name = self.plan.var(var);
         Ok(match source {
             RefSource::Parent => self.inputs.get(name).cloned(),

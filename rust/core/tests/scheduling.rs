@@ -3,6 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use operonx::scheduler::ROOT;
 use operonx::ops::{Inputs, Outputs};
 use operonx::scheduler::{ErrorMode, Outcome, RunState};
 use operonx::{EngineError, Frame, Operon, OperonBuilder};
@@ -400,8 +401,8 @@ fn run_state_caps_concurrent_ops() {
     assert!(!st.is_idle());
 
     let mut started = Vec::new();
-    while let Some(op) = st.pop_ready() {
-        if st.begin_concurrent(op) {
+    while let Some((op, _)) = st.pop_ready() {
+        if st.begin_concurrent(op, ROOT) {
             started.push(op);
         }
     }
@@ -410,21 +411,21 @@ fn run_state_caps_concurrent_ops() {
     assert!(!st.is_idle(), "c and d are waiting for the cap");
 
     // a finishes: c takes its slot; e becomes ready.
-    assert_eq!(st.end_concurrent(), Some(id("c")));
-    st.finish(&plan, id("a"), Outcome::Done);
+    assert_eq!(st.end_concurrent(), Some((id("c"), ROOT)));
+    st.finish(&plan, id("a"), ROOT, Outcome::Done);
     assert_eq!(st.in_flight(), 2);
-    assert_eq!(st.pop_ready(), Some(id("e")));
-    assert!(!st.begin_concurrent(id("e")), "e waits behind d");
+    assert_eq!(st.pop_ready(), Some((id("e"), ROOT)));
+    assert!(!st.begin_concurrent(id("e"), ROOT), "e waits behind d");
 
-    assert_eq!(st.end_concurrent(), Some(id("d")));
-    st.finish(&plan, id("b"), Outcome::Done);
-    assert_eq!(st.end_concurrent(), Some(id("e")));
-    st.finish(&plan, id("c"), Outcome::Done);
+    assert_eq!(st.end_concurrent(), Some((id("d"), ROOT)));
+    st.finish(&plan, id("b"), ROOT, Outcome::Done);
+    assert_eq!(st.end_concurrent(), Some((id("e"), ROOT)));
+    st.finish(&plan, id("c"), ROOT, Outcome::Done);
     assert_eq!(st.in_flight(), 2);
     assert_eq!(st.end_concurrent(), None);
-    st.finish(&plan, id("d"), Outcome::Done);
+    st.finish(&plan, id("d"), ROOT, Outcome::Done);
     assert_eq!(st.end_concurrent(), None);
-    st.finish(&plan, id("e"), Outcome::Done);
+    st.finish(&plan, id("e"), ROOT, Outcome::Done);
     assert_eq!(st.in_flight(), 0);
     assert!(st.is_idle());
     assert_eq!(st.pop_ready(), None);
@@ -438,13 +439,13 @@ fn run_state_without_a_cap_starts_everything() {
         let plan = plan_of(&d);
         assert_eq!(plan.concurrency, None);
         let mut st = RunState::new(&plan);
-        while let Some(op) = st.pop_ready() {
-            assert!(st.begin_concurrent(op));
+        while let Some((op, _)) = st.pop_ready() {
+            assert!(st.begin_concurrent(op, ROOT));
         }
         assert_eq!(st.in_flight(), 3);
         for op in 0..3 {
             assert_eq!(st.end_concurrent(), None);
-            st.finish(&plan, op, Outcome::Done);
+            st.finish(&plan, op, ROOT, Outcome::Done);
         }
         assert!(st.is_idle());
     }
@@ -461,13 +462,13 @@ fn run_state_skip_propagation_and_clear() {
     let plan = plan_of(&d);
     let id = |n: &str| plan.find_op(n).unwrap();
     let mut st = RunState::new(&plan);
-    assert_eq!(st.pop_ready(), Some(id("a")));
-    st.finish(&plan, id("a"), Outcome::Skipped);
+    assert_eq!(st.pop_ready(), Some((id("a"), ROOT)));
+    st.finish(&plan, id("a"), ROOT, Outcome::Skipped);
     // b and c are skipped without ever being ready; s waits for its other soft predecessor.
-    assert_eq!(st.pop_ready(), Some(id("t")));
-    st.finish(&plan, id("t"), Outcome::Done);
-    assert_eq!(st.pop_ready(), Some(id("s")));
-    st.finish(&plan, id("s"), Outcome::Done);
+    assert_eq!(st.pop_ready(), Some((id("t"), ROOT)));
+    st.finish(&plan, id("t"), ROOT, Outcome::Done);
+    assert_eq!(st.pop_ready(), Some((id("s"), ROOT)));
+    st.finish(&plan, id("s"), ROOT, Outcome::Done);
     assert_eq!(st.pop_ready(), None);
     assert!(st.is_idle());
 

@@ -2,13 +2,14 @@
 //!
 //! Sync ops are called inline with vectorcall. Async ops become loop tasks whose done-callback
 //! ([`OpDone`]) re-enters the driver on the same thread; `bound="cpu"` ops go to worker threads
-//! ([`crate::workers`]) and come back through `call_soon_threadsafe`. A run that needs no waiting
-//! returns its result directly; otherwise `run()` returns a loop future resolved when the run ends.
+//! ([`crate::workers`]) and come back through `call_soon_threadsafe`. Sync generators are pulled
+//! in batches that start at one item and grow, and the driver yields to the loop between batches so
+//! frames reach consumers while the generator runs; async generators are pumped by one task each.
 
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use operonx::plan::{OpId, OpKind, Plan, RefSource, VarId};
-use operonx::scheduler::{resolve_input, ErrorMode, Host, Outcome, Resolved, RunState, ROOT_CONTEXT};
+use operonx::scheduler::{resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState, ROOT};
 use operonx::EngineError;
 use pyo3::exceptions::{PyException, PyKeyError};
 use pyo3::prelude::*;
@@ -20,12 +21,21 @@ use smallvec::SmallVec;
 use crate::call::call_with_kwnames;
 use crate::engine::PyEngine;
 use crate::errors::{exceptions, new_error, to_pyerr};
+use crate::frames::{Frame, FrameBuffer};
 use crate::state::RunStateView;
 use crate::value::apply_transform;
+use crate::values::Values;
 use crate::workers;
 
 /// Arguments of one op call.
 type Args<'py> = SmallVec<[Bound<'py, PyAny>; 8]>;
+
+/// Unconsumed frames above which generators stop being pulled when frames are not retained.
+pub(crate) const HIGH_WATER: usize = 1024;
+/// Unconsumed frames below which paused generators resume.
+pub(crate) const LOW_WATER: usize = 256;
+/// Largest batch a sync generator is pulled in before the driver yields to the loop.
+const MAX_BATCH: u32 = 256;
 
 /// One run of an engine. Owned by the loop thread; its callbacks hold it alive until it ends.
 #[pyclass(frozen, module = "operonx._core", name = "Run")]
@@ -34,20 +44,40 @@ pub struct Run {
     pub(crate) core: Mutex<RunCore>,
 }
 
+/// A sync generator being pulled.
+struct SyncGen {
+    op: OpId,
+    ctx: CtxId,
+    iter: Py<PyAny>,
+    index: u32,
+    batch: u32,
+    /// Set when the generator is exhausted (`Ok`) or raised: it ends once its items' work is done.
+    ended: Option<Result<(), PyErr>>,
+}
+
 /// The mutable state of a run.
 pub(crate) struct RunCore {
-    state: RunState,
+    pub(crate) state: RunState,
     mode: ErrorMode,
     pub(crate) inputs: Py<PyAny>,
-    pub(crate) records: Vec<Option<Py<PyAny>>>,
-    pub(crate) frames: Vec<(OpId, Py<PyDict>)>,
+    pub(crate) values: Values,
+    pub(crate) frames: FrameBuffer,
     errors: Vec<Py<PyAny>>,
     pub(crate) tags: Vec<Py<PyAny>>,
-    tasks: FxHashMap<OpId, Py<PyAny>>,
-    event_loop: Option<Py<PyAny>>,
+    tasks: FxHashMap<(OpId, CtxId), Py<PyAny>>,
+    sync_gens: Vec<SyncGen>,
+    deferred: Vec<(OpId, CtxId)>,
+    item_counters: FxHashMap<(OpId, CtxId), u32>,
+    pub(crate) event_loop: Option<Py<PyAny>>,
     future: Option<Py<PyAny>>,
-    failure: Option<PyErr>,
-    finished: bool,
+    pub(crate) done_waiters: Vec<Py<PyAny>>,
+    pub(crate) resume_waiter: Option<Py<PyAny>>,
+    paused: bool,
+    resume_scheduled: bool,
+    pub(crate) failure: Option<PyErr>,
+    pub(crate) finished: bool,
+    pub(crate) cancelled: bool,
+    pub(crate) started: bool,
     pub(crate) ids: [Option<Py<PyAny>>; 3],
 }
 
@@ -55,7 +85,7 @@ pub(crate) struct RunCore {
 enum OpFailure {
     /// The op raised.
     Raised(PyErr),
-    /// The op returned something that is not a mapping.
+    /// The op returned (or yielded) something that is not a mapping.
     BadReturn(String),
     /// A required input has no value.
     Missing(String),
@@ -64,6 +94,7 @@ enum OpFailure {
 }
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+static PUMP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 pub(crate) fn lock(run: &Run) -> PyResult<MutexGuard<'_, RunCore>> {
     match run.core.try_lock() {
@@ -75,23 +106,28 @@ pub(crate) fn lock(run: &Run) -> PyResult<MutexGuard<'_, RunCore>> {
     }
 }
 
-/// Starts a run of `engine` and steps it as far as it goes without waiting.
-pub fn start(
-    engine: &Bound<'_, PyEngine>,
-    inputs: Option<Bound<'_, PyAny>>,
-    errors: &str,
-    ids: [Option<Bound<'_, PyAny>>; 3],
-) -> PyResult<Py<PyAny>> {
-    let py = engine.py();
-    let eng = engine.get();
-    let mode = match errors {
-        "raise" => ErrorMode::Raise,
-        "continue" => ErrorMode::Continue,
+/// Reads `errors=`.
+pub(crate) fn error_mode(py: Python<'_>, errors: &str) -> PyResult<ErrorMode> {
+    match errors {
+        "raise" => Ok(ErrorMode::Raise),
+        "continue" => Ok(ErrorMode::Continue),
         other => {
             let msg = format!("errors={other:?} is not valid; use errors=\"raise\" or errors=\"continue\"");
-            return Err(to_pyerr(py, &EngineError::Usage(msg)));
+            Err(to_pyerr(py, &EngineError::Usage(msg)))
         }
-    };
+    }
+}
+
+/// Creates a run of `engine` (not started).
+pub(crate) fn new_run<'py>(
+    engine: &Bound<'py, PyEngine>,
+    inputs: Option<Bound<'py, PyAny>>,
+    mode: ErrorMode,
+    retain: bool,
+    ids: [Option<Bound<'py, PyAny>>; 3],
+) -> PyResult<Bound<'py, Run>> {
+    let py = engine.py();
+    let eng = engine.get();
     let inputs = match inputs {
         None => PyDict::new(py).into_any(),
         Some(i) if i.is_none() => PyDict::new(py).into_any(),
@@ -105,35 +141,70 @@ pub fn start(
         state: RunState::new(&eng.plan),
         mode,
         inputs: inputs.unbind(),
-        records: (0..eng.plan.ops.len()).map(|_| None).collect(),
-        frames: Vec::new(),
+        values: Values::new(eng.plan.ops.len()),
+        frames: FrameBuffer::new(retain),
         errors: Vec::new(),
         tags: Vec::new(),
         tasks: FxHashMap::default(),
+        sync_gens: Vec::new(),
+        deferred: Vec::new(),
+        item_counters: FxHashMap::default(),
         event_loop: None,
         future: None,
+        done_waiters: Vec::new(),
+        resume_waiter: None,
+        paused: false,
+        resume_scheduled: false,
         failure: None,
         finished: false,
+        cancelled: false,
+        started: false,
         ids: ids.map(|i| i.map(Bound::unbind)),
     };
-    let run = Bound::new(py, Run { engine: engine.clone().unbind(), core: Mutex::new(core) })?;
+    Bound::new(py, Run { engine: engine.clone().unbind(), core: Mutex::new(core) })
+}
+
+/// `engine.run()`: starts a run and steps it as far as it goes without waiting. Returns the result
+/// dict when it is over, else a loop future resolved with it.
+pub fn start(
+    engine: &Bound<'_, PyEngine>,
+    inputs: Option<Bound<'_, PyAny>>,
+    errors: &str,
+    ids: [Option<Bound<'_, PyAny>>; 3],
+) -> PyResult<Py<PyAny>> {
+    let py = engine.py();
+    let mode = error_mode(py, errors)?;
+    let run = new_run(engine, inputs, mode, true, ids)?;
+    lock(run.get())?.started = true;
     drive(&run)?;
     let mut core = lock(run.get())?;
     if let Some(err) = core.failure.take() {
+        core.finished = true;
         return Err(err);
     }
-    if core.state.is_idle() {
+    if core.is_over() {
         core.finished = true;
-        return Ok(core.result(py, eng, &run)?.into_any().unbind());
+        return Ok(core.result(py, &run)?.into_any().unbind());
     }
-    match &core.future {
-        Some(f) => Ok(f.clone_ref(py)),
-        None => Err(to_pyerr(py, &EngineError::Internal("run is waiting but has no future".into()))),
-    }
+    let event_loop = core.ensure_loop(py, engine.get())?;
+    Ok(core.run_future(py, &event_loop, &run)?.unbind())
 }
 
-/// Runs ready ops until none is left. Sync ops run inline; concurrent ops are launched.
-fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
+/// Starts a run created by [`new_run`] if nothing has started it yet.
+pub(crate) fn ensure_started(run: &Bound<'_, Run>) -> PyResult<()> {
+    {
+        let mut core = lock(run.get())?;
+        if core.started {
+            return Ok(());
+        }
+        core.started = true;
+    }
+    drive(run)?;
+    settle(run)
+}
+
+/// Runs ready ops until none is left; pulls sync generators in batches.
+pub(crate) fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
     let py = run.py();
     let r = run.get();
     let eng = r.engine.get();
@@ -143,16 +214,30 @@ fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
         if core.finished {
             return Ok(());
         }
-        let Some(op) = core.state.pop_ready() else { return Ok(()) };
+        let Some((op, ctx)) = core.next_ready() else {
+            if core.sync_gens.is_empty() {
+                return Ok(());
+            }
+            match pull_batch(run, core)? {
+                Pull::More => {
+                    if yield_to_loop(run)? {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Pull::Ended => continue,
+                Pull::Paused => return Ok(()),
+            }
+        };
         let p = &plan.ops[op as usize];
         if !p.enabled {
-            core.state.finish(plan, op, Outcome::Skipped);
+            core.state.finish(plan, op, ctx, Outcome::Skipped);
             continue;
         }
-        let args = match resolve_args(py, eng, &core, op) {
+        let args = match resolve_args(py, eng, &core, op, ctx) {
             Ok(args) => args,
             Err(failure) => {
-                core.fail_op(py, eng, op, failure);
+                core.fail_op(py, eng, op, ctx, failure);
                 continue;
             }
         };
@@ -161,27 +246,126 @@ fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
                 drop(core);
                 let f = eng.callables[op as usize].bind(py);
                 let result = call_with_kwnames(py, f, &args, eng.kwnames[op as usize].bind(py));
-                lock(r)?.complete(py, eng, op, result);
+                lock(r)?.complete(py, eng, op, ctx, result);
+            }
+            OpKind::SyncGen => {
+                drop(core);
+                let f = eng.callables[op as usize].bind(py);
+                let started = call_with_kwnames(py, f, &args, eng.kwnames[op as usize].bind(py))
+                    .and_then(|g| g.try_iter().map(|i| i.into_any()));
+                let mut core = lock(r)?;
+                match started {
+                    Ok(iter) => {
+                        core.state.begin_generator();
+                        core.sync_gens.push(SyncGen { op, ctx, iter: iter.unbind(), index: 0, batch: 1, ended: None });
+                    }
+                    Err(e) => core.fail_op(py, eng, op, ctx, OpFailure::Raised(e)),
+                }
             }
             _ => {
-                if !core.state.begin_concurrent(op) {
+                if !core.state.begin_concurrent(op, ctx) {
                     continue; // queued behind the graph's concurrency cap
                 }
                 drop(core);
-                launch(run, op, args)?;
+                launch(run, op, ctx, args)?;
             }
         }
     }
 }
 
-/// Starts an async op as a loop task, or a cpu op on a worker thread.
-fn launch<'py>(run: &Bound<'py, Run>, op: OpId, args: Args<'py>) -> PyResult<()> {
+enum Pull {
+    More,
+    Ended,
+    Paused,
+}
+
+/// Pulls the next batch of the innermost streaming sync generator.
+fn pull_batch(run: &Bound<'_, Run>, mut core: MutexGuard<'_, RunCore>) -> PyResult<Pull> {
+    let py = run.py();
+    let r = run.get();
+    let eng = r.engine.get();
+    let Some(top) = core.sync_gens.last_mut() else { return Ok(Pull::Ended) };
+    let (op, ctx, batch) = (top.op, top.ctx, top.batch);
+    if let Some(ended) = top.ended.take() {
+        core.sync_gens.pop();
+        core.state.end_generator();
+        core.restore_deferred();
+        match ended {
+            Ok(()) => core.state.finish(&eng.plan, op, ctx, Outcome::Done),
+            Err(e) => core.fail_op(py, eng, op, ctx, OpFailure::Raised(e)),
+        }
+        core.free_contexts();
+        return Ok(Pull::Ended);
+    }
+    top.batch = (batch * 4).min(MAX_BATCH);
+    let iter = top.iter.clone_ref(py);
+    drop(core);
+    for _ in 0..batch {
+        {
+            let mut core = lock(r)?;
+            if core.finished {
+                return Ok(Pull::Ended);
+            }
+            if !core.frames.retain && core.frames.pending() >= HIGH_WATER {
+                core.paused = true;
+                return Ok(Pull::Paused);
+            }
+        }
+        // SAFETY: `iter` is a live iterator object; PyIter_Next returns a new reference, or NULL
+        // with or without an exception set (exhausted).
+        let next = unsafe { pyo3::ffi::PyIter_Next(iter.as_ptr()) };
+        let mut core = lock(r)?;
+        if next.is_null() {
+            let ended = match PyErr::take(py) {
+                None => Ok(()),
+                Some(e) => Err(e),
+            };
+            if let Some(top) = core.sync_gens.last_mut() {
+                top.ended = Some(ended);
+            }
+            return Ok(Pull::Ended);
+        }
+        // SAFETY: `next` is a new, non-null reference.
+        let item = unsafe { Bound::from_owned_ptr(py, next) };
+        let index = match core.sync_gens.last_mut() {
+            Some(g) => {
+                g.index += 1;
+                g.index - 1
+            }
+            None => return Ok(Pull::Ended),
+        };
+        if let Err(failure) = core.on_item(py, eng, op, ctx, index, item) {
+            if let Some(g) = core.sync_gens.pop() {
+                let _ = g.iter.bind(py).call_method0(pyo3::intern!(py, "close"));
+            }
+            core.state.end_generator();
+            core.restore_deferred();
+            core.fail_op(py, eng, op, ctx, failure);
+            return Ok(Pull::Ended);
+        }
+    }
+    Ok(Pull::More)
+}
+
+/// Between two batches of a sync generator: lets the loop run (so consumers see the frames) when
+/// the run has one. Returns false when there is no running loop (a sync caller): go on inline.
+fn yield_to_loop(run: &Bound<'_, Run>) -> PyResult<bool> {
+    let py = run.py();
+    let mut core = lock(run.get())?;
+    let eng = run.get().engine.get();
+    let Ok(event_loop) = core.ensure_loop(py, eng) else { return Ok(false) };
+    core.schedule_resume(py, event_loop.bind(py), run)?;
+    Ok(true)
+}
+
+/// Starts an async op or async generator as a loop task, or a cpu op on a worker thread.
+fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Args<'py>) -> PyResult<()> {
     let py = run.py();
     let r = run.get();
     let eng = r.engine.get();
     let event_loop = {
         let mut core = lock(r)?;
-        match core.ensure_loop(py, eng, run) {
+        match core.ensure_loop(py, eng) {
             Ok(l) => l,
             Err(e) => {
                 core.fail(py, e);
@@ -191,8 +375,9 @@ fn launch<'py>(run: &Bound<'py, Run>, op: OpId, args: Args<'py>) -> PyResult<()>
     };
     let f = eng.callables[op as usize].bind(py);
     let kwnames = eng.kwnames[op as usize].bind(py);
-    if eng.plan.ops[op as usize].kind == OpKind::Cpu {
-        let done = Py::new(py, OpDone { run: run.clone().unbind(), op })?;
+    let kind = eng.plan.ops[op as usize].kind;
+    if kind == OpKind::Cpu {
+        let done = Py::new(py, OpDone { run: run.clone().unbind(), op, ctx })?;
         workers::submit(workers::Job {
             func: f.clone().unbind(),
             kwnames: kwnames.clone().unbind(),
@@ -202,10 +387,17 @@ fn launch<'py>(run: &Bound<'py, Run>, op: OpId, args: Args<'py>) -> PyResult<()>
         });
         return Ok(());
     }
-    let started = call_with_kwnames(py, f, &args, kwnames).and_then(|coro| {
-        let task = event_loop.bind(py).call_method1(pyo3::intern!(py, "create_task"), (&coro,));
+    let started = call_with_kwnames(py, f, &args, kwnames).and_then(|made| {
+        let awaitable = if kind == OpKind::AsyncGen {
+            let pump = PUMP.get_or_try_init(py, || Ok::<_, PyErr>(py.import("operonx._pump")?.getattr("pump")?.unbind()))?;
+            let sink = ItemSink { run: run.clone().unbind(), op, ctx };
+            pump.bind(py).call1((&made, sink))?
+        } else {
+            made.clone()
+        };
+        let task = event_loop.bind(py).call_method1(pyo3::intern!(py, "create_task"), (&awaitable,));
         if task.is_err() {
-            let _ = coro.call_method0(pyo3::intern!(py, "close"));
+            let _ = awaitable.call_method0(pyo3::intern!(py, "close"));
         }
         task
     });
@@ -215,72 +407,79 @@ fn launch<'py>(run: &Bound<'py, Run>, op: OpId, args: Args<'py>) -> PyResult<()>
             let next = {
                 let mut core = lock(r)?;
                 let next = core.state.end_concurrent();
-                core.complete(py, eng, op, Err(e));
+                core.complete(py, eng, op, ctx, Err(e));
                 next
             };
             return launch_waiting(run, next);
         }
     };
-    task.call_method1(pyo3::intern!(py, "add_done_callback"), (OpDone { run: run.clone().unbind(), op },))?;
-    lock(r)?.tasks.insert(op, task.unbind());
+    task.call_method1(pyo3::intern!(py, "add_done_callback"), (OpDone { run: run.clone().unbind(), op, ctx },))?;
+    lock(r)?.tasks.insert((op, ctx), task.unbind());
     Ok(())
 }
 
 /// Launches an op that waited for the concurrency cap (already counted as started).
-fn launch_waiting(run: &Bound<'_, Run>, next: Option<OpId>) -> PyResult<()> {
-    let Some(op) = next else { return Ok(()) };
+fn launch_waiting(run: &Bound<'_, Run>, next: Option<(OpId, CtxId)>) -> PyResult<()> {
+    let Some((op, ctx)) = next else { return Ok(()) };
     let py = run.py();
     let r = run.get();
     let eng = r.engine.get();
     let args = {
         let mut core = lock(r)?;
-        match resolve_args(py, eng, &core, op) {
+        match resolve_args(py, eng, &core, op, ctx) {
             Ok(args) => args,
             Err(failure) => {
                 let next = core.state.end_concurrent();
-                core.fail_op(py, eng, op, failure);
+                core.fail_op(py, eng, op, ctx, failure);
                 drop(core);
                 return launch_waiting(run, next);
             }
         }
     };
-    launch(run, op, args)
+    launch(run, op, ctx, args)
 }
 
-/// Resolves the completion of a run that had to wait: sets its future's result or exception.
-fn settle(run: &Bound<'_, Run>) -> PyResult<()> {
+/// Completes whatever waits on a run that is over: the `run()` future, the handle's consumers.
+pub(crate) fn settle(run: &Bound<'_, Run>) -> PyResult<()> {
     let py = run.py();
-    let r = run.get();
-    let eng = r.engine.get();
-    let mut core = lock(r)?;
-    let Some(future) = core.future.as_ref().map(|f| f.clone_ref(py)) else { return Ok(()) };
-    let future = future.bind(py);
-    if future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+    let mut core = lock(run.get())?;
+    if !core.finished && core.is_over() {
+        core.finished = true;
+    }
+    if !core.finished {
         return Ok(());
     }
-    if let Some(err) = core.failure.take() {
-        future.call_method1(pyo3::intern!(py, "set_exception"), (err.into_value(py),))?;
-    } else if core.state.is_idle() && !core.finished {
-        core.finished = true;
-        let result = core.result(py, eng, run)?;
-        future.call_method1(pyo3::intern!(py, "set_result"), (result,))?;
+    core.wake_consumers(py)?;
+    if let Some(future) = core.future.take() {
+        let future = future.bind(py);
+        if !future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+            match core.failure.as_ref() {
+                Some(err) => {
+                    future.call_method1(pyo3::intern!(py, "set_exception"), (err.clone_ref(py).into_value(py),))?;
+                }
+                None => {
+                    let result = core.result(py, run)?;
+                    future.call_method1(pyo3::intern!(py, "set_result"), (result,))?;
+                }
+            }
+        }
     }
     Ok(())
 }
 
 /// Continues a run after one of its concurrent ops finished.
-fn resume(run: &Bound<'_, Run>, op: OpId, outcome: PyResult<Bound<'_, PyAny>>) -> PyResult<()> {
+fn resume(run: &Bound<'_, Run>, op: OpId, ctx: CtxId, outcome: PyResult<Bound<'_, PyAny>>) -> PyResult<()> {
     let py = run.py();
     let r = run.get();
     let eng = r.engine.get();
     let next = {
         let mut core = lock(r)?;
-        core.tasks.remove(&op);
+        core.tasks.remove(&(op, ctx));
         let next = core.state.end_concurrent();
         if core.finished {
             return Ok(());
         }
-        core.complete(py, eng, op, outcome);
+        core.complete(py, eng, op, ctx, outcome);
         next
     };
     launch_waiting(run, next)?;
@@ -289,7 +488,7 @@ fn resume(run: &Bound<'_, Run>, op: OpId, outcome: PyResult<Bound<'_, PyAny>>) -
 }
 
 /// Fails a run from a callback whose own code went wrong, so that the run never hangs.
-fn fail_from_callback(run: &Bound<'_, Run>, err: PyErr) -> PyResult<()> {
+pub(crate) fn fail_from_callback(run: &Bound<'_, Run>, err: PyErr) -> PyResult<()> {
     let py = run.py();
     if let Ok(mut core) = lock(run.get()) {
         core.fail(py, err);
@@ -297,11 +496,21 @@ fn fail_from_callback(run: &Bound<'_, Run>, err: PyErr) -> PyResult<()> {
     settle(run)
 }
 
+/// Runs `f` on a run from a loop callback: a panic or an internal error fails the run (so nothing
+/// waits forever) instead of escaping into the loop's exception handler.
+fn from_callback(run: &Bound<'_, Run>, f: impl FnOnce() -> PyResult<()>) -> PyResult<()> {
+    match crate::guard(run.py(), f) {
+        Ok(()) => Ok(()),
+        Err(e) => fail_from_callback(run, e),
+    }
+}
+
 /// Done-callback of an op's task (`__call__(task)`) or of a worker-thread job (`__call__(ok, value)`).
 #[pyclass(frozen, module = "operonx._core", name = "OpDone")]
 pub struct OpDone {
     run: Py<Run>,
     op: OpId,
+    ctx: CtxId,
 }
 
 #[pymethods]
@@ -309,18 +518,75 @@ impl OpDone {
     #[pyo3(signature = (task_or_ok, value = None))]
     fn __call__(&self, py: Python<'_>, task_or_ok: Bound<'_, PyAny>, value: Option<Bound<'_, PyAny>>) -> PyResult<()> {
         let run = self.run.bind(py);
-        let outcome = crate::guard(py, || {
+        from_callback(run, || {
             let outcome = match value {
                 Some(v) if task_or_ok.is_truthy()? => Ok(v),
                 Some(v) => Err(PyErr::from_value(v)),
                 None => task_outcome(py, &task_or_ok),
             };
-            resume(run, self.op, outcome)
-        });
-        match outcome {
-            Ok(()) => Ok(()),
-            Err(e) => fail_from_callback(run, e),
+            resume(run, self.op, self.ctx, outcome)
+        })
+    }
+}
+
+/// Continues a run on the next loop iteration (between batches of a sync generator, or when a
+/// paused stream may go on).
+#[pyclass(frozen, module = "operonx._core", name = "Resume")]
+pub struct Resume {
+    run: Py<Run>,
+}
+
+#[pymethods]
+impl Resume {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        let run = self.run.bind(py);
+        from_callback(run, || {
+            lock(run.get())?.resume_scheduled = false;
+            drive(run)?;
+            settle(run)
+        })
+    }
+}
+
+/// Receives the items of an async generator from its pump task.
+#[pyclass(frozen, module = "operonx._core", name = "ItemSink")]
+pub struct ItemSink {
+    run: Py<Run>,
+    op: OpId,
+    ctx: CtxId,
+}
+
+#[pymethods]
+impl ItemSink {
+    /// Takes one item; returns an awaitable when the consumer is behind (`retain_frames=False`).
+    fn __call__(&self, py: Python<'_>, item: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let run = self.run.bind(py);
+        let r = run.get();
+        let eng = r.engine.get();
+        {
+            let mut core = lock(r)?;
+            if core.finished {
+                return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the run is over"));
+            }
+            let index = {
+                let n = core.item_counters.entry((self.op, self.ctx)).or_insert(0);
+                *n += 1;
+                *n - 1
+            };
+            if let Err(failure) = core.on_item(py, eng, self.op, self.ctx, index, item) {
+                core.fail_op(py, eng, self.op, self.ctx, failure);
+                return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the stream failed"));
+            }
         }
+        from_callback(run, || drive(run))?;
+        let mut core = lock(r)?;
+        if !core.frames.retain && core.frames.pending() >= HIGH_WATER {
+            let event_loop = core.ensure_loop(py, eng)?;
+            let waiter = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+            core.resume_waiter = Some(waiter.clone().unbind());
+            return Ok(waiter.unbind());
+        }
+        Ok(py.None())
     }
 }
 
@@ -346,18 +612,52 @@ pub struct RunFutureDone {
 impl RunFutureDone {
     fn __call__(&self, py: Python<'_>, future: Bound<'_, PyAny>) -> PyResult<()> {
         if future.call_method0(pyo3::intern!(py, "cancelled"))?.is_truthy()? {
-            let mut core = lock(self.run.get())?;
-            if !core.finished {
-                core.cancel_tasks(py);
-                core.finished = true;
-            }
+            let run = self.run.bind(py);
+            lock(run.get())?.cancel(py);
+            settle(run)?;
         }
         Ok(())
     }
 }
 
 impl RunCore {
-    fn ensure_loop(&mut self, py: Python<'_>, eng: &PyEngine, run: &Bound<'_, Run>) -> PyResult<Py<PyAny>> {
+    /// True when no work is left.
+    pub(crate) fn is_over(&self) -> bool {
+        self.state.is_idle() && self.sync_gens.is_empty()
+    }
+
+    /// The next ready instance; while a sync generator streams, work outside its items waits.
+    fn next_ready(&mut self) -> Option<(OpId, CtxId)> {
+        let Some(top) = self.sync_gens.last() else { return self.state.pop_ready() };
+        let (gen, gctx) = (top.op, top.ctx);
+        let contexts = self.state.contexts();
+        let depth = contexts.depth(gctx) + 1;
+        let mut set_aside = Vec::new();
+        let found = loop {
+            match self.state.pop_ready() {
+                None => break None,
+                Some((op, ctx)) => {
+                    let contexts = self.state.contexts();
+                    let under = contexts
+                        .ancestor(ctx, depth)
+                        .is_some_and(|a| contexts.parent(a) == gctx && contexts.origin(a) == gen);
+                    if under {
+                        break Some((op, ctx));
+                    }
+                    set_aside.push((op, ctx));
+                }
+            }
+        };
+        self.deferred.extend(set_aside);
+        found
+    }
+
+    fn restore_deferred(&mut self) {
+        let deferred = std::mem::take(&mut self.deferred);
+        self.state.unpop(deferred.into_iter());
+    }
+
+    pub(crate) fn ensure_loop(&mut self, py: Python<'_>, eng: &PyEngine) -> PyResult<Py<PyAny>> {
         if let Some(l) = &self.event_loop {
             return Ok(l.clone_ref(py));
         }
@@ -366,42 +666,119 @@ impl RunCore {
         })?;
         let event_loop = get.bind(py).call0().map_err(|_| {
             let msg = format!(
-                "graph '{}' has async or cpu ops and needs a running event loop: use `await engine.run(...)`, \
+                "graph '{}' has async, cpu or streaming ops and needs a running event loop: use `await engine.run(...)`, \
                  or `engine.run_sync(...)` from code with no running loop",
                 eng.plan.name
             );
             to_pyerr(py, &EngineError::Usage(msg))
         })?;
-        let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
-        future.call_method1(pyo3::intern!(py, "add_done_callback"), (RunFutureDone { run: run.clone().unbind() },))?;
-        self.future = Some(future.unbind());
         self.event_loop = Some(event_loop.clone().unbind());
         Ok(event_loop.unbind())
     }
 
-    /// Records an op's return value, or its failure.
-    fn complete(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, result: PyResult<Bound<'_, PyAny>>) {
-        match result {
-            Ok(out) => match self.record(py, eng, op, out) {
-                Ok(()) => self.state.finish(&eng.plan, op, Outcome::Done),
-                Err(failure) => self.fail_op(py, eng, op, failure),
-            },
-            Err(e) => self.fail_op(py, eng, op, OpFailure::Raised(e)),
+    /// The future `run()` returns when it has to wait.
+    fn run_future<'py>(&mut self, py: Python<'py>, event_loop: &Py<PyAny>, run: &Bound<'py, Run>) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(f) = &self.future {
+            return Ok(f.bind(py).clone());
+        }
+        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+        future.call_method1(pyo3::intern!(py, "add_done_callback"), (RunFutureDone { run: run.clone().unbind() },))?;
+        self.future = Some(future.clone().unbind());
+        Ok(future)
+    }
+
+    pub(crate) fn schedule_resume(&mut self, py: Python<'_>, event_loop: &Bound<'_, PyAny>, run: &Bound<'_, Run>) -> PyResult<()> {
+        if self.resume_scheduled {
+            return Ok(());
+        }
+        self.resume_scheduled = true;
+        event_loop.call_method1(pyo3::intern!(py, "call_soon"), (Resume { run: run.clone().unbind() },))?;
+        Ok(())
+    }
+
+    /// A consumer took frames: resume a stream paused for backpressure once it has room.
+    pub(crate) fn after_consume(&mut self, py: Python<'_>, run: &Bound<'_, Run>) -> PyResult<()> {
+        if self.frames.pending() > LOW_WATER {
+            return Ok(());
+        }
+        if let Some(w) = self.resume_waiter.take() {
+            let w = w.bind(py);
+            if !w.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+                w.call_method1(pyo3::intern!(py, "set_result"), (py.None(),))?;
+            }
+        }
+        if self.paused {
+            self.paused = false;
+            if let Some(l) = self.event_loop.as_ref().map(|l| l.clone_ref(py)) {
+                self.schedule_resume(py, l.bind(py), run)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One item of generator `gen` running in `ctx`.
+    fn on_item(&mut self, py: Python<'_>, eng: &PyEngine, gen: OpId, ctx: CtxId, index: u32, item: Bound<'_, PyAny>) -> Result<(), OpFailure> {
+        let plan = &eng.plan;
+        let item_ctx = self.state.open_item(gen, ctx, index);
+        let out = self.record(py, eng, gen, item_ctx, item);
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                self.state.close_item(plan, gen, item_ctx);
+                return Err(e);
+            }
+        };
+        if eng.collects[gen as usize] {
+            self.values.collect(gen, ctx, out.clone_ref(py));
+        }
+        if eng.item_readers[gen as usize] {
+            self.values.put(py, gen, item_ctx, out);
+        } else {
+            self.values.put_last(gen, out);
+        }
+        self.state.close_item(plan, gen, item_ctx);
+        self.free_contexts();
+        Ok(())
+    }
+
+    fn free_contexts(&mut self) {
+        for ctx in self.state.drain_freed() {
+            self.values.free(ctx);
         }
     }
 
-    fn record(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, out: Bound<'_, PyAny>) -> Result<(), OpFailure> {
+    /// Records an op's return value, or its failure.
+    fn complete(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, result: PyResult<Bound<'_, PyAny>>) {
+        let plan = &eng.plan;
+        match result {
+            Ok(_) if plan.ops[op as usize].is_gen() => self.state.finish(plan, op, ctx, Outcome::Done),
+            Ok(out) => match self.record(py, eng, op, ctx, out) {
+                Ok(out) => {
+                    self.values.put(py, op, ctx, out);
+                    self.state.finish(plan, op, ctx, Outcome::Done);
+                }
+                Err(failure) => self.fail_op(py, eng, op, ctx, failure),
+            },
+            Err(e) => self.fail_op(py, eng, op, ctx, OpFailure::Raised(e)),
+        }
+        self.free_contexts();
+    }
+
+    /// Checks an op's outputs, keeps its tags and emits its frame. Returns the outputs to store.
+    fn record(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, out: Bound<'_, PyAny>) -> Result<Py<PyAny>, OpFailure> {
         let out = if out.is_none() {
             PyDict::new(py).into_any()
         } else if out.cast::<PyDict>().is_ok() || out.hasattr(pyo3::intern!(py, "keys")).unwrap_or(false) {
             out
         } else {
             let ty = out.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            let what = if eng.plan.ops[op as usize].is_gen() { "yielded" } else { "returned" };
             return Err(OpFailure::BadReturn(format!(
-                "it returned a {ty}; an op must return a mapping (e.g. a dict) of its outputs"
+                "it {what} a {ty}; an op must {} a mapping (e.g. a dict) of its outputs",
+                if what == "yielded" { "yield" } else { "return" }
             )));
         };
-        let wrap = |e: PyErr| OpFailure::Raised(e);
+        let wrap = OpFailure::Raised;
         if let Some(tags) = lookup(&out, pyo3::intern!(py, "$tags")).map_err(wrap)? {
             for tag in tags.try_iter().map_err(wrap)? {
                 let tag = tag.map_err(wrap)?;
@@ -410,9 +787,8 @@ impl RunCore {
                 }
             }
         }
-        let plan = &eng.plan;
-        match &plan.ops[op as usize].forward {
-            operonx::plan::Forward::Nothing => {}
+        let data = match &eng.plan.ops[op as usize].forward {
+            operonx::plan::Forward::Nothing => None,
             operonx::plan::Forward::All => {
                 let data = PyDict::new(py);
                 let items = match out.cast::<PyDict>() {
@@ -425,12 +801,12 @@ impl RunCore {
                 };
                 for item in items.iter() {
                     let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract().map_err(wrap)?;
-                    if k.cast::<PyString>().map(|s| s.to_str().map(|s| s.starts_with('$')).unwrap_or(false)).unwrap_or(false) {
+                    if k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s.starts_with('$'))) {
                         continue;
                     }
                     data.set_item(k, v).map_err(wrap)?;
                 }
-                self.frames.push((op, data.unbind()));
+                Some(data)
             }
             operonx::plan::Forward::Mapped(pairs) => {
                 let data = PyDict::new(py);
@@ -439,18 +815,71 @@ impl RunCore {
                         data.set_item(eng.var_keys[to as usize].bind(py), v).map_err(wrap)?;
                     }
                 }
-                self.frames.push((op, data.unbind()));
+                Some(data)
+            }
+        };
+        if let Some(data) = data {
+            self.emit(py, eng, op, ctx, data).map_err(wrap)?;
+        }
+        Ok(out.unbind())
+    }
+
+    /// Adds a frame and hands it to whoever waits for it.
+    fn emit(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, data: Bound<'_, PyDict>) -> PyResult<()> {
+        if !self.frames.value_waiters.is_empty() {
+            let name = &eng.plan.ops[op as usize].name;
+            let mut i = 0;
+            while i < self.frames.value_waiters.len() {
+                let w = &self.frames.value_waiters[i];
+                if &w.op == name {
+                    if let Some(v) = data.get_item(w.var.bind(py))? {
+                        let w = self.frames.value_waiters.swap_remove(i);
+                        resolve(py, w.future.bind(py), v)?;
+                        continue;
+                    }
+                }
+                i += 1;
             }
         }
-        self.records[op as usize] = Some(out.unbind());
+        let path = self.state.contexts().path(ctx);
+        self.frames.push(Frame { op, path, data: data.unbind() });
+        if let Some(waiter) = self.frames.next_waiter.take() {
+            if let Some(frame) = self.frames.next(py) {
+                resolve(py, waiter.bind(py), crate::handle::frame_tuple(py, eng, &frame)?.into_any())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Wakes consumers of a run that is over.
+    pub(crate) fn wake_consumers(&mut self, py: Python<'_>) -> PyResult<()> {
+        if let Some(waiter) = self.frames.next_waiter.take() {
+            let waiter = waiter.bind(py);
+            if !waiter.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+                let exc = match (&self.failure, self.cancelled) {
+                    (Some(err), false) => err.clone_ref(py).into_value(py).into_any(),
+                    _ => pyo3::exceptions::PyStopAsyncIteration::new_err(()).into_value(py).into_any(),
+                };
+                waiter.call_method1(pyo3::intern!(py, "set_exception"), (exc,))?;
+            }
+        }
+        for w in self.frames.value_waiters.drain(..) {
+            resolve(py, w.future.bind(py), py.None().into_bound(py))?;
+        }
+        for w in self.done_waiters.drain(..) {
+            resolve(py, w.bind(py), py.None().into_bound(py))?;
+        }
+        if let Some(w) = self.resume_waiter.take() {
+            resolve(py, w.bind(py), py.None().into_bound(py))?;
+        }
         Ok(())
     }
 
     /// An op failed: listed and skipped with `errors="continue"`, else the run fails.
-    fn fail_op(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, failure: OpFailure) {
+    fn fail_op(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, failure: OpFailure) {
         let plan = &eng.plan;
         let p = &plan.ops[op as usize];
-        let context = vec![ROOT_CONTEXT.to_string()];
+        let context = operonx::scheduler::contexts::render(&self.state.contexts().path(ctx));
         let (engine_error, cause) = match failure {
             OpFailure::Raised(e) => {
                 if !e.is_instance_of::<PyException>(py) {
@@ -476,34 +905,48 @@ impl RunCore {
         err.set_cause(py, cause);
         if self.mode == ErrorMode::Continue {
             self.errors.push(err.into_value(py).into_any());
-            self.state.finish(plan, op, Outcome::Skipped);
+            self.state.finish(plan, op, ctx, Outcome::Skipped);
+            self.free_contexts();
         } else {
             self.fail(py, err);
         }
     }
 
-    /// Ends the run with `err`: nothing new starts and running tasks are cancelled.
+    /// Ends the run with `err`: nothing new starts, running tasks and generators are stopped.
     pub(crate) fn fail(&mut self, py: Python<'_>, err: PyErr) {
         if self.failure.is_none() && !self.finished {
             self.failure = Some(err);
         }
-        self.finished = true;
-        self.cancel_tasks(py);
+        self.stop(py);
     }
 
-    fn cancel_tasks(&mut self, py: Python<'_>) {
+    /// Cancels the run: what arrived stays readable, nothing new starts.
+    pub(crate) fn cancel(&mut self, py: Python<'_>) {
+        if self.finished {
+            return;
+        }
+        self.cancelled = true;
+        self.stop(py);
+    }
+
+    fn stop(&mut self, py: Python<'_>) {
+        self.finished = true;
         self.state.clear();
+        self.deferred.clear();
+        for g in self.sync_gens.drain(..) {
+            let _ = g.iter.bind(py).call_method0(pyo3::intern!(py, "close"));
+        }
         for (_, task) in self.tasks.drain() {
             let _ = task.bind(py).call_method0(pyo3::intern!(py, "cancel"));
         }
     }
 
     /// The result dict: frames grouped by key, `"$state"`, and `"$errors"` with `errors="continue"`.
-    fn result<'py>(&self, py: Python<'py>, _eng: &PyEngine, run: &Bound<'py, Run>) -> PyResult<Bound<'py, PyDict>> {
+    fn result<'py>(&self, py: Python<'py>, run: &Bound<'py, Run>) -> PyResult<Bound<'py, PyDict>> {
         let result = PyDict::new(py);
         let mut lists: SmallVec<[Bound<'py, PyAny>; 4]> = SmallVec::new();
-        for (_, data) in &self.frames {
-            for (k, v) in data.bind(py).iter() {
+        for frame in self.frames.all() {
+            for (k, v) in frame.data.bind(py).iter() {
                 match result.get_item(&k)? {
                     None => result.set_item(k, v)?,
                     Some(existing) => {
@@ -525,6 +968,14 @@ impl RunCore {
     }
 }
 
+/// Sets a future's result unless it is already done (its waiter may have been cancelled).
+pub(crate) fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, value: Bound<'_, PyAny>) -> PyResult<()> {
+    if !future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+        future.call_method1(pyo3::intern!(py, "set_result"), (value,))?;
+    }
+    Ok(())
+}
+
 /// Reads `key` from a mapping; `None` when absent.
 pub(crate) fn lookup<'py>(obj: &Bound<'py, PyAny>, key: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
     if let Ok(d) = obj.cast::<PyDict>() {
@@ -537,9 +988,9 @@ pub(crate) fn lookup<'py>(obj: &Bound<'py, PyAny>, key: &Bound<'py, PyString>) -
     }
 }
 
-fn resolve_args<'py>(py: Python<'py>, eng: &PyEngine, core: &RunCore, op: OpId) -> Result<Args<'py>, OpFailure> {
+fn resolve_args<'py>(py: Python<'py>, eng: &PyEngine, core: &RunCore, op: OpId, ctx: CtxId) -> Result<Args<'py>, OpFailure> {
     let p = &eng.plan.ops[op as usize];
-    let mut host = PyHost { py, eng, core };
+    let mut host = PyHost { py, eng, core, ctx };
     let mut args = Args::with_capacity(p.inputs.len());
     for input in &p.inputs {
         match resolve_input(&mut host, input) {
@@ -555,6 +1006,34 @@ struct PyHost<'a, 'py> {
     py: Python<'py>,
     eng: &'a PyEngine,
     core: &'a RunCore,
+    ctx: CtxId,
+}
+
+impl<'py> PyHost<'_, 'py> {
+    /// The outputs of `op` visible from this instance's context.
+    fn outputs_of(&self, op: OpId) -> Option<&Py<PyAny>> {
+        let depth = self.eng.plan.ops[op as usize].value_depth();
+        let ctx = if self.ctx == ROOT { ROOT } else { self.core.state.contexts().ancestor(self.ctx, depth)? };
+        self.core.values.get(op, ctx)
+    }
+
+    /// A collected read: every item of a generator, or the one value of a per-item op.
+    fn collected(&self, op: OpId, var: VarId) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let py = self.py;
+        let key = self.eng.var_keys[var as usize].bind(py);
+        let contexts = self.core.state.contexts();
+        let p = &self.eng.plan.ops[op as usize];
+        let list = PyList::empty(py);
+        if p.is_gen() {
+            let Some(gctx) = contexts.ancestor(self.ctx, p.depth) else { return Ok(None) };
+            for item in self.core.values.collected(op, gctx) {
+                list.append(lookup(item.bind(py), key)?.unwrap_or_else(|| py.None().into_bound(py)))?;
+            }
+        } else if let Some(out) = self.outputs_of(op) {
+            list.append(lookup(out.bind(py), key)?.unwrap_or_else(|| py.None().into_bound(py)))?;
+        }
+        Ok(Some(list.into_any()))
+    }
 }
 
 impl<'py> Host for PyHost<'_, 'py> {
@@ -562,11 +1041,12 @@ impl<'py> Host for PyHost<'_, 'py> {
     type Error = PyErr;
 
     #[inline]
-    fn read(&mut self, source: RefSource, var: VarId) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn read(&mut self, source: RefSource, var: VarId, collect: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
         let key = self.eng.var_keys[var as usize].bind(self.py);
         match source {
             RefSource::Parent => lookup(self.core.inputs.bind(self.py), key),
-            RefSource::Op(op) => match &self.core.records[op as usize] {
+            RefSource::Op(op) if collect => self.collected(op, var),
+            RefSource::Op(op) => match self.outputs_of(op) {
                 Some(record) => lookup(record.bind(self.py), key),
                 None => Ok(None),
             },

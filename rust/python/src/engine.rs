@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use operonx::graph::schema;
-use operonx::plan::{self, Const, OpKind, Plan};
+use operonx::plan::{self, Const, EdgeKind, Plan};
 use operonx::{EngineError, Problem};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
 use crate::driver;
+use crate::handle::Handle;
 use crate::errors::to_pyerr;
 use crate::value::json_to_py;
 
@@ -24,6 +25,14 @@ pub struct PyEngine {
     pub(crate) kwnames: Vec<Py<PyTuple>>,
     /// Interned variable names, by var id.
     pub(crate) var_keys: Vec<Py<PyString>>,
+    /// Interned op short names, by op id (the first element of frames).
+    pub(crate) op_names: Vec<Py<PyString>>,
+    /// The `("main",)` context tuple.
+    pub(crate) root_context: Py<PyTuple>,
+    /// Per op: a generator whose items some op collects.
+    pub(crate) collects: Vec<bool>,
+    /// Per op: a generator whose items some op reads per item.
+    pub(crate) item_readers: Vec<bool>,
 }
 
 #[pymethods]
@@ -47,6 +56,33 @@ impl PyEngine {
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         crate::guard(py, || driver::start(slf, inputs, errors, [request_id, session_id, user_id]))
+    }
+
+    /// Starts a run and returns its handle. With a running event loop the run starts at once (in the
+    /// background); otherwise it starts when the handle is first consumed.
+    #[pyo3(signature = (inputs, errors = "raise", retain_frames = true, request_id = None, session_id = None, user_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn start(
+        slf: &Bound<'_, Self>,
+        inputs: Option<Bound<'_, PyAny>>,
+        errors: &str,
+        retain_frames: bool,
+        request_id: Option<Bound<'_, PyAny>>,
+        session_id: Option<Bound<'_, PyAny>>,
+        user_id: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Handle> {
+        let py = slf.py();
+        crate::guard(py, || {
+            let mode = driver::error_mode(py, errors)?;
+            let run = driver::new_run(slf, inputs, mode, retain_frames, [request_id, session_id, user_id])?;
+            if let Ok(event_loop) = py.import("asyncio")?.call_method0("get_running_loop") {
+                let mut core = driver::lock(run.get())?;
+                core.event_loop = Some(event_loop.clone().unbind());
+                core.schedule_resume(py, &event_loop, &run)?;
+                core.started = true;
+            }
+            Ok(Handle::new(run.unbind()))
+        })
     }
 
     /// The graph's short name.
@@ -119,12 +155,6 @@ impl PyEngine {
                     callables.push(py.None());
                 }
             }
-            if matches!(op.kind, OpKind::SyncGen | OpKind::AsyncGen) {
-                problems.push(
-                    Problem::new("unsupported", format!("op '{}' is a generator; generator ops are not supported by this version", op.name))
-                        .op(&op.name),
-                );
-            }
         }
         if !problems.is_empty() {
             return Err(to_pyerr(py, &EngineError::Invalid { graph: plan.name.clone(), problems }));
@@ -135,6 +165,19 @@ impl PyEngine {
             .map(|op| PyTuple::new(py, op.inputs.iter().map(|i| PyString::intern(py, &i.name))).map(Bound::unbind))
             .collect::<PyResult<_>>()?;
         let var_keys = plan.vars.iter().map(|v| PyString::intern(py, v).unbind()).collect();
-        Ok(PyEngine { plan: Arc::new(plan), consts, callables, kwnames, var_keys })
+        let op_names = plan.ops.iter().map(|o| PyString::intern(py, &o.name).unbind()).collect();
+        let root_context = PyTuple::new(py, [operonx::scheduler::ROOT_CONTEXT])?.unbind();
+        let mut collects = vec![false; plan.ops.len()];
+        let mut item_readers = vec![false; plan.ops.len()];
+        for (i, _) in plan.ops.iter().enumerate() {
+            for e in plan.successors(i as u32) {
+                match e.kind {
+                    EdgeKind::Collect => collects[i] = true,
+                    EdgeKind::Item => item_readers[i] = true,
+                    _ => {}
+                }
+            }
+        }
+        Ok(PyEngine { plan: Arc::new(plan), consts, callables, kwnames, var_keys, op_names, root_context, collects, item_readers })
     }
 }

@@ -12,8 +12,11 @@ mod call;
 mod driver;
 mod engine;
 mod errors;
+mod frames;
+mod handle;
 mod state;
 mod value;
+mod values;
 mod workers;
 
 /// Runs `f`, turning a Rust panic into an `OperonError` instead of a `PanicException`.
@@ -42,5 +45,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<engine::PyEngine>()?;
     m.add_class::<driver::Run>()?;
     m.add_class::<state::RunStateView>()?;
+    m.add_class::<handle::Handle>()?;
+    m.add_class::<handle::Ready>()?;
     Ok(())
 }

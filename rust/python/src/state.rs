@@ -53,11 +53,9 @@ impl RunStateView {
         for k in inputs.try_iter()? {
             keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.full_name).into_any(), k?])?)?;
         }
-        for (i, record) in core.records.iter().enumerate() {
-            if let Some(record) = record {
-                for k in record.bind(py).try_iter()? {
-                    keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.ops[i].full_name).into_any(), k?])?)?;
-                }
+        for (i, record) in core.values.ops_with_values() {
+            for k in record.bind(py).try_iter()? {
+                keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.ops[i].full_name).into_any(), k?])?)?;
             }
         }
         Ok(keys)
@@ -91,7 +89,7 @@ impl RunStateView {
         let r = self.run.get();
         let eng = r.engine.get();
         let core = lock(r)?;
-        let done = core.records.iter().filter(|r| r.is_some()).count();
+        let done = core.values.ops_with_values().count();
         Ok(format!("RunState(name='{}', ops_run={done})", eng.plan.name))
     }
 }
@@ -111,15 +109,15 @@ impl RunStateView {
             if let Some(v) = lookup(core.inputs.bind(py), &key)? {
                 return Ok(Some(v));
             }
-            for (_, data) in core.frames.iter().rev() {
-                if let Some(v) = data.bind(py).get_item(&key)? {
+            for frame in core.frames.all().collect::<Vec<_>>().into_iter().rev() {
+                if let Some(v) = frame.data.bind(py).get_item(&key)? {
                     return Ok(Some(v));
                 }
             }
             return Ok(None);
         }
         let Some(op) = eng.plan.ops.iter().position(|o| o.full_name == source) else { return Ok(None) };
-        match &core.records[op] {
+        match core.values.get(op as u32, operonx::scheduler::ROOT).or_else(|| core.values.last(op as u32)) {
             Some(record) => lookup(record.bind(py), &key),
             None => Ok(None),
         }

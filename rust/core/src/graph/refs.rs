@@ -13,6 +13,12 @@ pub struct RefDoc {
     /// Transforms applied in order: `[kind, [args...]]`.
     #[serde(default)]
     pub transforms: Vec<(String, Vec<Value>)>,
+    /// Stream policy of the edge this ref reads over: `parallel` or `collect` (default: sequential).
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// With `parallel`: how many items may run at once.
+    #[serde(default)]
+    pub max: Option<u32>,
 }
 
 /// What a transform does to the value it receives.

@@ -4,6 +4,13 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
 
 use super::types::*;
+
+/// A stream policy asked for by a ref.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Policy {
+    Parallel(Option<u32>),
+    Collect,
+}
 use crate::error::{EngineError, Problem, Result};
 use crate::graph::schema::{GraphDoc, OpDoc};
 use crate::graph::{RefDoc, TransformKind};
@@ -78,7 +85,7 @@ impl<'d> Compiler<'d> {
             if !seen_edges.insert((from, to, e.soft)) {
                 continue; // a repeated edge changes nothing
             }
-            out[from as usize].push(Edge { dst: to, soft: e.soft });
+            out[from as usize].push(Edge { dst: to, soft: e.soft, kind: EdgeKind::Same });
             if e.soft {
                 soft_preds[to as usize] += 1;
             } else {
@@ -100,12 +107,23 @@ impl<'d> Compiler<'d> {
                 format!("graph '{}' has no exit op: wire one with op >> END", doc.name),
             ));
         }
-        self.check_cycles(&out, &hard_preds, &soft_preds);
+        let mut ops = ops;
+        let mut initial_counts = vec![0u32; n];
+        let mut gate_lists: Vec<Vec<OpId>> = vec![Vec::new(); n];
+        if let Some(order) = self.check_cycles(&out, &hard_preds, &soft_preds) {
+            self.streams(&mut ops, &mut out, &order, &mut initial_counts, &mut soft_preds, &mut gate_lists);
+        }
 
         if !self.problems.is_empty() {
             return Err(EngineError::Invalid { graph: doc.name.clone(), problems: self.problems });
         }
-        let initial_counts = (0..n).map(|i| hard_preds[i] + u32::from(soft_preds[i] > 0)).collect();
+        let mut gate_offsets = Vec::with_capacity(n + 1);
+        let mut gates = Vec::new();
+        gate_offsets.push(0);
+        for g in gate_lists {
+            gates.extend(g);
+            gate_offsets.push(gates.len() as u32);
+        }
         let mut succ_offsets = Vec::with_capacity(n + 1);
         let mut succ = Vec::with_capacity(doc.edges.len());
         succ_offsets.push(0);
@@ -122,6 +140,8 @@ impl<'d> Compiler<'d> {
             succ,
             initial_counts,
             soft_preds,
+            gate_offsets,
+            gates,
             entries,
             vars: self.vars,
             consts: self.consts,
@@ -163,13 +183,14 @@ impl<'d> Compiler<'d> {
     }
 
     /// Kahn's algorithm over all edges; ops left with predecessors are on (or behind) a cycle.
-    fn check_cycles(&mut self, out: &[Vec<Edge>], hard: &[u32], soft: &[u32]) {
+    /// Returns a topological order when there is no cycle.
+    fn check_cycles(&mut self, out: &[Vec<Edge>], hard: &[u32], soft: &[u32]) -> Option<Vec<usize>> {
         let n = out.len();
         let mut indeg: Vec<u32> = (0..n).map(|i| hard[i] + soft[i]).collect();
         let mut stack: Vec<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
-        let mut seen = 0;
+        let mut order = Vec::with_capacity(n);
         while let Some(u) = stack.pop() {
-            seen += 1;
+            order.push(u);
             for e in &out[u] {
                 let v = e.dst as usize;
                 indeg[v] -= 1;
@@ -178,7 +199,10 @@ impl<'d> Compiler<'d> {
                 }
             }
         }
-        if seen < n {
+        if order.len() == n {
+            return Some(order);
+        }
+        {
             let names: Vec<&str> =
                 (0..n).filter(|&i| indeg[i] > 0).map(|i| self.doc.ops.0[i].0.as_str()).collect();
             let first = names[0].to_string();
@@ -190,6 +214,99 @@ impl<'d> Compiler<'d> {
                 .op(&first),
             );
         }
+        None
+    }
+
+    /// Decides where every op runs: the depth of its contexts (one level below each generator whose
+    /// items reach it, and below each collect), the kind of each edge, and the per-op counts. Edges
+    /// from an outer level become gates. Every op's same-level predecessors must share one stream.
+    fn streams(
+        &mut self,
+        ops: &mut [OpPlan],
+        out: &mut [Vec<Edge>],
+        order: &[usize],
+        counts: &mut [u32],
+        soft_counts: &mut [u32],
+        gates: &mut [Vec<OpId>],
+    ) {
+        let n = ops.len();
+        let mut inn: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+        for (u, edges) in out.iter().enumerate() {
+            for (k, e) in edges.iter().enumerate() {
+                inn[e.dst as usize].push((u, k));
+            }
+        }
+        // The stream an op's same-level work comes from: (kind, op); (0, MAX) is the root.
+        let mut key: Vec<(u8, OpId)> = vec![(0, OpId::MAX); n];
+        for &v in order {
+            let mut best: Option<(u16, (u8, OpId))> = None;
+            let mut cands = Vec::with_capacity(inn[v].len());
+            for &(u, k) in &inn[v] {
+                let policy = self.edge_policy(u, v);
+                let (kind, depth, k_key) = if policy == Some(Policy::Collect) {
+                    (EdgeKind::Collect, ops[u].depth + 1, (2, u as OpId))
+                } else if ops[u].is_gen() {
+                    (EdgeKind::Item, ops[u].depth + 1, (1, u as OpId))
+                } else {
+                    (EdgeKind::Same, ops[u].depth, key[u])
+                };
+                cands.push((u, k, kind, depth, k_key, policy));
+                if best.is_none_or(|(d, _)| depth > d) {
+                    best = Some((depth, k_key));
+                }
+            }
+            let (depth, vkey) = best.unwrap_or((0, (0, OpId::MAX)));
+            ops[v].depth = depth;
+            key[v] = vkey;
+            let mut cap = Some(1);
+            let mut parallel = false;
+            for (u, k, kind, d, k_key, policy) in cands {
+                let e = &mut out[u][k];
+                if d < depth {
+                    e.kind = EdgeKind::Gate;
+                    gates[v].push(u as OpId);
+                    continue;
+                }
+                if k_key != vkey {
+                    let (a, b) = (self.doc.ops.0[u].0.clone(), self.doc.ops.0[v].0.clone());
+                    self.problem(
+                        Problem::new(
+                            "stream",
+                            format!("op '{b}' receives items of two different streams (one through '{a}'); collect one of them with .collect()"),
+                        )
+                        .op(&b)
+                        .target(&a),
+                    );
+                }
+                e.kind = kind;
+                if e.soft {
+                    soft_counts[v] += 1;
+                } else {
+                    counts[v] += 1;
+                }
+                if let Some(Policy::Parallel(max)) = policy {
+                    parallel = true;
+                    cap = max;
+                }
+            }
+            if soft_counts[v] > 0 {
+                counts[v] += 1;
+            }
+            ops[v].item_cap = if depth == 0 { None } else if parallel { cap } else { Some(1) };
+        }
+    }
+
+    /// The stream policy that op `v`'s inputs ask for on the edge from op `u`.
+    fn edge_policy(&self, u: usize, v: usize) -> Option<Policy> {
+        let src = op_full_name(&self.graph_full, &self.doc.ops.0[u].0, &self.doc.ops.0[u].1);
+        self.doc.ops.0[v].1.inputs.0.iter().find_map(|(_, p)| {
+            let r = p.reference.as_ref().filter(|r| r.source == src)?;
+            match r.policy.as_deref() {
+                Some("collect") => Some(Policy::Collect),
+                Some("parallel") => Some(Policy::Parallel(r.max.filter(|m| *m > 0))),
+                _ => None,
+            }
+        })
     }
 
     fn intern(&mut self, name: &str) -> VarId {
@@ -290,6 +407,8 @@ impl<'d> Compiler<'d> {
             inputs,
             forward,
             callable,
+            depth: 0,
+            item_cap: None,
         }
     }
 
@@ -334,7 +453,8 @@ impl<'d> Compiler<'d> {
             };
             transforms.push(TransformPlan { kind, args, kwargs });
         }
-        Some(RefPlan { source, var, transforms })
+        let collect = r.policy.as_deref() == Some("collect");
+        Some(RefPlan { source, collect, var, transforms })
     }
 
     fn operand(&mut self, op: &str, v: &Value) -> Option<Operand> {

@@ -35,6 +35,20 @@ pub enum OpKind {
     AsyncGen,
 }
 
+/// How an edge carries work from its source's context to its target's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// Both ops run in the same context: the target's count drops when the source finishes.
+    Same,
+    /// The source is a generator: each item opens a context where the target runs.
+    Item,
+    /// The target runs once in the source's context + `__collect__`: after a generator ends, or
+    /// after each run of a per-item op.
+    Collect,
+    /// The source runs in an ancestor of the target's context: the target waits until it is done.
+    Gate,
+}
+
 /// A successor edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Edge {
@@ -42,6 +56,8 @@ pub struct Edge {
     pub dst: OpId,
     /// Soft: one soft predecessor of a group is enough.
     pub soft: bool,
+    /// How the edge carries work between contexts.
+    pub kind: EdgeKind,
 }
 
 /// Where a ref reads from.
@@ -78,6 +94,8 @@ pub struct TransformPlan {
 pub struct RefPlan {
     /// Where it reads.
     pub source: RefSource,
+    /// Read over a collect edge: the value is the list of the source's values.
+    pub collect: bool,
     /// The variable read.
     pub var: VarId,
     /// Transforms applied in order.
@@ -143,6 +161,24 @@ pub struct OpPlan {
     pub forward: Forward,
     /// The host object to call, when the document carries one.
     pub callable: Option<ConstId>,
+    /// Depth of the contexts the op runs in (0: the root; one more per generator or collect above).
+    pub depth: u16,
+    /// For ops that run per item: how many of one stream's items may run at once (`None`: any).
+    pub item_cap: Option<u32>,
+}
+
+impl OpPlan {
+    /// True for both kinds of generator.
+    #[inline]
+    pub fn is_gen(&self) -> bool {
+        matches!(self.kind, OpKind::SyncGen | OpKind::AsyncGen)
+    }
+
+    /// Depth of the contexts holding the op's values: a generator's items live one level below it.
+    #[inline]
+    pub fn value_depth(&self) -> u16 {
+        self.depth + u16::from(self.is_gen())
+    }
 }
 
 /// A compiled graph.
@@ -160,10 +196,14 @@ pub struct Plan {
     pub succ_offsets: Vec<u32>,
     /// Successor edges in declaration order.
     pub succ: Vec<Edge>,
-    /// Per op: hard predecessors, plus one when it has soft predecessors.
+    /// Per op: hard predecessors in its own context, plus one when it has soft ones there.
     pub initial_counts: Vec<u32>,
-    /// Per op: the number of soft predecessors.
+    /// Per op: the number of soft predecessors in its own context.
     pub soft_preds: Vec<u32>,
+    /// CSR offsets into [`Plan::gates`].
+    pub gate_offsets: Vec<u32>,
+    /// Per op: predecessors that run in an ancestor context and must be done there first.
+    pub gates: Vec<OpId>,
     /// Ops started first, in wiring order.
     pub entries: Vec<OpId>,
     /// Interned variable names.
@@ -182,6 +222,18 @@ impl Plan {
     pub fn successors(&self, op: OpId) -> &[Edge] {
         let i = op as usize;
         &self.succ[self.succ_offsets[i] as usize..self.succ_offsets[i + 1] as usize]
+    }
+
+    /// The gate predecessors of an op.
+    #[inline]
+    pub fn gates_of(&self, op: OpId) -> &[OpId] {
+        let i = op as usize;
+        &self.gates[self.gate_offsets[i] as usize..self.gate_offsets[i + 1] as usize]
+    }
+
+    /// True when some op is a generator (runs then open item contexts).
+    pub fn has_streams(&self) -> bool {
+        self.ops.iter().any(OpPlan::is_gen)
     }
 
     /// The name of a variable.

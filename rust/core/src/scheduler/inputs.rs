@@ -10,7 +10,8 @@ pub trait Host {
     type Error;
 
     /// Reads `var` from a graph input (`RefSource::Parent`) or from an op's output; `None` when absent.
-    fn read(&mut self, source: RefSource, var: VarId) -> Result<Option<Self::Value>, Self::Error>;
+    /// With `collect`, the value is the list of the source's values over a collect edge.
+    fn read(&mut self, source: RefSource, var: VarId, collect: bool) -> Result<Option<Self::Value>, Self::Error>;
     /// The value of a constant.
     fn constant(&mut self, c: ConstId) -> Self::Value;
     /// The host's null (`None`).
@@ -38,7 +39,7 @@ pub enum Resolved<V> {
 
 /// Evaluates a ref; `None` when the variable it reads is absent (transforms are then not applied).
 pub fn eval_ref<H: Host>(host: &mut H, r: &RefPlan) -> Result<Option<H::Value>, H::Error> {
-    let Some(mut value) = host.read(r.source, r.var)? else {
+    let Some(mut value) = host.read(r.source, r.var, r.collect)? else {
         return Ok(None);
     };
     for t in &r.transforms {

@@ -1,10 +1,12 @@
 //! The scheduler: a plain state machine stepped by a driver (the Rust driver in [`crate::engine`], the
 //! Python-loop driver in the bindings). It knows which ops are ready; it never runs one itself.
 
+pub mod contexts;
 mod inputs;
 mod state;
 
 pub use inputs::{eval_ref, resolve_input, Host, Resolved};
+pub use contexts::{CtxId, Path, Segment, ROOT};
 pub use state::{ErrorMode, Outcome, RunState};
 
 /// The context path of every op run at the top level of a graph.

@@ -1,0 +1,144 @@
+"""The handle of a streaming run: ``handle = engine.start(inputs)``.
+
+::
+
+    handle = engine.start({"topic": "rust"})
+    async for op, ctx, data in handle:        # a frame per result of every op bound to END/PARENT
+        print(op, ctx, data)
+    result = await handle.result()            # grouped by key, from every frame (also after iteration)
+
+Other ways to read it: ``await handle.wait_for("op", "var")`` (or ``await handle["op", "var"]``),
+``await handle.collect()``, ``for frame in handle`` from code with no running event loop, and
+``handle.cancel()``. Frames are pumped by the engine in Rust; a handle can be iterated once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Iterator
+
+from operonx._core import Handle as _Handle
+from operonx.errors import OperonUsageError, RunCancelled
+
+
+class ExecutionHandle:
+    """A running graph: iterate its frames, wait for values, collect results, or cancel it.
+
+    A frame is ``(op, ctx, data)``: the op's short name, its context path (``("main",)`` for a plain
+    op, ``("main", "[i]")`` for item ``i`` of a generator's stream) and its forwarded outputs. An op
+    error is raised by the iteration after every frame produced before it. A handle dropped while
+    its run is going cancels the run.
+    """
+
+    __slots__ = ("_inner", "_graph", "_loop")
+
+    def __init__(self, inner: _Handle, graph_name: str) -> None:
+        self._inner = inner
+        self._graph = graph_name
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __aiter__(self) -> _Handle:
+        return self._inner
+
+    def __iter__(self) -> Iterator[tuple]:
+        """Iterates the frames from code with no running event loop (a private loop drives async ops)."""
+        loop = self._private_loop("iterate the handle with `for`")
+        anext = self._inner.__anext__
+        while True:
+            try:
+                yield loop.run_until_complete(_await(anext))
+            except StopAsyncIteration:
+                return
+
+    def wait_for(self, op: str, var: str) -> Any:
+        """Awaitable: the value of ``var`` in op ``op``'s frames: the last one already buffered, else
+        the first to arrive; ``None`` once the run has ended without one."""
+        return self._inner.wait_for(op, var)
+
+    def __getitem__(self, key: tuple[str, str]) -> Any:
+        op, var = key
+        return self._inner.wait_for(op, var)
+
+    async def collect(self, mode: str = "group", unwrap: bool = False) -> Any:
+        """Waits for the end of the run and returns the frames not yet consumed.
+
+        ``mode="group"``: a dict of key → list of values in frame order (``unwrap=True`` makes
+        one-element lists scalars); ``mode="flat"``: the list of frame data dicts. After a
+        cancellation it returns what arrived. Raises the run's error, if it failed.
+        """
+        if mode not in ("group", "flat"):
+            raise OperonUsageError(f"collect(mode={mode!r}): use 'group' or 'flat'")
+        await self._inner.wait_done()
+        frames = self._inner.take_rest()
+        self._raise_if_failed(cancelled_ok=True)
+        if mode == "flat":
+            return [data for _, _, data in frames]
+        return _group(frames, unwrap)
+
+    async def result(self, unwrap: bool = True) -> dict:
+        """Waits for the end of the run and groups every frame by key (also after iteration).
+
+        ``unwrap=True`` makes keys with one value scalars. Raises the run's error if it failed, and
+        :class:`~operonx.errors.RunCancelled` if it was cancelled.
+        """
+        await self._inner.wait_done()
+        self._raise_if_failed(cancelled_ok=False)
+        return _group(self._inner.all_frames(), unwrap)
+
+    def cancel(self) -> None:
+        """Cancels the run: async ops and generators are stopped, nothing new starts; iteration ends
+        after the frames that arrived, ``collect()`` returns them, ``result()`` raises RunCancelled."""
+        self._inner.cancel()
+
+    @property
+    def done(self) -> bool:
+        """True once the run is over (finished, failed or cancelled)."""
+        return self._inner.done
+
+    @property
+    def frame_count(self) -> int:
+        """Number of frames the run emitted so far."""
+        return self._inner.frame_count
+
+    def __del__(self) -> None:
+        inner = getattr(self, "_inner", None)
+        try:
+            if inner is not None and not inner.done:
+                inner.cancel()
+        except Exception:  # the interpreter may be shutting down
+            pass
+        loop = getattr(self, "_loop", None)
+        if loop is not None and not loop.is_closed():
+            loop.close()
+
+    def _private_loop(self, what: str) -> asyncio.AbstractEventLoop:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise OperonUsageError(f"cannot {what} inside a running event loop (graph '{self._graph}'); use `async for`")
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop
+
+    def _raise_if_failed(self, cancelled_ok: bool) -> None:
+        error = self._inner.error()
+        if error is not None:
+            raise error
+        if self._inner.cancelled and not cancelled_ok:
+            raise RunCancelled(f"run of graph '{self._graph}' was cancelled")
+
+
+async def _await(anext: Any) -> Any:
+    return await anext()
+
+
+def _group(frames: list, unwrap: bool) -> dict:
+    grouped: dict[str, list] = {}
+    for _, _, data in frames:
+        for key, value in data.items():
+            grouped.setdefault(key, []).append(value)
+    if unwrap:
+        return {k: (v[0] if len(v) == 1 else v) for k, v in grouped.items()}
+    return grouped

@@ -1,0 +1,164 @@
+//! The context arena: where each op instance runs. The root context is `("main",)`; each item a
+//! generator yields opens a child context (`"[i]"`), and a collected consumer runs in a child
+//! `"__collect__"` context. A context is freed as soon as no work is left in it, so a stream of any
+//! length runs in memory bounded by what is in flight.
+
+use smallvec::SmallVec;
+
+use crate::plan::OpId;
+
+/// Dense id of a context (reused after it is freed).
+pub type CtxId = u32;
+
+/// The root context of a run.
+pub const ROOT: CtxId = 0;
+
+/// The last segment of a context path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Segment {
+    /// The root, `"main"`.
+    Root,
+    /// Item `i` of a generator's stream, `"[i]"`.
+    Item(u32),
+    /// A collected consumer, `"__collect__"`.
+    Collect,
+}
+
+/// A rendered context path, cheap to keep after the context itself is freed.
+pub type Path = SmallVec<[Segment; 4]>;
+
+#[derive(Debug, Clone)]
+struct Context {
+    parent: CtxId,
+    segment: Segment,
+    depth: u16,
+    origin: OpId,
+    live: u32,
+}
+
+/// Every context of a run.
+#[derive(Debug, Clone)]
+pub struct Contexts {
+    arena: Vec<Context>,
+    free: Vec<CtxId>,
+    freed: Vec<CtxId>,
+}
+
+impl Default for Contexts {
+    fn default() -> Self {
+        Contexts {
+            arena: vec![Context { parent: ROOT, segment: Segment::Root, depth: 0, origin: OpId::MAX, live: 1 }],
+            free: Vec::new(),
+            freed: Vec::new(),
+        }
+    }
+}
+
+impl Contexts {
+    /// Opens a child of `parent` made by `origin` (the generator, or the collected op).
+    pub fn open(&mut self, parent: CtxId, segment: Segment, origin: OpId) -> CtxId {
+        let depth = self.arena[parent as usize].depth + 1;
+        self.arena[parent as usize].live += 1;
+        let ctx = Context { parent, segment, depth, origin, live: 0 };
+        match self.free.pop() {
+            Some(id) => {
+                self.arena[id as usize] = ctx;
+                id
+            }
+            None => {
+                self.arena.push(ctx);
+                (self.arena.len() - 1) as CtxId
+            }
+        }
+    }
+
+    /// Counts one more piece of work (an op instance, a child) in `ctx`.
+    #[inline]
+    pub fn hold(&mut self, ctx: CtxId) {
+        self.arena[ctx as usize].live += 1;
+    }
+
+    /// Counts one piece of work of `ctx` as done; frees the context (and then its ancestors) when
+    /// nothing is left in it.
+    pub fn release(&mut self, mut ctx: CtxId) {
+        loop {
+            let c = &mut self.arena[ctx as usize];
+            c.live -= 1;
+            if c.live > 0 || ctx == ROOT {
+                return;
+            }
+            let parent = c.parent;
+            self.free.push(ctx);
+            self.freed.push(ctx);
+            ctx = parent;
+        }
+    }
+
+    /// Contexts freed since the last call (their values can be dropped).
+    pub fn drain_freed(&mut self) -> std::vec::Drain<'_, CtxId> {
+        self.freed.drain(..)
+    }
+
+    /// The depth of a context (the root is 0).
+    #[inline]
+    pub fn depth(&self, ctx: CtxId) -> u16 {
+        self.arena[ctx as usize].depth
+    }
+
+    /// The parent of a context (the root is its own parent).
+    #[inline]
+    pub fn parent(&self, ctx: CtxId) -> CtxId {
+        self.arena[ctx as usize].parent
+    }
+
+    /// The op that opened a context.
+    #[inline]
+    pub fn origin(&self, ctx: CtxId) -> OpId {
+        self.arena[ctx as usize].origin
+    }
+
+    /// The ancestor of `ctx` (or `ctx` itself) at `depth`; `None` when `ctx` is shallower.
+    #[inline]
+    pub fn ancestor(&self, mut ctx: CtxId, depth: u16) -> Option<CtxId> {
+        let mut d = self.depth(ctx);
+        if d < depth {
+            return None;
+        }
+        while d > depth {
+            ctx = self.parent(ctx);
+            d -= 1;
+        }
+        Some(ctx)
+    }
+
+    /// The path from the root to `ctx`.
+    pub fn path(&self, mut ctx: CtxId) -> Path {
+        let mut path = Path::new();
+        loop {
+            let c = &self.arena[ctx as usize];
+            path.push(c.segment);
+            if ctx == ROOT {
+                break;
+            }
+            ctx = c.parent;
+        }
+        path.reverse();
+        path
+    }
+
+    /// Number of contexts alive (the root included).
+    pub fn alive(&self) -> usize {
+        self.arena.len() - self.free.len()
+    }
+}
+
+/// Renders a path the way frames show it: `["main", "[0]", "__collect__"]`.
+pub fn render(path: &[Segment]) -> Vec<String> {
+    path.iter()
+        .map(|s| match s {
+            Segment::Root => crate::scheduler::ROOT_CONTEXT.to_string(),
+            Segment::Item(i) => format!("[{i}]"),
+            Segment::Collect => "__collect__".to_string(),
+        })
+        .collect()
+}

@@ -1,0 +1,135 @@
+//! The frame pump: frames of one run in order, the consumer's cursor, and the futures of consumers
+//! waiting for the next frame or for one `(op, var)`.
+
+use std::collections::VecDeque;
+
+use operonx::plan::OpId;
+use operonx::scheduler::{Path, Segment};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+
+/// One result of an op bound to a graph output.
+pub(crate) struct Frame {
+    pub op: OpId,
+    pub path: Path,
+    pub data: Py<PyDict>,
+}
+
+/// Someone awaiting the first frame of `op` with key `var`.
+pub(crate) struct ValueWaiter {
+    pub op: String,
+    pub var: Py<PyString>,
+    pub future: Py<PyAny>,
+}
+
+/// The frames of a run: kept for `result()` (unless `retain_frames=False`), consumed once by iteration.
+pub(crate) struct FrameBuffer {
+    frames: VecDeque<Frame>,
+    /// Absolute index of `frames[0]`.
+    base: usize,
+    /// Absolute index of the next frame iteration delivers.
+    cursor: usize,
+    /// Keep consumed frames (for `result()`).
+    pub retain: bool,
+    /// The future of a consumer waiting for the next frame.
+    pub next_waiter: Option<Py<PyAny>>,
+    /// Consumers waiting for one value.
+    pub value_waiters: Vec<ValueWaiter>,
+    /// Iteration has been exhausted or `collect()` has taken the rest.
+    pub drained: bool,
+}
+
+impl FrameBuffer {
+    /// An empty buffer.
+    pub fn new(retain: bool) -> Self {
+        FrameBuffer {
+            frames: VecDeque::new(),
+            base: 0,
+            cursor: 0,
+            retain,
+            next_waiter: None,
+            value_waiters: Vec::new(),
+            drained: false,
+        }
+    }
+
+    /// Appends a frame.
+    #[inline]
+    pub fn push(&mut self, frame: Frame) {
+        self.frames.push_back(frame);
+    }
+
+    /// Number of frames emitted so far.
+    pub fn total(&self) -> usize {
+        self.base + self.frames.len()
+    }
+
+    /// Frames not yet delivered to the iterating consumer.
+    #[inline]
+    pub fn pending(&self) -> usize {
+        self.total() - self.cursor
+    }
+
+    /// Takes the next undelivered frame (dropping it when frames are not retained).
+    pub fn next(&mut self, py: Python<'_>) -> Option<FrameRef> {
+        if self.cursor >= self.total() {
+            return None;
+        }
+        let f = if self.retain {
+            let f = &self.frames[self.cursor - self.base];
+            FrameRef { op: f.op, path: f.path.clone(), data: f.data.clone_ref(py) }
+        } else {
+            let f = self.frames.pop_front()?;
+            self.base += 1;
+            FrameRef { op: f.op, path: f.path, data: f.data }
+        };
+        self.cursor += 1;
+        Some(f)
+    }
+
+    /// Every retained frame, in order.
+    pub fn all(&self) -> impl Iterator<Item = &Frame> {
+        self.frames.iter()
+    }
+
+    /// The newest retained frame of `op` that has `var`.
+    pub fn latest<'py>(&self, py: Python<'py>, op: OpId, var: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        for f in self.frames.iter().rev() {
+            if f.op == op {
+                if let Some(v) = f.data.bind(py).get_item(var)? {
+                    return Ok(Some(v));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A frame on its way out.
+pub(crate) struct FrameRef {
+    pub op: OpId,
+    pub path: Path,
+    pub data: Py<PyDict>,
+}
+
+/// Builds the `("main", "[0]", ...)` tuple of a path.
+pub(crate) fn path_tuple<'py>(py: Python<'py>, path: &Path, root: &Py<PyTuple>) -> PyResult<Bound<'py, PyTuple>> {
+    if path.len() == 1 {
+        return Ok(root.bind(py).clone());
+    }
+    let mut parts: Vec<Bound<'py, PyAny>> = Vec::with_capacity(path.len());
+    let mut buf = String::with_capacity(12);
+    for s in path {
+        parts.push(match s {
+            Segment::Root => pyo3::intern!(py, "main").clone().into_any(),
+            Segment::Collect => pyo3::intern!(py, "__collect__").clone().into_any(),
+            Segment::Item(i) => {
+                use std::fmt::Write;
+                buf.clear();
+                let _ = write!(buf, "[{i}]");
+                PyString::new(py, &buf).into_any()
+            }
+        });
+    }
+    PyTuple::new(py, parts)
+}

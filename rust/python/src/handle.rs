@@ -1,0 +1,222 @@
+//! `Handle`: the consumer side of a run started with `engine.start()`. Frames are delivered from the
+//! run's buffer without a loop round trip when one is waiting; a consumer that outruns the run gets
+//! a loop future that the driver resolves on the same thread.
+
+use std::sync::Mutex;
+
+use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+
+use crate::driver::{ensure_started, lock, settle, Run};
+use crate::engine::PyEngine;
+use crate::errors::{exceptions, new_error};
+use crate::frames::{path_tuple, FrameRef, ValueWaiter};
+
+/// Builds the `(op, ctx, data)` tuple of a frame.
+pub(crate) fn frame_tuple<'py>(py: Python<'py>, eng: &PyEngine, frame: &FrameRef) -> PyResult<Bound<'py, PyTuple>> {
+    let ctx = path_tuple(py, &frame.path, &eng.root_context)?;
+    PyTuple::new(py, [eng.op_names[frame.op as usize].bind(py).clone().into_any(), ctx.into_any(), frame.data.bind(py).clone().into_any()])
+}
+
+/// An awaitable whose value is already known: awaiting it never touches the event loop.
+#[pyclass(module = "operonx._core", name = "Ready")]
+pub struct Ready {
+    value: Option<Py<PyAny>>,
+}
+
+#[pymethods]
+impl Ready {
+    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let value = self.value.take().unwrap_or_else(|| py.None());
+        Err(PyStopIteration::new_err((value,)))
+    }
+
+    fn send(&mut self, py: Python<'_>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
+        drop(value); // a ready awaitable ignores what is sent to it
+        self.__next__(py)
+    }
+}
+
+fn ready(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+    Ok(Py::new(py, Ready { value: Some(value.unbind()) })?.into_any())
+}
+
+/// The engine side of `operonx.ExecutionHandle` (which wraps it as `_inner`).
+#[pyclass(frozen, module = "operonx._core", name = "Handle")]
+pub struct Handle {
+    pub(crate) run: Py<Run>,
+    /// Set while `async for` is consuming (one consumer at a time).
+    iterating: Mutex<bool>,
+}
+
+impl Handle {
+    /// Wraps a run.
+    pub(crate) fn new(run: Py<Run>) -> Self {
+        Handle { run, iterating: Mutex::new(false) }
+    }
+}
+
+#[pymethods]
+impl Handle {
+    fn __aiter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    /// The next frame: a ready awaitable, a loop future, or `StopAsyncIteration` at the end (the
+    /// run's error is raised after its last frame).
+    fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let run = self.run.bind(py);
+        ensure_started(run)?;
+        let eng = run.get().engine.get();
+        let mut core = lock(run.get())?;
+        if core.frames.drained {
+            return Err(PyStopAsyncIteration::new_err(()));
+        }
+        if let Some(frame) = core.frames.next(py) {
+            core.after_consume(py, run)?;
+            return ready(py, frame_tuple(py, eng, &frame)?.into_any());
+        }
+        if core.finished {
+            core.frames.drained = true;
+            return match (&core.failure, core.cancelled) {
+                (Some(err), false) => Err(err.clone_ref(py)),
+                _ => Err(PyStopAsyncIteration::new_err(())),
+            };
+        }
+        if core.frames.next_waiter.is_some() {
+            return Err(new_error(py, &exceptions(py).usage, "another consumer is already waiting for the next frame of this handle", &[]));
+        }
+        let event_loop = core.ensure_loop(py, eng)?;
+        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+        core.frames.next_waiter = Some(future.clone().unbind());
+        core.after_consume(py, run)?;
+        Ok(future.unbind())
+    }
+
+    /// The value of `var` in the frames of op `op`: the last one buffered, else the first to arrive,
+    /// else `None` once the run is over.
+    fn wait_for(&self, py: Python<'_>, op: &str, var: &str) -> PyResult<Py<PyAny>> {
+        let run = self.run.bind(py);
+        ensure_started(run)?;
+        let eng = run.get().engine.get();
+        let key = PyString::new(py, var);
+        let mut core = lock(run.get())?;
+        let op_id = eng.plan.ops.iter().position(|o| o.name == op).map(|i| i as u32);
+        if let Some(id) = op_id {
+            if let Some(v) = core.frames.latest(py, id, &key)? {
+                return ready(py, v);
+            }
+        }
+        if core.finished || op_id.is_none() {
+            return ready(py, py.None().into_bound(py));
+        }
+        let event_loop = core.ensure_loop(py, eng)?;
+        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+        core.frames.value_waiters.push(ValueWaiter { op: op.to_string(), var: key.unbind(), future: future.clone().unbind() });
+        Ok(future.unbind())
+    }
+
+    /// An awaitable that completes when the run is over (whatever its outcome).
+    fn wait_done(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let run = self.run.bind(py);
+        ensure_started(run)?;
+        let eng = run.get().engine.get();
+        let mut core = lock(run.get())?;
+        if core.finished {
+            return ready(py, py.None().into_bound(py));
+        }
+        let event_loop = core.ensure_loop(py, eng)?;
+        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+        core.done_waiters.push(future.clone().unbind());
+        Ok(future.unbind())
+    }
+
+    /// Cancels the run: running async ops and generators are stopped, nothing new starts, and
+    /// consumers see the frames that arrived, then the end.
+    fn cancel(&self, py: Python<'_>) -> PyResult<()> {
+        let run = self.run.bind(py);
+        lock(run.get())?.cancel(py);
+        settle(run)
+    }
+
+    /// Frames not yet consumed, as `(op, ctx, data)` tuples; iteration then ends.
+    fn take_rest<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let run = self.run.bind(py);
+        let eng = run.get().engine.get();
+        let mut core = lock(run.get())?;
+        let list = PyList::empty(py);
+        if core.frames.drained {
+            return Ok(list);
+        }
+        while let Some(frame) = core.frames.next(py) {
+            list.append(frame_tuple(py, eng, &frame)?)?;
+        }
+        if core.finished {
+            core.frames.drained = true;
+        }
+        core.after_consume(py, run)?;
+        Ok(list)
+    }
+
+    /// Every frame of the run, as `(op, ctx, data)` tuples (needs `retain_frames=True`).
+    fn all_frames<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let run = self.run.bind(py);
+        let eng = run.get().engine.get();
+        let core = lock(run.get())?;
+        if !core.frames.retain {
+            return Err(new_error(py, &exceptions(py).usage,
+                "this handle was started with retain_frames=False: frames were dropped once consumed, so there is no result to rebuild; iterate the handle instead", &[]));
+        }
+        let list = PyList::empty(py);
+        for f in core.frames.all() {
+            let frame = FrameRef { op: f.op, path: f.path.clone(), data: f.data.clone_ref(py) };
+            list.append(frame_tuple(py, eng, &frame)?)?;
+        }
+        Ok(list)
+    }
+
+    /// The run's error, once it failed (`None` otherwise).
+    fn error(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let core = lock(self.run.get())?;
+        Ok(core.failure.as_ref().map(|e| e.clone_ref(py).into_value(py).into_any()))
+    }
+
+    /// True once the run is over (finished, failed or cancelled).
+    #[getter]
+    fn done(&self) -> PyResult<bool> {
+        Ok(lock(self.run.get())?.finished)
+    }
+
+    /// True when the run was cancelled.
+    #[getter]
+    fn cancelled(&self) -> PyResult<bool> {
+        Ok(lock(self.run.get())?.cancelled)
+    }
+
+    /// Number of frames emitted so far.
+    #[getter]
+    fn frame_count(&self) -> PyResult<usize> {
+        Ok(lock(self.run.get())?.frames.total())
+    }
+
+    /// Whether frames are kept after they are consumed.
+    #[getter]
+    fn retain_frames(&self) -> PyResult<bool> {
+        Ok(lock(self.run.get())?.frames.retain)
+    }
+
+    /// Marks the start of an `async for` (one consumer iterates at a time).
+    fn _claim_iteration(&self) -> bool {
+        let mut it = self.iterating.lock().unwrap_or_else(|p| p.into_inner());
+        !std::mem::replace(&mut *it, true)
+    }
+}

@@ -1,0 +1,83 @@
+//! Where a run keeps the values its ops produced: per op and context, freed with their context.
+
+use operonx::plan::OpId;
+use operonx::scheduler::{CtxId, ROOT};
+use pyo3::prelude::*;
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+
+/// The outputs of every op instance of a run that are still reachable.
+pub(crate) struct Values {
+    root: Vec<Option<Py<PyAny>>>,
+    nested: FxHashMap<CtxId, SmallVec<[(OpId, Py<PyAny>); 2]>>,
+    /// The last outputs of each op (what `"$state"` shows for ops that ran per item).
+    last: Vec<Option<Py<PyAny>>>,
+    /// Items kept for the collected consumers of a generator, by `(generator, its context)`.
+    collected: FxHashMap<(OpId, CtxId), Vec<Py<PyAny>>>,
+}
+
+impl Values {
+    /// Storage for `n` ops.
+    pub fn new(n: usize) -> Self {
+        Values {
+            root: (0..n).map(|_| None).collect(),
+            nested: FxHashMap::default(),
+            last: (0..n).map(|_| None).collect(),
+            collected: FxHashMap::default(),
+        }
+    }
+
+    /// The outputs of `op` in `ctx`.
+    #[inline]
+    pub fn get(&self, op: OpId, ctx: CtxId) -> Option<&Py<PyAny>> {
+        if ctx == ROOT {
+            self.root[op as usize].as_ref()
+        } else {
+            self.nested.get(&ctx)?.iter().find(|(o, _)| *o == op).map(|(_, v)| v)
+        }
+    }
+
+    /// Stores the outputs of `op` in `ctx`.
+    pub fn put(&mut self, py: Python<'_>, op: OpId, ctx: CtxId, value: Py<PyAny>) {
+        if ctx == ROOT {
+            self.last[op as usize] = Some(value.clone_ref(py));
+            self.root[op as usize] = Some(value);
+        } else {
+            self.last[op as usize] = Some(value.clone_ref(py));
+            self.nested.entry(ctx).or_default().push((op, value));
+        }
+    }
+
+    /// Keeps only the last outputs of `op` (an item nothing downstream reads).
+    pub fn put_last(&mut self, op: OpId, value: Py<PyAny>) {
+        self.last[op as usize] = Some(value);
+    }
+
+    /// The last outputs `op` produced in any context.
+    pub fn last(&self, op: OpId) -> Option<&Py<PyAny>> {
+        self.last[op as usize].as_ref()
+    }
+
+    /// Ops with outputs, for `"$state"` keys.
+    pub fn ops_with_values(&self) -> impl Iterator<Item = (usize, &Py<PyAny>)> {
+        self.last.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_ref()?)))
+    }
+
+    /// Keeps an item of `gen` (running in `ctx`) for its collected consumers.
+    pub fn collect(&mut self, gen: OpId, ctx: CtxId, item: Py<PyAny>) {
+        self.collected.entry((gen, ctx)).or_default().push(item);
+    }
+
+    /// The items of `gen` kept in `ctx`.
+    pub fn collected(&self, gen: OpId, ctx: CtxId) -> &[Py<PyAny>] {
+        self.collected.get(&(gen, ctx)).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Drops the values of a freed context.
+    pub fn free(&mut self, ctx: CtxId) {
+        self.nested.remove(&ctx);
+        if !self.collected.is_empty() {
+            self.collected.retain(|(_, c), _| *c != ctx);
+        }
+    }
+}
