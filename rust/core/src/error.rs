@@ -66,8 +66,9 @@ pub enum EngineError {
     },
 
     /// A required input of an op has no value.
-    #[error("op '{op}' of graph '{graph}' is missing required input '{input}' (context {context:?}); \
-             bind it to PARENT[...], another op's output or a literal, or give the parameter a default")]
+    #[error("op '{op}' of graph '{graph}' is missing required input '{input}' (context {}); \
+             bind it to PARENT[...], another op's output or a literal, or give the parameter a default",
+             render_context(context))]
     MissingInput {
         /// The graph's name.
         graph: String,
@@ -80,7 +81,7 @@ pub enum EngineError {
     },
 
     /// An op raised (or returned something that is not a mapping).
-    #[error("op '{op}' of graph '{graph}' failed (context {context:?}): {message}")]
+    #[error("op '{op}' of graph '{graph}' failed (context {}): {message}", render_context(context))]
     OpFailed {
         /// The graph's name.
         graph: String,
@@ -106,6 +107,14 @@ pub enum EngineError {
     /// A bug in the engine (for example a caught panic).
     #[error("internal error in the operonx engine: {0}")]
     Internal(String),
+}
+
+/// A context path as Python shows the tuple: `('main', '[0]')`.
+fn render_context(context: &[String]) -> String {
+    match context {
+        [one] => format!("('{one}',)"),
+        _ => format!("({})", context.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", ")),
+    }
 }
 
 fn render_problems(problems: &[Problem]) -> String {

@@ -696,6 +696,11 @@ impl RunCore {
         Ok(())
     }
 
+    /// True when the run waits only for a scheduled loop turn (between generator batches).
+    pub(crate) fn resume_pending(&self) -> bool {
+        self.resume_scheduled && !self.paused
+    }
+
     /// A consumer took frames: resume a stream paused for backpressure once it has room.
     pub(crate) fn after_consume(&mut self, py: Python<'_>, run: &Bound<'_, Run>) -> PyResult<()> {
         if self.frames.pending() > LOW_WATER {

@@ -8,7 +8,7 @@ use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
-use crate::driver::{ensure_started, lock, settle, Run};
+use crate::driver::{drive, ensure_started, lock, settle, Run};
 use crate::engine::PyEngine;
 use crate::errors::{exceptions, new_error};
 use crate::frames::{path_tuple, FrameRef, ValueWaiter};
@@ -80,6 +80,15 @@ impl Handle {
         let mut core = lock(run.get())?;
         if core.frames.drained {
             return Err(PyStopAsyncIteration::new_err(()));
+        }
+        if core.frames.total() == 0 && !core.finished && core.resume_pending() {
+            // Before its first frame the run waits for a loop turn only to start: this consumer is
+            // here, so step it now (same thread) and skip a round trip. Later frames go through the
+            // loop, so other tasks keep running while a generator streams.
+            drop(core);
+            drive(run)?;
+            settle(run)?;
+            core = lock(run.get())?;
         }
         if let Some(frame) = core.frames.next(py) {
             core.after_consume(py, run)?;
