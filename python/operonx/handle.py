@@ -101,12 +101,7 @@ class ExecutionHandle:
         return self._inner.frame_count
 
     def __del__(self) -> None:
-        inner = getattr(self, "_inner", None)
-        try:
-            if inner is not None and not inner.done:
-                inner.cancel()
-        except Exception:  # the interpreter may be shutting down
-            pass
+        # Dropping the engine-side handle (once nothing iterates it either) cancels the run.
         loop = getattr(self, "_loop", None)
         if loop is not None and not loop.is_closed():
             loop.close()

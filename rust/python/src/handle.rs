@@ -65,6 +65,23 @@ impl Handle {
     }
 }
 
+impl Drop for Handle {
+    /// A handle nobody holds any more (not even an `async for`) cancels its run, so no op task
+    /// outlives it.
+    fn drop(&mut self) {
+        Python::attach(|py| {
+            let run = self.run.bind(py);
+            let over = lock(run.get()).map(|c| c.finished).unwrap_or(true);
+            if !over {
+                if let Ok(mut core) = lock(run.get()) {
+                    core.cancel(py);
+                }
+                let _ = settle(run);
+            }
+        });
+    }
+}
+
 #[pymethods]
 impl Handle {
     fn __aiter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
