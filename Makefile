@@ -25,6 +25,7 @@ dev: venv
 	$(MATURIN) develop --locked
 
 test: dev
+	cargo check --locked --all-targets -p operonx
 	cargo test --locked
 	$(VPY) -m pytest -q
 

@@ -85,9 +85,9 @@ fn diamond() -> String {
 fn run_state_only(plan: &Plan) -> usize {
     let mut state = RunState::new(plan);
     let mut ran = 0;
-    while let Some(op) = state.pop_ready() {
+    while let Some((op, ctx)) = state.pop_ready() {
         ran += 1;
-        state.finish(plan, op, Outcome::Done);
+        state.finish(plan, op, ctx, Outcome::Done);
     }
     ran
 }

@@ -6,10 +6,13 @@ use pyo3::prelude::*;
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
+/// The outputs of the op instances of one context (usually one or two).
+type CtxValues = SmallVec<[(OpId, Py<PyAny>); 2]>;
+
 /// The outputs of every op instance of a run that are still reachable.
 pub(crate) struct Values {
     root: Vec<Option<Py<PyAny>>>,
-    nested: FxHashMap<CtxId, SmallVec<[(OpId, Py<PyAny>); 2]>>,
+    nested: FxHashMap<CtxId, CtxValues>,
     /// The last outputs of each op (what `"$state"` shows for ops that ran per item).
     last: Vec<Option<Py<PyAny>>>,
     /// Items kept for the collected consumers of a generator, by `(generator, its context)`.
