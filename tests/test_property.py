@@ -3,19 +3,25 @@
 Hypothesis draws DAGs of 1-60 ops (edges only from a lower to a higher index) with fan-out and fan-in,
 hard and soft edges, unreachable ops, sync / async / cpu ops, inputs from PARENT, from other ops, literals,
 None literals and defaults, some ops that raise and some with missing required inputs, several ops
-wired to END sharing output keys. Each graph is built with the public authoring API, run by the engine
+wired to END sharing output keys, edges written one by one or with list syntax, with or without a
+GraphOp(concurrency=N) cap. Each graph is built with the public authoring API, run by the engine
 and by tests/reference.py (a plain-Python interpreter of the same description), and the two must agree:
 
 - all-sync graphs: the exact execution order, the exact result (list order included), the error raised
   or the exact "$errors" list;
 - graphs with async or cpu ops: order-independent facts only (which ops ran, each op's outputs, result
   keys with the multiset of their values, the set of failures). Their refs only point at ops that have
-  certainly finished before the reader starts, so values do not depend on timing.
+  certainly finished before the reader starts, so values do not depend on timing. Each op must still
+  start after its hard predecessors and after one soft predecessor.
+
+In every case $state must hold each finished op's outputs and nothing for the others. A failing example
+is shown (note) as operonx code that can be pasted into a bug report.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections import Counter
 
 import pytest
@@ -28,9 +34,7 @@ from operonx.errors import InputError, OpError
 from reference import FUNCS, REQUIRED, GraphSpec, OpSpec, guaranteed
 from reference import run as reference_run
 
-pytestmark = pytest.mark.timeout(300)
-
-RUN_TIMEOUT = 10.0
+RUN_TIMEOUT = 5.0  # seconds per engine run; a 60-op run takes well under 0.3 s in a debug build
 INPUTS = {"x": 3, "y": -2, "z": 100, "nul": None}  # "missing" is never given
 PARENT_KEYS = ["x", "y", "z", "nul", "missing"]
 
@@ -135,6 +139,8 @@ def cases(draw):
     fail_share = draw(st.sampled_from([0.0, 0.0, 0.05, 0.15]))
     allow_missing = draw(st.integers(0, 4)) == 0  # ~20% of graphs may lack required inputs
     end_share = draw(st.sampled_from([0.1, 0.3, 0.6]))
+    entry_share = draw(st.sampled_from([0.05, 0.1, 0.3]))
+    unreachable_share = draw(st.sampled_from([0.0, 0.0, 0.02, 0.1]))
 
     def chance(p):
         return p > 0 and draw(st.integers(0, 999)) < p * 1000
@@ -146,7 +152,7 @@ def cases(draw):
     for i in range(n):
         hp: list[int] = []
         sp: list[int] = []
-        role = "entry" if i == 0 else draw(st.sampled_from(["entry"] + ["inner"] * 8 + ["unreachable"] * (1 if n > 3 else 0)))
+        role = "entry" if i == 0 or chance(entry_share) else "unreachable" if chance(unreachable_share) else "inner"
         if role == "entry":
             entries.append(i)
         elif role == "inner":
@@ -178,6 +184,11 @@ def cases(draw):
     edges = [(u, v, False) for v in range(n) for u in hard_preds[v]]
     edges += [(u, v, True) for v in range(n) for u in soft_preds[v]]
     edges = draw(st.permutations(edges)) if edges else []
+    # the declaration order: shuffled, or one op's out-edges (in-edges) together, which list syntax
+    # can then write in one statement
+    layout = draw(st.sampled_from(["shuffled", "by_source", "by_target"]))
+    if layout != "shuffled":
+        edges.sort(key=lambda e: e[0] if layout == "by_source" else (e[1], e[2]))
     entries = draw(st.permutations(entries))
     spec = GraphSpec(ops=ops, entries=list(entries), edges=list(edges))
     spec.concurrency = draw(st.sampled_from([None, None, None, 1, 2, 3]))
@@ -218,7 +229,7 @@ def cases(draw):
     while k < len(edges):
         u, v, soft = edges[k]
         j = k + 1
-        if draw(st.integers(0, 3)) == 0:
+        if draw(st.booleans()):
             while j < len(edges) and edges[j][1] == v and edges[j][2] == soft:
                 j += 1
             if j - k > 1:
@@ -365,13 +376,27 @@ def _check_start_order(spec: GraphSpec, order: list[str]) -> None:
             assert min(at.get(spec.ops[u].name, len(order)) for u in soft[v]) < at[o.name], o.name
 
 
-async def _run(engine, errors):
+_reported_hang = False
+
+
+def _run(engine, errors, source):
+    """Runs once on a fresh event loop. A run that hangs fails the example with its graph; the first
+    such graph also goes to stderr at once, because shrinking a hang takes RUN_TIMEOUT per attempt and
+    the test's own timeout may end it first."""
+    global _reported_hang
     ORDER.clear()
-    return await asyncio.wait_for(engine.run(dict(INPUTS), errors=errors), RUN_TIMEOUT)
+    try:
+        return asyncio.run(asyncio.wait_for(engine.run(dict(INPUTS), errors=errors), RUN_TIMEOUT))
+    except (asyncio.TimeoutError, TimeoutError):
+        if not _reported_hang:
+            _reported_hang = True
+            print(f"engine run did not finish within {RUN_TIMEOUT} s:\n{source}", file=sys.stderr)
+        raise AssertionError(f"engine run did not finish within {RUN_TIMEOUT} s") from None
 
 
 def check(spec: GraphSpec, statements, errors: str) -> None:
-    note(to_source(spec, statements, errors))
+    source = to_source(spec, statements, errors)
+    note(source)
     expected = reference_run(spec, INPUTS, errors)
     note(f"reference: order={expected.order} result={expected.result()} failures={expected.failures}")
     timing_free = all(o.kind == "sync" for o in spec.ops)
@@ -390,7 +415,7 @@ def check(spec: GraphSpec, statements, errors: str) -> None:
 
     if expected.error is not None:  # errors="raise" and something fails
         with pytest.raises((OpError, InputError)) as info:
-            asyncio.run(_run(engine, errors))
+            _run(engine, errors, source)
         err = info.value
         if timing_free:
             _check_error_object(err, expected.error, expected.missing)
@@ -402,7 +427,7 @@ def check(spec: GraphSpec, statements, errors: str) -> None:
             _check_error_object(err, by_op.get(_describe(err)[1], ("?", "?")), full.missing)
         return
 
-    result = asyncio.run(_run(engine, errors))
+    result = _run(engine, errors, source)
     state = result.pop("$state")
     got_errors = result.pop("$errors", [])
     if errors == "raise":
@@ -437,13 +462,13 @@ def check(spec: GraphSpec, statements, errors: str) -> None:
                     state[f"g.{o.name}", var]
 
     if timing_free:  # the same engine runs again, independently, to the same result
-        again = asyncio.run(_run(engine, errors))
+        again = _run(engine, errors, source)
         again.pop("$state")
         again.pop("$errors", None)
         assert again == want and ORDER == expected.order
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(180)
 @settings(
     max_examples=250,
     deadline=None,
