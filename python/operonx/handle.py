@@ -44,11 +44,18 @@ class ExecutionHandle:
         """Iterates the frames from code with no running event loop (a private loop drives async ops)."""
         loop = self._private_loop("iterate the handle with `for`")
         anext = self._inner.__anext__
-        while True:
-            try:
-                yield loop.run_until_complete(_await(anext))
-            except StopAsyncIteration:
-                return
+        try:
+            while True:
+                try:
+                    frame = loop.run_until_complete(_await(anext))
+                except StopAsyncIteration:
+                    return
+                yield frame
+        finally:
+            # Left early (break, an exception): the run cannot go on without this loop turning.
+            if not self._inner.done:
+                self._inner.cancel()
+                _finish_tasks(loop)
 
     def wait_for(self, op: str, var: str) -> Any:
         """Awaitable: the value of ``var`` in op ``op``'s frames: the last one already buffered, else
@@ -101,10 +108,16 @@ class ExecutionHandle:
         return self._inner.frame_count
 
     def __del__(self) -> None:
-        # Dropping the engine-side handle (once nothing iterates it either) cancels the run.
+        # Dropping the engine-side handle (once nothing iterates it either) cancels the run. A
+        # finalizer must not turn an event loop (it can run at any point, even inside another
+        # loop), so a private loop is only closed here; iteration that stops early drains it.
         loop = getattr(self, "_loop", None)
         if loop is not None and not loop.is_closed():
-            loop.close()
+            try:
+                if not self._inner.done:
+                    self._inner.cancel()
+            finally:
+                loop.close()
 
     def _private_loop(self, what: str) -> asyncio.AbstractEventLoop:
         try:
@@ -123,6 +136,13 @@ class ExecutionHandle:
             raise error
         if self._inner.cancelled and not cancelled_ok:
             raise RunCancelled(f"run of graph '{self._graph}' was cancelled")
+
+
+def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Runs a private loop until the tasks left on it (cancelled ops and pumps) have finished."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 async def _await(anext: Any) -> Any:

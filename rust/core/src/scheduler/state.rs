@@ -56,6 +56,8 @@ pub struct RunState {
     done: FxHashMap<(OpId, CtxId), Outcome>,
     parked: FxHashMap<(OpId, CtxId), Vec<(OpId, CtxId)>>,
     item_gates: FxHashMap<(OpId, CtxId), ItemGate>,
+    /// Items produced so far by each streaming generator instance.
+    produced: FxHashMap<(OpId, CtxId), u32>,
     is_gate_source: Vec<bool>,
     contexts: Contexts,
     ready: VecDeque<(OpId, CtxId)>,
@@ -85,6 +87,7 @@ impl RunState {
             done: FxHashMap::default(),
             parked: FxHashMap::default(),
             item_gates: FxHashMap::default(),
+            produced: FxHashMap::default(),
             is_gate_source,
             contexts: Contexts::default(),
             ready: VecDeque::with_capacity(plan.entries.len().max(4)),
@@ -183,6 +186,7 @@ impl RunState {
     pub fn open_item(&mut self, gen: OpId, ctx: CtxId, index: u32) -> CtxId {
         let item = self.contexts.open(ctx, Segment::Item(index), gen);
         self.contexts.hold(item);
+        *self.produced.entry((gen, ctx)).or_insert(0) += 1;
         item
     }
 
@@ -211,6 +215,7 @@ impl RunState {
         self.waiting.clear();
         self.parked.clear();
         self.item_gates.clear();
+        self.produced.clear();
         self.pending.clear();
         self.generators = 0;
     }
@@ -237,6 +242,12 @@ impl RunState {
                 }
             }
         }
+        // A generator that yielded nothing has nothing to collect: its collected consumers do not run.
+        let collect_outcome = if plan.ops[op as usize].is_gen() && self.produced.remove(&(op, ctx)).is_none() {
+            Outcome::Skipped
+        } else {
+            outcome
+        };
         let mut collect_ctx = None;
         for e in plan.successors(op) {
             match e.kind {
@@ -247,7 +258,7 @@ impl RunState {
                         self.contexts.hold(x);
                         x
                     });
-                    self.signal(plan, e.dst, x, e.soft, outcome);
+                    self.signal(plan, e.dst, x, e.soft, collect_outcome);
                 }
                 EdgeKind::Item | EdgeKind::Gate => {}
             }
