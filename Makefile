@@ -40,5 +40,6 @@ bench: venv
 	cargo bench --locked
 	@if [ -f benches/python/run_all.py ]; then \
 		$(MATURIN) develop --locked --release && \
-		$(VPY) benches/python/run_all.py; \
+		$(VPY) benches/python/run_all.py && \
+		$(VPY) benches/python/run_stream.py; \
 	else echo "benches/python/run_all.py not present yet; skipping"; fi

@@ -1,0 +1,461 @@
+"""Streaming and async benchmarks: our operonx against operonx 0.7.1, LangGraph
+and plain asyncio, in one run.
+
+    python benches/python/run_stream.py [--ours PY] [--peer PY] [--langgraph PY]
+                                        [--rounds N] [--markdown] [--json PATH]
+
+Per round (order rotated every round, so every engine sees the same machine state):
+
+* ``bench_stream.py --only W4,W5`` under ours (the repo's ``.venv``, built with
+  ``maturin develop --release``) and under operonx 0.7.1
+  (``benches/peers/operonx-0.7.1/.venv``); the ``asyncio.gather`` baseline of W4
+  runs inside our process, interleaved with our runs;
+* ``bench_stream_langgraph.py`` under ``benches/peers/langgraph/.venv`` (W5);
+* ``bench_stream.py --only M`` and ``--only MR`` under ours, each in a fresh
+  process (RSS of a 1 000 000-item stream, with and without ``retain_frames``).
+
+The table holds medians over all repetitions of all rounds (memory: the median
+of the per-round values, and the worst). If ours is not built, or cannot run a
+workload yet (no ``engine.start``, no generator ops, no ``retain_frames``), its
+cell reads ``pending`` and the others are still measured. Peers' venvs come
+from ``bash benches/peers/setup.sh``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+BENCH_STREAM = HERE / "bench_stream.py"
+BENCH_LANGGRAPH = HERE / "bench_stream_langgraph.py"
+DEFAULT_OURS = REPO / ".venv" / "bin" / "python"
+DEFAULT_PEER = REPO / "benches" / "peers" / "operonx-0.7.1" / ".venv" / "bin" / "python"
+DEFAULT_LANGGRAPH = REPO / "benches" / "peers" / "langgraph" / ".venv" / "bin" / "python"
+TIMEOUT_S = 600  # one subprocess; a hung stream in ours becomes "pending", not a hung driver
+
+# Targets from the issue, for ours.
+W4_MAX_OVER_GATHER_MS = 2.0
+W5_MAX_US_PER_ITEM = 0.7
+W5_MAX_FIRST_US = 100.0
+M_MAX_GROWTH_MIB = 50.0
+
+
+@dataclass
+class Engine:
+    role: str  # "ours", "peer" or "langgraph"
+    python: str
+    label: str
+    available: bool = False
+    problem: str = ""
+    impl: dict[str, Any] = field(default_factory=dict)
+    # workload -> key ("samples_ns", "first_ns", "gather_ns") -> all samples of all rounds
+    samples: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+    round_medians: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    memory: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # M / MR -> per round
+    errors: dict[str, str] = field(default_factory=dict)  # workload -> last error
+    items: dict[str, int] = field(default_factory=dict)
+
+
+def clean_env() -> dict[str, str]:
+    env = dict(os.environ)
+    # The interpreter alone decides which packages are imported; no tracing side channels.
+    for var in list(env):
+        if var in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP") or var.startswith(
+            ("LANGSMITH_", "LANGCHAIN_")
+        ):
+            env.pop(var)
+    return env
+
+
+PROBES = {
+    "ours": "import json, sys, operonx; operonx.Operon; print(json.dumps({'file': operonx.__file__, "
+    "'version': getattr(operonx, '__version__', '?'), 'rust_core': 'operonx._core' in sys.modules}))",
+    "peer": "import json, sys, operonx; operonx.Operon; print(json.dumps({'file': operonx.__file__, "
+    "'version': getattr(operonx, '__version__', '?'), 'rust_core': 'operonx._core' in sys.modules}))",
+    "langgraph": "import json, langgraph.graph, langgraph.config; from importlib.metadata import version; "
+    "print(json.dumps({'file': langgraph.graph.__file__, 'version': version('langgraph')}))",
+}
+
+
+def probe(engine: Engine) -> None:
+    if not Path(engine.python).exists():
+        engine.problem = f"interpreter {engine.python} does not exist"
+        return
+    proc = subprocess.run(
+        [engine.python, "-c", PROBES[engine.role]],
+        capture_output=True, text=True, env=clean_env(), cwd="/",
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
+        engine.problem = f"import fails under {engine.python}: {last}"
+        return
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    engine.impl = info
+    engine.available = True
+    if engine.role == "ours" and not info["rust_core"]:
+        engine.available = False
+        engine.problem = f"{engine.python} imports {info['file']}, which has no Rust core: not our package"
+    if engine.role == "peer" and info["rust_core"]:
+        engine.available = False
+        engine.problem = f"{engine.python} imports our package ({info['file']}), not the peer"
+    if engine.role == "peer":
+        engine.label = f"operonx {info['version']}"
+    if engine.role == "langgraph":
+        engine.label = f"LangGraph {info['version']}"
+
+
+def run_script(engine: Engine, script: Path, only: str, scale: float) -> dict[str, Any] | None:
+    cmd = [engine.python, str(script), "--only", only, "--scale", str(scale)]
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, env=clean_env(), cwd="/", timeout=TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        for w in only.split(","):
+            engine.errors[w] = f"timed out after {TIMEOUT_S} s"
+        return None
+    if proc.returncode != 0 or not proc.stdout.strip():
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        if engine.role != "ours":  # a peer must work: stop with its error
+            sys.stderr.write(proc.stderr)
+            raise SystemExit(f"{script.name} failed under {engine.label}")
+        for w in only.split(","):
+            engine.errors[w] = f"process exited {proc.returncode}: {tail[-400:]}"
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def absorb(engine: Engine, doc: dict[str, Any] | None) -> None:
+    if doc is None:
+        return
+    engine.impl.update(doc["impl"])
+    for name, r in doc["results"].items():
+        if "error" in r:
+            engine.errors[name] = r["error"]
+            if engine.role != "ours":
+                sys.stderr.write(r.get("traceback", ""))
+                raise SystemExit(f"{name} failed under {engine.label}: {r['error']}")
+            continue
+        if name in ("M", "MR"):
+            engine.memory.setdefault(name, []).append(r)
+            continue
+        engine.items[name] = r.get("items", 0)
+        for key in ("samples_ns", "first_ns", "gather_ns"):
+            if key in r:
+                engine.samples.setdefault(name, {}).setdefault(key, []).extend(r[key])
+                engine.round_medians.setdefault(name, {}).setdefault(key, []).append(
+                    statistics.median(r[key])
+                )
+
+
+# --------------------------------------------------------------------------
+# Values and the table
+# --------------------------------------------------------------------------
+
+
+def median_of(engine: Engine, workload: str, key: str) -> float | None:
+    s = engine.samples.get(workload, {}).get(key)
+    return statistics.median(s) if s else None
+
+
+def w4_ms(engine: Engine, key: str = "samples_ns") -> float | None:
+    v = median_of(engine, "W4", key)
+    return None if v is None else v / 1e6
+
+
+def w5_us_item(engine: Engine, workload: str = "W5") -> float | None:
+    v = median_of(engine, workload, "samples_ns")
+    return None if v is None else v / 1e3 / engine.items[workload]
+
+
+def w5_first_us(engine: Engine, workload: str = "W5") -> float | None:
+    v = median_of(engine, workload, "first_ns")
+    return None if v is None else v / 1e3
+
+
+def mem_growth_mib(engine: Engine, workload: str) -> tuple[float, float] | None:
+    """(median, worst) of peak RSS - RSS before, over rounds, in MiB."""
+    runs = engine.memory.get(workload)
+    if not runs:
+        return None
+    g = [(r["rss_peak_kib"] - r["rss_before_kib"]) / 1024 for r in runs]
+    return statistics.median(g), max(g)
+
+
+def fmt(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    if v >= 10000:
+        return f"{v:,.0f}"
+    if v >= 100:
+        return f"{v:.1f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3f}"
+
+
+def cell(engine: Engine, value: float | None, workload: str) -> str:
+    if not engine.available:
+        return "pending" if engine.role == "ours" else "n/a"
+    if value is None:
+        if engine.role == "ours" and workload in engine.errors:
+            return "pending"
+        return "n/a"
+    return fmt(value)
+
+
+def ratio(peer_v: float | None, ours_v: float | None) -> str:
+    return f"{peer_v / ours_v:.1f}x" if (peer_v and ours_v) else "n/a"
+
+
+def build_table(ours: Engine, peer: Engine, lg: Engine) -> tuple[list[str], list[list[str]], list[str]]:
+    head = ["workload", "unit", "ours", peer.label, lg.label, "asyncio.gather", "target (ours)", "met"]
+    rows: list[list[str]] = []
+    misses: list[str] = []
+
+    def verdict(ok: bool | None, what: str) -> str:
+        if ok is None:
+            return "-"
+        if not ok:
+            misses.append(what)
+        return "yes" if ok else "NO"
+
+    # W4
+    o, p = w4_ms(ours), w4_ms(peer)
+    g = w4_ms(ours, "gather_ns")
+    gather_from = "ours"
+    if g is None:  # ours not measurable: show the peer process's gather instead
+        g, gather_from = w4_ms(peer, "gather_ns"), "peer"
+    over = (o - g) if (o is not None and g is not None and gather_from == "ours") else None
+    rows.append([
+        "W4 1 -> 200 async sleeps (50 ms) -> 1", "ms/run", cell(ours, o, "W4"), cell(peer, p, "W4"),
+        "-", fmt(g) + ("" if gather_from == "ours" else " (in 0.7.1's process)"),
+        f"<= gather + {W4_MAX_OVER_GATHER_MS:g}",
+        verdict(None if over is None else over <= W4_MAX_OVER_GATHER_MS,
+                f"W4: ours - gather = {over and round(over, 2)} ms > {W4_MAX_OVER_GATHER_MS:g}"),
+    ])
+    rows.append([
+        "W4 overhead over gather", "ms/run", fmt(over) if over is not None else cell(ours, None, "W4"),
+        fmt(p - g) if (p is not None and g is not None) else "n/a", "-", "0", "<= 2", "",
+    ])
+    # W5
+    o, p, lv = w5_us_item(ours), w5_us_item(peer), w5_us_item(lg)
+    rows.append([
+        "W5 stream 100 000 items", "us/item", cell(ours, o, "W5"), cell(peer, p, "W5"),
+        cell(lg, lv, "W5"), "-", f"<= {W5_MAX_US_PER_ITEM:g}",
+        verdict(None if o is None else o <= W5_MAX_US_PER_ITEM,
+                f"W5: {o and round(o, 3)} us/item > {W5_MAX_US_PER_ITEM:g}"),
+    ])
+    o, p, lv = w5_first_us(ours), w5_first_us(peer), w5_first_us(lg)
+    rows.append([
+        "W5 time to first item", "us", cell(ours, o, "W5"), cell(peer, p, "W5"), cell(lg, lv, "W5"),
+        "-", f"< {W5_MAX_FIRST_US:g}",
+        verdict(None if o is None else o < W5_MAX_FIRST_US,
+                f"W5: first item after {o and round(o, 1)} us >= {W5_MAX_FIRST_US:g}"),
+    ])
+    # Memory
+    m = mem_growth_mib(ours, "M")
+    rows.append([
+        "M 1 000 000 items, retain_frames=False: peak RSS growth", "MiB",
+        cell(ours, m and m[0], "M") + (f" (worst {fmt(m[1])})" if m else ""), "-", "-", "-",
+        f"< {M_MAX_GROWTH_MIB:g}",
+        verdict(None if m is None else m[1] < M_MAX_GROWTH_MIB,
+                f"M: RSS growth up to {m and round(m[1], 1)} MiB >= {M_MAX_GROWTH_MIB:g}"),
+    ])
+    mr = mem_growth_mib(ours, "MR")
+    if mr is not None or "MR" in ours.errors or not ours.available:
+        rows.append([
+            "MR same, default retain_frames (for contrast)", "MiB", cell(ours, mr and mr[0], "MR"),
+            "-", "-", "-", "", "",
+        ])
+    return head, rows, misses
+
+
+def render_text(head: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    right = {2, 3, 4, 5}
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells))
+
+    return "\n".join([line(head), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
+
+
+def render_markdown(head: list[str], rows: list[list[str]]) -> str:
+    align = ["---", "---", "---:", "---:", "---:", "---:", "---", "---"]
+    out = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
+    out += ["| " + " | ".join(r).replace("->", "→").replace("<=", "≤").replace("us", "µs") + " |"
+            for r in rows]
+    out[0] = out[0].replace("<=", "≤")
+    return "\n".join(out)
+
+
+def spread(engine: Engine, workload: str, key: str, div: float) -> str:
+    meds = engine.round_medians.get(workload, {}).get(key)
+    if not meds:
+        return "n/a"
+    return f"{fmt(min(meds) / div)}..{fmt(max(meds) / div)}"
+
+
+def notes(ours: Engine, peer: Engine, lg: Engine, rounds: int) -> list[str]:
+    out: list[str] = []
+    ratios = [
+        f"W4 ms/run: {peer.label} / ours {ratio(w4_ms(peer), w4_ms(ours))}",
+        f"W5 us/item: {peer.label} / ours {ratio(w5_us_item(peer), w5_us_item(ours))}, "
+        f"{lg.label} / ours {ratio(w5_us_item(lg), w5_us_item(ours))}",
+        f"W5 first item: {peer.label} / ours {ratio(w5_first_us(peer), w5_first_us(ours))}, "
+        f"{lg.label} / ours {ratio(w5_first_us(lg), w5_first_us(ours))}",
+    ]
+    out.append("ratios (slower / ours): " + "; ".join(ratios))
+    for e in (ours, peer, lg):
+        if not e.available:
+            out.append(f"{e.label}: NOT MEASURED: {e.problem}")
+            continue
+        reps = ", ".join(f"{w} {len(s.get('samples_ns', []))}" for w, s in e.samples.items())
+        out.append(f"{e.label}: {e.impl.get('file')}; repetitions: {reps or 'none'}")
+        if "W4" in e.samples:
+            out.append(f"  W4 per-round medians {spread(e, 'W4', 'samples_ns', 1e6)} ms/run, "
+                       f"gather {spread(e, 'W4', 'gather_ns', 1e6)} ms/run")
+        for w in ("W5", "W5a"):
+            if w in e.samples:
+                n = e.items[w]
+                out.append(f"  {w} per-round medians {spread(e, w, 'samples_ns', 1e3 * n)} us/item, "
+                           f"first item {spread(e, w, 'first_ns', 1e3)} us")
+        if "W5a" in e.samples:
+            out.append(f"  W5a (async def node, not compared): {fmt(w5_us_item(e, 'W5a'))} us/item, "
+                       f"first item {fmt(w5_first_us(e, 'W5a'))} us")
+        if "W4" in e.samples:
+            pairs = zip(e.samples["W4"]["samples_ns"], e.samples["W4"]["gather_ns"])
+            diff = statistics.median(a - b for a, b in pairs) / 1e6
+            out.append(f"  W4 median of paired differences (run - gather in the same pair): {diff:.3f} ms")
+        for w in ("M", "MR"):
+            runs = e.memory.get(w, [])
+            if not runs:
+                continue
+
+            def mib_range(key: str) -> str:
+                vals = [r[key] / 1024 for r in runs]
+                return f"{min(vals):.1f}" if max(vals) - min(vals) < 0.05 else f"{min(vals):.1f}..{max(vals):.1f}"
+
+            us = statistics.median(r["elapsed_ns"] / 1e3 / r["items"] for r in runs)
+            out.append(
+                f"  {w} ({len(runs)} processes): RSS before {mib_range('rss_before_kib')} MiB, peak "
+                f"{mib_range('rss_peak_kib')}, end {mib_range('rss_end_kib')}, after releasing the handle "
+                f"{mib_range('rss_after_release_kib')}; {us:.3f} us/item ({runs[0]['peak_method']})"
+            )
+        for w, err in e.errors.items():
+            out.append(f"  {w}: pending: {err.splitlines()[0][:300] if err else ''}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ours", default=str(DEFAULT_OURS), help=f"our venv's python (default {DEFAULT_OURS})")
+    ap.add_argument("--peer", default=str(DEFAULT_PEER), help=f"operonx 0.7.1's python (default {DEFAULT_PEER})")
+    ap.add_argument("--langgraph", default=str(DEFAULT_LANGGRAPH),
+                    help=f"LangGraph's python (default {DEFAULT_LANGGRAPH})")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
+    ap.add_argument("--scale", type=float, default=1.0, help="time-budget multiplier per workload")
+    ap.add_argument("--no-memory", action="store_true", help="skip M and MR")
+    ap.add_argument("--quick", action="store_true", help="1 round, half the budget (smoke test)")
+    ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument("--json", metavar="PATH", help="write medians, notes and all samples here")
+    ap.add_argument("--check", action="store_true", help="exit 1 if ours is pending or misses a target")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.rounds, args.scale = 1, args.scale * 0.5
+
+    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    if load_before > 0.7:
+        print(f"WARNING: load average is {load_before:.2f} before starting: the numbers will be noisy",
+              file=sys.stderr)
+    ours = Engine("ours", args.ours, "ours")
+    peer = Engine("peer", args.peer, "operonx 0.7.1")
+    lg = Engine("langgraph", args.langgraph, "LangGraph")
+    for e in (ours, peer, lg):
+        probe(e)
+    if not ours.available:
+        print(f"NOTE: our operonx is not usable, so its column is 'pending'.\n  {ours.problem}\n"
+              "  Build it in release mode first (see benches/README.md) or point --ours at it.",
+              file=sys.stderr)
+    for e in (peer, lg):
+        if not e.available:
+            print(f"NOTE: {e.label} is not usable, so its column is 'n/a'.\n  {e.problem}\n"
+                  "  Create it with: bash benches/peers/setup.sh", file=sys.stderr)
+
+    # (engine, script, workloads) jobs of one round
+    jobs: list[tuple[Engine, Path, str]] = []
+    if ours.available:
+        jobs.append((ours, BENCH_STREAM, "W4,W5"))
+    if peer.available:
+        jobs.append((peer, BENCH_STREAM, "W4,W5"))
+    if lg.available:
+        jobs.append((lg, BENCH_LANGGRAPH, "W5,W5a"))
+    if ours.available and not args.no_memory:
+        jobs.append((ours, BENCH_STREAM, "M"))
+        jobs.append((ours, BENCH_STREAM, "MR"))
+    if not jobs:
+        print("nothing to benchmark", file=sys.stderr)
+        return 1
+
+    for rnd in range(args.rounds):
+        k = rnd % len(jobs)
+        order = jobs[k:] + jobs[:k]
+        for e, script, only in order:
+            if e.role == "ours" and only in ("M", "MR") and only in e.errors and rnd > 0:
+                continue  # a pending workload stays pending; don't retry it every round
+            t0 = time.perf_counter()
+            absorb(e, run_script(e, script, only, args.scale))
+            print(f"round {rnd + 1}/{args.rounds}: {e.label:<16} {only:<6} "
+                  f"{time.perf_counter() - t0:5.1f} s", file=sys.stderr)
+
+    head, rows, misses = build_table(ours, peer, lg)
+    print()
+    print(f"python {sys.version.split()[0]} driver; {args.rounds} round(s), order rotated; medians over all "
+          f"repetitions of all rounds (memory: median of rounds, worst in brackets)")
+    print()
+    print(render_markdown(head, rows) if args.markdown else render_text(head, rows))
+    print()
+    note_lines = notes(ours, peer, lg, args.rounds)
+    print("\n".join(note_lines))
+    print(f"total wall time: {time.perf_counter() - started:.0f} s; load average {load_before:.2f} before, "
+          f"{os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs)")
+    if misses:
+        print("\ntargets missed:\n  " + "\n  ".join(misses))
+
+    if args.json:
+        doc = {
+            "rounds": args.rounds,
+            "loadavg_before": load_before,
+            "table": {"head": head, "rows": rows},
+            "notes": note_lines,
+            "targets_missed": misses,
+            "engines": {
+                e.label: {
+                    "impl": e.impl, "available": e.available, "problem": e.problem, "errors": e.errors,
+                    "samples_ns": e.samples, "memory": e.memory, "items": e.items,
+                }
+                for e in (ours, peer, lg)
+            },
+        }
+        Path(args.json).write_text(json.dumps(doc, indent=1))
+
+    pending = (not ours.available) or any(w in ours.errors for w in ("W4", "W5", "M"))
+    if args.check and (pending or misses):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
