@@ -523,13 +523,6 @@ async def test_retain_frames_false_without_consumer_stops_pulling():
     assert count == n and len(pulled) == n
 
 
-async def test_retain_frames_false_collect_still_works():
-    handle = Operon(stream_graph(n=3)).start({}, retain_frames=False)
-    out = await asyncio.wait_for(handle.collect(), T)
-    assert out["item"] == [0, 1, 2] and sorted(out["y"]) == [1, 2, 3]
-    assert await asyncio.wait_for(handle.collect(), T) == {}
-
-
 # ---------------------------------------------------------------------------
 # Errors mid-stream
 # ---------------------------------------------------------------------------
@@ -630,3 +623,23 @@ async def test_async_op_error_after_some_frames():
         await asyncio.wait_for(handle.result(unwrap=False), T)
     # frames produced before the error stay readable through wait_for
     assert await asyncio.wait_for(handle["b", "y"], T) == 1
+
+
+async def test_collect_and_result_refuse_at_once_without_retained_frames():
+    # A stream whose frames are not retained pauses at ~1024 unconsumed frames: waiting for the end
+    # of the run would hang, so both say why they cannot answer, immediately.
+    @op
+    def endless(n):
+        i = 0
+        while True:
+            yield {"i": i}
+            i += 1
+
+    with GraphOp(name="g") as g:
+        s = endless(n=PARENT["n"])
+        START >> s >> END
+    handle = Operon(g).start({"n": 0}, retain_frames=False)
+    for call in (handle.collect, handle.result):
+        with pytest.raises(OperonUsageError, match="retain_frames=False"):
+            await asyncio.wait_for(call(), 2)
+    handle.cancel()

@@ -75,6 +75,7 @@ class ExecutionHandle:
         """
         if mode not in ("group", "flat"):
             raise OperonUsageError(f"collect(mode={mode!r}): use 'group' or 'flat'")
+        self._require_retained("collect()")
         await self._inner.wait_done()
         frames = self._inner.take_rest()
         self._raise_if_failed(cancelled_ok=True)
@@ -88,6 +89,7 @@ class ExecutionHandle:
         ``unwrap=True`` makes keys with one value scalars. Raises the run's error if it failed, and
         :class:`~operonx.errors.RunCancelled` if it was cancelled.
         """
+        self._require_retained("result()")
         await self._inner.wait_done()
         self._raise_if_failed(cancelled_ok=False)
         return _group(self._inner.all_frames(), unwrap)
@@ -129,6 +131,14 @@ class ExecutionHandle:
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
         return self._loop
+
+    def _require_retained(self, what: str) -> None:
+        # Without retained frames a stream waits for its consumer: waiting for the end would hang.
+        if not self._inner.retain_frames:
+            raise OperonUsageError(
+                f"{what} needs the run's frames, but this handle of graph '{self._graph}' was started with "
+                "retain_frames=False: frames are dropped once consumed; iterate the handle instead"
+            )
 
     def _raise_if_failed(self, cancelled_ok: bool) -> None:
         error = self._inner.error()
