@@ -48,6 +48,15 @@ def _jsonable(v: Any) -> Any:
     return {"$repr": repr(v)}
 
 
+
+def _note_parent_read(reads: dict, var: Any, param_default: list | None) -> None:
+    """Records that graph input ``var`` is read: required unless every reader has a default."""
+    seen = reads.get(var)
+    if seen is None:
+        reads[var] = [True, None] if param_default is None else [False, param_default[1]]
+    elif param_default is None:
+        seen[0] = True
+
 class _Writer:
     """Builds one document; ``hosts`` is a list in engine mode, ``None`` otherwise."""
 
@@ -92,13 +101,7 @@ class _Writer:
         var = r._var
         if src is PARENT:
             source = self.gname
-            seen = self.reads.get(var)
-            if seen is None:
-                self.reads[var] = (
-                    [True, None] if param_default is None else [False, param_default[1]]
-                )
-            elif param_default is None:
-                seen[0] = True
+            _note_parent_read(self.reads, var, param_default)
         else:
             source = src.full_name
         tf = r._tf
@@ -333,13 +336,7 @@ class _TextWriter:
         var = r._var
         if src is PARENT:
             source = self.gname
-            seen = self.reads.get(var)
-            if seen is None:
-                self.reads[var] = (
-                    [True, None] if param_default is None else [False, param_default[1]]
-                )
-            elif param_default is None:
-                seen[0] = True
+            _note_parent_read(self.reads, var, param_default)
         else:
             source = src.full_name
         var_txt = _q(var) if type(var) is str else json.dumps(var)
