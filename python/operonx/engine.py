@@ -34,7 +34,7 @@ class Operon:
     takes no new ops.
     """
 
-    __slots__ = ("_graph", "_core", "_middleware")
+    __slots__ = ("_graph", "_core", "_middleware", "__weakref__")
 
     def __init__(
         self,

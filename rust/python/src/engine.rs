@@ -14,7 +14,7 @@ use crate::errors::to_pyerr;
 use crate::value::json_to_py;
 
 /// A compiled graph ready to run. Built by `operonx.Operon` from the graph's engine document.
-#[pyclass(frozen, module = "operonx._core", name = "Engine")]
+#[pyclass(frozen, weakref, module = "operonx._core", name = "Engine")]
 pub struct PyEngine {
     pub(crate) plan: Arc<Plan>,
     /// Constants by id, as Python objects.
@@ -119,6 +119,15 @@ impl PyEngine {
     #[getter]
     fn graph_outputs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         PyList::new(py, self.plan.graph_outputs.iter().map(|v| self.plan.var(*v)))
+    }
+
+    /// Lets Python's garbage collector see the callables and constants the engine holds, so an op
+    /// that refers back to its own engine does not keep both alive forever.
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        for obj in self.callables.iter().chain(&self.consts) {
+            visit.call(obj)?;
+        }
+        Ok(())
     }
 
     fn __repr__(&self) -> String {
