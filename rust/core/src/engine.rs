@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use crate::error::{EngineError, Problem, Result};
 use crate::graph::schema;
 use crate::ops::{Inputs, Outputs, RustOp, SharedOp};
-use crate::plan::{self, Const, ConstId, Forward, OpId, Plan, RefSource, TransformPlan, VarId};
-use crate::scheduler::{resolve_input, ErrorMode, Host, Outcome, Resolved, RunState, ROOT_CONTEXT};
+use crate::plan::{self, Builtin, Const, ConstId, Forward, OpId, OpKind, Plan, RefSource, TransformPlan, VarId};
+use crate::scheduler::{choose_branch, resolve_input, ErrorMode, Host, Outcome, Resolved, RunState, ROOT_CONTEXT};
 use crate::value::apply_json;
 
 /// One result of an op bound to a graph output.
@@ -53,20 +53,27 @@ impl OperonBuilder {
     pub fn build(self) -> Result<Operon> {
         let doc = schema::parse(&self.json)?;
         // Binding problems are collected before compiling so that an invalid graph reports them too.
-        let mut impls = Vec::with_capacity(doc.ops.0.len());
         let mut problems = Vec::new();
-        for (name, op) in &doc.ops.0 {
-            if op.is_generator {
-                problems.push(Problem::new("unsupported", format!("op '{name}' is a generator; Rust generator ops are not supported")).op(name));
-            }
-            let func_name = op.func_name.as_deref().unwrap_or(name);
-            match self.ops.get(func_name).or_else(|| self.ops.get(name)) {
-                Some(f) => impls.push(f.clone()),
-                None => problems.push(
-                    Problem::new("unknown_op", format!("no Rust implementation registered for op '{name}' (function '{func_name}')"))
-                        .op(name)
-                        .target(func_name),
-                ),
+        let mut graphs = vec![&doc];
+        while let Some(g) = graphs.pop() {
+            for (name, op) in &g.ops.0 {
+                match op.kind.as_str() {
+                    "graph" => graphs.extend(op.graph.as_deref()),
+                    "code" => {
+                        if op.is_generator {
+                            problems.push(Problem::new("unsupported", format!("op '{name}' is a generator; Rust generator ops are not supported")).op(name));
+                        }
+                        let func_name = op.func_name.as_deref().unwrap_or(name);
+                        if !self.ops.contains_key(func_name) && !self.ops.contains_key(name.as_str()) {
+                            problems.push(
+                                Problem::new("unknown_op", format!("no Rust implementation registered for op '{name}' (function '{func_name}')"))
+                                    .op(name)
+                                    .target(func_name),
+                            );
+                        }
+                    }
+                    _ => {}
+                }
             }
         }
         let plan = match plan::compile(&doc) {
@@ -83,6 +90,16 @@ impl OperonBuilder {
         if !problems.is_empty() {
             return Err(EngineError::Invalid { graph: plan.name.clone(), problems });
         }
+        let impls = plan
+            .ops
+            .iter()
+            .map(|op| {
+                if op.kind.is_builtin() {
+                    return None;
+                }
+                self.ops.get(&op.func_name).or_else(|| self.ops.get(&op.name)).cloned()
+            })
+            .collect();
         Ok(Operon { plan: Arc::new(plan), impls })
     }
 }
@@ -90,7 +107,7 @@ impl OperonBuilder {
 /// A compiled graph with its Rust ops, ready to run any number of times.
 pub struct Operon {
     plan: Arc<Plan>,
-    impls: Vec<SharedOp>,
+    impls: Vec<Option<SharedOp>>,
 }
 
 impl Operon {
@@ -122,6 +139,11 @@ impl Operon {
                 Ok(Some(outputs)) => {
                     emit(plan, op, &outputs, &mut out);
                     host.records[op as usize] = Some(outputs);
+                    if let Builtin::Branch { cases, default, .. } = &plan.ops[op as usize].builtin {
+                        let (chosen, _) = choose_branch(&mut host, cases, *default);
+                        state.finish_branch(plan, op, ctx, chosen);
+                        continue;
+                    }
                     Outcome::Done
                 }
                 Err(e) if mode == ErrorMode::Continue => {
@@ -163,8 +185,33 @@ impl Operon {
                 Err(e) => return Err(fail(format!("input '{}': {e}", input.name))),
             }
         }
+        match (&p.builtin, p.kind) {
+            (_, OpKind::GraphEnter) => return Ok(Some(pairs.into_iter().collect())),
+            (Builtin::Exit(sources), _) => {
+                let mut outputs = Outputs::new();
+                for (src, forward) in sources {
+                    if let Some(record) = &host.records[*src as usize] {
+                        outputs.extend(forwarded(plan, forward, record));
+                    }
+                }
+                return Ok(Some(outputs));
+            }
+            (Builtin::Branch { cases, default, .. }, _) => {
+                // The conditions read the branch's inputs from its own record.
+                host.records[op as usize] = Some(pairs.into_iter().collect());
+                let (chosen, matched) = choose_branch(host, cases, *default);
+                let name = |o: Option<OpId>| o.map(|o| Value::from(plan.ops[o as usize].name.clone())).unwrap_or(Value::Null);
+                let mut record = host.records[op as usize].take().unwrap_or_default();
+                record.insert("target".into(), name(chosen));
+                record.insert("matched".into(), matched.map(Value::from).unwrap_or(Value::Null));
+                return Ok(Some(record));
+            }
+            _ => {}
+        }
         let inputs = Inputs::new(pairs);
-        let f = &self.impls[op as usize];
+        let Some(f) = &self.impls[op as usize] else {
+            return Err(fail("no implementation".into()));
+        };
         match catch_unwind(AssertUnwindSafe(|| f.call(&inputs))) {
             Ok(Ok(outputs)) => Ok(Some(outputs)),
             Ok(Err(message)) => Err(fail(message)),
@@ -184,15 +231,23 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 fn emit(plan: &Plan, op: OpId, outputs: &Outputs, out: &mut RunOutput) {
     let p = &plan.ops[op as usize];
-    let data: Map<String, Value> = match &p.forward {
-        Forward::Nothing => return,
+    if !p.forward.emits() {
+        return;
+    }
+    let data = forwarded(plan, &p.forward, outputs);
+    out.frames.push(Frame { op: p.name.clone(), context: vec![ROOT_CONTEXT.to_string()], data });
+}
+
+/// The outputs a forwarding spec passes on, under their graph-output names.
+fn forwarded(plan: &Plan, forward: &Forward, outputs: &Outputs) -> Map<String, Value> {
+    match forward {
+        Forward::Nothing => Map::new(),
         Forward::All => outputs.iter().filter(|(k, _)| !k.starts_with('$')).map(|(k, v)| (k.clone(), v.clone())).collect(),
         Forward::Mapped(pairs) => pairs
             .iter()
             .filter_map(|&(from, to)| Some((plan.var(to).to_string(), outputs.get(plan.var(from))?.clone())))
             .collect(),
-    };
-    out.frames.push(Frame { op: p.name.clone(), context: vec![ROOT_CONTEXT.to_string()], data });
+    }
 }
 
 /// Groups frames by key in frame order: a key seen once keeps its value, a key seen more often a list.
@@ -247,6 +302,10 @@ impl Host for JsonHost<'_> {
 
     fn is_none(&self, v: &Value) -> bool {
         v.is_null()
+    }
+
+    fn truthy(&self, v: &Value) -> Result<bool, String> {
+        Ok(crate::value::truthy(v))
     }
 
     fn transform(&mut self, t: &TransformPlan, value: Value, args: Vec<Value>, _kw: Vec<(&str, Value)>) -> Result<Value, String> {

@@ -8,8 +8,8 @@
 
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use operonx::plan::{OpId, OpKind, Plan, RefSource, VarId};
-use operonx::scheduler::{resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState, ROOT};
+use operonx::plan::{Builtin, Forward, OpId, OpKind, Plan, RefSource, VarId};
+use operonx::scheduler::{choose_branch, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState, ROOT};
 use operonx::EngineError;
 use pyo3::exceptions::{PyException, PyKeyError};
 use pyo3::prelude::*;
@@ -242,6 +242,12 @@ pub(crate) fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
             }
         };
         match p.kind {
+            OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit => {
+                let result = core.builtin(py, eng, op, ctx, &args);
+                if let Err(e) = result {
+                    core.fail_op(py, eng, op, ctx, OpFailure::Raised(e));
+                }
+            }
             OpKind::Sync => {
                 drop(core);
                 let f = eng.callables[op as usize].bind(py);
@@ -769,6 +775,49 @@ impl RunCore {
         self.free_contexts();
     }
 
+    /// Runs a built-in op: a nested graph's entry or end, or a branch.
+    fn builtin(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, args: &Args<'_>) -> PyResult<()> {
+        let plan = &eng.plan;
+        let p = &plan.ops[op as usize];
+        let record = PyDict::new(py);
+        for (name, value) in eng.kwnames[op as usize].bind(py).iter().zip(args.iter()) {
+            record.set_item(name, value)?;
+        }
+        match &p.builtin {
+            Builtin::Exit(sources) => {
+                let depth = p.depth;
+                for (src, forward) in sources {
+                    let src_ctx = if ctx == ROOT { ROOT } else { self.state.contexts().ancestor(ctx, depth).unwrap_or(ctx) };
+                    if let Some(out) = self.values.get(*src, src_ctx) {
+                        forward_into(py, eng, forward, out.bind(py), &record)?;
+                    }
+                }
+            }
+            Builtin::Branch { cases, default, .. } => {
+                // The conditions read the branch's inputs from its own record.
+                self.values.put(py, op, ctx, record.clone().into_any().unbind());
+                let (chosen, matched) = {
+                    let mut host = PyHost { py, eng, core: self, ctx };
+                    choose_branch(&mut host, cases, *default)
+                };
+                let target = chosen.map(|t| eng.op_names[t as usize].bind(py).clone().into_any());
+                record.set_item(pyo3::intern!(py, "target"), target)?;
+                record.set_item(pyo3::intern!(py, "matched"), matched)?;
+                let out = self.record(py, eng, op, ctx, record.into_any()).map_err(|f| match f {
+                    OpFailure::Raised(e) | OpFailure::Input(_, e) => e,
+                    OpFailure::BadReturn(m) | OpFailure::Missing(m) => pyo3::exceptions::PyRuntimeError::new_err(m),
+                })?;
+                self.values.put(py, op, ctx, out);
+                self.state.finish_branch(plan, op, ctx, chosen);
+                self.free_contexts();
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.complete(py, eng, op, ctx, Ok(record.into_any()));
+        Ok(())
+    }
+
     /// Checks an op's outputs, keeps its tags and emits its frame. Returns the outputs to store.
     fn record(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, out: Bound<'_, PyAny>) -> Result<Py<PyAny>, OpFailure> {
         let out = if out.is_none() {
@@ -792,36 +841,13 @@ impl RunCore {
                 }
             }
         }
-        let data = match &eng.plan.ops[op as usize].forward {
-            operonx::plan::Forward::Nothing => None,
-            operonx::plan::Forward::All => {
-                let data = PyDict::new(py);
-                let items = match out.cast::<PyDict>() {
-                    Ok(d) => d.items(),
-                    Err(_) => out
-                        .call_method0(pyo3::intern!(py, "items"))
-                        .and_then(|i| py.get_type::<PyList>().call1((i,)))
-                        .and_then(|l| Ok(l.cast_into::<PyList>()?))
-                        .map_err(wrap)?,
-                };
-                for item in items.iter() {
-                    let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract().map_err(wrap)?;
-                    if k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s.starts_with('$'))) {
-                        continue;
-                    }
-                    data.set_item(k, v).map_err(wrap)?;
-                }
-                Some(data)
-            }
-            operonx::plan::Forward::Mapped(pairs) => {
-                let data = PyDict::new(py);
-                for &(from, to) in pairs {
-                    if let Some(v) = lookup(&out, eng.var_keys[from as usize].bind(py)).map_err(wrap)? {
-                        data.set_item(eng.var_keys[to as usize].bind(py), v).map_err(wrap)?;
-                    }
-                }
-                Some(data)
-            }
+        let forward = &eng.plan.ops[op as usize].forward;
+        let data = if forward.emits() {
+            let data = PyDict::new(py);
+            forward_into(py, eng, forward, &out, &data).map_err(wrap)?;
+            Some(data)
+        } else {
+            None
         };
         if let Some(data) = data {
             self.emit(py, eng, op, ctx, data).map_err(wrap)?;
@@ -973,6 +999,37 @@ impl RunCore {
     }
 }
 
+/// Adds the outputs `forward` passes on from `out` to `data`, under their graph-output names.
+fn forward_into(py: Python<'_>, eng: &PyEngine, forward: &Forward, out: &Bound<'_, PyAny>, data: &Bound<'_, PyDict>) -> PyResult<()> {
+    match forward {
+        Forward::Nothing => {}
+        Forward::All => {
+            let items = match out.cast::<PyDict>() {
+                Ok(d) => d.items(),
+                Err(_) => py
+                    .get_type::<PyList>()
+                    .call1((out.call_method0(pyo3::intern!(py, "items"))?,))?
+                    .cast_into::<PyList>()?,
+            };
+            for item in items.iter() {
+                let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+                if k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s.starts_with('$'))) {
+                    continue;
+                }
+                data.set_item(k, v)?;
+            }
+        }
+        Forward::Mapped(pairs) => {
+            for &(from, to) in pairs {
+                if let Some(v) = lookup(out, eng.var_keys[from as usize].bind(py))? {
+                    data.set_item(eng.var_keys[to as usize].bind(py), v)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Sets a future's result unless it is already done (its waiter may have been cancelled).
 pub(crate) fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, value: Bound<'_, PyAny>) -> PyResult<()> {
     if !future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
@@ -1070,6 +1127,10 @@ impl<'py> Host for PyHost<'_, 'py> {
     #[inline]
     fn is_none(&self, v: &Bound<'py, PyAny>) -> bool {
         v.is_none()
+    }
+
+    fn truthy(&self, v: &Bound<'py, PyAny>) -> PyResult<bool> {
+        v.is_truthy()
     }
 
     fn transform(

@@ -155,6 +155,10 @@ impl PyEngine {
         }
         let mut callables = Vec::with_capacity(plan.ops.len());
         for op in &plan.ops {
+            if op.kind.is_builtin() {
+                callables.push(py.None());
+                continue;
+            }
             match op.callable.map(|c| consts[c as usize].bind(py)) {
                 Some(f) if f.is_callable() => callables.push(f.clone().unbind()),
                 _ => {

@@ -4,4 +4,4 @@ pub mod refs;
 pub mod schema;
 
 pub use refs::{TransformKind, RefDoc};
-pub use schema::{EdgeDoc, GraphDoc, OpDoc, ParamDoc, SCHEMA_VERSION};
+pub use schema::{CaseDoc, EdgeDoc, GraphDoc, OpDoc, ParamDoc, SCHEMA_VERSION};

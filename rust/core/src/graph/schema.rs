@@ -80,6 +80,27 @@ pub struct OpDoc {
     /// The host object to call (inside the Python package only).
     #[serde(default)]
     pub callable: Option<Value>,
+    /// A branch's cases, in order.
+    #[serde(default)]
+    pub cases: Vec<CaseDoc>,
+    /// A branch's default target.
+    #[serde(default, rename = "default")]
+    pub default_target: Option<String>,
+    /// A nested graph's own document.
+    #[serde(default)]
+    pub graph: Option<Box<GraphDoc>>,
+}
+
+/// One case of a branch.
+#[derive(Debug, Deserialize)]
+pub struct CaseDoc {
+    /// The condition: a ref whose value's truth picks the case.
+    pub condition: RefDoc,
+    /// The op run when the condition holds.
+    pub target: String,
+    /// The condition as text (the branch's `matched` output).
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 fn yes() -> bool {

@@ -21,19 +21,51 @@ pub fn compile(doc: &GraphDoc) -> Result<Plan> {
     Compiler::new(doc).run()
 }
 
+/// What one op of the flat plan comes from.
+#[derive(Clone, Copy)]
+enum Role<'d> {
+    /// A code op or a branch.
+    Op(&'d OpDoc),
+    /// The entry of a nested graph (whose document is the op).
+    Enter(&'d OpDoc),
+    /// The end of a nested graph.
+    Exit(&'d OpDoc),
+}
+
+/// One op of the flat plan, with the graph (scope) it belongs to.
+struct Flat<'d> {
+    name: &'d str,
+    full: String,
+    scope: usize,
+    role: Role<'d>,
+}
+
+/// A graph of the document tree: the root, or a nested graph.
+struct Scope<'d> {
+    doc: &'d GraphDoc,
+    full: String,
+    /// For a nested graph: its entry and end ops.
+    enter_exit: Option<(OpId, OpId)>,
+    /// Short name -> the op that edges into it reach (a nested graph's entry).
+    into: FxHashMap<&'d str, OpId>,
+    /// Short name -> the op that edges out of it leave from (a nested graph's end).
+    from: FxHashMap<&'d str, OpId>,
+    /// Full name -> the op whose outputs a ref to it reads (a nested graph's end).
+    reads: FxHashMap<String, OpId>,
+}
+
 struct Compiler<'d> {
     doc: &'d GraphDoc,
     graph_full: String,
     problems: Vec<Problem>,
-    ids: FxHashMap<&'d str, OpId>,
-    full_ids: FxHashMap<String, OpId>,
+    flat: Vec<Flat<'d>>,
+    scopes: Vec<Scope<'d>>,
     vars: Vec<String>,
     var_ids: FxHashMap<String, VarId>,
     consts: Vec<Const>,
     graph_inputs: Vec<VarId>,
     graph_outputs: Vec<VarId>,
     // Lookup sets, so that graphs with many ops, exits or graph variables compile in linear time.
-    exit_names: FxHashSet<&'d str>,
     graph_inputs_seen: FxHashSet<VarId>,
     graph_outputs_seen: FxHashSet<VarId>,
 }
@@ -41,26 +73,58 @@ struct Compiler<'d> {
 impl<'d> Compiler<'d> {
     fn new(doc: &'d GraphDoc) -> Self {
         let graph_full = doc.full_name().to_string();
-        let mut ids = FxHashMap::default();
-        let mut full_ids = FxHashMap::default();
-        for (i, (name, op)) in doc.ops.0.iter().enumerate() {
-            ids.insert(name.as_str(), i as OpId);
-            full_ids.insert(op_full_name(&graph_full, name, op), i as OpId);
-        }
-        Compiler {
+        let mut c = Compiler {
             doc,
-            graph_full,
+            graph_full: graph_full.clone(),
             problems: Vec::new(),
-            ids,
-            full_ids,
+            flat: Vec::new(),
+            scopes: Vec::new(),
             vars: Vec::new(),
             var_ids: FxHashMap::default(),
             consts: Vec::new(),
             graph_inputs: Vec::new(),
             graph_outputs: Vec::new(),
-            exit_names: doc.exits.iter().map(String::as_str).collect(),
             graph_inputs_seen: FxHashSet::default(),
             graph_outputs_seen: FxHashSet::default(),
+        };
+        c.flatten(doc, graph_full);
+        c
+    }
+
+    /// Lays the document tree out flat: each nested graph becomes an entry op, its own ops, and an
+    /// end op, so nesting costs two cheap built-in ops per level and no sub-run. Iterative.
+    fn flatten(&mut self, root: &'d GraphDoc, root_full: String) {
+        let mut pending: Vec<(&'d GraphDoc, String, Option<(OpId, OpId)>)> = vec![(root, root_full, None)];
+        while let Some((doc, full, enter_exit)) = pending.pop() {
+            let scope = self.scopes.len();
+            let mut into = FxHashMap::default();
+            let mut from = FxHashMap::default();
+            let mut reads = FxHashMap::default();
+            for (name, op) in &doc.ops.0 {
+                let op_full = op.full_name.clone().unwrap_or_else(|| format!("{full}.{name}"));
+                if op.kind == "graph" {
+                    let enter = self.flat.len() as OpId;
+                    self.flat.push(Flat { name, full: op_full.clone(), scope, role: Role::Enter(op) });
+                    let exit = self.flat.len() as OpId;
+                    self.flat.push(Flat { name, full: op_full.clone(), scope, role: Role::Exit(op) });
+                    into.insert(name.as_str(), enter);
+                    from.insert(name.as_str(), exit);
+                    reads.insert(op_full.clone(), exit);
+                    match &op.graph {
+                        Some(inner) => pending.push((inner, op_full, Some((enter, exit)))),
+                        None => self.problem(
+                            Problem::new("invalid", format!("nested graph '{name}' has no \"graph\" document")).op(name),
+                        ),
+                    }
+                } else {
+                    let id = self.flat.len() as OpId;
+                    self.flat.push(Flat { name, full: op_full.clone(), scope, role: Role::Op(op) });
+                    into.insert(name.as_str(), id);
+                    from.insert(name.as_str(), id);
+                    reads.insert(op_full, id);
+                }
+            }
+            self.scopes.push(Scope { doc, full, enter_exit, into, from, reads });
         }
     }
 
@@ -69,31 +133,74 @@ impl<'d> Compiler<'d> {
         if doc.ops.0.is_empty() {
             self.problem(Problem::new("empty", format!("graph '{}' has no ops", doc.name)));
         }
-        let ops: Vec<OpPlan> = doc.ops.0.iter().map(|(name, op)| self.op(name, op)).collect();
+        let mut ops: Vec<OpPlan> = (0..self.flat.len()).map(|i| self.op(i)).collect();
         let n = ops.len();
+        self.route_nested_forwarding(&mut ops);
 
         // Edges: successor lists in declaration order, counts of hard and soft predecessors.
         let mut out: Vec<Vec<Edge>> = vec![Vec::new(); n];
         let mut hard_preds = vec![0u32; n];
         let mut soft_preds = vec![0u32; n];
         let mut seen_edges = FxHashSet::default();
-        for e in &doc.edges {
-            let (Some(from), Some(to)) = (self.lookup_edge_end(&e.from, &e.to), self.lookup_edge_end(&e.to, &e.from))
-            else {
-                continue;
-            };
-            if !seen_edges.insert((from, to, e.soft)) {
-                continue; // a repeated edge changes nothing
+        let mut add = |out: &mut Vec<Vec<Edge>>, from: OpId, to: OpId, soft: bool| {
+            if !seen_edges.insert((from, to, soft)) {
+                return; // a repeated edge changes nothing
             }
-            out[from as usize].push(Edge { dst: to, soft: e.soft, kind: EdgeKind::Same });
-            if e.soft {
+            out[from as usize].push(Edge { dst: to, soft, kind: EdgeKind::Same });
+            if soft {
                 soft_preds[to as usize] += 1;
             } else {
                 hard_preds[to as usize] += 1;
             }
+        };
+        for si in 0..self.scopes.len() {
+            let scope_doc = self.scopes[si].doc;
+            for e in &scope_doc.edges {
+                let (Some(from), Some(to)) = (self.edge_end(si, &e.from, &e.to, false), self.edge_end(si, &e.to, &e.from, true))
+                else {
+                    continue;
+                };
+                add(&mut out, from, to, e.soft);
+            }
+            if let Some((enter, _)) = self.scopes[si].enter_exit {
+                for name in &scope_doc.entries {
+                    match self.scopes[si].into.get(name.as_str()) {
+                        Some(&id) => add(&mut out, enter, id, false),
+                        None => self.problem(
+                            Problem::new("unknown_op", format!("entry op '{name}' is not in graph '{}'", self.scopes[si].full))
+                                .target(name),
+                        ),
+                    }
+                }
+            }
         }
-        let entries = self.names_to_ids(&doc.entries, "entry");
-        let exits = self.names_to_ids(&doc.exits, "exit");
+        // A nested graph ends once every op reachable from its entries has settled.
+        for si in 0..self.scopes.len() {
+            let Some((enter, exit)) = self.scopes[si].enter_exit else { continue };
+            let mut reached = FxHashSet::default();
+            let mut stack = vec![enter];
+            let mut sinks = Vec::new();
+            while let Some(u) = stack.pop() {
+                let mut inner_succ = false;
+                for e in &out[u as usize] {
+                    if self.flat[e.dst as usize].scope == si || e.dst == exit {
+                        inner_succ = true;
+                    }
+                    if self.flat[e.dst as usize].scope == si && reached.insert(e.dst) {
+                        stack.push(e.dst);
+                    }
+                }
+                if !inner_succ {
+                    sinks.push(u);
+                }
+            }
+            add(&mut out, enter, exit, false);
+            for u in sinks {
+                add(&mut out, u, exit, false);
+            }
+        }
+        let entries = self.names_to_ids(&doc.entries, "entry", true);
+        let exits = self.names_to_ids(&doc.exits, "exit", false);
         if n > 0 && entries.is_empty() {
             self.problem(Problem::new(
                 "no_entry",
@@ -154,11 +261,14 @@ impl<'d> Compiler<'d> {
         self.problems.push(p);
     }
 
-    fn lookup_edge_end(&mut self, name: &str, other: &str) -> Option<OpId> {
-        let id = self.ids.get(name).copied();
+    /// The op an edge of scope `si` reaches (`into`) or leaves from, by short name.
+    fn edge_end(&mut self, si: usize, name: &str, other: &str, into: bool) -> Option<OpId> {
+        let scope = &self.scopes[si];
+        let id = if into { scope.into.get(name) } else { scope.from.get(name) }.copied();
         if id.is_none() {
+            let graph = scope.full.clone();
             self.problem(
-                Problem::new("unknown_op", format!("an edge names op '{name}', which is not in graph '{}'", self.doc.name))
+                Problem::new("unknown_op", format!("an edge names op '{name}', which is not in graph '{graph}'"))
                     .op(other)
                     .target(name),
             );
@@ -166,11 +276,13 @@ impl<'d> Compiler<'d> {
         id
     }
 
-    fn names_to_ids(&mut self, names: &[String], what: &str) -> Vec<OpId> {
+    /// The root graph's entry (`into`) or exit ops, by short name.
+    fn names_to_ids(&mut self, names: &[String], what: &str, into: bool) -> Vec<OpId> {
         let mut ids = Vec::with_capacity(names.len());
         let mut seen = FxHashSet::default();
         for name in names {
-            match self.ids.get(name.as_str()) {
+            let scope = &self.scopes[0];
+            match if into { scope.into.get(name.as_str()) } else { scope.from.get(name.as_str()) } {
                 Some(&id) if seen.insert(id) => ids.push(id),
                 Some(_) => {}
                 None => self.problem(
@@ -180,6 +292,21 @@ impl<'d> Compiler<'d> {
             }
         }
         ids
+    }
+
+    /// Ops inside a nested graph forward to the nested graph's end op, never as frames: the nested
+    /// graph emits one frame of its own.
+    fn route_nested_forwarding(&mut self, ops: &mut [OpPlan]) {
+        for i in 0..ops.len() {
+            let scope = self.flat[i].scope;
+            let Some((_, exit)) = self.scopes[scope].enter_exit else { continue };
+            if ops[i].forward.emits() {
+                let forward = std::mem::replace(&mut ops[i].forward, Forward::Nothing);
+                if let Builtin::Exit(sources) = &mut ops[exit as usize].builtin {
+                    sources.push((i as OpId, forward));
+                }
+            }
+        }
     }
 
     /// Kahn's algorithm over all edges; ops left with predecessors are on (or behind) a cycle.
@@ -204,8 +331,8 @@ impl<'d> Compiler<'d> {
         }
         {
             let names: Vec<&str> =
-                (0..n).filter(|&i| indeg[i] > 0).map(|i| self.doc.ops.0[i].0.as_str()).collect();
-            let first = names[0].to_string();
+                (0..n).filter(|&i| indeg[i] > 0).map(|i| self.flat[i].full.as_str()).collect();
+            let first = (0..n).find(|&i| indeg[i] > 0).map(|i| self.flat[i].name.to_string()).unwrap_or_default();
             self.problem(
                 Problem::new(
                     "cycle",
@@ -268,7 +395,7 @@ impl<'d> Compiler<'d> {
                     continue;
                 }
                 if k_key != vkey {
-                    let (a, b) = (self.doc.ops.0[u].0.clone(), self.doc.ops.0[v].0.clone());
+                    let (a, b) = (self.flat[u].name.to_string(), self.flat[v].name.to_string());
                     self.problem(
                         Problem::new(
                             "stream",
@@ -298,9 +425,13 @@ impl<'d> Compiler<'d> {
 
     /// The stream policy that op `v`'s inputs ask for on the edge from op `u`.
     fn edge_policy(&self, u: usize, v: usize) -> Option<Policy> {
-        let src = op_full_name(&self.graph_full, &self.doc.ops.0[u].0, &self.doc.ops.0[u].1);
-        self.doc.ops.0[v].1.inputs.0.iter().find_map(|(_, p)| {
-            let r = p.reference.as_ref().filter(|r| r.source == src)?;
+        let src = &self.flat[u].full;
+        let inputs = match self.flat[v].role {
+            Role::Op(doc) | Role::Enter(doc) => &doc.inputs.0,
+            Role::Exit(_) => return None,
+        };
+        inputs.iter().find_map(|(_, p)| {
+            let r = p.reference.as_ref().filter(|r| &r.source == src)?;
             match r.policy.as_deref() {
                 Some("collect") => Some(Policy::Collect),
                 Some("parallel") => Some(Policy::Parallel(r.max.filter(|m| *m > 0))),
@@ -328,76 +459,41 @@ impl<'d> Compiler<'d> {
         (self.consts.len() - 1) as ConstId
     }
 
-    fn op(&mut self, name: &str, op: &OpDoc) -> OpPlan {
-        let full_name = op_full_name(&self.graph_full, name, op);
-        if op.kind != "code" {
-            self.problem(
-                Problem::new("unsupported", format!("op '{name}' has type '{}', which this engine does not run yet", op.kind))
-                    .op(name),
-            );
-        }
-        let kind = match (op.bound.as_deref(), op.is_async, op.is_generator) {
-            (_, true, true) => OpKind::AsyncGen,
-            (_, false, true) => OpKind::SyncGen,
-            (_, true, false) => OpKind::Async,
-            (Some("cpu"), false, false) => OpKind::Cpu,
-            (None | Some("sync") | Some("io"), false, false) => OpKind::Sync,
-            (Some(other), _, _) => {
-                self.problem(
-                    Problem::new("invalid", format!("op '{name}' has bound '{other}'; use sync, io or cpu")).op(name),
-                );
-                OpKind::Sync
-            }
+    fn op(&mut self, id: usize) -> OpPlan {
+        let (name, full_name, scope, role) = {
+            let f = &self.flat[id];
+            (f.name, f.full.clone(), f.scope, f.role)
         };
-        let mut inputs = Vec::with_capacity(op.inputs.0.len());
-        for (pname, p) in &op.inputs.0 {
-            let binding = match (&p.reference, &p.literal) {
-                (Some(r), _) => match self.reference(name, r) {
-                    Some(r) => Binding::Ref(r),
-                    None => Binding::Unbound,
-                },
-                (None, Value::Null) => Binding::Unbound,
-                (None, lit) => Binding::Literal(self.constant(lit)),
-            };
-            let default = if p.required { None } else { Some(self.constant(&p.default)) };
-            inputs.push(InputPlan { name: pname.clone(), binding, default });
-        }
-        let mut mapped = Vec::new();
-        for (oname, p) in &op.outputs.0 {
-            if let Some(r) = &p.reference {
-                if r.source != self.graph_full {
-                    self.problem(
-                        Problem::new(
-                            "unknown_ref",
-                            format!("output '{oname}' of op '{name}' is mapped to '{}', which is not graph '{}'", r.source, self.graph_full),
-                        )
-                        .op(name)
-                        .target(&r.source),
-                    );
-                    continue;
-                }
-                let from = self.intern(oname);
-                let to = self.intern(&r.var);
-                if self.graph_outputs_seen.insert(to) {
-                    self.graph_outputs.push(to);
-                }
-                mapped.push((from, to));
-            }
-        }
-        let forward = if !mapped.is_empty() {
-            Forward::Mapped(mapped)
-        } else if op.forward_all.unwrap_or_else(|| self.exit_names.contains(name)) {
-            for k in op.outputs.keys() {
-                let v = self.intern(k);
-                if self.graph_outputs_seen.insert(v) {
-                    self.graph_outputs.push(v);
-                }
-            }
-            Forward::All
-        } else {
-            Forward::Nothing
+        let op = match role {
+            Role::Op(op) | Role::Enter(op) | Role::Exit(op) => op,
         };
-        let callable = op.callable.as_ref().map(|c| self.constant(c));
+        let kind = match role {
+            Role::Enter(_) => OpKind::GraphEnter,
+            Role::Exit(_) => OpKind::GraphExit,
+            Role::Op(op) => self.op_kind(name, op),
+        };
+        let mut inputs = Vec::new();
+        if !matches!(role, Role::Exit(_)) {
+            for (pname, p) in &op.inputs.0 {
+                let binding = match (&p.reference, &p.literal) {
+                    (Some(r), _) => match self.reference(scope, name, r) {
+                        Some(r) => Binding::Ref(r),
+                        None => Binding::Unbound,
+                    },
+                    (None, Value::Null) => Binding::Unbound,
+                    (None, lit) => Binding::Literal(self.constant(lit)),
+                };
+                let default = if p.required { None } else { Some(self.constant(&p.default)) };
+                inputs.push(InputPlan { name: pname.clone(), binding, default });
+            }
+        }
+        let forward = if matches!(role, Role::Enter(_)) { Forward::Nothing } else { self.forward(scope, name, op) };
+        let builtin = match role {
+            Role::Exit(_) => Builtin::Exit(Vec::new()),
+            Role::Op(op) if kind == OpKind::Branch => self.branch(scope, id, name, op),
+            _ => Builtin::None,
+        };
+        let callable = if kind.is_builtin() { None } else { op.callable.as_ref().map(|c| self.constant(c)) };
         OpPlan {
             name: name.to_string(),
             full_name,
@@ -409,30 +505,157 @@ impl<'d> Compiler<'d> {
             callable,
             depth: 0,
             item_cap: None,
+            builtin,
         }
     }
 
-    fn reference(&mut self, op: &str, r: &RefDoc) -> Option<RefPlan> {
-        let source = if r.source == self.graph_full {
-            let v = self.intern(&r.var);
-            if self.graph_inputs_seen.insert(v) {
-                self.graph_inputs.push(v);
+    fn op_kind(&mut self, name: &str, op: &OpDoc) -> OpKind {
+        match op.kind.as_str() {
+            "code" => {}
+            "branch" => return OpKind::Branch,
+            other => {
+                self.problem(
+                    Problem::new("unsupported", format!("op '{name}' has type '{other}', which this engine does not run yet"))
+                        .op(name),
+                );
             }
-            RefSource::Parent
-        } else if let Some(&id) = self.full_ids.get(&r.source) {
+        }
+        match (op.bound.as_deref(), op.is_async, op.is_generator) {
+            (_, true, true) => OpKind::AsyncGen,
+            (_, false, true) => OpKind::SyncGen,
+            (_, true, false) => OpKind::Async,
+            (Some("cpu"), false, false) => OpKind::Cpu,
+            (None | Some("sync") | Some("io"), false, false) => OpKind::Sync,
+            (Some(other), _, _) => {
+                self.problem(
+                    Problem::new("invalid", format!("op '{name}' has bound '{other}'; use sync, io or cpu")).op(name),
+                );
+                OpKind::Sync
+            }
+        }
+    }
+
+    /// Which outputs of an op its graph forwards (for the root graph: frames and run outputs).
+    fn forward(&mut self, scope: usize, name: &str, op: &OpDoc) -> Forward {
+        let scope_full = self.scopes[scope].full.clone();
+        let root = scope == 0;
+        let mut mapped = Vec::new();
+        for (oname, p) in &op.outputs.0 {
+            if let Some(r) = &p.reference {
+                if r.source != scope_full {
+                    self.problem(
+                        Problem::new(
+                            "unknown_ref",
+                            format!("output '{oname}' of op '{name}' is mapped to '{}', which is not graph '{scope_full}'", r.source),
+                        )
+                        .op(name)
+                        .target(&r.source),
+                    );
+                    continue;
+                }
+                let from = self.intern(oname);
+                let to = self.intern(&r.var);
+                if root && self.graph_outputs_seen.insert(to) {
+                    self.graph_outputs.push(to);
+                }
+                mapped.push((from, to));
+            }
+        }
+        let is_exit = || self.scopes[scope].doc.exits.iter().any(|e| e == name);
+        if !mapped.is_empty() {
+            Forward::Mapped(mapped)
+        } else if op.forward_all.unwrap_or_else(is_exit) {
+            if root {
+                for k in op.outputs.keys() {
+                    let v = self.intern(k);
+                    if self.graph_outputs_seen.insert(v) {
+                        self.graph_outputs.push(v);
+                    }
+                }
+            }
+            Forward::All
+        } else {
+            Forward::Nothing
+        }
+    }
+
+    /// A branch's cases: conditions resolved in its graph (a condition reading the branch's own full
+    /// name reads the branch's inputs), targets by name.
+    fn branch(&mut self, scope: usize, id: usize, name: &str, op: &OpDoc) -> Builtin {
+        let mut cases = Vec::with_capacity(op.cases.len());
+        let mut candidates = Vec::new();
+        let target_of = |c: &mut Self, target: &str| -> Option<OpId> {
+            let t = c.scopes[scope].into.get(target).copied();
+            if t.is_none() {
+                let graph = c.scopes[scope].full.clone();
+                c.problem(
+                    Problem::new("unknown_op", format!("branch '{name}' targets '{target}', which is not an op of graph '{graph}'"))
+                        .op(name)
+                        .target(target),
+                );
+            }
+            t
+        };
+        for case in &op.cases {
+            let condition = self.reference_or_self(scope, id, name, &case.condition);
+            let target = target_of(self, &case.target);
+            if let (Some(condition), Some(target)) = (condition, target) {
+                if !candidates.contains(&target) {
+                    candidates.push(target);
+                }
+                let text = case.text.clone().unwrap_or_else(|| format!("case {}", cases.len()));
+                cases.push(CasePlan { condition, target, text });
+            }
+        }
+        let default = op.default_target.as_deref().and_then(|t| target_of(self, t));
+        if let Some(d) = default {
+            if !candidates.contains(&d) {
+                candidates.push(d);
+            }
+        }
+        Builtin::Branch { cases, default, candidates }
+    }
+
+    /// A ref of a branch condition: its own full name means its inputs.
+    fn reference_or_self(&mut self, scope: usize, id: usize, name: &str, r: &RefDoc) -> Option<RefPlan> {
+        if r.source == self.flat[id].full {
+            let mut plan = self.reference(scope, name, &RefDoc { source: self.scopes[scope].full.clone(), ..r.clone() })?;
+            plan.source = RefSource::Op(id as OpId);
+            return Some(plan);
+        }
+        self.reference(scope, name, r)
+    }
+
+    fn reference(&mut self, scope: usize, op: &str, r: &RefDoc) -> Option<RefPlan> {
+        let scope_full = &self.scopes[scope].full;
+        let source = if &r.source == scope_full {
+            match self.scopes[scope].enter_exit {
+                Some((enter, _)) => RefSource::Op(enter),
+                None => {
+                    let v = self.intern(&r.var);
+                    if self.graph_inputs_seen.insert(v) {
+                        self.graph_inputs.push(v);
+                    }
+                    RefSource::Parent
+                }
+            }
+        } else if let Some(&id) = self.scopes[scope].reads.get(&r.source) {
             RefSource::Op(id)
         } else {
-            self.problem(
-                Problem::new(
-                    "unknown_ref",
-                    format!(
-                        "op '{op}' reads '{}' from '{}', which is neither graph '{}' nor one of its ops",
-                        r.var, r.source, self.graph_full
-                    ),
+            let outside = self.flat.iter().any(|f| f.full == r.source);
+            let message = if outside {
+                format!(
+                    "op '{op}' of graph '{scope_full}' reads '{}' from op '{}', which is outside that graph; \
+                     pass the value in through the nested graph's inputs and read it with PARENT",
+                    r.var, r.source
                 )
-                .op(op)
-                .target(&r.source),
-            );
+            } else {
+                format!(
+                    "op '{op}' reads '{}' from '{}', which is neither graph '{scope_full}' nor one of its ops",
+                    r.var, r.source
+                )
+            };
+            self.problem(Problem::new("unknown_ref", message).op(op).target(&r.source));
             return None;
         };
         let var = self.intern(&r.var);
@@ -445,11 +668,11 @@ impl<'d> Compiler<'d> {
             let (args, kwargs) = if kind == TransformKind::Call {
                 let pos = args.first().and_then(Value::as_array).cloned().unwrap_or_default();
                 let kw = args.get(1).and_then(Value::as_object).cloned().unwrap_or_default();
-                let pos = pos.iter().filter_map(|a| self.operand(op, a)).collect();
-                let kw = kw.iter().filter_map(|(k, a)| Some((k.clone(), self.operand(op, a)?))).collect();
+                let pos = pos.iter().filter_map(|a| self.operand(scope, op, a)).collect();
+                let kw = kw.iter().filter_map(|(k, a)| Some((k.clone(), self.operand(scope, op, a)?))).collect();
                 (pos, kw)
             } else {
-                (args.iter().filter_map(|a| self.operand(op, a)).collect(), Vec::new())
+                (args.iter().filter_map(|a| self.operand(scope, op, a)).collect(), Vec::new())
             };
             transforms.push(TransformPlan { kind, args, kwargs });
         }
@@ -457,10 +680,10 @@ impl<'d> Compiler<'d> {
         Some(RefPlan { source, collect, var, transforms })
     }
 
-    fn operand(&mut self, op: &str, v: &Value) -> Option<Operand> {
+    fn operand(&mut self, scope: usize, op: &str, v: &Value) -> Option<Operand> {
         match v.as_object().and_then(|o| o.get("__ref__")) {
             Some(inner) => match serde_json::from_value::<RefDoc>(inner.clone()) {
-                Ok(r) => self.reference(op, &r).map(|r| Operand::Ref(Box::new(r))),
+                Ok(r) => self.reference(scope, op, &r).map(|r| Operand::Ref(Box::new(r))),
                 Err(e) => {
                     self.problem(Problem::new("invalid", format!("op '{op}' has a malformed ref argument: {e}")).op(op));
                     None
@@ -469,8 +692,4 @@ impl<'d> Compiler<'d> {
             None => Some(Operand::Const(self.constant(v))),
         }
     }
-}
-
-fn op_full_name(graph_full: &str, name: &str, op: &OpDoc) -> String {
-    op.full_name.clone().unwrap_or_else(|| format!("{graph_full}.{name}"))
 }

@@ -33,6 +33,49 @@ pub enum OpKind {
     SyncGen,
     /// An async generator.
     AsyncGen,
+    /// A branch: evaluates its cases and runs one target (built in, no host call).
+    Branch,
+    /// The entry of a nested graph: its outputs are the nested graph's inputs.
+    GraphEnter,
+    /// The end of a nested graph: its outputs are what the nested ops forwarded.
+    GraphExit,
+}
+
+impl OpKind {
+    /// True for ops the engine runs itself (no host function).
+    pub fn is_builtin(self) -> bool {
+        matches!(self, OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit)
+    }
+}
+
+/// One case of a compiled branch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CasePlan {
+    /// The condition.
+    pub condition: RefPlan,
+    /// The op it runs.
+    pub target: OpId,
+    /// The condition as text (`matched`).
+    pub text: String,
+}
+
+/// What a built-in op does.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Builtin {
+    /// Nothing: a host function.
+    #[default]
+    None,
+    /// A branch: the first case whose condition holds wins, else the default.
+    Branch {
+        /// The cases in order.
+        cases: Vec<CasePlan>,
+        /// The default target.
+        default: Option<OpId>,
+        /// Every target (cases, then the default): the ones not taken are skipped.
+        candidates: Vec<OpId>,
+    },
+    /// The end of a nested graph: the forwarding of each nested op that feeds its outputs.
+    Exit(Vec<(OpId, Forward)>),
 }
 
 /// How an edge carries work from its source's context to its target's.
@@ -165,6 +208,8 @@ pub struct OpPlan {
     pub depth: u16,
     /// For ops that run per item: how many of one stream's items may run at once (`None`: any).
     pub item_cap: Option<u32>,
+    /// What a built-in op does.
+    pub builtin: Builtin,
 }
 
 impl OpPlan {

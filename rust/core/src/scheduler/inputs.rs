@@ -1,6 +1,6 @@
 //! Resolving an op's inputs: refs, literals, defaults and transforms, over any value representation.
 
-use crate::plan::{Binding, ConstId, InputPlan, Operand, RefPlan, RefSource, TransformPlan, VarId};
+use crate::plan::{Binding, CasePlan, ConstId, InputPlan, OpId, Operand, RefPlan, RefSource, TransformPlan, VarId};
 
 /// What a driver supplies to resolve inputs in its own value representation.
 pub trait Host {
@@ -18,6 +18,8 @@ pub trait Host {
     fn none(&mut self) -> Self::Value;
     /// True for the host's null.
     fn is_none(&self, v: &Self::Value) -> bool;
+    /// The value's truth (branch conditions).
+    fn truthy(&self, v: &Self::Value) -> Result<bool, Self::Error>;
     /// Applies one transform to `value` with its operands already evaluated.
     fn transform(
         &mut self,
@@ -79,4 +81,27 @@ pub fn resolve_input<H: Host>(host: &mut H, input: &InputPlan) -> Result<Resolve
         (None, Some(d)) => Resolved::Value(host.constant(d)),
         (None, None) => Resolved::Missing,
     })
+}
+
+/// Picks a branch's target: the first case whose condition holds (a condition that cannot be
+/// evaluated, for example over a missing input, does not hold), else the default. Returns the
+/// target and the `matched` text (`"default"` for the default, `None` when nothing runs).
+pub fn choose_branch<'p, H: Host>(
+    host: &mut H,
+    cases: &'p [CasePlan],
+    default: Option<OpId>,
+) -> (Option<OpId>, Option<&'p str>) {
+    for case in cases {
+        let holds = match eval_ref(host, &case.condition) {
+            Ok(Some(v)) => host.truthy(&v).unwrap_or(false),
+            _ => false,
+        };
+        if holds {
+            return (Some(case.target), Some(case.text.as_str()));
+        }
+    }
+    match default {
+        Some(d) => (Some(d), Some("default")),
+        None => (None, None),
+    }
 }

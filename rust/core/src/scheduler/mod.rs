@@ -5,7 +5,7 @@ pub mod contexts;
 mod inputs;
 mod state;
 
-pub use inputs::{eval_ref, resolve_input, Host, Resolved};
+pub use inputs::{choose_branch, eval_ref, resolve_input, Host, Resolved};
 pub use contexts::{CtxId, Path, Segment, ROOT};
 pub use state::{ErrorMode, Outcome, RunState};
 

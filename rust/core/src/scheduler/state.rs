@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 
 use super::contexts::{Contexts, CtxId, Segment, ROOT};
-use crate::plan::{EdgeKind, OpId, Plan};
+use crate::plan::{Builtin, EdgeKind, OpId, OpKind, Plan};
 
 /// How a finished op instance left the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +58,8 @@ pub struct RunState {
     item_gates: FxHashMap<(OpId, CtxId), ItemGate>,
     /// Items produced so far by each streaming generator instance.
     produced: FxHashMap<(OpId, CtxId), u32>,
+    /// While a branch settles: the branch and the candidate it chose.
+    chosen: Option<(OpId, Option<OpId>)>,
     is_gate_source: Vec<bool>,
     contexts: Contexts,
     ready: VecDeque<(OpId, CtxId)>,
@@ -88,6 +90,7 @@ impl RunState {
             parked: FxHashMap::default(),
             item_gates: FxHashMap::default(),
             produced: FxHashMap::default(),
+            chosen: None,
             is_gate_source,
             contexts: Contexts::default(),
             ready: VecDeque::with_capacity(plan.entries.len().max(4)),
@@ -194,7 +197,7 @@ impl RunState {
     pub fn close_item(&mut self, plan: &Plan, gen: OpId, item: CtxId) {
         for e in plan.successors(gen) {
             if e.kind == EdgeKind::Item {
-                self.signal(plan, e.dst, item, e.soft, Outcome::Done);
+                self.signal(plan, gen, e.dst, item, e.soft, Outcome::Done);
             }
         }
         self.drain_skips(plan);
@@ -206,6 +209,15 @@ impl RunState {
     /// soft group whose every member was skipped; doomed ops are skipped in turn (iteratively).
     pub fn finish(&mut self, plan: &Plan, op: OpId, ctx: CtxId, outcome: Outcome) {
         self.settle(plan, op, ctx, outcome, true);
+        self.drain_skips(plan);
+    }
+
+    /// Records that a branch finished having chosen `chosen`: its other candidates are skipped (and
+    /// their skip propagates), every other successor proceeds as usual.
+    pub fn finish_branch(&mut self, plan: &Plan, op: OpId, ctx: CtxId, chosen: Option<OpId>) {
+        self.chosen = Some((op, chosen));
+        self.settle(plan, op, ctx, Outcome::Done, true);
+        self.chosen = None;
         self.drain_skips(plan);
     }
 
@@ -249,16 +261,24 @@ impl RunState {
             outcome
         };
         let mut collect_ctx = None;
+        let chosen = self.chosen;
+        let not_taken = |dst: OpId| match (&plan.ops[op as usize].builtin, chosen) {
+            (Builtin::Branch { candidates, .. }, Some((b, chosen))) if b == op => {
+                candidates.contains(&dst) && chosen != Some(dst)
+            }
+            _ => false,
+        };
         for e in plan.successors(op) {
             match e.kind {
-                EdgeKind::Same => self.signal(plan, e.dst, ctx, e.soft, outcome),
+                EdgeKind::Same if not_taken(e.dst) => self.signal(plan, op, e.dst, ctx, e.soft, Outcome::Skipped),
+                EdgeKind::Same => self.signal(plan, op, e.dst, ctx, e.soft, outcome),
                 EdgeKind::Collect => {
                     let x = *collect_ctx.get_or_insert_with(|| {
                         let x = self.contexts.open(ctx, Segment::Collect, op);
                         self.contexts.hold(x);
                         x
                     });
-                    self.signal(plan, e.dst, x, e.soft, collect_outcome);
+                    self.signal(plan, op, e.dst, x, e.soft, collect_outcome);
                 }
                 EdgeKind::Item | EdgeKind::Gate => {}
             }
@@ -277,8 +297,15 @@ impl RunState {
     }
 
     /// One predecessor of `(v, x)` in `x` finished (or, for items, one item arrived).
-    fn signal(&mut self, plan: &Plan, v: OpId, x: CtxId, soft: bool, outcome: Outcome) {
+    fn signal(&mut self, plan: &Plan, from: OpId, v: OpId, x: CtxId, soft: bool, outcome: Outcome) {
         let vi = v as usize;
+        // The end of a nested graph waits for every inner op to settle, run or skipped; it is
+        // skipped only when the nested graph's entry was.
+        let outcome = if plan.ops[vi].kind == OpKind::GraphExit && plan.ops[from as usize].kind != OpKind::GraphEnter {
+            Outcome::Done
+        } else {
+            outcome
+        };
         let (count, doomed) = if x == ROOT {
             if soft {
                 if self.soft_fired[vi] {
