@@ -22,27 +22,22 @@ measurement of each one.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
-import json
 import os
-import platform
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import workloads as wl  # noqa: E402
+from benchlib import bench_args, emit, operonx_impl, perf_ns, run_benches, sample  # noqa: E402
 
 CHAIN_N = 1000
 FANOUT_N = 1000
 DIAMOND_RUNS = 2000
 BUILD_N = 1000
-
-perf_ns = time.perf_counter_ns
 
 # Raised only if a graph cannot be built under the default recursion limit
 # (0.7.1 checks for cycles with a recursive DFS, which overflows at ~1000 ops).
@@ -82,13 +77,7 @@ async def _repeat(one: Callable[[], Awaitable[int]], budget: Budget, scale: floa
     for _ in range(budget.warmup_reps):
         await one()
     gc.collect()
-    samples: list[int] = []
-    deadline = perf_ns() + int(budget.seconds * scale * 1e9)
-    while len(samples) < budget.max_reps and (
-        len(samples) < budget.min_reps or perf_ns() < deadline
-    ):
-        samples.append(await one())
-    return samples
+    return await sample(one, budget.seconds * scale, budget.min_reps, budget.max_reps)
 
 
 async def bench_w1(scale: float) -> dict[str, Any]:
@@ -161,57 +150,13 @@ BENCHES: dict[str, Callable[[float], Awaitable[dict[str, Any]]]] = {
 }
 
 
-def describe_impl() -> dict[str, Any]:
-    import operonx
-
-    version = getattr(operonx, "__version__", None)
-    if version is None:
-        try:
-            from importlib.metadata import version as dist_version
-
-            version = dist_version("operonx")
-        except Exception:  # pragma: no cover
-            version = "unknown"
-    core = sys.modules.get("operonx._core")
-    return {
-        "version": version,
-        "file": getattr(operonx, "__file__", None),
-        "rust_core": core is not None,
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "executable": sys.executable,
-    }
-
-
-async def main_async(names: list[str], scale: float) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    for name in names:
-        gc.collect()
-        t0 = time.perf_counter()
-        results[name] = await BENCHES[name](scale)
-        results[name]["wall_s"] = round(time.perf_counter() - t0, 3)
-    return results
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", default=",".join(BENCHES), help="comma-separated subset of W1,W2,W3,B")
-    ap.add_argument("--scale", type=float, default=1.0, help="multiply every time budget by this")
-    ap.add_argument("--pretty", action="store_true", help="also print medians to stderr")
-    args = ap.parse_args(argv)
-
-    names = [n.strip() for n in args.only.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BENCHES]
-    if unknown:
-        ap.error(f"unknown workload(s): {', '.join(unknown)}")
-
-    impl = describe_impl()
-    results = asyncio.run(main_async(names, args.scale))
+    args = bench_args(__doc__, BENCHES, ",".join(BENCHES), argv)
+    impl = operonx_impl()
+    results = asyncio.run(run_benches(BENCHES, args.names, args.scale))
     impl["recursion_limit_raised"] = _recursion_limit_raised
     impl["recursion_limit"] = sys.getrecursionlimit()
-    doc = {"impl": impl, "results": results}
-    json.dump(doc, sys.stdout)
-    sys.stdout.write("\n")
+    emit({"impl": impl, "results": results})
 
     if args.pretty:
         import statistics

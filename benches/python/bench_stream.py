@@ -26,22 +26,17 @@ M and MR are one measurement each, so the driver runs each in a fresh process.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
-import json
+import itertools
 import os
-import platform
 import sys
-import time
-import traceback
 from typing import Any, Awaitable, Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import stream_workloads as sw  # noqa: E402
-
-perf_ns = time.perf_counter_ns
+from benchlib import bench_args, emit, operonx_impl, perf_ns, run_benches, sample  # noqa: E402
 
 
 # --------------------------------------------------------------------------
@@ -97,22 +92,20 @@ async def bench_w4(scale: float) -> dict[str, Any]:
         await one_engine()
         await one_gather()
     gc.collect()
-    engine_ns: list[int] = []
-    gather_ns: list[int] = []
-    deadline = perf_ns() + int(2.0 * scale * 1e9)
-    pairs = 0
+    turn = itertools.count()
+
     # Interleaved pairs, order swapped every pair, so both see the same loop state.
-    while pairs < 200 and (pairs < 8 or perf_ns() < deadline):
-        if pairs % 2 == 0:
-            engine_ns.append(await one_engine())
-            gather_ns.append(await one_gather())
-        else:
-            gather_ns.append(await one_gather())
-            engine_ns.append(await one_engine())
-        pairs += 1
+    async def one_pair() -> tuple[int, int]:
+        if next(turn) % 2 == 0:
+            run_ns = await one_engine()
+            return run_ns, await one_gather()
+        gather_ns = await one_gather()
+        return await one_engine(), gather_ns
+
+    pairs = await sample(one_pair, 2.0 * scale, 8, 200)
     return {
-        "samples_ns": engine_ns,
-        "gather_ns": gather_ns,
+        "samples_ns": [e for e, _ in pairs],
+        "gather_ns": [g for _, g in pairs],
         "ops": sw.W4_FANOUT + 2,
         "sleep_s": sw.W4_SLEEP_S,
     }
@@ -145,15 +138,13 @@ async def bench_w5(scale: float) -> dict[str, Any]:
     # First a short stream: its answer is checked and it catches a missing API early.
     await stream_once(engine, sw.stream_inputs(10), 10)
     await stream_once(engine, inputs, n)  # warm-up (and checked)
-    totals: list[int] = []
-    firsts: list[int] = []
-    deadline = perf_ns() + int(1.5 * scale * 1e9)
-    while len(totals) < 300 and (len(totals) < 3 or perf_ns() < deadline):
+
+    async def one() -> tuple[int, int]:
         gc.collect()  # the previous repetition's garbage is not this one's cost
-        total, first = await stream_once(engine, inputs, n)
-        totals.append(total)
-        firsts.append(first)
-    return {"samples_ns": totals, "first_ns": firsts, "items": n}
+        return await stream_once(engine, inputs, n)
+
+    reps = await sample(one, 1.5 * scale, 3, 300)
+    return {"samples_ns": [t for t, _ in reps], "first_ns": [f for _, f in reps], "items": n}
 
 
 # --------------------------------------------------------------------------
@@ -222,60 +213,11 @@ BENCHES: dict[str, Callable[[float], Awaitable[dict[str, Any]]]] = {
 }
 
 
-def describe_impl() -> dict[str, Any]:
-    import operonx
-
-    version = getattr(operonx, "__version__", None)
-    if version is None:
-        try:
-            from importlib.metadata import version as dist_version
-
-            version = dist_version("operonx")
-        except Exception:  # pragma: no cover
-            version = "unknown"
-    return {
-        "version": version,
-        "file": getattr(operonx, "__file__", None),
-        "rust_core": sys.modules.get("operonx._core") is not None,
-        "has_start": hasattr(sw.Operon, "start"),
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "executable": sys.executable,
-    }
-
-
-async def main_async(names: list[str], scale: float) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    for name in names:
-        gc.collect()
-        t0 = time.perf_counter()
-        try:
-            results[name] = await BENCHES[name](scale)
-        except Exception as exc:  # reported, not fatal: the driver prints "pending"
-            results[name] = {
-                "error": f"{type(exc).__name__}: {exc}"[:500],
-                "traceback": traceback.format_exc()[-3000:],
-            }
-        results[name]["wall_s"] = round(time.perf_counter() - t0, 3)
-    return results
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", default="W4,W5", help="comma-separated subset of W4,W5,M,MR")
-    ap.add_argument("--scale", type=float, default=1.0, help="multiply every time budget by this")
-    ap.add_argument("--pretty", action="store_true", help="also print medians to stderr")
-    args = ap.parse_args(argv)
-
-    names = [n.strip() for n in args.only.split(",") if n.strip()]
-    unknown = [n for n in names if n not in BENCHES]
-    if unknown:
-        ap.error(f"unknown workload(s): {', '.join(unknown)}")
-
-    impl = describe_impl()
-    results = asyncio.run(main_async(names, args.scale))
-    json.dump({"impl": impl, "results": results}, sys.stdout)
-    sys.stdout.write("\n")
+    args = bench_args(__doc__, BENCHES, "W4,W5", argv)
+    impl = operonx_impl(has_start=hasattr(sw.Operon, "start"))
+    results = asyncio.run(run_benches(BENCHES, args.names, args.scale, keep_going=True))
+    emit({"impl": impl, "results": results})
 
     if args.pretty:
         import statistics

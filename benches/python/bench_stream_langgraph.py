@@ -20,17 +20,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import platform
 import sys
-import time
 from typing import Any, TypedDict
 
+from benchlib import emit, perf_ns, run_benches, sample
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 
 W5_ITEMS = 100_000
-perf_ns = time.perf_counter_ns
 
 
 class State(TypedDict):
@@ -79,26 +77,24 @@ async def bench(node: Any, scale: float) -> dict[str, Any]:
     graph = build(node)
     await stream_once(graph, 10)
     await stream_once(graph, n)  # warm-up
-    totals: list[int] = []
-    firsts: list[int] = []
-    deadline = perf_ns() + int(1.5 * scale * 1e9)
-    while len(totals) < 300 and (len(totals) < 3 or perf_ns() < deadline):
+
+    async def one() -> tuple[int, int]:
         gc.collect()
-        total, first = await stream_once(graph, n)
-        totals.append(total)
-        firsts.append(first)
-    return {"samples_ns": totals, "first_ns": firsts, "items": n}
+        return await stream_once(graph, n)
+
+    reps = await sample(one, 1.5 * scale, 3, 300)
+    return {"samples_ns": [t for t, _ in reps], "first_ns": [f for _, f in reps], "items": n}
 
 
-async def main_async(names: list[str], scale: float) -> dict[str, Any]:
-    nodes = {"W5": write_items, "W5a": write_items_async}
-    results: dict[str, Any] = {}
-    for name in names:
-        gc.collect()
-        t0 = time.perf_counter()
-        results[name] = await bench(nodes[name], scale)
-        results[name]["wall_s"] = round(time.perf_counter() - t0, 3)
-    return results
+async def bench_w5(scale: float) -> dict[str, Any]:
+    return await bench(write_items, scale)
+
+
+async def bench_w5a(scale: float) -> dict[str, Any]:
+    return await bench(write_items_async, scale)
+
+
+BENCHES = {"W5": bench_w5, "W5a": bench_w5a}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,9 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         "implementation": platform.python_implementation(),
         "executable": sys.executable,
     }
-    results = asyncio.run(main_async(names, args.scale))
-    json.dump({"impl": impl, "results": results}, sys.stdout)
-    sys.stdout.write("\n")
+    results = asyncio.run(run_benches(BENCHES, names, args.scale))
+    emit({"impl": impl, "results": results})
     if args.pretty:
         import statistics
 

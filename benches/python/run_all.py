@@ -16,20 +16,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+from benchlib import (
+    DEFAULT_OURS,
+    DEFAULT_PEER,
+    HERE,
+    EngineBase,
+    fmt,
+    last_json,
+    load_before,
+    probe,
+    render_markdown,
+    render_text,
+    run_bench,
+    wall_time_line,
+)
+
 BENCH_CORE = HERE / "bench_core.py"
-DEFAULT_OURS = REPO / ".venv" / "bin" / "python"
-DEFAULT_PEER = REPO / "benches" / "peers" / "operonx-0.7.1" / ".venv" / "bin" / "python"
 
 # (workload, metric, label, unit divisor kind)
 ROWS = [
@@ -47,68 +55,24 @@ RATIO_TARGETS = {("W1", "op"): 20.0, ("W2", "op"): 20.0, ("W3", "run"): 20.0}
 
 
 @dataclass
-class Engine:
-    role: str  # "ours" or "peer"
-    python: str
-    label: str = ""
-    available: bool = False
-    problem: str = ""
-    impl: dict[str, Any] = field(default_factory=dict)
+class Engine(EngineBase):
     samples: dict[str, list[int]] = field(default_factory=dict)  # workload -> ns per rep
     meta: dict[str, dict[str, int]] = field(default_factory=dict)  # workload -> ops, runs_per_rep
     round_medians: dict[str, list[float]] = field(default_factory=dict)
 
 
-def clean_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # The interpreter alone decides which operonx is imported.
-    for var in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"):
-        env.pop(var, None)
-    return env
-
-
-PROBE = (
-    "import json, sys, operonx; operonx.Operon; "
-    "print(json.dumps({'file': operonx.__file__, "
-    "'version': getattr(operonx, '__version__', '?'), "
-    "'rust_core': 'operonx._core' in sys.modules}))"
-)
-
-
-def probe(engine: Engine) -> None:
-    if not Path(engine.python).exists():
-        engine.problem = f"interpreter {engine.python} does not exist"
-        return
-    proc = subprocess.run(
-        [engine.python, "-c", PROBE], capture_output=True, text=True, env=clean_env(), cwd="/"
-    )
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        engine.problem = f"`import operonx; operonx.Operon` fails under {engine.python}: {last}"
-        return
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
-    engine.available = True
-    engine.impl = info
-    if not engine.label:
+def probe_operonx(engine: Engine) -> None:
+    info = probe(engine, what="`import operonx; operonx.Operon`")
+    if info is not None and not engine.label:
         engine.label = f"operonx {info['version']}"
-    if engine.role == "ours" and not info["rust_core"]:
-        engine.problem = (
-            f"{engine.python} imports {info['file']}, which has no Rust core: "
-            f"that is not our package"
-        )
-        engine.available = False
-    if engine.role == "peer" and info["rust_core"]:
-        engine.problem = f"{engine.python} imports our package ({info['file']}), not the peer"
-        engine.available = False
 
 
 def run_once(engine: Engine, only: str, scale: float) -> None:
-    cmd = [engine.python, str(BENCH_CORE), "--only", only, "--scale", str(scale)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=clean_env(), cwd="/")
+    proc = run_bench(engine, BENCH_CORE, only, scale)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"bench_core.py failed under {engine.label or engine.python}")
-    doc = json.loads(proc.stdout.strip().splitlines()[-1])
+    doc = last_json(proc.stdout)
     engine.impl.update(doc["impl"])
     for name, r in doc["results"].items():
         engine.samples.setdefault(name, []).extend(r["samples_ns"])
@@ -133,18 +97,6 @@ def spread(engine: Engine, workload: str, metric: str) -> str:
         return ""
     div = engine.meta[workload]["ops"] if metric == "op" else 1
     return f"{fmt(min(meds) / div)}..{fmt(max(meds) / div)}"
-
-
-def fmt(v: float | None) -> str:
-    if v is None:
-        return "n/a"
-    if v >= 1000:
-        return f"{v:,.0f}"
-    if v >= 100:
-        return f"{v:.1f}"
-    if v >= 1:
-        return f"{v:.2f}"
-    return f"{v:.3f}"
 
 
 def build_table(ours: Engine, peer: Engine, only: set[str]) -> tuple[list[str], list[list[str]], list[str]]:
@@ -190,26 +142,6 @@ def build_table(ours: Engine, peer: Engine, only: set[str]) -> tuple[list[str], 
     return head, rows, misses
 
 
-def render_text(head: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    right = {2, 3, 4}
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
-        )
-
-    sep = "  ".join("-" * w for w in widths)
-    return "\n".join([line(head), sep, *(line(r) for r in rows)])
-
-
-def render_markdown(head: list[str], rows: list[list[str]]) -> str:
-    align = ["---", "---", "---:", "---:", "---:", "---", "---"]
-    out = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
-    out += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(out)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ours", default=str(DEFAULT_OURS), help=f"our venv's python (default {DEFAULT_OURS})")
@@ -228,17 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds, args.scale = 1, args.scale * 0.5
 
     started = time.perf_counter()
-    load_before = os.getloadavg()[0]
-    if load_before > 0.7:
-        print(
-            f"WARNING: load average is {load_before:.2f} before starting: other processes compete "
-            f"for the CPU and the numbers will be noisy",
-            file=sys.stderr,
-        )
+    load = load_before()
     ours = Engine("ours", args.ours)
     peer = Engine("peer", args.peer)
-    probe(ours)
-    probe(peer)
+    probe_operonx(ours)
+    probe_operonx(peer)
     ours.label = "ours"
 
     if not ours.available:
@@ -285,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {sys.version.split()[0]} driver; {args.rounds} interleaved round(s); "
           f"medians over all repetitions; ratio = {peer.label or 'peer'} / ours")
     print()
-    print(render_markdown(head, rows) if args.markdown else render_text(head, rows))
+    if args.markdown:
+        print(render_markdown(head, rows, ["---", "---", "---:", "---:", "---:", "---", "---"]))
+    else:
+        print(render_text(head, rows, right={2, 3, 4}))
     print()
     for e in engines:
         reps = ", ".join(f"{w} {len(s)}" for w, s in e.samples.items())
@@ -297,17 +226,14 @@ def main(argv: list[str] | None = None) -> int:
                 if w in e.samples
             )
             print(f"  range of per-round medians: {spreads}")
-    print(
-        f"total wall time: {time.perf_counter() - started:.0f} s; load average "
-        f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs)"
-    )
+    print(wall_time_line(started, load))
     if misses:
         print("\ntargets missed:\n  " + "\n  ".join(misses))
 
     if args.json:
         doc = {
             "rounds": args.rounds,
-            "loadavg_before": load_before,
+            "loadavg_before": load,
             "engines": {
                 e.label or e.role: {
                     "impl": e.impl,

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -34,12 +33,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+import benchlib
+from benchlib import (
+    DEFAULT_OURS,
+    DEFAULT_PEER,
+    HERE,
+    OPERONX_PROBE,
+    REPO,
+    EngineBase,
+    last_json,
+    load_before,
+    render_text,
+    run_bench,
+    wall_time_line,
+)
+
 BENCH_STREAM = HERE / "bench_stream.py"
 BENCH_LANGGRAPH = HERE / "bench_stream_langgraph.py"
-DEFAULT_OURS = REPO / ".venv" / "bin" / "python"
-DEFAULT_PEER = REPO / "benches" / "peers" / "operonx-0.7.1" / ".venv" / "bin" / "python"
 DEFAULT_LANGGRAPH = REPO / "benches" / "peers" / "langgraph" / ".venv" / "bin" / "python"
 TIMEOUT_S = 600  # one subprocess; a hung stream in ours becomes "pending", not a hung driver
 
@@ -51,13 +61,7 @@ M_MAX_GROWTH_MIB = 50.0
 
 
 @dataclass
-class Engine:
-    role: str  # "ours", "peer" or "langgraph"
-    python: str
-    label: str
-    available: bool = False
-    problem: str = ""
-    impl: dict[str, Any] = field(default_factory=dict)
+class Engine(EngineBase):  # role: "ours", "peer" or "langgraph"
     # workload -> key ("samples_ns", "first_ns", "gather_ns") -> all samples of all rounds
     samples: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     round_medians: dict[str, dict[str, list[float]]] = field(default_factory=dict)
@@ -66,48 +70,18 @@ class Engine:
     items: dict[str, int] = field(default_factory=dict)
 
 
-def clean_env() -> dict[str, str]:
-    env = dict(os.environ)
-    # The interpreter alone decides which packages are imported; no tracing side channels.
-    for var in list(env):
-        if var in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP") or var.startswith(
-            ("LANGSMITH_", "LANGCHAIN_")
-        ):
-            env.pop(var)
-    return env
-
-
 PROBES = {
-    "ours": "import json, sys, operonx; operonx.Operon; print(json.dumps({'file': operonx.__file__, "
-    "'version': getattr(operonx, '__version__', '?'), 'rust_core': 'operonx._core' in sys.modules}))",
-    "peer": "import json, sys, operonx; operonx.Operon; print(json.dumps({'file': operonx.__file__, "
-    "'version': getattr(operonx, '__version__', '?'), 'rust_core': 'operonx._core' in sys.modules}))",
+    "ours": OPERONX_PROBE,
+    "peer": OPERONX_PROBE,
     "langgraph": "import json, langgraph.graph, langgraph.config; from importlib.metadata import version; "
     "print(json.dumps({'file': langgraph.graph.__file__, 'version': version('langgraph')}))",
 }
 
 
 def probe(engine: Engine) -> None:
-    if not Path(engine.python).exists():
-        engine.problem = f"interpreter {engine.python} does not exist"
+    info = benchlib.probe(engine, PROBES[engine.role])
+    if info is None:
         return
-    proc = subprocess.run(
-        [engine.python, "-c", PROBES[engine.role]],
-        capture_output=True, text=True, env=clean_env(), cwd="/",
-    )
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        engine.problem = f"import fails under {engine.python}: {last}"
-        return
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
-    engine.impl = info
-    engine.available = True
-    if engine.role == "ours" and not info["rust_core"]:
-        engine.available = False
-        engine.problem = f"{engine.python} imports {info['file']}, which has no Rust core: not our package"
-    if engine.role == "peer" and info["rust_core"]:
-        engine.available = False
-        engine.problem = f"{engine.python} imports our package ({info['file']}), not the peer"
     if engine.role == "peer":
         engine.label = f"operonx {info['version']}"
     if engine.role == "langgraph":
@@ -115,11 +89,8 @@ def probe(engine: Engine) -> None:
 
 
 def run_script(engine: Engine, script: Path, only: str, scale: float) -> dict[str, Any] | None:
-    cmd = [engine.python, str(script), "--only", only, "--scale", str(scale)]
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, env=clean_env(), cwd="/", timeout=TIMEOUT_S
-        )
+        proc = run_bench(engine, script, only, scale, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         for w in only.split(","):
             engine.errors[w] = f"timed out after {TIMEOUT_S} s"
@@ -132,7 +103,7 @@ def run_script(engine: Engine, script: Path, only: str, scale: float) -> dict[st
         for w in only.split(","):
             engine.errors[w] = f"process exited {proc.returncode}: {tail[-400:]}"
         return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return last_json(proc.stdout)
 
 
 def absorb(engine: Engine, doc: dict[str, Any] | None) -> None:
@@ -193,15 +164,7 @@ def mem_growth_mib(engine: Engine, workload: str) -> tuple[float, float] | None:
 
 
 def fmt(v: float | None) -> str:
-    if v is None:
-        return "n/a"
-    if v >= 10000:
-        return f"{v:,.0f}"
-    if v >= 100:
-        return f"{v:.1f}"
-    if v >= 1:
-        return f"{v:.2f}"
-    return f"{v:.3f}"
+    return benchlib.fmt(v, grouped_from=10000)
 
 
 def cell(engine: Engine, value: float | None, workload: str) -> str:
@@ -281,23 +244,15 @@ def build_table(ours: Engine, peer: Engine, lg: Engine) -> tuple[list[str], list
     return head, rows, misses
 
 
-def render_text(head: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    right = {2, 3, 4, 5}
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells))
-
-    return "\n".join([line(head), "  ".join("-" * w for w in widths), *(line(r) for r in rows)])
-
-
 def render_markdown(head: list[str], rows: list[list[str]]) -> str:
-    align = ["---", "---", "---:", "---:", "---:", "---:", "---", "---"]
-    out = ["| " + " | ".join(head) + " |", "| " + " | ".join(align) + " |"]
-    out += ["| " + " | ".join(r).replace("->", "→").replace("<=", "≤").replace("us", "µs") + " |"
-            for r in rows]
-    out[0] = out[0].replace("<=", "≤")
-    return "\n".join(out)
+    def pretty(c: str) -> str:
+        return c.replace("->", "→").replace("<=", "≤").replace("us", "µs")
+
+    return benchlib.render_markdown(
+        [c.replace("<=", "≤") for c in head],
+        [[pretty(c) for c in r] for r in rows],
+        ["---", "---", "---:", "---:", "---:", "---:", "---", "---"],
+    )
 
 
 def spread(engine: Engine, workload: str, key: str, div: float) -> str:
@@ -376,10 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds, args.scale = 1, args.scale * 0.5
 
     started = time.perf_counter()
-    load_before = os.getloadavg()[0]
-    if load_before > 0.7:
-        print(f"WARNING: load average is {load_before:.2f} before starting: the numbers will be noisy",
-              file=sys.stderr)
+    load = load_before()
     ours = Engine("ours", args.ours, "ours")
     peer = Engine("peer", args.peer, "operonx 0.7.1")
     lg = Engine("langgraph", args.langgraph, "LangGraph")
@@ -425,19 +377,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python {sys.version.split()[0]} driver; {args.rounds} round(s), order rotated; medians over all "
           f"repetitions of all rounds (memory: median of rounds, worst in brackets)")
     print()
-    print(render_markdown(head, rows) if args.markdown else render_text(head, rows))
+    print(render_markdown(head, rows) if args.markdown else render_text(head, rows, right={2, 3, 4, 5}))
     print()
     note_lines = notes(ours, peer, lg, args.rounds)
     print("\n".join(note_lines))
-    print(f"total wall time: {time.perf_counter() - started:.0f} s; load average {load_before:.2f} before, "
-          f"{os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs)")
+    print(wall_time_line(started, load))
     if misses:
         print("\ntargets missed:\n  " + "\n  ".join(misses))
 
     if args.json:
         doc = {
             "rounds": args.rounds,
-            "loadavg_before": load_before,
+            "loadavg_before": load,
             "table": {"head": head, "rows": rows},
             "notes": note_lines,
             "targets_missed": misses,
