@@ -174,7 +174,14 @@ impl<'d> Compiler<'d> {
                 }
             }
         }
-        // A nested graph ends once every op reachable from its entries has settled.
+        // A nested graph ends once every op reachable from its entries has settled. Each nested
+        // graph's entry is linked to its end first, so that a graph nested inside another counts as
+        // one node (entry, then end) when the outer one looks for its last ops.
+        for si in 0..self.scopes.len() {
+            if let Some((enter, exit)) = self.scopes[si].enter_exit {
+                add(&mut out, enter, exit, false);
+            }
+        }
         for si in 0..self.scopes.len() {
             let Some((enter, exit)) = self.scopes[si].enter_exit else { continue };
             let mut reached = FxHashSet::default();
@@ -194,7 +201,6 @@ impl<'d> Compiler<'d> {
                     sinks.push(u);
                 }
             }
-            add(&mut out, enter, exit, false);
             for u in sinks {
                 add(&mut out, u, exit, false);
             }
