@@ -656,8 +656,8 @@ def test_graph_context_and_nesting():
     assert current_graph() is None
     with g:
         assert current_graph() is g
-        with pytest.raises(OperonUsageError):
-            GraphOp(name="inner")
+        inner = GraphOp(name="inner")  # a nested graph: a node of g (tests/test_nested_authoring.py)
+        assert g.ops["inner"] is inner and inner.full_name == "g.inner"
     assert current_graph() is None
     assert (g.type, g.bound, g.full_name, g.enabled) == ("graph", "io", "g", True)
 

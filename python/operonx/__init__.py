@@ -16,10 +16,17 @@
 """
 
 from operonx._core import __version__
+from operonx.branch import BranchOp
 from operonx.engine import Operon
 from operonx.graph import GraphOp
 from operonx.middleware import Middleware
 from operonx.op import FuncOp, op
 from operonx.refs import END, PARENT, START
 
-__all__ = ["END", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START", "__version__", "op"]
+# the @graph decorator; the module stays importable as `from operonx.graph import ...`
+from operonx.graph import graph  # noqa: E402  (after the module import above, on purpose)
+
+__all__ = [
+    "BranchOp", "END", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START", "__version__",
+    "graph", "op",
+]

@@ -10,8 +10,17 @@ Two forms of one document:
   of live Python objects it refers to as ``{"$host": i}`` (every literal,
   default and transform argument, and each code op's ``callable``).
 
-Both walk the graph with loops only, so graphs of any size export under the
-default recursion limit.
+Both walk the graph with loops only (nested graphs through an explicit stack),
+so graphs of any size and nesting depth export under the default recursion
+limit.
+
+Besides code ops, a document holds branches (``"type": "branch"``: ``cases``
+with a condition ref, a target and the case's text, ``default``, outputs
+``target`` / ``matched``) and nested graphs (``"type": "graph"``: the node's
+``inputs`` / ``outputs`` in the outer graph's scope, and the nested graph's own
+``graph`` document, whose refs to its inputs have the nested graph's full name
+as their source). A branch condition's ``PARENT[k]``, where ``k`` is one of
+the branch's own inputs, is written with the branch's full name as its source.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import json
 from json.encoder import encode_basestring as _q
 from typing import Any
 
+from operonx.branch import BranchOp
 from operonx.graph import GraphOp
 from operonx.op import FuncOp
 from operonx.refs import PARENT, Ref
@@ -31,6 +41,24 @@ SCHEMA_VERSION = "1.0"
 
 _JSON_SCALARS = (str, int, float, bool)
 _UNBOUND_OUT = {"required": False, "default": None, "ref": None}
+_OPTIONAL = [True, None]
+_BRANCH_OUTPUTS = ("target", "matched")
+
+
+class _Frame:
+    """One graph being written: its ops iterator (resumed after a nested graph) and what it collected."""
+
+    __slots__ = ("g", "it", "ops", "reads", "writes", "slot")
+
+    def __init__(self, g: GraphOp, ops: Any, slot: int = 0) -> None:
+        self.g = g
+        self.it = iter(g._ops.items())
+        # the dict writer: {name: op document}; the text writer: how many ops were written
+        self.ops = ops
+        self.reads: dict[str, list] = {}
+        self.writes: dict[str, None] = {}
+        # the text writer: where the graph's head goes in the output, once its reads are known
+        self.slot = slot
 
 
 def _jsonable(v: Any) -> Any:
@@ -60,7 +88,7 @@ def _note_parent_read(reads: dict, var: Any, param_default: list | None) -> None
 class _Writer:
     """Builds one document; ``hosts`` is a list in engine mode, ``None`` otherwise."""
 
-    __slots__ = ("hosts", "host_ids", "gname", "reads", "writes", "specs")
+    __slots__ = ("hosts", "host_ids", "gname", "reads", "writes", "specs", "local", "arg_default")
 
     def __init__(self, hosts: list | None) -> None:
         self.hosts = hosts
@@ -69,6 +97,10 @@ class _Writer:
         self.reads: dict[str, list] = {}
         self.writes: dict[str, None] = {}
         self.specs: dict[int, tuple] = {}
+        # while a branch's conditions are written: (branch full name, its input names)
+        self.local: tuple | None = None
+        # how a ref inside a transform argument counts as a graph-input read
+        self.arg_default: list | None = None
 
     # -- values ------------------------------------------------------------------
 
@@ -92,7 +124,7 @@ class _Writer:
 
     def arg(self, v: Any) -> Any:
         if isinstance(v, Ref):
-            return {"__ref__": self.ref(v, None)}
+            return {"__ref__": self.ref(v, self.arg_default)}
         return self.value(v)
 
     def ref(self, r: Ref, param_default: list | None) -> dict:
@@ -100,8 +132,12 @@ class _Writer:
         src = r._src
         var = r._var
         if src is PARENT:
-            source = self.gname
-            _note_parent_read(self.reads, var, param_default)
+            local = self.local
+            if local is not None and var in local[1]:
+                source = local[0]
+            else:
+                source = self.gname
+                _note_parent_read(self.reads, var, param_default)
         else:
             source = src.full_name
         tf = r._tf
@@ -226,24 +262,141 @@ class _Writer:
 
     # -- the graph ---------------------------------------------------------------------
 
-    def graph(self, g: GraphOp) -> dict:
-        self.gname = g.full_name
-        exits = g._exits
-        ops: dict[str, dict] = {}
+    def binding(self, v: Any, head: dict, param_default: list | None) -> dict:
+        """An input bound with ``inputs={...}``: ``head`` plus its ref or literal."""
+        if v is None:
+            head["ref"] = None
+        elif type(v) is Ref:
+            head["ref"] = self.ref(v, param_default)
+        else:
+            head["ref"] = None
+            head["literal"] = self.value(v)
+        return head
+
+    def branch_op(self, node: BranchOp, wired_to_end: bool) -> dict:
+        bind = node._bind
+        inputs = {
+            k: self.binding(v, {"required": False, "default": None}, _OPTIONAL) for k, v in bind.items()
+        }
+        self.local = (node.full_name, bind)
+        self.arg_default = _OPTIONAL
+        try:
+            cases = [
+                {"condition": self.ref(c, _OPTIONAL), "target": t, "text": x} for c, t, x in node._cases
+            ]
+        finally:
+            self.local = None
+            self.arg_default = None
+        omap = node._xget("omap", None)
+        outputs, forward_all = self.fixed_outputs(omap, _BRANCH_OUTPUTS, wired_to_end)
+        return {
+            "type": "branch",
+            "name": node.name,
+            "full_name": node.full_name,
+            "enabled": node.enabled,
+            "inputs": inputs,
+            "outputs": outputs,
+            "cases": cases,
+            "default": node._default,
+            "forward_all": forward_all,
+        }
+
+    def fixed_outputs(self, omap: dict | None, keys: Any, wired_to_end: bool) -> tuple[dict, bool]:
+        """Outputs ``keys`` (then mapped extras) and ``forward_all``; records the graph outputs written."""
+        gname = self.gname
+        writes = self.writes
+        outputs: dict[str, dict] = {}
+        if omap:
+            for k in keys:
+                t = omap.get(k)
+                outputs[k] = _mapped(gname, t) if t is not None else dict(_UNBOUND_OUT)
+            for k, t in omap.items():
+                if k not in outputs:
+                    outputs[k] = _mapped(gname, t)
+                writes[t] = None
+            return outputs, False
+        for k in keys:
+            outputs[k] = dict(_UNBOUND_OUT)
+            if wired_to_end:
+                writes[k] = None
+        return outputs, wired_to_end
+
+    def graph_node(self, g: GraphOp, body: dict, inner: _Frame, wired_to_end: bool) -> dict:
+        """A nested graph as an op of the outer graph (written in the outer graph's scope)."""
+        # The node passes its inputs through as they are: each inner op applies its own default and
+        # requiredness, as a root graph's ops do with the run inputs (so an input only an untaken
+        # branch needs is not an error, and readers with different defaults each keep theirs).
+        reads = inner.reads
+        inputs: dict[str, dict] = {}
+        for k, v in g._bind.items():
+            seen = reads.get(k)
+            req_d = None if seen is not None and seen[0] else [True, None if seen is None else seen[1]]
+            inputs[k] = self.binding(v, {"required": False, "default": None}, req_d)
+        for k in reads:
+            if k not in inputs:
+                inputs[k] = {"required": False, "default": None, "ref": None}
+        outputs, forward_all = self.fixed_outputs(g._xget("omap", None), inner.writes, wired_to_end)
+        return {
+            "type": "graph",
+            "name": g.name,
+            "full_name": g.full_name,
+            "enabled": g.enabled,
+            "inputs": inputs,
+            "outputs": outputs,
+            "forward_all": forward_all,
+            "graph": body,
+        }
+
+    # -- the graph ---------------------------------------------------------------------
+
+    def document(self, root: GraphOp) -> dict:
+        """The whole document; nested graphs are written through an explicit stack."""
         code_op = self.code_op
-        for name, node in g._ops.items():
-            if type(node) is FuncOp or node.type == "code":
-                ops[name] = code_op(node, name in exits)  # type: ignore[arg-type]
-            else:
-                raise NotImplementedError(f"op {node.full_name!r}: type {node.type!r} cannot be exported yet")
-        edges = []
+        stack = [_Frame(root, {})]
+        while True:
+            f = stack[-1]
+            g = f.g
+            self.gname = g.full_name
+            self.reads = f.reads
+            self.writes = f.writes
+            exits = g._exits
+            ops = f.ops
+            nested = None
+            for name, node in f.it:
+                if type(node) is FuncOp or node.type == "code":
+                    ops[name] = code_op(node, name in exits)  # type: ignore[arg-type]
+                elif isinstance(node, BranchOp):
+                    ops[name] = self.branch_op(node, name in exits)
+                elif isinstance(node, GraphOp):
+                    nested = node
+                    break
+                else:
+                    raise NotImplementedError(
+                        f"op {node.full_name!r}: type {node.type!r} cannot be exported yet"
+                    )
+            if nested is not None:
+                stack.append(_Frame(nested, {}))
+                continue
+            stack.pop()
+            if not stack:
+                return self.root(f)
+            outer = stack[-1]
+            self.gname = outer.g.full_name
+            self.reads = outer.reads
+            self.writes = outer.writes
+            outer.ops[g.name] = self.graph_node(g, _body(f), f, g.name in outer.g._exits)
+
+    def root(self, f: _Frame) -> dict:
+        g = f.g
+        ops = f.ops
+        body = _body(f)
         adj: dict[str, list] = {name: [] for name in ops}
         hard = dict.fromkeys(ops, 0)
         soft_preds: set[str] = set()
-        for s, d, soft in g._edges:
-            sn = s.name
-            dn = d.name
-            edges.append({"from": sn, "to": dn, "soft": soft})
+        for e in body["edges"]:
+            sn = e["from"]
+            dn = e["to"]
+            soft = e["soft"]
             adj[sn].append([dn, soft])
             if soft:
                 soft_preds.add(dn)
@@ -253,9 +406,14 @@ class _Writer:
             hard[dn] += 1
         inputs = {
             var: {"required": r, "default": None if d is None else self.shared(d), "ref": None}
-            for var, (r, d) in self.reads.items()
+            for var, (r, d) in f.reads.items()
         }
-        outputs = {var: dict(_UNBOUND_OUT) for var in self.writes}
+        for k, v in g._bind.items():
+            if v is None or isinstance(v, Ref):
+                inputs.setdefault(k, {"required": False, "default": None, "ref": None})
+            else:
+                inputs.setdefault(k, {"required": False, "default": None, "ref": None})["literal"] = self.value(v)
+        outputs = {var: dict(_UNBOUND_OUT) for var in f.writes}
         return {
             "schema_version": SCHEMA_VERSION,
             "type": "graph",
@@ -265,12 +423,26 @@ class _Writer:
             "inputs": inputs,
             "outputs": outputs,
             "ops": ops,
-            "edges": edges,
-            "entries": list(g._entries),
-            "exits": list(exits),
+            "edges": body["edges"],
+            "entries": body["entries"],
+            "exits": body["exits"],
             "initial_ready_count": hard,
             "compiled_adj": adj,
         }
+
+
+def _body(f: _Frame) -> dict:
+    """A graph's own part of the document: name, concurrency, ops, edges, entries, exits."""
+    g = f.g
+    return {
+        "name": g.name,
+        "full_name": g.full_name,
+        "concurrency": g.concurrency,
+        "ops": f.ops,
+        "edges": [{"from": s.name, "to": d.name, "soft": soft} for s, d, soft in g._edges],
+        "entries": list(g._entries),
+        "exits": list(g._exits),
+    }
 
 
 def _policy(doc: dict, pol: tuple) -> None:
@@ -303,7 +475,7 @@ class _TextWriter:
     string encoder.
     """
 
-    __slots__ = ("hosts", "host_ids", "gname", "reads", "writes", "specs")
+    __slots__ = ("hosts", "host_ids", "gname", "reads", "writes", "specs", "local", "arg_default")
 
     def __init__(self) -> None:
         self.hosts: list = []
@@ -312,6 +484,8 @@ class _TextWriter:
         self.reads: dict[str, list] = {}
         self.writes: dict[str, None] = {}
         self.specs: dict[int, tuple] = {}
+        self.local: tuple | None = None
+        self.arg_default: list | None = None
 
     def host(self, v: Any) -> str:
         hosts = self.hosts
@@ -328,15 +502,19 @@ class _TextWriter:
 
     def arg(self, v: Any) -> str:
         if isinstance(v, Ref):
-            return f'{{"__ref__":{self.ref(v, None)}}}'
+            return f'{{"__ref__":{self.ref(v, self.arg_default)}}}'
         return self.host(v)
 
     def ref(self, r: Ref, param_default: list | None) -> str:
         src = r._src
         var = r._var
         if src is PARENT:
-            source = self.gname
-            _note_parent_read(self.reads, var, param_default)
+            local = self.local
+            if local is not None and var in local[1]:
+                source = local[0]
+            else:
+                source = self.gname
+                _note_parent_read(self.reads, var, param_default)
         else:
             source = src.full_name
         var_txt = _q(var) if type(var) is str else json.dumps(var)
@@ -465,64 +643,207 @@ class _TextWriter:
             f'"outputs":{{{outs_txt}}},"forward_all":{forward_all},"callable":{call}}}'
         )
 
-    def graph(self, g: GraphOp) -> str:
-        self.gname = g.full_name
-        exits = g._exits
-        ops: list[str] = []
+    def binding(self, v: Any, head: str, param_default: list | None) -> str:
+        """An input bound with ``inputs={...}``: ``head`` (up to ``"default":...,``) plus its value."""
+        if v is None:
+            return head + '"ref":null}'
+        if type(v) is Ref:
+            return f'{head}"ref":{self.ref(v, param_default)}}}'
+        return f'{head}"ref":null,"literal":{self.host(v)}}}'
+
+    def fixed_outputs(self, omap: dict | None, keys: Any, wired_to_end: bool) -> tuple[str, str]:
+        """Outputs ``keys`` (then mapped extras) and ``forward_all``; records the graph outputs written."""
+        writes = self.writes
+        if omap:
+            gname = self.gname
+            parts = []
+            for k in keys:
+                t = omap.get(k)
+                parts.append(_q(k) + ":" + (_mapped_text(gname, t) if t is not None else _UNBOUND_TXT))
+            for k, t in omap.items():
+                if k not in keys:
+                    parts.append(_q(k) + ":" + _mapped_text(gname, t))
+                writes[t] = None
+            return ",".join(parts), "false"
+        if wired_to_end:
+            for k in keys:
+                writes[k] = None
+        return _outputs_text(keys), "true" if wired_to_end else "false"
+
+    def branch_op(self, node: BranchOp, wired_to_end: bool) -> str:
+        bind = node._bind
+        head = '{"required":false,"default":null,'
+        inputs = ",".join([_q(k) + ":" + self.binding(v, head, _OPTIONAL) for k, v in bind.items()])
+        self.local = (node.full_name, bind)
+        self.arg_default = _OPTIONAL
+        try:
+            cases = ",".join(
+                [
+                    f'{{"condition":{self.ref(c, _OPTIONAL)},"target":{_q(t)},"text":{_q(x)}}}'
+                    for c, t, x in node._cases
+                ]
+            )
+        finally:
+            self.local = None
+            self.arg_default = None
+        outputs, forward_all = self.fixed_outputs(node._xget("omap", None), _BRANCH_OUTPUTS, wired_to_end)
+        default = "null" if node._default is None else _q(node._default)
+        name = node.name
+        return (
+            f'"{name}":{{"type":"branch","name":"{name}","full_name":"{node.full_name}",'
+            f'"enabled":{"true" if node.enabled else "false"},"inputs":{{{inputs}}},'
+            f'"outputs":{{{outputs}}},"cases":[{cases}],"default":{default},'
+            f'"forward_all":{forward_all}}}'
+        )
+
+    def graph_node_head(self, g: GraphOp, inner: _Frame, wired_to_end: bool) -> str:
+        """A nested graph as an op of the outer graph (written in the outer graph's scope), up to
+        the opening of its own ``ops``."""
+        reads = inner.reads
+        ins = []
+        for k, v in g._bind.items():
+            seen = reads.get(k)
+            req_d = None if seen is not None and seen[0] else [True, None if seen is None else seen[1]]
+            ins.append(self.binding(v, _q(k) + ':{"required":false,"default":null,', req_d))
+        bind = g._bind
+        for k in reads:
+            if k not in bind:
+                ins.append(_q(k) + ":" + _UNBOUND_TXT)
+        outputs, forward_all = self.fixed_outputs(g._xget("omap", None), inner.writes, wired_to_end)
+        name = g.name
+        return (
+            f'"{name}":{{"type":"graph","name":"{name}","full_name":"{g.full_name}",'
+            f'"enabled":{"true" if g.enabled else "false"},"inputs":{{{",".join(ins)}}},'
+            f'"outputs":{{{outputs}}},"forward_all":{forward_all},'
+            f'"graph":{{"name":"{name}","full_name":"{g.full_name}",'
+            f'"concurrency":{"null" if g.concurrency is None else int(g.concurrency)},"ops":{{'
+        )
+
+    def document(self, root: GraphOp) -> str:
+        """The whole document as JSON text.
+
+        Nested graphs are written through an explicit stack, into one list of text pieces in
+        document order: a graph's head (which needs what its ops read) is filled into a slot
+        reserved before its ops once they are written, so nothing is copied more than once.
+        """
         code_op = self.code_op
         spec_doc = self.spec_doc
         last_spec = None
         sd: tuple = ()
-        for name, node in g._ops.items():
-            if type(node) is FuncOp or node.type == "code":
-                spec = node._spec  # type: ignore[attr-defined]
-                if spec is not last_spec:
-                    sd = spec_doc(spec)
-                    last_spec = spec
-                ops.append(code_op(node, name in exits, sd))  # type: ignore[arg-type]
-            else:
-                raise NotImplementedError(
-                    f"op {node.full_name!r}: type {node.type!r} cannot be exported yet"
-                )
-        edges: list[str] = []
-        adj: dict[str, list[str]] = {name: [] for name in g._ops}
-        hard = dict.fromkeys(g._ops, 0)
-        soft_preds: set[str] = set()
-        for s, d, soft in g._edges:
-            sn = s.name
-            dn = d.name
-            if soft:
-                edges.append(f'{{"from":"{sn}","to":"{dn}","soft":true}}')
-                adj[sn].append(f'["{dn}",true]')
-                soft_preds.add(dn)
-            else:
-                edges.append(f'{{"from":"{sn}","to":"{dn}","soft":false}}')
-                adj[sn].append(f'["{dn}",false]')
-                hard[dn] += 1
-        for dn in soft_preds:
-            hard[dn] += 1
-        inputs = ",".join(
-            [
+        out: list[Any] = [None]
+        append = out.append
+        stack = [_Frame(root, 0, 0)]
+        while True:
+            f = stack[-1]
+            g = f.g
+            self.gname = g.full_name
+            self.reads = f.reads
+            self.writes = f.writes
+            exits = g._exits
+            n = f.ops
+            nested = None
+            for name, node in f.it:
+                if n:
+                    append(",")
+                n += 1
+                if type(node) is FuncOp or node.type == "code":
+                    spec = node._spec  # type: ignore[attr-defined]
+                    if spec is not last_spec:
+                        sd = spec_doc(spec)
+                        last_spec = spec
+                    append(code_op(node, name in exits, sd))  # type: ignore[arg-type]
+                elif isinstance(node, BranchOp):
+                    append(self.branch_op(node, name in exits))
+                elif isinstance(node, GraphOp):
+                    nested = node
+                    break
+                else:
+                    raise NotImplementedError(
+                        f"op {node.full_name!r}: type {node.type!r} cannot be exported yet"
+                    )
+            f.ops = n
+            if nested is not None:
+                stack.append(_Frame(nested, 0, len(out)))
+                append(None)
+                continue
+            stack.pop()
+            edges, adj, hard = _edges_text(g, not stack)
+            if not stack:
+                append(self.root_tail(f, edges, adj, hard))
+                out[0] = self.root_head(f)
+                return "".join(out)
+            append(
+                f'}},"edges":[{",".join(edges)}],'
+                f'"entries":[{",".join([f"{_q(n)}" for n in g._entries])}],'
+                f'"exits":[{",".join([f"{_q(n)}" for n in g._exits])}]}}}}'
+            )
+            outer = stack[-1]
+            self.gname = outer.g.full_name
+            self.reads = outer.reads
+            self.writes = outer.writes
+            out[f.slot] = self.graph_node_head(g, f, g.name in outer.g._exits)
+
+    def root_head(self, f: _Frame) -> str:
+        g = f.g
+        bind = g._bind
+        parts = []
+        for var, (r, d) in f.reads.items():
+            v = bind.get(var)
+            lit = "" if v is None or isinstance(v, Ref) else f',"literal":{self.host(v)}'
+            parts.append(
                 f'{_q(var)}:{{"required":{"true" if r else "false"},'
-                f'"default":{"null" if d is None else self.shared(d)},"ref":null}}'
-                for var, (r, d) in self.reads.items()
-            ]
-        )
-        outputs = ",".join([f"{_q(var)}:{_UNBOUND_TXT}" for var in self.writes])
+                f'"default":{"null" if d is None else self.shared(d)},"ref":null{lit}}}'
+            )
+        for k, v in bind.items():
+            if k not in f.reads:
+                lit = "" if v is None or isinstance(v, Ref) else f',"literal":{self.host(v)}'
+                parts.append(f'{_q(k)}:{{"required":false,"default":null,"ref":null{lit}}}')
+        inputs = ",".join(parts)
+        outputs = ",".join([f"{_q(var)}:{_UNBOUND_TXT}" for var in f.writes])
         concurrency = "null" if g.concurrency is None else str(int(g.concurrency))
-        ops_txt = ",".join(ops)
-        edges_txt = ",".join(edges)
-        entries_txt = ",".join([f'"{n}"' for n in g._entries])
-        exits_txt = ",".join([f'"{n}"' for n in exits])
-        irc_txt = ",".join([f'"{n}":{c}' for n, c in hard.items()])
-        adj_txt = ",".join([f'"{n}":[{",".join(a)}]' for n, a in adj.items()])
         return (
             f'{{"schema_version":"{SCHEMA_VERSION}","type":"graph","name":"{g.name}",'
             f'"full_name":"{g.full_name}","concurrency":{concurrency},'
-            f'"inputs":{{{inputs}}},"outputs":{{{outputs}}},"ops":{{{ops_txt}}},'
-            f'"edges":[{edges_txt}],"entries":[{entries_txt}],"exits":[{exits_txt}],'
+            f'"inputs":{{{inputs}}},"outputs":{{{outputs}}},"ops":{{'
+        )
+
+    def root_tail(self, f: _Frame, edges: list[str], adj: dict, hard: dict) -> str:
+        g = f.g
+        edges_txt = ",".join(edges)
+        entries_txt = ",".join([f'"{n}"' for n in g._entries])
+        exits_txt = ",".join([f'"{n}"' for n in g._exits])
+        irc_txt = ",".join([f'"{n}":{c}' for n, c in hard.items()])
+        adj_txt = ",".join([f'"{n}":[{",".join(a)}]' for n, a in adj.items()])
+        return (
+            f'}},"edges":[{edges_txt}],"entries":[{entries_txt}],"exits":[{exits_txt}],'
             f'"initial_ready_count":{{{irc_txt}}},"compiled_adj":{{{adj_txt}}}}}'
         )
+
+
+def _edges_text(g: GraphOp, informational: bool) -> tuple[list[str], dict, dict]:
+    """The edges as JSON text; with ``informational``, also ``compiled_adj`` and ``initial_ready_count``."""
+    edges: list[str] = []
+    if not informational:
+        for s, d, soft in g._edges:
+            edges.append(f'{{"from":"{s.name}","to":"{d.name}","soft":{"true" if soft else "false"}}}')
+        return edges, {}, {}
+    adj: dict[str, list[str]] = {name: [] for name in g._ops}
+    hard = dict.fromkeys(g._ops, 0)
+    soft_preds: set[str] = set()
+    for s, d, soft in g._edges:
+        sn = s.name
+        dn = d.name
+        if soft:
+            edges.append(f'{{"from":"{sn}","to":"{dn}","soft":true}}')
+            adj[sn].append(f'["{dn}",true]')
+            soft_preds.add(dn)
+        else:
+            edges.append(f'{{"from":"{sn}","to":"{dn}","soft":false}}')
+            adj[sn].append(f'["{dn}",false]')
+            hard[dn] += 1
+    for dn in soft_preds:
+        hard[dn] += 1
+    return edges, adj, hard
 
 
 _UNBOUND_TXT = '{"required":false,"default":null,"ref":null}'
@@ -543,7 +864,7 @@ def _mapped_text(gname: str, target: str) -> str:
 
 def export_config(graph: GraphOp) -> dict:
     """The graph document as a JSON-ready dict (what ``GraphOp.export_config()`` returns)."""
-    return _Writer(None).graph(graph)
+    return _Writer(None).document(graph)
 
 
 def engine_document(graph: GraphOp, freeze: bool = False) -> tuple[str, list]:
@@ -556,7 +877,7 @@ def engine_document(graph: GraphOp, freeze: bool = False) -> tuple[str, list]:
     afterwards raises ``OperonUsageError``.
     """
     w = _TextWriter()
-    text = w.graph(graph)
+    text = w.document(graph)
     if freeze:
         graph._mark_built()
     return text, w.hosts

@@ -9,21 +9,30 @@ out and in, and ``START`` / ``END`` mark the graph's entries and exits::
         a = fetch(url=PARENT["url"])
         b = parse(text=a["body"])
         START >> a >> b >> END
+
+A ``GraphOp`` created inside another graph's block is a node of that graph
+(a nested graph): ``GraphOp(name="sub", inputs={"v": a["v"]})``. Inside its
+own block ``PARENT["v"]`` reads its input ``v``; the outer graph reads its
+results as ``sub["k"]``. ``@graph`` turns a function whose body builds ops
+into a factory of such graphs.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
+import inspect
 import logging
 import sys
 from contextvars import ContextVar
-from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from types import FrameType, MappingProxyType
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
-from operonx.naming import assigned_name, check_name
-from operonx.refs import END, PARENT, START, Ref
+from operonx.naming import _instructions, assigned_name, check_name, is_valid_name
+from operonx.refs import END, PARENT, START, Ref, _ParentType, _Terminal
 
-__all__ = ["GraphOp", "OpNode", "Param", "Soft", "current_graph"]
+__all__ = ["GraphFunction", "GraphOp", "OpNode", "Param", "Soft", "current_graph", "graph"]
 
 logger = logging.getLogger("operonx")
 
@@ -274,6 +283,128 @@ def _wire_end(src: Any) -> None:
         g._exits[s.name] = None
 
 
+# ---------------------------------------------------------------------------
+# Scopes: an op reads only its own graph's ops and inputs
+# ---------------------------------------------------------------------------
+
+
+def refs_in(value: Any) -> Iterator[Ref]:
+    """Every ref in ``value`` (a ref, refs in its transform arguments, in lists/tuples/dicts)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, Ref):
+            yield v
+            for _, args in v._tf:
+                stack.extend(args)
+        elif type(v) is tuple or type(v) is list:
+            stack.extend(v)
+        elif type(v) is dict:
+            stack.extend(v.values())
+
+
+def _ancestors(g: "GraphOp | None") -> list["GraphOp"]:
+    out = []
+    while g is not None:
+        out.append(g)
+        g = g.graph
+    return out
+
+
+def check_scope(graph: Any, who: str, key: str, value: Any) -> None:
+    """Raise :class:`GraphError` when a ref in ``value`` reads an op that ``graph``'s ops cannot see.
+
+    An op of ``graph`` reads graph inputs (``PARENT[...]``) and the outputs of
+    ``graph``'s own ops (a nested graph's results included, as ``sub["k"]``).
+    ``who`` names the reader and ``key`` the input being bound, for the
+    message.
+    """
+    for r in refs_in(value):
+        src = r._src
+        if src is PARENT or isinstance(src, _ParentType):
+            continue
+        g = getattr(src, "graph", _MISSING)
+        if g is graph:
+            continue
+        if g is _MISSING:
+            raise GraphTypeError(f"{who}: input {key!r} reads {src!r}, which is not an op")
+        _raise_scope(graph, who, key, r)
+
+
+def _raise_scope(graph: "GraphOp", who: str, key: str, r: Ref) -> None:
+    src = r._src
+    outer = _ancestors(graph.graph)
+    if src is graph or src in outer:
+        raise GraphError(
+            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], an "
+            f"output of a graph it is inside; read a graph's inputs with PARENT[...] instead"
+        )
+    if src.graph in outer:
+        raise GraphError(
+            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], "
+            f"which is outside the nested graph {graph.full_name!r}. Pass the value through PARENT: "
+            f"bind it as an input of the nested graph (GraphOp(..., inputs={{{key!r}: "
+            f"{src.name}[{r._var!r}]}})) and read PARENT[{key!r}] inside it."
+        )
+    inner = _ancestors(src.graph)
+    if graph in inner:
+        sub = inner[inner.index(graph) - 1]
+        raise GraphError(
+            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], "
+            f"an op inside the nested graph {sub.full_name!r}. Read the nested graph's result "
+            f"instead: forward the value to its END/PARENT and read {sub.name}['<key>']."
+        )
+    where = src.graph.full_name if src.graph is not None else "no graph"
+    raise GraphError(
+        f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], "
+        f"an op of another graph ({where})"
+    )
+
+
+def _with_target(frame: FrameType) -> str | None:
+    """``with GraphOp(...) as sub:``: the name ``sub`` (``None`` when there is no such target)."""
+    try:
+        offsets, instrs = _instructions(frame.f_code)
+    except Exception:  # pragma: no cover - exotic bytecode
+        return None
+    j = bisect.bisect_right(offsets, frame.f_lasti)
+    n = len(instrs)
+    while j < n and instrs[j].opname in ("NOP", "CACHE", "EXTENDED_ARG"):
+        j += 1
+    if j + 1 < n and instrs[j].opname in ("BEFORE_WITH", "SETUP_WITH", "BEFORE_ASYNC_WITH"):
+        ins = instrs[j + 1]
+        if ins.opname in ("STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF"):
+            name = ins.argval
+            return name if is_valid_name(name) else None
+    return None
+
+
+def _check_binding(graph: "GraphOp | None", who: str, key: Any, value: Any) -> None:
+    if type(key) is not str or not is_valid_name(key):
+        raise GraphError(f"{who}: invalid input name {key!r}: use letters, digits, '_' and '-' only")
+    if type(value) is not Ref and isinstance(value, (OpNode, _ParentType, _Terminal)):
+        if isinstance(value, OpNode):
+            hint = f"pass one of its outputs, e.g. {value.name}['key']"
+        elif isinstance(value, _ParentType):
+            hint = f"index it: PARENT[{key!r}]"
+        else:
+            hint = "START and END are only used with '>>'"
+        raise GraphTypeError(f"{who}: input {key!r} got {value!r}; {hint}")
+    if graph is None:
+        if isinstance(value, Ref) or any(True for _ in refs_in(value)):
+            raise GraphError(
+                f"{who}: input {key!r} is bound to {value!r}, but a root graph's inputs are its run "
+                f"inputs; outside a graph, give a plain value (or None to take it from the run inputs)"
+            )
+    else:
+        check_scope(graph, who, key, value)
+
+
+# ---------------------------------------------------------------------------
+# Graphs
+# ---------------------------------------------------------------------------
+
+
 class GraphOp(OpNode):
     """A graph of ops; use it as a context manager to add ops to it.
 
@@ -282,26 +413,39 @@ class GraphOp(OpNode):
     ``with GraphOp(...) as g:`` every call of an ``@op`` function creates a
     node of ``g``. ``g.export_config()`` (alias ``g.serialize()``) returns
     the graph document.
+
+    Created inside another graph's block, the graph is a node of that graph
+    (a nested graph, ``full_name`` ``"outer.inner"``). ``inputs={"v": ref or
+    literal}`` binds its inputs from the outer graph's scope; inside it
+    ``PARENT["v"]`` reads input ``v``. The outer graph reads its results as
+    ``sub["k"]`` (the keys its ops forward to its END/PARENT); ``sub >> END``
+    forwards them all and ``sub["k"] >> PARENT["k2"]`` maps one. The name
+    defaults to the assignment target, or the ``with ... as name`` target.
     """
 
-    __slots__ = ("concurrency", "_ops", "_edges", "_pairs", "_entries", "_exits", "_built", "_tokens")
+    __slots__ = (
+        "concurrency", "_ops", "_edges", "_pairs", "_entries", "_exits", "_built", "_tokens",
+        "_bind", "_subs",
+    )
 
     type = "graph"
     bound = "io"
     is_gen = False
     delay = 0
 
-    def __init__(self, name: str | None = None, concurrency: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        concurrency: int | None = None,
+        inputs: Mapping[str, Any] | None = None,
+    ) -> None:
         parent = _current_get()
-        if parent is not None:
-            raise OperonUsageError(
-                "nested graphs are not supported yet: create GraphOp outside other graphs"
-            )
         if name is None:
-            name = assigned_name(sys._getframe(1)) or "graph"
+            frame = sys._getframe(1)
+            name = assigned_name(frame) or _with_target(frame) or "graph"
         self.name = check_name(name)
-        self.full_name = name
-        self.graph = None
+        self.full_name = name if parent is None else parent.full_name + "." + name
+        self.graph = parent
         self._x = None
         if concurrency is not None:
             if type(concurrency) is not int or concurrency < 1:
@@ -314,6 +458,19 @@ class GraphOp(OpNode):
         self._exits: dict[str, None] = {}
         self._built = False
         self._tokens: list = []
+        self._subs: list[GraphOp] = []
+        bind: dict[str, Any] = {}
+        if inputs is not None:
+            if not isinstance(inputs, Mapping):
+                raise GraphTypeError(f"inputs= must be a dict, got {inputs!r}")
+            who = f"graph {name!r}"
+            for k, v in inputs.items():
+                _check_binding(parent, who, k, v)
+                bind[k] = v
+        self._bind = bind
+        if parent is not None:
+            parent._add(self)
+            parent._subs.append(self)
 
     # -- context manager -------------------------------------------------------
 
@@ -368,8 +525,13 @@ class GraphOp(OpNode):
             self._edges.append((src, dst, soft))
 
     def _mark_built(self) -> None:
-        """Freeze the graph: adding ops or edges afterwards is an ``OperonUsageError``."""
-        self._built = True
+        """Freeze the graph and its nested graphs: adding ops or edges afterwards is an
+        ``OperonUsageError``."""
+        stack = [self]
+        while stack:
+            g = stack.pop()
+            g._built = True
+            stack.extend(g._subs)
 
     # -- what users read ---------------------------------------------------------
 
@@ -399,32 +561,102 @@ class GraphOp(OpNode):
         return self._built
 
     @property
+    def is_nested(self) -> bool:
+        """True for a graph that is a node of another graph."""
+        return self.graph is not None
+
+    @property
     def inputs(self) -> dict[str, Param]:
-        """Every graph input the ops read, as ``{name: Param}``.
+        """Every graph input the ops read, as ``{name: Param}`` (then bound inputs nobody reads).
 
         ``required`` is true when some reader has no default; ``default`` is
-        the first reader's default (``None`` when it has none).
+        the first reader's default (``None`` when it has none); ``value`` is
+        what ``inputs={...}`` bound the input to (a ref or a literal), if anything.
         """
+        reads = _summaries(self)[id(self)][0]
+        bind = self._bind
         out: dict[str, Param] = {}
-        for node in self._ops.values():
-            for var, has_default, default in node._reads():
-                p = out.get(var)
-                if p is None:
-                    out[var] = Param(var, not has_default, default if has_default else None)
-                elif not has_default:
-                    p.required = True
+        for var, (required, default) in reads.items():
+            out[var] = Param(var, required, default, bind.get(var))
+        for k, v in bind.items():
+            if k not in out:
+                out[k] = Param(k, False, None, v)
         return out
 
     @property
     def outputs(self) -> dict[str, Param]:
-        """Every graph output the ops forward, as ``{name: Param}``."""
+        """Every graph output the ops forward, as ``{name: Param}``.
+
+        For a nested graph, an output mapped into the outer graph
+        (``sub["k"] >> PARENT["k2"]``) has that ``PARENT`` ref as its value.
+        """
+        forwards = _summaries(self)[id(self)][1]
+        omap = self._xget("omap", None) or {}
         out: dict[str, Param] = {}
-        exits = self._exits
-        for name, node in self._ops.items():
-            for var in node._forwards(name in exits):
-                if var not in out:
-                    out[var] = Param(var, False)
+        for var in forwards:
+            t = omap.get(var)
+            out[var] = Param(var, False, None, Ref(PARENT, t) if t is not None else None)
+        for k, t in omap.items():
+            if k not in out:
+                out[k] = Param(k, False, None, Ref(PARENT, t))
         return out
+
+    @property
+    def output_mappings(self) -> dict[str, str]:
+        """``{output key: outer graph output name}`` for a nested graph's mapped outputs."""
+        return dict(self._xget("omap", None) or {})
+
+    # -- as a node of an outer graph ----------------------------------------------
+
+    def _map_output(self, key: str, target: str) -> None:
+        if self.graph is None:
+            raise GraphTypeError(
+                f"graph {self.full_name!r} is not nested in another graph: its outputs are the run's results"
+            )
+        omap = self._xget("omap", None)
+        if omap is None:
+            self._xset("omap", {key: target})
+        else:
+            omap[key] = target
+
+    def _bind_input(self, key: str, ref: Ref) -> None:
+        parent = self.graph
+        if parent is None:
+            raise GraphTypeError(
+                f"graph {self.full_name!r} is not nested in another graph: its inputs are the run inputs"
+            )
+        if parent._built:
+            raise OperonUsageError(f"graph {parent.full_name!r} is already built into an engine")
+        _check_binding(parent, f"graph {self.name!r}", key, ref)
+        self._bind[key] = ref
+
+    def _reads_from(self, inner: dict) -> Iterator[tuple[str, bool, Any]]:
+        """The outer graph's inputs read by this nested graph's bindings (``inner``: its own reads)."""
+        for k, v in self._bind.items():
+            first = True
+            for r in refs_in(v):
+                if r._src is PARENT:
+                    seen = inner.get(k) if first else None
+                    if first and (seen is None or not seen[0]):
+                        yield r._var, True, None if seen is None else seen[1]
+                    else:
+                        yield r._var, False, None
+                first = False
+
+    def _forwards_from(self, inner: dict, wired_to_end: bool) -> Iterator[str]:
+        omap = self._xget("omap", None)
+        if omap:
+            yield from omap.values()
+        elif wired_to_end:
+            yield from inner
+
+    def _reads(self) -> Iterator[tuple[str, bool, Any]]:
+        return self._reads_from(_summaries(self)[id(self)][0])
+
+    def _forwards(self, wired_to_end: bool) -> Iterator[str]:
+        return self._forwards_from(_summaries(self)[id(self)][1], wired_to_end)
+
+    # -- documents -------------------------------------------------------------------
 
     def export_config(self) -> dict:
         """The graph document (schema 1.0) as a JSON-ready dict."""
@@ -437,3 +669,179 @@ class GraphOp(OpNode):
         from operonx.export import export_config
 
         return export_config(self)
+
+
+def _summaries(root: GraphOp) -> dict[int, tuple[dict, dict]]:
+    """For ``root`` and every graph nested in it (no recursion): ``id(graph) ->
+    (reads, forwards)``, where ``reads`` is ``{input: [required, default]}`` and
+    ``forwards`` the graph outputs its ops forward, in first-seen order."""
+    order: list[GraphOp] = []
+    stack = [root]
+    while stack:
+        g = stack.pop()
+        order.append(g)
+        for node in g._ops.values():
+            if isinstance(node, GraphOp):
+                stack.append(node)
+    memo: dict[int, tuple[dict, dict]] = {}
+    for g in reversed(order):  # nested graphs before the graph holding them
+        reads: dict[str, list] = {}
+        forwards: dict[str, None] = {}
+        exits = g._exits
+        for name, node in g._ops.items():
+            if isinstance(node, GraphOp):
+                inner = memo[id(node)]
+                node_reads: Iterable = node._reads_from(inner[0])
+                node_fwd: Iterable = node._forwards_from(inner[1], name in exits)
+            else:
+                node_reads = node._reads()
+                node_fwd = node._forwards(name in exits)
+            for var, has_default, default in node_reads:
+                seen = reads.get(var)
+                if seen is None:
+                    reads[var] = [not has_default, default if has_default else None]
+                elif not has_default:
+                    seen[0] = True
+            for var in node_fwd:
+                forwards[var] = None
+        memo[id(g)] = (reads, forwards)
+    return memo
+
+
+# ---------------------------------------------------------------------------
+# @graph
+# ---------------------------------------------------------------------------
+
+_LOOPS_UNSUPPORTED = "loops are not supported yet"
+
+
+class GraphFunction:
+    """A function decorated with ``@graph``: each call builds a graph from its body.
+
+    Every parameter must be given (or have a default). In the body, a
+    parameter given a ref, or ``None``, is ``PARENT[param]``; a plain value
+    (or an unused default) is passed to the body as it is, as in operonx
+    0.7.1, so the body can use it while building ops.
+
+    * Called inside a graph, the call makes a nested :class:`GraphOp` whose
+      inputs are the given arguments: refs bound from the outer scope, plain
+      values as literals, ``None`` left unbound.
+    * Called outside any graph it returns a root :class:`GraphOp`; a ``None``
+      argument means "take it from the run inputs" (the body reads
+      ``PARENT[param]``), and refs are refused (there is no outer scope).
+
+    The graph's name is the call's ``name=``, else the decorator's ``name=``,
+    else the assignment target, else the function's name. ``until=`` /
+    ``max_iterations=`` (loops) raise :class:`~operonx.errors.OperonUsageError`:
+    loops are not supported yet.
+    """
+
+    def __init__(
+        self,
+        func: Callable,
+        *,
+        name: str | None = None,
+        until: Any = None,
+        max_iterations: Any = None,
+        bound: str | None = None,
+    ) -> None:
+        if not callable(func) or isinstance(func, type):
+            raise GraphTypeError(f"@graph needs a function, got {func!r}")
+        if until is not None or max_iterations is not None:
+            raise OperonUsageError(_LOOPS_UNSUPPORTED)
+        if bound is not None and bound not in ("sync", "io", "cpu"):
+            raise GraphError(f"bound must be one of 'sync', 'io', 'cpu', got {bound!r}")
+        functools.update_wrapper(self, func)
+        self.func = func
+        self.name = check_name(name) if name is not None else None
+        self.until = until
+        self.max_iterations = max_iterations
+        fname = getattr(func, "__name__", None) or "graph"
+        self.func_name = fname
+        self.fallback_name = fname if is_valid_name(fname) else "graph"
+        sig = inspect.signature(func)
+        params: list[str] = []
+        defaults: dict[str, Any] = {}
+        self.has_varkw = False
+        for p in sig.parameters.values():
+            if p.kind is p.VAR_KEYWORD:
+                self.has_varkw = True
+            elif p.kind is p.VAR_POSITIONAL:
+                raise GraphTypeError(f"@graph function {fname}() cannot take *{p.name}")
+            elif p.kind is p.POSITIONAL_ONLY:
+                raise GraphTypeError(f"@graph function {fname}(): parameter {p.name!r} is positional-only")
+            else:
+                params.append(p.name)
+                if p.default is not inspect.Parameter.empty:
+                    defaults[p.name] = p.default
+        self.params = tuple(params)
+        self.defaults = defaults
+
+    def __repr__(self) -> str:
+        return f"<graph {self.func_name}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> GraphOp:
+        params = self.params
+        options: dict[str, Any] = {}
+        for opt in ("name", "until", "max_iterations"):
+            if opt in kwargs and opt not in params:
+                options[opt] = kwargs.pop(opt)
+        if options.get("until") is not None or options.get("max_iterations") is not None:
+            raise OperonUsageError(_LOOPS_UNSUPPORTED)
+        if len(args) > len(params):
+            raise GraphTypeError(
+                f"{self.func_name}() takes {len(params)} arguments, got {len(args)} positional"
+            )
+        given: dict[str, Any] = {}
+        for p, v in zip(params, args):
+            given[p] = v
+        for k, v in kwargs.items():
+            if k in given:
+                raise GraphTypeError(f"{self.func_name}() got multiple values for {k!r}")
+            if k not in params and not self.has_varkw:
+                raise GraphTypeError(
+                    f"{k!r} is not a parameter of {self.func_name}(). Parameters: {list(params)}"
+                )
+            given[k] = v
+        name = options.get("name")
+        if name is None:
+            name = self.name or assigned_name(sys._getframe(1)) or self.fallback_name
+        parent = _current_get()
+        missing = [p for p in params if p not in given and p not in self.defaults]
+        if missing:
+            raise GraphTypeError(
+                f"{self.func_name}() missing {', '.join(map(repr, missing))}: pass a ref, a value, or None "
+                f"(None: {'the run input of that name' if _current_get() is None else 'no value'})"
+            )
+        body: dict[str, Any] = {}
+        for p in params:
+            v = given[p] if p in given else self.defaults[p]
+            body[p] = PARENT[p] if v is None or isinstance(v, Ref) else v
+        for k, v in given.items():
+            if k not in body:
+                body[k] = PARENT[k] if v is None or isinstance(v, Ref) else v
+        sub = GraphOp(name=name, inputs=given)
+        with sub:
+            self.func(**body)
+        return sub
+
+
+def graph(
+    fn: Callable | None = None,
+    *,
+    name: str | None = None,
+    until: Any = None,
+    max_iterations: Any = None,
+    bound: str | None = None,
+) -> Any:
+    """``@graph`` / ``@graph(name=...)``: a function whose body builds ops becomes a graph factory.
+
+    See :class:`GraphFunction`. ``until=`` / ``max_iterations=`` (loops) are
+    not supported yet and raise :class:`~operonx.errors.OperonUsageError`;
+    ``bound=`` is accepted for compatibility (a graph's ``bound`` is ``"io"``).
+    """
+    if fn is None:
+        return lambda f: GraphFunction(
+            f, name=name, until=until, max_iterations=max_iterations, bound=bound
+        )
+    return GraphFunction(fn, name=name, until=until, max_iterations=max_iterations, bound=bound)

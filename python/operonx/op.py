@@ -25,7 +25,7 @@ from collections import deque
 from typing import Any, Callable, Iterator
 
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
-from operonx.graph import OpNode, Param, _current_get
+from operonx.graph import OpNode, Param, _current_get, check_scope, refs_in
 from operonx.naming import assigned_name, check_name, is_valid_name
 from operonx.refs import PARENT, Ref, _ParentType, _Terminal
 
@@ -321,7 +321,14 @@ def _setup(node: "FuncOp", spec: OpFunction, graph: Any, name: Any, kwargs: dict
     extra = None
     for k, v in kwargs.items():
         if k in pset:
-            if type(v) is not Ref and isinstance(v, _NOT_VALUES):
+            if type(v) is Ref:
+                src = v._src
+                # refs inside transform arguments can only leave the scope once graphs nest
+                if (src is not PARENT and getattr(src, "graph", None) is not graph) or (
+                    v._tf and (graph.graph is not None or graph._subs)
+                ):
+                    check_scope(graph, f"op {name!r}", k, v)
+            elif isinstance(v, _NOT_VALUES):
                 raise _bad_value(node, k, v)
             bind[k] = v
         elif k != "name":
@@ -366,6 +373,7 @@ def _options(node: "FuncOp", spec: OpFunction, extra: list) -> None:
         elif spec.has_varkw:
             if type(v) is not Ref and isinstance(v, _NOT_VALUES):
                 raise _bad_value(node, k, v)
+            check_scope(node.graph, f"op {node.name!r}", k, v)
             bind[k] = v
         elif outs is None and isinstance(v, Ref) and v._src is PARENT and not v._tf:
             node._set_omap(k, v._var)
@@ -386,6 +394,7 @@ def _options(node: "FuncOp", spec: OpFunction, extra: list) -> None:
                 raise _unknown(spec, k)
             if type(v) is not Ref and isinstance(v, _NOT_VALUES):
                 raise _bad_value(node, k, v)
+            check_scope(node.graph, f"op {node.name!r}", k, v)
             bind.setdefault(k, v)
         if star:
             for p in spec.params:
@@ -399,19 +408,7 @@ def _options(node: "FuncOp", spec: OpFunction, extra: list) -> None:
             node._map_output(k, _parent_var(node, k, v))
 
 
-def _refs_in(value: Any) -> Iterator[Ref]:
-    """Every ref in ``value`` (a ref, and refs in its transform arguments)."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, Ref):
-            yield v
-            for _, args in v._tf:
-                stack.extend(args)
-        elif type(v) is tuple or type(v) is list:
-            stack.extend(v)
-        elif type(v) is dict:
-            stack.extend(v.values())
+_refs_in = refs_in
 
 
 class FuncOp(OpNode):
@@ -575,6 +572,7 @@ class FuncOp(OpNode):
         spec = self._spec
         if key not in spec.param_set and not spec.has_varkw:
             raise _unknown(spec, key)
+        check_scope(self.graph, f"op {self.name!r}", key, ref)
         self._bind[key] = ref
 
     def _reads(self) -> Iterator[tuple[str, bool, Any]]:

@@ -1,4 +1,4 @@
-"""The authoring API: ``from operonx.core import GraphOp, op, START, END, PARENT, FuncOp, Operon``.
+"""The authoring API: ``from operonx.core import GraphOp, op, graph, START, END, PARENT, BranchOp, FuncOp, Operon``.
 
 ``Operon`` and ``Middleware`` are loaded on first use from
 ``operonx.engine`` and ``operonx.middleware``.
@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from operonx.graph import GraphOp
+from operonx.branch import BranchOp
+from operonx.graph import GraphOp, graph
 from operonx.op import FuncOp, op
 from operonx.refs import END, PARENT, START, Ref
 
-__all__ = ["GraphOp", "op", "FuncOp", "START", "END", "PARENT", "Ref", "Operon", "Middleware"]
+__all__ = [
+    "GraphOp", "op", "graph", "FuncOp", "BranchOp", "START", "END", "PARENT", "Ref", "Operon", "Middleware",
+]
 
 _LAZY = {"Operon": "operonx.engine", "Middleware": "operonx.middleware"}
 

@@ -1,3 +1,5 @@
-"""Built-in ops (``if_``, ``ParserOp``... land here)."""
+"""Built-in ops: ``from operonx.core.ops import if_, BranchOp`` (``ParserOp``... land here)."""
 
-__all__: list[str] = []
+from operonx.branch import Branch, BranchOp, if_
+
+__all__ = ["Branch", "BranchOp", "if_"]

@@ -182,7 +182,7 @@ pub fn parse(text: &str) -> Result<GraphDoc> {
     struct VersionOnly {
         schema_version: Option<Value>,
     }
-    let parsed = serde_json::from_str::<GraphDoc>(text);
+    let parsed = parse_deep::<GraphDoc>(text);
     let version = match &parsed {
         Ok(doc) => doc.schema_version.clone(),
         Err(_) => serde_json::from_str::<VersionOnly>(text).ok().and_then(|v| v.schema_version),
@@ -196,6 +196,17 @@ pub fn parse(text: &str) -> Result<GraphDoc> {
         None => {}
     }
     parsed.map_err(|e| EngineError::Malformed(e.to_string()))
+}
+
+/// Deserializes without serde_json's limit of 128 nested levels: each nested graph adds a few, and
+/// graphs nest to any depth. The parse recurses once per level, so it grows its stack as it goes
+/// instead of overflowing it.
+fn parse_deep<T: serde::de::DeserializeOwned>(text: &str) -> serde_json::Result<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let value = T::deserialize(serde_stacker::Deserializer::new(&mut de))?;
+    de.end()?;
+    Ok(value)
 }
 
 /// Reads a document that is already a JSON value.
