@@ -2,8 +2,6 @@
 //! run's buffer without a loop round trip when one is waiting; a consumer that outruns the run gets
 //! a loop future that the driver resolves on the same thread.
 
-use std::sync::Mutex;
-
 use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
@@ -54,14 +52,12 @@ fn ready(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
 #[pyclass(frozen, module = "operonx._core", name = "Handle")]
 pub struct Handle {
     pub(crate) run: Py<Run>,
-    /// Set while `async for` is consuming (one consumer at a time).
-    iterating: Mutex<bool>,
 }
 
 impl Handle {
     /// Wraps a run.
     pub(crate) fn new(run: Py<Run>) -> Self {
-        Handle { run, iterating: Mutex::new(false) }
+        Handle { run }
     }
 }
 
@@ -238,11 +234,5 @@ impl Handle {
     #[getter]
     fn retain_frames(&self) -> PyResult<bool> {
         Ok(lock(self.run.get())?.frames.retain)
-    }
-
-    /// Marks the start of an `async for` (one consumer iterates at a time).
-    fn _claim_iteration(&self) -> bool {
-        let mut it = self.iterating.lock().unwrap_or_else(|p| p.into_inner());
-        !std::mem::replace(&mut *it, true)
     }
 }
