@@ -94,7 +94,9 @@ impl<'d> Compiler<'d> {
     /// Lays the document tree out flat: each nested graph becomes an entry op, its own ops, and an
     /// end op, so nesting costs two cheap built-in ops per level and no sub-run. Iterative.
     fn flatten(&mut self, root: &'d GraphDoc, root_full: String) {
-        let mut pending: Vec<(&'d GraphDoc, String, Option<(OpId, OpId)>)> = vec![(root, root_full, None)];
+        // (document, full name, entry and end ops when nested)
+        type Pending<'d> = (&'d GraphDoc, String, Option<(OpId, OpId)>);
+        let mut pending: Vec<Pending<'d>> = vec![(root, root_full, None)];
         while let Some((doc, full, enter_exit)) = pending.pop() {
             let scope = self.scopes.len();
             let mut into = FxHashMap::default();
@@ -220,7 +222,6 @@ impl<'d> Compiler<'d> {
                 format!("graph '{}' has no exit op: wire one with op >> END", doc.name),
             ));
         }
-        let mut ops = ops;
         let mut initial_counts = vec![0u32; n];
         let mut gate_lists: Vec<Vec<OpId>> = vec![Vec::new(); n];
         if let Some(order) = self.check_cycles(&out, &hard_preds, &soft_preds) {
