@@ -41,5 +41,6 @@ bench: venv
 	@if [ -f benches/python/run_all.py ]; then \
 		$(MATURIN) develop --locked --release && \
 		$(VPY) benches/python/run_all.py && \
-		$(VPY) benches/python/run_stream.py; \
+		$(VPY) benches/python/run_stream.py && \
+		$(VPY) benches/python/run_control.py; \
 	else echo "benches/python/run_all.py not present yet; skipping"; fi
