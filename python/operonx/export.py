@@ -77,6 +77,18 @@ def _jsonable(v: Any) -> Any:
 
 
 
+def _source_of(writer: Any, r: Ref, param_default: list | None) -> str:
+    """The ``source`` a ref is written with: the op's full name, the graph's for ``PARENT[k]`` (noting
+    the read), or the branch's own full name for one of its inputs."""
+    if r._src is not PARENT:
+        return r._src.full_name
+    local = writer.local
+    if local is not None and r._var in local[1]:
+        return local[0]
+    _note_parent_read(writer.reads, r._var, param_default)
+    return writer.gname
+
+
 def _note_parent_read(reads: dict, var: Any, param_default: list | None) -> None:
     """Records that graph input ``var`` is read: required unless every reader has a default."""
     seen = reads.get(var)
@@ -129,17 +141,8 @@ class _Writer:
 
     def ref(self, r: Ref, param_default: list | None) -> dict:
         """A Ref's document; records graph inputs read (``param_default``: [has, default])."""
-        src = r._src
         var = r._var
-        if src is PARENT:
-            local = self.local
-            if local is not None and var in local[1]:
-                source = local[0]
-            else:
-                source = self.gname
-                _note_parent_read(self.reads, var, param_default)
-        else:
-            source = src.full_name
+        source = _source_of(self, r, param_default)
         tf = r._tf
         if not tf:
             doc = {"source": source, "var": var, "transforms": [], "is_output": False}
@@ -506,17 +509,8 @@ class _TextWriter:
         return self.host(v)
 
     def ref(self, r: Ref, param_default: list | None) -> str:
-        src = r._src
         var = r._var
-        if src is PARENT:
-            local = self.local
-            if local is not None and var in local[1]:
-                source = local[0]
-            else:
-                source = self.gname
-                _note_parent_read(self.reads, var, param_default)
-        else:
-            source = src.full_name
+        source = _source_of(self, r, param_default)
         var_txt = _q(var) if type(var) is str else json.dumps(var)
         tf = r._tf
         if not tf:

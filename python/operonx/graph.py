@@ -591,15 +591,9 @@ class GraphOp(OpNode):
         (``sub["k"] >> PARENT["k2"]``) has that ``PARENT`` ref as its value.
         """
         forwards = _summaries(self)[id(self)][1]
-        omap = self._xget("omap", None) or {}
-        out: dict[str, Param] = {}
-        for var in forwards:
-            t = omap.get(var)
-            out[var] = Param(var, False, None, Ref(PARENT, t) if t is not None else None)
-        for k, t in omap.items():
-            if k not in out:
-                out[k] = Param(k, False, None, Ref(PARENT, t))
-        return out
+        from operonx.op import output_params  # op.py imports this module
+
+        return output_params(forwards, self._xget("omap", None) or {})
 
     @property
     def output_mappings(self) -> dict[str, str]:

@@ -520,15 +520,7 @@ class FuncOp(OpNode):
     @property
     def outputs(self) -> dict[str, Param]:
         """Declared outputs (plus mapped ones); a mapped output's value is its PARENT ref."""
-        omap = self._xget("omap", None) or {}
-        out: dict[str, Param] = {}
-        for k in self._declared() or ():
-            t = omap.get(k)
-            out[k] = Param(k, False, None, Ref(PARENT, t) if t is not None else None)
-        for k, t in omap.items():
-            if k not in out:
-                out[k] = Param(k, False, None, Ref(PARENT, t))
-        return out
+        return output_params(self._declared() or (), self._xget("omap", None) or {})
 
     @property
     def output_mappings(self) -> dict[str, str]:
@@ -601,3 +593,16 @@ class FuncOp(OpNode):
 
 
 _new = object.__new__
+
+
+def output_params(keys: Any, omap: dict) -> dict[str, Param]:
+    """Output params for ``keys`` and the mapped outputs ``omap`` (key -> graph output name); a
+    mapped output's value is its ``PARENT`` ref."""
+    out: dict[str, Param] = {}
+    for k in keys:
+        t = omap.get(k)
+        out[k] = Param(k, False, None, Ref(PARENT, t) if t is not None else None)
+    for k, t in omap.items():
+        if k not in out:
+            out[k] = Param(k, False, None, Ref(PARENT, t))
+    return out
