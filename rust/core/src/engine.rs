@@ -130,7 +130,7 @@ impl Operon {
     pub fn run_with(&self, inputs: Value, mode: ErrorMode) -> Result<RunOutput> {
         let plan = &*self.plan;
         let mut state = RunState::new(plan);
-        let mut host = JsonHost { plan, inputs, records: vec![None; plan.ops.len()] };
+        let mut host = JsonHost { plan, inputs, records: vec![None; plan.ops.len()], arrivals: vec![0; plan.ops.len()], clock: 0 };
         let mut out = RunOutput::default();
         // Rust ops are never generators, so every instance runs in the root context.
         while let Some((op, ctx)) = state.pop_ready() {
@@ -139,6 +139,8 @@ impl Operon {
                 Ok(Some(outputs)) => {
                     emit(plan, op, &outputs, &mut out);
                     host.records[op as usize] = Some(outputs);
+                    host.clock += 1;
+                    host.arrivals[op as usize] = host.clock;
                     if let Builtin::Branch { cases, default, .. } = &plan.ops[op as usize].builtin {
                         let (chosen, _) = choose_branch(&mut host, cases, *default);
                         state.finish_branch(plan, op, ctx, chosen);
@@ -188,8 +190,11 @@ impl Operon {
         match (&p.builtin, p.kind) {
             (_, OpKind::GraphEnter) => return Ok(Some(pairs.into_iter().collect())),
             (Builtin::Exit(sources), _) => {
+                // What the inner ops forwarded, in the order it arrived: a later forward of a key wins.
+                let mut order: Vec<&(OpId, Forward)> = sources.iter().filter(|(src, _)| host.records[*src as usize].is_some()).collect();
+                order.sort_by_key(|(src, _)| host.arrivals[*src as usize]);
                 let mut outputs = Outputs::new();
-                for (src, forward) in sources {
+                for (src, forward) in order {
                     if let Some(record) = &host.records[*src as usize] {
                         outputs.extend(forwarded(plan, forward, record));
                     }
@@ -275,6 +280,9 @@ struct JsonHost<'p> {
     plan: &'p Plan,
     inputs: Value,
     records: Vec<Option<Outputs>>,
+    /// When each op's outputs arrived (nested graphs take the latest forward of a key).
+    arrivals: Vec<u64>,
+    clock: u64,
 }
 
 impl Host for JsonHost<'_> {

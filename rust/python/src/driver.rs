@@ -766,6 +766,9 @@ impl RunCore {
             Ok(out) => match self.record(py, eng, op, ctx, out) {
                 Ok(out) => {
                     self.values.put(py, op, ctx, out);
+                    if eng.feeds_exit[op as usize] {
+                        self.values.stamp(op, ctx);
+                    }
                     self.state.finish(plan, op, ctx, Outcome::Done);
                 }
                 Err(failure) => self.fail_op(py, eng, op, ctx, failure),
@@ -785,9 +788,18 @@ impl RunCore {
         }
         match &p.builtin {
             Builtin::Exit(sources) => {
+                // What the inner ops forwarded, in the order it arrived: a later forward of a key wins.
                 let depth = p.depth;
-                for (src, forward) in sources {
-                    let src_ctx = if ctx == ROOT { ROOT } else { self.state.contexts().ancestor(ctx, depth).unwrap_or(ctx) };
+                let src_ctx = if ctx == ROOT { ROOT } else { self.state.contexts().ancestor(ctx, depth).unwrap_or(ctx) };
+                let mut arrived: SmallVec<[(u64, usize); 8]> = sources
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (src, _))| self.values.get(*src, src_ctx).is_some())
+                    .map(|(i, (src, _))| (self.values.arrival(*src, src_ctx), i))
+                    .collect();
+                arrived.sort_unstable();
+                for (_, i) in arrived {
+                    let (src, forward) = &sources[i];
                     if let Some(out) = self.values.get(*src, src_ctx) {
                         forward_into(py, eng, forward, out.bind(py), &record)?;
                     }
@@ -808,6 +820,9 @@ impl RunCore {
                     OpFailure::BadReturn(m) | OpFailure::Missing(m) => pyo3::exceptions::PyRuntimeError::new_err(m),
                 })?;
                 self.values.put(py, op, ctx, out);
+                if eng.feeds_exit[op as usize] {
+                    self.values.stamp(op, ctx);
+                }
                 self.state.finish_branch(plan, op, ctx, chosen);
                 self.free_contexts();
                 return Ok(());

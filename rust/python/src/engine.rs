@@ -33,6 +33,8 @@ pub struct PyEngine {
     pub(crate) collects: Vec<bool>,
     /// Per op: a generator whose items some op reads per item.
     pub(crate) item_readers: Vec<bool>,
+    /// Per op: its outputs feed a nested graph's end (their arrival order matters).
+    pub(crate) feeds_exit: Vec<bool>,
 }
 
 #[pymethods]
@@ -191,6 +193,25 @@ impl PyEngine {
                 }
             }
         }
-        Ok(PyEngine { plan: Arc::new(plan), consts, callables, kwnames, var_keys, op_names, root_context, collects, item_readers })
+        let mut feeds_exit = vec![false; plan.ops.len()];
+        for op in &plan.ops {
+            if let operonx::plan::Builtin::Exit(sources) = &op.builtin {
+                for (src, _) in sources {
+                    feeds_exit[*src as usize] = true;
+                }
+            }
+        }
+        Ok(PyEngine {
+            plan: Arc::new(plan),
+            consts,
+            callables,
+            kwnames,
+            var_keys,
+            op_names,
+            root_context,
+            collects,
+            item_readers,
+            feeds_exit,
+        })
     }
 }

@@ -17,6 +17,9 @@ pub(crate) struct Values {
     last: Vec<Option<Py<PyAny>>>,
     /// Items kept for the collected consumers of a generator, by `(generator, its context)`.
     collected: FxHashMap<(OpId, CtxId), Vec<Py<PyAny>>>,
+    /// When the outputs of ops that feed a nested graph's end arrived (later forwards win).
+    arrivals: FxHashMap<(OpId, CtxId), u64>,
+    clock: u64,
 }
 
 impl Values {
@@ -27,7 +30,20 @@ impl Values {
             nested: FxHashMap::default(),
             last: (0..n).map(|_| None).collect(),
             collected: FxHashMap::default(),
+            arrivals: FxHashMap::default(),
+            clock: 0,
         }
+    }
+
+    /// Notes that `op`'s outputs in `ctx` arrived now.
+    pub fn stamp(&mut self, op: OpId, ctx: CtxId) {
+        self.clock += 1;
+        self.arrivals.insert((op, ctx), self.clock);
+    }
+
+    /// When `op`'s outputs in `ctx` arrived (0 when never stamped).
+    pub fn arrival(&self, op: OpId, ctx: CtxId) -> u64 {
+        self.arrivals.get(&(op, ctx)).copied().unwrap_or(0)
     }
 
     /// The outputs of `op` in `ctx`.
@@ -79,6 +95,9 @@ impl Values {
     /// Drops the values of a freed context.
     pub fn free(&mut self, ctx: CtxId) {
         self.nested.remove(&ctx);
+        if !self.arrivals.is_empty() {
+            self.arrivals.retain(|(_, c), _| *c != ctx);
+        }
         if !self.collected.is_empty() {
             self.collected.retain(|(_, c), _| *c != ctx);
         }

@@ -105,6 +105,8 @@ impl<'d> Compiler<'d> {
             for (name, op) in &doc.ops.0 {
                 let op_full = op.full_name.clone().unwrap_or_else(|| format!("{full}.{name}"));
                 if op.kind == "graph" {
+                    // A nested graph's end op always directly follows its entry op (the scheduler
+                    // relies on it to tell its own entry from an inner graph's).
                     let enter = self.flat.len() as OpId;
                     self.flat.push(Flat { name, full: op_full.clone(), scope, role: Role::Enter(op) });
                     let exit = self.flat.len() as OpId;
@@ -186,24 +188,20 @@ impl<'d> Compiler<'d> {
         }
         for si in 0..self.scopes.len() {
             let Some((enter, exit)) = self.scopes[si].enter_exit else { continue };
-            let mut reached = FxHashSet::default();
+            // Every op reachable from the entry feeds the end, not only the last ones: an op behind a
+            // soft join that already fired still has to finish first.
+            let mut reached = Vec::new();
+            let mut seen = FxHashSet::default();
             let mut stack = vec![enter];
-            let mut sinks = Vec::new();
             while let Some(u) = stack.pop() {
-                let mut inner_succ = false;
                 for e in &out[u as usize] {
-                    if self.flat[e.dst as usize].scope == si || e.dst == exit {
-                        inner_succ = true;
-                    }
-                    if self.flat[e.dst as usize].scope == si && reached.insert(e.dst) {
+                    if self.flat[e.dst as usize].scope == si && seen.insert(e.dst) {
                         stack.push(e.dst);
+                        reached.push(e.dst);
                     }
-                }
-                if !inner_succ {
-                    sinks.push(u);
                 }
             }
-            for u in sinks {
+            for u in reached {
                 add(&mut out, u, exit, false);
             }
         }
@@ -225,6 +223,9 @@ impl<'d> Compiler<'d> {
         let mut initial_counts = vec![0u32; n];
         let mut gate_lists: Vec<Vec<OpId>> = vec![Vec::new(); n];
         if let Some(order) = self.check_cycles(&out, &hard_preds, &soft_preds) {
+            // The edge pass counted soft predecessors over all edges (for the cycle check); the
+            // per-context counts start again from zero, gates excluded.
+            soft_preds = vec![0; n];
             self.streams(&mut ops, &mut out, &order, &mut initial_counts, &mut soft_preds, &mut gate_lists);
         }
 

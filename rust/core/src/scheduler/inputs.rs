@@ -1,5 +1,6 @@
 //! Resolving an op's inputs: refs, literals, defaults and transforms, over any value representation.
 
+use crate::graph::TransformKind;
 use crate::plan::{Binding, CasePlan, ConstId, InputPlan, OpId, Operand, RefPlan, RefSource, TransformPlan, VarId};
 
 /// What a driver supplies to resolve inputs in its own value representation.
@@ -41,10 +42,30 @@ pub enum Resolved<V> {
 
 /// Evaluates a ref; `None` when the variable it reads is absent (transforms are then not applied).
 pub fn eval_ref<H: Host>(host: &mut H, r: &RefPlan) -> Result<Option<H::Value>, H::Error> {
-    let Some(mut value) = host.read(r.source, r.var, r.collect)? else {
+    let Some(value) = host.read(r.source, r.var, r.collect)? else {
         return Ok(None);
     };
+    apply_transforms(host, r, value).map(Some)
+}
+
+/// Evaluates a branch condition: an absent value reads as the host's null, as Python would see it.
+pub fn eval_condition<H: Host>(host: &mut H, r: &RefPlan) -> Result<H::Value, H::Error> {
+    let value = match host.read(r.source, r.var, r.collect)? {
+        Some(v) => v,
+        None => host.none(),
+    };
+    apply_transforms(host, r, value)
+}
+
+fn apply_transforms<H: Host>(host: &mut H, r: &RefPlan, mut value: H::Value) -> Result<H::Value, H::Error> {
     for t in &r.transforms {
+        // `&` and `|` short-circuit like `and` and `or`: the right side is not evaluated when the
+        // left side decides.
+        match t.kind {
+            TransformKind::And if !host.truthy(&value)? => return Ok(value),
+            TransformKind::Or if host.truthy(&value)? => return Ok(value),
+            _ => {}
+        }
         let mut args = Vec::with_capacity(t.args.len());
         for a in &t.args {
             args.push(operand(host, a)?);
@@ -55,7 +76,7 @@ pub fn eval_ref<H: Host>(host: &mut H, r: &RefPlan) -> Result<Option<H::Value>, 
         }
         value = host.transform(t, value, args, kwargs)?;
     }
-    Ok(Some(value))
+    Ok(value)
 }
 
 fn operand<H: Host>(host: &mut H, a: &Operand) -> Result<H::Value, H::Error> {
@@ -92,9 +113,9 @@ pub fn choose_branch<'p, H: Host>(
     default: Option<OpId>,
 ) -> (Option<OpId>, Option<&'p str>) {
     for case in cases {
-        let holds = match eval_ref(host, &case.condition) {
-            Ok(Some(v)) => host.truthy(&v).unwrap_or(false),
-            _ => false,
+        let holds = match eval_condition(host, &case.condition) {
+            Ok(v) => host.truthy(&v).unwrap_or(false),
+            Err(_) => false,
         };
         if holds {
             return (Some(case.target), Some(case.text.as_str()));

@@ -301,7 +301,8 @@ impl RunState {
         let vi = v as usize;
         // The end of a nested graph waits for every inner op to settle, run or skipped; it is
         // skipped only when the nested graph's entry was.
-        let outcome = if plan.ops[vi].kind == OpKind::GraphExit && plan.ops[from as usize].kind != OpKind::GraphEnter {
+        let own_entry = plan.ops[from as usize].kind == OpKind::GraphEnter && from + 1 == v;
+        let outcome = if plan.ops[vi].kind == OpKind::GraphExit && !own_entry {
             Outcome::Done
         } else {
             outcome
