@@ -1,0 +1,398 @@
+"""A reference interpreter for graphs with branches and nested graphs: the oracle of
+tests/test_property_control.py. It extends tests/reference.py (same functions, same FIFO rules) and runs a
+*plain description* of a graph tree (no operonx objects) by the rules of the spec ("Running"; "Branches,
+loops, nesting"):
+
+- One ready queue, first in first out, for the whole tree. Root entries are queued first, in wiring order.
+  When a node settles, its out-edges are visited in declaration order: a successor becomes ready when every
+  hard predecessor has settled and its soft group (if any) has fired; it is queued behind what is queued.
+- Skips: a failed op (errors="continue"), a skipped node and a branch candidate that was not chosen are
+  dead. A hard successor of a dead node is doomed; a soft group whose every member is dead is doomed; a
+  doomed node is skipped once all its predecessors have settled (nothing inside a skipped nested graph
+  runs). A soft group fires on the first member that settles alive.
+- Code op: inputs resolved when it starts (PARENT[k] from its graph's inputs, another node's output as
+  produced so far, a literal; absent or None -> the default; no default -> InputError, body not run).
+- Branch (router): evaluates its cases in order when it runs; the first that holds picks its target, else the
+  default, else none. A condition reads its sources like an input does (an absent value reads as None) and
+  is evaluated as Python would evaluate it (`&` is `and`, `|` is `or`); a condition that raises holds not
+  (operonx 0.7.1 behaves so; spec: "a condition that raises counts as not matched"). Its outputs are
+  target (the chosen node's name or None) and matched (the case's text, "default", or None). Edges
+  router -> candidate are ordinary edges, but the candidates not chosen receive a skip along them.
+- Nested graph: when it runs it resolves its inputs (an absent value is None) and queues its inner entries
+  (wiring order): this is its start step. Its inner nodes share the run's queue. When every inner node
+  reachable from its entries has settled, its end step is queued; the end step collects the inner nodes'
+  forwarded outputs (a key forwarded twice: the value forwarded *later* wins), forwards them like an op
+  would and settles the nested graph like a finished op.
+- Forwarding: a node wired to END forwards every output; a node with mapped outputs forwards those, renamed.
+  In the root graph that is a frame (kept even when empty); inside a nested graph it feeds the nested
+  graph's outputs. A router forwards only through mappings.
+- errors="raise": the first failure ends the run with that error.
+
+The outcome also notes when an example touches a behaviour the engine is known to get wrong (`known`), so
+that the property test can leave those examples to the dedicated regression tests.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from reference import FUNCS, REQUIRED, compute
+
+CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+# A source of a value, read in the scope (graph) of the reader:
+#   ("parent", key)      PARENT[key]: a run input (root) or an input of the nested graph
+#   ("ref", j, var)      output var of node j of the same graph
+#   ("lit", value)       a literal
+# A condition:
+#   ("cmp", source, sym, const) | ("and", cond, cond) | ("or", cond, cond)
+
+
+@dataclass
+class Node:
+    name: str
+    kind: str  # "op" | "router" | "graph"
+    func: str | None = None  # op: a key of reference.FUNCS
+    mode: str = "sync"  # op: "sync" | "async"
+    inputs: dict[str, tuple] = field(default_factory=dict)  # op: param -> source; graph: input -> source
+    fail: bool = False  # op: raises after recording itself
+    delay: float = 0.0  # async op: seconds slept
+    cases: list[tuple[tuple, int]] = field(default_factory=list)  # router: (condition, target node index)
+    default: int | None = None  # router: default target node index
+    style: str = "chain"  # router: "chain" (if_().if_()...) | "branchop" (BranchOp with its own inputs)
+    to_end: bool = False  # op / graph: wired to END (forwards every output)
+    out_map: dict[str, str] = field(default_factory=dict)  # output key -> graph output name (PARENT[...])
+    sub: "Graph | None" = None  # graph: the nested graph
+
+
+@dataclass
+class Graph:
+    name: str
+    nodes: list[Node]
+    entries: list[int]  # wired from START, in wiring order
+    edges: list[tuple[int, int, bool]]  # (src, dst, soft) in declaration order
+    syntax: dict = field(default_factory=dict)  # how the test writes edges; the interpreter ignores it
+
+
+def node_outputs(node: Node) -> tuple[str, ...]:
+    """The output keys a node can have (a nested graph's: the keys its inner nodes forward)."""
+    if node.kind == "op":
+        return FUNCS[node.func][1]
+    if node.kind == "router":
+        return ("target", "matched")
+    keys: dict[str, None] = {}
+    for inner in node.sub.nodes:
+        if inner.out_map:
+            keys.update(dict.fromkeys(inner.out_map.values()))
+        elif inner.to_end:
+            keys.update(dict.fromkeys(node_outputs(inner)))
+    return tuple(keys)
+
+
+def candidates(node: Node) -> list[int]:
+    out = [t for _, t in node.cases]
+    if node.default is not None:
+        out.append(node.default)
+    return out
+
+
+def own_inputs(node: Node) -> dict[tuple, str]:
+    """A "branchop" router's own inputs: each distinct source its conditions read -> c0, c1, ..."""
+    srcs = dict.fromkeys(x for c, _ in node.cases for x in condition_sources(c))
+    return {src: f"c{n}" for n, src in enumerate(srcs)}
+
+
+def source_name(src: tuple) -> str:
+    """What a condition's text calls a source: PARENT[k] and op[k] both read as k."""
+    return src[1] if src[0] == "parent" else src[2]
+
+
+def condition_text(cond: tuple, names: dict | None = None) -> str:
+    """The router's `matched` text for a condition (operonx.branch.condition_text's rules for these
+    shapes). names: source -> the name it is read by (a BranchOp's own inputs)."""
+    if cond[0] == "cmp":
+        _, src, sym, const = cond
+        name = names[src] if names else source_name(src)
+        return f"{name} {sym} {const!r}"
+    word = "and" if cond[0] == "and" else "or"
+    return f"{condition_text(cond[1], names)} {word} {condition_text(cond[2], names)}"
+
+
+def condition_sources(cond: tuple) -> list[tuple]:
+    if cond[0] == "cmp":
+        return [cond[1]]
+    return condition_sources(cond[1]) + condition_sources(cond[2])
+
+
+ABSENT = object()
+
+
+def holds(cond: tuple, read) -> bool:
+    """The spec's truth of a condition; read(source) gives the value (None when absent)."""
+
+    def ev(c):
+        if c[0] == "cmp":
+            return CMP[c[2]](read(c[1]), c[3])
+        if c[0] == "and":
+            return ev(c[1]) and ev(c[2])
+        return ev(c[1]) or ev(c[2])
+
+    try:
+        return bool(ev(cond))
+    except Exception:
+        return False
+
+
+def engine_holds(cond: tuple, read, absent_is_false: bool) -> bool:
+    """KNOWN BUG emulation, used only to recognise examples that hit it: the engine evaluates `&` / `|`
+    eagerly (bitwise), and in an if_() condition (absent_is_false) any absent source makes the whole
+    condition false, where Python (and operonx 0.7.1) would compare None. read(source) may give ABSENT."""
+
+    def ev(c):
+        if c[0] == "cmp":
+            v = read(c[1])
+            if v is ABSENT:
+                if absent_is_false:
+                    raise LookupError(c[1])
+                v = None
+            return CMP[c[2]](v, c[3])
+        return (operator.and_ if c[0] == "and" else operator.or_)(ev(c[1]), ev(c[2]))
+
+    try:
+        return bool(ev(cond))
+    except Exception:
+        return False
+
+
+@dataclass
+class Outcome:
+    order: list[str]  # code op names (short; unique in the tree) in the order their bodies started
+    outputs: dict[str, dict[str, Any]]  # full name -> outputs, for code ops that finished
+    frames: list[tuple[str, dict[str, Any]]]  # (node name, data) emitted by the root graph's nodes
+    failures: list[tuple[str, str, str | None]]  # ("op" | "input", full name, missing input or None)
+    error: tuple[str, str, str | None] | None = None
+    missing: dict[str, set[str]] = field(default_factory=dict)  # full name -> inputs with no value
+    chosen: dict[str, str | None] = field(default_factory=dict)  # full router name -> chosen target
+    skipped: list[str] = field(default_factory=list)  # full names of nodes skipped, in skipping order
+    known: set[str] = field(default_factory=set)  # known engine bugs this example touches
+    racy: bool = False  # a nested graph got one key from two inner nodes with different values
+
+    def result(self) -> dict[str, Any]:
+        grouped: dict[str, list] = {}
+        for _, frame in self.frames:
+            for k, v in frame.items():
+                grouped.setdefault(k, []).append(v)
+        return {k: vs[0] if len(vs) == 1 else vs for k, vs in grouped.items()}
+
+
+class _Scope:
+    """One graph of the tree while it runs: the root, or a nested graph that has started."""
+
+    def __init__(self, graph: Graph, values: dict, path: str, parent: "_Scope | None" = None, at: int = -1):
+        self.graph, self.values, self.path, self.parent, self.at = graph, values, path, parent, at
+        n = len(graph.nodes)
+        self.out: list[list[tuple[int, bool]]] = [[] for _ in range(n)]
+        self.hard_total = [0] * n
+        self.soft_total = [0] * n
+        for u, v, soft in graph.edges:
+            self.out[u].append((v, soft))
+            if soft:
+                self.soft_total[v] += 1
+            else:
+                self.hard_total[v] += 1
+        self.hard_settled = [0] * n
+        self.soft_dead = [0] * n
+        self.soft_resolved = [False] * n
+        self.doomed = [False] * n
+        self.produced: dict[int, dict[str, Any]] = {}
+        self.children: dict[int, _Scope] = {}
+        seen, stack = set(graph.entries), list(graph.entries)
+        while stack:
+            u = stack.pop()
+            for v, _ in self.out[u]:
+                if v not in seen:
+                    seen.add(v)
+                    stack.append(v)
+        self.reachable = len(seen)
+        self.settled = 0
+        self.forwarded: list[tuple[str, Any, int]] = []  # (key, value, node) in forwarding order
+
+    def read(self, src: tuple) -> Any:
+        """A source's value, ABSENT when it has none."""
+        if src[0] == "parent":
+            return self.values.get(src[1], ABSENT)
+        if src[0] == "ref":
+            return self.produced.get(src[1], {}).get(src[2], ABSENT)
+        return src[1]
+
+
+def _has_soft_edge(graph: Graph) -> bool:
+    return any(soft for _, _, soft in graph.edges) or any(
+        _has_soft_edge(n.sub) for n in graph.nodes if n.kind == "graph")
+
+
+def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
+    out = Outcome(order=[], outputs={}, frames=[], failures=[])
+    root = _Scope(graph, dict(inputs), graph.name)
+    queue: deque = deque(("run", root, i) for i in graph.entries)
+
+    def forward(s: _Scope, i: int, data: dict) -> None:
+        node = s.graph.nodes[i]
+        if node.out_map:
+            frame = {name: data[k] for k, name in node.out_map.items() if k in data}
+        elif node.to_end and node.kind != "router":
+            frame = dict(data)
+        else:
+            return
+        if s.parent is None:
+            out.frames.append((node.name, frame))
+        else:
+            s.forwarded.extend((k, v, i) for k, v in frame.items())
+
+    def settle(s: _Scope, u: int, ok: bool, chosen: int | None = None) -> None:
+        node = s.graph.nodes[u]
+        not_taken = set(candidates(node)) - {chosen} if node.kind == "router" else set()
+        for v, soft in s.out[u]:
+            alive = ok and v not in not_taken
+            if soft:
+                if s.soft_resolved[v]:
+                    continue
+                if alive:
+                    s.soft_resolved[v] = True
+                else:
+                    s.soft_dead[v] += 1
+                    if s.soft_dead[v] < s.soft_total[v]:
+                        continue
+                    s.soft_resolved[v] = True
+                    s.doomed[v] = True
+                    if s.parent is not None:
+                        out.known.add("soft-dead-in-nested")  # the engine never settles v
+            else:
+                s.hard_settled[v] += 1
+                if not alive:
+                    s.doomed[v] = True
+            if s.hard_settled[v] == s.hard_total[v] and (s.soft_total[v] == 0 or s.soft_resolved[v]):
+                if s.doomed[v]:
+                    out.skipped.append(f"{s.path}.{s.graph.nodes[v].name}")
+                    if s.graph.nodes[v].kind == "graph" and _has_soft_edge(s.graph.nodes[v].sub):
+                        # the engine skips the inner nodes one by one and never settles a soft join
+                        out.known.add("soft-dead-in-nested")
+                    settle(s, v, False)
+                else:
+                    queue.append(("run", s, v))
+        s.settled += 1
+        if s.parent is not None and s.settled == s.reachable:
+            queue.append(("end", s.parent, s.at))
+
+    while queue:
+        step, s, i = queue.popleft()
+        node = s.graph.nodes[i]
+        full = f"{s.path}.{node.name}"
+
+        if step == "end":  # a nested graph's inner nodes have all settled
+            child = s.children[i]
+            result: dict[str, Any] = {}
+            by_index: dict[str, tuple[int, Any]] = {}
+            for k, v, j in child.forwarded:
+                if k in result and result[k] != v:
+                    out.racy = True
+                result[k] = v  # the later one wins
+                if k not in by_index or j >= by_index[k][0]:
+                    by_index[k] = (j, v)
+            if any(by_index[k][1] != v for k, v in result.items()):
+                out.known.add("nested-override")  # the engine lets the later-*created* node win
+            s.produced[i] = result
+            forward(s, i, result)
+            settle(s, i, True)
+            continue
+
+        if node.kind == "graph":  # start step
+            values = {}
+            for k, src in node.inputs.items():
+                v = s.read(src)
+                values[k] = None if v is ABSENT else v
+            child = _Scope(node.sub, values, full, s, i)
+            s.children[i] = child
+            queue.extend(("run", child, e) for e in node.sub.entries)
+            continue
+
+        if node.kind == "router":
+            def read(src, s=s):
+                v = s.read(src)
+                return None if v is ABSENT else v
+
+            # a "branchop" router's conditions read its own inputs (None when absent): other names
+            names = own_inputs(node) if node.style == "branchop" else None
+            chosen, matched = node.default, ("default" if node.default is not None else None)
+            for cond, t in node.cases:
+                if holds(cond, read):
+                    chosen, matched = t, condition_text(cond, names)
+                    break
+            engine_chosen = node.default
+            for cond, t in node.cases:
+                if engine_holds(cond, s.read, absent_is_false=node.style == "chain"):
+                    engine_chosen = t
+                    break
+            if engine_chosen != chosen:
+                out.known.add("condition")
+            target = None if chosen is None else s.graph.nodes[chosen].name
+            out.chosen[full] = target
+            result = {"target": target, "matched": matched}
+            s.produced[i] = result
+            forward(s, i, result)
+            settle(s, i, True, chosen)
+            continue
+
+        params, _ = FUNCS[node.func]
+        args: dict[str, Any] = {}
+        missing = []
+        for p, default in params.items():
+            src = node.inputs.get(p)
+            value = None if src is None else s.read(src)
+            if value is None or value is ABSENT:
+                value = default
+            if value is REQUIRED:
+                missing.append(p)
+            args[p] = value
+        if missing:
+            out.missing[full] = set(missing)
+            failure = ("input", full, missing[0])
+        else:
+            out.order.append(node.name)
+            failure = ("op", full, None) if node.fail else None
+        if failure is not None:
+            out.failures.append(failure)
+            if errors == "raise":
+                out.error = failure
+                return out
+            settle(s, i, False)
+            continue
+        result = compute(node.func, args)
+        s.produced[i] = result
+        out.outputs[full] = result
+        forward(s, i, result)
+        settle(s, i, True)
+    return out
+
+
+def guaranteed(graph: Graph) -> list[set[int]]:
+    """For each node of one graph, the nodes of that graph that have certainly finished whenever it runs,
+    whatever the timing: its hard predecessors and theirs, plus what all its soft predecessors guarantee.
+    (A node runs only when its hard predecessors finished alive, so a chosen candidate's router did.)"""
+    n = len(graph.nodes)
+    hard: list[list[int]] = [[] for _ in range(n)]
+    soft: list[list[int]] = [[] for _ in range(n)]
+    for u, v, s in graph.edges:
+        (soft if s else hard)[v].append(u)
+    sure: list[set[int]] = []
+    for v in range(n):  # edges go from a lower to a higher index
+        g: set[int] = set()
+        for h in hard[v]:
+            g |= {h} | sure[h]
+        if soft[v]:
+            g |= set.intersection(*({s} | sure[s] for s in soft[v]))
+        sure.append(g)
+    return sure
