@@ -29,7 +29,7 @@ loops, nesting"):
 - errors="raise": the first failure ends the run with that error.
 
 The outcome also notes when an example touches a behaviour the engine is known to get wrong (`known`), so
-that the property test can leave those examples to the dedicated regression tests.
+that the property test can leave those examples to their dedicated xfail tests.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from typing import Any
 
 from reference import FUNCS, REQUIRED, compute
 
-CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt,
+       "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 # A source of a value, read in the scope (graph) of the reader:
 #   ("parent", key)      PARENT[key]: a run input (root) or an input of the nested graph
@@ -112,13 +113,20 @@ def source_name(src: tuple) -> str:
 
 def condition_text(cond: tuple, names: dict | None = None) -> str:
     """The router's `matched` text for a condition (operonx.branch.condition_text's rules for these
-    shapes). names: source -> the name it is read by (a BranchOp's own inputs)."""
-    if cond[0] == "cmp":
-        _, src, sym, const = cond
-        name = names[src] if names else source_name(src)
-        return f"{name} {sym} {const!r}"
-    word = "and" if cond[0] == "and" else "or"
-    return f"{condition_text(cond[1], names)} {word} {condition_text(cond[2], names)}"
+    shapes: `&` reads `and`, `|` reads `or`, brackets only where Python needs them).
+    names: source -> the name it is read by (a BranchOp's own inputs)."""
+
+    def text(c) -> tuple[str, int]:  # (text, precedence)
+        if c[0] == "cmp":
+            _, src, sym, const = c
+            return f"{names[src] if names else source_name(src)} {sym} {const!r}", 4
+        p = 2 if c[0] == "and" else 1
+        (left, lp), (right, rp) = text(c[1]), text(c[2])
+        left = f"({left})" if lp < p else left
+        right = f"({right})" if rp <= p else right
+        return f"{left} {'and' if c[0] == 'and' else 'or'} {right}", p
+
+    return text(cond)[0]
 
 
 def condition_sources(cond: tuple) -> list[tuple]:
@@ -146,23 +154,37 @@ def holds(cond: tuple, read) -> bool:
         return False
 
 
-def engine_holds(cond: tuple, read, absent_is_false: bool) -> bool:
-    """KNOWN BUG emulation, used only to recognise examples that hit it: the engine evaluates `&` / `|`
-    eagerly (bitwise), and in an if_() condition (absent_is_false) any absent source makes the whole
-    condition false, where Python (and operonx 0.7.1) would compare None. read(source) may give ABSENT."""
+def engine_holds(cond: tuple, read, absent_operand_none: bool) -> bool:
+    """KNOWN BUG emulation, used only to recognise examples that hit it (see the xfail tests of
+    test_property_control.py). The engine evaluates `c1 & c2 & ...` as one chain of transforms on c1's
+    source: a side that decides `&` / `|` returns from the *whole* chain, and (in an if_() condition,
+    absent_operand_none) a right-hand side whose first source is absent is None, its comparison not
+    applied. read(source) may give ABSENT."""
 
-    def ev(c):
+    def chain(c):  # the ref the test builds: (source, [transform, ...])
         if c[0] == "cmp":
-            v = read(c[1])
-            if v is ABSENT:
-                if absent_is_false:
-                    raise LookupError(c[1])
-                v = None
-            return CMP[c[2]](v, c[3])
-        return (operator.and_ if c[0] == "and" else operator.or_)(ev(c[1]), ev(c[2]))
+            return c[1], [("cmp", c[2], c[3])]
+        src, ts = chain(c[1])
+        return src, ts + [(c[0], c[2])]
+
+    def ev(c, operand):
+        src, ts = chain(c)
+        v = read(src)
+        if v is ABSENT:
+            if operand and absent_operand_none:
+                return None
+            v = None
+        for t in ts:
+            if t[0] == "cmp":
+                v = CMP[t[1]](v, t[2])
+                continue
+            if (t[0] == "and" and not v) or (t[0] == "or" and v):
+                return v
+            v = (operator.and_ if t[0] == "and" else operator.or_)(v, ev(t[1], True))
+        return v
 
     try:
-        return bool(ev(cond))
+        return bool(ev(cond, False))
     except Exception:
         return False
 
@@ -229,11 +251,6 @@ class _Scope:
         return src[1]
 
 
-def _has_soft_edge(graph: Graph) -> bool:
-    return any(soft for _, _, soft in graph.edges) or any(
-        _has_soft_edge(n.sub) for n in graph.nodes if n.kind == "graph")
-
-
 def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
     out = Outcome(order=[], outputs={}, frames=[], failures=[])
     root = _Scope(graph, dict(inputs), graph.name)
@@ -268,8 +285,6 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
                         continue
                     s.soft_resolved[v] = True
                     s.doomed[v] = True
-                    if s.parent is not None:
-                        out.known.add("soft-dead-in-nested")  # the engine never settles v
             else:
                 s.hard_settled[v] += 1
                 if not alive:
@@ -277,9 +292,6 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
             if s.hard_settled[v] == s.hard_total[v] and (s.soft_total[v] == 0 or s.soft_resolved[v]):
                 if s.doomed[v]:
                     out.skipped.append(f"{s.path}.{s.graph.nodes[v].name}")
-                    if s.graph.nodes[v].kind == "graph" and _has_soft_edge(s.graph.nodes[v].sub):
-                        # the engine skips the inner nodes one by one and never settles a soft join
-                        out.known.add("soft-dead-in-nested")
                     settle(s, v, False)
                 else:
                     queue.append(("run", s, v))
@@ -295,15 +307,10 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
         if step == "end":  # a nested graph's inner nodes have all settled
             child = s.children[i]
             result: dict[str, Any] = {}
-            by_index: dict[str, tuple[int, Any]] = {}
-            for k, v, j in child.forwarded:
+            for k, v, _ in child.forwarded:
                 if k in result and result[k] != v:
                     out.racy = True
                 result[k] = v  # the later one wins
-                if k not in by_index or j >= by_index[k][0]:
-                    by_index[k] = (j, v)
-            if any(by_index[k][1] != v for k, v in result.items()):
-                out.known.add("nested-override")  # the engine lets the later-*created* node win
             s.produced[i] = result
             forward(s, i, result)
             settle(s, i, True)
@@ -333,7 +340,7 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
                     break
             engine_chosen = node.default
             for cond, t in node.cases:
-                if engine_holds(cond, s.read, absent_is_false=node.style == "chain"):
+                if engine_holds(cond, s.read, absent_operand_none=node.style == "chain"):
                     engine_chosen = t
                     break
             if engine_chosen != chosen:

@@ -62,8 +62,8 @@ fn apply_transforms<H: Host>(host: &mut H, r: &RefPlan, mut value: H::Value) -> 
         // `&` and `|` short-circuit like `and` and `or`: the right side is not evaluated when the
         // left side decides.
         match t.kind {
-            TransformKind::And if !host.truthy(&value)? => return Ok(value),
-            TransformKind::Or if host.truthy(&value)? => return Ok(value),
+            TransformKind::And if !host.truthy(&value)? => continue,
+            TransformKind::Or if host.truthy(&value)? => continue,
             _ => {}
         }
         let mut args = Vec::with_capacity(t.args.len());
@@ -82,10 +82,9 @@ fn apply_transforms<H: Host>(host: &mut H, r: &RefPlan, mut value: H::Value) -> 
 fn operand<H: Host>(host: &mut H, a: &Operand) -> Result<H::Value, H::Error> {
     match a {
         Operand::Const(c) => Ok(host.constant(*c)),
-        Operand::Ref(r) => match eval_ref(host, r)? {
-            Some(v) => Ok(v),
-            None => Ok(host.none()),
-        },
+        // An absent value reads as the host's null, and the ref's own transforms still apply to it
+        // (`missing != 5` holds, as in Python).
+        Operand::Ref(r) => eval_condition(host, r),
     }
 }
 
