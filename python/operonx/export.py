@@ -97,8 +97,8 @@ def _note_parent_read(reads: dict, var: Any, param_default: list | None) -> None
     elif param_default is None:
         seen[0] = True
 
-class _Writer:
-    """Builds one document; ``hosts`` is a list in engine mode, ``None`` otherwise."""
+class _WriterState:
+    """What both document writers track while they write one graph tree."""
 
     __slots__ = ("hosts", "host_ids", "gname", "reads", "writes", "specs", "local", "arg_default")
 
@@ -113,6 +113,12 @@ class _Writer:
         self.local: tuple | None = None
         # how a ref inside a transform argument counts as a graph-input read
         self.arg_default: list | None = None
+
+
+class _Writer(_WriterState):
+    """Builds one document; ``hosts`` is a list in engine mode, ``None`` otherwise."""
+
+    __slots__ = ()
 
     # -- values ------------------------------------------------------------------
 
@@ -470,7 +476,7 @@ def _mapped(gname: str, target: str) -> dict:
     }
 
 
-class _TextWriter:
+class _TextWriter(_WriterState):
     """Writes the engine document straight to JSON text (no intermediate dicts).
 
     Op and graph names are validated (letters, digits, ``_``, ``-``), so they
@@ -478,17 +484,10 @@ class _TextWriter:
     string encoder.
     """
 
-    __slots__ = ("hosts", "host_ids", "gname", "reads", "writes", "specs", "local", "arg_default")
+    __slots__ = ()
 
     def __init__(self) -> None:
-        self.hosts: list = []
-        self.host_ids: dict[int, int] = {}
-        self.gname = ""
-        self.reads: dict[str, list] = {}
-        self.writes: dict[str, None] = {}
-        self.specs: dict[int, tuple] = {}
-        self.local: tuple | None = None
-        self.arg_default: list | None = None
+        super().__init__([])
 
     def host(self, v: Any) -> str:
         hosts = self.hosts
