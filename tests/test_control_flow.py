@@ -1,4 +1,4 @@
-"""Branches and nested graphs, run on the engine (loops are not supported yet)."""
+"""Branches and nested graphs, run on the engine (loops: tests/test_loops.py)."""
 
 import asyncio
 

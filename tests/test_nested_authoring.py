@@ -552,21 +552,6 @@ def test_graph_function_scope_errors():
                 pipe(v=s["v"], w=None)
 
 
-def test_loops_are_not_supported_yet():
-    with pytest.raises(OperonUsageError, match="loops are not supported yet"):
-
-        @graph(until="count >= 5")
-        def looped(count):
-            pass
-
-    with pytest.raises(OperonUsageError, match="loops"):
-        graph(lambda x: None, max_iterations=3)
-    with pytest.raises(OperonUsageError, match="loops"):
-        pipe(v=None, w=None, until="v > 1")
-    with pytest.raises(RuntimeError):
-        pipe(v=None, w=None, max_iterations=2)
-
-
 def test_graph_decorator_needs_a_function():
     with pytest.raises(TypeError):
         graph(3)

@@ -345,7 +345,7 @@ class _Writer(_WriterState):
             if k not in inputs:
                 inputs[k] = {"required": False, "default": None, "ref": None}
         outputs, forward_all = self.fixed_outputs(g._xget("omap", None), inner.writes, wired_to_end)
-        return {
+        doc = {
             "type": "graph",
             "name": g.name,
             "full_name": g.full_name,
@@ -355,6 +355,19 @@ class _Writer(_WriterState):
             "forward_all": forward_all,
             "graph": body,
         }
+        self.loop_doc(g, doc)
+        return doc
+
+    def loop_doc(self, g: GraphOp, doc: dict) -> None:
+        """Adds a loop's ``"loop"`` entry: ``until`` is its text, a host callable in engine mode,
+        else ``{"callable": name}`` (which the engine refuses: a callable cannot be written)."""
+        cfg = g._xget("loop", None)
+        if cfg is None:
+            return
+        until, max_iterations = cfg
+        if callable(until):
+            until = self.shared(until) if self.hosts is not None else {"callable": _callable_name(until)}
+        doc["loop"] = {"until": until, "max_iterations": max_iterations}
 
     # -- the graph ---------------------------------------------------------------------
 
@@ -423,7 +436,7 @@ class _Writer(_WriterState):
             else:
                 inputs.setdefault(k, {"required": False, "default": None, "ref": None})["literal"] = self.value(v)
         outputs = {var: dict(_UNBOUND_OUT) for var in f.writes}
-        return {
+        doc = {
             "schema_version": SCHEMA_VERSION,
             "type": "graph",
             "name": g.name,
@@ -438,6 +451,8 @@ class _Writer(_WriterState):
             "initial_ready_count": hard,
             "compiled_adj": adj,
         }
+        self.loop_doc(g, doc)
+        return doc
 
 
 def _body(f: _Frame) -> dict:
@@ -707,7 +722,7 @@ class _TextWriter(_WriterState):
         return (
             f'"{name}":{{"type":"graph","name":"{name}","full_name":"{g.full_name}",'
             f'"enabled":{"true" if g.enabled else "false"},"inputs":{{{",".join(ins)}}},'
-            f'"outputs":{{{outputs}}},"forward_all":{forward_all},'
+            f'"outputs":{{{outputs}}},"forward_all":{forward_all},{self.loop_text(g)}'
             f'"graph":{{"name":"{name}","full_name":"{g.full_name}",'
             f'"concurrency":{"null" if g.concurrency is None else int(g.concurrency)},"ops":{{'
         )
@@ -796,9 +811,24 @@ class _TextWriter(_WriterState):
         concurrency = "null" if g.concurrency is None else str(int(g.concurrency))
         return (
             f'{{"schema_version":"{SCHEMA_VERSION}","type":"graph","name":"{g.name}",'
-            f'"full_name":"{g.full_name}","concurrency":{concurrency},'
+            f'"full_name":"{g.full_name}","concurrency":{concurrency},{self.loop_text(g)}'
             f'"inputs":{{{inputs}}},"outputs":{{{outputs}}},"ops":{{'
         )
+
+    def loop_text(self, g: GraphOp) -> str:
+        """A loop's ``"loop":{...},`` entry (empty for a plain graph); a callable ``until`` is a
+        host object."""
+        cfg = g._xget("loop", None)
+        if cfg is None:
+            return ""
+        until, max_iterations = cfg
+        if until is None:
+            until_txt = "null"
+        elif isinstance(until, str):
+            until_txt = _q(until)
+        else:
+            until_txt = self.shared(until)
+        return f'"loop":{{"until":{until_txt},"max_iterations":{int(max_iterations)}}},'
 
     def root_tail(self, f: _Frame, edges: list[str], adj: dict, hard: dict) -> str:
         g = f.g
@@ -853,6 +883,10 @@ def _mapped_text(gname: str, target: str) -> str:
         '{"required":false,"default":null,"ref":{"source":"' + gname + '","var":'
         + _q(target) + ',"transforms":[],"is_output":false}}'
     )
+
+
+def _callable_name(f: Any) -> str:
+    return getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
 
 
 def export_config(graph: GraphOp) -> dict:

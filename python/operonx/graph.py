@@ -36,6 +36,9 @@ __all__ = ["GraphFunction", "GraphOp", "OpNode", "Param", "Soft", "current_graph
 
 logger = logging.getLogger("operonx")
 
+#: Iterations a loop runs at most when ``max_iterations`` is not given.
+DEFAULT_MAX_ITERATIONS = 100
+
 _current: ContextVar["GraphOp | None"] = ContextVar("operonx_current_graph", default=None)
 _current_get = _current.get
 _MISSING: Any = object()
@@ -472,6 +475,67 @@ class GraphOp(OpNode):
             parent._add(self)
             parent._subs.append(self)
 
+    # -- loops -------------------------------------------------------------------
+
+    @classmethod
+    def loop(
+        cls,
+        name: str | None = None,
+        until: Any = None,
+        max_iterations: int = DEFAULT_MAX_ITERATIONS,
+        **initial: Any,
+    ) -> "GraphOp":
+        """A graph whose body runs again and again, each iteration fed the last one's outputs::
+
+            with GraphOp.loop(name="count", until="n >= 5", max_iterations=10, n=0) as g:
+                step = inc(n=PARENT["n"])
+                START >> step >> END
+
+        ``initial`` gives the loop variables' first values (refs from the outer graph, or
+        literals); for a root loop, run inputs of the same names override them. After each
+        iteration the outputs its ops forward (to END, or mapped to ``PARENT``) update the
+        variables, then ``until`` is checked: an expression over the variables (comparisons,
+        ``and`` / ``or`` / ``not``, arithmetic, ``x["k"]``, ``x.attr``), or a callable given them
+        as a dict. The loop stops when it holds or after ``max_iterations`` iterations, and the
+        run's ``"$state".loops`` says which. Each iteration runs in its own context
+        (``loop_0``, ``loop_1``...); its frames stream as it runs, and the run's result holds the
+        last iteration's outputs.
+        """
+        if name is None:
+            frame = sys._getframe(1)
+            name = assigned_name(frame) or _with_target(frame) or "loop"
+        g = cls(name=name, inputs=initial)
+        g._set_loop(until, max_iterations)
+        return g
+
+    def _set_loop(self, until: Any, max_iterations: Any) -> None:
+        who = f"loop {self.name!r}"
+        if isinstance(until, str):
+            try:
+                compile(until, "<until>", "eval")
+            except SyntaxError as e:
+                raise GraphError(f"{who}: until={until!r} is not an expression ({e.msg})") from None
+        elif until is not None and not callable(until):
+            raise GraphTypeError(f"{who}: until must be an expression (str), a callable or None, got {until!r}")
+        if type(max_iterations) is not int or max_iterations < 1:
+            raise GraphError(f"{who}: max_iterations must be a whole number of at least 1, got {max_iterations!r}")
+        self._xset("loop", (until, max_iterations))
+
+    @property
+    def is_loop(self) -> bool:
+        """True for a graph made with :meth:`GraphOp.loop` (or ``@graph(until=...)``)."""
+        return self._xget("loop", None) is not None
+
+    @property
+    def until(self) -> Any:
+        """A loop's stop condition (``None`` for a plain graph, or a loop with none)."""
+        return (self._xget("loop", None) or (None, None))[0]
+
+    @property
+    def max_iterations(self) -> int | None:
+        """A loop's cap on iterations (``None`` for a plain graph)."""
+        return (self._xget("loop", None) or (None, None))[1]
+
     # -- context manager -------------------------------------------------------
 
     def __enter__(self) -> "GraphOp":
@@ -706,9 +770,6 @@ def _summaries(root: GraphOp) -> dict[int, tuple[dict, dict]]:
 # @graph
 # ---------------------------------------------------------------------------
 
-_LOOPS_UNSUPPORTED = "loops are not supported yet"
-
-
 class GraphFunction:
     """A function decorated with ``@graph``: each call builds a graph from its body.
 
@@ -725,9 +786,15 @@ class GraphFunction:
       ``PARENT[param]``), and refs are refused (there is no outer scope).
 
     The graph's name is the call's ``name=``, else the decorator's ``name=``,
-    else the assignment target, else the function's name. ``until=`` /
-    ``max_iterations=`` (loops) raise :class:`~operonx.errors.OperonUsageError`:
-    loops are not supported yet.
+    else the assignment target, else the function's name.
+
+    ``until=`` (given to the call or to the decorator) makes the graph a loop
+    (see :meth:`GraphOp.loop`); its arguments are the loop's initial values.
+    ``max_iterations=`` caps it: the call's value, else the decorator's, else
+    the default of a ``max_iterations`` parameter, else 100. A text
+    ``max_iterations`` (``"retry + 1"``) is evaluated over the call's plain
+    arguments. When the function itself has an ``until`` or ``max_iterations``
+    parameter, the body receives the value as well.
     """
 
     def __init__(
@@ -741,8 +808,6 @@ class GraphFunction:
     ) -> None:
         if not callable(func) or isinstance(func, type):
             raise GraphTypeError(f"@graph needs a function, got {func!r}")
-        if until is not None or max_iterations is not None:
-            raise OperonUsageError(_LOOPS_UNSUPPORTED)
         if bound is not None and bound not in ("sync", "io", "cpu"):
             raise GraphError(f"bound must be one of 'sync', 'io', 'cpu', got {bound!r}")
         functools.update_wrapper(self, func)
@@ -777,11 +842,11 @@ class GraphFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> GraphOp:
         params = self.params
         options: dict[str, Any] = {}
-        for opt in ("name", "until", "max_iterations"):
-            if opt in kwargs and opt not in params:
+        if "name" in kwargs and "name" not in params:
+            options["name"] = kwargs.pop("name")
+        for opt in ("until", "max_iterations"):
+            if opt in kwargs:
                 options[opt] = kwargs.pop(opt)
-        if options.get("until") is not None or options.get("max_iterations") is not None:
-            raise OperonUsageError(_LOOPS_UNSUPPORTED)
         if len(args) > len(params):
             raise GraphTypeError(
                 f"{self.func_name}() takes {len(params)} arguments, got {len(args)} positional"
@@ -801,7 +866,7 @@ class GraphFunction:
         if name is None:
             name = self.name or assigned_name(sys._getframe(1)) or self.fallback_name
         parent = _current_get()
-        missing = [p for p in params if p not in given and p not in self.defaults]
+        missing = [p for p in params if p not in given and p not in self.defaults and p not in options]
         if missing:
             raise GraphTypeError(
                 f"{self.func_name}() missing {', '.join(map(repr, missing))}: pass a ref, a value, or None "
@@ -809,6 +874,9 @@ class GraphFunction:
             )
         body: dict[str, Any] = {}
         for p in params:
+            if p in options and p in ("until", "max_iterations"):
+                body[p] = options[p]
+                continue
             v = given[p] if p in given else self.defaults[p]
             body[p] = PARENT[p] if v is None or isinstance(v, Ref) else v
         for k, v in given.items():
@@ -817,7 +885,26 @@ class GraphFunction:
         sub = GraphOp(name=name, inputs=given)
         with sub:
             self.func(**body)
+        until = options.get("until", self.until)
+        max_iterations = options.get("max_iterations", self.max_iterations)
+        if until is not None or max_iterations is not None:
+            if max_iterations is None:
+                max_iterations = self.defaults.get("max_iterations", DEFAULT_MAX_ITERATIONS)
+            if isinstance(max_iterations, str):
+                max_iterations = self._count(name, max_iterations, given)
+            sub._set_loop(until, max_iterations)
         return sub
+
+    def _count(self, name: str, text: str, given: dict[str, Any]) -> Any:
+        """Evaluates a text ``max_iterations`` over the call's plain arguments."""
+        plain = {k: v for k, v in {**self.defaults, **given}.items() if v is not None and not isinstance(v, Ref)}
+        try:
+            return eval(compile(text, "<max_iterations>", "eval"), {"__builtins__": {}}, plain)  # noqa: S307
+        except Exception as e:
+            raise GraphError(
+                f"loop {name!r}: max_iterations={text!r} could not be computed from the arguments "
+                f"({type(e).__name__}: {e})"
+            ) from None
 
 
 def graph(
@@ -830,9 +917,9 @@ def graph(
 ) -> Any:
     """``@graph`` / ``@graph(name=...)``: a function whose body builds ops becomes a graph factory.
 
-    See :class:`GraphFunction`. ``until=`` / ``max_iterations=`` (loops) are
-    not supported yet and raise :class:`~operonx.errors.OperonUsageError`;
-    ``bound=`` is accepted for compatibility (a graph's ``bound`` is ``"io"``).
+    See :class:`GraphFunction`. ``until=`` / ``max_iterations=`` make every
+    graph it builds a loop (see :meth:`GraphOp.loop`); ``bound=`` is accepted
+    for compatibility (a graph's ``bound`` is ``"io"``).
     """
     if fn is None:
         return lambda f: GraphFunction(

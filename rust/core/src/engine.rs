@@ -10,8 +10,15 @@ use serde_json::{Map, Value};
 use crate::error::{EngineError, Problem, Result};
 use crate::graph::schema;
 use crate::ops::{Inputs, Outputs, RustOp, SharedOp};
-use crate::plan::{self, Builtin, Const, ConstId, Forward, OpId, OpKind, Plan, RefSource, TransformPlan, VarId};
-use crate::scheduler::{choose_branch, resolve_input, ErrorMode, Host, Outcome, Resolved, RunState, ROOT_CONTEXT};
+use crate::plan::{
+    self, Builtin, Const, ConstId, Forward, LoopPlan, OpId, OpKind, Plan, RefSource, TransformPlan,
+    Until, VarId,
+};
+use crate::scheduler::contexts::render;
+use crate::scheduler::{
+    choose_branch, eval_until, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState,
+    Segment, UntilError,
+};
 use crate::value::apply_json;
 
 /// One result of an op bound to a graph output.
@@ -34,6 +41,8 @@ pub struct RunOutput {
     pub frames: Vec<Frame>,
     /// Errors of failed ops (with [`ErrorMode::Continue`] only).
     pub errors: Vec<EngineError>,
+    /// Loops that stopped because they reached `max_iterations`: `(loop full name, context)`.
+    pub loops_at_max: Vec<(String, Vec<String>)>,
 }
 
 /// Builds an [`Operon`] from a graph document and Rust op implementations.
@@ -64,7 +73,9 @@ impl OperonBuilder {
                             problems.push(Problem::new("unsupported", format!("op '{name}' is a generator; Rust generator ops are not supported")).op(name));
                         }
                         let func_name = op.func_name.as_deref().unwrap_or(name);
-                        if !self.ops.contains_key(func_name) && !self.ops.contains_key(name.as_str()) {
+                        if !self.ops.contains_key(func_name)
+                            && !self.ops.contains_key(name.as_str())
+                        {
                             problems.push(
                                 Problem::new("unknown_op", format!("no Rust implementation registered for op '{name}' (function '{func_name}')"))
                                     .op(name)
@@ -78,9 +89,15 @@ impl OperonBuilder {
         }
         let plan = match plan::compile(&doc) {
             Ok(plan) => plan,
-            Err(EngineError::Invalid { graph, problems: mut found }) => {
+            Err(EngineError::Invalid {
+                graph,
+                problems: mut found,
+            }) => {
                 found.extend(problems);
-                return Err(EngineError::Invalid { graph, problems: found });
+                return Err(EngineError::Invalid {
+                    graph,
+                    problems: found,
+                });
             }
             Err(e) => return Err(e),
         };
@@ -88,7 +105,10 @@ impl OperonBuilder {
             problems.push(Problem::new("invalid", format!("the document holds a host object ({c:?}); a graph run from Rust holds JSON values only")));
         }
         if !problems.is_empty() {
-            return Err(EngineError::Invalid { graph: plan.name.clone(), problems });
+            return Err(EngineError::Invalid {
+                graph: plan.name.clone(),
+                problems,
+            });
         }
         let impls = plan
             .ops
@@ -97,10 +117,16 @@ impl OperonBuilder {
                 if op.kind.is_builtin() {
                     return None;
                 }
-                self.ops.get(&op.func_name).or_else(|| self.ops.get(&op.name)).cloned()
+                self.ops
+                    .get(&op.func_name)
+                    .or_else(|| self.ops.get(&op.name))
+                    .cloned()
             })
             .collect();
-        Ok(Operon { plan: Arc::new(plan), impls })
+        Ok(Operon {
+            plan: Arc::new(plan),
+            impls,
+        })
     }
 }
 
@@ -113,7 +139,10 @@ pub struct Operon {
 impl Operon {
     /// Starts building an engine from a graph document (schema 1.0).
     pub fn builder(json: impl Into<String>) -> OperonBuilder {
-        OperonBuilder { json: json.into(), ops: FxHashMap::default() }
+        OperonBuilder {
+            json: json.into(),
+            ops: FxHashMap::default(),
+        }
     }
 
     /// The compiled plan.
@@ -130,14 +159,44 @@ impl Operon {
     pub fn run_with(&self, inputs: Value, mode: ErrorMode) -> Result<RunOutput> {
         let plan = &*self.plan;
         let mut state = RunState::new(plan);
-        let mut host = JsonHost { plan, inputs, records: vec![None; plan.ops.len()], arrivals: vec![0; plan.ops.len()], clock: 0 };
+        let mut host = JsonHost {
+            plan,
+            inputs,
+            records: vec![None; plan.ops.len()],
+            arrivals: vec![0; plan.ops.len()],
+            clock: 0,
+        };
         let mut out = RunOutput::default();
-        // Rust ops are never generators, so every instance runs in the root context.
+        let mut frames = FrameLog::default();
+        // Rust ops are never generators: instances run in the root context or in loop iterations,
+        // one iteration of a loop at a time, so one record per op is enough.
         while let Some((op, ctx)) = state.pop_ready() {
-            let outcome = match self.run_op(&mut host, op) {
+            let context = || render(&state.contexts().path(ctx));
+            if plan.ops[op as usize].kind == OpKind::LoopExit {
+                match self.end_iteration(&mut host, &mut state, &mut frames, op, ctx) {
+                    Ok(Some(capped)) => out
+                        .loops_at_max
+                        .push((plan.ops[op as usize].full_name.clone(), capped)),
+                    Ok(None) => {}
+                    Err(e) if mode == ErrorMode::Continue => {
+                        out.errors.push(e);
+                        let parent = state.contexts().parent(ctx);
+                        state.end_loop(plan, op - 1, parent, Outcome::Skipped);
+                        state.end_iteration(ctx);
+                    }
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
+            let outcome = match self.run_op(&mut host, op, &context) {
                 Ok(None) => Outcome::Skipped,
+                Ok(Some(outputs)) if plan.ops[op as usize].kind == OpKind::LoopEnter => {
+                    host.records[op as usize] = Some(outputs);
+                    start_iteration(&mut host, &mut state, &mut frames, op, ctx, 0);
+                    continue;
+                }
                 Ok(Some(outputs)) => {
-                    emit(plan, op, &outputs, &mut out);
+                    frames.emit(plan, op, &context, &outputs);
                     host.records[op as usize] = Some(outputs);
                     host.clock += 1;
                     host.arrivals[op as usize] = host.clock;
@@ -156,11 +215,81 @@ impl Operon {
             };
             state.finish(plan, op, ctx, outcome);
         }
-        out.outputs = group_frames(&out.frames);
+        let kept: Vec<Frame> = frames
+            .frames
+            .iter()
+            .zip(&frames.superseded)
+            .filter(|(_, s)| !**s)
+            .map(|(f, _)| f.clone())
+            .collect();
+        out.outputs = group_frames(&kept);
+        out.frames = frames.frames;
         Ok(out)
     }
 
-    fn run_op(&self, host: &mut JsonHost<'_>, op: OpId) -> Result<Option<Outputs>> {
+    /// The end of one iteration of a loop (running in the iteration's context `ctx`): computes
+    /// its outputs and either starts the next iteration or ends the loop. Returns the loop's
+    /// context when it stopped at `max_iterations`.
+    fn end_iteration(
+        &self,
+        host: &mut JsonHost<'_>,
+        state: &mut RunState,
+        frames: &mut FrameLog,
+        exit: OpId,
+        ctx: CtxId,
+    ) -> Result<Option<Vec<String>>> {
+        let plan = host.plan;
+        let p = &plan.ops[exit as usize];
+        let Builtin::Loop(lp) = &p.builtin else {
+            return Ok(None);
+        };
+        let enter = exit - 1;
+        let parent = state.contexts().parent(ctx);
+        let Segment::Loop(n) = state.contexts().segment(ctx) else {
+            return Ok(None);
+        };
+        let outputs = collect_forwards(host, &lp.sources);
+        let mut vars = host.records[enter as usize].take().unwrap_or_default();
+        vars.extend(outputs.iter().map(|(k, v)| (k.clone(), v.clone())));
+        host.records[enter as usize] = Some(vars);
+        let context = render(&state.contexts().path(ctx));
+        let done = match &lp.until {
+            Until::Never => false,
+            Until::Host(_) => false, // refused at build time
+            Until::Expr { cond, text, .. } => eval_until(host, cond, enter).map_err(|e| {
+                let message = match e {
+                    UntilError::Absent(var) => absent_variable(plan, text, var),
+                    UntilError::Host(e) => format!("until {text:?} raised: {e}"),
+                };
+                EngineError::OpFailed {
+                    graph: plan.name.clone(),
+                    op: p.full_name.clone(),
+                    context: context.clone(),
+                    message,
+                }
+            })?,
+        };
+        frames.emit(plan, exit, &|| context.clone(), &outputs);
+        let since = frames.starts.remove(&ctx).unwrap_or(0);
+        let last = done || n + 1 >= lp.max_iterations;
+        if last {
+            host.records[exit as usize] = Some(outputs);
+            state.end_loop(plan, enter, parent, Outcome::Done);
+            state.end_iteration(ctx);
+            return Ok((!done).then(|| context[..context.len() - 1].to_vec()));
+        }
+        frames.supersede(lp, exit, since);
+        start_iteration(host, state, frames, enter, parent, n + 1);
+        state.end_iteration(ctx);
+        Ok(None)
+    }
+
+    fn run_op(
+        &self,
+        host: &mut JsonHost<'_>,
+        op: OpId,
+        context: &dyn Fn() -> Vec<String>,
+    ) -> Result<Option<Outputs>> {
         let plan = host.plan;
         let p = &plan.ops[op as usize];
         if !p.enabled {
@@ -169,7 +298,7 @@ impl Operon {
         let fail = |message: String| EngineError::OpFailed {
             graph: plan.name.clone(),
             op: p.full_name.clone(),
-            context: vec![ROOT_CONTEXT.to_string()],
+            context: context(),
             message,
         };
         let mut pairs = Vec::with_capacity(p.inputs.len());
@@ -181,34 +310,31 @@ impl Operon {
                         graph: plan.name.clone(),
                         op: p.full_name.clone(),
                         input: input.name.clone(),
-                        context: vec![ROOT_CONTEXT.to_string()],
+                        context: context(),
                     })
                 }
                 Err(e) => return Err(fail(format!("input '{}': {e}", input.name))),
             }
         }
         match (&p.builtin, p.kind) {
-            (_, OpKind::GraphEnter) => return Ok(Some(pairs.into_iter().collect())),
-            (Builtin::Exit(sources), _) => {
-                // What the inner ops forwarded, in the order it arrived: a later forward of a key wins.
-                let mut order: Vec<&(OpId, Forward)> = sources.iter().filter(|(src, _)| host.records[*src as usize].is_some()).collect();
-                order.sort_by_key(|(src, _)| host.arrivals[*src as usize]);
-                let mut outputs = Outputs::new();
-                for (src, forward) in order {
-                    if let Some(record) = &host.records[*src as usize] {
-                        outputs.extend(forwarded(plan, forward, record));
-                    }
-                }
-                return Ok(Some(outputs));
+            (_, OpKind::GraphEnter | OpKind::LoopEnter) => {
+                return Ok(Some(pairs.into_iter().collect()))
             }
+            (Builtin::Exit(sources), _) => return Ok(Some(collect_forwards(host, sources))),
             (Builtin::Branch { cases, default, .. }, _) => {
                 // The conditions read the branch's inputs from its own record.
                 host.records[op as usize] = Some(pairs.into_iter().collect());
                 let (chosen, matched) = choose_branch(host, cases, *default);
-                let name = |o: Option<OpId>| o.map(|o| Value::from(plan.ops[o as usize].name.clone())).unwrap_or(Value::Null);
+                let name = |o: Option<OpId>| {
+                    o.map(|o| Value::from(plan.ops[o as usize].name.clone()))
+                        .unwrap_or(Value::Null)
+                };
                 let mut record = host.records[op as usize].take().unwrap_or_default();
                 record.insert("target".into(), name(chosen));
-                record.insert("matched".into(), matched.map(Value::from).unwrap_or(Value::Null));
+                record.insert(
+                    "matched".into(),
+                    matched.map(Value::from).unwrap_or(Value::Null),
+                );
                 return Ok(Some(record));
             }
             _ => {}
@@ -234,23 +360,112 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-fn emit(plan: &Plan, op: OpId, outputs: &Outputs, out: &mut RunOutput) {
-    let p = &plan.ops[op as usize];
-    if !p.forward.emits() {
-        return;
+/// Opens iteration `n` of the loop entered by `enter` in `ctx`: the body's records of the last
+/// iteration are dropped, and the entry's record (the loop's variables) carries over.
+fn start_iteration(
+    host: &mut JsonHost<'_>,
+    state: &mut RunState,
+    frames: &mut FrameLog,
+    enter: OpId,
+    ctx: CtxId,
+    n: u32,
+) {
+    let plan = host.plan;
+    if let Builtin::Loop(lp) = &plan.ops[enter as usize + 1].builtin {
+        for &op in &lp.body {
+            host.records[op as usize] = None;
+        }
     }
-    let data = forwarded(plan, &p.forward, outputs);
-    out.frames.push(Frame { op: p.name.clone(), context: vec![ROOT_CONTEXT.to_string()], data });
+    let iteration = state.open_iteration(enter, ctx, n);
+    frames.starts.insert(iteration, frames.frames.len());
+    state.begin_iteration(plan, enter, iteration);
+}
+
+/// The message for an `until` that reads a variable the iteration does not have.
+pub fn absent_variable(plan: &Plan, text: &str, var: VarId) -> String {
+    format!(
+        "until {text:?} reads '{}', which is neither an input of the loop nor an output of this iteration",
+        plan.var(var)
+    )
+}
+
+/// What the ops of a nested graph or loop body forwarded, in the order it arrived: a later
+/// forward of a key wins.
+fn collect_forwards(host: &JsonHost<'_>, sources: &[(OpId, Forward)]) -> Outputs {
+    let mut order: Vec<&(OpId, Forward)> = sources
+        .iter()
+        .filter(|(src, _)| host.records[*src as usize].is_some())
+        .collect();
+    order.sort_by_key(|(src, _)| host.arrivals[*src as usize]);
+    let mut outputs = Outputs::new();
+    for (src, forward) in order {
+        if let Some(record) = &host.records[*src as usize] {
+            outputs.extend(forwarded(host.plan, forward, record));
+        }
+    }
+    outputs
+}
+
+/// The frames of a run, with which ones belong to loop iterations that were not the last.
+#[derive(Default)]
+struct FrameLog {
+    frames: Vec<Frame>,
+    ops: Vec<OpId>,
+    superseded: Vec<bool>,
+    /// Per open loop iteration: the index of its first frame.
+    starts: FxHashMap<CtxId, usize>,
+}
+
+impl FrameLog {
+    fn emit(
+        &mut self,
+        plan: &Plan,
+        op: OpId,
+        context: &dyn Fn() -> Vec<String>,
+        outputs: &Outputs,
+    ) {
+        let p = &plan.ops[op as usize];
+        if !p.forward.emits() {
+            return;
+        }
+        let data = forwarded(plan, &p.forward, outputs);
+        self.frames.push(Frame {
+            op: p.name.clone(),
+            context: context(),
+            data,
+        });
+        self.ops.push(op);
+        self.superseded.push(false);
+    }
+
+    /// Marks the frames of an iteration that was not the last: they streamed, but the run's
+    /// outputs are the last iteration's.
+    fn supersede(&mut self, lp: &LoopPlan, exit: OpId, since: usize) {
+        for i in since..self.frames.len() {
+            if self.ops[i] == exit || lp.body.contains(&self.ops[i]) {
+                self.superseded[i] = true;
+            }
+        }
+    }
 }
 
 /// The outputs a forwarding spec passes on, under their graph-output names.
 fn forwarded(plan: &Plan, forward: &Forward, outputs: &Outputs) -> Map<String, Value> {
     match forward {
         Forward::Nothing => Map::new(),
-        Forward::All => outputs.iter().filter(|(k, _)| !k.starts_with('$')).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Forward::All => outputs
+            .iter()
+            .filter(|(k, _)| !k.starts_with('$'))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         Forward::Mapped(pairs) => pairs
             .iter()
-            .filter_map(|&(from, to)| Some((plan.var(to).to_string(), outputs.get(plan.var(from))?.clone())))
+            .filter_map(|&(from, to)| {
+                Some((
+                    plan.var(to).to_string(),
+                    outputs.get(plan.var(from))?.clone(),
+                ))
+            })
             .collect(),
     }
 }
@@ -289,11 +504,18 @@ impl Host for JsonHost<'_> {
     type Value = Value;
     type Error = String;
 
-    fn read(&mut self, source: RefSource, var: VarId, _collect: bool) -> Result<Option<Value>, String> {
+    fn read(
+        &mut self,
+        source: RefSource,
+        var: VarId,
+        _collect: bool,
+    ) -> Result<Option<Value>, String> {
         let name = self.plan.var(var);
         Ok(match source {
             RefSource::Parent => self.inputs.get(name).cloned(),
-            RefSource::Op(op) => self.records[op as usize].as_ref().and_then(|r| r.get(name).cloned()),
+            RefSource::Op(op) => self.records[op as usize]
+                .as_ref()
+                .and_then(|r| r.get(name).cloned()),
         })
     }
 
@@ -316,7 +538,13 @@ impl Host for JsonHost<'_> {
         Ok(crate::value::truthy(v))
     }
 
-    fn transform(&mut self, t: &TransformPlan, value: Value, args: Vec<Value>, _kw: Vec<(&str, Value)>) -> Result<Value, String> {
+    fn transform(
+        &mut self,
+        t: &TransformPlan,
+        value: Value,
+        args: Vec<Value>,
+        _kw: Vec<(&str, Value)>,
+    ) -> Result<Value, String> {
         apply_json(t.kind, value, &args)
     }
 }

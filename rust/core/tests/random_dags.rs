@@ -125,7 +125,9 @@ fn random_case(seed: u64) -> Case {
         }
     }
     rng.shuffle(&mut edges);
-    let mut entries: Vec<usize> = (0..n).filter(|&j| !has_pred[j] && rng.percent(85)).collect();
+    let mut entries: Vec<usize> = (0..n)
+        .filter(|&j| !has_pred[j] && rng.percent(85))
+        .collect();
     if entries.is_empty() {
         entries.push(0);
     }
@@ -133,8 +135,11 @@ fn random_case(seed: u64) -> Case {
 
     let mut ops = Vec::with_capacity(n);
     for j in 0..n {
-        let mut reads: Vec<(usize, Transform)> =
-            edges.iter().filter(|e| e.1 == j).map(|e| (e.0, random_transform(&mut rng))).collect();
+        let mut reads: Vec<(usize, Transform)> = edges
+            .iter()
+            .filter(|e| e.1 == j)
+            .map(|e| (e.0, random_transform(&mut rng)))
+            .collect();
         // Sometimes read an op that is not a predecessor: its value depends on whether it already ran.
         if n > 1 && rng.percent(15) {
             let k = rng.below(n);
@@ -166,7 +171,12 @@ fn random_case(seed: u64) -> Case {
         1 => json!("absent"),
         _ => json!(rng.range(-50, 50)),
     };
-    Case { ops, edges, entries, x }
+    Case {
+        ops,
+        edges,
+        entries,
+        x,
+    }
 }
 
 fn document(case: &Case) -> Value {
@@ -174,12 +184,21 @@ fn document(case: &Case) -> Value {
     for (j, spec) in case.ops.iter().enumerate() {
         let mut inputs = Map::new();
         inputs.insert("id".into(), json!({"required": true, "literal": j}));
-        inputs.insert("c".into(), json!({"required": true, "literal": spec.constant}));
+        inputs.insert(
+            "c".into(),
+            json!({"required": true, "literal": spec.constant}),
+        );
         if spec.fails {
-            inputs.insert("fail".into(), json!({"required": false, "default": false, "literal": true}));
+            inputs.insert(
+                "fail".into(),
+                json!({"required": false, "default": false, "literal": true}),
+            );
         }
         if spec.reads_x {
-            inputs.insert("gx".into(), json!({"required": false, "default": 5, "ref": {"source": "g", "var": "x"}}));
+            inputs.insert(
+                "gx".into(),
+                json!({"required": false, "default": 5, "ref": {"source": "g", "var": "x"}}),
+            );
         }
         for &(i, t) in &spec.reads {
             inputs.insert(
@@ -189,7 +208,9 @@ fn document(case: &Case) -> Value {
             );
         }
         let outputs = match spec.forwarding {
-            Forwarding::Mapped => json!({"v": {"required": false, "ref": {"source": "g", "var": format!("o{j}")}}}),
+            Forwarding::Mapped => {
+                json!({"v": {"required": false, "ref": {"source": "g", "var": format!("o{j}")}}})
+            }
             _ => json!({"v": {"required": false}}),
         };
         ops.insert(
@@ -198,8 +219,13 @@ fn document(case: &Case) -> Value {
                 "inputs": inputs, "outputs": outputs}),
         );
     }
-    let edges: Vec<Value> =
-        case.edges.iter().map(|&(a, b, soft)| json!({"from": format!("op{a}"), "to": format!("op{b}"), "soft": soft})).collect();
+    let edges: Vec<Value> = case
+        .edges
+        .iter()
+        .map(
+            |&(a, b, soft)| json!({"from": format!("op{a}"), "to": format!("op{b}"), "soft": soft}),
+        )
+        .collect();
     let entries: Vec<String> = case.entries.iter().map(|j| format!("op{j}")).collect();
     let exits: Vec<String> = (0..case.ops.len())
         .filter(|&j| case.ops[j].forwarding == Forwarding::All)
@@ -241,7 +267,12 @@ enum State {
 /// its successors in edge declaration order.
 fn reference(case: &Case, stop_at_first_error: bool) -> Expected {
     let n = case.ops.len();
-    let preds = |j: usize, soft: bool| case.edges.iter().filter(move |e| e.1 == j && e.2 == soft).map(|e| e.0);
+    let preds = |j: usize, soft: bool| {
+        case.edges
+            .iter()
+            .filter(move |e| e.1 == j && e.2 == soft)
+            .map(|e| e.0)
+    };
     let mut state = vec![State::Pending; n];
     let mut value = vec![0i64; n];
     let mut out = Expected::default();
@@ -275,8 +306,14 @@ fn reference(case: &Case, stop_at_first_error: bool) -> Expected {
                 }
                 value[u] = sum.rem_euclid(MODULUS);
                 match spec.forwarding {
-                    Forwarding::Mapped => out.frames.push((format!("op{u}"), Map::from_iter([(format!("o{u}"), json!(value[u]))]))),
-                    Forwarding::All => out.frames.push((format!("op{u}"), Map::from_iter([("v".to_string(), json!(value[u]))]))),
+                    Forwarding::Mapped => out.frames.push((
+                        format!("op{u}"),
+                        Map::from_iter([(format!("o{u}"), json!(value[u]))]),
+                    )),
+                    Forwarding::All => out.frames.push((
+                        format!("op{u}"),
+                        Map::from_iter([("v".to_string(), json!(value[u]))]),
+                    )),
                     Forwarding::Nothing => {}
                 }
                 true
@@ -294,7 +331,8 @@ fn reference(case: &Case, stop_at_first_error: bool) -> Expected {
                 let soft: Vec<State> = preds(to, true).map(|p| state[p]).collect();
                 let dead = hard.contains(&State::Skipped)
                     || (!soft.is_empty() && soft.iter().all(|&s| s == State::Skipped));
-                let ready = hard.iter().all(|&s| s == State::Done) && (soft.is_empty() || soft.contains(&State::Done));
+                let ready = hard.iter().all(|&s| s == State::Done)
+                    && (soft.is_empty() || soft.contains(&State::Done));
                 if dead {
                     state[to] = State::Skipped;
                     settled.push(to);
@@ -318,7 +356,18 @@ fn group(frames: &[(String, Map<String, Value>)]) -> Map<String, Value> {
             }
         }
     }
-    all.into_iter().map(|(k, mut list)| (k, if list.len() == 1 { list.remove(0) } else { Value::Array(list) })).collect()
+    all.into_iter()
+        .map(|(k, mut list)| {
+            (
+                k,
+                if list.len() == 1 {
+                    list.remove(0)
+                } else {
+                    Value::Array(list)
+                },
+            )
+        })
+        .collect()
 }
 
 fn engine(case: &Case, log: &Arc<Mutex<Vec<usize>>>) -> Operon {
@@ -336,7 +385,10 @@ fn engine(case: &Case, log: &Arc<Mutex<Vec<usize>>>) -> Operon {
                     sum += v.as_i64().ok_or_else(|| format!("input {name} is {v}"))?;
                 }
             }
-            Ok(Map::from_iter([("v".to_string(), json!(sum.rem_euclid(MODULUS)))]))
+            Ok(Map::from_iter([(
+                "v".to_string(),
+                json!(sum.rem_euclid(MODULUS)),
+            )]))
         })
         .build()
         .unwrap_or_else(|e| panic!("{e}"))
@@ -350,7 +402,9 @@ fn check(seed: u64) {
 
     // errors="continue"
     let want = reference(&case, false);
-    let out = engine.run_with(graph_inputs(&case), ErrorMode::Continue).unwrap_or_else(|e| panic!("{e}\n{}", ctx()));
+    let out = engine
+        .run_with(graph_inputs(&case), ErrorMode::Continue)
+        .unwrap_or_else(|e| panic!("{e}\n{}", ctx()));
     let called = std::mem::take(&mut *log.lock().unwrap());
     assert_eq!(called, want.called, "call order, {}", ctx());
     let failed: Vec<String> = out
@@ -366,7 +420,11 @@ fn check(seed: u64) {
         .collect();
     let want_failed: Vec<String> = want.failed.iter().map(|j| format!("g.op{j}")).collect();
     assert_eq!(failed, want_failed, "errors, {}", ctx());
-    let frames: Vec<(String, Map<String, Value>)> = out.frames.iter().map(|f| (f.op.clone(), f.data.clone())).collect();
+    let frames: Vec<(String, Map<String, Value>)> = out
+        .frames
+        .iter()
+        .map(|f| (f.op.clone(), f.data.clone()))
+        .collect();
     assert_eq!(frames, want.frames, "frames, {}", ctx());
     assert!(out.frames.iter().all(|f| f.context == ["main"]));
     assert_eq!(out.outputs, group(&want.frames), "outputs, {}", ctx());
@@ -377,8 +435,15 @@ fn check(seed: u64) {
     let called = std::mem::take(&mut *log.lock().unwrap());
     assert_eq!(called, want.called, "call order (raise), {}", ctx());
     match (result, want.failed.first()) {
-        (Ok(out), None) => assert_eq!(out.outputs, group(&want.frames), "outputs (raise), {}", ctx()),
-        (Err(EngineError::OpFailed { op, .. }), Some(j)) => assert_eq!(op, format!("g.op{j}"), "{}", ctx()),
+        (Ok(out), None) => assert_eq!(
+            out.outputs,
+            group(&want.frames),
+            "outputs (raise), {}",
+            ctx()
+        ),
+        (Err(EngineError::OpFailed { op, .. }), Some(j)) => {
+            assert_eq!(op, format!("g.op{j}"), "{}", ctx())
+        }
         (other, _) => panic!("unexpected result {other:?}\n{}", ctx()),
     }
 }
@@ -398,9 +463,14 @@ fn random_dag_cases_are_not_trivial() {
         let case = random_case(seed);
         let want = reference(&case, false);
         soft += case.edges.iter().filter(|e| e.2).count();
-        soft_joins += (0..case.ops.len()).filter(|&j| case.edges.iter().filter(|e| e.1 == j && e.2).count() > 1).count();
+        soft_joins += (0..case.ops.len())
+            .filter(|&j| case.edges.iter().filter(|e| e.1 == j && e.2).count() > 1)
+            .count();
         skipped += case.ops.iter().filter(|o| !o.enabled || o.fails).count();
         unreachable += case.ops.len() - want.called.len();
     }
-    assert!(soft > 1000 && soft_joins > 300 && skipped > 300 && unreachable > 300, "{soft} {soft_joins} {skipped} {unreachable}");
+    assert!(
+        soft > 1000 && soft_joins > 300 && skipped > 300 && unreachable > 300,
+        "{soft} {soft_joins} {skipped} {unreachable}"
+    );
 }

@@ -9,7 +9,9 @@
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use operonx::plan::{Builtin, Forward, OpId, OpKind, Plan, RefSource, VarId};
-use operonx::scheduler::{choose_branch, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState, ROOT};
+use operonx::scheduler::{
+    choose_branch, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState, ROOT,
+};
 use operonx::EngineError;
 use pyo3::exceptions::{PyException, PyKeyError};
 use pyo3::prelude::*;
@@ -79,10 +81,11 @@ pub(crate) struct RunCore {
     pub(crate) cancelled: bool,
     pub(crate) started: bool,
     pub(crate) ids: [Option<Py<PyAny>>; 3],
+    pub(crate) loops: crate::loops::Loops,
 }
 
 /// Why an op did not produce outputs.
-enum OpFailure {
+pub(crate) enum OpFailure {
     /// The op raised.
     Raised(PyErr),
     /// The op returned (or yielded) something that is not a mapping.
@@ -91,6 +94,8 @@ enum OpFailure {
     Missing(String),
     /// Evaluating an input's ref raised.
     Input(String, PyErr),
+    /// A loop's `until` could not be evaluated (with what it raised, if anything).
+    Until(String, Option<PyErr>),
 }
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -101,7 +106,12 @@ pub(crate) fn lock(run: &Run) -> PyResult<MutexGuard<'_, RunCore>> {
         Ok(g) => Ok(g),
         Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
         Err(TryLockError::WouldBlock) => Python::attach(|py| {
-            Err(new_error(py, &exceptions(py).usage, "this run is already being stepped (an op called back into its own run)", &[]))
+            Err(new_error(
+                py,
+                &exceptions(py).usage,
+                "this run is already being stepped (an op called back into its own run)",
+                &[],
+            ))
         }),
     }
 }
@@ -112,7 +122,9 @@ pub(crate) fn error_mode(py: Python<'_>, errors: &str) -> PyResult<ErrorMode> {
         "raise" => Ok(ErrorMode::Raise),
         "continue" => Ok(ErrorMode::Continue),
         other => {
-            let msg = format!("errors={other:?} is not valid; use errors=\"raise\" or errors=\"continue\"");
+            let msg = format!(
+                "errors={other:?} is not valid; use errors=\"raise\" or errors=\"continue\""
+            );
             Err(to_pyerr(py, &EngineError::Usage(msg)))
         }
     }
@@ -133,7 +145,11 @@ pub(crate) fn new_run<'py>(
         Some(i) if i.is_none() => PyDict::new(py).into_any(),
         Some(i) if i.cast::<PyDict>().is_ok() || i.hasattr(pyo3::intern!(py, "keys"))? => i,
         Some(i) => {
-            let msg = format!("run inputs of graph '{}' must be a mapping, not {}", eng.plan.name, i.get_type().name()?);
+            let msg = format!(
+                "run inputs of graph '{}' must be a mapping, not {}",
+                eng.plan.name,
+                i.get_type().name()?
+            );
             return Err(to_pyerr(py, &EngineError::Usage(msg)));
         }
     };
@@ -160,8 +176,15 @@ pub(crate) fn new_run<'py>(
         cancelled: false,
         started: false,
         ids: ids.map(|i| i.map(Bound::unbind)),
+        loops: Default::default(),
     };
-    Bound::new(py, Run { engine: engine.clone().unbind(), core: Mutex::new(core) })
+    Bound::new(
+        py,
+        Run {
+            engine: engine.clone().unbind(),
+            core: Mutex::new(core),
+        },
+    )
 }
 
 /// `engine.run()`: starts a run and steps it as far as it goes without waiting. Returns the result
@@ -242,7 +265,12 @@ pub(crate) fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
             }
         };
         match p.kind {
-            OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit => {
+            OpKind::LoopExit => {
+                if let Err(failure) = core.end_iteration(py, eng, op, ctx) {
+                    core.fail_op(py, eng, op, ctx, failure);
+                }
+            }
+            OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit | OpKind::LoopEnter => {
                 let result = core.builtin(py, eng, op, ctx, &args);
                 if let Err(e) = result {
                     core.fail_op(py, eng, op, ctx, OpFailure::Raised(e));
@@ -263,7 +291,14 @@ pub(crate) fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
                 match started {
                     Ok(iter) => {
                         core.state.begin_generator();
-                        core.sync_gens.push(SyncGen { op, ctx, iter: iter.unbind(), index: 0, batch: 1, ended: None });
+                        core.sync_gens.push(SyncGen {
+                            op,
+                            ctx,
+                            iter: iter.unbind(),
+                            index: 0,
+                            batch: 1,
+                            ended: None,
+                        });
                     }
                     Err(e) => core.fail_op(py, eng, op, ctx, OpFailure::Raised(e)),
                 }
@@ -290,7 +325,9 @@ fn pull_batch(run: &Bound<'_, Run>, mut core: MutexGuard<'_, RunCore>) -> PyResu
     let py = run.py();
     let r = run.get();
     let eng = r.engine.get();
-    let Some(top) = core.sync_gens.last_mut() else { return Ok(Pull::Ended) };
+    let Some(top) = core.sync_gens.last_mut() else {
+        return Ok(Pull::Ended);
+    };
     let (op, ctx, batch) = (top.op, top.ctx, top.batch);
     if let Some(ended) = top.ended.take() {
         core.sync_gens.pop();
@@ -359,7 +396,9 @@ fn yield_to_loop(run: &Bound<'_, Run>) -> PyResult<bool> {
     let py = run.py();
     let mut core = lock(run.get())?;
     let eng = run.get().engine.get();
-    let Ok(event_loop) = core.ensure_loop(py, eng) else { return Ok(false) };
+    let Ok(event_loop) = core.ensure_loop(py, eng) else {
+        return Ok(false);
+    };
     core.schedule_resume(py, event_loop.bind(py), run)?;
     Ok(true)
 }
@@ -383,7 +422,14 @@ fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Args<'py>) -> 
     let kwnames = eng.kwnames[op as usize].bind(py);
     let kind = eng.plan.ops[op as usize].kind;
     if kind == OpKind::Cpu {
-        let done = Py::new(py, OpDone { run: run.clone().unbind(), op, ctx })?;
+        let done = Py::new(
+            py,
+            OpDone {
+                run: run.clone().unbind(),
+                op,
+                ctx,
+            },
+        )?;
         workers::submit(workers::Job {
             func: f.clone().unbind(),
             kwnames: kwnames.clone().unbind(),
@@ -395,13 +441,21 @@ fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Args<'py>) -> 
     }
     let started = call_with_kwnames(py, f, &args, kwnames).and_then(|made| {
         let awaitable = if kind == OpKind::AsyncGen {
-            let pump = PUMP.get_or_try_init(py, || Ok::<_, PyErr>(py.import("operonx._pump")?.getattr("pump")?.unbind()))?;
-            let sink = ItemSink { run: run.clone().unbind(), op, ctx };
+            let pump = PUMP.get_or_try_init(py, || {
+                Ok::<_, PyErr>(py.import("operonx._pump")?.getattr("pump")?.unbind())
+            })?;
+            let sink = ItemSink {
+                run: run.clone().unbind(),
+                op,
+                ctx,
+            };
             pump.bind(py).call1((&made, sink))?
         } else {
             made.clone()
         };
-        let task = event_loop.bind(py).call_method1(pyo3::intern!(py, "create_task"), (&awaitable,));
+        let task = event_loop
+            .bind(py)
+            .call_method1(pyo3::intern!(py, "create_task"), (&awaitable,));
         if task.is_err() {
             let _ = awaitable.call_method0(pyo3::intern!(py, "close"));
         }
@@ -419,7 +473,14 @@ fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Args<'py>) -> 
             return launch_waiting(run, next);
         }
     };
-    task.call_method1(pyo3::intern!(py, "add_done_callback"), (OpDone { run: run.clone().unbind(), op, ctx },))?;
+    task.call_method1(
+        pyo3::intern!(py, "add_done_callback"),
+        (OpDone {
+            run: run.clone().unbind(),
+            op,
+            ctx,
+        },),
+    )?;
     lock(r)?.tasks.insert((op, ctx), task.unbind());
     Ok(())
 }
@@ -458,10 +519,16 @@ pub(crate) fn settle(run: &Bound<'_, Run>) -> PyResult<()> {
     core.wake_consumers(py)?;
     if let Some(future) = core.future.take() {
         let future = future.bind(py);
-        if !future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+        if !future
+            .call_method0(pyo3::intern!(py, "done"))?
+            .is_truthy()?
+        {
             match core.failure.as_ref() {
                 Some(err) => {
-                    future.call_method1(pyo3::intern!(py, "set_exception"), (err.clone_ref(py).into_value(py),))?;
+                    future.call_method1(
+                        pyo3::intern!(py, "set_exception"),
+                        (err.clone_ref(py).into_value(py),),
+                    )?;
                 }
                 None => {
                     let result = core.result(py, run)?;
@@ -474,7 +541,12 @@ pub(crate) fn settle(run: &Bound<'_, Run>) -> PyResult<()> {
 }
 
 /// Continues a run after one of its concurrent ops finished.
-fn resume(run: &Bound<'_, Run>, op: OpId, ctx: CtxId, outcome: PyResult<Bound<'_, PyAny>>) -> PyResult<()> {
+fn resume(
+    run: &Bound<'_, Run>,
+    op: OpId,
+    ctx: CtxId,
+    outcome: PyResult<Bound<'_, PyAny>>,
+) -> PyResult<()> {
     let py = run.py();
     let r = run.get();
     let eng = r.engine.get();
@@ -522,7 +594,12 @@ pub struct OpDone {
 #[pymethods]
 impl OpDone {
     #[pyo3(signature = (task_or_ok, value = None))]
-    fn __call__(&self, py: Python<'_>, task_or_ok: Bound<'_, PyAny>, value: Option<Bound<'_, PyAny>>) -> PyResult<()> {
+    fn __call__(
+        &self,
+        py: Python<'_>,
+        task_or_ok: Bound<'_, PyAny>,
+        value: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
         let run = self.run.bind(py);
         from_callback(run, || {
             let outcome = match value {
@@ -572,7 +649,9 @@ impl ItemSink {
         {
             let mut core = lock(r)?;
             if core.finished {
-                return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the run is over"));
+                return Err(pyo3::exceptions::asyncio::CancelledError::new_err(
+                    "the run is over",
+                ));
             }
             let index = {
                 let n = core.item_counters.entry((self.op, self.ctx)).or_insert(0);
@@ -581,14 +660,18 @@ impl ItemSink {
             };
             if let Err(failure) = core.on_item(py, eng, self.op, self.ctx, index, item) {
                 core.fail_op(py, eng, self.op, self.ctx, failure);
-                return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the stream failed"));
+                return Err(pyo3::exceptions::asyncio::CancelledError::new_err(
+                    "the stream failed",
+                ));
             }
         }
         from_callback(run, || drive(run))?;
         let mut core = lock(r)?;
         if !core.frames.retain && core.frames.pending() >= HIGH_WATER {
             let event_loop = core.ensure_loop(py, eng)?;
-            let waiter = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+            let waiter = event_loop
+                .bind(py)
+                .call_method0(pyo3::intern!(py, "create_future"))?;
             core.resume_waiter = Some(waiter.clone().unbind());
             return Ok(waiter.unbind());
         }
@@ -597,8 +680,13 @@ impl ItemSink {
 }
 
 fn task_outcome<'py>(py: Python<'py>, task: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    if task.call_method0(pyo3::intern!(py, "cancelled"))?.is_truthy()? {
-        return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the op's task was cancelled"));
+    if task
+        .call_method0(pyo3::intern!(py, "cancelled"))?
+        .is_truthy()?
+    {
+        return Err(pyo3::exceptions::asyncio::CancelledError::new_err(
+            "the op's task was cancelled",
+        ));
     }
     let exc = task.call_method0(pyo3::intern!(py, "exception"))?;
     if exc.is_none() {
@@ -617,7 +705,10 @@ pub struct RunFutureDone {
 #[pymethods]
 impl RunFutureDone {
     fn __call__(&self, py: Python<'_>, future: Bound<'_, PyAny>) -> PyResult<()> {
-        if future.call_method0(pyo3::intern!(py, "cancelled"))?.is_truthy()? {
+        if future
+            .call_method0(pyo3::intern!(py, "cancelled"))?
+            .is_truthy()?
+        {
             let run = self.run.bind(py);
             lock(run.get())?.cancel(py);
             settle(run)?;
@@ -634,7 +725,9 @@ impl RunCore {
 
     /// The next ready instance; while a sync generator streams, work outside its items waits.
     fn next_ready(&mut self) -> Option<(OpId, CtxId)> {
-        let Some(top) = self.sync_gens.last() else { return self.state.pop_ready() };
+        let Some(top) = self.sync_gens.last() else {
+            return self.state.pop_ready();
+        };
         let (gen, gctx) = (top.op, top.ctx);
         let contexts = self.state.contexts();
         let depth = contexts.depth(gctx) + 1;
@@ -683,22 +776,44 @@ impl RunCore {
     }
 
     /// The future `run()` returns when it has to wait.
-    fn run_future<'py>(&mut self, py: Python<'py>, event_loop: &Py<PyAny>, run: &Bound<'py, Run>) -> PyResult<Bound<'py, PyAny>> {
+    fn run_future<'py>(
+        &mut self,
+        py: Python<'py>,
+        event_loop: &Py<PyAny>,
+        run: &Bound<'py, Run>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         if let Some(f) = &self.future {
             return Ok(f.bind(py).clone());
         }
-        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
-        future.call_method1(pyo3::intern!(py, "add_done_callback"), (RunFutureDone { run: run.clone().unbind() },))?;
+        let future = event_loop
+            .bind(py)
+            .call_method0(pyo3::intern!(py, "create_future"))?;
+        future.call_method1(
+            pyo3::intern!(py, "add_done_callback"),
+            (RunFutureDone {
+                run: run.clone().unbind(),
+            },),
+        )?;
         self.future = Some(future.clone().unbind());
         Ok(future)
     }
 
-    pub(crate) fn schedule_resume(&mut self, py: Python<'_>, event_loop: &Bound<'_, PyAny>, run: &Bound<'_, Run>) -> PyResult<()> {
+    pub(crate) fn schedule_resume(
+        &mut self,
+        py: Python<'_>,
+        event_loop: &Bound<'_, PyAny>,
+        run: &Bound<'_, Run>,
+    ) -> PyResult<()> {
         if self.resume_scheduled {
             return Ok(());
         }
         self.resume_scheduled = true;
-        event_loop.call_method1(pyo3::intern!(py, "call_soon"), (Resume { run: run.clone().unbind() },))?;
+        event_loop.call_method1(
+            pyo3::intern!(py, "call_soon"),
+            (Resume {
+                run: run.clone().unbind(),
+            },),
+        )?;
         Ok(())
     }
 
@@ -728,7 +843,15 @@ impl RunCore {
     }
 
     /// One item of generator `gen` running in `ctx`.
-    fn on_item(&mut self, py: Python<'_>, eng: &PyEngine, gen: OpId, ctx: CtxId, index: u32, item: Bound<'_, PyAny>) -> Result<(), OpFailure> {
+    fn on_item(
+        &mut self,
+        py: Python<'_>,
+        eng: &PyEngine,
+        gen: OpId,
+        ctx: CtxId,
+        index: u32,
+        item: Bound<'_, PyAny>,
+    ) -> Result<(), OpFailure> {
         let plan = &eng.plan;
         let item_ctx = self.state.open_item(gen, ctx, index);
         let out = self.record(py, eng, gen, item_ctx, item);
@@ -752,17 +875,26 @@ impl RunCore {
         Ok(())
     }
 
-    fn free_contexts(&mut self) {
+    pub(crate) fn free_contexts(&mut self) {
         for ctx in self.state.drain_freed() {
             self.values.free(ctx);
         }
     }
 
     /// Records an op's return value, or its failure.
-    fn complete(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, result: PyResult<Bound<'_, PyAny>>) {
+    fn complete(
+        &mut self,
+        py: Python<'_>,
+        eng: &PyEngine,
+        op: OpId,
+        ctx: CtxId,
+        result: PyResult<Bound<'_, PyAny>>,
+    ) {
         let plan = &eng.plan;
         match result {
-            Ok(_) if plan.ops[op as usize].is_gen() => self.state.finish(plan, op, ctx, Outcome::Done),
+            Ok(_) if plan.ops[op as usize].is_gen() => {
+                self.state.finish(plan, op, ctx, Outcome::Done)
+            }
             Ok(out) => match self.record(py, eng, op, ctx, out) {
                 Ok(out) => {
                     self.values.put(py, op, ctx, out);
@@ -779,18 +911,33 @@ impl RunCore {
     }
 
     /// Runs a built-in op: a nested graph's entry or end, or a branch.
-    fn builtin(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, args: &Args<'_>) -> PyResult<()> {
+    fn builtin(
+        &mut self,
+        py: Python<'_>,
+        eng: &PyEngine,
+        op: OpId,
+        ctx: CtxId,
+        args: &Args<'_>,
+    ) -> PyResult<()> {
         let plan = &eng.plan;
         let p = &plan.ops[op as usize];
         let record = PyDict::new(py);
         for (name, value) in eng.kwnames[op as usize].bind(py).iter().zip(args.iter()) {
             record.set_item(name, value)?;
         }
+        if p.kind == OpKind::LoopEnter {
+            self.start_iteration(py, eng, op, ctx, 0, record.into_any().unbind());
+            return Ok(());
+        }
         match &p.builtin {
             Builtin::Exit(sources) => {
                 // What the inner ops forwarded, in the order it arrived: a later forward of a key wins.
                 let depth = p.depth;
-                let src_ctx = if ctx == ROOT { ROOT } else { self.state.contexts().ancestor(ctx, depth).unwrap_or(ctx) };
+                let src_ctx = if ctx == ROOT {
+                    ROOT
+                } else {
+                    self.state.contexts().ancestor(ctx, depth).unwrap_or(ctx)
+                };
                 let mut arrived: SmallVec<[(u64, usize); 8]> = sources
                     .iter()
                     .enumerate()
@@ -807,18 +954,32 @@ impl RunCore {
             }
             Builtin::Branch { cases, default, .. } => {
                 // The conditions read the branch's inputs from its own record.
-                self.values.put(py, op, ctx, record.clone().into_any().unbind());
+                self.values
+                    .put(py, op, ctx, record.clone().into_any().unbind());
                 let (chosen, matched) = {
-                    let mut host = PyHost { py, eng, core: self, ctx };
+                    let mut host = PyHost {
+                        py,
+                        eng,
+                        core: self,
+                        ctx,
+                    };
                     choose_branch(&mut host, cases, *default)
                 };
                 let target = chosen.map(|t| eng.op_names[t as usize].bind(py).clone().into_any());
                 record.set_item(pyo3::intern!(py, "target"), target)?;
                 record.set_item(pyo3::intern!(py, "matched"), matched)?;
-                let out = self.record(py, eng, op, ctx, record.into_any()).map_err(|f| match f {
-                    OpFailure::Raised(e) | OpFailure::Input(_, e) => e,
-                    OpFailure::BadReturn(m) | OpFailure::Missing(m) => pyo3::exceptions::PyRuntimeError::new_err(m),
-                })?;
+                let out =
+                    self.record(py, eng, op, ctx, record.into_any())
+                        .map_err(|f| match f {
+                            OpFailure::Raised(e)
+                            | OpFailure::Input(_, e)
+                            | OpFailure::Until(_, Some(e)) => e,
+                            OpFailure::BadReturn(m)
+                            | OpFailure::Missing(m)
+                            | OpFailure::Until(m, None) => {
+                                pyo3::exceptions::PyRuntimeError::new_err(m)
+                            }
+                        })?;
                 self.values.put(py, op, ctx, out);
                 if eng.feeds_exit[op as usize] {
                     self.values.stamp(op, ctx);
@@ -834,14 +995,31 @@ impl RunCore {
     }
 
     /// Checks an op's outputs, keeps its tags and emits its frame. Returns the outputs to store.
-    fn record(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, out: Bound<'_, PyAny>) -> Result<Py<PyAny>, OpFailure> {
+    pub(crate) fn record(
+        &mut self,
+        py: Python<'_>,
+        eng: &PyEngine,
+        op: OpId,
+        ctx: CtxId,
+        out: Bound<'_, PyAny>,
+    ) -> Result<Py<PyAny>, OpFailure> {
         let out = if out.is_none() {
             PyDict::new(py).into_any()
-        } else if out.cast::<PyDict>().is_ok() || out.hasattr(pyo3::intern!(py, "keys")).unwrap_or(false) {
+        } else if out.cast::<PyDict>().is_ok()
+            || out.hasattr(pyo3::intern!(py, "keys")).unwrap_or(false)
+        {
             out
         } else {
-            let ty = out.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-            let what = if eng.plan.ops[op as usize].is_gen() { "yielded" } else { "returned" };
+            let ty = out
+                .get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default();
+            let what = if eng.plan.ops[op as usize].is_gen() {
+                "yielded"
+            } else {
+                "returned"
+            };
             return Err(OpFailure::BadReturn(format!(
                 "it {what} a {ty}; an op must {} a mapping (e.g. a dict) of its outputs",
                 if what == "yielded" { "yield" } else { "return" }
@@ -851,7 +1029,11 @@ impl RunCore {
         if let Some(tags) = lookup(&out, pyo3::intern!(py, "$tags")).map_err(wrap)? {
             for tag in tags.try_iter().map_err(wrap)? {
                 let tag = tag.map_err(wrap)?;
-                if !self.tags.iter().any(|t| t.bind(py).eq(&tag).unwrap_or(false)) {
+                if !self
+                    .tags
+                    .iter()
+                    .any(|t| t.bind(py).eq(&tag).unwrap_or(false))
+                {
                     self.tags.push(tag.unbind());
                 }
             }
@@ -867,11 +1049,19 @@ impl RunCore {
         if let Some(data) = data {
             self.emit(py, eng, op, ctx, data).map_err(wrap)?;
         }
+        self.forward_to_loop(py, eng, op, ctx, &out).map_err(wrap)?;
         Ok(out.unbind())
     }
 
     /// Adds a frame and hands it to whoever waits for it.
-    fn emit(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, data: Bound<'_, PyDict>) -> PyResult<()> {
+    pub(crate) fn emit(
+        &mut self,
+        py: Python<'_>,
+        eng: &PyEngine,
+        op: OpId,
+        ctx: CtxId,
+        data: Bound<'_, PyDict>,
+    ) -> PyResult<()> {
         if !self.frames.value_waiters.is_empty() {
             let name = &eng.plan.ops[op as usize].name;
             let mut i = 0;
@@ -888,10 +1078,19 @@ impl RunCore {
             }
         }
         let path = self.state.contexts().path(ctx);
-        self.frames.push(Frame { op, path, data: data.unbind() });
+        self.frames.push(Frame {
+            op,
+            path,
+            data: data.unbind(),
+            superseded: false,
+        });
         if let Some(waiter) = self.frames.next_waiter.take() {
             if let Some(frame) = self.frames.next(py) {
-                resolve(py, waiter.bind(py), crate::handle::frame_tuple(py, eng, &frame)?.into_any())?;
+                resolve(
+                    py,
+                    waiter.bind(py),
+                    crate::handle::frame_tuple(py, eng, &frame)?.into_any(),
+                )?;
             }
         }
         Ok(())
@@ -901,10 +1100,15 @@ impl RunCore {
     pub(crate) fn wake_consumers(&mut self, py: Python<'_>) -> PyResult<()> {
         if let Some(waiter) = self.frames.next_waiter.take() {
             let waiter = waiter.bind(py);
-            if !waiter.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+            if !waiter
+                .call_method0(pyo3::intern!(py, "done"))?
+                .is_truthy()?
+            {
                 let exc = match (&self.failure, self.cancelled) {
                     (Some(err), false) => err.clone_ref(py).into_value(py).into_any(),
-                    _ => pyo3::exceptions::PyStopAsyncIteration::new_err(()).into_value(py).into_any(),
+                    _ => pyo3::exceptions::PyStopAsyncIteration::new_err(())
+                        .into_value(py)
+                        .into_any(),
                 };
                 waiter.call_method1(pyo3::intern!(py, "set_exception"), (exc,))?;
             }
@@ -922,7 +1126,14 @@ impl RunCore {
     }
 
     /// An op failed: listed and skipped with `errors="continue"`, else the run fails.
-    fn fail_op(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, failure: OpFailure) {
+    fn fail_op(
+        &mut self,
+        py: Python<'_>,
+        eng: &PyEngine,
+        op: OpId,
+        ctx: CtxId,
+        failure: OpFailure,
+    ) {
         let plan = &eng.plan;
         let p = &plan.ops[op as usize];
         let context = operonx::scheduler::contexts::render(&self.state.contexts().path(ctx));
@@ -933,25 +1144,80 @@ impl RunCore {
                     self.fail(py, e);
                     return;
                 }
-                let message = format!("{}: {}", e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default(), e.value(py));
-                (EngineError::OpFailed { graph: plan.name.clone(), op: p.full_name.clone(), context, message }, Some(e))
+                let message = format!(
+                    "{}: {}",
+                    e.get_type(py)
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                    e.value(py)
+                );
+                (
+                    EngineError::OpFailed {
+                        graph: plan.name.clone(),
+                        op: p.full_name.clone(),
+                        context,
+                        message,
+                    },
+                    Some(e),
+                )
             }
-            OpFailure::BadReturn(message) => {
-                (EngineError::OpFailed { graph: plan.name.clone(), op: p.full_name.clone(), context, message }, None)
-            }
-            OpFailure::Missing(input) => {
-                (EngineError::MissingInput { graph: plan.name.clone(), op: p.full_name.clone(), input, context }, None)
-            }
+            OpFailure::BadReturn(message) => (
+                EngineError::OpFailed {
+                    graph: plan.name.clone(),
+                    op: p.full_name.clone(),
+                    context,
+                    message,
+                },
+                None,
+            ),
+            OpFailure::Missing(input) => (
+                EngineError::MissingInput {
+                    graph: plan.name.clone(),
+                    op: p.full_name.clone(),
+                    input,
+                    context,
+                },
+                None,
+            ),
+            OpFailure::Until(message, cause) => (
+                EngineError::OpFailed {
+                    graph: plan.name.clone(),
+                    op: p.full_name.clone(),
+                    context,
+                    message,
+                },
+                cause,
+            ),
             OpFailure::Input(input, e) => {
-                let message = format!("evaluating input '{input}' raised {}: {}", e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default(), e.value(py));
-                (EngineError::OpFailed { graph: plan.name.clone(), op: p.full_name.clone(), context, message }, Some(e))
+                let message = format!(
+                    "evaluating input '{input}' raised {}: {}",
+                    e.get_type(py)
+                        .name()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default(),
+                    e.value(py)
+                );
+                (
+                    EngineError::OpFailed {
+                        graph: plan.name.clone(),
+                        op: p.full_name.clone(),
+                        context,
+                        message,
+                    },
+                    Some(e),
+                )
             }
         };
         let err = to_pyerr(py, &engine_error);
         err.set_cause(py, cause);
         if self.mode == ErrorMode::Continue {
             self.errors.push(err.into_value(py).into_any());
-            self.state.finish(plan, op, ctx, Outcome::Skipped);
+            if p.kind == OpKind::LoopExit {
+                self.skip_loop(eng, op, ctx);
+            } else {
+                self.state.finish(plan, op, ctx, Outcome::Skipped);
+            }
             self.free_contexts();
         } else {
             self.fail(py, err);
@@ -979,6 +1245,7 @@ impl RunCore {
         self.finished = true;
         self.state.clear();
         self.deferred.clear();
+        self.loops.clear();
         for g in self.sync_gens.drain(..) {
             let _ = g.iter.bind(py).call_method0(pyo3::intern!(py, "close"));
         }
@@ -991,7 +1258,7 @@ impl RunCore {
     fn result<'py>(&self, py: Python<'py>, run: &Bound<'py, Run>) -> PyResult<Bound<'py, PyDict>> {
         let result = PyDict::new(py);
         let mut lists: SmallVec<[Bound<'py, PyAny>; 4]> = SmallVec::new();
-        for frame in self.frames.all() {
+        for frame in self.frames.all().filter(|f| !f.superseded) {
             for (k, v) in frame.data.bind(py).iter() {
                 match result.get_item(&k)? {
                     None => result.set_item(k, v)?,
@@ -1006,16 +1273,30 @@ impl RunCore {
                 }
             }
         }
-        result.set_item(pyo3::intern!(py, "$state"), RunStateView { run: run.clone().unbind() })?;
+        result.set_item(
+            pyo3::intern!(py, "$state"),
+            RunStateView {
+                run: run.clone().unbind(),
+            },
+        )?;
         if self.mode == ErrorMode::Continue {
-            result.set_item(pyo3::intern!(py, "$errors"), PyList::new(py, self.errors.iter().map(|e| e.bind(py)))?)?;
+            result.set_item(
+                pyo3::intern!(py, "$errors"),
+                PyList::new(py, self.errors.iter().map(|e| e.bind(py)))?,
+            )?;
         }
         Ok(result)
     }
 }
 
 /// Adds the outputs `forward` passes on from `out` to `data`, under their graph-output names.
-fn forward_into(py: Python<'_>, eng: &PyEngine, forward: &Forward, out: &Bound<'_, PyAny>, data: &Bound<'_, PyDict>) -> PyResult<()> {
+pub(crate) fn forward_into(
+    py: Python<'_>,
+    eng: &PyEngine,
+    forward: &Forward,
+    out: &Bound<'_, PyAny>,
+    data: &Bound<'_, PyDict>,
+) -> PyResult<()> {
     match forward {
         Forward::Nothing => {}
         Forward::All => {
@@ -1028,7 +1309,9 @@ fn forward_into(py: Python<'_>, eng: &PyEngine, forward: &Forward, out: &Bound<'
             };
             for item in items.iter() {
                 let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
-                if k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s.starts_with('$'))) {
+                if k.cast::<PyString>()
+                    .is_ok_and(|s| s.to_str().is_ok_and(|s| s.starts_with('$')))
+                {
                     continue;
                 }
                 data.set_item(k, v)?;
@@ -1046,15 +1329,25 @@ fn forward_into(py: Python<'_>, eng: &PyEngine, forward: &Forward, out: &Bound<'
 }
 
 /// Sets a future's result unless it is already done (its waiter may have been cancelled).
-pub(crate) fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, value: Bound<'_, PyAny>) -> PyResult<()> {
-    if !future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
+pub(crate) fn resolve(
+    py: Python<'_>,
+    future: &Bound<'_, PyAny>,
+    value: Bound<'_, PyAny>,
+) -> PyResult<()> {
+    if !future
+        .call_method0(pyo3::intern!(py, "done"))?
+        .is_truthy()?
+    {
         future.call_method1(pyo3::intern!(py, "set_result"), (value,))?;
     }
     Ok(())
 }
 
 /// Reads `key` from a mapping; `None` when absent.
-pub(crate) fn lookup<'py>(obj: &Bound<'py, PyAny>, key: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub(crate) fn lookup<'py>(
+    obj: &Bound<'py, PyAny>,
+    key: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     if let Ok(d) = obj.cast::<PyDict>() {
         return d.get_item(key);
     }
@@ -1065,7 +1358,13 @@ pub(crate) fn lookup<'py>(obj: &Bound<'py, PyAny>, key: &Bound<'py, PyString>) -
     }
 }
 
-fn resolve_args<'py>(py: Python<'py>, eng: &PyEngine, core: &RunCore, op: OpId, ctx: CtxId) -> Result<Args<'py>, OpFailure> {
+fn resolve_args<'py>(
+    py: Python<'py>,
+    eng: &PyEngine,
+    core: &RunCore,
+    op: OpId,
+    ctx: CtxId,
+) -> Result<Args<'py>, OpFailure> {
     let p = &eng.plan.ops[op as usize];
     let mut host = PyHost { py, eng, core, ctx };
     let mut args = Args::with_capacity(p.inputs.len());
@@ -1079,18 +1378,23 @@ fn resolve_args<'py>(py: Python<'py>, eng: &PyEngine, core: &RunCore, op: OpId, 
     Ok(args)
 }
 
-struct PyHost<'a, 'py> {
-    py: Python<'py>,
-    eng: &'a PyEngine,
-    core: &'a RunCore,
-    ctx: CtxId,
+/// Reads values and applies transforms for the scheduler, from one op instance's context.
+pub(crate) struct PyHost<'a, 'py> {
+    pub py: Python<'py>,
+    pub eng: &'a PyEngine,
+    pub core: &'a RunCore,
+    pub ctx: CtxId,
 }
 
 impl<'py> PyHost<'_, 'py> {
     /// The outputs of `op` visible from this instance's context.
     fn outputs_of(&self, op: OpId) -> Option<&Py<PyAny>> {
         let depth = self.eng.plan.ops[op as usize].value_depth();
-        let ctx = if self.ctx == ROOT { ROOT } else { self.core.state.contexts().ancestor(self.ctx, depth)? };
+        let ctx = if self.ctx == ROOT {
+            ROOT
+        } else {
+            self.core.state.contexts().ancestor(self.ctx, depth)?
+        };
         self.core.values.get(op, ctx)
     }
 
@@ -1102,9 +1406,13 @@ impl<'py> PyHost<'_, 'py> {
         let p = &self.eng.plan.ops[op as usize];
         let list = PyList::empty(py);
         if p.is_gen() {
-            let Some(gctx) = contexts.ancestor(self.ctx, p.depth) else { return Ok(None) };
+            let Some(gctx) = contexts.ancestor(self.ctx, p.depth) else {
+                return Ok(None);
+            };
             for item in self.core.values.collected(op, gctx) {
-                list.append(lookup(item.bind(py), key)?.unwrap_or_else(|| py.None().into_bound(py)))?;
+                list.append(
+                    lookup(item.bind(py), key)?.unwrap_or_else(|| py.None().into_bound(py)),
+                )?;
             }
         } else if let Some(out) = self.outputs_of(op) {
             list.append(lookup(out.bind(py), key)?.unwrap_or_else(|| py.None().into_bound(py)))?;
@@ -1118,7 +1426,12 @@ impl<'py> Host for PyHost<'_, 'py> {
     type Error = PyErr;
 
     #[inline]
-    fn read(&mut self, source: RefSource, var: VarId, collect: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn read(
+        &mut self,
+        source: RefSource,
+        var: VarId,
+        collect: bool,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let key = self.eng.var_keys[var as usize].bind(self.py);
         match source {
             RefSource::Parent => lookup(self.core.inputs.bind(self.py), key),

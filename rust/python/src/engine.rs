@@ -3,14 +3,15 @@
 use std::sync::Arc;
 
 use operonx::graph::schema;
-use operonx::plan::{self, Const, EdgeKind, Plan};
+use operonx::plan::{self, Builtin, Const, EdgeKind, OpId, Plan};
 use operonx::{EngineError, Problem};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
+use smallvec::SmallVec;
 
 use crate::driver;
-use crate::handle::Handle;
 use crate::errors::to_pyerr;
+use crate::handle::Handle;
 use crate::value::json_to_py;
 
 /// A compiled graph ready to run. Built by `operonx.Operon` from the graph's engine document.
@@ -35,6 +36,10 @@ pub struct PyEngine {
     pub(crate) item_readers: Vec<bool>,
     /// Per op: its outputs feed a nested graph's end (their arrival order matters).
     pub(crate) feeds_exit: Vec<bool>,
+    /// Per op: the loop end op (and the index among its sources) its outputs are forwarded to.
+    pub(crate) loop_sink: Vec<Option<(OpId, usize)>>,
+    /// Per op: the end ops of the loops it is inside.
+    pub(crate) loops_of: Vec<SmallVec<[OpId; 2]>>,
 }
 
 #[pymethods]
@@ -57,7 +62,9 @@ impl PyEngine {
         user_id: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        crate::guard(py, || driver::start(slf, inputs, errors, [request_id, session_id, user_id]))
+        crate::guard(py, || {
+            driver::start(slf, inputs, errors, [request_id, session_id, user_id])
+        })
     }
 
     /// Starts a run and returns its handle. With a running event loop the run starts at once (in the
@@ -76,7 +83,13 @@ impl PyEngine {
         let py = slf.py();
         crate::guard(py, || {
             let mode = driver::error_mode(py, errors)?;
-            let run = driver::new_run(slf, inputs, mode, retain_frames, [request_id, session_id, user_id])?;
+            let run = driver::new_run(
+                slf,
+                inputs,
+                mode,
+                retain_frames,
+                [request_id, session_id, user_id],
+            )?;
             if let Ok(event_loop) = py.import("asyncio")?.call_method0("get_running_loop") {
                 let mut core = driver::lock(run.get())?;
                 core.event_loop = Some(event_loop.clone().unbind());
@@ -120,7 +133,10 @@ impl PyEngine {
     /// Graph output names the ops forward.
     #[getter]
     fn graph_outputs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, self.plan.graph_outputs.iter().map(|v| self.plan.var(*v)))
+        PyList::new(
+            py,
+            self.plan.graph_outputs.iter().map(|v| self.plan.var(*v)),
+        )
     }
 
     /// Lets Python's garbage collector see the callables and constants the engine holds, so an op
@@ -133,7 +149,11 @@ impl PyEngine {
     }
 
     fn __repr__(&self) -> String {
-        format!("<operonx._core.Engine graph='{}' ops={}>", self.plan.name, self.plan.ops.len())
+        format!(
+            "<operonx._core.Engine graph='{}' ops={}>",
+            self.plan.name,
+            self.plan.ops.len()
+        )
     }
 }
 
@@ -149,7 +169,10 @@ impl PyEngine {
                 Const::Host(i) => match hosts.get(*i as usize) {
                     Some(obj) => obj.clone_ref(py),
                     None => {
-                        problems.push(Problem::new("invalid", format!("host object {i} is not in the hosts list")));
+                        problems.push(Problem::new(
+                            "invalid",
+                            format!("host object {i} is not in the hosts list"),
+                        ));
                         py.None()
                     }
                 },
@@ -165,22 +188,43 @@ impl PyEngine {
                 Some(f) if f.is_callable() => callables.push(f.clone().unbind()),
                 _ => {
                     problems.push(
-                        Problem::new("unknown_op", format!("op '{}' has no Python callable to run", op.name)).op(&op.name),
+                        Problem::new(
+                            "unknown_op",
+                            format!("op '{}' has no Python callable to run", op.name),
+                        )
+                        .op(&op.name),
                     );
                     callables.push(py.None());
                 }
             }
         }
         if !problems.is_empty() {
-            return Err(to_pyerr(py, &EngineError::Invalid { graph: plan.name.clone(), problems }));
+            return Err(to_pyerr(
+                py,
+                &EngineError::Invalid {
+                    graph: plan.name.clone(),
+                    problems,
+                },
+            ));
         }
         let kwnames = plan
             .ops
             .iter()
-            .map(|op| PyTuple::new(py, op.inputs.iter().map(|i| PyString::intern(py, &i.name))).map(Bound::unbind))
+            .map(|op| {
+                PyTuple::new(py, op.inputs.iter().map(|i| PyString::intern(py, &i.name)))
+                    .map(Bound::unbind)
+            })
             .collect::<PyResult<_>>()?;
-        let var_keys = plan.vars.iter().map(|v| PyString::intern(py, v).unbind()).collect();
-        let op_names = plan.ops.iter().map(|o| PyString::intern(py, &o.name).unbind()).collect();
+        let var_keys = plan
+            .vars
+            .iter()
+            .map(|v| PyString::intern(py, v).unbind())
+            .collect();
+        let op_names = plan
+            .ops
+            .iter()
+            .map(|o| PyString::intern(py, &o.name).unbind())
+            .collect();
         let root_context = PyTuple::new(py, [operonx::scheduler::ROOT_CONTEXT])?.unbind();
         let mut collects = vec![false; plan.ops.len()];
         let mut item_readers = vec![false; plan.ops.len()];
@@ -194,11 +238,24 @@ impl PyEngine {
             }
         }
         let mut feeds_exit = vec![false; plan.ops.len()];
-        for op in &plan.ops {
-            if let operonx::plan::Builtin::Exit(sources) = &op.builtin {
-                for (src, _) in sources {
-                    feeds_exit[*src as usize] = true;
+        let mut loop_sink = vec![None; plan.ops.len()];
+        let mut loops_of = vec![SmallVec::new(); plan.ops.len()];
+        for (id, op) in plan.ops.iter().enumerate() {
+            match &op.builtin {
+                Builtin::Exit(sources) => {
+                    for (src, _) in sources {
+                        feeds_exit[*src as usize] = true;
+                    }
                 }
+                Builtin::Loop(lp) => {
+                    for (i, (src, _)) in lp.sources.iter().enumerate() {
+                        loop_sink[*src as usize] = Some((id as OpId, i));
+                    }
+                    for &member in &lp.body {
+                        loops_of[member as usize].push(id as OpId);
+                    }
+                }
+                _ => {}
             }
         }
         Ok(PyEngine {
@@ -212,6 +269,8 @@ impl PyEngine {
             collects,
             item_readers,
             feeds_exit,
+            loop_sink,
+            loops_of,
         })
     }
 }

@@ -13,6 +13,8 @@ pub(crate) struct Frame {
     pub op: OpId,
     pub path: Path,
     pub data: Py<PyDict>,
+    /// From a loop iteration that was not the last: it streamed, but is not in the run's result.
+    pub superseded: bool,
 }
 
 /// Someone awaiting the first frame of `op` with key `var`.
@@ -77,14 +79,33 @@ impl FrameBuffer {
         }
         let f = if self.retain {
             let f = &self.frames[self.cursor - self.base];
-            FrameRef { op: f.op, path: f.path.clone(), data: f.data.clone_ref(py) }
+            FrameRef {
+                op: f.op,
+                path: f.path.clone(),
+                data: f.data.clone_ref(py),
+            }
         } else {
             let f = self.frames.pop_front()?;
             self.base += 1;
-            FrameRef { op: f.op, path: f.path, data: f.data }
+            FrameRef {
+                op: f.op,
+                path: f.path,
+                data: f.data,
+            }
         };
         self.cursor += 1;
         Some(f)
+    }
+
+    /// Marks the retained frames from absolute index `since` on whose context is inside `path`
+    /// and whose op `member` accepts as superseded (a loop iteration that was not the last).
+    pub fn supersede(&mut self, since: usize, path: &Path, member: impl Fn(OpId) -> bool) {
+        let from = since.saturating_sub(self.base);
+        for f in self.frames.iter_mut().skip(from) {
+            if f.path.starts_with(path) && member(f.op) {
+                f.superseded = true;
+            }
+        }
     }
 
     /// Every retained frame, in order.
@@ -93,7 +114,12 @@ impl FrameBuffer {
     }
 
     /// The newest retained frame of `op` that has `var`.
-    pub fn latest<'py>(&self, py: Python<'py>, op: OpId, var: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    pub fn latest<'py>(
+        &self,
+        py: Python<'py>,
+        op: OpId,
+        var: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         for f in self.frames.iter().rev() {
             if f.op == op {
                 if let Some(v) = f.data.bind(py).get_item(var)? {
@@ -113,7 +139,11 @@ pub(crate) struct FrameRef {
 }
 
 /// Builds the `("main", "[0]", ...)` tuple of a path.
-pub(crate) fn path_tuple<'py>(py: Python<'py>, path: &Path, root: &Py<PyTuple>) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn path_tuple<'py>(
+    py: Python<'py>,
+    path: &Path,
+    root: &Py<PyTuple>,
+) -> PyResult<Bound<'py, PyTuple>> {
     if path.len() == 1 {
         return Ok(root.bind(py).clone());
     }
@@ -127,6 +157,12 @@ pub(crate) fn path_tuple<'py>(py: Python<'py>, path: &Path, root: &Py<PyTuple>) 
                 use std::fmt::Write;
                 buf.clear();
                 let _ = write!(buf, "[{i}]");
+                PyString::new(py, &buf).into_any()
+            }
+            Segment::Loop(n) => {
+                use std::fmt::Write;
+                buf.clear();
+                let _ = write!(buf, "loop_{n}");
                 PyString::new(py, &buf).into_any()
             }
         });

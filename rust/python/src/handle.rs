@@ -12,9 +12,20 @@ use crate::errors::{exceptions, new_error};
 use crate::frames::{path_tuple, FrameRef, ValueWaiter};
 
 /// Builds the `(op, ctx, data)` tuple of a frame.
-pub(crate) fn frame_tuple<'py>(py: Python<'py>, eng: &PyEngine, frame: &FrameRef) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn frame_tuple<'py>(
+    py: Python<'py>,
+    eng: &PyEngine,
+    frame: &FrameRef,
+) -> PyResult<Bound<'py, PyTuple>> {
     let ctx = path_tuple(py, &frame.path, &eng.root_context)?;
-    PyTuple::new(py, [eng.op_names[frame.op as usize].bind(py).clone().into_any(), ctx.into_any(), frame.data.bind(py).clone().into_any()])
+    PyTuple::new(
+        py,
+        [
+            eng.op_names[frame.op as usize].bind(py).clone().into_any(),
+            ctx.into_any(),
+            frame.data.bind(py).clone().into_any(),
+        ],
+    )
 }
 
 /// An awaitable whose value is already known: awaiting it never touches the event loop.
@@ -45,7 +56,13 @@ impl Ready {
 }
 
 fn ready(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    Ok(Py::new(py, Ready { value: Some(value.unbind()) })?.into_any())
+    Ok(Py::new(
+        py,
+        Ready {
+            value: Some(value.unbind()),
+        },
+    )?
+    .into_any())
 }
 
 /// The engine side of `operonx.ExecutionHandle` (which wraps it as `_inner`).
@@ -115,10 +132,17 @@ impl Handle {
             };
         }
         if core.frames.next_waiter.is_some() {
-            return Err(new_error(py, &exceptions(py).usage, "another consumer is already waiting for the next frame of this handle", &[]));
+            return Err(new_error(
+                py,
+                &exceptions(py).usage,
+                "another consumer is already waiting for the next frame of this handle",
+                &[],
+            ));
         }
         let event_loop = core.ensure_loop(py, eng)?;
-        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+        let future = event_loop
+            .bind(py)
+            .call_method0(pyo3::intern!(py, "create_future"))?;
         core.frames.next_waiter = Some(future.clone().unbind());
         core.after_consume(py, run)?;
         Ok(future.unbind())
@@ -132,7 +156,12 @@ impl Handle {
         let eng = run.get().engine.get();
         let key = PyString::new(py, var);
         let mut core = lock(run.get())?;
-        let op_id = eng.plan.ops.iter().position(|o| o.name == op).map(|i| i as u32);
+        let op_id = eng
+            .plan
+            .ops
+            .iter()
+            .position(|o| o.name == op)
+            .map(|i| i as u32);
         if let Some(id) = op_id {
             if let Some(v) = core.frames.latest(py, id, &key)? {
                 return ready(py, v);
@@ -142,8 +171,14 @@ impl Handle {
             return ready(py, py.None().into_bound(py));
         }
         let event_loop = core.ensure_loop(py, eng)?;
-        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
-        core.frames.value_waiters.push(ValueWaiter { op: op.to_string(), var: key.unbind(), future: future.clone().unbind() });
+        let future = event_loop
+            .bind(py)
+            .call_method0(pyo3::intern!(py, "create_future"))?;
+        core.frames.value_waiters.push(ValueWaiter {
+            op: op.to_string(),
+            var: key.unbind(),
+            future: future.clone().unbind(),
+        });
         Ok(future.unbind())
     }
 
@@ -157,7 +192,9 @@ impl Handle {
             return ready(py, py.None().into_bound(py));
         }
         let event_loop = core.ensure_loop(py, eng)?;
-        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+        let future = event_loop
+            .bind(py)
+            .call_method0(pyo3::intern!(py, "create_future"))?;
         core.done_waiters.push(future.clone().unbind());
         Ok(future.unbind())
     }
@@ -200,7 +237,11 @@ impl Handle {
         }
         let list = PyList::empty(py);
         for f in core.frames.all() {
-            let frame = FrameRef { op: f.op, path: f.path.clone(), data: f.data.clone_ref(py) };
+            let frame = FrameRef {
+                op: f.op,
+                path: f.path.clone(),
+                data: f.data.clone_ref(py),
+            };
             list.append(frame_tuple(py, eng, &frame)?)?;
         }
         Ok(list)
@@ -209,7 +250,10 @@ impl Handle {
     /// The run's error, once it failed (`None` otherwise).
     fn error(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let core = lock(self.run.get())?;
-        Ok(core.failure.as_ref().map(|e| e.clone_ref(py).into_value(py).into_any()))
+        Ok(core
+            .failure
+            .as_ref()
+            .map(|e| e.clone_ref(py).into_value(py).into_any()))
     }
 
     /// True once the run is over (finished, failed or cancelled).

@@ -14,6 +14,7 @@ mod engine;
 mod errors;
 mod frames;
 mod handle;
+mod loops;
 mod state;
 mod value;
 mod values;

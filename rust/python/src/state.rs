@@ -1,8 +1,9 @@
 //! `"$state"`: a read-only view of every value a run's ops produced, built only when read.
 
+use operonx::plan::Builtin;
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::driver::{lock, lookup, Run};
 
@@ -16,16 +17,28 @@ pub struct RunStateView {
 impl RunStateView {
     /// The value op `name` (full name, e.g. `"g.a"`) produced for `var`; for the graph's own full name,
     /// the run input `var`, else the last value forwarded to graph output `var`.
-    fn __getitem__<'py>(&self, py: Python<'py>, key: (String, String)) -> PyResult<Bound<'py, PyAny>> {
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: (String, String),
+    ) -> PyResult<Bound<'py, PyAny>> {
         match self.value(py, &key.0, &key.1)? {
             Some(v) => Ok(v),
-            None => Err(PyKeyError::new_err(format!("no value for {:?} in this run", key))),
+            None => Err(PyKeyError::new_err(format!(
+                "no value for {:?} in this run",
+                key
+            ))),
         }
     }
 
     /// Like `state[key]`, with a default for a missing value.
     #[pyo3(signature = (key, default = None))]
-    fn get<'py>(&self, py: Python<'py>, key: (String, String), default: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: (String, String),
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         Ok(match self.value(py, &key.0, &key.1)? {
             Some(v) => v,
             None => default.unwrap_or_else(|| py.None().into_bound(py)),
@@ -43,6 +56,32 @@ impl RunStateView {
         PyList::new(py, core.tags.iter().map(|t| t.bind(py)))
     }
 
+    /// What each loop did in this run, by the loop's full name: `runs`, `iterations` (over all
+    /// runs), `max_iterations`, and `reached_max` (runs that stopped at `max_iterations` with
+    /// `until` still false).
+    #[getter]
+    fn loops<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let r = self.run.get();
+        let eng = r.engine.get();
+        let core = lock(r)?;
+        let loops = PyDict::new(py);
+        let mut stats: Vec<_> = core.loops.stats.iter().collect();
+        stats.sort_by_key(|(op, _)| **op);
+        for (&exit, s) in stats {
+            let p = &eng.plan.ops[exit as usize];
+            let Builtin::Loop(lp) = &p.builtin else {
+                continue;
+            };
+            let entry = PyDict::new(py);
+            entry.set_item("runs", s.runs)?;
+            entry.set_item("iterations", s.iterations)?;
+            entry.set_item("max_iterations", lp.max_iterations)?;
+            entry.set_item("reached_max", s.reached_max)?;
+            loops.set_item(&p.full_name, entry)?;
+        }
+        Ok(loops)
+    }
+
     /// Every `(op full name, var)` key with a value, graph inputs first.
     fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let r = self.run.get();
@@ -51,11 +90,17 @@ impl RunStateView {
         let keys = PyList::empty(py);
         let inputs = core.inputs.bind(py);
         for k in inputs.try_iter()? {
-            keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.full_name).into_any(), k?])?)?;
+            keys.append(PyTuple::new(
+                py,
+                [PyString::new(py, &eng.plan.full_name).into_any(), k?],
+            )?)?;
         }
         for (i, record) in core.values.ops_with_values() {
             for k in record.bind(py).try_iter()? {
-                keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.ops[i].full_name).into_any(), k?])?)?;
+                keys.append(PyTuple::new(
+                    py,
+                    [PyString::new(py, &eng.plan.ops[i].full_name).into_any(), k?],
+                )?)?;
             }
         }
         Ok(keys)
@@ -90,17 +135,28 @@ impl RunStateView {
         let eng = r.engine.get();
         let core = lock(r)?;
         let done = core.values.ops_with_values().count();
-        Ok(format!("RunState(name='{}', ops_run={done})", eng.plan.name))
+        Ok(format!(
+            "RunState(name='{}', ops_run={done})",
+            eng.plan.name
+        ))
     }
 }
 
 impl RunStateView {
     fn id(&self, py: Python<'_>, i: usize) -> PyResult<Py<PyAny>> {
         let core = lock(self.run.get())?;
-        Ok(core.ids[i].as_ref().map(|v| v.clone_ref(py)).unwrap_or_else(|| py.None()))
+        Ok(core.ids[i]
+            .as_ref()
+            .map(|v| v.clone_ref(py))
+            .unwrap_or_else(|| py.None()))
     }
 
-    fn value<'py>(&self, py: Python<'py>, source: &str, var: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn value<'py>(
+        &self,
+        py: Python<'py>,
+        source: &str,
+        var: &str,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let r = self.run.get();
         let eng = r.engine.get();
         let core = lock(r)?;
@@ -116,8 +172,14 @@ impl RunStateView {
             }
             return Ok(None);
         }
-        let Some(op) = eng.plan.ops.iter().position(|o| o.full_name == source) else { return Ok(None) };
-        match core.values.get(op as u32, operonx::scheduler::ROOT).or_else(|| core.values.last(op as u32)) {
+        let Some(op) = eng.plan.ops.iter().position(|o| o.full_name == source) else {
+            return Ok(None);
+        };
+        match core
+            .values
+            .get(op as u32, operonx::scheduler::ROOT)
+            .or_else(|| core.values.last(op as u32))
+        {
             Some(record) => lookup(record.bind(py), &key),
             None => Ok(None),
         }

@@ -52,7 +52,11 @@ impl Values {
         if ctx == ROOT {
             self.root[op as usize].as_ref()
         } else {
-            self.nested.get(&ctx)?.iter().find(|(o, _)| *o == op).map(|(_, v)| v)
+            self.nested
+                .get(&ctx)?
+                .iter()
+                .find(|(o, _)| *o == op)
+                .map(|(_, v)| v)
         }
     }
 
@@ -64,6 +68,19 @@ impl Values {
         } else {
             self.last[op as usize] = Some(value.clone_ref(py));
             self.nested.entry(ctx).or_default().push((op, value));
+        }
+    }
+
+    /// Replaces the outputs of `op` in `ctx` (a loop's variables after an iteration).
+    pub fn set(&mut self, op: OpId, ctx: CtxId, value: Py<PyAny>) {
+        if ctx == ROOT {
+            self.root[op as usize] = Some(value);
+            return;
+        }
+        let slot = self.nested.entry(ctx).or_default();
+        match slot.iter_mut().find(|(o, _)| *o == op) {
+            Some((_, v)) => *v = value,
+            None => slot.push((op, value)),
         }
     }
 
@@ -79,7 +96,10 @@ impl Values {
 
     /// Ops with outputs, for `"$state"` keys.
     pub fn ops_with_values(&self) -> impl Iterator<Item = (usize, &Py<PyAny>)> {
-        self.last.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_ref()?)))
+        self.last
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| Some((i, v.as_ref()?)))
     }
 
     /// Keeps an item of `gen` (running in `ctx`) for its collected consumers.
@@ -89,7 +109,10 @@ impl Values {
 
     /// The items of `gen` kept in `ctx`.
     pub fn collected(&self, gen: OpId, ctx: CtxId) -> &[Py<PyAny>] {
-        self.collected.get(&(gen, ctx)).map(Vec::as_slice).unwrap_or(&[])
+        self.collected
+            .get(&(gen, ctx))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// Drops the values of a freed context.

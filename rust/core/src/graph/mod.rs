@@ -3,5 +3,5 @@
 pub mod refs;
 pub mod schema;
 
-pub use refs::{TransformKind, RefDoc};
+pub use refs::{RefDoc, TransformKind};
 pub use schema::{CaseDoc, EdgeDoc, GraphDoc, OpDoc, ParamDoc, SCHEMA_VERSION};

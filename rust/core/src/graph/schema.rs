@@ -35,6 +35,31 @@ pub struct GraphDoc {
     /// Ops wired to END, in wiring order.
     #[serde(default)]
     pub exits: Vec<String>,
+    /// The root graph's inputs (a loop's initial values are their literals).
+    #[serde(default)]
+    pub inputs: Ordered<ParamDoc>,
+    /// Makes the root graph a loop.
+    #[serde(default, rename = "loop")]
+    pub loop_config: Option<LoopDoc>,
+}
+
+/// What makes a graph a loop: its body runs again, fed its own outputs, until `until` holds.
+#[derive(Debug, Deserialize)]
+pub struct LoopDoc {
+    /// The stop condition: an expression over the loop's variables (text), a host callable
+    /// (`{"$host": i}`), or `null` (run `max_iterations` times).
+    #[serde(default)]
+    pub until: Value,
+    /// Cap on iterations (at least 1).
+    #[serde(default = "default_max_iterations")]
+    pub max_iterations: Value,
+}
+
+/// The cap on a loop's iterations when its document gives none.
+pub const DEFAULT_MAX_ITERATIONS: u64 = 100;
+
+fn default_max_iterations() -> Value {
+    Value::from(DEFAULT_MAX_ITERATIONS)
 }
 
 impl GraphDoc {
@@ -89,6 +114,9 @@ pub struct OpDoc {
     /// A nested graph's own document.
     #[serde(default)]
     pub graph: Option<Box<GraphDoc>>,
+    /// Makes a nested graph a loop.
+    #[serde(default, rename = "loop")]
+    pub loop_config: Option<LoopDoc>,
 }
 
 /// One case of a branch.
@@ -164,7 +192,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
             fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
                 Ok(Ordered(Vec::new()))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
                 let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0));
                 while let Some((k, v)) = map.next_entry::<String, T>()? {
                     pairs.push((k, v));
@@ -185,13 +216,23 @@ pub fn parse(text: &str) -> Result<GraphDoc> {
     let parsed = parse_deep::<GraphDoc>(text);
     let version = match &parsed {
         Ok(doc) => doc.schema_version.clone(),
-        Err(_) => serde_json::from_str::<VersionOnly>(text).ok().and_then(|v| v.schema_version),
+        Err(_) => serde_json::from_str::<VersionOnly>(text)
+            .ok()
+            .and_then(|v| v.schema_version),
     };
     match version {
         Some(Value::String(v)) if v == SCHEMA_VERSION => {}
-        Some(other) => return Err(EngineError::SchemaVersion { found: other.to_string() }),
-        None if parsed.is_ok() || serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object()) => {
-            return Err(EngineError::SchemaVersion { found: "<missing>".into() })
+        Some(other) => {
+            return Err(EngineError::SchemaVersion {
+                found: other.to_string(),
+            })
+        }
+        None if parsed.is_ok()
+            || serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object()) =>
+        {
+            return Err(EngineError::SchemaVersion {
+                found: "<missing>".into(),
+            })
         }
         None => {}
     }

@@ -3,6 +3,7 @@
 
 mod compile;
 mod types;
+pub mod until;
 
 pub use compile::compile;
 pub use types::*;

@@ -39,12 +39,24 @@ pub enum OpKind {
     GraphEnter,
     /// The end of a nested graph: its outputs are what the nested ops forwarded.
     GraphExit,
+    /// The entry of a loop: opens the first iteration's context, where the body runs.
+    LoopEnter,
+    /// The end of one iteration of a loop: decides whether another one runs. It runs in the
+    /// iteration's context once every op there has settled, and finishes in the loop's own.
+    LoopExit,
 }
 
 impl OpKind {
     /// True for ops the engine runs itself (no host function).
     pub fn is_builtin(self) -> bool {
-        matches!(self, OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit)
+        matches!(
+            self,
+            OpKind::Branch
+                | OpKind::GraphEnter
+                | OpKind::GraphExit
+                | OpKind::LoopEnter
+                | OpKind::LoopExit
+        )
     }
 }
 
@@ -76,6 +88,39 @@ pub enum Builtin {
     },
     /// The end of a nested graph: the forwarding of each nested op that feeds its outputs.
     Exit(Vec<(OpId, Forward)>),
+    /// The end of a loop's iteration.
+    Loop(LoopPlan),
+}
+
+/// How a loop decides to stop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Until {
+    /// No condition: the loop runs `max_iterations` times.
+    Never,
+    /// An expression over the loop's variables (its inputs, updated with each iteration's outputs).
+    Expr {
+        /// The parsed expression.
+        cond: super::until::Cond,
+        /// Its text, for messages.
+        text: String,
+        /// The variables it reads.
+        names: Vec<VarId>,
+    },
+    /// A host callable given the loop's variables.
+    Host(ConstId),
+}
+
+/// A compiled loop (on its `LoopExit` op; its `LoopEnter` is the op just before).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopPlan {
+    /// The stop condition, checked after each iteration.
+    pub until: Until,
+    /// Iterations never exceed this.
+    pub max_iterations: u32,
+    /// The forwarding of each body op that feeds the loop's outputs.
+    pub sources: Vec<(OpId, Forward)>,
+    /// Every op inside the loop (nested graphs and loops included).
+    pub body: Vec<OpId>,
 }
 
 /// How an edge carries work from its source's context to its target's.
@@ -88,6 +133,9 @@ pub enum EdgeKind {
     /// The target runs once in the source's context + `__collect__`: after a generator ends, or
     /// after each run of a per-item op.
     Collect,
+    /// From a loop's entry to its end: orders them, carries no count (the end runs when an
+    /// iteration settles) and carries a skip (a skipped loop never runs).
+    Loop,
     /// The source runs in an ancestor of the target's context: the target waits until it is done.
     Gate,
 }
@@ -219,10 +267,18 @@ impl OpPlan {
         matches!(self.kind, OpKind::SyncGen | OpKind::AsyncGen)
     }
 
-    /// Depth of the contexts holding the op's values: a generator's items live one level below it.
+    /// True for ops whose successors run in child contexts they open: generators (one per item)
+    /// and loop entries (one per iteration).
+    #[inline]
+    pub fn opens_contexts(&self) -> bool {
+        self.is_gen() || self.kind == OpKind::LoopEnter
+    }
+
+    /// Depth of the contexts holding the op's values: a generator's items, and a loop's variables
+    /// in each iteration, live one level below it.
     #[inline]
     pub fn value_depth(&self) -> u16 {
-        self.depth + u16::from(self.is_gen())
+        self.depth + u16::from(self.opens_contexts())
     }
 }
 
@@ -289,7 +345,10 @@ impl Plan {
 
     /// Finds an op by full name or short name.
     pub fn find_op(&self, name: &str) -> Option<OpId> {
-        self.ops.iter().position(|o| o.full_name == name || o.name == name).map(|i| i as OpId)
+        self.ops
+            .iter()
+            .position(|o| o.full_name == name || o.name == name)
+            .map(|i| i as OpId)
     }
 
     /// True when some op needs an event loop or a worker thread.

@@ -1,6 +1,6 @@
 //! The context arena: where each op instance runs. The root context is `("main",)`; each item a
 //! generator yields opens a child context (`"[i]"`), and a collected consumer runs in a child
-//! `"__collect__"` context. A context is freed as soon as no work is left in it, so a stream of any
+//! `"__collect__"` context; each iteration of a loop opens one (`"loop_n"`). A context is freed as soon as no work is left in it, so a stream of any
 //! length runs in memory bounded by what is in flight.
 
 use smallvec::SmallVec;
@@ -22,6 +22,8 @@ pub enum Segment {
     Item(u32),
     /// A collected consumer, `"__collect__"`.
     Collect,
+    /// Iteration `n` of a loop, `"loop_n"`.
+    Loop(u32),
 }
 
 /// A rendered context path, cheap to keep after the context itself is freed.
@@ -42,14 +44,22 @@ pub struct Contexts {
     arena: Vec<Context>,
     free: Vec<CtxId>,
     freed: Vec<CtxId>,
+    settled: Vec<CtxId>,
 }
 
 impl Default for Contexts {
     fn default() -> Self {
         Contexts {
-            arena: vec![Context { parent: ROOT, segment: Segment::Root, depth: 0, origin: OpId::MAX, live: 1 }],
+            arena: vec![Context {
+                parent: ROOT,
+                segment: Segment::Root,
+                depth: 0,
+                origin: OpId::MAX,
+                live: 1,
+            }],
             free: Vec::new(),
             freed: Vec::new(),
+            settled: Vec::new(),
         }
     }
 }
@@ -59,7 +69,13 @@ impl Contexts {
     pub fn open(&mut self, parent: CtxId, segment: Segment, origin: OpId) -> CtxId {
         let depth = self.arena[parent as usize].depth + 1;
         self.arena[parent as usize].live += 1;
-        let ctx = Context { parent, segment, depth, origin, live: 0 };
+        let ctx = Context {
+            parent,
+            segment,
+            depth,
+            origin,
+            live: 0,
+        };
         match self.free.pop() {
             Some(id) => {
                 self.arena[id as usize] = ctx;
@@ -79,11 +95,16 @@ impl Contexts {
     }
 
     /// Counts one piece of work of `ctx` as done; frees the context (and then its ancestors) when
-    /// nothing is left in it.
+    /// nothing is left in it. A loop iteration keeps one hold of its loop's: when only that one is
+    /// left, the iteration has settled and is listed for [`Contexts::drain_settled`].
     pub fn release(&mut self, mut ctx: CtxId) {
         loop {
             let c = &mut self.arena[ctx as usize];
             c.live -= 1;
+            if c.live == 1 && matches!(c.segment, Segment::Loop(_)) {
+                self.settled.push(ctx);
+                return;
+            }
             if c.live > 0 || ctx == ROOT {
                 return;
             }
@@ -92,6 +113,17 @@ impl Contexts {
             self.freed.push(ctx);
             ctx = parent;
         }
+    }
+
+    /// A loop iteration that settled (only its loop's hold is left), once.
+    pub fn pop_settled(&mut self) -> Option<CtxId> {
+        self.settled.pop()
+    }
+
+    /// The last segment of a context's path.
+    #[inline]
+    pub fn segment(&self, ctx: CtxId) -> Segment {
+        self.arena[ctx as usize].segment
     }
 
     /// Contexts freed since the last call (their values can be dropped).
@@ -159,6 +191,7 @@ pub fn render(path: &[Segment]) -> Vec<String> {
             Segment::Root => crate::scheduler::ROOT_CONTEXT.to_string(),
             Segment::Item(i) => format!("[{i}]"),
             Segment::Collect => "__collect__".to_string(),
+            Segment::Loop(n) => format!("loop_{n}"),
         })
         .collect()
 }

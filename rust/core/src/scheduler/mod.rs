@@ -5,8 +5,8 @@ pub mod contexts;
 mod inputs;
 mod state;
 
-pub use inputs::{choose_branch, eval_ref, resolve_input, Host, Resolved};
 pub use contexts::{CtxId, Path, Segment, ROOT};
+pub use inputs::{choose_branch, eval_ref, eval_until, resolve_input, Host, Resolved, UntilError};
 pub use state::{ErrorMode, Outcome, RunState};
 
 /// The context path of every op run at the top level of a graph.

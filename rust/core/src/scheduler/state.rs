@@ -1,6 +1,6 @@
 //! The scheduling state of one run: ready counts per op instance (an op in a context), the FIFO
 //! ready queue, skip propagation, gates on outer predecessors, per-stream serialization of per-item
-//! ops, and the concurrency cap.
+//! ops, loop iterations, and the concurrency cap.
 
 use std::collections::VecDeque;
 
@@ -136,7 +136,10 @@ impl RunState {
     /// True when nothing is ready, waiting, running or streaming: the run is over.
     #[inline]
     pub fn is_idle(&self) -> bool {
-        self.ready.is_empty() && self.in_flight == 0 && self.waiting.is_empty() && self.generators == 0
+        self.ready.is_empty()
+            && self.in_flight == 0
+            && self.waiting.is_empty()
+            && self.generators == 0
     }
 
     /// Number of ops started and not yet finished (async, cpu).
@@ -202,6 +205,52 @@ impl RunState {
         }
         self.drain_skips(plan);
         self.contexts.release(item);
+        self.queue_settled_iterations();
+    }
+
+    /// Opens the context of iteration `n` of the loop entered by `enter` in `ctx`. The context
+    /// keeps one hold for the loop until [`RunState::end_iteration`]. Store the iteration's
+    /// variables, then call [`RunState::begin_iteration`].
+    pub fn open_iteration(&mut self, enter: OpId, ctx: CtxId, n: u32) -> CtxId {
+        let iteration = self.contexts.open(ctx, Segment::Loop(n), enter);
+        self.contexts.hold(iteration);
+        iteration
+    }
+
+    /// Makes the loop body's first ops ready in `iteration`. Once every op of the iteration has
+    /// settled, the loop's end op becomes ready there.
+    pub fn begin_iteration(&mut self, plan: &Plan, enter: OpId, iteration: CtxId) {
+        for e in plan.successors(enter) {
+            if e.kind == EdgeKind::Item {
+                self.signal(plan, enter, e.dst, iteration, e.soft, Outcome::Done);
+            }
+        }
+        self.drain_skips(plan);
+    }
+
+    /// Drops the loop's hold on an iteration's context (after the next one, if any, was opened).
+    pub fn end_iteration(&mut self, iteration: CtxId) {
+        self.contexts.release(iteration);
+        self.queue_settled_iterations();
+    }
+
+    /// Ends the loop entered by `enter` in `ctx`: its end op finishes there with `outcome` (its
+    /// successors go on), then its entry finishes.
+    pub fn end_loop(&mut self, plan: &Plan, enter: OpId, ctx: CtxId, outcome: Outcome) {
+        if ctx != ROOT {
+            self.contexts.hold(ctx); // the end op's instance in the loop's context
+        }
+        self.settle(plan, enter + 1, ctx, outcome, false);
+        self.settle(plan, enter, ctx, Outcome::Done, true);
+        self.drain_skips(plan);
+    }
+
+    /// Makes the end op of every loop iteration that settled ready in that iteration's context.
+    fn queue_settled_iterations(&mut self) {
+        while let Some(iteration) = self.contexts.pop_settled() {
+            let exit = self.contexts.origin(iteration) + 1;
+            self.ready.push_back((exit, iteration));
+        }
     }
 
     /// Records that an op instance finished (for a generator: that it ended) and makes its
@@ -230,12 +279,14 @@ impl RunState {
         self.produced.clear();
         self.pending.clear();
         self.generators = 0;
+        while self.contexts.pop_settled().is_some() {}
     }
 
     fn drain_skips(&mut self, plan: &Plan) {
         while let Some((op, ctx)) = self.skip_stack.pop() {
             self.settle(plan, op, ctx, Outcome::Skipped, false);
         }
+        self.queue_settled_iterations();
     }
 
     fn settle(&mut self, plan: &Plan, op: OpId, ctx: CtxId, outcome: Outcome, admitted: bool) {
@@ -255,11 +306,12 @@ impl RunState {
             }
         }
         // A generator that yielded nothing has nothing to collect: its collected consumers do not run.
-        let collect_outcome = if plan.ops[op as usize].is_gen() && self.produced.remove(&(op, ctx)).is_none() {
-            Outcome::Skipped
-        } else {
-            outcome
-        };
+        let collect_outcome =
+            if plan.ops[op as usize].is_gen() && self.produced.remove(&(op, ctx)).is_none() {
+                Outcome::Skipped
+            } else {
+                outcome
+            };
         let mut collect_ctx = None;
         let chosen = self.chosen;
         let not_taken = |dst: OpId| match (&plan.ops[op as usize].builtin, chosen) {
@@ -270,7 +322,9 @@ impl RunState {
         };
         for e in plan.successors(op) {
             match e.kind {
-                EdgeKind::Same if not_taken(e.dst) => self.signal(plan, op, e.dst, ctx, e.soft, Outcome::Skipped),
+                EdgeKind::Same if not_taken(e.dst) => {
+                    self.signal(plan, op, e.dst, ctx, e.soft, Outcome::Skipped)
+                }
                 EdgeKind::Same => self.signal(plan, op, e.dst, ctx, e.soft, outcome),
                 EdgeKind::Collect => {
                     let x = *collect_ctx.get_or_insert_with(|| {
@@ -280,7 +334,14 @@ impl RunState {
                     });
                     self.signal(plan, op, e.dst, x, e.soft, collect_outcome);
                 }
-                EdgeKind::Item | EdgeKind::Gate => {}
+                // A skipped loop never runs: its end is skipped in the same context.
+                EdgeKind::Loop if outcome == Outcome::Skipped => {
+                    if ctx != ROOT {
+                        self.contexts.hold(ctx);
+                    }
+                    self.skip_stack.push((e.dst, ctx));
+                }
+                EdgeKind::Item | EdgeKind::Gate | EdgeKind::Loop => {}
             }
         }
         if let Some(x) = collect_ctx {
@@ -331,7 +392,12 @@ impl RunState {
             let contexts = &mut self.contexts;
             let p = self.pending.entry((v, x)).or_insert_with(|| {
                 contexts.hold(x);
-                Pending { count: plan.initial_counts[vi], soft_fired: false, soft_dead: 0, doomed: false }
+                Pending {
+                    count: plan.initial_counts[vi],
+                    soft_fired: false,
+                    soft_dead: 0,
+                    doomed: false,
+                }
             });
             if soft {
                 if p.soft_fired {
@@ -370,8 +436,14 @@ impl RunState {
     fn check_gates(&mut self, plan: &Plan, v: OpId, x: CtxId) {
         for &u in plan.gates_of(v) {
             let depth = plan.ops[u as usize].depth;
-            let Some(a) = self.contexts.ancestor(x, depth) else { continue };
-            let status = if a == ROOT { self.root_done[u as usize] } else { self.done.get(&(u, a)).copied() };
+            let Some(a) = self.contexts.ancestor(x, depth) else {
+                continue;
+            };
+            let status = if a == ROOT {
+                self.root_done[u as usize]
+            } else {
+                self.done.get(&(u, a)).copied()
+            };
             match status {
                 Some(Outcome::Done) => {}
                 Some(Outcome::Skipped) => {
@@ -389,12 +461,19 @@ impl RunState {
 
     /// Queues `(v, x)`, one at a time per stream for sequential per-item ops.
     fn admit(&mut self, plan: &Plan, v: OpId, x: CtxId) {
-        let cap = if x == ROOT { None } else { plan.ops[v as usize].item_cap };
+        let cap = if x == ROOT {
+            None
+        } else {
+            plan.ops[v as usize].item_cap
+        };
         let Some(cap) = cap else {
             self.ready.push_back((v, x));
             return;
         };
-        let gate = self.item_gates.entry((v, self.contexts.parent(x))).or_default();
+        let gate = self
+            .item_gates
+            .entry((v, self.contexts.parent(x)))
+            .or_default();
         if gate.running < cap {
             gate.running += 1;
             self.ready.push_back((v, x));
@@ -405,7 +484,9 @@ impl RunState {
 
     fn release_item_slot(&mut self, op: OpId, ctx: CtxId) {
         let key = (op, self.contexts.parent(ctx));
-        let Some(gate) = self.item_gates.get_mut(&key) else { return };
+        let Some(gate) = self.item_gates.get_mut(&key) else {
+            return;
+        };
         match gate.queue.pop_front() {
             Some(next) => self.ready.push_back((op, next)),
             None => {

@@ -1,0 +1,410 @@
+//! A loop's `until` text, parsed once into an expression tree over the loop's variables.
+//!
+//! The language is the part of Python's expression syntax a stop condition needs: names, numbers,
+//! strings, `True` / `False` / `None`, parentheses, `+ - * / // % **`, unary `-` / `+`,
+//! comparisons (chained as in Python), `is` / `is not` against `None`, `True` or `False`, `and`,
+//! `or`, `not`, subscripts (`x["k"]`, `x[0]`) and attributes (`x.k`). Operators are applied by the
+//! driver's host, so values keep the host's semantics (Python's, inside the Python package).
+
+use serde_json::Value;
+
+use super::types::{ConstId, TransformPlan, VarId};
+use crate::graph::TransformKind;
+
+/// A parsed `until` expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cond {
+    /// A loop variable.
+    Name(VarId),
+    /// A constant.
+    Const(ConstId),
+    /// `not x`.
+    Not(Box<Cond>),
+    /// `a and b`: `a` when it is falsy, else `b`.
+    And(Box<Cond>, Box<Cond>),
+    /// `a or b`: `a` when it is truthy, else `b`.
+    Or(Box<Cond>, Box<Cond>),
+    /// A unary operator (`-x`, `+x`).
+    Unary(TransformPlan, Box<Cond>),
+    /// A binary operator, comparison, subscript or attribute: the transform applied to the left
+    /// side with the right side as its argument.
+    Binary(TransformPlan, Box<Cond>, Box<Cond>),
+}
+
+impl Cond {
+    /// The variables the expression reads, each once, in reading order.
+    pub fn names(&self) -> Vec<VarId> {
+        let mut names = Vec::new();
+        let mut stack = vec![self];
+        while let Some(c) = stack.pop() {
+            match c {
+                Cond::Name(v) if !names.contains(v) => names.push(*v),
+                Cond::Name(_) | Cond::Const(_) => {}
+                Cond::Not(a) | Cond::Unary(_, a) => stack.push(a),
+                Cond::And(a, b) | Cond::Or(a, b) | Cond::Binary(_, a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+            }
+        }
+        names
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Name(String),
+    Number(Value),
+    Str(String),
+    Op(&'static str),
+}
+
+const OPERATORS: [&str; 21] = [
+    "**", "//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "(", ")", "[", "]", ".",
+    "&", "|", "~",
+];
+
+fn tokenize(text: &str) -> Result<Vec<Token>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+                i += 1;
+            }
+            tokens.push(Token::Name(chars[start..i].iter().collect()));
+        } else if c.is_ascii_digit()
+            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '_')
+            {
+                // an exponent's sign belongs to the number
+                if matches!(chars[i], 'e' | 'E') && matches!(chars.get(i + 1), Some('+' | '-')) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            let digits: String = chars[start..i].iter().filter(|c| **c != '_').collect();
+            let number = match digits.parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => digits
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+                    .ok_or_else(|| format!("'{digits}' is not a number"))?,
+            };
+            tokens.push(Token::Number(number));
+        } else if c == '"' || c == '\'' {
+            i += 1;
+            let mut s = String::new();
+            loop {
+                match chars.get(i) {
+                    None => return Err("a string is not closed".into()),
+                    Some(&q) if q == c => break,
+                    Some('\\') => {
+                        let escaped = chars.get(i + 1).ok_or("a string is not closed")?;
+                        s.push(match escaped {
+                            'n' => '\n',
+                            't' => '\t',
+                            'r' => '\r',
+                            '0' => '\0',
+                            other => *other,
+                        });
+                        i += 2;
+                    }
+                    Some(&ch) => {
+                        s.push(ch);
+                        i += 1;
+                    }
+                }
+            }
+            i += 1;
+            tokens.push(Token::Str(s));
+        } else {
+            let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
+            let Some(op) = OPERATORS.iter().find(|op| rest.starts_with(*op)) else {
+                return Err(format!("unexpected character '{c}'"));
+            };
+            if matches!(*op, "&" | "|" | "~") {
+                let word = match *op {
+                    "&" => "and",
+                    "|" => "or",
+                    _ => "not",
+                };
+                return Err(format!("'{op}' is not supported here; write '{word}'"));
+            }
+            i += op.len();
+            tokens.push(Token::Op(op));
+        }
+    }
+    Ok(tokens)
+}
+
+/// Where the parser puts what it finds: variable names and constants of the plan.
+pub trait Sink {
+    /// The id of a variable name.
+    fn var(&mut self, name: &str) -> VarId;
+    /// The id of a new constant.
+    fn constant(&mut self, value: Value) -> ConstId;
+}
+
+/// Parses an `until` text. The error says what is wrong, for a person.
+pub fn parse(text: &str, sink: &mut dyn Sink) -> Result<Cond, String> {
+    let tokens = tokenize(text)?;
+    if tokens.is_empty() {
+        return Err("the expression is empty".into());
+    }
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        sink,
+    };
+    let cond = p.or()?;
+    match p.tokens.get(p.pos) {
+        None => Ok(cond),
+        Some(t) => Err(format!(
+            "unexpected {} after a complete expression",
+            describe(t)
+        )),
+    }
+}
+
+fn describe(t: &Token) -> String {
+    match t {
+        Token::Name(n) => format!("'{n}'"),
+        Token::Number(n) => format!("number {n}"),
+        Token::Str(s) => format!("string {s:?}"),
+        Token::Op(o) => format!("'{o}'"),
+    }
+}
+
+fn transform(kind: TransformKind) -> TransformPlan {
+    TransformPlan {
+        kind,
+        args: Vec::new(),
+        kwargs: Vec::new(),
+    }
+}
+
+struct Parser<'s> {
+    tokens: Vec<Token>,
+    pos: usize,
+    sink: &'s mut dyn Sink,
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn eat_op(&mut self, op: &str) -> bool {
+        if matches!(self.peek(), Some(Token::Op(o)) if *o == op) {
+            self.pos += 1;
+            return true;
+        }
+        false
+    }
+
+    fn eat_word(&mut self, word: &str) -> bool {
+        if matches!(self.peek(), Some(Token::Name(n)) if n == word) {
+            self.pos += 1;
+            return true;
+        }
+        false
+    }
+
+    fn or(&mut self) -> Result<Cond, String> {
+        let mut left = self.and()?;
+        while self.eat_word("or") {
+            left = Cond::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Cond, String> {
+        let mut left = self.not()?;
+        while self.eat_word("and") {
+            left = Cond::And(Box::new(left), Box::new(self.not()?));
+        }
+        Ok(left)
+    }
+
+    fn not(&mut self) -> Result<Cond, String> {
+        if self.eat_word("not") {
+            return Ok(Cond::Not(Box::new(self.not()?)));
+        }
+        self.comparison()
+    }
+
+    /// `a < b < c` means `a < b and b < c`, as in Python.
+    fn comparison(&mut self) -> Result<Cond, String> {
+        let first = self.arith()?;
+        let mut result: Option<Cond> = None;
+        let mut left = first.clone();
+        loop {
+            let kind = match self.peek() {
+                Some(Token::Op("==")) => TransformKind::Eq,
+                Some(Token::Op("!=")) => TransformKind::Ne,
+                Some(Token::Op("<")) => TransformKind::Lt,
+                Some(Token::Op("<=")) => TransformKind::Le,
+                Some(Token::Op(">")) => TransformKind::Gt,
+                Some(Token::Op(">=")) => TransformKind::Ge,
+                Some(Token::Name(n)) if n == "is" => TransformKind::Eq,
+                Some(Token::Name(n)) if n == "in" => {
+                    return Err("'in' is not supported here; use a callable until".into())
+                }
+                Some(Token::Name(n))
+                    if n == "not"
+                        && matches!(self.tokens.get(self.pos + 1), Some(Token::Name(m)) if m == "in") =>
+                {
+                    return Err("'not in' is not supported here; use a callable until".into())
+                }
+                _ => break,
+            };
+            let is = matches!(self.peek(), Some(Token::Name(_)));
+            self.pos += 1;
+            let kind = if is && self.eat_word("not") {
+                TransformKind::Ne
+            } else {
+                kind
+            };
+            let right = self.arith()?;
+            if is
+                && !matches!(self.tokens.get(self.pos - 1), Some(Token::Name(n)) if n == "None" || n == "True" || n == "False")
+            {
+                return Err(
+                    "'is' compares with None, True or False only; use '==' for other values".into(),
+                );
+            }
+            let cmp = Cond::Binary(transform(kind), Box::new(left), Box::new(right.clone()));
+            result = Some(match result {
+                None => cmp,
+                Some(prev) => Cond::And(Box::new(prev), Box::new(cmp)),
+            });
+            left = right;
+        }
+        Ok(result.unwrap_or(first))
+    }
+
+    fn arith(&mut self) -> Result<Cond, String> {
+        let mut left = self.term()?;
+        loop {
+            let kind = if self.eat_op("+") {
+                TransformKind::Add
+            } else if self.eat_op("-") {
+                TransformKind::Sub
+            } else {
+                return Ok(left);
+            };
+            left = Cond::Binary(transform(kind), Box::new(left), Box::new(self.term()?));
+        }
+    }
+
+    fn term(&mut self) -> Result<Cond, String> {
+        let mut left = self.factor()?;
+        loop {
+            let kind = if self.eat_op("*") {
+                TransformKind::Mul
+            } else if self.eat_op("//") {
+                TransformKind::FloorDiv
+            } else if self.eat_op("/") {
+                TransformKind::TrueDiv
+            } else if self.eat_op("%") {
+                TransformKind::Mod
+            } else {
+                return Ok(left);
+            };
+            left = Cond::Binary(transform(kind), Box::new(left), Box::new(self.factor()?));
+        }
+    }
+
+    fn factor(&mut self) -> Result<Cond, String> {
+        if self.eat_op("-") {
+            return Ok(Cond::Unary(
+                transform(TransformKind::Neg),
+                Box::new(self.factor()?),
+            ));
+        }
+        if self.eat_op("+") {
+            return Ok(Cond::Unary(
+                transform(TransformKind::Pos),
+                Box::new(self.factor()?),
+            ));
+        }
+        let base = self.postfix()?;
+        if self.eat_op("**") {
+            return Ok(Cond::Binary(
+                transform(TransformKind::Pow),
+                Box::new(base),
+                Box::new(self.factor()?),
+            ));
+        }
+        Ok(base)
+    }
+
+    fn postfix(&mut self) -> Result<Cond, String> {
+        let mut value = self.atom()?;
+        loop {
+            if self.eat_op("[") {
+                let key = self.or()?;
+                if !self.eat_op("]") {
+                    return Err("a '[' is not closed".into());
+                }
+                value = Cond::Binary(
+                    transform(TransformKind::GetItem),
+                    Box::new(value),
+                    Box::new(key),
+                );
+            } else if self.eat_op(".") {
+                let Some(Token::Name(attr)) = self.peek().cloned() else {
+                    return Err("a '.' must be followed by a name".into());
+                };
+                self.pos += 1;
+                let attr = Cond::Const(self.sink.constant(Value::String(attr)));
+                value = Cond::Binary(
+                    transform(TransformKind::GetAttr),
+                    Box::new(value),
+                    Box::new(attr),
+                );
+            } else {
+                return Ok(value);
+            }
+        }
+    }
+
+    fn atom(&mut self) -> Result<Cond, String> {
+        let Some(token) = self.peek().cloned() else {
+            return Err("the expression ends too early".into());
+        };
+        self.pos += 1;
+        Ok(match token {
+            Token::Number(n) => Cond::Const(self.sink.constant(n)),
+            Token::Str(s) => Cond::Const(self.sink.constant(Value::String(s))),
+            Token::Name(n) => match n.as_str() {
+                "True" => Cond::Const(self.sink.constant(Value::Bool(true))),
+                "False" => Cond::Const(self.sink.constant(Value::Bool(false))),
+                "None" => Cond::Const(self.sink.constant(Value::Null)),
+                "and" | "or" | "not" | "is" | "in" | "if" | "else" | "lambda" => {
+                    return Err(format!("unexpected '{n}'"))
+                }
+                _ => Cond::Name(self.sink.var(&n)),
+            },
+            Token::Op("(") => {
+                let inner = self.or()?;
+                if !self.eat_op(")") {
+                    return Err("a '(' is not closed".into());
+                }
+                inner
+            }
+            other => return Err(format!("unexpected {}", describe(&other))),
+        })
+    }
+}
