@@ -789,7 +789,9 @@ class GraphFunction:
     else the assignment target, else the function's name.
 
     ``until=`` (given to the call or to the decorator) makes the graph a loop
-    (see :meth:`GraphOp.loop`); its arguments are the loop's initial values.
+    (see :meth:`GraphOp.loop`); its arguments are the loop's initial values,
+    and the body reads every parameter as ``PARENT[param]`` (keyword-only
+    parameters stay plain values: the loop's fixed configuration).
     ``max_iterations=`` caps it: the call's value, else the decorator's, else
     the default of a ``max_iterations`` parameter, else 100. A text
     ``max_iterations`` (``"retry + 1"``) is evaluated over the call's plain
@@ -822,7 +824,10 @@ class GraphFunction:
         params: list[str] = []
         defaults: dict[str, Any] = {}
         self.has_varkw = False
+        self.kwonly: set[str] = set()
         for p in sig.parameters.values():
+            if p.kind is p.KEYWORD_ONLY:
+                self.kwonly.add(p.name)
             if p.kind is p.VAR_KEYWORD:
                 self.has_varkw = True
             elif p.kind is p.VAR_POSITIONAL:
@@ -872,22 +877,26 @@ class GraphFunction:
                 f"{self.func_name}() missing {', '.join(map(repr, missing))}: pass a ref, a value, or None "
                 f"(None: {'the run input of that name' if _current_get() is None else 'no value'})"
             )
+        until = options.get("until", self.until)
+        max_iterations = options.get("max_iterations", self.max_iterations)
+        looping = until is not None or max_iterations is not None
         body: dict[str, Any] = {}
         for p in params:
             if p in options and p in ("until", "max_iterations"):
                 body[p] = options[p]
                 continue
             v = given[p] if p in given else self.defaults[p]
-            body[p] = PARENT[p] if v is None or isinstance(v, Ref) else v
+            # A loop's variables change each iteration, so the body reads them all from PARENT
+            # (keyword-only parameters stay plain values: the loop's fixed configuration).
+            loop_var = looping and p not in self.kwonly
+            body[p] = PARENT[p] if v is None or isinstance(v, Ref) or loop_var else v
         for k, v in given.items():
             if k not in body:
                 body[k] = PARENT[k] if v is None or isinstance(v, Ref) else v
         sub = GraphOp(name=name, inputs=given)
         with sub:
             self.func(**body)
-        until = options.get("until", self.until)
-        max_iterations = options.get("max_iterations", self.max_iterations)
-        if until is not None or max_iterations is not None:
+        if looping:
             if max_iterations is None:
                 max_iterations = self.defaults.get("max_iterations", DEFAULT_MAX_ITERATIONS)
             if isinstance(max_iterations, str):
