@@ -26,6 +26,14 @@ loops, nesting"):
 - Forwarding: a node wired to END forwards every output; a node with mapped outputs forwards those, renamed.
   In the root graph that is a frame (kept even when empty); inside a nested graph it feeds the nested
   graph's outputs. A router forwards only through mappings.
+- Loop (a nested graph with `loop = (until, max_iterations)`): it starts like a nested graph, its body in
+  the context `loop_0` below the loop's own. When the body has settled, its end step collects the
+  forwarded outputs as a nested graph's would, updates the loop variables (its inputs) with them and
+  evaluates `until` over the variables (a condition whose sources are ("parent", variable); None: never
+  holds). If it holds, or max_iterations iterations have run, the loop settles like a finished nested
+  graph with the last iteration's outputs; else the next iteration starts (`loop_n+1`) with the updated
+  variables. A loop of the root graph that forwards emits a frame per iteration, in the iteration's
+  context; only the last iteration's counts in the run's result.
 - errors="raise": the first failure ends the run with that error.
 
 The outcome also notes when an example touches a behaviour the engine is known to get wrong (`known`), so
@@ -67,6 +75,7 @@ class Node:
     to_end: bool = False  # op / graph: wired to END (forwards every output)
     out_map: dict[str, str] = field(default_factory=dict)  # output key -> graph output name (PARENT[...])
     sub: "Graph | None" = None  # graph: the nested graph
+    loop: "tuple | None" = None  # graph: (until condition or None, max_iterations) for a loop
 
 
 @dataclass
@@ -195,7 +204,10 @@ class Outcome:
     outputs: dict[str, dict[str, Any]]  # full name -> outputs, for code ops that finished
     frames: list[tuple[str, dict[str, Any]]]  # (node name, data) emitted by the root graph's nodes
     failures: list[tuple[str, str, str | None]]  # ("op" | "input", full name, missing input or None)
+    contexts: list[tuple[str, ...]] = field(default_factory=list)  # each frame's context
+    superseded: list[bool] = field(default_factory=list)  # each frame: from a loop iteration not the last
     error: tuple[str, str, str | None] | None = None
+    error_context: tuple[str, ...] = ("main",)
     missing: dict[str, set[str]] = field(default_factory=dict)  # full name -> inputs with no value
     chosen: dict[str, str | None] = field(default_factory=dict)  # full router name -> chosen target
     skipped: list[str] = field(default_factory=list)  # full names of nodes skipped, in skipping order
@@ -204,7 +216,9 @@ class Outcome:
 
     def result(self) -> dict[str, Any]:
         grouped: dict[str, list] = {}
-        for _, frame in self.frames:
+        for (_, frame), old in zip(self.frames, self.superseded):
+            if old:
+                continue
             for k, v in frame.items():
                 grouped.setdefault(k, []).append(v)
         return {k: vs[0] if len(vs) == 1 else vs for k, vs in grouped.items()}
@@ -213,8 +227,12 @@ class Outcome:
 class _Scope:
     """One graph of the tree while it runs: the root, or a nested graph that has started."""
 
-    def __init__(self, graph: Graph, values: dict, path: str, parent: "_Scope | None" = None, at: int = -1):
+    def __init__(self, graph: Graph, values: dict, path: str, parent: "_Scope | None" = None, at: int = -1,
+                 iteration: int | None = None):
         self.graph, self.values, self.path, self.parent, self.at = graph, values, path, parent, at
+        self.iteration = iteration  # for a loop's body: which iteration
+        ctx = parent.ctx if parent is not None else ("main",)
+        self.ctx = ctx + (f"loop_{iteration}",) if iteration is not None else ctx
         n = len(graph.nodes)
         self.out: list[list[tuple[int, bool]]] = [[] for _ in range(n)]
         self.hard_total = [0] * n
@@ -256,7 +274,7 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
     root = _Scope(graph, dict(inputs), graph.name)
     queue: deque = deque(("run", root, i) for i in graph.entries)
 
-    def forward(s: _Scope, i: int, data: dict) -> None:
+    def forward(s: _Scope, i: int, data: dict, ctx: tuple | None = None, last: bool = True) -> None:
         node = s.graph.nodes[i]
         if node.out_map:
             frame = {name: data[k] for k, name in node.out_map.items() if k in data}
@@ -266,7 +284,9 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
             return
         if s.parent is None:
             out.frames.append((node.name, frame))
-        else:
+            out.contexts.append(ctx or s.ctx)
+            out.superseded.append(not last)
+        elif last:
             s.forwarded.extend((k, v, i) for k, v in frame.items())
 
     def settle(s: _Scope, u: int, ok: bool, chosen: int | None = None) -> None:
@@ -311,8 +331,22 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
                 if k in result and result[k] != v:
                     out.racy = True
                 result[k] = v  # the later one wins
+            if node.loop is not None:
+                until, max_iterations = node.loop
+                variables = dict(child.values)
+                variables.update(result)
+                done = until is not None and holds(until, lambda src: variables.get(src[1]))
+                n = child.iteration
+                if not done and n + 1 < max_iterations:
+                    forward(s, i, result, child.ctx, last=False)
+                    nxt = _Scope(node.sub, variables, full, s, i, n + 1)
+                    s.children[i] = nxt
+                    queue.extend(("run", nxt, e) for e in node.sub.entries)
+                    continue
+                forward(s, i, result, child.ctx)
+            else:
+                forward(s, i, result)
             s.produced[i] = result
-            forward(s, i, result)
             settle(s, i, True)
             continue
 
@@ -321,7 +355,7 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
             for k, src in node.inputs.items():
                 v = s.read(src)
                 values[k] = None if v is ABSENT else v
-            child = _Scope(node.sub, values, full, s, i)
+            child = _Scope(node.sub, values, full, s, i, 0 if node.loop is not None else None)
             s.children[i] = child
             queue.extend(("run", child, e) for e in node.sub.entries)
             continue
@@ -374,6 +408,7 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
             out.failures.append(failure)
             if errors == "raise":
                 out.error = failure
+                out.error_context = s.ctx
                 return out
             settle(s, i, False)
             continue

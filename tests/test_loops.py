@@ -531,3 +531,51 @@ def test_a_document_with_a_callable_until_is_refused_by_an_engine_without_that_c
     doc = json.dumps(outer_graph().export_config())
     with pytest.raises(GraphValidationError, match="until"):
         _core.Engine(doc, [])
+
+
+# -- regressions -------------------------------------------------------------------------------------
+
+
+async def test_a_soft_join_fires_once_per_iteration():
+    # Found by the property test: a soft join outside the root context ran once per soft predecessor.
+    runs = []
+
+    @op
+    def join(n: int):
+        runs.append(n)
+        return {"n": n + 1}
+
+    with GraphOp.loop(name="lp", until=None, max_iterations=3, n=0) as g:
+        a = step(n=PARENT["n"])
+        b = step(n=PARENT["n"])
+        j = join(n=PARENT["n"])
+        START >> [a, b]
+        [a, b] > j
+        j >> END
+    assert outputs(await Operon(g).run({})) == {"n": 3}
+    assert runs == [0, 1, 2]
+
+
+async def test_a_soft_join_fires_once_per_item():
+    runs = []
+
+    @op
+    def items():
+        yield {"i": 1}
+        yield {"i": 2}
+
+    @op
+    def join(i: int):
+        runs.append(i)
+        return {"j": i}
+
+    with GraphOp(name="g") as g:
+        gen = items()
+        a = step(n=gen["i"])
+        b = step(n=gen["i"])
+        j = join(i=gen["i"])
+        START >> gen >> [a, b]
+        [a, b] > j
+        j >> END
+    await Operon(g).run({})
+    assert runs == [1, 2]

@@ -1,10 +1,13 @@
-"""Property test: random graphs with branches and nested graphs agree with tests/reference_control.py.
+"""Property test: random graphs with branches, soft joins, nested graphs and loops agree with
+tests/reference_control.py.
 
 Hypothesis draws a root graph of 3-16 nodes: code ops, 1-3 routers (`if_(...).if_(...).else_(...)`,
 `.build()` without a default, or `BranchOp(..., inputs=...)`) with 2-4 cases over the run input `k` (0..9),
 other inputs (one of them None, one absent) or earlier ops' outputs, combined with `&` / `|` up to two
 levels deep, and nested graphs (`with GraphOp(name=, inputs={...})`, up to 3 levels deep) holding their
-own ops and possibly a router. Edges go from lower to higher index; router -> candidate edges are hard,
+own ops and possibly a router. Nested graphs are often loops (`GraphOp.loop(until=..., max_iterations=1..4,
+k=...)`): an inner op mostly feeds `k` back, and `until` compares the loop variables (or is None); a loop
+of the root graph emits a frame per iteration, checked with its `loop_n` context. Edges go from lower to higher index; router -> candidate edges are hard,
 other edges hard or soft, and nodes after a router often join its candidates (soft or hard). Ops may
 raise or lack a required input; errors="continue" or "raise". Router outputs and op / nested-graph outputs
 are forwarded with `>> END` or mapped to PARENT. Each graph is written as operonx source code, exec'd, run
@@ -37,7 +40,7 @@ from operonx.core.ops import if_
 from operonx.errors import InputError, OpError
 
 from reference import FUNCS, REQUIRED
-from reference_control import Graph, Node, candidates, guaranteed, node_outputs, own_inputs
+from reference_control import Graph, Node, candidates, condition_text, guaranteed, node_outputs, own_inputs
 from reference_control import run as reference_run
 
 RUN_TIMEOUT = 5.0
@@ -127,6 +130,7 @@ class Knobs:
         self.routers = draw(st.integers(1, 3))
         self.depth = draw(st.sampled_from([0, 1, 1, 2, 2, 3]))  # nesting depth reached at least
         self.graphs = draw(st.integers(0, 2))  # nested graphs besides those
+        self.loop_share = draw(st.sampled_from([0.0, 0.5, 0.5, 1.0]))  # nested graphs that loop
         self.names = itertools.count()
 
 
@@ -295,6 +299,8 @@ def _scope(draw, kn: Knobs, name: str, depth: int, keys: list[str], safe: list[s
                 or (src[0] == "ref" and nodes[src[1]].kind == "op" and src[1] in sure[i])
             ]
             node.sub = _scope(draw, kn, node.name, depth + 1, list(node.inputs), inner_safe)
+            if _chance(draw, kn.loop_share):
+                _make_loop(draw, node, inner_safe)
         else:
             node.func = draw(st.sampled_from(sorted(FUNCS)))
             node.mode = "async" if _chance(draw, kn.async_share) else "sync"
@@ -329,6 +335,27 @@ def _scope(draw, kn: Knobs, name: str, depth: int, keys: list[str], safe: list[s
     if not any(nd.to_end or nd.out_map for nd in nodes):
         nodes[-1].to_end = True  # the last node is never a router
     return graph
+
+
+def _make_loop(draw, node: Node, safe: list[str]) -> None:
+    """Makes a nested graph a loop: an inner op feeds the variable k back (mostly), and until compares
+    loop variables (only == / != for one that may be None, which < would raise on)."""
+    ops = [nd for nd in node.sub.nodes if nd.kind == "op"]
+    if ops and draw(st.integers(0, 3)):
+        feeder = draw(st.sampled_from(ops))
+        feeder.out_map[FUNCS[feeder.func][1][0]] = "k"
+
+    def atom():
+        key = draw(st.sampled_from(sorted(node.inputs)))
+        syms = CMPS if key in safe else ["==", "!="]
+        return ("cmp", ("parent", key), draw(st.sampled_from(syms)), draw(st.integers(-5, 40)))
+
+    def cond(level=0):
+        shape = draw(st.sampled_from(["atom", "atom", "and", "or"] if level < 1 else ["atom"]))
+        return atom() if shape == "atom" else (shape, cond(level + 1), cond(level + 1))
+
+    until = None if draw(st.integers(0, 4)) == 0 else cond()
+    node.loop = (until, draw(st.integers(1, 4)))
 
 
 @st.composite
@@ -410,6 +437,13 @@ def to_source(graph: Graph, inputs: dict, errors: str) -> str:
                            else f'else_("{nodes[node.default].name}", name="{node.name}")')
                     lines.append(f"{pad}{node.name} = {chain}.{end}")
             else:
+                if node.loop is not None:
+                    until, max_iterations = node.loop
+                    ins = ", ".join(f"{k}={_src(nodes, s)}" for k, s in node.inputs.items())
+                    text = None if until is None else condition_text(until)
+                    scope(node.sub, pad, f'with GraphOp.loop(name="{node.name}", until={text!r}, '
+                                         f'max_iterations={max_iterations}, {ins}) as {node.name}:')
+                    continue
                 ins = ", ".join(f'"{k}": {_src(nodes, s)}' for k, s in node.inputs.items())
                 scope(node.sub, pad, f'with GraphOp(name="{node.name}", inputs={{{ins}}}) as {node.name}:')
         for e in g.entries:
@@ -466,10 +500,14 @@ def _describe(err):
     return kind, err.op
 
 
-def _check_error_object(err, expected, missing):
+def _check_error_object(err, expected, missing, context=None):
     kind, name = _describe(err)
     assert (kind, name) == tuple(expected[:2])
-    assert err.graph == "g" and tuple(err.context) == ("main",)
+    assert err.graph == "g"
+    if context is not None:
+        assert tuple(err.context) == context
+    else:  # the root context, or a loop iteration below it
+        assert err.context[0] == "main" and all(c.startswith("loop_") for c in err.context[1:])
     if kind == "op":
         assert isinstance(err.__cause__, Boom) and str(err.__cause__) == name.rsplit(".", 1)[1]
     else:
@@ -538,6 +576,11 @@ def check(case: Case) -> None:
         event("a nested graph was skipped")
     if any(name.startswith("s") for name, _ in expected.frames):
         event("a nested graph emitted a frame")
+    loops = [nd for _, nd, _ in _walk(graph, "g") if nd.kind == "graph" and nd.loop is not None]
+    if loops:
+        event("a loop")
+    if any(len(ctx) > 1 for ctx in expected.contexts):
+        event("a loop emitted frames of several iterations")
     ran = len(expected.outputs)
     event(f"code ops that ran: {'0' if not ran else '1-3' if ran <= 3 else '4-9' if ran <= 9 else '10+'}")
 
@@ -551,7 +594,7 @@ def check(case: Case) -> None:
             _run(run, source)
         err = info.value
         if timing_free:
-            _check_error_object(err, expected.error, expected.missing)
+            _check_error_object(err, expected.error, expected.missing, expected.error_context)
             assert ORDER == expected.order
         else:
             full = reference_run(graph, inputs, "continue")
@@ -578,7 +621,8 @@ def check(case: Case) -> None:
         _check_start_order(graph, ORDER)
         assert Counter(got_failures) == Counter(want_failures)
         assert result.keys() == want.keys()
-        counts = Counter(k for _, frame in expected.frames for k in frame)
+        counts = Counter(k for (_, frame), old in zip(expected.frames, expected.superseded) if not old
+                         for k in frame)
         for key, value in want.items():
             assert _multiset(result[key], counts[key]) == _multiset(value, counts[key]), key
 
@@ -602,7 +646,7 @@ def check(case: Case) -> None:
         got = _run(frames, source)
         assert ORDER == expected.order
         assert [(name, data) for name, _, data in got] == expected.frames
-        assert all(tuple(ctx) == ("main",) for _, ctx, _ in got)
+        assert [tuple(ctx) for _, ctx, _ in got] == expected.contexts
 
 
 SETTINGS = dict(

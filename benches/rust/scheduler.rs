@@ -31,16 +31,8 @@ fn reader(source: Option<&str>) -> Value {
     json!({"type": "code", "func_name": "inc", "inputs": {"x": {"required": true, "ref": {"source": source, "var": var}}}})
 }
 
-fn document(
-    ops: Map<String, Value>,
-    edges: Vec<(String, String)>,
-    entries: &[&str],
-    exits: &[&str],
-) -> String {
-    let edges: Vec<Value> = edges
-        .into_iter()
-        .map(|(a, b)| json!({"from": a, "to": b}))
-        .collect();
+fn document(ops: Map<String, Value>, edges: Vec<(String, String)>, entries: &[&str], exits: &[&str]) -> String {
+    let edges: Vec<Value> = edges.into_iter().map(|(a, b)| json!({"from": a, "to": b})).collect();
     json!({
         "schema_version": "1.0", "type": "graph", "name": "g",
         "ops": ops, "edges": edges, "entries": entries, "exits": exits,
@@ -87,12 +79,7 @@ fn diamond() -> String {
     ops.insert("e".into(), reader(Some("d")));
     let edges = ["b", "c", "d"]
         .iter()
-        .flat_map(|m| {
-            [
-                ("a".to_string(), m.to_string()),
-                (m.to_string(), "e".to_string()),
-            ]
-        })
+        .flat_map(|m| [("a".to_string(), m.to_string()), (m.to_string(), "e".to_string())])
         .collect();
     document(ops, edges, &["a"], &["e"])
 }
@@ -109,36 +96,17 @@ fn run_state_only(plan: &Plan) -> usize {
 }
 
 fn bench_graph(c: &mut Criterion, name: &str, doc: String) {
-    let engine = Operon::builder(doc.clone())
-        .op("inc", inc)
-        .build()
-        .expect("the benchmark graph is valid");
+    let engine = Operon::builder(doc.clone()).op("inc", inc).build().expect("the benchmark graph is valid");
     let ops = engine.plan().ops.len() as u64;
     let inputs = json!({"x": 1});
-    assert!(
-        engine
-            .run(inputs.clone())
-            .expect("the benchmark graph runs")
-            .frames
-            .len()
-            == 1
-    );
+    assert!(engine.run(inputs.clone()).expect("the benchmark graph runs").frames.len() == 1);
 
     let mut group = c.benchmark_group(format!("{name}_{ops}_ops"));
     group.throughput(Throughput::Elements(ops));
-    group.bench_function("driver_run", |b| {
-        b.iter(|| engine.run(black_box(inputs.clone())).unwrap())
-    });
-    group.bench_function("run_state_only", |b| {
-        b.iter(|| run_state_only(black_box(engine.plan())))
-    });
+    group.bench_function("driver_run", |b| b.iter(|| engine.run(black_box(inputs.clone())).unwrap()));
+    group.bench_function("run_state_only", |b| b.iter(|| run_state_only(black_box(engine.plan()))));
     group.bench_function("build", |b| {
-        b.iter(|| {
-            Operon::builder(black_box(doc.clone()))
-                .op("inc", inc)
-                .build()
-                .unwrap()
-        })
+        b.iter(|| Operon::builder(black_box(doc.clone())).op("inc", inc).build().unwrap())
     });
     group.finish();
 }

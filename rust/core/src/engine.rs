@@ -11,13 +11,11 @@ use crate::error::{EngineError, Problem, Result};
 use crate::graph::schema;
 use crate::ops::{Inputs, Outputs, RustOp, SharedOp};
 use crate::plan::{
-    self, Builtin, Const, ConstId, Forward, LoopPlan, OpId, OpKind, Plan, RefSource, TransformPlan,
-    Until, VarId,
+    self, Builtin, Const, ConstId, Forward, LoopPlan, OpId, OpKind, Plan, RefSource, TransformPlan, Until, VarId,
 };
 use crate::scheduler::contexts::render;
 use crate::scheduler::{
-    choose_branch, eval_until, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState,
-    Segment, UntilError,
+    choose_branch, eval_until, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState, Segment, UntilError,
 };
 use crate::value::apply_json;
 
@@ -70,16 +68,25 @@ impl OperonBuilder {
                     "graph" => graphs.extend(op.graph.as_deref()),
                     "code" => {
                         if op.is_generator {
-                            problems.push(Problem::new("unsupported", format!("op '{name}' is a generator; Rust generator ops are not supported")).op(name));
+                            problems.push(
+                                Problem::new(
+                                    "unsupported",
+                                    format!("op '{name}' is a generator; Rust generator ops are not supported"),
+                                )
+                                .op(name),
+                            );
                         }
                         let func_name = op.func_name.as_deref().unwrap_or(name);
-                        if !self.ops.contains_key(func_name)
-                            && !self.ops.contains_key(name.as_str())
-                        {
+                        if !self.ops.contains_key(func_name) && !self.ops.contains_key(name.as_str()) {
                             problems.push(
-                                Problem::new("unknown_op", format!("no Rust implementation registered for op '{name}' (function '{func_name}')"))
-                                    .op(name)
-                                    .target(func_name),
+                                Problem::new(
+                                    "unknown_op",
+                                    format!(
+                                        "no Rust implementation registered for op '{name}' (function '{func_name}')"
+                                    ),
+                                )
+                                .op(name)
+                                .target(func_name),
                             );
                         }
                     }
@@ -89,26 +96,20 @@ impl OperonBuilder {
         }
         let plan = match plan::compile(&doc) {
             Ok(plan) => plan,
-            Err(EngineError::Invalid {
-                graph,
-                problems: mut found,
-            }) => {
+            Err(EngineError::Invalid { graph, problems: mut found }) => {
                 found.extend(problems);
-                return Err(EngineError::Invalid {
-                    graph,
-                    problems: found,
-                });
+                return Err(EngineError::Invalid { graph, problems: found });
             }
             Err(e) => return Err(e),
         };
         if let Some(c) = plan.consts.iter().find(|c| matches!(c, Const::Host(_))) {
-            problems.push(Problem::new("invalid", format!("the document holds a host object ({c:?}); a graph run from Rust holds JSON values only")));
+            problems.push(Problem::new(
+                "invalid",
+                format!("the document holds a host object ({c:?}); a graph run from Rust holds JSON values only"),
+            ));
         }
         if !problems.is_empty() {
-            return Err(EngineError::Invalid {
-                graph: plan.name.clone(),
-                problems,
-            });
+            return Err(EngineError::Invalid { graph: plan.name.clone(), problems });
         }
         let impls = plan
             .ops
@@ -117,16 +118,10 @@ impl OperonBuilder {
                 if op.kind.is_builtin() {
                     return None;
                 }
-                self.ops
-                    .get(&op.func_name)
-                    .or_else(|| self.ops.get(&op.name))
-                    .cloned()
+                self.ops.get(&op.func_name).or_else(|| self.ops.get(&op.name)).cloned()
             })
             .collect();
-        Ok(Operon {
-            plan: Arc::new(plan),
-            impls,
-        })
+        Ok(Operon { plan: Arc::new(plan), impls })
     }
 }
 
@@ -139,10 +134,7 @@ pub struct Operon {
 impl Operon {
     /// Starts building an engine from a graph document (schema 1.0).
     pub fn builder(json: impl Into<String>) -> OperonBuilder {
-        OperonBuilder {
-            json: json.into(),
-            ops: FxHashMap::default(),
-        }
+        OperonBuilder { json: json.into(), ops: FxHashMap::default() }
     }
 
     /// The compiled plan.
@@ -159,13 +151,8 @@ impl Operon {
     pub fn run_with(&self, inputs: Value, mode: ErrorMode) -> Result<RunOutput> {
         let plan = &*self.plan;
         let mut state = RunState::new(plan);
-        let mut host = JsonHost {
-            plan,
-            inputs,
-            records: vec![None; plan.ops.len()],
-            arrivals: vec![0; plan.ops.len()],
-            clock: 0,
-        };
+        let mut host =
+            JsonHost { plan, inputs, records: vec![None; plan.ops.len()], arrivals: vec![0; plan.ops.len()], clock: 0 };
         let mut out = RunOutput::default();
         let mut frames = FrameLog::default();
         // Rust ops are never generators: instances run in the root context or in loop iterations,
@@ -174,9 +161,7 @@ impl Operon {
             let context = || render(&state.contexts().path(ctx));
             if plan.ops[op as usize].kind == OpKind::LoopExit {
                 match self.end_iteration(&mut host, &mut state, &mut frames, op, ctx) {
-                    Ok(Some(capped)) => out
-                        .loops_at_max
-                        .push((plan.ops[op as usize].full_name.clone(), capped)),
+                    Ok(Some(capped)) => out.loops_at_max.push((plan.ops[op as usize].full_name.clone(), capped)),
                     Ok(None) => {}
                     Err(e) if mode == ErrorMode::Continue => {
                         out.errors.push(e);
@@ -215,13 +200,8 @@ impl Operon {
             };
             state.finish(plan, op, ctx, outcome);
         }
-        let kept: Vec<Frame> = frames
-            .frames
-            .iter()
-            .zip(&frames.superseded)
-            .filter(|(_, s)| !**s)
-            .map(|(f, _)| f.clone())
-            .collect();
+        let kept: Vec<Frame> =
+            frames.frames.iter().zip(&frames.superseded).filter(|(_, s)| !**s).map(|(f, _)| f.clone()).collect();
         out.outputs = group_frames(&kept);
         out.frames = frames.frames;
         Ok(out)
@@ -284,12 +264,7 @@ impl Operon {
         Ok(None)
     }
 
-    fn run_op(
-        &self,
-        host: &mut JsonHost<'_>,
-        op: OpId,
-        context: &dyn Fn() -> Vec<String>,
-    ) -> Result<Option<Outputs>> {
+    fn run_op(&self, host: &mut JsonHost<'_>, op: OpId, context: &dyn Fn() -> Vec<String>) -> Result<Option<Outputs>> {
         let plan = host.plan;
         let p = &plan.ops[op as usize];
         if !p.enabled {
@@ -317,24 +292,17 @@ impl Operon {
             }
         }
         match (&p.builtin, p.kind) {
-            (_, OpKind::GraphEnter | OpKind::LoopEnter) => {
-                return Ok(Some(pairs.into_iter().collect()))
-            }
+            (_, OpKind::GraphEnter | OpKind::LoopEnter) => return Ok(Some(pairs.into_iter().collect())),
             (Builtin::Exit(sources), _) => return Ok(Some(collect_forwards(host, sources))),
             (Builtin::Branch { cases, default, .. }, _) => {
                 // The conditions read the branch's inputs from its own record.
                 host.records[op as usize] = Some(pairs.into_iter().collect());
                 let (chosen, matched) = choose_branch(host, cases, *default);
-                let name = |o: Option<OpId>| {
-                    o.map(|o| Value::from(plan.ops[o as usize].name.clone()))
-                        .unwrap_or(Value::Null)
-                };
+                let name =
+                    |o: Option<OpId>| o.map(|o| Value::from(plan.ops[o as usize].name.clone())).unwrap_or(Value::Null);
                 let mut record = host.records[op as usize].take().unwrap_or_default();
                 record.insert("target".into(), name(chosen));
-                record.insert(
-                    "matched".into(),
-                    matched.map(Value::from).unwrap_or(Value::Null),
-                );
+                record.insert("matched".into(), matched.map(Value::from).unwrap_or(Value::Null));
                 return Ok(Some(record));
             }
             _ => {}
@@ -392,10 +360,8 @@ pub fn absent_variable(plan: &Plan, text: &str, var: VarId) -> String {
 /// What the ops of a nested graph or loop body forwarded, in the order it arrived: a later
 /// forward of a key wins.
 fn collect_forwards(host: &JsonHost<'_>, sources: &[(OpId, Forward)]) -> Outputs {
-    let mut order: Vec<&(OpId, Forward)> = sources
-        .iter()
-        .filter(|(src, _)| host.records[*src as usize].is_some())
-        .collect();
+    let mut order: Vec<&(OpId, Forward)> =
+        sources.iter().filter(|(src, _)| host.records[*src as usize].is_some()).collect();
     order.sort_by_key(|(src, _)| host.arrivals[*src as usize]);
     let mut outputs = Outputs::new();
     for (src, forward) in order {
@@ -417,23 +383,13 @@ struct FrameLog {
 }
 
 impl FrameLog {
-    fn emit(
-        &mut self,
-        plan: &Plan,
-        op: OpId,
-        context: &dyn Fn() -> Vec<String>,
-        outputs: &Outputs,
-    ) {
+    fn emit(&mut self, plan: &Plan, op: OpId, context: &dyn Fn() -> Vec<String>, outputs: &Outputs) {
         let p = &plan.ops[op as usize];
         if !p.forward.emits() {
             return;
         }
         let data = forwarded(plan, &p.forward, outputs);
-        self.frames.push(Frame {
-            op: p.name.clone(),
-            context: context(),
-            data,
-        });
+        self.frames.push(Frame { op: p.name.clone(), context: context(), data });
         self.ops.push(op);
         self.superseded.push(false);
     }
@@ -453,19 +409,12 @@ impl FrameLog {
 fn forwarded(plan: &Plan, forward: &Forward, outputs: &Outputs) -> Map<String, Value> {
     match forward {
         Forward::Nothing => Map::new(),
-        Forward::All => outputs
-            .iter()
-            .filter(|(k, _)| !k.starts_with('$'))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect(),
+        Forward::All => {
+            outputs.iter().filter(|(k, _)| !k.starts_with('$')).map(|(k, v)| (k.clone(), v.clone())).collect()
+        }
         Forward::Mapped(pairs) => pairs
             .iter()
-            .filter_map(|&(from, to)| {
-                Some((
-                    plan.var(to).to_string(),
-                    outputs.get(plan.var(from))?.clone(),
-                ))
-            })
+            .filter_map(|&(from, to)| Some((plan.var(to).to_string(), outputs.get(plan.var(from))?.clone())))
             .collect(),
     }
 }
@@ -504,18 +453,11 @@ impl Host for JsonHost<'_> {
     type Value = Value;
     type Error = String;
 
-    fn read(
-        &mut self,
-        source: RefSource,
-        var: VarId,
-        _collect: bool,
-    ) -> Result<Option<Value>, String> {
+    fn read(&mut self, source: RefSource, var: VarId, _collect: bool) -> Result<Option<Value>, String> {
         let name = self.plan.var(var);
         Ok(match source {
             RefSource::Parent => self.inputs.get(name).cloned(),
-            RefSource::Op(op) => self.records[op as usize]
-                .as_ref()
-                .and_then(|r| r.get(name).cloned()),
+            RefSource::Op(op) => self.records[op as usize].as_ref().and_then(|r| r.get(name).cloned()),
         })
     }
 

@@ -19,12 +19,7 @@ pub struct Problem {
 impl Problem {
     /// A problem with no op attached.
     pub fn new(category: &'static str, message: impl Into<String>) -> Self {
-        Problem {
-            category,
-            message: message.into(),
-            op_name: None,
-            target_name: None,
-        }
+        Problem { category, message: message.into(), op_name: None, target_name: None }
     }
 
     /// Attaches the op the problem is about.
@@ -71,9 +66,11 @@ pub enum EngineError {
     },
 
     /// A required input of an op has no value.
-    #[error("op '{op}' of graph '{graph}' is missing required input '{input}' (context {}); \
+    #[error(
+        "op '{op}' of graph '{graph}' is missing required input '{input}' (context {}); \
              bind it to PARENT[...], another op's output or a literal, or give the parameter a default",
-             render_context(context))]
+        render_context(context)
+    )]
     MissingInput {
         /// The graph's name.
         graph: String,
@@ -86,10 +83,7 @@ pub enum EngineError {
     },
 
     /// An op raised (or returned something that is not a mapping).
-    #[error(
-        "op '{op}' of graph '{graph}' failed (context {}): {message}",
-        render_context(context)
-    )]
+    #[error("op '{op}' of graph '{graph}' failed (context {}): {message}", render_context(context))]
     OpFailed {
         /// The graph's name.
         graph: String,
@@ -121,23 +115,12 @@ pub enum EngineError {
 fn render_context(context: &[String]) -> String {
     match context {
         [one] => format!("('{one}',)"),
-        _ => format!(
-            "({})",
-            context
-                .iter()
-                .map(|c| format!("'{c}'"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        _ => format!("({})", context.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", ")),
     }
 }
 
 fn render_problems(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("  - {p}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
 }
 
 /// The engine's result type.

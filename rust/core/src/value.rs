@@ -11,41 +11,26 @@ use crate::graph::TransformKind;
 /// run from Rust has no host functions.
 pub fn apply_json(kind: TransformKind, value: Value, args: &[Value]) -> Result<Value, String> {
     use TransformKind::*;
-    let arg = || {
-        args.first()
-            .cloned()
-            .ok_or_else(|| format!("transform {kind:?} needs an argument"))
-    };
+    let arg = || args.first().cloned().ok_or_else(|| format!("transform {kind:?} needs an argument"));
     let (op, reflected) = kind.unreflected();
     match op {
         GetItem => get_item(&value, &arg()?),
         // A method is looked up by `getattr` and run by the `call` that follows it.
         GetAttr => Ok(serde_json::json!({"$method": arg()?, "$self": value})),
-        Call => match (
-            value.get("$method").and_then(Value::as_str),
-            value.get("$self"),
-        ) {
+        Call => match (value.get("$method").and_then(Value::as_str), value.get("$self")) {
             (Some(name), Some(this)) => call_method(name, this, args),
             _ => Err(format!("{value} is not callable")),
         },
-        Apply => {
-            Err("apply() needs a host function; it cannot run in a graph executed from Rust".into())
-        }
+        Apply => Err("apply() needs a host function; it cannot run in a graph executed from Rust".into()),
         Add | Sub | Mul | TrueDiv | FloorDiv | Mod | Pow => {
             let other = arg()?;
-            let (a, b) = if reflected {
-                (other, value)
-            } else {
-                (value, other)
-            };
+            let (a, b) = if reflected { (other, value) } else { (value, other) };
             arith(op, &a, &b)
         }
         Neg => arith(Sub, &Value::from(0), &value),
         Pos => Ok(value),
         Abs => match &value {
-            Value::Number(n) if n.is_i64() => {
-                Ok(Value::from(n.as_i64().unwrap_or(0).unsigned_abs()))
-            }
+            Value::Number(n) if n.is_i64() => Ok(Value::from(n.as_i64().unwrap_or(0).unsigned_abs())),
             Value::Number(n) => Ok(float(n.as_f64().unwrap_or(0.0).abs())),
             _ => Err(format!("abs() of {value}")),
         },
@@ -63,9 +48,7 @@ pub fn apply_json(kind: TransformKind, value: Value, args: &[Value]) -> Result<V
         And => Ok(Value::Bool(truthy(&value) && truthy(&arg()?))),
         Or => Ok(Value::Bool(truthy(&value) || truthy(&arg()?))),
         Not => Ok(Value::Bool(!truthy(&value))),
-        _ => Err(format!(
-            "transform {kind:?} is not supported on JSON values"
-        )),
+        _ => Err(format!("transform {kind:?} is not supported on JSON values")),
     }
 }
 
@@ -82,17 +65,12 @@ pub fn truthy(v: &Value) -> bool {
 }
 
 fn float(f: f64) -> Value {
-    Number::from_f64(f)
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
+    Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
 }
 
 fn get_item(v: &Value, key: &Value) -> Result<Value, String> {
     match (v, key) {
-        (Value::Object(o), Value::String(k)) => o
-            .get(k)
-            .cloned()
-            .ok_or_else(|| format!("key {k:?} not found")),
+        (Value::Object(o), Value::String(k)) => o.get(k).cloned().ok_or_else(|| format!("key {k:?} not found")),
         (Value::Array(a), Value::Number(i)) => {
             let i = i.as_i64().ok_or("list index must be an integer")?;
             let idx = if i < 0 { a.len() as i64 + i } else { i };
@@ -105,9 +83,7 @@ fn get_item(v: &Value, key: &Value) -> Result<Value, String> {
 }
 
 fn call_method(name: &str, v: &Value, _args: &[Value]) -> Result<Value, String> {
-    let s = v
-        .as_str()
-        .ok_or_else(|| format!("method {name}() is only supported on strings here"))?;
+    let s = v.as_str().ok_or_else(|| format!("method {name}() is only supported on strings here"))?;
     Ok(Value::String(match name {
         "upper" => s.to_uppercase(),
         "lower" => s.to_lowercase(),
@@ -140,10 +116,7 @@ fn arith(op: TransformKind, a: &Value, b: &Value) -> Result<Value, String> {
                 };
                 return r.map(Value::from).ok_or_else(|| "integer overflow".into());
             }
-            let (x, y) = (
-                x.as_f64().unwrap_or(f64::NAN),
-                y.as_f64().unwrap_or(f64::NAN),
-            );
+            let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
             Ok(float(match op {
                 Add => x + y,
                 Sub => x - y,
@@ -156,9 +129,7 @@ fn arith(op: TransformKind, a: &Value, b: &Value) -> Result<Value, String> {
             }))
         }
         (Value::String(x), Value::String(y)) if op == Add => Ok(Value::String(format!("{x}{y}"))),
-        (Value::Array(x), Value::Array(y)) if op == Add => {
-            Ok(Value::Array(x.iter().chain(y).cloned().collect()))
-        }
+        (Value::Array(x), Value::Array(y)) if op == Add => Ok(Value::Array(x.iter().chain(y).cloned().collect())),
         _ => Err(format!("unsupported operands for {op:?}: {a} and {b}")),
     }
 }
@@ -172,10 +143,9 @@ fn json_eq(a: &Value, b: &Value) -> bool {
 
 fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .ok_or_else(|| "cannot compare NaN".into()),
+        (Value::Number(x), Value::Number(y)) => {
+            x.as_f64().partial_cmp(&y.as_f64()).ok_or_else(|| "cannot compare NaN".into())
+        }
         (Value::String(x), Value::String(y)) => Ok(x.cmp(y)),
         _ => Err(format!("cannot compare {a} with {b}")),
     }

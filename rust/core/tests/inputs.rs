@@ -20,9 +20,7 @@ fn run_probe(inputs: Value, graph_inputs: Value) -> Result<RunOutput, EngineErro
         "edges": [{"from": "src", "to": "probe"}], "entries": ["src"], "exits": ["probe"]
     });
     Operon::builder(d.to_string())
-        .op("src", |_: &Inputs| {
-            Ok(src_outputs().as_object().unwrap().clone())
-        })
+        .op("src", |_: &Inputs| Ok(src_outputs().as_object().unwrap().clone()))
         .op("probe", |i: &Inputs| -> Result<Outputs, String> {
             Ok(i.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
         })
@@ -50,18 +48,12 @@ fn refs_read_graph_inputs_and_op_outputs() {
         json!({"a": r("g", "a", json!([])), "b": r("g.src", "n", json!([])), "c": r("g.src", "obj", json!([]))}),
         json!({"a": "from graph", "unused": 1}),
     );
-    assert_eq!(
-        Value::Object(out),
-        json!({"a": "from graph", "b": 7, "c": {"k": [10, 20, 30]}})
-    );
+    assert_eq!(Value::Object(out), json!({"a": "from graph", "b": 7, "c": {"k": [10, 20, 30]}}));
 }
 
 #[test]
 fn inputs_keep_signature_order() {
-    let out = probe(
-        json!({"z": {"literal": 1}, "a": {"literal": 2}, "m": {"literal": 3}}),
-        json!({}),
-    );
+    let out = probe(json!({"z": {"literal": 1}, "a": {"literal": 2}, "m": {"literal": 3}}), json!({}));
     assert_eq!(out.keys().collect::<Vec<_>>(), ["z", "a", "m"]);
 }
 
@@ -95,20 +87,12 @@ fn literals_and_defaults() {
 #[test]
 fn a_required_input_bound_to_null_is_missing() {
     // As in operonx 0.7.1, None counts as absent: with no default there is nothing to pass.
-    assert_missing(
-        run_probe(json!({"x": r("g", "x", json!([]))}), json!({"x": null})),
-        "x",
-    );
+    assert_missing(run_probe(json!({"x": r("g", "x", json!([]))}), json!({"x": null})), "x");
 }
 
 fn assert_missing(result: Result<RunOutput, EngineError>, want_input: &str) {
     match result {
-        Err(EngineError::MissingInput {
-            graph,
-            op,
-            input,
-            context,
-        }) => {
+        Err(EngineError::MissingInput { graph, op, input, context }) => {
             assert_eq!(graph, "g");
             assert_eq!(op, "g.probe");
             assert_eq!(input, want_input);
@@ -121,34 +105,16 @@ fn assert_missing(result: Result<RunOutput, EngineError>, want_input: &str) {
 #[test]
 fn a_missing_required_input_is_an_error_naming_graph_op_and_input() {
     // Absent graph input.
-    assert_missing(
-        run_probe(
-            json!({"ok": {"literal": 1}, "x": r("g", "x", json!([]))}),
-            json!({}),
-        ),
-        "x",
-    );
+    assert_missing(run_probe(json!({"ok": {"literal": 1}, "x": r("g", "x", json!([]))}), json!({})), "x");
     // Unbound.
     assert_missing(run_probe(json!({"y": {"required": true}}), json!({})), "y");
     // Null literal counts as unbound.
-    assert_missing(
-        run_probe(json!({"z": {"required": true, "literal": null}}), json!({})),
-        "z",
-    );
+    assert_missing(run_probe(json!({"z": {"required": true, "literal": null}}), json!({})), "z");
     // An output the predecessor did not produce.
-    assert_missing(
-        run_probe(
-            json!({"w": r("g.src", "not_there", json!([["add", [1]]]))}),
-            json!({}),
-        ),
-        "w",
-    );
+    assert_missing(run_probe(json!({"w": r("g.src", "not_there", json!([["add", [1]]]))}), json!({})), "w");
     let err = run_probe(json!({"q": {"required": true}}), json!({})).unwrap_err();
     let text = err.to_string();
-    assert!(
-        text.contains("'q'") && text.contains("g.probe") && text.contains("'g'"),
-        "{text}"
-    );
+    assert!(text.contains("'q'") && text.contains("g.probe") && text.contains("'g'"), "{text}");
 }
 
 #[test]
@@ -159,18 +125,10 @@ fn the_op_full_name_comes_from_the_document() {
             "inputs": {"x": {"required": true, "ref": {"source": "outer.inner", "var": "x"}}}}},
         "edges": [], "entries": ["p"], "exits": ["p"]
     });
-    let engine = Operon::builder(d.to_string())
-        .op("p", |_: &Inputs| Ok(Map::new()))
-        .build()
-        .unwrap();
+    let engine = Operon::builder(d.to_string()).op("p", |_: &Inputs| Ok(Map::new())).build().unwrap();
     match engine.run(json!({})).unwrap_err() {
-        EngineError::MissingInput {
-            graph, op, input, ..
-        } => {
-            assert_eq!(
-                (graph.as_str(), op.as_str(), input.as_str()),
-                ("inner", "outer.inner.p", "x")
-            );
+        EngineError::MissingInput { graph, op, input, .. } => {
+            assert_eq!((graph.as_str(), op.as_str(), input.as_str()), ("inner", "outer.inner.p", "x"));
         }
         other => panic!("expected MissingInput, got {other:?}"),
     }
@@ -179,10 +137,7 @@ fn the_op_full_name_comes_from_the_document() {
 #[test]
 fn getitem_on_objects_and_lists() {
     assert_eq!(t("obj", json!([["getitem", ["k"]]])), json!([10, 20, 30]));
-    assert_eq!(
-        t("obj", json!([["getitem", ["k"]], ["getitem", [1]]])),
-        json!(20)
-    );
+    assert_eq!(t("obj", json!([["getitem", ["k"]], ["getitem", [1]]])), json!(20));
     assert_eq!(t("list", json!([["getitem", [0]]])), json!(1));
     assert_eq!(t("list", json!([["getitem", [-1]]])), json!(3));
     assert_eq!(t("list", json!([["getitem", [-3]]])), json!(1));
@@ -194,12 +149,7 @@ fn getattr_and_call_run_string_methods() {
     assert_eq!(t("s", call("upper")), json!(" HI THERE "));
     assert_eq!(t("s", call("lower")), json!(" hi there "));
     assert_eq!(t("s", call("strip")), json!("Hi There"));
-    let chained = json!([
-        ["getattr", ["strip"]],
-        ["call", [[], {}]],
-        ["getattr", ["upper"]],
-        ["call", [[], {}]]
-    ]);
+    let chained = json!([["getattr", ["strip"]], ["call", [[], {}]], ["getattr", ["upper"]], ["call", [[], {}]]]);
     assert_eq!(t("s", chained), json!("HI THERE"));
 }
 
@@ -265,11 +215,7 @@ fn comparisons_and_logic() {
     ];
     // A null output is read as null (not as absent): transforms apply to it.
     for (var, kind, arg, want) in cases {
-        assert_eq!(
-            t(var, json!([[kind, [arg]]])),
-            json!(want),
-            "{var} {kind} {arg}"
-        );
+        assert_eq!(t(var, json!([[kind, [arg]]])), json!(want), "{var} {kind} {arg}");
     }
     assert_eq!(t("t", json!([["not_", []]])), json!(false));
     assert_eq!(t("list", json!([["not_", []]])), json!(false));
@@ -289,10 +235,7 @@ fn a_transform_argument_may_be_a_ref() {
         }),
         json!({"x": 2, "y": 40, "i": -2}),
     );
-    assert_eq!(
-        Value::Object(got),
-        json!({"sum": 42, "idx": 2, "deep": 20, "absent_arg": false})
-    );
+    assert_eq!(Value::Object(got), json!({"sum": 42, "idx": 2, "deep": 20, "absent_arg": false}));
 }
 
 #[test]
@@ -306,8 +249,7 @@ fn a_failing_transform_fails_the_op_naming_the_input() {
         ("nothing", json!([["add", [1]]])),
     ];
     for (var, transforms) in cases {
-        let err =
-            run_probe(json!({"x": r("g.src", var, transforms.clone())}), json!({})).unwrap_err();
+        let err = run_probe(json!({"x": r("g.src", var, transforms.clone())}), json!({})).unwrap_err();
         match err {
             EngineError::OpFailed { op, message, .. } => {
                 assert_eq!(op, "g.probe");
@@ -321,10 +263,7 @@ fn a_failing_transform_fails_the_op_naming_the_input() {
 #[test]
 fn integer_overflow_in_a_transform_fails_the_op_instead_of_panicking() {
     for (kind, arg) in [("floordiv", -1), ("mod", -1), ("sub", 1), ("rmod", -1)] {
-        let result = run_probe(
-            json!({"x": r("g", "x", json!([[kind, [arg]]]))}),
-            json!({"x": i64::MIN}),
-        );
+        let result = run_probe(json!({"x": r("g", "x", json!([[kind, [arg]]]))}), json!({"x": i64::MIN}));
         match (kind, result) {
             ("mod", Ok(out)) => assert_eq!(out.outputs["x"], json!(0)),
             ("rmod", Ok(out)) => assert_eq!(out.outputs["x"], json!(-1)),
@@ -361,20 +300,11 @@ fn integer_edge_cases_are_errors_not_panics() {
     assert_eq!(apply("mod", min.clone(), json!(-1)), Ok(json!(0)));
     assert_eq!(apply("mod", json!(-1), min.clone()), Ok(json!(-1)));
     assert_eq!(apply("mod", json!(5), max.clone()), Ok(json!(5)));
-    assert_eq!(
-        apply("mod", json!(-1), max.clone()),
-        Ok(json!(i64::MAX - 1))
-    );
+    assert_eq!(apply("mod", json!(-1), max.clone()), Ok(json!(i64::MAX - 1)));
     assert_eq!(apply("floordiv", json!(-1), max.clone()), Ok(json!(-1)));
     assert_eq!(apply("floordiv", min.clone(), max), Ok(json!(-2)));
-    assert_eq!(
-        apply("floordiv", min.clone(), json!(2)),
-        Ok(json!(i64::MIN / 2))
-    );
-    assert_eq!(
-        apply_json(TransformKind::Abs, min, &[]),
-        Ok(json!(1u64 << 63))
-    );
+    assert_eq!(apply("floordiv", min.clone(), json!(2)), Ok(json!(i64::MIN / 2)));
+    assert_eq!(apply_json(TransformKind::Abs, min, &[]), Ok(json!(1u64 << 63)));
 }
 
 #[test]
@@ -383,17 +313,9 @@ fn floor_division_matches_python_for_every_sign() {
         for y in (-7i64..=7).filter(|&y| y != 0) {
             let q = (x as f64 / y as f64).floor() as i64;
             let m = x - y * q;
-            assert_eq!(
-                apply("floordiv", json!(x), json!(y)),
-                Ok(json!(q)),
-                "{x} // {y}"
-            );
+            assert_eq!(apply("floordiv", json!(x), json!(y)), Ok(json!(q)), "{x} // {y}");
             assert_eq!(apply("mod", json!(x), json!(y)), Ok(json!(m)), "{x} % {y}");
-            assert_eq!(
-                apply("rfloordiv", json!(y), json!(x)),
-                Ok(json!(q)),
-                "{x} // {y} reflected"
-            );
+            assert_eq!(apply("rfloordiv", json!(y), json!(x)), Ok(json!(q)), "{x} // {y} reflected");
         }
     }
 }
@@ -419,25 +341,10 @@ fn unsupported_operands_are_errors() {
 
 #[test]
 fn truthiness_follows_python() {
-    for v in [
-        json!(null),
-        json!(false),
-        json!(0),
-        json!(0.0),
-        json!(""),
-        json!([]),
-        json!({}),
-    ] {
+    for v in [json!(null), json!(false), json!(0), json!(0.0), json!(""), json!([]), json!({})] {
         assert!(!truthy(&v), "{v}");
     }
-    for v in [
-        json!(true),
-        json!(-1),
-        json!(0.5),
-        json!("0"),
-        json!([0]),
-        json!({"a": null}),
-    ] {
+    for v in [json!(true), json!(-1), json!(0.5), json!("0"), json!([0]), json!({"a": null})] {
         assert!(truthy(&v), "{v}");
     }
 }

@@ -30,70 +30,42 @@ fn root_loop(until: Value, max: u64, initial: i64) -> Value {
 }
 
 fn engine(doc: &Value) -> Operon {
-    Operon::builder(doc.to_string())
-        .op("inc", inc)
-        .build()
-        .unwrap()
+    Operon::builder(doc.to_string()).op("inc", inc).build().unwrap()
 }
 
 #[test]
 fn a_root_loop_feeds_outputs_back_until_the_condition_holds() {
-    let out = engine(&root_loop(json!("count >= 3"), 10, 0))
-        .run(json!({}))
-        .unwrap();
-    assert_eq!(
-        out.outputs,
-        Map::from_iter([("count".to_string(), json!(3))])
-    );
+    let out = engine(&root_loop(json!("count >= 3"), 10, 0)).run(json!({})).unwrap();
+    assert_eq!(out.outputs, Map::from_iter([("count".to_string(), json!(3))]));
     let contexts: Vec<Vec<String>> = out.frames.iter().map(|f| f.context.clone()).collect();
-    assert_eq!(
-        contexts,
-        [
-            vec!["main", "loop_0"],
-            vec!["main", "loop_1"],
-            vec!["main", "loop_2"]
-        ]
-    );
+    assert_eq!(contexts, [vec!["main", "loop_0"], vec!["main", "loop_1"], vec!["main", "loop_2"]]);
     assert!(out.loops_at_max.is_empty());
 }
 
 #[test]
 fn run_inputs_override_initial_values() {
-    let out = engine(&root_loop(json!("count >= 3"), 10, 0))
-        .run(json!({"count": 2}))
-        .unwrap();
+    let out = engine(&root_loop(json!("count >= 3"), 10, 0)).run(json!({"count": 2})).unwrap();
     assert_eq!(out.outputs["count"], json!(3));
     assert_eq!(out.frames.len(), 1);
 }
 
 #[test]
 fn a_loop_that_reaches_max_iterations_ends_and_says_so() {
-    let out = engine(&root_loop(json!("count >= 100"), 4, 0))
-        .run(json!({}))
-        .unwrap();
+    let out = engine(&root_loop(json!("count >= 100"), 4, 0)).run(json!({})).unwrap();
     assert_eq!(out.outputs["count"], json!(4));
-    assert_eq!(
-        out.loops_at_max,
-        [("lp".to_string(), vec!["main".to_string()])]
-    );
+    assert_eq!(out.loops_at_max, [("lp".to_string(), vec!["main".to_string()])]);
 }
 
 #[test]
 fn no_condition_runs_max_iterations() {
-    let out = engine(&root_loop(Value::Null, 5, 0))
-        .run(json!({}))
-        .unwrap();
+    let out = engine(&root_loop(Value::Null, 5, 0)).run(json!({})).unwrap();
     assert_eq!(out.outputs["count"], json!(5));
 }
 
 #[test]
 fn an_until_over_an_unknown_variable_names_it() {
-    let err = engine(&root_loop(json!("cnt >= 3"), 4, 0))
-        .run(json!({}))
-        .unwrap_err();
-    let EngineError::OpFailed { op, message, .. } = &err else {
-        panic!("{err:?}")
-    };
+    let err = engine(&root_loop(json!("cnt >= 3"), 4, 0)).run(json!({})).unwrap_err();
+    let EngineError::OpFailed { op, message, .. } = &err else { panic!("{err:?}") };
     assert_eq!(op, "lp");
     assert!(message.contains("'cnt'"), "{message}");
 }
@@ -102,22 +74,14 @@ fn an_until_over_an_unknown_variable_names_it() {
 fn an_unreadable_until_is_a_validation_error() {
     for bad in ["count >=", "count in [1]", "count & 1", "(count", ""] {
         let doc = root_loop(json!(bad), 4, 0);
-        let err = Operon::builder(doc.to_string())
-            .op("inc", inc)
-            .build()
-            .err()
-            .unwrap();
+        let err = Operon::builder(doc.to_string()).op("inc", inc).build().err().unwrap();
         assert!(matches!(err, EngineError::Invalid { .. }), "{bad}: {err:?}");
         assert!(err.to_string().contains("until"), "{err}");
     }
     for max in [json!(0), json!(-1), json!("3"), json!(1.5)] {
         let mut doc = root_loop(json!("count > 1"), 4, 0);
         doc["loop"]["max_iterations"] = max.clone();
-        let err = Operon::builder(doc.to_string())
-            .op("inc", inc)
-            .build()
-            .err()
-            .unwrap();
+        let err = Operon::builder(doc.to_string()).op("inc", inc).build().err().unwrap();
         assert!(err.to_string().contains("max_iterations"), "{max}: {err}");
     }
 }
@@ -135,11 +99,7 @@ fn nested(stop: i64, max: u64, inner_max: Option<u64>) -> Value {
                       "ops": {"b": inc_op("outer.lp.inner")}, "entries": ["b"], "exits": ["b"]},
         });
     }
-    let edges = if inner_max.is_some() {
-        json!([{"from": "a", "to": "inner"}])
-    } else {
-        json!([])
-    };
+    let edges = if inner_max.is_some() { json!([{"from": "a", "to": "inner"}]) } else { json!([]) };
     json!({
         "schema_version": "1.0", "type": "graph", "name": "outer", "full_name": "outer",
         "ops": {
@@ -161,10 +121,7 @@ fn nested_engine(doc: &Value) -> Operon {
     Operon::builder(doc.to_string())
         .op("inc", inc)
         .op("double", |i: &Inputs| -> Result<Outputs, String> {
-            let x = i
-                .get("x")
-                .and_then(Value::as_i64)
-                .ok_or("x is not an int")?;
+            let x = i.get("x").and_then(Value::as_i64).ok_or("x is not an int")?;
             Ok(Map::from_iter([("y".to_string(), json!(x * 2))]))
         })
         .build()
@@ -173,38 +130,22 @@ fn nested_engine(doc: &Value) -> Operon {
 
 #[test]
 fn a_nested_loop_emits_a_frame_per_iteration_and_its_last_outputs_go_on() {
-    let out = nested_engine(&nested(3, 10, None))
-        .run(json!({"x": -2}))
-        .unwrap();
+    let out = nested_engine(&nested(3, 10, None)).run(json!({"x": -2})).unwrap();
     // count: -4 -> -3 ... -> 3 is seven iterations; `after` doubles the last count.
     let lp: Vec<&operonx::Frame> = out.frames.iter().filter(|f| f.op == "lp").collect();
     assert_eq!(lp.len(), 7);
     assert_eq!(lp[6].context, ["main", "loop_6"]);
     assert_eq!(out.outputs["y"], json!(6));
-    assert_eq!(
-        out.outputs["count"],
-        json!(3),
-        "only the last iteration's frame counts"
-    );
+    assert_eq!(out.outputs["count"], json!(3), "only the last iteration's frame counts");
 }
 
 #[test]
 fn max_iterations_holds_for_a_loop_nested_in_a_loop() {
-    let out = nested_engine(&nested(1000, 3, Some(5)))
-        .run(json!({"x": 0}))
-        .unwrap();
+    let out = nested_engine(&nested(1000, 3, Some(5))).run(json!({"x": 0})).unwrap();
     // The outer loop stops at 3 iterations; the inner one at 5 in each.
     assert_eq!(out.outputs["count"], json!(3));
     let capped: Vec<&str> = out.loops_at_max.iter().map(|(l, _)| l.as_str()).collect();
-    assert_eq!(
-        capped,
-        [
-            "outer.lp.inner",
-            "outer.lp.inner",
-            "outer.lp.inner",
-            "outer.lp"
-        ]
-    );
+    assert_eq!(capped, ["outer.lp.inner", "outer.lp.inner", "outer.lp.inner", "outer.lp"]);
     assert_eq!(out.loops_at_max[0].1, ["main", "loop_0"]);
 }
 

@@ -125,9 +125,7 @@ fn random_case(seed: u64) -> Case {
         }
     }
     rng.shuffle(&mut edges);
-    let mut entries: Vec<usize> = (0..n)
-        .filter(|&j| !has_pred[j] && rng.percent(85))
-        .collect();
+    let mut entries: Vec<usize> = (0..n).filter(|&j| !has_pred[j] && rng.percent(85)).collect();
     if entries.is_empty() {
         entries.push(0);
     }
@@ -135,11 +133,8 @@ fn random_case(seed: u64) -> Case {
 
     let mut ops = Vec::with_capacity(n);
     for j in 0..n {
-        let mut reads: Vec<(usize, Transform)> = edges
-            .iter()
-            .filter(|e| e.1 == j)
-            .map(|e| (e.0, random_transform(&mut rng)))
-            .collect();
+        let mut reads: Vec<(usize, Transform)> =
+            edges.iter().filter(|e| e.1 == j).map(|e| (e.0, random_transform(&mut rng))).collect();
         // Sometimes read an op that is not a predecessor: its value depends on whether it already ran.
         if n > 1 && rng.percent(15) {
             let k = rng.below(n);
@@ -171,12 +166,7 @@ fn random_case(seed: u64) -> Case {
         1 => json!("absent"),
         _ => json!(rng.range(-50, 50)),
     };
-    Case {
-        ops,
-        edges,
-        entries,
-        x,
-    }
+    Case { ops, edges, entries, x }
 }
 
 fn document(case: &Case) -> Value {
@@ -184,21 +174,12 @@ fn document(case: &Case) -> Value {
     for (j, spec) in case.ops.iter().enumerate() {
         let mut inputs = Map::new();
         inputs.insert("id".into(), json!({"required": true, "literal": j}));
-        inputs.insert(
-            "c".into(),
-            json!({"required": true, "literal": spec.constant}),
-        );
+        inputs.insert("c".into(), json!({"required": true, "literal": spec.constant}));
         if spec.fails {
-            inputs.insert(
-                "fail".into(),
-                json!({"required": false, "default": false, "literal": true}),
-            );
+            inputs.insert("fail".into(), json!({"required": false, "default": false, "literal": true}));
         }
         if spec.reads_x {
-            inputs.insert(
-                "gx".into(),
-                json!({"required": false, "default": 5, "ref": {"source": "g", "var": "x"}}),
-            );
+            inputs.insert("gx".into(), json!({"required": false, "default": 5, "ref": {"source": "g", "var": "x"}}));
         }
         for &(i, t) in &spec.reads {
             inputs.insert(
@@ -222,15 +203,11 @@ fn document(case: &Case) -> Value {
     let edges: Vec<Value> = case
         .edges
         .iter()
-        .map(
-            |&(a, b, soft)| json!({"from": format!("op{a}"), "to": format!("op{b}"), "soft": soft}),
-        )
+        .map(|&(a, b, soft)| json!({"from": format!("op{a}"), "to": format!("op{b}"), "soft": soft}))
         .collect();
     let entries: Vec<String> = case.entries.iter().map(|j| format!("op{j}")).collect();
-    let exits: Vec<String> = (0..case.ops.len())
-        .filter(|&j| case.ops[j].forwarding == Forwarding::All)
-        .map(|j| format!("op{j}"))
-        .collect();
+    let exits: Vec<String> =
+        (0..case.ops.len()).filter(|&j| case.ops[j].forwarding == Forwarding::All).map(|j| format!("op{j}")).collect();
     json!({
         "schema_version": "1.0", "type": "graph", "name": "g", "full_name": "g",
         "ops": ops, "edges": edges, "entries": entries, "exits": exits,
@@ -267,12 +244,7 @@ enum State {
 /// its successors in edge declaration order.
 fn reference(case: &Case, stop_at_first_error: bool) -> Expected {
     let n = case.ops.len();
-    let preds = |j: usize, soft: bool| {
-        case.edges
-            .iter()
-            .filter(move |e| e.1 == j && e.2 == soft)
-            .map(|e| e.0)
-    };
+    let preds = |j: usize, soft: bool| case.edges.iter().filter(move |e| e.1 == j && e.2 == soft).map(|e| e.0);
     let mut state = vec![State::Pending; n];
     let mut value = vec![0i64; n];
     let mut out = Expected::default();
@@ -306,14 +278,12 @@ fn reference(case: &Case, stop_at_first_error: bool) -> Expected {
                 }
                 value[u] = sum.rem_euclid(MODULUS);
                 match spec.forwarding {
-                    Forwarding::Mapped => out.frames.push((
-                        format!("op{u}"),
-                        Map::from_iter([(format!("o{u}"), json!(value[u]))]),
-                    )),
-                    Forwarding::All => out.frames.push((
-                        format!("op{u}"),
-                        Map::from_iter([("v".to_string(), json!(value[u]))]),
-                    )),
+                    Forwarding::Mapped => {
+                        out.frames.push((format!("op{u}"), Map::from_iter([(format!("o{u}"), json!(value[u]))])))
+                    }
+                    Forwarding::All => {
+                        out.frames.push((format!("op{u}"), Map::from_iter([("v".to_string(), json!(value[u]))])))
+                    }
                     Forwarding::Nothing => {}
                 }
                 true
@@ -329,10 +299,9 @@ fn reference(case: &Case, stop_at_first_error: bool) -> Expected {
                 }
                 let hard: Vec<State> = preds(to, false).map(|p| state[p]).collect();
                 let soft: Vec<State> = preds(to, true).map(|p| state[p]).collect();
-                let dead = hard.contains(&State::Skipped)
-                    || (!soft.is_empty() && soft.iter().all(|&s| s == State::Skipped));
-                let ready = hard.iter().all(|&s| s == State::Done)
-                    && (soft.is_empty() || soft.contains(&State::Done));
+                let dead =
+                    hard.contains(&State::Skipped) || (!soft.is_empty() && soft.iter().all(|&s| s == State::Skipped));
+                let ready = hard.iter().all(|&s| s == State::Done) && (soft.is_empty() || soft.contains(&State::Done));
                 if dead {
                     state[to] = State::Skipped;
                     settled.push(to);
@@ -357,16 +326,7 @@ fn group(frames: &[(String, Map<String, Value>)]) -> Map<String, Value> {
         }
     }
     all.into_iter()
-        .map(|(k, mut list)| {
-            (
-                k,
-                if list.len() == 1 {
-                    list.remove(0)
-                } else {
-                    Value::Array(list)
-                },
-            )
-        })
+        .map(|(k, mut list)| (k, if list.len() == 1 { list.remove(0) } else { Value::Array(list) }))
         .collect()
 }
 
@@ -385,10 +345,7 @@ fn engine(case: &Case, log: &Arc<Mutex<Vec<usize>>>) -> Operon {
                     sum += v.as_i64().ok_or_else(|| format!("input {name} is {v}"))?;
                 }
             }
-            Ok(Map::from_iter([(
-                "v".to_string(),
-                json!(sum.rem_euclid(MODULUS)),
-            )]))
+            Ok(Map::from_iter([("v".to_string(), json!(sum.rem_euclid(MODULUS)))]))
         })
         .build()
         .unwrap_or_else(|e| panic!("{e}"))
@@ -402,9 +359,7 @@ fn check(seed: u64) {
 
     // errors="continue"
     let want = reference(&case, false);
-    let out = engine
-        .run_with(graph_inputs(&case), ErrorMode::Continue)
-        .unwrap_or_else(|e| panic!("{e}\n{}", ctx()));
+    let out = engine.run_with(graph_inputs(&case), ErrorMode::Continue).unwrap_or_else(|e| panic!("{e}\n{}", ctx()));
     let called = std::mem::take(&mut *log.lock().unwrap());
     assert_eq!(called, want.called, "call order, {}", ctx());
     let failed: Vec<String> = out
@@ -420,11 +375,7 @@ fn check(seed: u64) {
         .collect();
     let want_failed: Vec<String> = want.failed.iter().map(|j| format!("g.op{j}")).collect();
     assert_eq!(failed, want_failed, "errors, {}", ctx());
-    let frames: Vec<(String, Map<String, Value>)> = out
-        .frames
-        .iter()
-        .map(|f| (f.op.clone(), f.data.clone()))
-        .collect();
+    let frames: Vec<(String, Map<String, Value>)> = out.frames.iter().map(|f| (f.op.clone(), f.data.clone())).collect();
     assert_eq!(frames, want.frames, "frames, {}", ctx());
     assert!(out.frames.iter().all(|f| f.context == ["main"]));
     assert_eq!(out.outputs, group(&want.frames), "outputs, {}", ctx());
@@ -435,12 +386,7 @@ fn check(seed: u64) {
     let called = std::mem::take(&mut *log.lock().unwrap());
     assert_eq!(called, want.called, "call order (raise), {}", ctx());
     match (result, want.failed.first()) {
-        (Ok(out), None) => assert_eq!(
-            out.outputs,
-            group(&want.frames),
-            "outputs (raise), {}",
-            ctx()
-        ),
+        (Ok(out), None) => assert_eq!(out.outputs, group(&want.frames), "outputs (raise), {}", ctx()),
         (Err(EngineError::OpFailed { op, .. }), Some(j)) => {
             assert_eq!(op, format!("g.op{j}"), "{}", ctx())
         }
@@ -463,9 +409,8 @@ fn random_dag_cases_are_not_trivial() {
         let case = random_case(seed);
         let want = reference(&case, false);
         soft += case.edges.iter().filter(|e| e.2).count();
-        soft_joins += (0..case.ops.len())
-            .filter(|&j| case.edges.iter().filter(|e| e.1 == j && e.2).count() > 1)
-            .count();
+        soft_joins +=
+            (0..case.ops.len()).filter(|&j| case.edges.iter().filter(|e| e.1 == j && e.2).count() > 1).count();
         skipped += case.ops.iter().filter(|o| !o.enabled || o.fails).count();
         unreachable += case.ops.len() - want.called.len();
     }

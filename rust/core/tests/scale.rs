@@ -13,10 +13,7 @@ use serde_json::{json, Map, Value};
 const N: usize = 100_000;
 
 fn inc(i: &Inputs) -> Result<Outputs, String> {
-    let x = i
-        .get("x")
-        .and_then(Value::as_i64)
-        .ok_or("x must be an int")?;
+    let x = i.get("x").and_then(Value::as_i64).ok_or("x must be an int")?;
     Ok(Map::from_iter([("v".to_string(), json!(x + 1))]))
 }
 
@@ -26,11 +23,7 @@ fn chain(n: usize, extra_edges: &str) -> String {
     let mut s = String::with_capacity(n * 170);
     s.push_str(r#"{"schema_version": "1.0", "type": "graph", "name": "g", "ops": {"#);
     for i in 0..n {
-        let (source, var) = if i == 0 {
-            ("g".to_string(), "x")
-        } else {
-            (format!("g.op{}", i - 1), "v")
-        };
+        let (source, var) = if i == 0 { ("g".to_string(), "x") } else { (format!("g.op{}", i - 1), "v") };
         s.push_str(if i == 0 { "" } else { "," });
         s.push_str(&format!(
             r#""op{i}": {{"type": "code", "func_name": "inc",
@@ -43,19 +36,13 @@ fn chain(n: usize, extra_edges: &str) -> String {
         s.push_str(&format!(r#"{{"from": "op{}", "to": "op{i}"}}"#, i - 1));
     }
     s.push_str(extra_edges);
-    s.push_str(&format!(
-        r#"], "entries": ["op0"], "exits": ["op{}"]}}"#,
-        n - 1
-    ));
+    s.push_str(&format!(r#"], "entries": ["op0"], "exits": ["op{}"]}}"#, n - 1));
     s
 }
 
 #[test]
 fn a_chain_of_100k_ops_runs() {
-    let engine = Operon::builder(chain(N, ""))
-        .op("inc", inc)
-        .build()
-        .unwrap();
+    let engine = Operon::builder(chain(N, "")).op("inc", inc).build().unwrap();
     assert_eq!(engine.plan().ops.len(), N);
     let out = engine.run(json!({"x": 0})).unwrap();
     assert_eq!(out.outputs["v"], json!(N));
@@ -65,9 +52,7 @@ fn a_chain_of_100k_ops_runs() {
     // A failure at the head skips the whole chain (iteratively): op0 misses its input.
     let out = engine.run_with(json!({}), ErrorMode::Continue).unwrap();
     assert!(out.frames.is_empty());
-    assert!(
-        matches!(&out.errors[..], [operonx::EngineError::MissingInput { op, .. }] if op == "g.op0")
-    );
+    assert!(matches!(&out.errors[..], [operonx::EngineError::MissingInput { op, .. }] if op == "g.op0"));
 }
 
 #[test]
@@ -87,9 +72,7 @@ fn fan(n: usize, soft_join: bool) -> String {
     let mut s = String::with_capacity(n * 120);
     s.push_str(r#"{"schema_version": "1.0", "type": "graph", "name": "g", "ops": {"src": {"type": "code"}"#);
     for i in 0..n {
-        s.push_str(&format!(
-            r#", "w{i}": {{"type": "code", "func_name": "work"}}"#
-        ));
+        s.push_str(&format!(r#", "w{i}": {{"type": "code", "func_name": "work"}}"#));
     }
     s.push_str(&format!(
         r#", "join": {{"type": "code", "inputs": {{"last": {{"required": true,
@@ -120,10 +103,7 @@ fn run_fan(soft_join: bool) -> (usize, Value) {
         .op("join", move |i: &Inputs| -> Result<Outputs, String> {
             let ran_before = join_count.fetch_add(1, Ordering::Relaxed);
             Ok(Map::from_iter([
-                (
-                    "last".to_string(),
-                    i.get("last").cloned().unwrap_or(Value::Null),
-                ),
+                ("last".to_string(), i.get("last").cloned().unwrap_or(Value::Null)),
                 ("ran_before".to_string(), json!(ran_before)),
             ]))
         })
@@ -154,46 +134,27 @@ fn a_hundred_thousand_entries_and_exits_run() {
     let mut s = String::with_capacity(N * 100);
     s.push_str(r#"{"schema_version": "1.0", "type": "graph", "name": "g", "ops": {"#);
     for i in 0..N {
-        let outputs = if i % 2 == 0 {
-            format!(r#"{{"v": {{"ref": {{"source": "g", "var": "r{i}"}}}}}}"#)
-        } else {
-            "{}".into()
-        };
+        let outputs =
+            if i % 2 == 0 { format!(r#"{{"v": {{"ref": {{"source": "g", "var": "r{i}"}}}}}}"#) } else { "{}".into() };
         s.push_str(&format!(
             r#"{}"o{i}": {{"type": "code", "func_name": "work", "outputs": {outputs}}}"#,
             if i == 0 { "" } else { "," }
         ));
     }
     let names: Vec<String> = (0..N).map(|i| format!(r#""o{i}""#)).collect();
-    let odd: Vec<&str> = names
-        .iter()
-        .skip(1)
-        .step_by(2)
-        .map(String::as_str)
-        .collect();
-    s.push_str(&format!(
-        r#"}}, "edges": [], "entries": [{}], "exits": [{}]}}"#,
-        names.join(","),
-        odd.join(",")
-    ));
+    let odd: Vec<&str> = names.iter().skip(1).step_by(2).map(String::as_str).collect();
+    s.push_str(&format!(r#"}}, "edges": [], "entries": [{}], "exits": [{}]}}"#, names.join(","), odd.join(",")));
 
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
     let engine = Operon::builder(s)
         .op("work", move |_: &Inputs| -> Result<Outputs, String> {
-            Ok(Map::from_iter([(
-                "v".to_string(),
-                json!(seen.fetch_add(1, Ordering::Relaxed)),
-            )]))
+            Ok(Map::from_iter([("v".to_string(), json!(seen.fetch_add(1, Ordering::Relaxed)))]))
         })
         .build()
         .unwrap();
     assert_eq!(engine.plan().entries.len(), N);
-    assert_eq!(
-        engine.plan().graph_outputs.len(),
-        N / 2,
-        "declared outputs only: the odd ops declare none"
-    );
+    assert_eq!(engine.plan().graph_outputs.len(), N / 2, "declared outputs only: the odd ops declare none");
     let out = engine.run(json!({})).unwrap();
     // Entries run in wiring order, so op i outputs i.
     assert_eq!(out.frames.len(), N);
@@ -202,8 +163,5 @@ fn a_hundred_thousand_entries_and_exits_run() {
     assert_eq!(out.outputs[&format!("r{}", N - 2)], json!(N - 2));
     let odd_values = out.outputs["v"].as_array().unwrap();
     assert_eq!(odd_values.len(), N / 2);
-    assert!(odd_values
-        .iter()
-        .enumerate()
-        .all(|(k, v)| v == &json!(2 * k + 1)));
+    assert!(odd_values.iter().enumerate().all(|(k, v)| v == &json!(2 * k + 1)));
 }

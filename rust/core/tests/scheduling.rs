@@ -13,14 +13,8 @@ type Log = Arc<Mutex<Vec<String>>>;
 
 /// A document named `g` whose ops take no inputs; `edges` are `(from, to, soft)`.
 fn doc(ops: &[&str], edges: &[(&str, &str, bool)], entries: &[&str], exits: &[&str]) -> Value {
-    let ops: Map<String, Value> = ops
-        .iter()
-        .map(|n| (n.to_string(), json!({"type": "code"})))
-        .collect();
-    let edges: Vec<Value> = edges
-        .iter()
-        .map(|(a, b, soft)| json!({"from": a, "to": b, "soft": soft}))
-        .collect();
+    let ops: Map<String, Value> = ops.iter().map(|n| (n.to_string(), json!({"type": "code"}))).collect();
+    let edges: Vec<Value> = edges.iter().map(|(a, b, soft)| json!({"from": a, "to": b, "soft": soft})).collect();
     json!({
         "schema_version": "1.0", "type": "graph", "name": "g", "full_name": "g",
         "ops": ops, "edges": edges, "entries": entries, "exits": exits,
@@ -41,20 +35,9 @@ fn recording(mut b: OperonBuilder, names: &[&str], log: &Log) -> OperonBuilder {
 }
 
 /// Builds the document's engine with recording ops for every op name and runs it.
-fn run_order(
-    ops: &[&str],
-    edges: &[(&str, &str, bool)],
-    entries: &[&str],
-    exits: &[&str],
-) -> Vec<String> {
+fn run_order(ops: &[&str], edges: &[(&str, &str, bool)], entries: &[&str], exits: &[&str]) -> Vec<String> {
     let log = Log::default();
-    let engine = recording(
-        Operon::builder(doc(ops, edges, entries, exits).to_string()),
-        ops,
-        &log,
-    )
-    .build()
-    .unwrap();
+    let engine = recording(Operon::builder(doc(ops, edges, entries, exits).to_string()), ops, &log).build().unwrap();
     engine.run(json!({})).unwrap();
     let order = log.lock().unwrap().clone();
     order
@@ -62,12 +45,7 @@ fn run_order(
 
 #[test]
 fn entries_run_before_successors_of_the_first_entry() {
-    let order = run_order(
-        &["a", "b1", "b2"],
-        &[("a", "b1", false)],
-        &["a", "b2"],
-        &["b1", "b2"],
-    );
+    let order = run_order(&["a", "b1", "b2"], &[("a", "b1", false)], &["a", "b2"], &["b1", "b2"]);
     assert_eq!(order, ["a", "b2", "b1"]);
 }
 
@@ -76,12 +54,7 @@ fn ready_queue_is_fifo_across_levels() {
     // a and b are entries; successors queue up behind what is already queued.
     let order = run_order(
         &["a", "b", "c", "d", "e", "f"],
-        &[
-            ("a", "c", false),
-            ("a", "d", false),
-            ("b", "e", false),
-            ("c", "f", false),
-        ],
+        &[("a", "c", false), ("a", "d", false), ("b", "e", false), ("c", "f", false)],
         &["a", "b"],
         &["d", "e", "f"],
     );
@@ -109,12 +82,7 @@ fn entries_follow_wiring_order() {
 fn hard_join_waits_for_every_predecessor() {
     let order = run_order(
         &["a", "a1", "a2", "b", "j"],
-        &[
-            ("a", "a1", false),
-            ("a1", "a2", false),
-            ("a2", "j", false),
-            ("b", "j", false),
-        ],
+        &[("a", "a1", false), ("a1", "a2", false), ("a2", "j", false), ("b", "j", false)],
         &["a", "b"],
         &["j"],
     );
@@ -125,12 +93,7 @@ fn hard_join_waits_for_every_predecessor() {
 fn soft_join_runs_once_after_the_first_soft_predecessor() {
     let order = run_order(
         &["a", "b", "b1", "b2", "j"],
-        &[
-            ("a", "j", true),
-            ("b", "b1", false),
-            ("b1", "b2", false),
-            ("b2", "j", true),
-        ],
+        &[("a", "j", true), ("b", "b1", false), ("b1", "b2", false), ("b2", "j", true)],
         &["a", "b"],
         &["j"],
     );
@@ -142,12 +105,7 @@ fn soft_join_runs_once_after_the_first_soft_predecessor() {
 fn soft_join_still_waits_for_its_hard_predecessors() {
     let order = run_order(
         &["a", "b", "h0", "h1", "j"],
-        &[
-            ("a", "j", true),
-            ("b", "j", true),
-            ("h0", "h1", false),
-            ("h1", "j", false),
-        ],
+        &[("a", "j", true), ("b", "j", true), ("h0", "h1", false), ("h1", "j", false)],
         &["a", "b", "h0"],
         &["j"],
     );
@@ -156,12 +114,7 @@ fn soft_join_still_waits_for_its_hard_predecessors() {
 
 #[test]
 fn repeated_edges_count_once() {
-    let order = run_order(
-        &["a", "b"],
-        &[("a", "b", false), ("a", "b", false)],
-        &["a"],
-        &["b"],
-    );
+    let order = run_order(&["a", "b"], &[("a", "b", false), ("a", "b", false)], &["a"], &["b"]);
     assert_eq!(order, ["a", "b"]);
 }
 
@@ -169,13 +122,7 @@ fn repeated_edges_count_once() {
 fn ops_not_reachable_from_the_entries_never_run() {
     let order = run_order(
         &["a", "u", "v", "w", "s", "lonely"],
-        &[
-            ("u", "v", false),
-            ("a", "w", false),
-            ("u", "w", false),
-            ("a", "s", true),
-            ("u", "s", true),
-        ],
+        &[("u", "v", false), ("a", "w", false), ("u", "w", false), ("a", "s", true), ("u", "s", true)],
         &["a"],
         &["v", "w", "s", "lonely"],
     );
@@ -186,18 +133,11 @@ fn ops_not_reachable_from_the_entries_never_run() {
 #[test]
 fn the_document_cannot_change_ready_counts() {
     // initial_ready_count and compiled_adj are informational: the engine recomputes them from the edges.
-    let mut d = doc(
-        &["a", "b", "c"],
-        &[("a", "c", false), ("b", "c", false)],
-        &["a", "b"],
-        &["c"],
-    );
+    let mut d = doc(&["a", "b", "c"], &[("a", "c", false), ("b", "c", false)], &["a", "b"], &["c"]);
     d["initial_ready_count"] = json!({"a": 0, "b": 0, "c": 0});
     d["compiled_adj"] = json!({"a": [], "b": [], "c": [["a", false]]});
     let log = Log::default();
-    let engine = recording(Operon::builder(d.to_string()), &["a", "b", "c"], &log)
-        .build()
-        .unwrap();
+    let engine = recording(Operon::builder(d.to_string()), &["a", "b", "c"], &log).build().unwrap();
     assert_eq!(engine.plan().initial_counts, [0, 0, 2]);
     engine.run(json!({})).unwrap();
     assert_eq!(*log.lock().unwrap(), ["a", "b", "c"]);
@@ -207,15 +147,8 @@ fn the_document_cannot_change_ready_counts() {
 fn an_engine_runs_many_times_with_fresh_state() {
     let log = Log::default();
     let ops = ["a", "b", "j"];
-    let d = doc(
-        &ops,
-        &[("a", "j", true), ("b", "j", true)],
-        &["a", "b"],
-        &["j"],
-    );
-    let engine = recording(Operon::builder(d.to_string()), &ops, &log)
-        .build()
-        .unwrap();
+    let d = doc(&ops, &[("a", "j", true), ("b", "j", true)], &["a", "b"], &["j"]);
+    let engine = recording(Operon::builder(d.to_string()), &ops, &log).build().unwrap();
     for _ in 0..3 {
         let out = engine.run(json!({})).unwrap();
         assert_eq!(out.outputs, json!({"j": true}).as_object().unwrap().clone());
@@ -281,10 +214,7 @@ fn an_exit_with_a_mapped_output_forwards_only_the_mapped_keys() {
         "ops": {"a": {"type": "code", "outputs": {"k": {"ref": {"source": "g", "var": "renamed"}}}}},
         "edges": [], "entries": ["a"], "exits": ["a"]
     });
-    let engine = Operon::builder(d.to_string())
-        .op("a", fixed(json!({"k": 1, "z": 2})))
-        .build()
-        .unwrap();
+    let engine = Operon::builder(d.to_string()).op("a", fixed(json!({"k": 1, "z": 2}))).build().unwrap();
     let out = engine.run(json!({})).unwrap();
     assert_eq!(Value::Object(out.outputs), json!({"renamed": 1}));
 }
@@ -292,20 +222,16 @@ fn an_exit_with_a_mapped_output_forwards_only_the_mapped_keys() {
 #[test]
 fn outputs_group_frames_by_key_in_frame_order() {
     let ops = ["a", "b", "c", "d"];
-    let engine =
-        Operon::builder(doc(&ops, &[("c", "d", false)], &["c", "a", "b"], &ops).to_string())
-            .op("a", fixed(json!({"v": 1})))
-            .op("b", fixed(json!({"v": 2, "w": "only"})))
-            .op("c", fixed(json!({"v": [3]})))
-            .op("d", fixed(json!({"v": 4})))
-            .build()
-            .unwrap();
+    let engine = Operon::builder(doc(&ops, &[("c", "d", false)], &["c", "a", "b"], &ops).to_string())
+        .op("a", fixed(json!({"v": 1})))
+        .op("b", fixed(json!({"v": 2, "w": "only"})))
+        .op("c", fixed(json!({"v": [3]})))
+        .op("d", fixed(json!({"v": 4})))
+        .build()
+        .unwrap();
     let out = engine.run(json!({})).unwrap();
     // Frame order is run order: c, a, b, d.
-    assert_eq!(
-        Value::Object(out.outputs),
-        json!({"v": [[3], 1, 2, 4], "w": "only"})
-    );
+    assert_eq!(Value::Object(out.outputs), json!({"v": [[3], 1, 2, 4], "w": "only"}));
     let ops: Vec<&str> = out.frames.iter().map(|f| f.op.as_str()).collect();
     assert_eq!(ops, ["c", "a", "b", "d"]);
 }
@@ -314,10 +240,7 @@ fn outputs_group_frames_by_key_in_frame_order() {
 fn forward_all_false_turns_forwarding_off() {
     let mut d = doc(&["a"], &[], &["a"], &["a"]);
     d["ops"]["a"]["forward_all"] = json!(false);
-    let engine = Operon::builder(d.to_string())
-        .op("a", fixed(json!({"v": 1})))
-        .build()
-        .unwrap();
+    let engine = Operon::builder(d.to_string()).op("a", fixed(json!({"v": 1}))).build().unwrap();
     let out = engine.run(json!({})).unwrap();
     assert!(out.outputs.is_empty());
     assert!(out.frames.is_empty());
@@ -338,24 +261,11 @@ fn panicking(_: &Inputs) -> Result<Outputs, String> {
 fn an_op_error_fails_the_run_and_stops_it() {
     let log = Log::default();
     let ops = ["a", "bad", "c"];
-    let d = doc(
-        &ops,
-        &[("a", "bad", false), ("a", "c", false)],
-        &["a"],
-        &["bad", "c"],
-    );
-    let engine = recording(Operon::builder(d.to_string()), &["a", "c"], &log)
-        .op("bad", failing)
-        .build()
-        .unwrap();
+    let d = doc(&ops, &[("a", "bad", false), ("a", "c", false)], &["a"], &["bad", "c"]);
+    let engine = recording(Operon::builder(d.to_string()), &["a", "c"], &log).op("bad", failing).build().unwrap();
     let err = engine.run(json!({})).unwrap_err();
     match &err {
-        EngineError::OpFailed {
-            graph,
-            op,
-            context,
-            message,
-        } => {
+        EngineError::OpFailed { graph, op, context, message } => {
             assert_eq!(graph, "g");
             assert_eq!(op, "g.bad");
             assert_eq!(context, &["main"]);
@@ -371,10 +281,7 @@ fn an_op_error_fails_the_run_and_stops_it() {
 #[test]
 fn a_panicking_op_fails_the_run_without_crashing() {
     let d = doc(&["p"], &[], &["p"], &["p"]);
-    let engine = Operon::builder(d.to_string())
-        .op("p", panicking)
-        .build()
-        .unwrap();
+    let engine = Operon::builder(d.to_string()).op("p", panicking).build().unwrap();
     match engine.run(json!({})).unwrap_err() {
         EngineError::OpFailed { op, message, .. } => {
             assert_eq!(op, "g.p");
@@ -392,29 +299,13 @@ fn a_panicking_op_fails_the_run_without_crashing() {
 fn continue_mode_skips_hard_successors_transitively_and_fires_soft_joins() {
     let log = Log::default();
     let ops = ["bad", "ok", "h1", "h2", "s", "after_s", "other"];
-    let edges = [
-        ("bad", "h1", false),
-        ("h1", "h2", false),
-        ("bad", "s", true),
-        ("ok", "s", true),
-        ("s", "after_s", false),
-    ];
-    let d = doc(
-        &ops,
-        &edges,
-        &["bad", "ok", "other"],
-        &["h2", "after_s", "other"],
-    );
-    let engine = recording(Operon::builder(d.to_string()), &ops[1..], &log)
-        .op("bad", failing)
-        .build()
-        .unwrap();
+    let edges =
+        [("bad", "h1", false), ("h1", "h2", false), ("bad", "s", true), ("ok", "s", true), ("s", "after_s", false)];
+    let d = doc(&ops, &edges, &["bad", "ok", "other"], &["h2", "after_s", "other"]);
+    let engine = recording(Operon::builder(d.to_string()), &ops[1..], &log).op("bad", failing).build().unwrap();
     let out = engine.run_with(json!({}), ErrorMode::Continue).unwrap();
     assert_eq!(*log.lock().unwrap(), ["ok", "other", "s", "after_s"]);
-    assert_eq!(
-        Value::Object(out.outputs),
-        json!({"other": true, "after_s": true})
-    );
+    assert_eq!(Value::Object(out.outputs), json!({"other": true, "after_s": true}));
     assert_eq!(out.errors.len(), 1);
     assert!(matches!(&out.errors[0], EngineError::OpFailed { op, .. } if op == "g.bad"));
 }
@@ -455,22 +346,12 @@ fn continue_mode_lists_missing_inputs() {
         "edges": [{"from": "need", "to": "next"}], "entries": ["need", "fine"], "exits": ["next", "fine"]
     });
     let log = Log::default();
-    let engine = recording(
-        Operon::builder(d.to_string()),
-        &["need", "next", "fine"],
-        &log,
-    )
-    .build()
-    .unwrap();
+    let engine = recording(Operon::builder(d.to_string()), &["need", "next", "fine"], &log).build().unwrap();
     let out = engine.run_with(json!({}), ErrorMode::Continue).unwrap();
     assert_eq!(*log.lock().unwrap(), ["fine"]);
-    assert!(
-        matches!(&out.errors[..], [EngineError::MissingInput { op, input, .. }] if op == "g.need" && input == "x")
-    );
+    assert!(matches!(&out.errors[..], [EngineError::MissingInput { op, input, .. }] if op == "g.need" && input == "x"));
     // With x given, everything runs.
-    let out = engine
-        .run_with(json!({"x": 1}), ErrorMode::Continue)
-        .unwrap();
+    let out = engine.run_with(json!({"x": 1}), ErrorMode::Continue).unwrap();
     assert!(out.errors.is_empty());
     assert_eq!(out.frames.len(), 2);
 }
@@ -489,15 +370,10 @@ fn a_disabled_op_does_not_run_and_its_dependents_are_skipped() {
     ];
     let mut d = doc(&ops, &edges, &["a"], &["off", "dep2", "soft_join", "free"]);
     d["ops"]["off"]["enabled"] = json!(false);
-    let engine = recording(Operon::builder(d.to_string()), &ops, &log)
-        .build()
-        .unwrap();
+    let engine = recording(Operon::builder(d.to_string()), &ops, &log).build().unwrap();
     let out = engine.run(json!({})).unwrap();
     assert_eq!(*log.lock().unwrap(), ["a", "soft_join", "free"]);
-    assert_eq!(
-        Value::Object(out.outputs),
-        json!({"soft_join": true, "free": true})
-    );
+    assert_eq!(Value::Object(out.outputs), json!({"soft_join": true, "free": true}));
     assert!(out.errors.is_empty());
 }
 
@@ -511,12 +387,7 @@ fn plan_of(d: &Value) -> operonx::plan::Plan {
 
 #[test]
 fn run_state_caps_concurrent_ops() {
-    let mut d = doc(
-        &["a", "b", "c", "d", "e"],
-        &[("a", "e", false)],
-        &["a", "b", "c", "d"],
-        &["e"],
-    );
+    let mut d = doc(&["a", "b", "c", "d", "e"], &[("a", "e", false)], &["a", "b", "c", "d"], &["e"]);
     d["concurrency"] = json!(2);
     let plan = plan_of(&d);
     assert_eq!(plan.concurrency, Some(2));
@@ -579,12 +450,7 @@ fn run_state_without_a_cap_starts_everything() {
 fn run_state_skip_propagation_and_clear() {
     let d = doc(
         &["a", "b", "c", "s", "t"],
-        &[
-            ("a", "b", false),
-            ("b", "c", false),
-            ("a", "s", true),
-            ("t", "s", true),
-        ],
+        &[("a", "b", false), ("b", "c", false), ("a", "s", true), ("t", "s", true)],
         &["a", "t"],
         &["c", "s"],
     );

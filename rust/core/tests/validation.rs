@@ -39,14 +39,8 @@ fn categories(doc: &Value) -> Vec<&'static str> {
 }
 
 fn doc(ops: &[&str], edges: &[(&str, &str)], entries: &[&str], exits: &[&str]) -> Value {
-    let ops: Map<String, Value> = ops
-        .iter()
-        .map(|n| (n.to_string(), json!({"type": "code"})))
-        .collect();
-    let edges: Vec<Value> = edges
-        .iter()
-        .map(|(a, b)| json!({"from": a, "to": b}))
-        .collect();
+    let ops: Map<String, Value> = ops.iter().map(|n| (n.to_string(), json!({"type": "code"}))).collect();
+    let edges: Vec<Value> = edges.iter().map(|(a, b)| json!({"from": a, "to": b})).collect();
     json!({
         "schema_version": "1.0", "type": "graph", "name": "g",
         "ops": ops, "edges": edges, "entries": entries, "exits": exits,
@@ -102,27 +96,20 @@ fn an_edge_to_an_unknown_op_is_invalid() {
     assert!(p[0].message.contains("ghost"), "{}", p[0].message);
 
     let p = problems(&doc(&["a"], &[("ghost", "a")], &["a"], &["a"]));
-    assert_eq!(
-        (p[0].category, p[0].target_name.as_deref()),
-        ("unknown_op", Some("ghost"))
-    );
+    assert_eq!((p[0].category, p[0].target_name.as_deref()), ("unknown_op", Some("ghost")));
 }
 
 #[test]
 fn unknown_entries_and_exits_are_invalid() {
     let p = problems(&doc(&["a"], &[], &["a", "nope"], &["a", "nada"]));
-    let targets: Vec<_> = p
-        .iter()
-        .map(|p| (p.category, p.target_name.as_deref().unwrap()))
-        .collect();
+    let targets: Vec<_> = p.iter().map(|p| (p.category, p.target_name.as_deref().unwrap())).collect();
     assert_eq!(targets, [("unknown_op", "nope"), ("unknown_op", "nada")]);
 }
 
 #[test]
 fn a_ref_to_an_unknown_op_is_invalid() {
     let mut d = doc(&["a", "b"], &[("a", "b")], &["a"], &["b"]);
-    d["ops"]["b"]["inputs"] =
-        json!({"x": {"required": true, "ref": {"source": "g.nobody", "var": "v"}}});
+    d["ops"]["b"]["inputs"] = json!({"x": {"required": true, "ref": {"source": "g.nobody", "var": "v"}}});
     let p = problems(&d);
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].category, "unknown_ref");
@@ -135,17 +122,8 @@ fn a_ref_to_an_unknown_op_is_invalid() {
         "y": {"required": true, "ref": {"source": "g.a", "var": "v",
             "transforms": [["add", [{"__ref__": {"source": "elsewhere", "var": "w"}}]]]}}
     });
-    let targets: Vec<_> = problems(&d)
-        .iter()
-        .map(|p| (p.category, p.target_name.clone().unwrap()))
-        .collect();
-    assert_eq!(
-        targets,
-        [
-            ("unknown_ref", "a".to_string()),
-            ("unknown_ref", "elsewhere".to_string())
-        ]
-    );
+    let targets: Vec<_> = problems(&d).iter().map(|p| (p.category, p.target_name.clone().unwrap())).collect();
+    assert_eq!(targets, [("unknown_ref", "a".to_string()), ("unknown_ref", "elsewhere".to_string())]);
 }
 
 #[test]
@@ -159,13 +137,7 @@ fn an_output_mapped_to_another_graph_is_invalid() {
 fn a_cycle_is_invalid() {
     let p = problems(&doc(
         &["s", "a", "b", "c", "after"],
-        &[
-            ("s", "a"),
-            ("a", "b"),
-            ("b", "c"),
-            ("c", "a"),
-            ("c", "after"),
-        ],
+        &[("s", "a"), ("a", "b"), ("b", "c"), ("c", "a"), ("c", "after")],
         &["s"],
         &["after"],
     ));
@@ -176,57 +148,28 @@ fn a_cycle_is_invalid() {
     }
 
     // A self-loop and a cycle through a soft edge.
-    assert_eq!(
-        categories(&doc(&["a"], &[("a", "a")], &["a"], &["a"])),
-        ["cycle"]
-    );
+    assert_eq!(categories(&doc(&["a"], &[("a", "a")], &["a"], &["a"])), ["cycle"]);
     let mut d = doc(&["a", "b"], &[("a", "b")], &["a"], &["b"]);
-    d["edges"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"from": "b", "to": "a", "soft": true}));
+    d["edges"].as_array_mut().unwrap().push(json!({"from": "b", "to": "a", "soft": true}));
     assert_eq!(categories(&d), ["cycle"]);
 }
 
 #[test]
 fn every_problem_is_reported_at_once() {
-    let mut d = doc(
-        &["a", "b", "c"],
-        &[("a", "b"), ("b", "a"), ("c", "ghost")],
-        &[],
-        &[],
-    );
-    d["ops"]["c"]["inputs"] =
-        json!({"x": {"required": true, "ref": {"source": "g.missing", "var": "v"}}});
+    let mut d = doc(&["a", "b", "c"], &[("a", "b"), ("b", "a"), ("c", "ghost")], &[], &[]);
+    d["ops"]["c"]["inputs"] = json!({"x": {"required": true, "ref": {"source": "g.missing", "var": "v"}}});
     d["ops"]["c"]["bound"] = json!("gpu");
     d["ops"]["b"]["inputs"] = json!({"y": {"required": true, "ref": {"source": "g", "var": "v",
         "transforms": [["frobnicate", []]]}}});
     let p = problems(&d);
     let mut cats: Vec<_> = p.iter().map(|p| p.category).collect();
     cats.sort_unstable();
-    assert_eq!(
-        cats,
-        [
-            "cycle",
-            "invalid",
-            "invalid",
-            "no_entry",
-            "no_exit",
-            "unknown_op",
-            "unknown_ref"
-        ]
-    );
+    assert_eq!(cats, ["cycle", "invalid", "invalid", "no_entry", "no_exit", "unknown_op", "unknown_ref"]);
 
     let text = build(&d).err().unwrap().to_string();
-    assert!(
-        text.starts_with("graph 'g' is invalid (7 problems):"),
-        "{text}"
-    );
+    assert!(text.starts_with("graph 'g' is invalid (7 problems):"), "{text}");
     for problem in &p {
-        assert!(
-            text.contains(&problem.to_string()),
-            "{text}\nlacks {problem}"
-        );
+        assert!(text.contains(&problem.to_string()), "{text}\nlacks {problem}");
     }
 }
 
@@ -244,38 +187,18 @@ fn unsupported_op_kinds_are_reported() {
 fn binding_problems_are_reported_with_graph_problems() {
     let mut d = doc(&["a", "b"], &[("a", "b"), ("b", "a")], &["a"], &["b"]);
     d["ops"]["b"]["is_generator"] = json!(true);
-    let err = Operon::builder(d.to_string())
-        .op("b", noop)
-        .build()
-        .err()
-        .unwrap();
-    let EngineError::Invalid { problems, .. } = err else {
-        panic!("expected Invalid, got {err:?}")
-    };
-    let mut cats: Vec<_> = problems
-        .iter()
-        .map(|p| (p.category, p.op_name.clone().unwrap()))
-        .collect();
+    let err = Operon::builder(d.to_string()).op("b", noop).build().err().unwrap();
+    let EngineError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
+    let mut cats: Vec<_> = problems.iter().map(|p| (p.category, p.op_name.clone().unwrap())).collect();
     cats.sort_unstable();
-    assert_eq!(
-        cats,
-        [
-            ("cycle", "a".to_string()),
-            ("unknown_op", "a".to_string()),
-            ("unsupported", "b".to_string())
-        ]
-    );
+    assert_eq!(cats, [("cycle", "a".to_string()), ("unknown_op", "a".to_string()), ("unsupported", "b".to_string())]);
 }
 
 #[test]
 fn a_missing_rust_implementation_is_an_unknown_op() {
     let mut d = doc(&["a", "b"], &[("a", "b")], &["a"], &["b"]);
     d["ops"]["b"]["func_name"] = json!("make_b");
-    let err = Operon::builder(d.to_string())
-        .op("a", noop)
-        .build()
-        .err()
-        .unwrap();
+    let err = Operon::builder(d.to_string()).op("a", noop).build().err().unwrap();
     match err {
         EngineError::Invalid { graph, problems } => {
             assert_eq!(graph, "g");
@@ -289,18 +212,11 @@ fn a_missing_rust_implementation_is_an_unknown_op() {
     // Implementations are looked up by func_name first, then by op name.
     let engine = Operon::builder(d.to_string())
         .op("a", noop)
-        .op("make_b", |_: &Inputs| {
-            Ok(Map::from_iter([("by".to_string(), json!("func_name"))]))
-        })
-        .op("b", |_: &Inputs| {
-            Ok(Map::from_iter([("by".to_string(), json!("name"))]))
-        })
+        .op("make_b", |_: &Inputs| Ok(Map::from_iter([("by".to_string(), json!("func_name"))])))
+        .op("b", |_: &Inputs| Ok(Map::from_iter([("by".to_string(), json!("name"))])))
         .build()
         .unwrap();
-    assert_eq!(
-        engine.run(json!({})).unwrap().outputs["by"],
-        json!("func_name")
-    );
+    assert_eq!(engine.run(json!({})).unwrap().outputs["by"], json!("func_name"));
 }
 
 #[test]
@@ -337,20 +253,12 @@ fn the_schema_version_is_checked_first() {
     }
     // The version wins over a malformed body.
     let bad = json!({"schema_version": "0.9", "ops": 3});
-    assert!(matches!(
-        build(&bad),
-        Err(EngineError::SchemaVersion { .. })
-    ));
+    assert!(matches!(build(&bad), Err(EngineError::SchemaVersion { .. })));
 }
 
 #[test]
 fn malformed_documents() {
-    for text in [
-        "not json",
-        "{\"schema_version\": \"1.0\"",
-        "[1, 2]",
-        "\"1.0\"",
-    ] {
+    for text in ["not json", "{\"schema_version\": \"1.0\"", "[1, 2]", "\"1.0\""] {
         match Operon::builder(text).build() {
             Err(EngineError::Malformed(_)) => {}
             other => panic!("{text}: expected Malformed, got {:?}", other.err()),

@@ -9,9 +9,7 @@
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use operonx::plan::{Builtin, Forward, OpId, OpKind, Plan, RefSource, VarId};
-use operonx::scheduler::{
-    choose_branch, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState, ROOT,
-};
+use operonx::scheduler::{choose_branch, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState, ROOT};
 use operonx::EngineError;
 use pyo3::exceptions::{PyException, PyKeyError};
 use pyo3::prelude::*;
@@ -122,9 +120,7 @@ pub(crate) fn error_mode(py: Python<'_>, errors: &str) -> PyResult<ErrorMode> {
         "raise" => Ok(ErrorMode::Raise),
         "continue" => Ok(ErrorMode::Continue),
         other => {
-            let msg = format!(
-                "errors={other:?} is not valid; use errors=\"raise\" or errors=\"continue\""
-            );
+            let msg = format!("errors={other:?} is not valid; use errors=\"raise\" or errors=\"continue\"");
             Err(to_pyerr(py, &EngineError::Usage(msg)))
         }
     }
@@ -145,11 +141,8 @@ pub(crate) fn new_run<'py>(
         Some(i) if i.is_none() => PyDict::new(py).into_any(),
         Some(i) if i.cast::<PyDict>().is_ok() || i.hasattr(pyo3::intern!(py, "keys"))? => i,
         Some(i) => {
-            let msg = format!(
-                "run inputs of graph '{}' must be a mapping, not {}",
-                eng.plan.name,
-                i.get_type().name()?
-            );
+            let msg =
+                format!("run inputs of graph '{}' must be a mapping, not {}", eng.plan.name, i.get_type().name()?);
             return Err(to_pyerr(py, &EngineError::Usage(msg)));
         }
     };
@@ -178,13 +171,7 @@ pub(crate) fn new_run<'py>(
         ids: ids.map(|i| i.map(Bound::unbind)),
         loops: Default::default(),
     };
-    Bound::new(
-        py,
-        Run {
-            engine: engine.clone().unbind(),
-            core: Mutex::new(core),
-        },
-    )
+    Bound::new(py, Run { engine: engine.clone().unbind(), core: Mutex::new(core) })
 }
 
 /// `engine.run()`: starts a run and steps it as far as it goes without waiting. Returns the result
@@ -291,14 +278,7 @@ pub(crate) fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
                 match started {
                     Ok(iter) => {
                         core.state.begin_generator();
-                        core.sync_gens.push(SyncGen {
-                            op,
-                            ctx,
-                            iter: iter.unbind(),
-                            index: 0,
-                            batch: 1,
-                            ended: None,
-                        });
+                        core.sync_gens.push(SyncGen { op, ctx, iter: iter.unbind(), index: 0, batch: 1, ended: None });
                     }
                     Err(e) => core.fail_op(py, eng, op, ctx, OpFailure::Raised(e)),
                 }
@@ -422,14 +402,7 @@ fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Args<'py>) -> 
     let kwnames = eng.kwnames[op as usize].bind(py);
     let kind = eng.plan.ops[op as usize].kind;
     if kind == OpKind::Cpu {
-        let done = Py::new(
-            py,
-            OpDone {
-                run: run.clone().unbind(),
-                op,
-                ctx,
-            },
-        )?;
+        let done = Py::new(py, OpDone { run: run.clone().unbind(), op, ctx })?;
         workers::submit(workers::Job {
             func: f.clone().unbind(),
             kwnames: kwnames.clone().unbind(),
@@ -441,21 +414,14 @@ fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Args<'py>) -> 
     }
     let started = call_with_kwnames(py, f, &args, kwnames).and_then(|made| {
         let awaitable = if kind == OpKind::AsyncGen {
-            let pump = PUMP.get_or_try_init(py, || {
-                Ok::<_, PyErr>(py.import("operonx._pump")?.getattr("pump")?.unbind())
-            })?;
-            let sink = ItemSink {
-                run: run.clone().unbind(),
-                op,
-                ctx,
-            };
+            let pump =
+                PUMP.get_or_try_init(py, || Ok::<_, PyErr>(py.import("operonx._pump")?.getattr("pump")?.unbind()))?;
+            let sink = ItemSink { run: run.clone().unbind(), op, ctx };
             pump.bind(py).call1((&made, sink))?
         } else {
             made.clone()
         };
-        let task = event_loop
-            .bind(py)
-            .call_method1(pyo3::intern!(py, "create_task"), (&awaitable,));
+        let task = event_loop.bind(py).call_method1(pyo3::intern!(py, "create_task"), (&awaitable,));
         if task.is_err() {
             let _ = awaitable.call_method0(pyo3::intern!(py, "close"));
         }
@@ -473,14 +439,7 @@ fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Args<'py>) -> 
             return launch_waiting(run, next);
         }
     };
-    task.call_method1(
-        pyo3::intern!(py, "add_done_callback"),
-        (OpDone {
-            run: run.clone().unbind(),
-            op,
-            ctx,
-        },),
-    )?;
+    task.call_method1(pyo3::intern!(py, "add_done_callback"), (OpDone { run: run.clone().unbind(), op, ctx },))?;
     lock(r)?.tasks.insert((op, ctx), task.unbind());
     Ok(())
 }
@@ -519,16 +478,10 @@ pub(crate) fn settle(run: &Bound<'_, Run>) -> PyResult<()> {
     core.wake_consumers(py)?;
     if let Some(future) = core.future.take() {
         let future = future.bind(py);
-        if !future
-            .call_method0(pyo3::intern!(py, "done"))?
-            .is_truthy()?
-        {
+        if !future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
             match core.failure.as_ref() {
                 Some(err) => {
-                    future.call_method1(
-                        pyo3::intern!(py, "set_exception"),
-                        (err.clone_ref(py).into_value(py),),
-                    )?;
+                    future.call_method1(pyo3::intern!(py, "set_exception"), (err.clone_ref(py).into_value(py),))?;
                 }
                 None => {
                     let result = core.result(py, run)?;
@@ -541,12 +494,7 @@ pub(crate) fn settle(run: &Bound<'_, Run>) -> PyResult<()> {
 }
 
 /// Continues a run after one of its concurrent ops finished.
-fn resume(
-    run: &Bound<'_, Run>,
-    op: OpId,
-    ctx: CtxId,
-    outcome: PyResult<Bound<'_, PyAny>>,
-) -> PyResult<()> {
+fn resume(run: &Bound<'_, Run>, op: OpId, ctx: CtxId, outcome: PyResult<Bound<'_, PyAny>>) -> PyResult<()> {
     let py = run.py();
     let r = run.get();
     let eng = r.engine.get();
@@ -594,12 +542,7 @@ pub struct OpDone {
 #[pymethods]
 impl OpDone {
     #[pyo3(signature = (task_or_ok, value = None))]
-    fn __call__(
-        &self,
-        py: Python<'_>,
-        task_or_ok: Bound<'_, PyAny>,
-        value: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
+    fn __call__(&self, py: Python<'_>, task_or_ok: Bound<'_, PyAny>, value: Option<Bound<'_, PyAny>>) -> PyResult<()> {
         let run = self.run.bind(py);
         from_callback(run, || {
             let outcome = match value {
@@ -649,9 +592,7 @@ impl ItemSink {
         {
             let mut core = lock(r)?;
             if core.finished {
-                return Err(pyo3::exceptions::asyncio::CancelledError::new_err(
-                    "the run is over",
-                ));
+                return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the run is over"));
             }
             let index = {
                 let n = core.item_counters.entry((self.op, self.ctx)).or_insert(0);
@@ -660,18 +601,14 @@ impl ItemSink {
             };
             if let Err(failure) = core.on_item(py, eng, self.op, self.ctx, index, item) {
                 core.fail_op(py, eng, self.op, self.ctx, failure);
-                return Err(pyo3::exceptions::asyncio::CancelledError::new_err(
-                    "the stream failed",
-                ));
+                return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the stream failed"));
             }
         }
         from_callback(run, || drive(run))?;
         let mut core = lock(r)?;
         if !core.frames.retain && core.frames.pending() >= HIGH_WATER {
             let event_loop = core.ensure_loop(py, eng)?;
-            let waiter = event_loop
-                .bind(py)
-                .call_method0(pyo3::intern!(py, "create_future"))?;
+            let waiter = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
             core.resume_waiter = Some(waiter.clone().unbind());
             return Ok(waiter.unbind());
         }
@@ -680,13 +617,8 @@ impl ItemSink {
 }
 
 fn task_outcome<'py>(py: Python<'py>, task: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    if task
-        .call_method0(pyo3::intern!(py, "cancelled"))?
-        .is_truthy()?
-    {
-        return Err(pyo3::exceptions::asyncio::CancelledError::new_err(
-            "the op's task was cancelled",
-        ));
+    if task.call_method0(pyo3::intern!(py, "cancelled"))?.is_truthy()? {
+        return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the op's task was cancelled"));
     }
     let exc = task.call_method0(pyo3::intern!(py, "exception"))?;
     if exc.is_none() {
@@ -705,10 +637,7 @@ pub struct RunFutureDone {
 #[pymethods]
 impl RunFutureDone {
     fn __call__(&self, py: Python<'_>, future: Bound<'_, PyAny>) -> PyResult<()> {
-        if future
-            .call_method0(pyo3::intern!(py, "cancelled"))?
-            .is_truthy()?
-        {
+        if future.call_method0(pyo3::intern!(py, "cancelled"))?.is_truthy()? {
             let run = self.run.bind(py);
             lock(run.get())?.cancel(py);
             settle(run)?;
@@ -760,9 +689,8 @@ impl RunCore {
         if let Some(l) = &self.event_loop {
             return Ok(l.clone_ref(py));
         }
-        let get = GET_RUNNING_LOOP.get_or_try_init(py, || {
-            Ok::<_, PyErr>(py.import("asyncio")?.getattr("get_running_loop")?.unbind())
-        })?;
+        let get = GET_RUNNING_LOOP
+            .get_or_try_init(py, || Ok::<_, PyErr>(py.import("asyncio")?.getattr("get_running_loop")?.unbind()))?;
         let event_loop = get.bind(py).call0().map_err(|_| {
             let msg = format!(
                 "graph '{}' has async, cpu or streaming ops and needs a running event loop: use `await engine.run(...)`, \
@@ -785,15 +713,8 @@ impl RunCore {
         if let Some(f) = &self.future {
             return Ok(f.bind(py).clone());
         }
-        let future = event_loop
-            .bind(py)
-            .call_method0(pyo3::intern!(py, "create_future"))?;
-        future.call_method1(
-            pyo3::intern!(py, "add_done_callback"),
-            (RunFutureDone {
-                run: run.clone().unbind(),
-            },),
-        )?;
+        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+        future.call_method1(pyo3::intern!(py, "add_done_callback"), (RunFutureDone { run: run.clone().unbind() },))?;
         self.future = Some(future.clone().unbind());
         Ok(future)
     }
@@ -808,12 +729,7 @@ impl RunCore {
             return Ok(());
         }
         self.resume_scheduled = true;
-        event_loop.call_method1(
-            pyo3::intern!(py, "call_soon"),
-            (Resume {
-                run: run.clone().unbind(),
-            },),
-        )?;
+        event_loop.call_method1(pyo3::intern!(py, "call_soon"), (Resume { run: run.clone().unbind() },))?;
         Ok(())
     }
 
@@ -882,19 +798,10 @@ impl RunCore {
     }
 
     /// Records an op's return value, or its failure.
-    fn complete(
-        &mut self,
-        py: Python<'_>,
-        eng: &PyEngine,
-        op: OpId,
-        ctx: CtxId,
-        result: PyResult<Bound<'_, PyAny>>,
-    ) {
+    fn complete(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, result: PyResult<Bound<'_, PyAny>>) {
         let plan = &eng.plan;
         match result {
-            Ok(_) if plan.ops[op as usize].is_gen() => {
-                self.state.finish(plan, op, ctx, Outcome::Done)
-            }
+            Ok(_) if plan.ops[op as usize].is_gen() => self.state.finish(plan, op, ctx, Outcome::Done),
             Ok(out) => match self.record(py, eng, op, ctx, out) {
                 Ok(out) => {
                     self.values.put(py, op, ctx, out);
@@ -911,14 +818,7 @@ impl RunCore {
     }
 
     /// Runs a built-in op: a nested graph's entry or end, or a branch.
-    fn builtin(
-        &mut self,
-        py: Python<'_>,
-        eng: &PyEngine,
-        op: OpId,
-        ctx: CtxId,
-        args: &Args<'_>,
-    ) -> PyResult<()> {
+    fn builtin(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, args: &Args<'_>) -> PyResult<()> {
         let plan = &eng.plan;
         let p = &plan.ops[op as usize];
         let record = PyDict::new(py);
@@ -933,11 +833,8 @@ impl RunCore {
             Builtin::Exit(sources) => {
                 // What the inner ops forwarded, in the order it arrived: a later forward of a key wins.
                 let depth = p.depth;
-                let src_ctx = if ctx == ROOT {
-                    ROOT
-                } else {
-                    self.state.contexts().ancestor(ctx, depth).unwrap_or(ctx)
-                };
+                let src_ctx =
+                    if ctx == ROOT { ROOT } else { self.state.contexts().ancestor(ctx, depth).unwrap_or(ctx) };
                 let mut arrived: SmallVec<[(u64, usize); 8]> = sources
                     .iter()
                     .enumerate()
@@ -954,32 +851,20 @@ impl RunCore {
             }
             Builtin::Branch { cases, default, .. } => {
                 // The conditions read the branch's inputs from its own record.
-                self.values
-                    .put(py, op, ctx, record.clone().into_any().unbind());
+                self.values.put(py, op, ctx, record.clone().into_any().unbind());
                 let (chosen, matched) = {
-                    let mut host = PyHost {
-                        py,
-                        eng,
-                        core: self,
-                        ctx,
-                    };
+                    let mut host = PyHost { py, eng, core: self, ctx };
                     choose_branch(&mut host, cases, *default)
                 };
                 let target = chosen.map(|t| eng.op_names[t as usize].bind(py).clone().into_any());
                 record.set_item(pyo3::intern!(py, "target"), target)?;
                 record.set_item(pyo3::intern!(py, "matched"), matched)?;
-                let out =
-                    self.record(py, eng, op, ctx, record.into_any())
-                        .map_err(|f| match f {
-                            OpFailure::Raised(e)
-                            | OpFailure::Input(_, e)
-                            | OpFailure::Until(_, Some(e)) => e,
-                            OpFailure::BadReturn(m)
-                            | OpFailure::Missing(m)
-                            | OpFailure::Until(m, None) => {
-                                pyo3::exceptions::PyRuntimeError::new_err(m)
-                            }
-                        })?;
+                let out = self.record(py, eng, op, ctx, record.into_any()).map_err(|f| match f {
+                    OpFailure::Raised(e) | OpFailure::Input(_, e) | OpFailure::Until(_, Some(e)) => e,
+                    OpFailure::BadReturn(m) | OpFailure::Missing(m) | OpFailure::Until(m, None) => {
+                        pyo3::exceptions::PyRuntimeError::new_err(m)
+                    }
+                })?;
                 self.values.put(py, op, ctx, out);
                 if eng.feeds_exit[op as usize] {
                     self.values.stamp(op, ctx);
@@ -1005,21 +890,11 @@ impl RunCore {
     ) -> Result<Py<PyAny>, OpFailure> {
         let out = if out.is_none() {
             PyDict::new(py).into_any()
-        } else if out.cast::<PyDict>().is_ok()
-            || out.hasattr(pyo3::intern!(py, "keys")).unwrap_or(false)
-        {
+        } else if out.cast::<PyDict>().is_ok() || out.hasattr(pyo3::intern!(py, "keys")).unwrap_or(false) {
             out
         } else {
-            let ty = out
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default();
-            let what = if eng.plan.ops[op as usize].is_gen() {
-                "yielded"
-            } else {
-                "returned"
-            };
+            let ty = out.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+            let what = if eng.plan.ops[op as usize].is_gen() { "yielded" } else { "returned" };
             return Err(OpFailure::BadReturn(format!(
                 "it {what} a {ty}; an op must {} a mapping (e.g. a dict) of its outputs",
                 if what == "yielded" { "yield" } else { "return" }
@@ -1029,11 +904,7 @@ impl RunCore {
         if let Some(tags) = lookup(&out, pyo3::intern!(py, "$tags")).map_err(wrap)? {
             for tag in tags.try_iter().map_err(wrap)? {
                 let tag = tag.map_err(wrap)?;
-                if !self
-                    .tags
-                    .iter()
-                    .any(|t| t.bind(py).eq(&tag).unwrap_or(false))
-                {
+                if !self.tags.iter().any(|t| t.bind(py).eq(&tag).unwrap_or(false)) {
                     self.tags.push(tag.unbind());
                 }
             }
@@ -1078,19 +949,10 @@ impl RunCore {
             }
         }
         let path = self.state.contexts().path(ctx);
-        self.frames.push(Frame {
-            op,
-            path,
-            data: data.unbind(),
-            superseded: false,
-        });
+        self.frames.push(Frame { op, path, data: data.unbind(), superseded: false });
         if let Some(waiter) = self.frames.next_waiter.take() {
             if let Some(frame) = self.frames.next(py) {
-                resolve(
-                    py,
-                    waiter.bind(py),
-                    crate::handle::frame_tuple(py, eng, &frame)?.into_any(),
-                )?;
+                resolve(py, waiter.bind(py), crate::handle::frame_tuple(py, eng, &frame)?.into_any())?;
             }
         }
         Ok(())
@@ -1100,15 +962,10 @@ impl RunCore {
     pub(crate) fn wake_consumers(&mut self, py: Python<'_>) -> PyResult<()> {
         if let Some(waiter) = self.frames.next_waiter.take() {
             let waiter = waiter.bind(py);
-            if !waiter
-                .call_method0(pyo3::intern!(py, "done"))?
-                .is_truthy()?
-            {
+            if !waiter.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
                 let exc = match (&self.failure, self.cancelled) {
                     (Some(err), false) => err.clone_ref(py).into_value(py).into_any(),
-                    _ => pyo3::exceptions::PyStopAsyncIteration::new_err(())
-                        .into_value(py)
-                        .into_any(),
+                    _ => pyo3::exceptions::PyStopAsyncIteration::new_err(()).into_value(py).into_any(),
                 };
                 waiter.call_method1(pyo3::intern!(py, "set_exception"), (exc,))?;
             }
@@ -1126,14 +983,7 @@ impl RunCore {
     }
 
     /// An op failed: listed and skipped with `errors="continue"`, else the run fails.
-    fn fail_op(
-        &mut self,
-        py: Python<'_>,
-        eng: &PyEngine,
-        op: OpId,
-        ctx: CtxId,
-        failure: OpFailure,
-    ) {
+    fn fail_op(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, failure: OpFailure) {
         let plan = &eng.plan;
         let p = &plan.ops[op as usize];
         let context = operonx::scheduler::contexts::render(&self.state.contexts().path(ctx));
@@ -1144,69 +994,26 @@ impl RunCore {
                     self.fail(py, e);
                     return;
                 }
-                let message = format!(
-                    "{}: {}",
-                    e.get_type(py)
-                        .name()
-                        .map(|n| n.to_string())
-                        .unwrap_or_default(),
-                    e.value(py)
-                );
-                (
-                    EngineError::OpFailed {
-                        graph: plan.name.clone(),
-                        op: p.full_name.clone(),
-                        context,
-                        message,
-                    },
-                    Some(e),
-                )
+                let message =
+                    format!("{}: {}", e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default(), e.value(py));
+                (EngineError::OpFailed { graph: plan.name.clone(), op: p.full_name.clone(), context, message }, Some(e))
             }
-            OpFailure::BadReturn(message) => (
-                EngineError::OpFailed {
-                    graph: plan.name.clone(),
-                    op: p.full_name.clone(),
-                    context,
-                    message,
-                },
-                None,
-            ),
-            OpFailure::Missing(input) => (
-                EngineError::MissingInput {
-                    graph: plan.name.clone(),
-                    op: p.full_name.clone(),
-                    input,
-                    context,
-                },
-                None,
-            ),
-            OpFailure::Until(message, cause) => (
-                EngineError::OpFailed {
-                    graph: plan.name.clone(),
-                    op: p.full_name.clone(),
-                    context,
-                    message,
-                },
-                cause,
-            ),
+            OpFailure::BadReturn(message) => {
+                (EngineError::OpFailed { graph: plan.name.clone(), op: p.full_name.clone(), context, message }, None)
+            }
+            OpFailure::Missing(input) => {
+                (EngineError::MissingInput { graph: plan.name.clone(), op: p.full_name.clone(), input, context }, None)
+            }
+            OpFailure::Until(message, cause) => {
+                (EngineError::OpFailed { graph: plan.name.clone(), op: p.full_name.clone(), context, message }, cause)
+            }
             OpFailure::Input(input, e) => {
                 let message = format!(
                     "evaluating input '{input}' raised {}: {}",
-                    e.get_type(py)
-                        .name()
-                        .map(|n| n.to_string())
-                        .unwrap_or_default(),
+                    e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default(),
                     e.value(py)
                 );
-                (
-                    EngineError::OpFailed {
-                        graph: plan.name.clone(),
-                        op: p.full_name.clone(),
-                        context,
-                        message,
-                    },
-                    Some(e),
-                )
+                (EngineError::OpFailed { graph: plan.name.clone(), op: p.full_name.clone(), context, message }, Some(e))
             }
         };
         let err = to_pyerr(py, &engine_error);
@@ -1273,17 +1080,9 @@ impl RunCore {
                 }
             }
         }
-        result.set_item(
-            pyo3::intern!(py, "$state"),
-            RunStateView {
-                run: run.clone().unbind(),
-            },
-        )?;
+        result.set_item(pyo3::intern!(py, "$state"), RunStateView { run: run.clone().unbind() })?;
         if self.mode == ErrorMode::Continue {
-            result.set_item(
-                pyo3::intern!(py, "$errors"),
-                PyList::new(py, self.errors.iter().map(|e| e.bind(py)))?,
-            )?;
+            result.set_item(pyo3::intern!(py, "$errors"), PyList::new(py, self.errors.iter().map(|e| e.bind(py)))?)?;
         }
         Ok(result)
     }
@@ -1309,9 +1108,7 @@ pub(crate) fn forward_into(
             };
             for item in items.iter() {
                 let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
-                if k.cast::<PyString>()
-                    .is_ok_and(|s| s.to_str().is_ok_and(|s| s.starts_with('$')))
-                {
+                if k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s.starts_with('$'))) {
                     continue;
                 }
                 data.set_item(k, v)?;
@@ -1329,25 +1126,15 @@ pub(crate) fn forward_into(
 }
 
 /// Sets a future's result unless it is already done (its waiter may have been cancelled).
-pub(crate) fn resolve(
-    py: Python<'_>,
-    future: &Bound<'_, PyAny>,
-    value: Bound<'_, PyAny>,
-) -> PyResult<()> {
-    if !future
-        .call_method0(pyo3::intern!(py, "done"))?
-        .is_truthy()?
-    {
+pub(crate) fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, value: Bound<'_, PyAny>) -> PyResult<()> {
+    if !future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
         future.call_method1(pyo3::intern!(py, "set_result"), (value,))?;
     }
     Ok(())
 }
 
 /// Reads `key` from a mapping; `None` when absent.
-pub(crate) fn lookup<'py>(
-    obj: &Bound<'py, PyAny>,
-    key: &Bound<'py, PyString>,
-) -> PyResult<Option<Bound<'py, PyAny>>> {
+pub(crate) fn lookup<'py>(obj: &Bound<'py, PyAny>, key: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
     if let Ok(d) = obj.cast::<PyDict>() {
         return d.get_item(key);
     }
@@ -1390,11 +1177,7 @@ impl<'py> PyHost<'_, 'py> {
     /// The outputs of `op` visible from this instance's context.
     fn outputs_of(&self, op: OpId) -> Option<&Py<PyAny>> {
         let depth = self.eng.plan.ops[op as usize].value_depth();
-        let ctx = if self.ctx == ROOT {
-            ROOT
-        } else {
-            self.core.state.contexts().ancestor(self.ctx, depth)?
-        };
+        let ctx = if self.ctx == ROOT { ROOT } else { self.core.state.contexts().ancestor(self.ctx, depth)? };
         self.core.values.get(op, ctx)
     }
 
@@ -1410,9 +1193,7 @@ impl<'py> PyHost<'_, 'py> {
                 return Ok(None);
             };
             for item in self.core.values.collected(op, gctx) {
-                list.append(
-                    lookup(item.bind(py), key)?.unwrap_or_else(|| py.None().into_bound(py)),
-                )?;
+                list.append(lookup(item.bind(py), key)?.unwrap_or_else(|| py.None().into_bound(py)))?;
             }
         } else if let Some(out) = self.outputs_of(op) {
             list.append(lookup(out.bind(py), key)?.unwrap_or_else(|| py.None().into_bound(py)))?;
@@ -1426,12 +1207,7 @@ impl<'py> Host for PyHost<'_, 'py> {
     type Error = PyErr;
 
     #[inline]
-    fn read(
-        &mut self,
-        source: RefSource,
-        var: VarId,
-        collect: bool,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn read(&mut self, source: RefSource, var: VarId, collect: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
         let key = self.eng.var_keys[var as usize].bind(self.py);
         match source {
             RefSource::Parent => lookup(self.core.inputs.bind(self.py), key),

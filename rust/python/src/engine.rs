@@ -62,9 +62,7 @@ impl PyEngine {
         user_id: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        crate::guard(py, || {
-            driver::start(slf, inputs, errors, [request_id, session_id, user_id])
-        })
+        crate::guard(py, || driver::start(slf, inputs, errors, [request_id, session_id, user_id]))
     }
 
     /// Starts a run and returns its handle. With a running event loop the run starts at once (in the
@@ -83,13 +81,7 @@ impl PyEngine {
         let py = slf.py();
         crate::guard(py, || {
             let mode = driver::error_mode(py, errors)?;
-            let run = driver::new_run(
-                slf,
-                inputs,
-                mode,
-                retain_frames,
-                [request_id, session_id, user_id],
-            )?;
+            let run = driver::new_run(slf, inputs, mode, retain_frames, [request_id, session_id, user_id])?;
             if let Ok(event_loop) = py.import("asyncio")?.call_method0("get_running_loop") {
                 let mut core = driver::lock(run.get())?;
                 core.event_loop = Some(event_loop.clone().unbind());
@@ -133,10 +125,7 @@ impl PyEngine {
     /// Graph output names the ops forward.
     #[getter]
     fn graph_outputs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(
-            py,
-            self.plan.graph_outputs.iter().map(|v| self.plan.var(*v)),
-        )
+        PyList::new(py, self.plan.graph_outputs.iter().map(|v| self.plan.var(*v)))
     }
 
     /// Lets Python's garbage collector see the callables and constants the engine holds, so an op
@@ -149,11 +138,7 @@ impl PyEngine {
     }
 
     fn __repr__(&self) -> String {
-        format!(
-            "<operonx._core.Engine graph='{}' ops={}>",
-            self.plan.name,
-            self.plan.ops.len()
-        )
+        format!("<operonx._core.Engine graph='{}' ops={}>", self.plan.name, self.plan.ops.len())
     }
 }
 
@@ -169,10 +154,7 @@ impl PyEngine {
                 Const::Host(i) => match hosts.get(*i as usize) {
                     Some(obj) => obj.clone_ref(py),
                     None => {
-                        problems.push(Problem::new(
-                            "invalid",
-                            format!("host object {i} is not in the hosts list"),
-                        ));
+                        problems.push(Problem::new("invalid", format!("host object {i} is not in the hosts list")));
                         py.None()
                     }
                 },
@@ -188,43 +170,23 @@ impl PyEngine {
                 Some(f) if f.is_callable() => callables.push(f.clone().unbind()),
                 _ => {
                     problems.push(
-                        Problem::new(
-                            "unknown_op",
-                            format!("op '{}' has no Python callable to run", op.name),
-                        )
-                        .op(&op.name),
+                        Problem::new("unknown_op", format!("op '{}' has no Python callable to run", op.name))
+                            .op(&op.name),
                     );
                     callables.push(py.None());
                 }
             }
         }
         if !problems.is_empty() {
-            return Err(to_pyerr(
-                py,
-                &EngineError::Invalid {
-                    graph: plan.name.clone(),
-                    problems,
-                },
-            ));
+            return Err(to_pyerr(py, &EngineError::Invalid { graph: plan.name.clone(), problems }));
         }
         let kwnames = plan
             .ops
             .iter()
-            .map(|op| {
-                PyTuple::new(py, op.inputs.iter().map(|i| PyString::intern(py, &i.name)))
-                    .map(Bound::unbind)
-            })
+            .map(|op| PyTuple::new(py, op.inputs.iter().map(|i| PyString::intern(py, &i.name))).map(Bound::unbind))
             .collect::<PyResult<_>>()?;
-        let var_keys = plan
-            .vars
-            .iter()
-            .map(|v| PyString::intern(py, v).unbind())
-            .collect();
-        let op_names = plan
-            .ops
-            .iter()
-            .map(|o| PyString::intern(py, &o.name).unbind())
-            .collect();
+        let var_keys = plan.vars.iter().map(|v| PyString::intern(py, v).unbind()).collect();
+        let op_names = plan.ops.iter().map(|o| PyString::intern(py, &o.name).unbind()).collect();
         let root_context = PyTuple::new(py, [operonx::scheduler::ROOT_CONTEXT])?.unbind();
         let mut collects = vec![false; plan.ops.len()];
         let mut item_readers = vec![false; plan.ops.len()];

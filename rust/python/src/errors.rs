@@ -34,41 +34,36 @@ pub struct Exceptions {
 
 static EXCEPTIONS: PyOnceLock<Exceptions> = PyOnceLock::new();
 
-fn make(
-    py: Python<'_>,
-    name: &str,
-    bases: Vec<Bound<'_, PyAny>>,
-    doc: &str,
-) -> PyResult<Py<PyType>> {
+fn make(py: Python<'_>, name: &str, bases: Vec<Bound<'_, PyAny>>, doc: &str) -> PyResult<Py<PyType>> {
     let ns = PyDict::new(py);
     ns.set_item("__module__", "operonx.errors")?;
     ns.set_item("__doc__", doc)?;
-    let ty = py
-        .get_type::<PyType>()
-        .call1((name, PyTuple::new(py, bases)?, ns))?;
+    let ty = py.get_type::<PyType>().call1((name, PyTuple::new(py, bases)?, ns))?;
     Ok(ty.cast_into::<PyType>()?.unbind())
 }
 
 /// The exception classes (created on first use).
 pub fn exceptions(py: Python<'_>) -> &Exceptions {
-    EXCEPTIONS.get_or_init(py, || {
-        build(py).expect("creating the operonx exception classes")
-    })
+    EXCEPTIONS.get_or_init(py, || build(py).expect("creating the operonx exception classes"))
 }
 
 fn build(py: Python<'_>) -> PyResult<Exceptions> {
-    let operon = make(
-        py,
-        "OperonError",
-        vec![py.get_type::<PyException>().into_any()],
-        "Base class of every operonx error.",
-    )?;
+    let operon =
+        make(py, "OperonError", vec![py.get_type::<PyException>().into_any()], "Base class of every operonx error.")?;
     let base = || operon.bind(py).clone().into_any();
-    let graph = make(py, "GraphError", vec![base(), py.get_type::<PyValueError>().into_any()],
-        "A graph that cannot be built or run as written (malformed document, unknown op, cycle...).")?;
-    let validation = make(py, "GraphValidationError", vec![graph.bind(py).clone().into_any()],
+    let graph = make(
+        py,
+        "GraphError",
+        vec![base(), py.get_type::<PyValueError>().into_any()],
+        "A graph that cannot be built or run as written (malformed document, unknown op, cycle...).",
+    )?;
+    let validation = make(
+        py,
+        "GraphValidationError",
+        vec![graph.bind(py).clone().into_any()],
         "Whole-graph validation failed. `.errors` (and `.result.errors`) list every problem found, each with \
-         `category`, `message`, `op_name` and `target_name`.")?;
+         `category`, `message`, `op_name` and `target_name`.",
+    )?;
     let schema_version = make(
         py,
         "SchemaVersionError",
@@ -87,36 +82,24 @@ fn build(py: Python<'_>) -> PyResult<Exceptions> {
         vec![base(), py.get_type::<PyTypeError>().into_any()],
         "An op input has no value. `.graph`, `.op`, `.input` and `.context` say which.",
     )?;
-    let op = make(py, "OpError", vec![base()],
-        "An op failed. `.graph`, `.op` and `.context` say where; the op's exception is `__cause__`.")?;
-    let cancelled = make(
+    let op = make(
         py,
-        "RunCancelled",
+        "OpError",
         vec![base()],
-        "The run was cancelled before it finished.",
+        "An op failed. `.graph`, `.op` and `.context` say where; the op's exception is `__cause__`.",
     )?;
-    let usage = make(py, "OperonUsageError", vec![base(), py.get_type::<PyRuntimeError>().into_any()],
-        "The API was used in a way it does not support (for example `run_sync` inside a running event loop).")?;
-    Ok(Exceptions {
-        operon,
-        graph,
-        validation,
-        schema_version,
-        graph_type,
-        input,
-        op,
-        cancelled,
-        usage,
-    })
+    let cancelled = make(py, "RunCancelled", vec![base()], "The run was cancelled before it finished.")?;
+    let usage = make(
+        py,
+        "OperonUsageError",
+        vec![base(), py.get_type::<PyRuntimeError>().into_any()],
+        "The API was used in a way it does not support (for example `run_sync` inside a running event loop).",
+    )?;
+    Ok(Exceptions { operon, graph, validation, schema_version, graph_type, input, op, cancelled, usage })
 }
 
 /// Creates an exception instance of `ty` with `message` and attributes.
-pub fn new_error<'py>(
-    py: Python<'py>,
-    ty: &Py<PyType>,
-    message: &str,
-    attrs: &[(&str, Bound<'py, PyAny>)],
-) -> PyErr {
+pub fn new_error<'py>(py: Python<'py>, ty: &Py<PyType>, message: &str, attrs: &[(&str, Bound<'py, PyAny>)]) -> PyErr {
     let made = ty.bind(py).call1((message,)).and_then(|exc| {
         for (k, v) in attrs {
             exc.setattr(*k, v)?;
@@ -145,10 +128,7 @@ pub struct ValidationIssue {
 #[pymethods]
 impl ValidationIssue {
     fn __repr__(&self) -> String {
-        format!(
-            "ValidationIssue(category={:?}, message={:?})",
-            self.category, self.message
-        )
+        format!("ValidationIssue(category={:?}, message={:?})", self.category, self.message)
     }
 }
 
@@ -175,81 +155,42 @@ fn issues<'py>(py: Python<'py>, problems: &[Problem]) -> PyResult<Bound<'py, PyL
 }
 
 fn context_tuple<'py>(py: Python<'py>, context: &[String]) -> Bound<'py, PyAny> {
-    PyTuple::new(py, context)
-        .map(|t| t.into_any())
-        .unwrap_or_else(|_| py.None().into_bound(py))
+    PyTuple::new(py, context).map(|t| t.into_any()).unwrap_or_else(|_| py.None().into_bound(py))
 }
 
 /// Converts an engine error into the matching Python exception.
 pub fn to_pyerr(py: Python<'_>, err: &EngineError) -> PyErr {
     let ex = exceptions(py);
     let msg = err.to_string();
-    let s = |v: &str| {
-        v.into_pyobject(py)
-            .map(|o| o.into_any())
-            .unwrap_or_else(|_| py.None().into_bound(py))
-    };
+    let s = |v: &str| v.into_pyobject(py).map(|o| o.into_any()).unwrap_or_else(|_| py.None().into_bound(py));
     match err {
         EngineError::Malformed(_) => new_error(py, &ex.graph, &msg, &[]),
-        EngineError::SchemaVersion { found } => {
-            new_error(py, &ex.schema_version, &msg, &[("found", s(found))])
-        }
+        EngineError::SchemaVersion { found } => new_error(py, &ex.schema_version, &msg, &[("found", s(found))]),
         EngineError::Invalid { graph, problems } => match issues(py, problems) {
             Ok(list) => {
-                let result = Bound::new(
-                    py,
-                    ValidationResult {
-                        valid: false,
-                        errors: list.clone().unbind(),
-                    },
-                );
+                let result = Bound::new(py, ValidationResult { valid: false, errors: list.clone().unbind() });
                 match result {
                     Ok(result) => new_error(
                         py,
                         &ex.validation,
                         &msg,
-                        &[
-                            ("graph", s(graph)),
-                            ("errors", list.into_any()),
-                            ("result", result.into_any()),
-                        ],
+                        &[("graph", s(graph)), ("errors", list.into_any()), ("result", result.into_any())],
                     ),
                     Err(e) => e,
                 }
             }
             Err(e) => e,
         },
-        EngineError::MissingInput {
-            graph,
-            op,
-            input,
-            context,
-        } => new_error(
+        EngineError::MissingInput { graph, op, input, context } => new_error(
             py,
             &ex.input,
             &msg,
-            &[
-                ("graph", s(graph)),
-                ("op", s(op)),
-                ("input", s(input)),
-                ("context", context_tuple(py, context)),
-            ],
+            &[("graph", s(graph)), ("op", s(op)), ("input", s(input)), ("context", context_tuple(py, context))],
         ),
-        EngineError::OpFailed {
-            graph, op, context, ..
-        } => new_error(
-            py,
-            &ex.op,
-            &msg,
-            &[
-                ("graph", s(graph)),
-                ("op", s(op)),
-                ("context", context_tuple(py, context)),
-            ],
-        ),
-        EngineError::Cancelled { graph } => {
-            new_error(py, &ex.cancelled, &msg, &[("graph", s(graph))])
+        EngineError::OpFailed { graph, op, context, .. } => {
+            new_error(py, &ex.op, &msg, &[("graph", s(graph)), ("op", s(op)), ("context", context_tuple(py, context))])
         }
+        EngineError::Cancelled { graph } => new_error(py, &ex.cancelled, &msg, &[("graph", s(graph))]),
         EngineError::Usage(_) => new_error(py, &ex.usage, &msg, &[]),
         EngineError::Internal(_) => new_error(py, &ex.operon, &msg, &[]),
     }

@@ -79,19 +79,11 @@ impl FrameBuffer {
         }
         let f = if self.retain {
             let f = &self.frames[self.cursor - self.base];
-            FrameRef {
-                op: f.op,
-                path: f.path.clone(),
-                data: f.data.clone_ref(py),
-            }
+            FrameRef { op: f.op, path: f.path.clone(), data: f.data.clone_ref(py) }
         } else {
             let f = self.frames.pop_front()?;
             self.base += 1;
-            FrameRef {
-                op: f.op,
-                path: f.path,
-                data: f.data,
-            }
+            FrameRef { op: f.op, path: f.path, data: f.data }
         };
         self.cursor += 1;
         Some(f)
@@ -139,11 +131,7 @@ pub(crate) struct FrameRef {
 }
 
 /// Builds the `("main", "[0]", ...)` tuple of a path.
-pub(crate) fn path_tuple<'py>(
-    py: Python<'py>,
-    path: &Path,
-    root: &Py<PyTuple>,
-) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn path_tuple<'py>(py: Python<'py>, path: &Path, root: &Py<PyTuple>) -> PyResult<Bound<'py, PyTuple>> {
     if path.len() == 1 {
         return Ok(root.bind(py).clone());
     }

@@ -12,11 +12,7 @@ use crate::errors::{exceptions, new_error};
 use crate::frames::{path_tuple, FrameRef, ValueWaiter};
 
 /// Builds the `(op, ctx, data)` tuple of a frame.
-pub(crate) fn frame_tuple<'py>(
-    py: Python<'py>,
-    eng: &PyEngine,
-    frame: &FrameRef,
-) -> PyResult<Bound<'py, PyTuple>> {
+pub(crate) fn frame_tuple<'py>(py: Python<'py>, eng: &PyEngine, frame: &FrameRef) -> PyResult<Bound<'py, PyTuple>> {
     let ctx = path_tuple(py, &frame.path, &eng.root_context)?;
     PyTuple::new(
         py,
@@ -56,13 +52,7 @@ impl Ready {
 }
 
 fn ready(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    Ok(Py::new(
-        py,
-        Ready {
-            value: Some(value.unbind()),
-        },
-    )?
-    .into_any())
+    Ok(Py::new(py, Ready { value: Some(value.unbind()) })?.into_any())
 }
 
 /// The engine side of `operonx.ExecutionHandle` (which wraps it as `_inner`).
@@ -140,9 +130,7 @@ impl Handle {
             ));
         }
         let event_loop = core.ensure_loop(py, eng)?;
-        let future = event_loop
-            .bind(py)
-            .call_method0(pyo3::intern!(py, "create_future"))?;
+        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
         core.frames.next_waiter = Some(future.clone().unbind());
         core.after_consume(py, run)?;
         Ok(future.unbind())
@@ -156,12 +144,7 @@ impl Handle {
         let eng = run.get().engine.get();
         let key = PyString::new(py, var);
         let mut core = lock(run.get())?;
-        let op_id = eng
-            .plan
-            .ops
-            .iter()
-            .position(|o| o.name == op)
-            .map(|i| i as u32);
+        let op_id = eng.plan.ops.iter().position(|o| o.name == op).map(|i| i as u32);
         if let Some(id) = op_id {
             if let Some(v) = core.frames.latest(py, id, &key)? {
                 return ready(py, v);
@@ -171,9 +154,7 @@ impl Handle {
             return ready(py, py.None().into_bound(py));
         }
         let event_loop = core.ensure_loop(py, eng)?;
-        let future = event_loop
-            .bind(py)
-            .call_method0(pyo3::intern!(py, "create_future"))?;
+        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
         core.frames.value_waiters.push(ValueWaiter {
             op: op.to_string(),
             var: key.unbind(),
@@ -192,9 +173,7 @@ impl Handle {
             return ready(py, py.None().into_bound(py));
         }
         let event_loop = core.ensure_loop(py, eng)?;
-        let future = event_loop
-            .bind(py)
-            .call_method0(pyo3::intern!(py, "create_future"))?;
+        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
         core.done_waiters.push(future.clone().unbind());
         Ok(future.unbind())
     }
@@ -237,11 +216,7 @@ impl Handle {
         }
         let list = PyList::empty(py);
         for f in core.frames.all() {
-            let frame = FrameRef {
-                op: f.op,
-                path: f.path.clone(),
-                data: f.data.clone_ref(py),
-            };
+            let frame = FrameRef { op: f.op, path: f.path.clone(), data: f.data.clone_ref(py) };
             list.append(frame_tuple(py, eng, &frame)?)?;
         }
         Ok(list)
@@ -250,10 +225,7 @@ impl Handle {
     /// The run's error, once it failed (`None` otherwise).
     fn error(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let core = lock(self.run.get())?;
-        Ok(core
-            .failure
-            .as_ref()
-            .map(|e| e.clone_ref(py).into_value(py).into_any()))
+        Ok(core.failure.as_ref().map(|e| e.clone_ref(py).into_value(py).into_any()))
     }
 
     /// True once the run is over (finished, failed or cancelled).

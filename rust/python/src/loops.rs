@@ -83,18 +83,8 @@ impl RunCore {
         let Some(iteration) = self.state.contexts().ancestor(ctx, depth) else {
             return Ok(());
         };
-        let acc = self
-            .loops
-            .outputs
-            .entry(iteration)
-            .or_insert_with(|| PyDict::new(py).unbind());
-        forward_into(
-            py,
-            eng,
-            &loop_plan(eng, exit).sources[i].1,
-            out,
-            acc.bind(py),
-        )
+        let acc = self.loops.outputs.entry(iteration).or_insert_with(|| PyDict::new(py).unbind());
+        forward_into(py, eng, &loop_plan(eng, exit).sources[i].1, out, acc.bind(py))
     }
 
     /// The end op of a loop, run in an iteration's context once everything there has settled:
@@ -121,18 +111,11 @@ impl RunCore {
         // The loop's variables after this iteration: its outputs over what it started with.
         let vars = PyDict::new(py);
         if let Some(before) = self.values.get(enter, iteration) {
-            vars.update(
-                before
-                    .bind(py)
-                    .cast::<pyo3::types::PyMapping>()
-                    .map_err(|e| OpFailure::Raised(e.into()))?,
-            )
-            .map_err(OpFailure::Raised)?;
+            vars.update(before.bind(py).cast::<pyo3::types::PyMapping>().map_err(|e| OpFailure::Raised(e.into()))?)
+                .map_err(OpFailure::Raised)?;
         }
-        vars.update(outputs.as_mapping())
-            .map_err(OpFailure::Raised)?;
-        self.values
-            .set(enter, iteration, vars.clone().into_any().unbind());
+        vars.update(outputs.as_mapping()).map_err(OpFailure::Raised)?;
+        self.values.set(enter, iteration, vars.clone().into_any().unbind());
         let done = self.until_holds(py, eng, &lp.until, enter, iteration, &vars)?;
         let last = done || n + 1 >= lp.max_iterations;
         let since = self.loops.starts.remove(&iteration).unwrap_or(0);
@@ -141,16 +124,12 @@ impl RunCore {
             let forward = &plan.ops[exit as usize].forward;
             if forward.emits() {
                 let data = PyDict::new(py);
-                forward_into(py, eng, forward, outputs.as_any(), &data)
-                    .map_err(OpFailure::Raised)?;
-                self.emit(py, eng, exit, iteration, data)
-                    .map_err(OpFailure::Raised)?;
+                forward_into(py, eng, forward, outputs.as_any(), &data).map_err(OpFailure::Raised)?;
+                self.emit(py, eng, exit, iteration, data).map_err(OpFailure::Raised)?;
             }
             let path = self.state.contexts().path(iteration);
             let loops_of = &eng.loops_of;
-            self.frames.supersede(since, &path, |op| {
-                op == exit || loops_of[op as usize].contains(&exit)
-            });
+            self.frames.supersede(since, &path, |op| op == exit || loops_of[op as usize].contains(&exit));
             self.start_iteration(py, eng, enter, parent, n + 1, vars.into_any().unbind());
             self.state.end_iteration(iteration);
             self.free_contexts();
@@ -176,8 +155,7 @@ impl RunCore {
         self.loops.outputs.remove(&iteration);
         self.loops.starts.remove(&iteration);
         let parent = self.state.contexts().parent(iteration);
-        self.state
-            .end_loop(&eng.plan, exit - 1, parent, Outcome::Skipped);
+        self.state.end_loop(&eng.plan, exit - 1, parent, Outcome::Skipped);
         self.state.end_iteration(iteration);
     }
 
@@ -194,27 +172,16 @@ impl RunCore {
             Until::Never => Ok(false),
             Until::Host(c) => {
                 let f = eng.consts[*c as usize].bind(py);
-                let verdict = f
-                    .call1((vars.copy().map_err(OpFailure::Raised)?,))
-                    .and_then(|v| v.is_truthy());
-                verdict
-                    .map_err(|e| OpFailure::Until(format!("until {} raised", describe(f)), Some(e)))
+                let verdict = f.call1((vars.copy().map_err(OpFailure::Raised)?,)).and_then(|v| v.is_truthy());
+                verdict.map_err(|e| OpFailure::Until(format!("until {} raised", describe(f)), Some(e)))
             }
             Until::Expr { cond, text, .. } => {
-                let mut host = PyHost {
-                    py,
-                    eng,
-                    core: self,
-                    ctx: iteration,
-                };
+                let mut host = PyHost { py, eng, core: self, ctx: iteration };
                 eval_until(&mut host, cond, enter).map_err(|e| match e {
-                    UntilError::Absent(var) => OpFailure::Until(
-                        operonx::engine::absent_variable(&eng.plan, text, var),
-                        None,
-                    ),
-                    UntilError::Host(e) => {
-                        OpFailure::Until(format!("until {text:?} raised"), Some(e))
+                    UntilError::Absent(var) => {
+                        OpFailure::Until(operonx::engine::absent_variable(&eng.plan, text, var), None)
                     }
+                    UntilError::Host(e) => OpFailure::Until(format!("until {text:?} raised"), Some(e)),
                 })
             }
         }
@@ -222,7 +189,5 @@ impl RunCore {
 }
 
 fn describe(f: &Bound<'_, PyAny>) -> String {
-    f.getattr(pyo3::intern!(f.py(), "__qualname__"))
-        .map(|n| n.to_string())
-        .unwrap_or_else(|_| "callable".into())
+    f.getattr(pyo3::intern!(f.py(), "__qualname__")).map(|n| n.to_string()).unwrap_or_else(|_| "callable".into())
 }

@@ -17,17 +17,10 @@ pub struct RunStateView {
 impl RunStateView {
     /// The value op `name` (full name, e.g. `"g.a"`) produced for `var`; for the graph's own full name,
     /// the run input `var`, else the last value forwarded to graph output `var`.
-    fn __getitem__<'py>(
-        &self,
-        py: Python<'py>,
-        key: (String, String),
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn __getitem__<'py>(&self, py: Python<'py>, key: (String, String)) -> PyResult<Bound<'py, PyAny>> {
         match self.value(py, &key.0, &key.1)? {
             Some(v) => Ok(v),
-            None => Err(PyKeyError::new_err(format!(
-                "no value for {:?} in this run",
-                key
-            ))),
+            None => Err(PyKeyError::new_err(format!("no value for {:?} in this run", key))),
         }
     }
 
@@ -90,17 +83,11 @@ impl RunStateView {
         let keys = PyList::empty(py);
         let inputs = core.inputs.bind(py);
         for k in inputs.try_iter()? {
-            keys.append(PyTuple::new(
-                py,
-                [PyString::new(py, &eng.plan.full_name).into_any(), k?],
-            )?)?;
+            keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.full_name).into_any(), k?])?)?;
         }
         for (i, record) in core.values.ops_with_values() {
             for k in record.bind(py).try_iter()? {
-                keys.append(PyTuple::new(
-                    py,
-                    [PyString::new(py, &eng.plan.ops[i].full_name).into_any(), k?],
-                )?)?;
+                keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.ops[i].full_name).into_any(), k?])?)?;
             }
         }
         Ok(keys)
@@ -135,28 +122,17 @@ impl RunStateView {
         let eng = r.engine.get();
         let core = lock(r)?;
         let done = core.values.ops_with_values().count();
-        Ok(format!(
-            "RunState(name='{}', ops_run={done})",
-            eng.plan.name
-        ))
+        Ok(format!("RunState(name='{}', ops_run={done})", eng.plan.name))
     }
 }
 
 impl RunStateView {
     fn id(&self, py: Python<'_>, i: usize) -> PyResult<Py<PyAny>> {
         let core = lock(self.run.get())?;
-        Ok(core.ids[i]
-            .as_ref()
-            .map(|v| v.clone_ref(py))
-            .unwrap_or_else(|| py.None()))
+        Ok(core.ids[i].as_ref().map(|v| v.clone_ref(py)).unwrap_or_else(|| py.None()))
     }
 
-    fn value<'py>(
-        &self,
-        py: Python<'py>,
-        source: &str,
-        var: &str,
-    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+    fn value<'py>(&self, py: Python<'py>, source: &str, var: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
         let r = self.run.get();
         let eng = r.engine.get();
         let core = lock(r)?;
@@ -175,11 +151,7 @@ impl RunStateView {
         let Some(op) = eng.plan.ops.iter().position(|o| o.full_name == source) else {
             return Ok(None);
         };
-        match core
-            .values
-            .get(op as u32, operonx::scheduler::ROOT)
-            .or_else(|| core.values.last(op as u32))
-        {
+        match core.values.get(op as u32, operonx::scheduler::ROOT).or_else(|| core.values.last(op as u32)) {
             Some(record) => lookup(record.bind(py), &key),
             None => Ok(None),
         }

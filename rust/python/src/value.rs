@@ -40,8 +40,7 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
 static OPERATOR: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 fn operator_fn<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    let module =
-        OPERATOR.get_or_try_init(py, || PyModule::import(py, "operator").map(Bound::unbind))?;
+    let module = OPERATOR.get_or_try_init(py, || PyModule::import(py, "operator").map(Bound::unbind))?;
     module.bind(py).getattr(name)
 }
 
@@ -54,13 +53,9 @@ pub fn apply_transform<'py>(
     kwargs: Vec<(&str, Bound<'py, PyAny>)>,
 ) -> PyResult<Bound<'py, PyAny>> {
     use TransformKind::*;
-    let first = || {
-        args.first()
-            .cloned()
-            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("transform needs an argument"))
-    };
-    let compare =
-        |op: CompareOp| -> PyResult<Bound<'py, PyAny>> { value.rich_compare(first()?, op) };
+    let first =
+        || args.first().cloned().ok_or_else(|| pyo3::exceptions::PyValueError::new_err("transform needs an argument"));
+    let compare = |op: CompareOp| -> PyResult<Bound<'py, PyAny>> { value.rich_compare(first()?, op) };
     match t.kind {
         GetItem => value.get_item(first()?),
         GetAttr => value.getattr(first()?.str()?),

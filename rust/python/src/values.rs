@@ -52,11 +52,7 @@ impl Values {
         if ctx == ROOT {
             self.root[op as usize].as_ref()
         } else {
-            self.nested
-                .get(&ctx)?
-                .iter()
-                .find(|(o, _)| *o == op)
-                .map(|(_, v)| v)
+            self.nested.get(&ctx)?.iter().find(|(o, _)| *o == op).map(|(_, v)| v)
         }
     }
 
@@ -96,10 +92,7 @@ impl Values {
 
     /// Ops with outputs, for `"$state"` keys.
     pub fn ops_with_values(&self) -> impl Iterator<Item = (usize, &Py<PyAny>)> {
-        self.last
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| Some((i, v.as_ref()?)))
+        self.last.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_ref()?)))
     }
 
     /// Keeps an item of `gen` (running in `ctx`) for its collected consumers.
@@ -109,10 +102,7 @@ impl Values {
 
     /// The items of `gen` kept in `ctx`.
     pub fn collected(&self, gen: OpId, ctx: CtxId) -> &[Py<PyAny>] {
-        self.collected
-            .get(&(gen, ctx))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.collected.get(&(gen, ctx)).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Drops the values of a freed context.

@@ -30,15 +30,10 @@ fn pool() -> &'static Mutex<Sender<Job>> {
     POOL.get_or_init(|| {
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .clamp(2, 8);
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(2, 8);
         for i in 0..threads {
             let rx = rx.clone();
-            let _ = std::thread::Builder::new()
-                .name(format!("operonx-cpu-{i}"))
-                .spawn(move || worker(rx));
+            let _ = std::thread::Builder::new().name(format!("operonx-cpu-{i}")).spawn(move || worker(rx));
         }
         Mutex::new(tx)
     })
@@ -73,8 +68,5 @@ fn run_job(py: Python<'_>, job: Job) {
         }
     };
     // A closed loop means the run is gone; there is nobody left to tell.
-    let _ = job.event_loop.bind(py).call_method1(
-        pyo3::intern!(py, "call_soon_threadsafe"),
-        (job.done, ok, value),
-    );
+    let _ = job.event_loop.bind(py).call_method1(pyo3::intern!(py, "call_soon_threadsafe"), (job.done, ok, value));
 }

@@ -192,10 +192,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
             fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
                 Ok(Ordered(Vec::new()))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> std::result::Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
                 let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0));
                 while let Some((k, v)) = map.next_entry::<String, T>()? {
                     pairs.push((k, v));
@@ -216,23 +213,13 @@ pub fn parse(text: &str) -> Result<GraphDoc> {
     let parsed = parse_deep::<GraphDoc>(text);
     let version = match &parsed {
         Ok(doc) => doc.schema_version.clone(),
-        Err(_) => serde_json::from_str::<VersionOnly>(text)
-            .ok()
-            .and_then(|v| v.schema_version),
+        Err(_) => serde_json::from_str::<VersionOnly>(text).ok().and_then(|v| v.schema_version),
     };
     match version {
         Some(Value::String(v)) if v == SCHEMA_VERSION => {}
-        Some(other) => {
-            return Err(EngineError::SchemaVersion {
-                found: other.to_string(),
-            })
-        }
-        None if parsed.is_ok()
-            || serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object()) =>
-        {
-            return Err(EngineError::SchemaVersion {
-                found: "<missing>".into(),
-            })
+        Some(other) => return Err(EngineError::SchemaVersion { found: other.to_string() }),
+        None if parsed.is_ok() || serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object()) => {
+            return Err(EngineError::SchemaVersion { found: "<missing>".into() })
         }
         None => {}
     }

@@ -107,111 +107,57 @@ impl<'d> Compiler<'d> {
     /// end op, so nesting costs two cheap built-in ops per level and no sub-run. Iterative.
     fn flatten(&mut self, root: &'d GraphDoc, root_full: String) {
         // (document, full name, entry and end ops when nested, parent scope, loop)
-        type Pending<'d> = (
-            &'d GraphDoc,
-            String,
-            Option<(OpId, OpId)>,
-            Option<usize>,
-            Option<&'d LoopDoc>,
-        );
+        type Pending<'d> = (&'d GraphDoc, String, Option<(OpId, OpId)>, Option<usize>, Option<&'d LoopDoc>);
         // A root loop gets an entry and an end op of its own, like a nested loop.
         let root_enter_exit = root.loop_config.as_ref().map(|_| {
             for role in [Role::RootEnter, Role::RootExit] {
-                self.flat.push(Flat {
-                    name: &root.name,
-                    full: root_full.clone(),
-                    scope: 0,
-                    role,
-                });
+                self.flat.push(Flat { name: &root.name, full: root_full.clone(), scope: 0, role });
             }
             (0, 1)
         });
-        let mut pending: Vec<Pending<'d>> = vec![(
-            root,
-            root_full,
-            root_enter_exit,
-            None,
-            root.loop_config.as_ref(),
-        )];
+        let mut pending: Vec<Pending<'d>> = vec![(root, root_full, root_enter_exit, None, root.loop_config.as_ref())];
         while let Some((doc, full, enter_exit, parent, loop_doc)) = pending.pop() {
             let scope = self.scopes.len();
             let mut into = FxHashMap::default();
             let mut from = FxHashMap::default();
             let mut reads = FxHashMap::default();
             for (name, op) in &doc.ops.0 {
-                let op_full = op
-                    .full_name
-                    .clone()
-                    .unwrap_or_else(|| format!("{full}.{name}"));
+                let op_full = op.full_name.clone().unwrap_or_else(|| format!("{full}.{name}"));
                 if op.kind == "graph" {
                     // A nested graph's end op always directly follows its entry op (the scheduler
                     // relies on it to tell its own entry from an inner graph's).
                     let enter = self.flat.len() as OpId;
-                    self.flat.push(Flat {
-                        name,
-                        full: op_full.clone(),
-                        scope,
-                        role: Role::Enter(op),
-                    });
+                    self.flat.push(Flat { name, full: op_full.clone(), scope, role: Role::Enter(op) });
                     let exit = self.flat.len() as OpId;
-                    self.flat.push(Flat {
-                        name,
-                        full: op_full.clone(),
-                        scope,
-                        role: Role::Exit(op),
-                    });
+                    self.flat.push(Flat { name, full: op_full.clone(), scope, role: Role::Exit(op) });
                     into.insert(name.as_str(), enter);
                     from.insert(name.as_str(), exit);
                     reads.insert(op_full.clone(), exit);
                     match &op.graph {
-                        Some(inner) => pending.push((
-                            inner,
-                            op_full,
-                            Some((enter, exit)),
-                            Some(scope),
-                            op.loop_config.as_ref(),
-                        )),
+                        Some(inner) => {
+                            pending.push((inner, op_full, Some((enter, exit)), Some(scope), op.loop_config.as_ref()))
+                        }
                         None => self.problem(
-                            Problem::new(
-                                "invalid",
-                                format!("nested graph '{name}' has no \"graph\" document"),
-                            )
-                            .op(name),
+                            Problem::new("invalid", format!("nested graph '{name}' has no \"graph\" document"))
+                                .op(name),
                         ),
                     }
                 } else {
                     let id = self.flat.len() as OpId;
-                    self.flat.push(Flat {
-                        name,
-                        full: op_full.clone(),
-                        scope,
-                        role: Role::Op(op),
-                    });
+                    self.flat.push(Flat { name, full: op_full.clone(), scope, role: Role::Op(op) });
                     into.insert(name.as_str(), id);
                     from.insert(name.as_str(), id);
                     reads.insert(op_full, id);
                 }
             }
-            self.scopes.push(Scope {
-                doc,
-                full,
-                enter_exit,
-                parent,
-                loop_doc,
-                into,
-                from,
-                reads,
-            });
+            self.scopes.push(Scope { doc, full, enter_exit, parent, loop_doc, into, from, reads });
         }
     }
 
     fn run(mut self) -> Result<Plan> {
         let doc = self.doc;
         if doc.ops.0.is_empty() {
-            self.problem(Problem::new(
-                "empty",
-                format!("graph '{}' has no ops", doc.name),
-            ));
+            self.problem(Problem::new("empty", format!("graph '{}' has no ops", doc.name)));
         }
         let mut ops: Vec<OpPlan> = (0..self.flat.len()).map(|i| self.op(i)).collect();
         let n = ops.len();
@@ -230,11 +176,7 @@ impl<'d> Compiler<'d> {
             if !seen_edges.insert((from, to, soft)) {
                 return; // a repeated edge changes nothing
             }
-            out[from as usize].push(Edge {
-                dst: to,
-                soft,
-                kind: EdgeKind::Same,
-            });
+            out[from as usize].push(Edge { dst: to, soft, kind: EdgeKind::Same });
             if soft {
                 soft_preds[to as usize] += 1;
             } else {
@@ -244,10 +186,9 @@ impl<'d> Compiler<'d> {
         for si in 0..self.scopes.len() {
             let scope_doc = self.scopes[si].doc;
             for e in &scope_doc.edges {
-                let (Some(from), Some(to)) = (
-                    self.edge_end(si, &e.from, &e.to, false),
-                    self.edge_end(si, &e.to, &e.from, true),
-                ) else {
+                let (Some(from), Some(to)) =
+                    (self.edge_end(si, &e.from, &e.to, false), self.edge_end(si, &e.to, &e.from, true))
+                else {
                     continue;
                 };
                 add(&mut out, from, to, e.soft);
@@ -259,10 +200,7 @@ impl<'d> Compiler<'d> {
                         None => self.problem(
                             Problem::new(
                                 "unknown_op",
-                                format!(
-                                    "entry op '{name}' is not in graph '{}'",
-                                    self.scopes[si].full
-                                ),
+                                format!("entry op '{name}' is not in graph '{}'", self.scopes[si].full),
                             )
                             .target(name),
                         ),
@@ -313,20 +251,14 @@ impl<'d> Compiler<'d> {
         if n > 0 && (entries.is_empty() || doc.entries.is_empty()) {
             self.problem(Problem::new(
                 "no_entry",
-                format!(
-                    "graph '{}' has no entry op: wire one with START >> op",
-                    doc.name
-                ),
+                format!("graph '{}' has no entry op: wire one with START >> op", doc.name),
             ));
         }
         let mapped_any = ops.iter().any(|o| matches!(o.forward, Forward::Mapped(_)));
         if n > 0 && exits.is_empty() && !mapped_any {
             self.problem(Problem::new(
                 "no_exit",
-                format!(
-                    "graph '{}' has no exit op: wire one with op >> END",
-                    doc.name
-                ),
+                format!("graph '{}' has no exit op: wire one with op >> END", doc.name),
             ));
         }
         let mut initial_counts = vec![0u32; n];
@@ -335,21 +267,11 @@ impl<'d> Compiler<'d> {
             // The edge pass counted soft predecessors over all edges (for the cycle check); the
             // per-context counts start again from zero, gates excluded.
             soft_preds = vec![0; n];
-            self.streams(
-                &mut ops,
-                &mut out,
-                &order,
-                &mut initial_counts,
-                &mut soft_preds,
-                &mut gate_lists,
-            );
+            self.streams(&mut ops, &mut out, &order, &mut initial_counts, &mut soft_preds, &mut gate_lists);
         }
 
         if !self.problems.is_empty() {
-            return Err(EngineError::Invalid {
-                graph: doc.name.clone(),
-                problems: self.problems,
-            });
+            return Err(EngineError::Invalid { graph: doc.name.clone(), problems: self.problems });
         }
         let mut gate_offsets = Vec::with_capacity(n + 1);
         let mut gates = Vec::new();
@@ -391,21 +313,13 @@ impl<'d> Compiler<'d> {
     /// The op an edge of scope `si` reaches (`into`) or leaves from, by short name.
     fn edge_end(&mut self, si: usize, name: &str, other: &str, into: bool) -> Option<OpId> {
         let scope = &self.scopes[si];
-        let id = if into {
-            scope.into.get(name)
-        } else {
-            scope.from.get(name)
-        }
-        .copied();
+        let id = if into { scope.into.get(name) } else { scope.from.get(name) }.copied();
         if id.is_none() {
             let graph = scope.full.clone();
             self.problem(
-                Problem::new(
-                    "unknown_op",
-                    format!("an edge names op '{name}', which is not in graph '{graph}'"),
-                )
-                .op(other)
-                .target(name),
+                Problem::new("unknown_op", format!("an edge names op '{name}', which is not in graph '{graph}'"))
+                    .op(other)
+                    .target(name),
             );
         }
         id
@@ -417,19 +331,12 @@ impl<'d> Compiler<'d> {
         let mut seen = FxHashSet::default();
         for name in names {
             let scope = &self.scopes[0];
-            match if into {
-                scope.into.get(name.as_str())
-            } else {
-                scope.from.get(name.as_str())
-            } {
+            match if into { scope.into.get(name.as_str()) } else { scope.from.get(name.as_str()) } {
                 Some(&id) if seen.insert(id) => ids.push(id),
                 Some(_) => {}
                 None => self.problem(
-                    Problem::new(
-                        "unknown_op",
-                        format!("{what} op '{name}' is not in graph '{}'", self.doc.name),
-                    )
-                    .target(name),
+                    Problem::new("unknown_op", format!("{what} op '{name}' is not in graph '{}'", self.doc.name))
+                        .target(name),
                 ),
             }
         }
@@ -445,9 +352,7 @@ impl<'d> Compiler<'d> {
             let Some((_, exit)) = self.scopes[scope].enter_exit else {
                 continue;
             };
-            if !ops[i].forward.emits()
-                || matches!(self.flat[i].role, Role::RootEnter | Role::RootExit)
-            {
+            if !ops[i].forward.emits() || matches!(self.flat[i].role, Role::RootEnter | Role::RootExit) {
                 continue;
             }
             let forward = if scope == 0 {
@@ -474,9 +379,7 @@ impl<'d> Compiler<'d> {
             }
             let mut scope = Some(self.flat[i].scope);
             while let Some(si) = scope {
-                if let (Some(_), Some((_, exit))) =
-                    (self.scopes[si].loop_doc, self.scopes[si].enter_exit)
-                {
+                if let (Some(_), Some((_, exit))) = (self.scopes[si].loop_doc, self.scopes[si].enter_exit) {
                     if let Builtin::Loop(lp) = &mut ops[exit as usize].builtin {
                         lp.body.push(i as OpId);
                     }
@@ -500,18 +403,9 @@ impl<'d> Compiler<'d> {
             if c.graph_inputs_seen.insert(var) {
                 c.graph_inputs.push(var);
             }
-            let read = RefPlan {
-                source: RefSource::Parent,
-                collect: false,
-                var,
-                transforms: Vec::new(),
-            };
+            let read = RefPlan { source: RefSource::Parent, collect: false, var, transforms: Vec::new() };
             let default = Some(c.constant(initial));
-            inputs.push(InputPlan {
-                name: name.to_string(),
-                binding: Binding::Ref(read),
-                default,
-            });
+            inputs.push(InputPlan { name: name.to_string(), binding: Binding::Ref(read), default });
         };
         for (name, p) in &doc.inputs.0 {
             add(self, name, &p.literal);
@@ -530,19 +424,13 @@ impl<'d> Compiler<'d> {
             Value::String(text) => match until::parse(text, self) {
                 Ok(cond) => {
                     let names = cond.names();
-                    Until::Expr {
-                        cond,
-                        text: text.clone(),
-                        names,
-                    }
+                    Until::Expr { cond, text: text.clone(), names }
                 }
                 Err(why) => {
                     self.problem(
                         Problem::new(
                             "invalid",
-                            format!(
-                                "loop '{name}' has until {text:?}, which cannot be read: {why}"
-                            ),
+                            format!("loop '{name}' has until {text:?}, which cannot be read: {why}"),
                         )
                         .op(name),
                     );
@@ -552,8 +440,11 @@ impl<'d> Compiler<'d> {
             v if v.get("$host").is_some() => Until::Host(self.constant(v)),
             other => {
                 self.problem(
-                    Problem::new("invalid", format!("loop '{name}' has until {other}; use an expression (text), a callable or null"))
-                        .op(name),
+                    Problem::new(
+                        "invalid",
+                        format!("loop '{name}' has until {other}; use an expression (text), a callable or null"),
+                    )
+                    .op(name),
                 );
                 Until::Never
             }
@@ -564,29 +455,22 @@ impl<'d> Compiler<'d> {
                 self.problem(
                     Problem::new(
                         "invalid",
-                        format!("loop '{name}' has max_iterations {}; it must be a whole number of at least 1", doc.max_iterations),
+                        format!(
+                            "loop '{name}' has max_iterations {}; it must be a whole number of at least 1",
+                            doc.max_iterations
+                        ),
                     )
                     .op(name),
                 );
                 1
             }
         };
-        LoopPlan {
-            until,
-            max_iterations,
-            sources: Vec::new(),
-            body: Vec::new(),
-        }
+        LoopPlan { until, max_iterations, sources: Vec::new(), body: Vec::new() }
     }
 
     /// Kahn's algorithm over all edges; ops left with predecessors are on (or behind) a cycle.
     /// Returns a topological order when there is no cycle.
-    fn check_cycles(
-        &mut self,
-        out: &[Vec<Edge>],
-        hard: &[u32],
-        soft: &[u32],
-    ) -> Option<Vec<usize>> {
+    fn check_cycles(&mut self, out: &[Vec<Edge>], hard: &[u32], soft: &[u32]) -> Option<Vec<usize>> {
         let n = out.len();
         let mut indeg: Vec<u32> = (0..n).map(|i| hard[i] + soft[i]).collect();
         let mut stack: Vec<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
@@ -605,22 +489,12 @@ impl<'d> Compiler<'d> {
             return Some(order);
         }
         {
-            let names: Vec<&str> = (0..n)
-                .filter(|&i| indeg[i] > 0)
-                .map(|i| self.flat[i].full.as_str())
-                .collect();
-            let first = (0..n)
-                .find(|&i| indeg[i] > 0)
-                .map(|i| self.flat[i].name.to_string())
-                .unwrap_or_default();
+            let names: Vec<&str> = (0..n).filter(|&i| indeg[i] > 0).map(|i| self.flat[i].full.as_str()).collect();
+            let first = (0..n).find(|&i| indeg[i] > 0).map(|i| self.flat[i].name.to_string()).unwrap_or_default();
             self.problem(
                 Problem::new(
                     "cycle",
-                    format!(
-                        "graph '{}' has a cycle through ops {}",
-                        self.doc.name,
-                        names.join(", ")
-                    ),
+                    format!("graph '{}' has a cycle through ops {}", self.doc.name, names.join(", ")),
                 )
                 .op(&first),
             );
@@ -746,11 +620,7 @@ impl<'d> Compiler<'d> {
     }
 
     fn constant(&mut self, v: &Value) -> ConstId {
-        let c = match v
-            .as_object()
-            .and_then(|o| o.get("$host"))
-            .and_then(Value::as_u64)
-        {
+        let c = match v.as_object().and_then(|o| o.get("$host")).and_then(Value::as_u64) {
             Some(i) => Const::Host(i as u32),
             None => Const::Json(v.clone()),
         };
@@ -787,23 +657,11 @@ impl<'d> Compiler<'d> {
                     (None, Value::Null) => Binding::Unbound,
                     (None, lit) => Binding::Literal(self.constant(lit)),
                 };
-                let default = if p.required {
-                    None
-                } else {
-                    Some(self.constant(&p.default))
-                };
-                inputs.push(InputPlan {
-                    name: pname.clone(),
-                    binding,
-                    default,
-                });
+                let default = if p.required { None } else { Some(self.constant(&p.default)) };
+                inputs.push(InputPlan { name: pname.clone(), binding, default });
             }
         }
-        let forward = if matches!(role, Role::Enter(_)) {
-            Forward::Nothing
-        } else {
-            self.forward(scope, name, op)
-        };
+        let forward = if matches!(role, Role::Enter(_)) { Forward::Nothing } else { self.forward(scope, name, op) };
         let builtin = match role {
             Role::Exit(op) => match &op.loop_config {
                 Some(lp) => Builtin::Loop(self.loop_plan(name, lp)),
@@ -812,11 +670,7 @@ impl<'d> Compiler<'d> {
             Role::Op(op) if kind == OpKind::Branch => self.branch(scope, id, name, op),
             _ => Builtin::None,
         };
-        let callable = if kind.is_builtin() {
-            None
-        } else {
-            op.callable.as_ref().map(|c| self.constant(c))
-        };
+        let callable = if kind.is_builtin() { None } else { op.callable.as_ref().map(|c| self.constant(c)) };
         OpPlan {
             name: name.to_string(),
             full_name,
@@ -844,11 +698,7 @@ impl<'d> Compiler<'d> {
             name: doc.name.clone(),
             full_name: self.graph_full.clone(),
             func_name: doc.name.clone(),
-            kind: if enter {
-                OpKind::LoopEnter
-            } else {
-                OpKind::LoopExit
-            },
+            kind: if enter { OpKind::LoopEnter } else { OpKind::LoopExit },
             enabled: true,
             inputs: Vec::new(),
             forward: Forward::Nothing,
@@ -867,9 +717,7 @@ impl<'d> Compiler<'d> {
                 self.problem(
                     Problem::new(
                         "unsupported",
-                        format!(
-                            "op '{name}' has type '{other}', which this engine does not run yet"
-                        ),
+                        format!("op '{name}' has type '{other}', which this engine does not run yet"),
                     )
                     .op(name),
                 );
@@ -883,11 +731,7 @@ impl<'d> Compiler<'d> {
             (None | Some("sync") | Some("io"), false, false) => OpKind::Sync,
             (Some(other), _, _) => {
                 self.problem(
-                    Problem::new(
-                        "invalid",
-                        format!("op '{name}' has bound '{other}'; use sync, io or cpu"),
-                    )
-                    .op(name),
+                    Problem::new("invalid", format!("op '{name}' has bound '{other}'; use sync, io or cpu")).op(name),
                 );
                 OpKind::Sync
             }
@@ -905,7 +749,10 @@ impl<'d> Compiler<'d> {
                     self.problem(
                         Problem::new(
                             "unknown_ref",
-                            format!("output '{oname}' of op '{name}' is mapped to '{}', which is not graph '{scope_full}'", r.source),
+                            format!(
+                                "output '{oname}' of op '{name}' is mapped to '{}', which is not graph '{scope_full}'",
+                                r.source
+                            ),
                         )
                         .op(name)
                         .target(&r.source),
@@ -948,9 +795,12 @@ impl<'d> Compiler<'d> {
             if t.is_none() {
                 let graph = c.scopes[scope].full.clone();
                 c.problem(
-                    Problem::new("unknown_op", format!("branch '{name}' targets '{target}', which is not an op of graph '{graph}'"))
-                        .op(name)
-                        .target(target),
+                    Problem::new(
+                        "unknown_op",
+                        format!("branch '{name}' targets '{target}', which is not an op of graph '{graph}'"),
+                    )
+                    .op(name)
+                    .target(target),
                 );
             }
             t
@@ -962,50 +812,24 @@ impl<'d> Compiler<'d> {
                 if !candidates.contains(&target) {
                     candidates.push(target);
                 }
-                let text = case
-                    .text
-                    .clone()
-                    .unwrap_or_else(|| format!("case {}", cases.len()));
-                cases.push(CasePlan {
-                    condition,
-                    target,
-                    text,
-                });
+                let text = case.text.clone().unwrap_or_else(|| format!("case {}", cases.len()));
+                cases.push(CasePlan { condition, target, text });
             }
         }
-        let default = op
-            .default_target
-            .as_deref()
-            .and_then(|t| target_of(self, t));
+        let default = op.default_target.as_deref().and_then(|t| target_of(self, t));
         if let Some(d) = default {
             if !candidates.contains(&d) {
                 candidates.push(d);
             }
         }
-        Builtin::Branch {
-            cases,
-            default,
-            candidates,
-        }
+        Builtin::Branch { cases, default, candidates }
     }
 
     /// A ref of a branch condition: its own full name means its inputs.
-    fn reference_or_self(
-        &mut self,
-        scope: usize,
-        id: usize,
-        name: &str,
-        r: &RefDoc,
-    ) -> Option<RefPlan> {
+    fn reference_or_self(&mut self, scope: usize, id: usize, name: &str, r: &RefDoc) -> Option<RefPlan> {
         if r.source == self.flat[id].full {
-            let mut plan = self.reference(
-                scope,
-                name,
-                &RefDoc {
-                    source: self.scopes[scope].full.clone(),
-                    ..r.clone()
-                },
-            )?;
+            let mut plan =
+                self.reference(scope, name, &RefDoc { source: self.scopes[scope].full.clone(), ..r.clone() })?;
             plan.source = RefSource::Op(id as OpId);
             return Some(plan);
         }
@@ -1049,78 +873,38 @@ impl<'d> Compiler<'d> {
                     r.var, r.source
                 )
             };
-            self.problem(
-                Problem::new("unknown_ref", message)
-                    .op(op)
-                    .target(&r.source),
-            );
+            self.problem(Problem::new("unknown_ref", message).op(op).target(&r.source));
             return None;
         };
         let var = self.intern(&r.var);
         let mut transforms = Vec::with_capacity(r.transforms.len());
         for (kind_name, args) in &r.transforms {
             let Some(kind) = TransformKind::parse(kind_name) else {
-                self.problem(
-                    Problem::new(
-                        "invalid",
-                        format!("op '{op}' uses unknown transform '{kind_name}'"),
-                    )
-                    .op(op),
-                );
+                self.problem(Problem::new("invalid", format!("op '{op}' uses unknown transform '{kind_name}'")).op(op));
                 continue;
             };
             let (args, kwargs) = if kind == TransformKind::Call {
-                let pos = args
-                    .first()
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let kw = args
-                    .get(1)
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                let pos = pos
-                    .iter()
-                    .filter_map(|a| self.operand(scope, op, a))
-                    .collect();
-                let kw = kw
-                    .iter()
-                    .filter_map(|(k, a)| Some((k.clone(), self.operand(scope, op, a)?)))
-                    .collect();
+                let pos = args.first().and_then(Value::as_array).cloned().unwrap_or_default();
+                let kw = args.get(1).and_then(Value::as_object).cloned().unwrap_or_default();
+                let pos = pos.iter().filter_map(|a| self.operand(scope, op, a)).collect();
+                let kw = kw.iter().filter_map(|(k, a)| Some((k.clone(), self.operand(scope, op, a)?))).collect();
                 (pos, kw)
             } else {
-                (
-                    args.iter()
-                        .filter_map(|a| self.operand(scope, op, a))
-                        .collect(),
-                    Vec::new(),
-                )
+                (args.iter().filter_map(|a| self.operand(scope, op, a)).collect(), Vec::new())
             };
             transforms.push(TransformPlan { kind, args, kwargs });
         }
         let collect = r.policy.as_deref() == Some("collect");
-        Some(RefPlan {
-            source,
-            collect,
-            var,
-            transforms,
-        })
+        Some(RefPlan { source, collect, var, transforms })
     }
 
     fn operand(&mut self, scope: usize, op: &str, v: &Value) -> Option<Operand> {
         match v.as_object().and_then(|o| o.get("__ref__")) {
             Some(inner) => match serde_json::from_value::<RefDoc>(inner.clone()) {
-                Ok(r) => self
-                    .reference(scope, op, &r)
-                    .map(|r| Operand::Ref(Box::new(r))),
+                Ok(r) => self.reference(scope, op, &r).map(|r| Operand::Ref(Box::new(r))),
                 Err(e) => {
                     self.problem(
-                        Problem::new(
-                            "invalid",
-                            format!("op '{op}' has a malformed ref argument: {e}"),
-                        )
-                        .op(op),
+                        Problem::new("invalid", format!("op '{op}' has a malformed ref argument: {e}")).op(op),
                     );
                     None
                 }

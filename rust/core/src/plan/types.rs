@@ -49,14 +49,7 @@ pub enum OpKind {
 impl OpKind {
     /// True for ops the engine runs itself (no host function).
     pub fn is_builtin(self) -> bool {
-        matches!(
-            self,
-            OpKind::Branch
-                | OpKind::GraphEnter
-                | OpKind::GraphExit
-                | OpKind::LoopEnter
-                | OpKind::LoopExit
-        )
+        matches!(self, OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit | OpKind::LoopEnter | OpKind::LoopExit)
     }
 }
 
@@ -345,10 +338,7 @@ impl Plan {
 
     /// Finds an op by full name or short name.
     pub fn find_op(&self, name: &str) -> Option<OpId> {
-        self.ops
-            .iter()
-            .position(|o| o.full_name == name || o.name == name)
-            .map(|i| i as OpId)
+        self.ops.iter().position(|o| o.full_name == name || o.name == name).map(|i| i as OpId)
     }
 
     /// True when some op needs an event loop or a worker thread.

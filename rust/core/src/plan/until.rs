@@ -59,10 +59,8 @@ enum Token {
     Op(&'static str),
 }
 
-const OPERATORS: [&str; 21] = [
-    "**", "//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "(", ")", "[", "]", ".",
-    "&", "|", "~",
-];
+const OPERATORS: [&str; 21] =
+    ["**", "//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "(", ")", "[", "]", ".", "&", "|", "~"];
 
 fn tokenize(text: &str) -> Result<Vec<Token>, String> {
     let chars: Vec<char> = text.chars().collect();
@@ -78,13 +76,9 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 i += 1;
             }
             tokens.push(Token::Name(chars[start..i].iter().collect()));
-        } else if c.is_ascii_digit()
-            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-        {
+        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
             let start = i;
-            while i < chars.len()
-                && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '_')
-            {
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '_') {
                 // an exponent's sign belongs to the number
                 if matches!(chars[i], 'e' | 'E') && matches!(chars.get(i + 1), Some('+' | '-')) {
                     i += 1;
@@ -162,18 +156,11 @@ pub fn parse(text: &str, sink: &mut dyn Sink) -> Result<Cond, String> {
     if tokens.is_empty() {
         return Err("the expression is empty".into());
     }
-    let mut p = Parser {
-        tokens,
-        pos: 0,
-        sink,
-    };
+    let mut p = Parser { tokens, pos: 0, sink };
     let cond = p.or()?;
     match p.tokens.get(p.pos) {
         None => Ok(cond),
-        Some(t) => Err(format!(
-            "unexpected {} after a complete expression",
-            describe(t)
-        )),
+        Some(t) => Err(format!("unexpected {} after a complete expression", describe(t))),
     }
 }
 
@@ -187,11 +174,7 @@ fn describe(t: &Token) -> String {
 }
 
 fn transform(kind: TransformKind) -> TransformPlan {
-    TransformPlan {
-        kind,
-        args: Vec::new(),
-        kwargs: Vec::new(),
-    }
+    TransformPlan { kind, args: Vec::new(), kwargs: Vec::new() }
 }
 
 struct Parser<'s> {
@@ -262,8 +245,7 @@ impl Parser<'_> {
                     return Err("'in' is not supported here; use a callable until".into())
                 }
                 Some(Token::Name(n))
-                    if n == "not"
-                        && matches!(self.tokens.get(self.pos + 1), Some(Token::Name(m)) if m == "in") =>
+                    if n == "not" && matches!(self.tokens.get(self.pos + 1), Some(Token::Name(m)) if m == "in") =>
                 {
                     return Err("'not in' is not supported here; use a callable until".into())
                 }
@@ -271,18 +253,12 @@ impl Parser<'_> {
             };
             let is = matches!(self.peek(), Some(Token::Name(_)));
             self.pos += 1;
-            let kind = if is && self.eat_word("not") {
-                TransformKind::Ne
-            } else {
-                kind
-            };
+            let kind = if is && self.eat_word("not") { TransformKind::Ne } else { kind };
             let right = self.arith()?;
             if is
                 && !matches!(self.tokens.get(self.pos - 1), Some(Token::Name(n)) if n == "None" || n == "True" || n == "False")
             {
-                return Err(
-                    "'is' compares with None, True or False only; use '==' for other values".into(),
-                );
+                return Err("'is' compares with None, True or False only; use '==' for other values".into());
             }
             let cmp = Cond::Binary(transform(kind), Box::new(left), Box::new(right.clone()));
             result = Some(match result {
@@ -328,24 +304,14 @@ impl Parser<'_> {
 
     fn factor(&mut self) -> Result<Cond, String> {
         if self.eat_op("-") {
-            return Ok(Cond::Unary(
-                transform(TransformKind::Neg),
-                Box::new(self.factor()?),
-            ));
+            return Ok(Cond::Unary(transform(TransformKind::Neg), Box::new(self.factor()?)));
         }
         if self.eat_op("+") {
-            return Ok(Cond::Unary(
-                transform(TransformKind::Pos),
-                Box::new(self.factor()?),
-            ));
+            return Ok(Cond::Unary(transform(TransformKind::Pos), Box::new(self.factor()?)));
         }
         let base = self.postfix()?;
         if self.eat_op("**") {
-            return Ok(Cond::Binary(
-                transform(TransformKind::Pow),
-                Box::new(base),
-                Box::new(self.factor()?),
-            ));
+            return Ok(Cond::Binary(transform(TransformKind::Pow), Box::new(base), Box::new(self.factor()?)));
         }
         Ok(base)
     }
@@ -358,22 +324,14 @@ impl Parser<'_> {
                 if !self.eat_op("]") {
                     return Err("a '[' is not closed".into());
                 }
-                value = Cond::Binary(
-                    transform(TransformKind::GetItem),
-                    Box::new(value),
-                    Box::new(key),
-                );
+                value = Cond::Binary(transform(TransformKind::GetItem), Box::new(value), Box::new(key));
             } else if self.eat_op(".") {
                 let Some(Token::Name(attr)) = self.peek().cloned() else {
                     return Err("a '.' must be followed by a name".into());
                 };
                 self.pos += 1;
                 let attr = Cond::Const(self.sink.constant(Value::String(attr)));
-                value = Cond::Binary(
-                    transform(TransformKind::GetAttr),
-                    Box::new(value),
-                    Box::new(attr),
-                );
+                value = Cond::Binary(transform(TransformKind::GetAttr), Box::new(value), Box::new(attr));
             } else {
                 return Ok(value);
             }

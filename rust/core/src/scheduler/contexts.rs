@@ -50,13 +50,7 @@ pub struct Contexts {
 impl Default for Contexts {
     fn default() -> Self {
         Contexts {
-            arena: vec![Context {
-                parent: ROOT,
-                segment: Segment::Root,
-                depth: 0,
-                origin: OpId::MAX,
-                live: 1,
-            }],
+            arena: vec![Context { parent: ROOT, segment: Segment::Root, depth: 0, origin: OpId::MAX, live: 1 }],
             free: Vec::new(),
             freed: Vec::new(),
             settled: Vec::new(),
@@ -69,13 +63,7 @@ impl Contexts {
     pub fn open(&mut self, parent: CtxId, segment: Segment, origin: OpId) -> CtxId {
         let depth = self.arena[parent as usize].depth + 1;
         self.arena[parent as usize].live += 1;
-        let ctx = Context {
-            parent,
-            segment,
-            depth,
-            origin,
-            live: 0,
-        };
+        let ctx = Context { parent, segment, depth, origin, live: 0 };
         match self.free.pop() {
             Some(id) => {
                 self.arena[id as usize] = ctx;

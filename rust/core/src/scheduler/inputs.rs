@@ -2,9 +2,7 @@
 
 use crate::graph::TransformKind;
 use crate::plan::until::Cond;
-use crate::plan::{
-    Binding, CasePlan, ConstId, InputPlan, OpId, Operand, RefPlan, RefSource, TransformPlan, VarId,
-};
+use crate::plan::{Binding, CasePlan, ConstId, InputPlan, OpId, Operand, RefPlan, RefSource, TransformPlan, VarId};
 
 /// What a driver supplies to resolve inputs in its own value representation.
 pub trait Host {
@@ -15,12 +13,7 @@ pub trait Host {
 
     /// Reads `var` from a graph input (`RefSource::Parent`) or from an op's output; `None` when absent.
     /// With `collect`, the value is the list of the source's values over a collect edge.
-    fn read(
-        &mut self,
-        source: RefSource,
-        var: VarId,
-        collect: bool,
-    ) -> Result<Option<Self::Value>, Self::Error>;
+    fn read(&mut self, source: RefSource, var: VarId, collect: bool) -> Result<Option<Self::Value>, Self::Error>;
     /// The value of a constant.
     fn constant(&mut self, c: ConstId) -> Self::Value;
     /// The host's null (`None`).
@@ -65,11 +58,7 @@ pub fn eval_condition<H: Host>(host: &mut H, r: &RefPlan) -> Result<H::Value, H:
     apply_transforms(host, r, value)
 }
 
-fn apply_transforms<H: Host>(
-    host: &mut H,
-    r: &RefPlan,
-    mut value: H::Value,
-) -> Result<H::Value, H::Error> {
+fn apply_transforms<H: Host>(host: &mut H, r: &RefPlan, mut value: H::Value) -> Result<H::Value, H::Error> {
     for t in &r.transforms {
         // `&` and `|` short-circuit like `and` and `or`: the right side is not evaluated when the
         // left side decides.
@@ -102,10 +91,7 @@ fn operand<H: Host>(host: &mut H, a: &Operand) -> Result<H::Value, H::Error> {
 
 /// Resolves one input: its binding's value; the default when that is absent or `None`; `Missing` when a
 /// parameter with no default has nothing but `None` (as in operonx 0.7.1, `None` counts as absent).
-pub fn resolve_input<H: Host>(
-    host: &mut H,
-    input: &InputPlan,
-) -> Result<Resolved<H::Value>, H::Error> {
+pub fn resolve_input<H: Host>(host: &mut H, input: &InputPlan) -> Result<Resolved<H::Value>, H::Error> {
     let bound = match &input.binding {
         Binding::Unbound => None,
         Binding::Literal(c) => Some(host.constant(*c)),
@@ -152,38 +138,22 @@ pub enum UntilError<E> {
 
 /// Evaluates a loop's `until` expression over the variables of the current iteration, which the
 /// host reads as the outputs of the loop's entry op `enter`. Returns the expression's truth.
-pub fn eval_until<H: Host>(
-    host: &mut H,
-    cond: &Cond,
-    enter: OpId,
-) -> Result<bool, UntilError<H::Error>> {
+pub fn eval_until<H: Host>(host: &mut H, cond: &Cond, enter: OpId) -> Result<bool, UntilError<H::Error>> {
     let value = eval_cond(host, cond, enter)?;
     host.truthy(&value).map_err(UntilError::Host)
 }
 
-fn eval_cond<H: Host>(
-    host: &mut H,
-    cond: &Cond,
-    enter: OpId,
-) -> Result<H::Value, UntilError<H::Error>> {
+fn eval_cond<H: Host>(host: &mut H, cond: &Cond, enter: OpId) -> Result<H::Value, UntilError<H::Error>> {
     Ok(match cond {
-        Cond::Name(var) => match host
-            .read(RefSource::Op(enter), *var, false)
-            .map_err(UntilError::Host)?
-        {
+        Cond::Name(var) => match host.read(RefSource::Op(enter), *var, false).map_err(UntilError::Host)? {
             Some(v) => v,
             None => return Err(UntilError::Absent(*var)),
         },
         Cond::Const(c) => host.constant(*c),
         Cond::Not(a) => {
             let v = eval_cond(host, a, enter)?;
-            let t = TransformPlan {
-                kind: TransformKind::Not,
-                args: Vec::new(),
-                kwargs: Vec::new(),
-            };
-            host.transform(&t, v, Vec::new(), Vec::new())
-                .map_err(UntilError::Host)?
+            let t = TransformPlan { kind: TransformKind::Not, args: Vec::new(), kwargs: Vec::new() };
+            host.transform(&t, v, Vec::new(), Vec::new()).map_err(UntilError::Host)?
         }
         Cond::And(a, b) | Cond::Or(a, b) => {
             let left = eval_cond(host, a, enter)?;
@@ -197,14 +167,12 @@ fn eval_cond<H: Host>(
         }
         Cond::Unary(t, a) => {
             let v = eval_cond(host, a, enter)?;
-            host.transform(t, v, Vec::new(), Vec::new())
-                .map_err(UntilError::Host)?
+            host.transform(t, v, Vec::new(), Vec::new()).map_err(UntilError::Host)?
         }
         Cond::Binary(t, a, b) => {
             let left = eval_cond(host, a, enter)?;
             let right = eval_cond(host, b, enter)?;
-            host.transform(t, left, vec![right], Vec::new())
-                .map_err(UntilError::Host)?
+            host.transform(t, left, vec![right], Vec::new()).map_err(UntilError::Host)?
         }
     })
 }

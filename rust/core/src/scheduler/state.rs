@@ -32,6 +32,9 @@ pub enum ErrorMode {
 #[derive(Debug, Clone, Copy)]
 struct Pending {
     count: u32,
+    /// Predecessor signals still to come (hard and soft): the entry lives until the last one, so
+    /// that a soft group that already fired stays fired.
+    left: u32,
     soft_fired: bool,
     soft_dead: u32,
     doomed: bool,
@@ -136,10 +139,7 @@ impl RunState {
     /// True when nothing is ready, waiting, running or streaming: the run is over.
     #[inline]
     pub fn is_idle(&self) -> bool {
-        self.ready.is_empty()
-            && self.in_flight == 0
-            && self.waiting.is_empty()
-            && self.generators == 0
+        self.ready.is_empty() && self.in_flight == 0 && self.waiting.is_empty() && self.generators == 0
     }
 
     /// Number of ops started and not yet finished (async, cpu).
@@ -306,12 +306,11 @@ impl RunState {
             }
         }
         // A generator that yielded nothing has nothing to collect: its collected consumers do not run.
-        let collect_outcome =
-            if plan.ops[op as usize].is_gen() && self.produced.remove(&(op, ctx)).is_none() {
-                Outcome::Skipped
-            } else {
-                outcome
-            };
+        let collect_outcome = if plan.ops[op as usize].is_gen() && self.produced.remove(&(op, ctx)).is_none() {
+            Outcome::Skipped
+        } else {
+            outcome
+        };
         let mut collect_ctx = None;
         let chosen = self.chosen;
         let not_taken = |dst: OpId| match (&plan.ops[op as usize].builtin, chosen) {
@@ -322,9 +321,7 @@ impl RunState {
         };
         for e in plan.successors(op) {
             match e.kind {
-                EdgeKind::Same if not_taken(e.dst) => {
-                    self.signal(plan, op, e.dst, ctx, e.soft, Outcome::Skipped)
-                }
+                EdgeKind::Same if not_taken(e.dst) => self.signal(plan, op, e.dst, ctx, e.soft, Outcome::Skipped),
                 EdgeKind::Same => self.signal(plan, op, e.dst, ctx, e.soft, outcome),
                 EdgeKind::Collect => {
                     let x = *collect_ctx.get_or_insert_with(|| {
@@ -363,11 +360,7 @@ impl RunState {
         // The end of a nested graph waits for every inner op to settle, run or skipped; it is
         // skipped only when the nested graph's entry was.
         let own_entry = plan.ops[from as usize].kind == OpKind::GraphEnter && from + 1 == v;
-        let outcome = if plan.ops[vi].kind == OpKind::GraphExit && !own_entry {
-            Outcome::Done
-        } else {
-            outcome
-        };
+        let outcome = if plan.ops[vi].kind == OpKind::GraphExit && !own_entry { Outcome::Done } else { outcome };
         let (count, doomed) = if x == ROOT {
             if soft {
                 if self.soft_fired[vi] {
@@ -392,34 +385,39 @@ impl RunState {
             let contexts = &mut self.contexts;
             let p = self.pending.entry((v, x)).or_insert_with(|| {
                 contexts.hold(x);
-                Pending {
-                    count: plan.initial_counts[vi],
-                    soft_fired: false,
-                    soft_dead: 0,
-                    doomed: false,
-                }
+                let soft = plan.soft_preds[vi];
+                let left = plan.initial_counts[vi] - u32::from(soft > 0) + soft;
+                Pending { count: plan.initial_counts[vi], left, soft_fired: false, soft_dead: 0, doomed: false }
             });
-            if soft {
-                if p.soft_fired {
-                    return;
-                }
-                match outcome {
-                    Outcome::Done => p.soft_fired = true,
-                    Outcome::Skipped => {
-                        p.soft_dead += 1;
-                        if p.soft_dead < plan.soft_preds[vi] {
-                            return;
-                        }
-                        p.doomed = true;
+            p.left -= 1;
+            let last = p.left == 0;
+            // A soft signal after the group fired, or a dead one while others may still fire,
+            // changes no count.
+            let counted = !soft
+                || match (p.soft_fired, outcome) {
+                    (true, _) => false,
+                    (false, Outcome::Done) => {
+                        p.soft_fired = true;
+                        true
                     }
-                }
-            } else if outcome == Outcome::Skipped {
+                    (false, Outcome::Skipped) => {
+                        p.soft_dead += 1;
+                        p.doomed |= p.soft_dead == plan.soft_preds[vi];
+                        p.doomed
+                    }
+                };
+            if !soft && outcome == Outcome::Skipped {
                 p.doomed = true;
             }
-            p.count -= 1;
+            if counted {
+                p.count -= 1;
+            }
             let (count, doomed) = (p.count, p.doomed);
-            if count == 0 {
+            if last {
                 self.pending.remove(&(v, x));
+            }
+            if !counted {
+                return;
             }
             (count, doomed)
         };
@@ -439,11 +437,7 @@ impl RunState {
             let Some(a) = self.contexts.ancestor(x, depth) else {
                 continue;
             };
-            let status = if a == ROOT {
-                self.root_done[u as usize]
-            } else {
-                self.done.get(&(u, a)).copied()
-            };
+            let status = if a == ROOT { self.root_done[u as usize] } else { self.done.get(&(u, a)).copied() };
             match status {
                 Some(Outcome::Done) => {}
                 Some(Outcome::Skipped) => {
@@ -461,19 +455,12 @@ impl RunState {
 
     /// Queues `(v, x)`, one at a time per stream for sequential per-item ops.
     fn admit(&mut self, plan: &Plan, v: OpId, x: CtxId) {
-        let cap = if x == ROOT {
-            None
-        } else {
-            plan.ops[v as usize].item_cap
-        };
+        let cap = if x == ROOT { None } else { plan.ops[v as usize].item_cap };
         let Some(cap) = cap else {
             self.ready.push_back((v, x));
             return;
         };
-        let gate = self
-            .item_gates
-            .entry((v, self.contexts.parent(x)))
-            .or_default();
+        let gate = self.item_gates.entry((v, self.contexts.parent(x))).or_default();
         if gate.running < cap {
             gate.running += 1;
             self.ready.push_back((v, x));
