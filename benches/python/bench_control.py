@@ -17,7 +17,7 @@ Workloads (raw nanoseconds per repetition; the driver divides):
 * R: a router choosing among 10 branches; one repetition = 2000 sequential
   runs with ``k`` cycling 0..9.
 * L: ``GraphOp.loop`` with a 3-op body, 10 000 iterations; one repetition =
-  one run. Where building the loop graph raises (ours: no loops yet), the
+  one run. Where building the loop graph raises (an engine without loops), the
   result is ``{"unsupported": "<the error>"}`` and nothing is timed.
 
 A workload that fails otherwise is reported as ``{"error": ...}`` and the

@@ -6,7 +6,7 @@ Names used: ``Operon, GraphOp, op, START, END, PARENT``, ``if_`` from
 ``operonx.core.ops``, ``with GraphOp(name=..., inputs={...}) as sub:`` inside
 another graph, ``>>`` wiring, ``op["key"]`` refs, ``await engine.run(inputs)``,
 and, for the loop only, ``GraphOp.loop(name=..., until=..., max_iterations=...,
-i=0)`` (0.7.1 has it; ours does not yet, and building the loop graph raises).
+i=0)``.
 
 As in ``workloads.py``: every op gets an explicit ``name=``, edges are wired
 explicitly, and every op is a plain ``def`` (the inline ``sync`` bound).
@@ -129,7 +129,7 @@ def output(result: Any, key: str) -> Any:
 
     0.7.1's loop returns a loop variable as a list holding the first
     iteration's value and the last one's (``{"i": [1, 10000]}``); the last
-    element is the answer."""
+    element is the answer. Ours returns the last iteration's value alone."""
     try:
         value = result[key]
     except (KeyError, TypeError) as exc:  # pragma: no cover - diagnostic path
