@@ -579,3 +579,9 @@ async def test_a_soft_join_fires_once_per_item():
         j >> END
     await Operon(g).run({})
     assert runs == [1, 2]
+
+
+def test_the_input_schema_of_a_root_loop_gives_initial_values_as_defaults():
+    schema = Operon(counter()).input_schema()
+    assert schema["properties"]["count"] == {"default": 0}
+    assert "count" not in schema["required"]

@@ -149,13 +149,17 @@ class Operon:
 
     def input_schema(self) -> dict:
         """A JSON Schema of the graph's inputs (required ones are listed under ``required``)."""
-        params = self._graph.inputs
-        return {
-            "title": f"{self.name} inputs",
-            "type": "object",
-            "properties": {name: ({} if p.required else {"default": _jsonable(p.default)}) for name, p in params.items()},
-            "required": [name for name, p in params.items() if p.required],
-        }
+        properties: dict[str, dict] = {}
+        required: list[str] = []
+        for name, p in self._graph.inputs.items():
+            if p.value is not None and p.ref is None:  # a bound value (a loop's initial value)
+                properties[name] = {"default": _jsonable(p.value)}
+            elif p.required:
+                properties[name] = {}
+                required.append(name)
+            else:
+                properties[name] = {"default": _jsonable(p.default)}
+        return {"title": f"{self.name} inputs", "type": "object", "properties": properties, "required": required}
 
     def output_schema(self) -> dict:
         """A JSON Schema of the graph's outputs."""
