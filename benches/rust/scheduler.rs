@@ -4,7 +4,8 @@
 //! Groups are named `<shape>_<n>_ops`; in each, `driver_run` is one whole `Operon::run`, `run_state_only`
 //! one run of the scheduler alone (every op finishing at once), `build` parse + compile + bind. Times are
 //! per run; the throughput is set to the number of ops, so criterion's `thrpt` line reads as ops per
-//! second (ns per op = 1e9 / thrpt). Run with `cargo bench`, or briefly with
+//! second (ns per op = 1e9 / thrpt). `loop_3_op_body` runs a root loop whose body is a 3-op chain for
+//! 334 iterations; its throughput is the number of body ops run. Run with `cargo bench`, or briefly with
 //! `cargo bench -- --warm-up-time 1 --measurement-time 2`.
 
 use std::hint::black_box;
@@ -111,7 +112,36 @@ fn bench_graph(c: &mut Criterion, name: &str, doc: String) {
     group.finish();
 }
 
+/// A root loop over `x` (from 0): `a → b → c`, each adding one, `c` feeding `x` back, until `x >= limit`.
+fn counting_loop(limit: u32) -> String {
+    let mut ops = Map::new();
+    ops.insert("a".into(), reader(None));
+    ops.insert("b".into(), reader(Some("a")));
+    let mut c = reader(Some("b"));
+    c["outputs"] = json!({"v": {"ref": {"source": "g", "var": "x"}}});
+    ops.insert("c".into(), c);
+    let mut doc: Value =
+        serde_json::from_str(&document(ops, vec![("a".into(), "b".into()), ("b".into(), "c".into())], &["a"], &[]))
+            .expect("a JSON document");
+    doc["inputs"] = json!({"x": {"literal": 0}});
+    doc["loop"] = json!({"until": format!("x >= {limit}"), "max_iterations": 2 * limit});
+    doc.to_string()
+}
+
+fn bench_loop(c: &mut Criterion) {
+    let limit = 1000;
+    let engine = Operon::builder(counting_loop(limit)).op("inc", inc).build().expect("the loop graph is valid");
+    let out = engine.run(json!({})).expect("the loop runs");
+    assert_eq!(out.outputs["x"], json!(1002));
+    let body_ops = 3 * (limit as u64).div_ceil(3);
+    let mut group = c.benchmark_group("loop_3_op_body");
+    group.throughput(Throughput::Elements(body_ops));
+    group.bench_function("driver_run", |b| b.iter(|| engine.run(black_box(json!({}))).unwrap()));
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
+    bench_loop(c);
     bench_graph(c, "chain", chain(1000));
     bench_graph(c, "fanout_1_1000_1", fan(1000));
     bench_graph(c, "diamond", diamond());
