@@ -514,7 +514,9 @@ class GraphOp(OpNode):
             try:
                 compile(until, "<until>", "eval")
             except SyntaxError as e:
-                raise GraphError(f"{who}: until={until!r} is not an expression ({e.msg})") from None
+                raise GraphError(f"{who}: until={until!r:.200} is not an expression ({e.msg})") from None
+            except (RecursionError, MemoryError, ValueError) as e:
+                raise GraphError(f"{who}: until={until!r:.200} cannot be read ({type(e).__name__})") from None
         elif until is not None and not callable(until):
             raise GraphTypeError(f"{who}: until must be an expression (str), a callable or None, got {until!r}")
         if type(max_iterations) is not int or max_iterations < 1:

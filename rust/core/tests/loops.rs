@@ -177,7 +177,13 @@ fn the_until_parser_reads_python_expressions() {
         let mut names = Names(Vec::new(), Vec::new());
         until::parse(text, &mut names).unwrap_or_else(|e| panic!("{text}: {e}"));
     }
-    for bad in ["x is 3", "x +", "x y", "1 2", "lambda: 1", "x.", "'open"] {
+    let deep_brackets = format!("{}x{}", "(".repeat(100_000), ")".repeat(100_000));
+    let deep_unary = format!("{}x", "-".repeat(100_000));
+    let long_sum = vec!["x"; 5000].join(" + ");
+    let wide_sum = vec!["x"; 300].join(" + ");
+    let deep_not = format!("{}x", "not ".repeat(100_000));
+    let deep = [deep_brackets.as_str(), deep_unary.as_str(), long_sum.as_str(), deep_not.as_str(), wide_sum.as_str()];
+    for bad in ["x is 3", "x +", "x y", "1 2", "lambda: 1", "x.", "'open"].into_iter().chain(deep) {
         let mut names = Names(Vec::new(), Vec::new());
         assert!(until::parse(bad, &mut names).is_err(), "{bad}");
     }

@@ -156,12 +156,36 @@ pub fn parse(text: &str, sink: &mut dyn Sink) -> Result<Cond, String> {
     if tokens.is_empty() {
         return Err("the expression is empty".into());
     }
-    let mut p = Parser { tokens, pos: 0, sink };
-    let cond = p.or()?;
-    match p.tokens.get(p.pos) {
-        None => Ok(cond),
-        Some(t) => Err(format!("unexpected {} after a complete expression", describe(t))),
+    if tokens.len() > MAX_TOKENS {
+        return Err(format!("the expression has more than {MAX_TOKENS} tokens; use a callable until"));
     }
+    let mut p = Parser { tokens, pos: 0, sink, depth: 0 };
+    let cond = p.or()?;
+    if let Some(t) = p.tokens.get(p.pos) {
+        return Err(format!("unexpected {} after a complete expression", describe(t)));
+    }
+    if tree_depth(&cond) > MAX_DEPTH {
+        return Err(format!("the expression nests more than {MAX_DEPTH} levels deep"));
+    }
+    Ok(cond)
+}
+
+/// The depth of a parsed tree, without recursion.
+fn tree_depth(cond: &Cond) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(cond, 1)];
+    while let Some((c, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match c {
+            Cond::Name(_) | Cond::Const(_) => {}
+            Cond::Not(a) | Cond::Unary(_, a) => stack.push((a, d + 1)),
+            Cond::And(a, b) | Cond::Or(a, b) | Cond::Binary(_, a, b) => {
+                stack.push((a, d + 1));
+                stack.push((b, d + 1));
+            }
+        }
+    }
+    deepest
 }
 
 fn describe(t: &Token) -> String {
@@ -181,7 +205,16 @@ struct Parser<'s> {
     tokens: Vec<Token>,
     pos: usize,
     sink: &'s mut dyn Sink,
+    /// How deep the parse has recursed (brackets, unary operators, `not`).
+    depth: u32,
 }
+
+/// Deepest nesting an `until` may have: the parse, the evaluation and dropping the tree recurse.
+const MAX_DEPTH: usize = 100;
+
+/// Longest expression (in tokens) an `until` may be: it bounds every tree the parser builds, so even a
+/// refused one is dropped without deep recursion.
+const MAX_TOKENS: usize = 1000;
 
 impl Parser<'_> {
     fn peek(&self) -> Option<&Token> {
@@ -204,7 +237,23 @@ impl Parser<'_> {
         false
     }
 
+    /// Counts one more level of recursion; refuses to go deeper than [`MAX_DEPTH`].
+    fn descend(&mut self) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth as usize > MAX_DEPTH {
+            return Err(format!("the expression nests more than {MAX_DEPTH} levels deep"));
+        }
+        Ok(())
+    }
+
     fn or(&mut self) -> Result<Cond, String> {
+        self.descend()?;
+        let cond = self.or_chain();
+        self.depth -= 1;
+        cond
+    }
+
+    fn or_chain(&mut self) -> Result<Cond, String> {
         let mut left = self.and()?;
         while self.eat_word("or") {
             left = Cond::Or(Box::new(left), Box::new(self.and()?));
@@ -222,7 +271,10 @@ impl Parser<'_> {
 
     fn not(&mut self) -> Result<Cond, String> {
         if self.eat_word("not") {
-            return Ok(Cond::Not(Box::new(self.not()?)));
+            self.descend()?;
+            let inner = self.not();
+            self.depth -= 1;
+            return Ok(Cond::Not(Box::new(inner?)));
         }
         self.comparison()
     }
@@ -303,6 +355,13 @@ impl Parser<'_> {
     }
 
     fn factor(&mut self) -> Result<Cond, String> {
+        self.descend()?;
+        let cond = self.factor_inner();
+        self.depth -= 1;
+        cond
+    }
+
+    fn factor_inner(&mut self) -> Result<Cond, String> {
         if self.eat_op("-") {
             return Ok(Cond::Unary(transform(TransformKind::Neg), Box::new(self.factor()?)));
         }
