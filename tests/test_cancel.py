@@ -444,6 +444,8 @@ def scenarios(draw):
         )),
         "batch": draw(st.one_of(st.none(), st.integers(0, 2))),
         "gen_to_end": draw(st.booleans()),
+        # 0: a plain graph; n > 0: the whole graph is the body of a loop run n times
+        "loop": draw(st.sampled_from([0, 0, 1, 2, 3])),
         "cancel": draw(st.one_of(
             st.tuples(st.just("frames"), st.integers(0, 5)),
             st.tuples(st.just("sleep"), st.integers(0, 4)),
@@ -520,7 +522,11 @@ def build_random(spec, rec):
             rec["op_finished"].add(token)
         return {"b": 1}
 
-    with GraphOp(name="rnd") as g:
+    if spec["loop"]:
+        g = GraphOp.loop(name="rnd", until=None, max_iterations=spec["loop"])
+    else:
+        g = GraphOp(name="rnd")
+    with g:
         if spec["gen_async"]:
             a = agen(n=spec["length"], pause=spec["gen_sleep"] / 1000, name="a")
         else:
@@ -595,6 +601,8 @@ async def random_scenario(spec):
     assert handle.done
     event("run over before cancel" if was_done else "cancelled mid-run")
     event(f"generator started: {bool(rec['gen_started'])}; async ops started: {bool(rec['op_started'])}")
+    if spec["loop"]:
+        event("inside a loop")
     if was_done:
         result = await asyncio.wait_for(handle.result(), T)
         assert isinstance(result, dict)

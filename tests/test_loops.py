@@ -585,3 +585,36 @@ def test_the_input_schema_of_a_root_loop_gives_initial_values_as_defaults():
     schema = Operon(counter()).input_schema()
     assert schema["properties"]["count"] == {"default": 0}
     assert "count" not in schema["required"]
+
+
+async def test_loops_of_parallel_items_with_async_bodies_keep_their_own_variables():
+    @op
+    def starts():
+        for s in range(6):
+            yield {"s": s * 100}
+
+    @op
+    async def slow_step(n: int, s: int):
+        # items interleave: later items sleep less, so their iterations overtake earlier ones
+        await asyncio.sleep(0.0005 * (6 - s // 100))
+        return {"n": n + 1, "first": s}
+
+    with GraphOp(name="g") as g:
+        gen = starts()
+        with GraphOp.loop(name="lp", until="n >= first + 3", n=gen["s"].parallel(), s=gen["s"].parallel()) as lp:
+            st = slow_step(n=PARENT["n"], s=PARENT["s"])
+            START >> st >> END
+        START >> gen >> lp >> END
+    handle = Operon(g).start({})
+    frames = [f async for f in handle]
+    last = {}
+    for name, ctx, data in frames:
+        assert name == "lp" and ctx[2].startswith("loop_")
+        last[ctx[1]] = data
+    assert {item: (d["n"], d["first"]) for item, d in last.items()} == {
+        f"[{i}]": (i * 100 + 3, i * 100) for i in range(6)
+    }
+    assert len(frames) == 18
+    result = await Operon(g).run({})
+    assert sorted(result["n"]) == [i * 100 + 3 for i in range(6)]
+    assert result["$state"].loops["g.lp"] == {"runs": 6, "iterations": 18, "max_iterations": 100, "reached_max": 0}
