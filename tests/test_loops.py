@@ -489,6 +489,19 @@ async def test_a_decorator_until_makes_every_graph_a_loop():
     assert g.until == "count >= 2" and g.max_iterations == 50
     assert outputs(await Operon(g).run({})) == {"count": 2}
 
+    @graph(name="named_loop", until="count >= 2")
+    def named(count):
+        a = step(n=count)
+        a["n"] >> PARENT["count"]
+        START >> a
+
+    with GraphOp(name="outer") as outer:
+        node = named(count=PARENT["c"])
+        START >> node >> END
+    assert node.name == "named_loop" and node.full_name == "outer.named_loop"
+    result = await Operon(outer).run({"c": 0})
+    assert outputs(result) == {"count": 2} and "outer.named_loop" in result["$state"].loops
+
 
 async def test_max_iterations_text_is_computed_from_the_arguments_and_parameters_see_it():
     seen = {}
