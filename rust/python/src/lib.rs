@@ -14,7 +14,6 @@ mod engine;
 mod errors;
 mod frames;
 mod handle;
-mod loops;
 mod state;
 mod value;
 mod values;

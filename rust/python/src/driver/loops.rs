@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyDictMethods};
 use rustc_hash::FxHashMap;
 
-use crate::driver::{forward_into, OpFailure, PyHost, RunCore};
+use super::{forward_into, OpFailure, PyHost, RunCore};
 use crate::engine::PyEngine;
 
 /// What the runs of one loop did, for `"$state".loops`.

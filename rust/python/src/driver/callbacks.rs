@@ -1,0 +1,207 @@
+//! How a run comes back to the driver: op tasks and worker jobs finishing ([`OpDone`]), a scheduled
+//! loop turn ([`Resume`]), an async generator's items ([`ItemSink`]) and the `run()` future being
+//! cancelled ([`RunFutureDone`]); and how async and cpu ops are launched.
+
+use super::*;
+
+/// Starts an async op or async generator as a loop task, or a cpu op on a worker thread.
+pub(super) fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Args<'py>) -> PyResult<()> {
+    let py = run.py();
+    let r = run.get();
+    let eng = r.engine.get();
+    let event_loop = {
+        let mut core = lock(r)?;
+        match core.ensure_loop(py, eng) {
+            Ok(l) => l,
+            Err(e) => {
+                core.fail(py, e);
+                return Ok(());
+            }
+        }
+    };
+    let f = eng.callables[op as usize].bind(py);
+    let kwnames = eng.kwnames[op as usize].bind(py);
+    let kind = eng.plan.ops[op as usize].kind;
+    if kind == OpKind::Cpu {
+        let done = Py::new(py, OpDone { run: run.clone().unbind(), op, ctx })?;
+        workers::submit(workers::Job {
+            func: f.clone().unbind(),
+            kwnames: kwnames.clone().unbind(),
+            args: args.into_iter().map(Bound::unbind).collect(),
+            event_loop: event_loop.clone_ref(py),
+            done: done.into_any(),
+        });
+        return Ok(());
+    }
+    let started = call_with_kwnames(py, f, &args, kwnames).and_then(|made| {
+        let awaitable = if kind == OpKind::AsyncGen {
+            let pump =
+                PUMP.get_or_try_init(py, || Ok::<_, PyErr>(py.import("operonx._pump")?.getattr("pump")?.unbind()))?;
+            let sink = ItemSink { run: run.clone().unbind(), op, ctx };
+            pump.bind(py).call1((&made, sink))?
+        } else {
+            made.clone()
+        };
+        let task = event_loop.bind(py).call_method1(pyo3::intern!(py, "create_task"), (&awaitable,));
+        if task.is_err() {
+            let _ = awaitable.call_method0(pyo3::intern!(py, "close"));
+        }
+        task
+    });
+    let task = match started {
+        Ok(task) => task,
+        Err(e) => {
+            let next = {
+                let mut core = lock(r)?;
+                let next = core.state.end_concurrent();
+                core.complete(py, eng, op, ctx, Err(e));
+                next
+            };
+            return launch_waiting(run, next);
+        }
+    };
+    task.call_method1(pyo3::intern!(py, "add_done_callback"), (OpDone { run: run.clone().unbind(), op, ctx },))?;
+    lock(r)?.tasks.insert((op, ctx), task.unbind());
+    Ok(())
+}
+
+/// Launches an op that waited for the concurrency cap (already counted as started).
+pub(super) fn launch_waiting(run: &Bound<'_, Run>, next: Option<(OpId, CtxId)>) -> PyResult<()> {
+    let Some((op, ctx)) = next else { return Ok(()) };
+    let py = run.py();
+    let r = run.get();
+    let eng = r.engine.get();
+    let args = {
+        let mut core = lock(r)?;
+        match resolve_args(py, eng, &core, op, ctx) {
+            Ok(args) => args,
+            Err(failure) => {
+                let next = core.state.end_concurrent();
+                core.fail_op(py, eng, op, ctx, failure);
+                drop(core);
+                return launch_waiting(run, next);
+            }
+        }
+    };
+    launch(run, op, ctx, args)
+}
+
+/// Done-callback of an op's task (`__call__(task)`) or of a worker-thread job (`__call__(ok, value)`).
+#[pyclass(frozen, module = "operonx._core", name = "OpDone")]
+pub struct OpDone {
+    pub(super) run: Py<Run>,
+    pub(super) op: OpId,
+    pub(super) ctx: CtxId,
+}
+
+#[pymethods]
+impl OpDone {
+    #[pyo3(signature = (task_or_ok, value = None))]
+    pub(super) fn __call__(
+        &self,
+        py: Python<'_>,
+        task_or_ok: Bound<'_, PyAny>,
+        value: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let run = self.run.bind(py);
+        from_callback(run, || {
+            let outcome = match value {
+                Some(v) if task_or_ok.is_truthy()? => Ok(v),
+                Some(v) => Err(PyErr::from_value(v)),
+                None => task_outcome(py, &task_or_ok),
+            };
+            resume(run, self.op, self.ctx, outcome)
+        })
+    }
+}
+
+/// Continues a run on the next loop iteration (between batches of a sync generator, or when a
+/// paused stream may go on).
+#[pyclass(frozen, module = "operonx._core", name = "Resume")]
+pub struct Resume {
+    pub(super) run: Py<Run>,
+}
+
+#[pymethods]
+impl Resume {
+    pub(super) fn __call__(&self, py: Python<'_>) -> PyResult<()> {
+        let run = self.run.bind(py);
+        from_callback(run, || {
+            lock(run.get())?.resume_scheduled = false;
+            drive(run)?;
+            settle(run)
+        })
+    }
+}
+
+/// Receives the items of an async generator from its pump task.
+#[pyclass(frozen, module = "operonx._core", name = "ItemSink")]
+pub struct ItemSink {
+    pub(super) run: Py<Run>,
+    pub(super) op: OpId,
+    pub(super) ctx: CtxId,
+}
+
+#[pymethods]
+impl ItemSink {
+    /// Takes one item; returns an awaitable when the consumer is behind (`retain_frames=False`).
+    pub(super) fn __call__(&self, py: Python<'_>, item: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let run = self.run.bind(py);
+        let r = run.get();
+        let eng = r.engine.get();
+        {
+            let mut core = lock(r)?;
+            if core.finished {
+                return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the run is over"));
+            }
+            let index = {
+                let n = core.item_counters.entry((self.op, self.ctx)).or_insert(0);
+                *n += 1;
+                *n - 1
+            };
+            if let Err(failure) = core.on_item(py, eng, self.op, self.ctx, index, item) {
+                core.fail_op(py, eng, self.op, self.ctx, failure);
+                return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the stream failed"));
+            }
+        }
+        from_callback(run, || drive(run))?;
+        let mut core = lock(r)?;
+        if !core.frames.retain && core.frames.pending() >= HIGH_WATER {
+            let event_loop = core.ensure_loop(py, eng)?;
+            let waiter = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+            core.resume_waiter = Some(waiter.clone().unbind());
+            return Ok(waiter.unbind());
+        }
+        Ok(py.None())
+    }
+}
+
+pub(super) fn task_outcome<'py>(py: Python<'py>, task: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    if task.call_method0(pyo3::intern!(py, "cancelled"))?.is_truthy()? {
+        return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the op's task was cancelled"));
+    }
+    let exc = task.call_method0(pyo3::intern!(py, "exception"))?;
+    if exc.is_none() {
+        task.call_method0(pyo3::intern!(py, "result"))
+    } else {
+        Err(PyErr::from_value(exc))
+    }
+}
+
+/// Done-callback of a run's future: cancelling the awaiting task cancels the run.
+#[pyclass(frozen, module = "operonx._core", name = "RunFutureDone")]
+pub struct RunFutureDone {
+    pub(super) run: Py<Run>,
+}
+
+#[pymethods]
+impl RunFutureDone {
+    pub(super) fn __call__(&self, py: Python<'_>, future: Bound<'_, PyAny>) -> PyResult<()> {
+        if future.call_method0(pyo3::intern!(py, "cancelled"))?.is_truthy()? {
+            let run = self.run.bind(py);
+            lock(run.get())?.cancel(py);
+            settle(run)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,128 @@
+//! Sync generators: pulled in batches that start at one item and grow, the driver yielding to the loop
+//! between batches; and what happens to each item of any generator.
+
+use super::*;
+
+pub(super) enum Pull {
+    More,
+    Ended,
+    Paused,
+}
+
+/// Pulls the next batch of the innermost streaming sync generator.
+pub(super) fn pull_batch(run: &Bound<'_, Run>, mut core: MutexGuard<'_, RunCore>) -> PyResult<Pull> {
+    let py = run.py();
+    let r = run.get();
+    let eng = r.engine.get();
+    let Some(top) = core.sync_gens.last_mut() else {
+        return Ok(Pull::Ended);
+    };
+    let (op, ctx, batch) = (top.op, top.ctx, top.batch);
+    if let Some(ended) = top.ended.take() {
+        core.sync_gens.pop();
+        core.state.end_generator();
+        core.restore_deferred();
+        match ended {
+            Ok(()) => core.state.finish(&eng.plan, op, ctx, Outcome::Done),
+            Err(e) => core.fail_op(py, eng, op, ctx, OpFailure::Raised(e)),
+        }
+        core.free_contexts();
+        return Ok(Pull::Ended);
+    }
+    top.batch = (batch * 4).min(MAX_BATCH);
+    let iter = top.iter.clone_ref(py);
+    drop(core);
+    for _ in 0..batch {
+        {
+            let mut core = lock(r)?;
+            if core.finished {
+                return Ok(Pull::Ended);
+            }
+            if !core.frames.retain && core.frames.pending() >= HIGH_WATER {
+                core.paused = true;
+                return Ok(Pull::Paused);
+            }
+        }
+        // SAFETY: `iter` is a live iterator object; PyIter_Next returns a new reference, or NULL
+        // with or without an exception set (exhausted).
+        let next = unsafe { pyo3::ffi::PyIter_Next(iter.as_ptr()) };
+        let mut core = lock(r)?;
+        if next.is_null() {
+            let ended = match PyErr::take(py) {
+                None => Ok(()),
+                Some(e) => Err(e),
+            };
+            if let Some(top) = core.sync_gens.last_mut() {
+                top.ended = Some(ended);
+            }
+            return Ok(Pull::Ended);
+        }
+        // SAFETY: `next` is a new, non-null reference.
+        let item = unsafe { Bound::from_owned_ptr(py, next) };
+        let index = match core.sync_gens.last_mut() {
+            Some(g) => {
+                g.index += 1;
+                g.index - 1
+            }
+            None => return Ok(Pull::Ended),
+        };
+        if let Err(failure) = core.on_item(py, eng, op, ctx, index, item) {
+            if let Some(g) = core.sync_gens.pop() {
+                let _ = g.iter.bind(py).call_method0(pyo3::intern!(py, "close"));
+            }
+            core.state.end_generator();
+            core.restore_deferred();
+            core.fail_op(py, eng, op, ctx, failure);
+            return Ok(Pull::Ended);
+        }
+    }
+    Ok(Pull::More)
+}
+
+/// Between two batches of a sync generator: lets the loop run (so consumers see the frames) when
+/// the run has one. Returns false when there is no running loop (a sync caller): go on inline.
+pub(super) fn yield_to_loop(run: &Bound<'_, Run>) -> PyResult<bool> {
+    let py = run.py();
+    let mut core = lock(run.get())?;
+    let eng = run.get().engine.get();
+    let Ok(event_loop) = core.ensure_loop(py, eng) else {
+        return Ok(false);
+    };
+    core.schedule_resume(py, event_loop.bind(py), run)?;
+    Ok(true)
+}
+
+impl RunCore {
+    /// One item of generator `gen` running in `ctx`.
+    pub(super) fn on_item(
+        &mut self,
+        py: Python<'_>,
+        eng: &PyEngine,
+        gen: OpId,
+        ctx: CtxId,
+        index: u32,
+        item: Bound<'_, PyAny>,
+    ) -> Result<(), OpFailure> {
+        let plan = &eng.plan;
+        let item_ctx = self.state.open_item(gen, ctx, index);
+        let out = self.record(py, eng, gen, item_ctx, item);
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                self.state.close_item(plan, gen, item_ctx);
+                return Err(e);
+            }
+        };
+        if eng.collects[gen as usize] {
+            self.values.collect(gen, ctx, out.clone_ref(py));
+        }
+        if eng.item_readers[gen as usize] {
+            self.values.put(py, gen, item_ctx, out);
+        } else {
+            self.values.put_last(gen, out);
+        }
+        self.state.close_item(plan, gen, item_ctx);
+        self.free_contexts();
+        Ok(())
+    }
+}
