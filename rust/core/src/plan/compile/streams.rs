@@ -1,0 +1,147 @@
+//! The order of the plan and where every op runs: the cycle check, then the depth of each op's contexts
+//! (below generators, collects and loop iterations) and the kind of each edge.
+
+use super::*;
+
+impl<'d> Compiler<'d> {
+    /// Kahn's algorithm over all edges; ops left with predecessors are on (or behind) a cycle.
+    /// Returns a topological order when there is no cycle.
+    pub(super) fn check_cycles(&mut self, out: &[Vec<Edge>], hard: &[u32], soft: &[u32]) -> Option<Vec<usize>> {
+        let n = out.len();
+        let mut indeg: Vec<u32> = (0..n).map(|i| hard[i] + soft[i]).collect();
+        let mut stack: Vec<usize> = (0..n).filter(|&i| indeg[i] == 0).collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(u) = stack.pop() {
+            order.push(u);
+            for e in &out[u] {
+                let v = e.dst as usize;
+                indeg[v] -= 1;
+                if indeg[v] == 0 {
+                    stack.push(v);
+                }
+            }
+        }
+        if order.len() == n {
+            return Some(order);
+        }
+        {
+            let names: Vec<&str> = (0..n).filter(|&i| indeg[i] > 0).map(|i| self.flat[i].full.as_str()).collect();
+            let first = (0..n).find(|&i| indeg[i] > 0).map(|i| self.flat[i].name.to_string()).unwrap_or_default();
+            self.problem(
+                Problem::new(
+                    "cycle",
+                    format!("graph '{}' has a cycle through ops {}", self.doc.name, names.join(", ")),
+                )
+                .op(&first),
+            );
+        }
+        None
+    }
+
+    /// Decides where every op runs: the depth of its contexts (one level below each generator whose
+    /// items reach it, and below each collect), the kind of each edge, and the per-op counts. Edges
+    /// from an outer level become gates. Every op's same-level predecessors must share one stream.
+    pub(super) fn streams(
+        &mut self,
+        ops: &mut [OpPlan],
+        out: &mut [Vec<Edge>],
+        order: &[usize],
+        counts: &mut [u32],
+        soft_counts: &mut [u32],
+        gates: &mut [Vec<OpId>],
+    ) {
+        let n = ops.len();
+        let mut inn: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+        for (u, edges) in out.iter().enumerate() {
+            for (k, e) in edges.iter().enumerate() {
+                inn[e.dst as usize].push((u, k));
+            }
+        }
+        // The stream an op's same-level work comes from: (kind, op); (0, MAX) is the root.
+        let mut key: Vec<(u8, OpId)> = vec![(0, OpId::MAX); n];
+        for &v in order {
+            let mut best: Option<(u16, (u8, OpId))> = None;
+            let mut cands = Vec::with_capacity(inn[v].len());
+            for &(u, k) in &inn[v] {
+                let policy = self.edge_policy(u, v);
+                let (kind, depth, k_key) = if ops[u].kind == OpKind::LoopEnter && v == u + 1 {
+                    (EdgeKind::Loop, ops[u].depth, key[u])
+                } else if policy == Some(Policy::Collect) {
+                    (EdgeKind::Collect, ops[u].depth + 1, (2, u as OpId))
+                } else if ops[u].opens_contexts() {
+                    (EdgeKind::Item, ops[u].depth + 1, (1, u as OpId))
+                } else {
+                    (EdgeKind::Same, ops[u].depth, key[u])
+                };
+                cands.push((u, k, kind, depth, k_key, policy));
+                if best.is_none_or(|(d, _)| depth > d) {
+                    best = Some((depth, k_key));
+                }
+            }
+            let (depth, vkey) = best.unwrap_or((0, (0, OpId::MAX)));
+            ops[v].depth = depth;
+            key[v] = vkey;
+            let mut cap = Some(1);
+            let mut parallel = false;
+            for (u, k, kind, d, k_key, policy) in cands {
+                let e = &mut out[u][k];
+                if d < depth {
+                    e.kind = EdgeKind::Gate;
+                    gates[v].push(u as OpId);
+                    continue;
+                }
+                if k_key != vkey {
+                    let (a, b) = (self.flat[u].name.to_string(), self.flat[v].name.to_string());
+                    self.problem(
+                        Problem::new(
+                            "stream",
+                            format!("op '{b}' receives items of two different streams (one through '{a}'); collect one of them with .collect()"),
+                        )
+                        .op(&b)
+                        .target(&a),
+                    );
+                }
+                e.kind = kind;
+                if kind == EdgeKind::Loop {
+                    continue; // orders the loop's entry and end, counts nothing
+                }
+                if e.soft {
+                    soft_counts[v] += 1;
+                } else {
+                    counts[v] += 1;
+                }
+                if let Some(Policy::Parallel(max)) = policy {
+                    parallel = true;
+                    cap = max;
+                }
+            }
+            if soft_counts[v] > 0 {
+                counts[v] += 1;
+            }
+            ops[v].item_cap = if depth == 0 {
+                None
+            } else if parallel {
+                cap
+            } else {
+                Some(1)
+            };
+        }
+    }
+
+    /// The stream policy that op `v`'s inputs ask for on the edge from op `u`.
+    pub(super) fn edge_policy(&self, u: usize, v: usize) -> Option<Policy> {
+        let src = &self.flat[u].full;
+        let inputs = match self.flat[v].role {
+            Role::Op(doc) | Role::Enter(doc) => &doc.inputs.0,
+            Role::Exit(_) | Role::RootEnter | Role::RootExit => return None,
+        };
+        inputs.iter().find_map(|(_, p)| {
+            let r = p.reference.as_ref().filter(|r| &r.source == src)?;
+            match r.policy.as_deref() {
+                Some("collect") => Some(Policy::Collect),
+                Some("parallel") => Some(Policy::Parallel(r.max.filter(|m| *m > 0))),
+                _ => None,
+            }
+        })
+    }
+}
