@@ -631,3 +631,17 @@ async def test_loops_of_parallel_items_with_async_bodies_keep_their_own_variable
     result = await Operon(g).run({})
     assert sorted(result["n"]) == [i * 100 + 3 for i in range(6)]
     assert result["$state"].loops["g.lp"] == {"runs": 6, "iterations": 18, "max_iterations": 100, "reached_max": 0}
+
+
+async def test_the_state_reads_a_loop_and_a_nested_graph_by_name():
+    result = await Operon(outer_graph()).run({"x": -2})
+    state = result["$state"]
+    assert state["outer.lp", "count"] == 3  # the loop's last outputs
+    assert state["outer.lp.a", "count"] == 3  # the body op's last run
+    with GraphOp(name="g") as g:
+        with GraphOp(name="sub", inputs={"v": PARENT["x"]}) as sub:
+            a = double(x=PARENT["v"])
+            START >> a >> END
+        START >> sub >> END
+    state = (await Operon(g).run({"x": 4}))["$state"]
+    assert (state["g.sub", "y"], state["g.sub", "v"]) == (8, 4)  # outputs first, then inputs

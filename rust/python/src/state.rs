@@ -1,6 +1,6 @@
 //! `"$state"`: a read-only view of every value a run's ops produced, built only when read.
 
-use operonx::plan::Builtin;
+use operonx::plan::{Builtin, OpKind};
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -148,12 +148,19 @@ impl RunStateView {
             }
             return Ok(None);
         }
-        let Some(op) = eng.plan.ops.iter().position(|o| o.full_name == source) else {
+        // A nested graph or loop is two ops under one name: its end (outputs) is read first, then its
+        // entry (inputs, or a loop's variables).
+        let Some(first) = eng.plan.ops.iter().position(|o| o.full_name == source) else {
             return Ok(None);
         };
-        match core.values.get(op as u32, operonx::scheduler::ROOT).or_else(|| core.values.last(op as u32)) {
-            Some(record) => lookup(record.bind(py), &key),
-            None => Ok(None),
+        let is_pair = matches!(eng.plan.ops[first].kind, OpKind::GraphEnter | OpKind::LoopEnter);
+        let candidates: &[usize] = if is_pair { &[first + 1, first] } else { &[first] };
+        for &op in candidates {
+            let record = core.values.get(op as u32, operonx::scheduler::ROOT).or_else(|| core.values.last(op as u32));
+            if let Some(v) = record.map(|r| lookup(r.bind(py), &key)).transpose()?.flatten() {
+                return Ok(Some(v));
+            }
         }
+        Ok(None)
     }
 }
