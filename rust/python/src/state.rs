@@ -16,7 +16,8 @@ pub struct RunStateView {
 #[pymethods]
 impl RunStateView {
     /// The value op `name` (full name, e.g. `"g.a"`) produced for `var`; for the graph's own full name,
-    /// the run input `var`, else the last value forwarded to graph output `var`.
+    /// the run input `var`, else the last value forwarded to graph output `var`; for a nested graph or
+    /// loop, its output `var`, else its input (a loop: its variable) `var`.
     fn __getitem__<'py>(&self, py: Python<'py>, key: (String, String)) -> PyResult<Bound<'py, PyAny>> {
         match self.value(py, &key.0, &key.1)? {
             Some(v) => Ok(v),
