@@ -34,6 +34,9 @@ loops, nesting"):
   graph with the last iteration's outputs; else the next iteration starts (`loop_n+1`) with the updated
   variables. A loop of the root graph that forwards emits a frame per iteration, in the iteration's
   context; only the last iteration's counts in the run's result.
+- A root graph that is a loop: its variables are the run inputs; each iteration runs every node in the
+  context `loop_n`, its frames stream (only the last iteration's count in the result), and the outputs its
+  nodes forward update the variables before `until` is evaluated, as for a nested loop.
 - errors="raise": the first failure ends the run with that error.
 
 The outcome also notes when an example touches a behaviour the engine is known to get wrong (`known`), so
@@ -85,6 +88,7 @@ class Graph:
     entries: list[int]  # wired from START, in wiring order
     edges: list[tuple[int, int, bool]]  # (src, dst, soft) in declaration order
     syntax: dict = field(default_factory=dict)  # how the test writes edges; the interpreter ignores it
+    loop: "tuple | None" = None  # the root graph only: (until condition or None, max_iterations)
 
 
 def node_outputs(node: Node) -> tuple[str, ...]:
@@ -212,7 +216,7 @@ class Outcome:
     chosen: dict[str, str | None] = field(default_factory=dict)  # full router name -> chosen target
     skipped: list[str] = field(default_factory=list)  # full names of nodes skipped, in skipping order
     known: set[str] = field(default_factory=set)  # known engine bugs this example touches
-    racy: bool = False  # a nested graph got one key from two inner nodes with different values
+    racy: bool = False  # a nested graph or a loop iteration got one key from two nodes with different values
 
     def result(self) -> dict[str, Any]:
         grouped: dict[str, list] = {}
@@ -271,8 +275,9 @@ class _Scope:
 
 def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
     out = Outcome(order=[], outputs={}, frames=[], failures=[])
-    root = _Scope(graph, dict(inputs), graph.name)
+    root = _Scope(graph, dict(inputs), graph.name, iteration=0 if graph.loop is not None else None)
     queue: deque = deque(("run", root, i) for i in graph.entries)
+    first_frame = {id(root): 0}  # a root loop's iteration -> the index of its first frame
 
     def forward(s: _Scope, i: int, data: dict, ctx: tuple | None = None, last: bool = True) -> None:
         node = s.graph.nodes[i]
@@ -286,6 +291,8 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
             out.frames.append((node.name, frame))
             out.contexts.append(ctx or s.ctx)
             out.superseded.append(not last)
+            if s.graph.loop is not None:  # a root loop's outputs feed its next iteration
+                s.forwarded.extend((k, v, i) for k, v in frame.items())
         elif last:
             s.forwarded.extend((k, v, i) for k, v in frame.items())
 
@@ -318,9 +325,28 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
         s.settled += 1
         if s.parent is not None and s.settled == s.reachable:
             queue.append(("end", s.parent, s.at))
+        elif s.parent is None and s.graph.loop is not None and s.settled == s.reachable:
+            queue.append(("next", s, -1))
 
     while queue:
         step, s, i = queue.popleft()
+        if step == "next":  # an iteration of a root loop has settled
+            until, max_iterations = s.graph.loop
+            variables = dict(s.values)
+            seen: dict[str, Any] = {}
+            for k, v, _ in s.forwarded:
+                if k in seen and seen[k] != v:
+                    out.racy = True
+                seen[k] = v
+                variables[k] = v  # the later one wins
+            done = until is not None and holds(until, lambda src: variables.get(src[1]))
+            if not done and s.iteration + 1 < max_iterations:
+                for f in range(first_frame[id(s)], len(out.frames)):
+                    out.superseded[f] = True
+                nxt = _Scope(s.graph, variables, s.path, iteration=s.iteration + 1)
+                first_frame[id(nxt)] = len(out.frames)
+                queue.extend(("run", nxt, e) for e in s.graph.entries)
+            continue
         node = s.graph.nodes[i]
         full = f"{s.path}.{node.name}"
 

@@ -645,3 +645,28 @@ async def test_the_state_reads_a_loop_and_a_nested_graph_by_name():
         START >> sub >> END
     state = (await Operon(g).run({"x": 4}))["$state"]
     assert (state["g.sub", "y"], state["g.sub", "v"]) == (8, 4)  # outputs first, then inputs
+
+
+async def test_an_op_after_a_skipped_hard_predecessor_and_a_dead_soft_group_is_skipped_once():
+    # Found by the property test once root graphs could loop: in a loop iteration (any context but the
+    # root), a soft predecessor's skip was counted twice when a hard predecessor had already been
+    # skipped, and the engine failed with an internal error.
+    runs = []
+
+    @op
+    def j(n: int):
+        runs.append(n)
+        return {"j": n}
+
+    with GraphOp.loop(name="lp", until=None, max_iterations=2, n=0) as g:
+        r = if_(PARENT["n"] == 99, "a").if_(PARENT["n"] == 98, "b").if_(PARENT["n"] == 97, "c").build(name="r")
+        a = step(n=PARENT["n"], name="a")
+        b = step(n=PARENT["n"], name="b")
+        c = step(n=PARENT["n"], name="c")
+        last = j(n=PARENT["n"], name="last")
+        START >> r >> [c, b, a]  # skips settle last-in first: a (hard), then b, then c
+        a >> last
+        [b, c] > last
+        last >> END
+    result = await Operon(g).run({}, errors="continue")
+    assert runs == [] and result["$errors"] == []

@@ -358,10 +358,31 @@ def _make_loop(draw, node: Node, safe: list[str]) -> None:
     node.loop = (until, draw(st.integers(1, 4)))
 
 
+def _make_root_loop(draw, graph: Graph) -> None:
+    """Makes the root graph a loop over the run inputs: an op mostly feeds k back, and until compares
+    them (k and x hold ints; the others only with == / !=)."""
+    ops = [nd for nd in graph.nodes if nd.kind == "op"]
+    if ops and draw(st.integers(0, 3)):
+        feeder = draw(st.sampled_from(ops))
+        feeder.out_map[FUNCS[feeder.func][1][0]] = "k"
+
+    def atom():
+        # not "missing": a name that is no run input and no output is an error of the loop, tested apart
+        key = draw(st.sampled_from([k for k in ROOT_KEYS if k != "missing"]))
+        syms = CMPS if key in ROOT_SAFE else ["==", "!="]
+        return ("cmp", ("parent", key), draw(st.sampled_from(syms)), draw(st.integers(-5, 40)))
+
+    until = None if draw(st.integers(0, 4)) == 0 else (
+        atom() if draw(st.booleans()) else (draw(st.sampled_from(["and", "or"])), atom(), atom()))
+    graph.loop = (until, draw(st.integers(1, 4)))
+
+
 @st.composite
 def examples(draw, all_sync):
     kn = Knobs(draw, all_sync)
     graph = _scope(draw, kn, "g", 0, ROOT_KEYS, ROOT_SAFE)
+    if _chance(draw, 0.25):
+        _make_root_loop(draw, graph)
     ops = [node for _, node, _ in _walk(graph, "g") if node.kind == "op"]
     if not all_sync and all(node.mode == "sync" for node in ops):
         # refs were drawn for a graph with timing: any op may be async
@@ -471,7 +492,12 @@ def to_source(graph: Graph, inputs: dict, errors: str) -> str:
             for key, name in node.out_map.items():
                 lines.append(f'{pad}{node.name}["{key}"] >> PARENT["{name}"]')
 
-    scope(graph, "", f'with GraphOp(name="{graph.name}") as g:')
+    if graph.loop is not None:
+        until, max_iterations = graph.loop
+        text = None if until is None else condition_text(until)
+        scope(graph, "", f'with GraphOp.loop(name="{graph.name}", until={text!r}, max_iterations={max_iterations}) as g:')
+    else:
+        scope(graph, "", f'with GraphOp(name="{graph.name}") as g:')
     lines.append(f"result = await Operon(g).run({inputs!r}, errors={errors!r})")
     return "\n".join(lines)
 
@@ -536,7 +562,11 @@ def _multiset(value, count):
 def _check_start_order(graph: Graph, order: list[str]) -> None:
     """An op started after its hard op predecessors and after one of its soft ones (when they are all
     ops): bodies record themselves when they start."""
-    at = {name: i for i, name in enumerate(order)}
+    # first runs: inside a loop an op runs once per iteration, after its predecessors in that iteration,
+    # so its first run comes after its predecessors' first runs
+    at: dict[str, int] = {}
+    for i, name in enumerate(order):
+        at.setdefault(name, i)
     for _, node, g in _walk(graph, "g"):
         if node.name not in at:
             continue
@@ -579,6 +609,8 @@ def check(case: Case) -> None:
     loops = [nd for _, nd, _ in _walk(graph, "g") if nd.kind == "graph" and nd.loop is not None]
     if loops:
         event("a loop")
+    if graph.loop is not None:
+        event("the root graph is a loop")
     if any(len(ctx) > 1 for ctx in expected.contexts):
         event("a loop emitted frames of several iterations")
     ran = len(expected.outputs)

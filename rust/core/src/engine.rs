@@ -175,7 +175,13 @@ impl Operon {
             }
             let outcome = match self.run_op(&mut host, op, &context) {
                 Ok(None) => Outcome::Skipped,
-                Ok(Some(outputs)) if plan.ops[op as usize].kind == OpKind::LoopEnter => {
+                Ok(Some(mut outputs)) if plan.ops[op as usize].kind == OpKind::LoopEnter => {
+                    if plan.root_loop && op == 0 {
+                        // Every run input is a variable of a root loop; given ones override initial values.
+                        let mut vars = host.inputs.as_object().cloned().unwrap_or_default();
+                        vars.append(&mut outputs);
+                        outputs = vars;
+                    }
                     host.records[op as usize] = Some(outputs);
                     start_iteration(&mut host, &mut state, &mut frames, op, ctx, 0);
                     continue;

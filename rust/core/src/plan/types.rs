@@ -308,6 +308,9 @@ pub struct Plan {
     pub graph_inputs: Vec<VarId>,
     /// Graph output names forwarded by the ops, in first-use order.
     pub graph_outputs: Vec<VarId>,
+    /// The root graph is a loop: ops 0 and 1 are its entry and end, and every run input is one of
+    /// its variables.
+    pub root_loop: bool,
 }
 
 impl Plan {

@@ -401,9 +401,11 @@ impl RunState {
                         true
                     }
                     (false, Outcome::Skipped) => {
+                        // the group counts (as dead) only once its last member is dead
                         p.soft_dead += 1;
-                        p.doomed |= p.soft_dead == plan.soft_preds[vi];
-                        p.doomed
+                        let all_dead = p.soft_dead == plan.soft_preds[vi];
+                        p.doomed |= all_dead;
+                        all_dead
                     }
                 };
             if !soft && outcome == Outcome::Skipped {

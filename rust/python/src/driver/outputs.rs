@@ -77,7 +77,16 @@ impl RunCore {
             record.set_item(name, value)?;
         }
         if p.kind == OpKind::LoopEnter {
-            self.start_iteration(py, eng, op, ctx, 0, record.into_any().unbind());
+            let vars = if plan.root_loop && op == 0 {
+                // Every run input is a variable of a root loop; given ones override initial values.
+                let vars = PyDict::new(py);
+                vars.call_method1(pyo3::intern!(py, "update"), (self.inputs.bind(py),))?;
+                vars.update(record.as_mapping())?;
+                vars
+            } else {
+                record
+            };
+            self.start_iteration(py, eng, op, ctx, 0, vars.into_any().unbind());
             return Ok(());
         }
         match &p.builtin {

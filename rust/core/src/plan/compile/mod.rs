@@ -311,6 +311,7 @@ impl<'d> Compiler<'d> {
             consts: self.consts,
             graph_inputs: self.graph_inputs,
             graph_outputs: self.graph_outputs,
+            root_loop: self.scopes[0].loop_doc.is_some(),
         })
     }
 
