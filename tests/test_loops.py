@@ -670,3 +670,17 @@ async def test_an_op_after_a_skipped_hard_predecessor_and_a_dead_soft_group_is_s
         last >> END
     result = await Operon(g).run({}, errors="continue")
     assert runs == [] and result["$errors"] == []
+
+
+async def test_every_run_input_is_a_variable_of_a_root_loop():
+    seen = []
+
+    def done(variables):
+        seen.append(sorted(variables))
+        return variables["count"] >= variables["limit"]
+
+    result = await Operon(counter(until=done)).run({"limit": 2, "unused": "x"})
+    assert outputs(result)["count"] == 2
+    assert seen[0] == ["acc", "count", "limit", "unused"]
+    result = await Operon(counter(until="count >= limit")).run({"limit": 4})
+    assert outputs(result)["count"] == 4

@@ -492,7 +492,8 @@ class GraphOp(OpNode):
                 START >> step >> END
 
         ``initial`` gives the loop variables' first values (refs from the outer graph, or
-        literals); for a root loop, run inputs of the same names override them. After each
+        literals); for a root loop every run input is a variable too, and overrides the initial
+        value of the same name. After each
         iteration the outputs its ops forward (to END, or mapped to ``PARENT``) update the
         variables, then ``until`` is checked: an expression over the variables (comparisons,
         ``and`` / ``or`` / ``not``, arithmetic, ``x["k"]``, ``x.attr``), or a callable given them
