@@ -684,3 +684,43 @@ async def test_every_run_input_is_a_variable_of_a_root_loop():
     assert seen[0] == ["acc", "count", "limit", "unused"]
     result = await Operon(counter(until="count >= limit")).run({"limit": 4})
     assert outputs(result)["count"] == 4
+
+
+async def test_an_op_no_entry_reaches_does_not_hold_back_its_soft_successor_in_any_context():
+    # Found by running the flat property test's graphs inside a loop: an op that no entry reaches
+    # was placed in the root context, which made its soft successor wait for it there forever.
+    runs = []
+
+    @op
+    def join(n: int):
+        runs.append(n)
+        return {"n": n + 1}
+
+    @op
+    def items():
+        yield {"i": 10}
+        yield {"i": 20}
+
+    with GraphOp.loop(name="lp", until=None, max_iterations=2, n=0) as g:
+        a = step(n=PARENT["n"], name="a")
+        orphan = step(n=PARENT["n"], name="orphan")  # nothing wires it from START
+        j = join(n=PARENT["n"], name="j")
+        START >> a
+        a >> ~j
+        orphan >> ~j
+        j >> END
+    assert outputs(await Operon(g).run({})) == {"n": 2}
+    assert runs == [0, 1]
+
+    runs.clear()
+    with GraphOp(name="s") as s:
+        gen = items()
+        a = step(n=gen["i"], name="a")
+        orphan = step(n=PARENT["n"], name="orphan")
+        j = join(n=gen["i"], name="j")
+        START >> gen >> a
+        a >> ~j
+        orphan >> ~j
+        j >> END
+    assert sorted(outputs(await Operon(s).run({}))["n"]) == [11, 21]
+    assert runs == [10, 20]

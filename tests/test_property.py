@@ -252,8 +252,14 @@ def cases(draw):
     return spec, statements, errors
 
 
-def build(spec: GraphSpec, statements) -> GraphOp:
-    with GraphOp(name=spec.name, concurrency=spec.concurrency) as g:
+def build(spec: GraphSpec, statements, looped: bool = False) -> GraphOp:
+    """The graph; with ``looped``, the same graph as the body of a loop that runs once."""
+    if looped:
+        g = GraphOp.loop(name=spec.name, until=None, max_iterations=1)
+        g.concurrency = spec.concurrency
+    else:
+        g = GraphOp(name=spec.name, concurrency=spec.concurrency)
+    with g:
         nodes = []
         for o in spec.ops:
             kw = {}
@@ -296,11 +302,16 @@ def build(spec: GraphSpec, statements) -> GraphOp:
     return g
 
 
-def to_source(spec: GraphSpec, statements, errors: str) -> str:
+def to_source(spec: GraphSpec, statements, errors: str, looped: bool = False) -> str:
     """The graph as operonx code (with this module's functions), to paste into a bug report."""
     names = [o.name for o in spec.ops]
     cap = "" if spec.concurrency is None else f", concurrency={spec.concurrency}"
-    lines = [f'with GraphOp(name="{spec.name}"{cap}) as g:']
+    if looped:
+        lines = [f'with GraphOp.loop(name="{spec.name}", until=None, max_iterations=1) as g:']
+        if cap:
+            lines.insert(0, f"# and g.concurrency = {spec.concurrency}")
+    else:
+        lines = [f'with GraphOp(name="{spec.name}"{cap}) as g:']
     for o in spec.ops:
         args = []
         for p, src in o.inputs.items():
@@ -349,10 +360,10 @@ def _describe(err):
     return kind, err.op.removeprefix("g.")
 
 
-def _check_error_object(err, expected, missing):
+def _check_error_object(err, expected, missing, context=("main",)):
     kind, name = _describe(err)
     assert (kind, name) == expected[:2]
-    assert err.graph == "g" and tuple(err.context) == ("main",)
+    assert err.graph == "g" and tuple(err.context) == context
     if kind == "op":
         assert isinstance(err.__cause__, Boom) and str(err.__cause__) == name
     else:
@@ -394,8 +405,11 @@ def _run(engine, errors, source):
         raise AssertionError(f"engine run did not finish within {RUN_TIMEOUT} s") from None
 
 
-def check(spec: GraphSpec, statements, errors: str) -> None:
-    source = to_source(spec, statements, errors)
+def check(spec: GraphSpec, statements, errors: str, looped: bool = False) -> None:
+    """Runs the example and compares; with ``looped`` the graph is the body of a loop run once, which
+    must change nothing but the context (``("main", "loop_0")``) of frames and errors."""
+    context = ("main", "loop_0") if looped else ("main",)
+    source = to_source(spec, statements, errors, looped)
     note(source)
     expected = reference_run(spec, INPUTS, errors)
     note(f"reference: order={expected.order} result={expected.result()} failures={expected.failures}")
@@ -411,20 +425,20 @@ def check(spec: GraphSpec, statements, errors: str) -> None:
         event("result has list values")
     if len(expected.outputs) < len(spec.ops):
         event("some ops did not run")
-    engine = Operon(build(spec, statements))
+    engine = Operon(build(spec, statements, looped))
 
     if expected.error is not None:  # errors="raise" and something fails
         with pytest.raises((OpError, InputError)) as info:
             _run(engine, errors, source)
         err = info.value
         if timing_free:
-            _check_error_object(err, expected.error, expected.missing)
+            _check_error_object(err, expected.error, expected.missing, context)
             assert ORDER == expected.order
         else:
             # which failure comes first depends on timing; it must be one of those a full run has
             full = reference_run(spec, INPUTS, "continue")
             by_op = {f[1]: f for f in full.failures}
-            _check_error_object(err, by_op.get(_describe(err)[1], ("?", "?")), full.missing)
+            _check_error_object(err, by_op.get(_describe(err)[1], ("?", "?")), full.missing, context)
         return
 
     result = _run(engine, errors, source)
@@ -435,7 +449,7 @@ def check(spec: GraphSpec, statements, errors: str) -> None:
     got_failures = [_describe(e) for e in got_errors]
     want_failures = [f[:2] for f in expected.failures]
     for e in got_errors:
-        _check_error_object(e, _describe(e), expected.missing)
+        _check_error_object(e, _describe(e), expected.missing, context)
 
     want = expected.result()
     if timing_free:
@@ -480,3 +494,17 @@ def check(spec: GraphSpec, statements, errors: str) -> None:
 @given(cases())
 def test_engine_agrees_with_reference(case):
     check(*case)
+
+
+@pytest.mark.timeout(180)
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
+@given(cases())
+def test_a_loop_that_runs_once_changes_nothing(case):
+    # the same graphs as the body of a root loop: every op then runs in the context ("main", "loop_0"),
+    # where the scheduler keeps its counts per context instead of per op
+    check(*case, looped=True)

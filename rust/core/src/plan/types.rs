@@ -311,6 +311,9 @@ pub struct Plan {
     /// The root graph is a loop: ops 0 and 1 are its entry and end, and every run input is one of
     /// its variables.
     pub root_loop: bool,
+    /// Per op: the predecessor signals one instance receives in its context (hard and soft edges
+    /// from ops that can run); its waiting state is dropped after the last one.
+    pub signals: Vec<u32>,
 }
 
 impl Plan {

@@ -385,8 +385,7 @@ impl RunState {
             let contexts = &mut self.contexts;
             let p = self.pending.entry((v, x)).or_insert_with(|| {
                 contexts.hold(x);
-                let soft = plan.soft_preds[vi];
-                let left = plan.initial_counts[vi] - u32::from(soft > 0) + soft;
+                let left = plan.signals[vi];
                 Pending { count: plan.initial_counts[vi], left, soft_fired: false, soft_dead: 0, doomed: false }
             });
             p.left -= 1;

@@ -17,6 +17,19 @@ mod refs;
 mod scopes;
 mod streams;
 
+/// Where ops run and what they wait for, per op (see [`Compiler::streams`]).
+#[derive(Default)]
+struct Placement {
+    /// Hard predecessors in the op's own context, plus one when it has soft ones there.
+    counts: Vec<u32>,
+    /// Soft predecessors in the op's own context.
+    soft_counts: Vec<u32>,
+    /// Predecessor signals an instance of the op receives (from predecessors that can run).
+    signals: Vec<u32>,
+    /// Predecessors in an outer context.
+    gates: Vec<Vec<OpId>>,
+}
+
 /// A stream policy asked for by a ref.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Policy {
@@ -269,14 +282,13 @@ impl<'d> Compiler<'d> {
                 format!("graph '{}' has no exit op: wire one with op >> END", doc.name),
             ));
         }
-        let mut initial_counts = vec![0u32; n];
-        let mut gate_lists: Vec<Vec<OpId>> = vec![Vec::new(); n];
-        if let Some(order) = self.check_cycles(&out, &hard_preds, &soft_preds) {
-            // The edge pass counted soft predecessors over all edges (for the cycle check); the
-            // per-context counts start again from zero, gates excluded.
-            soft_preds = vec![0; n];
-            self.streams(&mut ops, &mut out, &order, &mut initial_counts, &mut soft_preds, &mut gate_lists);
-        }
+        // The edge pass counted predecessors over all edges (for the cycle check); the per-context
+        // counts come from the placement, gates excluded.
+        let placement = match self.check_cycles(&out, &hard_preds, &soft_preds) {
+            Some(order) => self.streams(&mut ops, &mut out, &order, &entries),
+            None => Placement::default(),
+        };
+        let Placement { counts: initial_counts, soft_counts: soft_preds, signals, gates: gate_lists } = placement;
 
         if !self.problems.is_empty() {
             return Err(EngineError::Invalid { graph: doc.name.clone(), problems: self.problems });
@@ -312,6 +324,7 @@ impl<'d> Compiler<'d> {
             graph_inputs: self.graph_inputs,
             graph_outputs: self.graph_outputs,
             root_loop: self.scopes[0].loop_doc.is_some(),
+            signals,
         })
     }
 

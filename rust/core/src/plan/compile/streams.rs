@@ -39,30 +39,49 @@ impl<'d> Compiler<'d> {
     }
 
     /// Decides where every op runs: the depth of its contexts (one level below each generator whose
-    /// items reach it, and below each collect), the kind of each edge, and the per-op counts. Edges
-    /// from an outer level become gates. Every op's same-level predecessors must share one stream.
+    /// items reach it, below each collect, and below each loop's entry), the kind of each edge, and the
+    /// per-op counts. Edges from an outer level become gates. Every op's same-level predecessors must
+    /// share one stream. An op that no entry reaches never runs: it places nothing, and its edges are
+    /// counted where their targets run (a hard one then never lets its target run, as at the root).
     pub(super) fn streams(
         &mut self,
         ops: &mut [OpPlan],
         out: &mut [Vec<Edge>],
         order: &[usize],
-        counts: &mut [u32],
-        soft_counts: &mut [u32],
-        gates: &mut [Vec<OpId>],
-    ) {
+        entries: &[OpId],
+    ) -> Placement {
         let n = ops.len();
+        let mut placement =
+            Placement { counts: vec![0; n], soft_counts: vec![0; n], signals: vec![0; n], gates: vec![Vec::new(); n] };
         let mut inn: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
         for (u, edges) in out.iter().enumerate() {
             for (k, e) in edges.iter().enumerate() {
                 inn[e.dst as usize].push((u, k));
             }
         }
+        let mut runs = vec![false; n];
+        let mut stack: Vec<usize> = entries.iter().map(|&e| e as usize).collect();
+        for &e in &stack {
+            runs[e] = true;
+        }
+        while let Some(u) = stack.pop() {
+            for e in &out[u] {
+                if !runs[e.dst as usize] {
+                    runs[e.dst as usize] = true;
+                    stack.push(e.dst as usize);
+                }
+            }
+        }
+        let Placement { counts, soft_counts, signals, gates } = &mut placement;
         // The stream an op's same-level work comes from: (kind, op); (0, MAX) is the root.
         let mut key: Vec<(u8, OpId)> = vec![(0, OpId::MAX); n];
         for &v in order {
             let mut best: Option<(u16, (u8, OpId))> = None;
             let mut cands = Vec::with_capacity(inn[v].len());
             for &(u, k) in &inn[v] {
+                if !runs[u] {
+                    continue; // counted below, placing nothing
+                }
                 let policy = self.edge_policy(u, v);
                 let (kind, depth, k_key) = if ops[u].kind == OpKind::LoopEnter && v == u + 1 {
                     (EdgeKind::Loop, ops[u].depth, key[u])
@@ -81,6 +100,17 @@ impl<'d> Compiler<'d> {
             let (depth, vkey) = best.unwrap_or((0, (0, OpId::MAX)));
             ops[v].depth = depth;
             key[v] = vkey;
+            for &(u, k) in &inn[v] {
+                if !runs[u] {
+                    let e = &mut out[u][k];
+                    e.kind = EdgeKind::Same;
+                    if e.soft {
+                        soft_counts[v] += 1;
+                    } else {
+                        counts[v] += 1;
+                    }
+                }
+            }
             let mut cap = Some(1);
             let mut parallel = false;
             for (u, k, kind, d, k_key, policy) in cands {
@@ -105,6 +135,7 @@ impl<'d> Compiler<'d> {
                 if kind == EdgeKind::Loop {
                     continue; // orders the loop's entry and end, counts nothing
                 }
+                signals[v] += 1;
                 if e.soft {
                     soft_counts[v] += 1;
                 } else {
@@ -126,6 +157,7 @@ impl<'d> Compiler<'d> {
                 Some(1)
             };
         }
+        placement
     }
 
     /// The stream policy that op `v`'s inputs ask for on the edge from op `u`.
