@@ -724,3 +724,34 @@ async def test_an_op_no_entry_reaches_does_not_hold_back_its_soft_successor_in_a
         j >> END
     assert sorted(outputs(await Operon(s).run({}))["n"]) == [11, 21]
     assert runs == [10, 20]
+
+
+async def test_an_iteration_ends_when_what_can_run_has_run():
+    # `s` waits for `a` and for an op nothing starts, so it can never run: the iteration still ends, and so
+    # does a nested graph holding such an op (as a run ends when nothing more can run).
+    @op
+    def stuck(n: int):
+        raise AssertionError("never runs")
+
+    with GraphOp.loop(name="lp", until=None, max_iterations=3, n=0) as g:
+        a = step(n=PARENT["n"], name="a")
+        orphan = step(n=PARENT["n"], name="orphan")
+        s = stuck(n=PARENT["n"], name="s")
+        START >> a
+        [a, orphan] >> s
+        a >> END
+    result = await Operon(g).run({})
+    assert outputs(result) == {"n": 3}
+    assert result["$state"].loops["lp"]["iterations"] == 3
+
+    with GraphOp(name="outer") as outer:
+        with GraphOp(name="sub", inputs={"n": PARENT["n"]}) as sub:
+            a = step(n=PARENT["n"], name="a")
+            orphan = step(n=PARENT["n"], name="orphan")
+            s = stuck(n=PARENT["n"], name="s")
+            START >> a
+            [a, orphan] >> s
+            a >> END
+        after = double(x=sub["n"], name="after")
+        START >> sub >> after >> END
+    assert outputs(await Operon(outer).run({"n": 1})) == {"y": 4}

@@ -252,10 +252,10 @@ def cases(draw):
     return spec, statements, errors
 
 
-def build(spec: GraphSpec, statements, looped: bool = False) -> GraphOp:
-    """The graph; with ``looped``, the same graph as the body of a loop that runs once."""
+def build(spec: GraphSpec, statements, looped: int = 0) -> GraphOp:
+    """The graph; with ``looped=n``, the same graph as the body of a loop that runs n times."""
     if looped:
-        g = GraphOp.loop(name=spec.name, until=None, max_iterations=1)
+        g = GraphOp.loop(name=spec.name, until=None, max_iterations=looped)
         g.concurrency = spec.concurrency
     else:
         g = GraphOp(name=spec.name, concurrency=spec.concurrency)
@@ -302,12 +302,12 @@ def build(spec: GraphSpec, statements, looped: bool = False) -> GraphOp:
     return g
 
 
-def to_source(spec: GraphSpec, statements, errors: str, looped: bool = False) -> str:
+def to_source(spec: GraphSpec, statements, errors: str, looped: int = 0) -> str:
     """The graph as operonx code (with this module's functions), to paste into a bug report."""
     names = [o.name for o in spec.ops]
     cap = "" if spec.concurrency is None else f", concurrency={spec.concurrency}"
     if looped:
-        lines = [f'with GraphOp.loop(name="{spec.name}", until=None, max_iterations=1) as g:']
+        lines = [f'with GraphOp.loop(name="{spec.name}", until=None, max_iterations={looped}) as g:']
         if cap:
             lines.insert(0, f"# and g.concurrency = {spec.concurrency}")
     else:
@@ -361,9 +361,14 @@ def _describe(err):
 
 
 def _check_error_object(err, expected, missing, context=("main",)):
+    """``context=None``: any iteration of a root loop."""
     kind, name = _describe(err)
     assert (kind, name) == expected[:2]
-    assert err.graph == "g" and tuple(err.context) == context
+    assert err.graph == "g"
+    if context is None:
+        assert len(err.context) == 2 and err.context[1].startswith("loop_")
+    else:
+        assert tuple(err.context) == context
     if kind == "op":
         assert isinstance(err.__cause__, Boom) and str(err.__cause__) == name
     else:
@@ -405,10 +410,13 @@ def _run(engine, errors, source):
         raise AssertionError(f"engine run did not finish within {RUN_TIMEOUT} s") from None
 
 
-def check(spec: GraphSpec, statements, errors: str, looped: bool = False) -> None:
-    """Runs the example and compares; with ``looped`` the graph is the body of a loop run once, which
-    must change nothing but the context (``("main", "loop_0")``) of frames and errors."""
+def check(spec: GraphSpec, statements, errors: str, looped: int = 0) -> None:
+    """Runs the example and compares; with ``looped=n`` the graph is the body of a loop run n times.
+    Its outputs (v, w) are no inputs of its ops, so every iteration repeats the first: the bodies run
+    n times over, failures are listed n times, and the result is one iteration's. Errors carry the
+    iteration's context."""
     context = ("main", "loop_0") if looped else ("main",)
+    repeat = max(looped, 1)
     source = to_source(spec, statements, errors, looped)
     note(source)
     expected = reference_run(spec, INPUTS, errors)
@@ -447,18 +455,23 @@ def check(spec: GraphSpec, statements, errors: str, looped: bool = False) -> Non
     if errors == "raise":
         assert got_errors == []
     got_failures = [_describe(e) for e in got_errors]
-    want_failures = [f[:2] for f in expected.failures]
+    want_failures = [f[:2] for f in expected.failures] * repeat
     for e in got_errors:
-        _check_error_object(e, _describe(e), expected.missing, context)
+        _check_error_object(e, _describe(e), expected.missing, None if looped > 1 else context)
+    if looped > 1:  # each iteration lists its own failures
+        per_iteration = Counter(tuple(e.context) for e in got_errors)
+        assert all(per_iteration[("main", f"loop_{i}")] == len(expected.failures) for i in range(looped)), (
+            per_iteration, expected.failures, got_failures)
 
     want = expected.result()
     if timing_free:
-        assert ORDER == expected.order
+        assert ORDER == expected.order * repeat
         assert result == want
         assert got_failures == want_failures
     else:
-        assert sorted(ORDER) == sorted(expected.order)
-        _check_start_order(spec, ORDER)
+        assert sorted(ORDER) == sorted(expected.order * repeat)
+        if repeat == 1:
+            _check_start_order(spec, ORDER)
         assert Counter(got_failures) == Counter(want_failures)
         assert result.keys() == want.keys()
         counts = Counter(k for frame in expected.frames for k in frame)
@@ -479,7 +492,7 @@ def check(spec: GraphSpec, statements, errors: str, looped: bool = False) -> Non
         again = _run(engine, errors, source)
         again.pop("$state")
         again.pop("$errors", None)
-        assert again == want and ORDER == expected.order
+        assert again == want and ORDER == expected.order * repeat
 
 
 @pytest.mark.timeout(180)
@@ -503,8 +516,8 @@ def test_engine_agrees_with_reference(case):
     suppress_health_check=[HealthCheck.too_slow],
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
 )
-@given(cases())
-def test_a_loop_that_runs_once_changes_nothing(case):
-    # the same graphs as the body of a root loop: every op then runs in the context ("main", "loop_0"),
-    # where the scheduler keeps its counts per context instead of per op
-    check(*case, looped=True)
+@given(cases(), st.sampled_from([1, 2]))
+def test_a_loop_repeats_its_body_exactly(case, iterations):
+    # the same graphs as the body of a root loop: every op then runs in the context ("main", "loop_n"),
+    # where the scheduler keeps its counts per context instead of per op, and contexts are reused
+    check(*case, looped=iterations)

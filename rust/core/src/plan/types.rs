@@ -314,6 +314,9 @@ pub struct Plan {
     /// Per op: the predecessor signals one instance receives in its context (hard and soft edges
     /// from ops that can run); its waiting state is dropped after the last one.
     pub signals: Vec<u32>,
+    /// Per op: whether it can run at all (an entry reaches it, its hard predecessors can run, and
+    /// one of its soft ones can); one that cannot is never signalled.
+    pub runnable: Vec<bool>,
 }
 
 impl Plan {

@@ -357,6 +357,9 @@ impl RunState {
     /// One predecessor of `(v, x)` in `x` finished (or, for items, one item arrived).
     fn signal(&mut self, plan: &Plan, from: OpId, v: OpId, x: CtxId, soft: bool, outcome: Outcome) {
         let vi = v as usize;
+        if !plan.runnable[vi] {
+            return; // it waits for an op that never runs
+        }
         // The end of a nested graph waits for every inner op to settle, run or skipped; it is
         // skipped only when the nested graph's entry was.
         let own_entry = plan.ops[from as usize].kind == OpKind::GraphEnter && from + 1 == v;

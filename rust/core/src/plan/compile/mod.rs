@@ -28,6 +28,8 @@ struct Placement {
     signals: Vec<u32>,
     /// Predecessors in an outer context.
     gates: Vec<Vec<OpId>>,
+    /// Whether the op can run at all.
+    runnable: Vec<bool>,
 }
 
 /// A stream policy asked for by a ref.
@@ -288,7 +290,8 @@ impl<'d> Compiler<'d> {
             Some(order) => self.streams(&mut ops, &mut out, &order, &entries),
             None => Placement::default(),
         };
-        let Placement { counts: initial_counts, soft_counts: soft_preds, signals, gates: gate_lists } = placement;
+        let Placement { counts: initial_counts, soft_counts: soft_preds, signals, gates: gate_lists, runnable } =
+            placement;
 
         if !self.problems.is_empty() {
             return Err(EngineError::Invalid { graph: doc.name.clone(), problems: self.problems });
@@ -325,6 +328,7 @@ impl<'d> Compiler<'d> {
             graph_outputs: self.graph_outputs,
             root_loop: self.scopes[0].loop_doc.is_some(),
             signals,
+            runnable,
         })
     }
 

@@ -41,8 +41,13 @@ impl<'d> Compiler<'d> {
     /// Decides where every op runs: the depth of its contexts (one level below each generator whose
     /// items reach it, below each collect, and below each loop's entry), the kind of each edge, and the
     /// per-op counts. Edges from an outer level become gates. Every op's same-level predecessors must
-    /// share one stream. An op that no entry reaches never runs: it places nothing, and its edges are
-    /// counted where their targets run (a hard one then never lets its target run, as at the root).
+    /// share one stream.
+    ///
+    /// An op runs only if an entry reaches it, each of its hard predecessors (gates included) can run,
+    /// and one of its soft predecessors, if it has any, can. One that cannot run places nothing, is
+    /// never signalled, and counts in no successor's predecessors: a soft group is made of the members
+    /// that can run, and a nested graph ends once the inner ops that can run have settled. (A hard
+    /// edge from it never lets its successor run, which then cannot run either.)
     pub(super) fn streams(
         &mut self,
         ops: &mut [OpPlan],
@@ -51,36 +56,49 @@ impl<'d> Compiler<'d> {
         entries: &[OpId],
     ) -> Placement {
         let n = ops.len();
-        let mut placement =
-            Placement { counts: vec![0; n], soft_counts: vec![0; n], signals: vec![0; n], gates: vec![Vec::new(); n] };
+        let mut placement = Placement {
+            counts: vec![0; n],
+            soft_counts: vec![0; n],
+            signals: vec![0; n],
+            gates: vec![Vec::new(); n],
+            runnable: vec![false; n],
+        };
         let mut inn: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
         for (u, edges) in out.iter().enumerate() {
             for (k, e) in edges.iter().enumerate() {
                 inn[e.dst as usize].push((u, k));
             }
         }
-        let mut runs = vec![false; n];
-        let mut stack: Vec<usize> = entries.iter().map(|&e| e as usize).collect();
-        for &e in &stack {
-            runs[e] = true;
+        let mut is_entry = vec![false; n];
+        for &e in entries {
+            is_entry[e as usize] = true;
         }
-        while let Some(u) = stack.pop() {
-            for e in &out[u] {
-                if !runs[e.dst as usize] {
-                    runs[e.dst as usize] = true;
-                    stack.push(e.dst as usize);
-                }
-            }
-        }
-        let Placement { counts, soft_counts, signals, gates } = &mut placement;
+        let Placement { counts, soft_counts, signals, gates, runnable: runs } = &mut placement;
         // The stream an op's same-level work comes from: (kind, op); (0, MAX) is the root.
         let mut key: Vec<(u8, OpId)> = vec![(0, OpId::MAX); n];
         for &v in order {
+            runs[v] = if inn[v].is_empty() {
+                is_entry[v]
+            } else {
+                // a nested graph's end needs only its own entry (the inner ops that cannot run are
+                // not waited for)
+                let end = ops[v].kind == OpKind::GraphExit;
+                let (mut hard_ok, mut soft_any, mut soft_ok) = (true, false, false);
+                for &(u, k) in &inn[v] {
+                    if out[u][k].soft {
+                        soft_any = true;
+                        soft_ok |= runs[u];
+                    } else if !end || u + 1 == v {
+                        hard_ok &= runs[u];
+                    }
+                }
+                hard_ok && (!soft_any || soft_ok)
+            };
             let mut best: Option<(u16, (u8, OpId))> = None;
             let mut cands = Vec::with_capacity(inn[v].len());
             for &(u, k) in &inn[v] {
                 if !runs[u] {
-                    continue; // counted below, placing nothing
+                    continue; // never signals: places and counts nothing
                 }
                 let policy = self.edge_policy(u, v);
                 let (kind, depth, k_key) = if ops[u].kind == OpKind::LoopEnter && v == u + 1 {
@@ -100,17 +118,6 @@ impl<'d> Compiler<'d> {
             let (depth, vkey) = best.unwrap_or((0, (0, OpId::MAX)));
             ops[v].depth = depth;
             key[v] = vkey;
-            for &(u, k) in &inn[v] {
-                if !runs[u] {
-                    let e = &mut out[u][k];
-                    e.kind = EdgeKind::Same;
-                    if e.soft {
-                        soft_counts[v] += 1;
-                    } else {
-                        counts[v] += 1;
-                    }
-                }
-            }
             let mut cap = Some(1);
             let mut parallel = false;
             for (u, k, kind, d, k_key, policy) in cands {
