@@ -16,6 +16,11 @@ and by tests/reference.py (a plain-Python interpreter of the same description), 
 
 In every case $state must hold each finished op's outputs and nothing for the others. A failing example
 is shown (note) as operonx code that can be pasted into a bug report.
+
+Two metamorphic variants run the same graphs elsewhere: as the body of a root loop that runs once or
+twice (everything repeats exactly, in contexts ("main", "loop_n")), and as a nested graph run once per
+item of a two-item stream, or once over the collected items (every body runs once per run of the nested
+graph, and the run ends).
 """
 
 from __future__ import annotations
@@ -260,6 +265,31 @@ def build(spec: GraphSpec, statements, looped: int = 0) -> GraphOp:
     else:
         g = GraphOp(name=spec.name, concurrency=spec.concurrency)
     with g:
+        _body(spec, statements)
+    return g
+
+
+@op
+def _two_items():
+    yield {"item": 0}
+    yield {"item": 1}
+
+
+def build_per_item(spec: GraphSpec, statements, policy: str) -> GraphOp:
+    """The same graph as a nested graph that runs once per item of a two-item stream."""
+    with GraphOp(name=spec.name, concurrency=spec.concurrency) as g:
+        gen = _two_items(name="gen")
+        item = {"seq": gen["item"], "parallel": gen["item"].parallel(), "collect": gen["item"].collect()}[policy]
+        inputs = {k: PARENT[k] for k in ("x", "y", "z", "nul", "missing")}
+        with GraphOp(name="body", inputs={**inputs, "item": item}) as body:
+            _body(spec, statements)
+        START >> gen >> body >> END
+    return g
+
+
+def _body(spec: GraphSpec, statements) -> None:
+    """The ops and edges of the example, in the current graph."""
+    if True:
         nodes = []
         for o in spec.ops:
             kw = {}
@@ -299,7 +329,6 @@ def build(spec: GraphSpec, statements, looped: int = 0) -> GraphOp:
         for i, o in enumerate(spec.ops):
             if o.to_end:
                 nodes[i] >> END
-    return g
 
 
 def to_source(spec: GraphSpec, statements, errors: str, looped: int = 0) -> str:
@@ -521,3 +550,30 @@ def test_a_loop_repeats_its_body_exactly(case, iterations):
     # the same graphs as the body of a root loop: every op then runs in the context ("main", "loop_n"),
     # where the scheduler keeps its counts per context instead of per op, and contexts are reused
     check(*case, looped=iterations)
+
+
+@pytest.mark.timeout(180)
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
+)
+@given(cases(), st.sampled_from(["seq", "parallel", "collect"]))
+def test_the_same_graph_runs_once_per_item_of_a_stream(case, policy):
+    # The example as a nested graph fed by each item of a two-item stream (or once, by the collected
+    # items): every op body runs once per run of the nested graph, the failures are listed as many
+    # times, and the run ends (a hang fails the example).
+    spec, statements, errors = case
+    expected = reference_run(spec, INPUTS, errors)
+    runs = 1 if policy == "collect" else 2
+    engine = Operon(build_per_item(spec, statements, policy))
+    source = f"per item ({policy}) of:\n" + to_source(spec, statements, errors)
+    if expected.error is not None:
+        with pytest.raises((OpError, InputError)):
+            _run(engine, errors, source)
+        return
+    result = _run(engine, errors, source)
+    assert sorted(ORDER) == sorted(expected.order * runs)
+    got = Counter(_describe(e)[1].removeprefix("body.") for e in result.get("$errors", []))
+    assert got == Counter({f[1]: runs for f in expected.failures} if expected.failures else {})
