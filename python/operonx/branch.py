@@ -267,11 +267,6 @@ class BranchOp(OpNode):
         }
 
     @property
-    def output_mappings(self) -> dict[str, str]:
-        """``{output key: graph output name}`` for mapped outputs."""
-        return dict(self._xget("omap", None) or {})
-
-    @property
     def metadata(self) -> dict:
         """Kind, full name and candidates of the branch (built on first use)."""
         m = self._xget("metadata", None)
@@ -290,11 +285,7 @@ class BranchOp(OpNode):
             raise GraphTypeError(
                 f"branch {self.name!r}: {key!r} is not an output of a branch; outputs: {list(_OUTPUTS)}"
             )
-        omap = self._xget("omap", None)
-        if omap is None:
-            self._xset("omap", {key: target})
-        else:
-            omap[key] = target
+        self._set_omap(key, target)
 
     def _bind_input(self, key: str, ref: Ref) -> None:
         graph = self.graph

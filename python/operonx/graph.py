@@ -196,6 +196,19 @@ class OpNode:
     def _map_output(self, key: str, target: str) -> None:
         raise GraphTypeError(f"{self!r} has no outputs that can be mapped")
 
+    def _set_omap(self, key: str, target: str) -> None:
+        """Records that output ``key`` is mapped to graph output ``target`` (checked by the caller)."""
+        omap = self._xget("omap", None)
+        if omap is None:
+            self._xset("omap", {key: target})
+        else:
+            omap[key] = target
+
+    @property
+    def output_mappings(self) -> dict[str, str]:
+        """``{output key: graph output name}`` for mapped outputs."""
+        return dict(self._xget("omap", None) or {})
+
     def _bind_input(self, key: str, ref: Ref) -> None:
         raise GraphTypeError(f"{self!r} has no inputs that can be bound")
 
@@ -382,17 +395,22 @@ def _with_target(frame: FrameType) -> str | None:
     return None
 
 
+def bad_input(who: str, key: str, value: Any) -> GraphTypeError:
+    """The error for an input bound to a node, ``PARENT`` itself, ``START`` or ``END``."""
+    if isinstance(value, OpNode):
+        hint = f"pass one of its outputs, e.g. {value.name}['key']"
+    elif isinstance(value, _ParentType):
+        hint = f"index it: PARENT[{key!r}]"
+    else:
+        hint = "START and END are only used with '>>'"
+    return GraphTypeError(f"{who}: input {key!r} got {value!r}; {hint}")
+
+
 def _check_binding(graph: "GraphOp | None", who: str, key: Any, value: Any) -> None:
     if type(key) is not str or not is_valid_name(key):
         raise GraphError(f"{who}: invalid input name {key!r}: use letters, digits, '_' and '-' only")
     if type(value) is not Ref and isinstance(value, (OpNode, _ParentType, _Terminal)):
-        if isinstance(value, OpNode):
-            hint = f"pass one of its outputs, e.g. {value.name}['key']"
-        elif isinstance(value, _ParentType):
-            hint = f"index it: PARENT[{key!r}]"
-        else:
-            hint = "START and END are only used with '>>'"
-        raise GraphTypeError(f"{who}: input {key!r} got {value!r}; {hint}")
+        raise bad_input(who, key, value)
     if graph is None:
         if isinstance(value, Ref) or any(True for _ in refs_in(value)):
             raise GraphError(
@@ -662,11 +680,6 @@ class GraphOp(OpNode):
 
         return output_params(forwards, self._xget("omap", None) or {})
 
-    @property
-    def output_mappings(self) -> dict[str, str]:
-        """``{output key: outer graph output name}`` for a nested graph's mapped outputs."""
-        return dict(self._xget("omap", None) or {})
-
     # -- as a node of an outer graph ----------------------------------------------
 
     def _map_output(self, key: str, target: str) -> None:
@@ -674,11 +687,7 @@ class GraphOp(OpNode):
             raise GraphTypeError(
                 f"graph {self.full_name!r} is not nested in another graph: its outputs are the run's results"
             )
-        omap = self._xget("omap", None)
-        if omap is None:
-            self._xset("omap", {key: target})
-        else:
-            omap[key] = target
+        self._set_omap(key, target)
 
     def _bind_input(self, key: str, ref: Ref) -> None:
         parent = self.graph

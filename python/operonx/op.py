@@ -25,7 +25,7 @@ from collections import deque
 from typing import Any, Callable, Iterator
 
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
-from operonx.graph import OpNode, Param, _current_get, check_scope, refs_in
+from operonx.graph import OpNode, Param, _current_get, bad_input, check_scope, refs_in
 from operonx.naming import assigned_name, check_name, is_valid_name
 from operonx.refs import PARENT, Ref, _ParentType, _Terminal
 
@@ -281,13 +281,7 @@ def _spec_for(fn: Any) -> OpFunction:
 
 
 def _bad_value(node: "FuncOp", key: str, value: Any) -> GraphTypeError:
-    if isinstance(value, OpNode):
-        hint = f"pass one of its outputs, e.g. {value.name}['key']"
-    elif isinstance(value, _ParentType):
-        hint = f"index it: PARENT[{key!r}]"
-    else:
-        hint = "START and END are only used with '>>'"
-    return GraphTypeError(f"op {node.name!r}: input {key!r} got {value!r}; {hint}")
+    return bad_input(f"op {node.name!r}", key, value)
 
 
 def _unknown(spec: OpFunction, key: str) -> GraphTypeError:
@@ -523,11 +517,6 @@ class FuncOp(OpNode):
         return output_params(self._declared() or (), self._xget("omap", None) or {})
 
     @property
-    def output_mappings(self) -> dict[str, str]:
-        """``{output key: graph output name}`` for mapped outputs."""
-        return dict(self._xget("omap", None) or {})
-
-    @property
     def metadata(self) -> dict:
         """Kind, full name, function name and source of the op (built on first use)."""
         m = self._xget("metadata", None)
@@ -543,13 +532,6 @@ class FuncOp(OpNode):
         return m
 
     # -- wiring hooks -----------------------------------------------------------
-
-    def _set_omap(self, key: str, target: str) -> None:
-        omap = self._xget("omap", None)
-        if omap is None:
-            self._xset("omap", {key: target})
-        else:
-            omap[key] = target
 
     def _map_output(self, key: str, target: str) -> None:
         outs = self._declared()
