@@ -15,7 +15,8 @@ use crate::plan::{
 };
 use crate::scheduler::contexts::render;
 use crate::scheduler::{
-    choose_branch, eval_until, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState, Segment, UntilError,
+    absent_variable, choose_branch, eval_until, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState,
+    Segment, UntilError,
 };
 use crate::value::apply_json;
 
@@ -353,14 +354,6 @@ fn start_iteration(
     let iteration = state.open_iteration(enter, ctx, n);
     frames.starts.insert(iteration, frames.frames.len());
     state.begin_iteration(plan, enter, iteration);
-}
-
-/// The message for an `until` that reads a variable the iteration does not have.
-pub fn absent_variable(plan: &Plan, text: &str, var: VarId) -> String {
-    format!(
-        "until {text:?} reads '{}', which is neither an input of the loop nor an output of this iteration",
-        plan.var(var)
-    )
 }
 
 /// What the ops of a nested graph or loop body forwarded, in the order it arrived: a later

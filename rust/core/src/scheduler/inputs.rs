@@ -136,6 +136,14 @@ pub enum UntilError<E> {
     Host(E),
 }
 
+/// The message for an `until` that reads a variable the iteration does not have.
+pub fn absent_variable(plan: &crate::plan::Plan, text: &str, var: VarId) -> String {
+    format!(
+        "until {text:?} reads '{}', which is neither an input of the loop nor an output of this iteration",
+        plan.var(var)
+    )
+}
+
 /// Evaluates a loop's `until` expression over the variables of the current iteration, which the
 /// host reads as the outputs of the loop's entry op `enter`. Returns the expression's truth.
 pub fn eval_until<H: Host>(host: &mut H, cond: &Cond, enter: OpId) -> Result<bool, UntilError<H::Error>> {

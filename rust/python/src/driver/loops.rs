@@ -179,7 +179,7 @@ impl RunCore {
                 let mut host = PyHost { py, eng, core: self, ctx: iteration };
                 eval_until(&mut host, cond, enter).map_err(|e| match e {
                     UntilError::Absent(var) => {
-                        OpFailure::Until(operonx::engine::absent_variable(&eng.plan, text, var), None)
+                        OpFailure::Until(operonx::scheduler::absent_variable(&eng.plan, text, var), None)
                     }
                     UntilError::Host(e) => OpFailure::Until(format!("until {text:?} raised"), Some(e)),
                 })
