@@ -250,3 +250,47 @@ def wall_time_line(started: float, load_before: float) -> str:
         f"total wall time: {time.perf_counter() - started:.0f} s; load average {load_before:.2f} "
         f"before, {os.getloadavg()[0]:.2f} after ({os.cpu_count()} CPUs)"
     )
+
+
+def driver_parser(description: str, workloads: Sequence[str]) -> argparse.ArgumentParser:
+    """The options every comparison driver shares (ours against operonx 0.7.1, interleaved rounds)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--ours", default=str(DEFAULT_OURS), help=f"our venv's python (default {DEFAULT_OURS})")
+    ap.add_argument("--peer", default=str(DEFAULT_PEER), help=f"the peer venv's python (default {DEFAULT_PEER})")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds per engine (default 5)")
+    ap.add_argument("--scale", type=float, default=1.0, help="time-budget multiplier per workload")
+    ap.add_argument("--only", default=",".join(workloads), help=f"subset of {','.join(workloads)}")
+    ap.add_argument("--quick", action="store_true", help="1 round, half the budget (smoke test)")
+    ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ap.add_argument("--json", metavar="PATH", help="write medians, per-round values and all samples here")
+    ap.add_argument("--check", action="store_true", help="exit 1 if ours is unavailable or misses a target")
+    return ap
+
+
+def parse_driver_args(ap: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parses a driver's options; ``--quick`` means one round with half the budget."""
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.rounds, args.scale = 1, args.scale * 0.5
+    return args
+
+
+def explain_unavailable(ours: EngineBase, peer: EngineBase, peer_setup: str) -> None:
+    """Says on stderr why an engine's column will be empty, and how to fix it."""
+    if not ours.available:
+        print(
+            "NOTE: our operonx is not usable, so its column is 'pending'.\n"
+            f"  {ours.problem}\n"
+            "  Build it in release mode first, e.g. `make bench`, or:\n"
+            "    python3 -m venv .venv && .venv/bin/pip install 'maturin>=1.9.4,<2'\n"
+            "    VIRTUAL_ENV=$PWD/.venv .venv/bin/maturin develop --locked --release\n"
+            "  or point --ours at another interpreter that has it.",
+            file=sys.stderr,
+        )
+    if not peer.available:
+        print(
+            "NOTE: the peer is not usable, so its column is 'n/a'.\n"
+            f"  {peer.problem}\n"
+            f"  Create it with: {peer_setup}",
+            file=sys.stderr,
+        )

@@ -14,7 +14,6 @@ and our column says so.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -23,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchlib import (
-    DEFAULT_OURS,
-    DEFAULT_PEER,
     HERE,
     EngineBase,
+    driver_parser,
+    explain_unavailable,
     fmt,
     last_json,
     load_before,
+    parse_driver_args,
     probe,
     render_markdown,
     render_text,
@@ -143,21 +143,7 @@ def build_table(ours: Engine, peer: Engine, only: set[str]) -> tuple[list[str], 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--ours", default=str(DEFAULT_OURS), help=f"our venv's python (default {DEFAULT_OURS})")
-    ap.add_argument("--peer", default=str(DEFAULT_PEER), help=f"the peer venv's python (default {DEFAULT_PEER})")
-    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds per engine (default 5)")
-    ap.add_argument("--scale", type=float, default=1.0, help="time-budget multiplier per workload")
-    ap.add_argument("--only", default="W1,W2,W3,B", help="subset of W1,W2,W3,B")
-    ap.add_argument("--quick", action="store_true", help="1 round, half the budget (smoke test)")
-    ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    ap.add_argument("--json", metavar="PATH", help="write medians, spreads and all samples here")
-    ap.add_argument(
-        "--check", action="store_true", help="exit 1 if ours is unavailable or misses a target"
-    )
-    args = ap.parse_args(argv)
-    if args.quick:
-        args.rounds, args.scale = 1, args.scale * 0.5
+    args = parse_driver_args(driver_parser(__doc__.split("\n\n")[0], ["W1", "W2", "W3", "B"]), argv)
 
     started = time.perf_counter()
     load = load_before()
@@ -167,23 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     probe_operonx(peer)
     ours.label = "ours"
 
-    if not ours.available:
-        print(
-            "NOTE: our operonx is not usable, so its column is 'pending'.\n"
-            f"  {ours.problem}\n"
-            "  Build it in release mode first, e.g. `make bench`, or:\n"
-            "    python3 -m venv .venv && .venv/bin/pip install 'maturin>=1.9.4,<2'\n"
-            "    VIRTUAL_ENV=$PWD/.venv .venv/bin/maturin develop --release\n"
-            "  or point --ours at another interpreter that has it.",
-            file=sys.stderr,
-        )
-    if not peer.available:
-        print(
-            "NOTE: the peer is not usable, so its column is 'n/a'.\n"
-            f"  {peer.problem}\n"
-            "  Create it with: bash benches/peers/setup.sh",
-            file=sys.stderr,
-        )
+    explain_unavailable(ours, peer, "bash benches/peers/setup.sh")
     engines = [e for e in (ours, peer) if e.available]
     if not engines:
         print("nothing to benchmark", file=sys.stderr)
