@@ -13,6 +13,7 @@ from operonx import END, PARENT, START, GraphOp, graph, op
 from operonx.errors import GraphError, GraphTypeError, OperonError, OperonUsageError
 from operonx.export import engine_document, export_config
 from operonx.graph import GraphFunction, current_graph
+from documents import mapped, ref, same_documents, UNBOUND, unhost
 
 
 @op
@@ -23,49 +24,6 @@ def a(x):
 @op
 def b(v, w=1):
     return {"k": v * 10 + w}
-
-
-def unhost(value, hosts):
-    """The engine document with every {"$host": i} replaced as export_config writes it."""
-    from operonx.export import _jsonable
-
-    if isinstance(value, dict):
-        if set(value) == {"$host"}:
-            obj = hosts[value["$host"]]
-            if callable(obj) and not isinstance(obj, type):
-                return {"func_name": obj.__qualname__}
-            return _jsonable(obj)
-        return {k: unhost(v, hosts) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unhost(v, hosts) for v in value]
-    return value
-
-
-def same_documents(g: GraphOp) -> dict:
-    """export_config() and the engine document say the same thing; returns export_config()."""
-    text, hosts = engine_document(g)
-    doc = unhost(json.loads(text), hosts)
-    stack = [doc]
-    while stack:
-        d = stack.pop()
-        for o in d["ops"].values():
-            o.pop("callable", None)
-            if o["type"] == "graph":
-                stack.append(o["graph"])
-    exported = g.export_config()
-    assert doc == exported
-    return exported
-
-
-def ref(source, var, transforms=()):
-    return {"source": source, "var": var, "transforms": [list(t) for t in transforms], "is_output": False}
-
-
-UNBOUND = {"required": False, "default": None, "ref": None}
-
-
-def mapped(source, var):
-    return {"required": False, "default": None, "ref": ref(source, var)}
 
 
 def example_graph():

@@ -15,6 +15,7 @@ from operonx.export import engine_document, export_config
 from operonx.graph import GraphOp
 from operonx.op import FuncOp, op
 from operonx.refs import END, PARENT, START, Ref
+from documents import unhost
 
 
 @op
@@ -47,22 +48,6 @@ def total(xs):
 
 def plain_numbers(n):
     yield from range(n)
-
-
-def unhost(value, hosts):
-    """The engine document with every {"$host": i} replaced as export_config writes it."""
-    from operonx.export import _jsonable
-
-    if isinstance(value, dict):
-        if set(value) == {"$host"}:
-            obj = hosts[value["$host"]]
-            if callable(obj) and not isinstance(obj, type):
-                return {"func_name": obj.__qualname__}
-            return _jsonable(obj)
-        return {k: unhost(v, hosts) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unhost(v, hosts) for v in value]
-    return value
 
 
 def both_documents(g: GraphOp) -> dict:
