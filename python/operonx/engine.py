@@ -180,7 +180,7 @@ class Operon:
             "session_id": session_id if session_id is not None else str(uuid.uuid4()),
             "user_id": user_id if user_id is not None else str(uuid.uuid4()),
         }
-        inputs = dict(inputs or {})
+        inputs = dict(self._core.check_inputs(inputs))
         for mw in self._middleware:
             changed = await mw.before_run(self._graph, inputs, context)
             if changed is not None:

@@ -70,7 +70,8 @@ class ExecutionHandle:
         """Waits for the end of the run and returns the frames not yet consumed.
 
         ``mode="group"``: a dict of key → list of values in frame order (``unwrap=True`` makes
-        one-element lists scalars); ``mode="flat"``: the list of frame data dicts. After a
+        one-element lists scalars), plus ``"$errors"`` with ``errors="continue"``; ``mode="flat"``: the
+        list of frame data dicts. After a
         cancellation it returns what arrived. Raises the run's error, if it failed.
         """
         if mode not in ("group", "flat"):
@@ -81,18 +82,19 @@ class ExecutionHandle:
         self._raise_if_failed(cancelled_ok=True)
         if mode == "flat":
             return [data for _, _, data in frames]
-        return _group(frames, unwrap)
+        return self._with_errors(_group(frames, unwrap))
 
     async def result(self, unwrap: bool = True) -> dict:
         """Waits for the end of the run and groups every frame by key (also after iteration).
 
-        ``unwrap=True`` makes keys with one value scalars. Raises the run's error if it failed, and
-        :class:`~operonx.errors.RunCancelled` if it was cancelled.
+        ``unwrap=True`` makes keys with one value scalars. With ``errors="continue"`` the failed ops'
+        errors are listed under ``"$errors"``, as :meth:`Operon.run` does. Raises the run's error if it
+        failed, and :class:`~operonx.errors.RunCancelled` if it was cancelled.
         """
         self._require_retained("result()")
         await self._inner.wait_done()
         self._raise_if_failed(cancelled_ok=False)
-        return _group(self._inner.all_frames(), unwrap)
+        return self._with_errors(_group(self._inner.all_frames(), unwrap))
 
     def cancel(self) -> None:
         """Cancels the run: async ops and generators are stopped, nothing new starts; iteration ends
@@ -103,6 +105,14 @@ class ExecutionHandle:
     def done(self) -> bool:
         """True once the run is over (finished, failed or cancelled)."""
         return self._inner.done
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """The errors of the ops that failed so far in a run started with ``errors="continue"``, in
+        the order they happened (each an :class:`~operonx.errors.OpError` or
+        :class:`~operonx.errors.InputError`). Empty with ``errors="raise"``, where the first error
+        fails the run and is raised by iteration, :meth:`collect` and :meth:`result`."""
+        return self._inner.errors()
 
     @property
     def frame_count(self) -> int:
@@ -139,6 +149,11 @@ class ExecutionHandle:
                 f"{what} needs the run's frames, but this handle of graph '{self._graph}' was started with "
                 "retain_frames=False: frames are dropped once consumed; iterate the handle instead"
             )
+
+    def _with_errors(self, grouped: dict) -> dict:
+        if self._inner.error_mode == "continue":
+            grouped["$errors"] = self._inner.errors()
+        return grouped
 
     def _raise_if_failed(self, cancelled_ok: bool) -> None:
         error = self._inner.error()

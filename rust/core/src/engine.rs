@@ -151,6 +151,11 @@ impl Operon {
     /// Runs the graph once with the given error mode.
     pub fn run_with(&self, inputs: Value, mode: ErrorMode) -> Result<RunOutput> {
         let plan = &*self.plan;
+        let inputs = match inputs {
+            Value::Null => Value::Object(Default::default()),
+            Value::Object(_) => inputs,
+            other => return Err(EngineError::RunInputs { graph: plan.name.clone(), found: json_type(&other).into() }),
+        };
         let mut state = RunState::new(plan);
         let mut host =
             JsonHost { plan, inputs, records: vec![None; plan.ops.len()], arrivals: vec![0; plan.ops.len()], clock: 0 };
@@ -487,5 +492,17 @@ impl Host for JsonHost<'_> {
         _kw: Vec<(&str, Value)>,
     ) -> Result<Value, String> {
         apply_json(t.kind, value, &args)
+    }
+}
+
+/// The JSON type name of a value, for messages.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }

@@ -65,6 +65,15 @@ pub enum EngineError {
         problems: Vec<Problem>,
     },
 
+    /// The inputs given to a run are not a mapping of input names to values.
+    #[error("run inputs of graph '{graph}' must be a mapping of input names to values (a dict), not {found}")]
+    RunInputs {
+        /// The graph's name.
+        graph: String,
+        /// What was given instead (a type name).
+        found: String,
+    },
+
     /// A required input of an op has no value.
     #[error(
         "op '{op}' of graph '{graph}' is missing required input '{input}' (context {}); \

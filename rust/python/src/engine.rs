@@ -92,6 +92,12 @@ impl PyEngine {
         })
     }
 
+    /// Checks run inputs as every run does (a mapping; `None` is `{}`) and returns them; raises
+    /// `InputError` otherwise. Middleware calls it before it passes inputs to its hooks.
+    fn check_inputs<'py>(&self, py: Python<'py>, inputs: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        driver::checked_inputs(py, self, inputs)
+    }
+
     /// The graph's short name.
     #[getter]
     fn name(&self) -> &str {

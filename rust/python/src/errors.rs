@@ -187,6 +187,12 @@ pub fn to_pyerr(py: Python<'_>, err: &EngineError) -> PyErr {
             &msg,
             &[("graph", s(graph)), ("op", s(op)), ("input", s(input)), ("context", context_tuple(py, context))],
         ),
+        EngineError::RunInputs { graph, .. } => new_error(
+            py,
+            &ex.input,
+            &msg,
+            &[("graph", s(graph)), ("op", py.None().into_bound(py)), ("input", py.None().into_bound(py))],
+        ),
         EngineError::OpFailed { graph, op, context, .. } => {
             new_error(py, &ex.op, &msg, &[("graph", s(graph)), ("op", s(op)), ("context", context_tuple(py, context))])
         }

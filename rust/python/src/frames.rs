@@ -33,8 +33,9 @@ pub(crate) struct FrameBuffer {
     cursor: usize,
     /// Keep consumed frames (for `result()`).
     pub retain: bool,
-    /// The future of a consumer waiting for the next frame.
-    pub next_waiter: Option<Py<PyAny>>,
+    /// Futures of consumers waiting for the next frame. They are only woken: each consumer takes
+    /// its frame from the buffer when it resumes, so a consumer cancelled in between takes nothing.
+    pub next_waiters: Vec<Py<PyAny>>,
     /// Consumers waiting for one value.
     pub value_waiters: Vec<ValueWaiter>,
     /// Iteration has been exhausted or `collect()` has taken the rest.
@@ -49,7 +50,7 @@ impl FrameBuffer {
             base: 0,
             cursor: 0,
             retain,
-            next_waiter: None,
+            next_waiters: Vec::new(),
             value_waiters: Vec::new(),
             drained: false,
         }
@@ -59,6 +60,21 @@ impl FrameBuffer {
     #[inline]
     pub fn push(&mut self, frame: Frame) {
         self.frames.push_back(frame);
+    }
+
+    /// Registers a consumer's future to be woken by the next frame (or the end of the run), and
+    /// forgets waiters whose consumer gave up (their future is done: cancelled).
+    pub fn add_next_waiter(&mut self, py: Python<'_>, future: Py<PyAny>) {
+        self.next_waiters.retain(|w| !is_done(py, w.bind(py)));
+        self.next_waiters.push(future);
+    }
+
+    /// Wakes every consumer waiting for the next frame.
+    pub fn wake_next(&mut self, py: Python<'_>) -> PyResult<()> {
+        for w in std::mem::take(&mut self.next_waiters) {
+            resolve(py, w.bind(py), py.None().into_bound(py))?;
+        }
+        Ok(())
     }
 
     /// Number of frames emitted so far.
@@ -121,6 +137,19 @@ impl FrameBuffer {
         }
         Ok(None)
     }
+}
+
+/// True when a future is done (resolved, failed or cancelled); a future that cannot say counts as done.
+pub(crate) fn is_done(py: Python<'_>, future: &Bound<'_, PyAny>) -> bool {
+    future.call_method0(pyo3::intern!(py, "done")).and_then(|d| d.is_truthy()).unwrap_or(true)
+}
+
+/// Sets a future's result unless it is already done (its waiter may have been cancelled).
+pub(crate) fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, value: Bound<'_, PyAny>) -> PyResult<()> {
+    if !is_done(py, future) {
+        future.call_method1(pyo3::intern!(py, "set_result"), (value,))?;
+    }
+    Ok(())
 }
 
 /// A frame on its way out.

@@ -2,14 +2,18 @@
 //! run's buffer without a loop round trip when one is waiting; a consumer that outruns the run gets
 //! a loop future that the driver resolves on the same thread.
 
-use pyo3::exceptions::{PyStopAsyncIteration, PyStopIteration};
+use std::sync::TryLockError;
+
+use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
+use crate::awaitables::{ready, NextFrame};
 use crate::driver::{drive, ensure_started, lock, settle, Run};
 use crate::engine::PyEngine;
 use crate::errors::{exceptions, new_error};
 use crate::frames::{path_tuple, FrameRef, ValueWaiter};
+use crate::guards::keeping_pending_error;
 
 /// Builds the `(op, ctx, data)` tuple of a frame.
 pub(crate) fn frame_tuple<'py>(py: Python<'py>, eng: &PyEngine, frame: &FrameRef) -> PyResult<Bound<'py, PyTuple>> {
@@ -24,35 +28,51 @@ pub(crate) fn frame_tuple<'py>(py: Python<'py>, eng: &PyEngine, frame: &FrameRef
     )
 }
 
-/// An awaitable whose value is already known: awaiting it never touches the event loop.
-#[pyclass(module = "operonx._core", name = "Ready")]
-pub struct Ready {
-    value: Option<Py<PyAny>>,
+/// What awaiting the next frame comes to: a frame, or a loop future to wait on first.
+pub(crate) enum Next {
+    /// The `(op, ctx, data)` tuple.
+    Frame(Py<PyAny>),
+    /// A future (already marked as awaited) that is resolved when a frame arrives or the run ends.
+    Wait(Py<PyAny>),
 }
 
-#[pymethods]
-impl Ready {
-    fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
+/// Takes the next frame of `run` for an awaiting consumer. At the end it raises
+/// `StopAsyncIteration`, or the run's error after the run's last frame.
+pub(crate) fn next_frame(run: &Bound<'_, Run>) -> PyResult<Next> {
+    let py = run.py();
+    ensure_started(run)?;
+    let eng = run.get().engine.get();
+    let mut core = lock(run.get())?;
+    if core.frames.drained {
+        return Err(PyStopAsyncIteration::new_err(()));
     }
-
-    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
-        slf
+    if core.frames.total() == 0 && !core.finished && core.resume_pending() {
+        // Before its first frame the run waits for a loop turn only to start: this consumer is
+        // here, so step it now (same thread) and skip a round trip. Later frames go through the
+        // loop, so other tasks keep running while a generator streams.
+        drop(core);
+        drive(run)?;
+        settle(run)?;
+        core = lock(run.get())?;
     }
-
-    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let value = self.value.take().unwrap_or_else(|| py.None());
-        Err(PyStopIteration::new_err((value,)))
+    if let Some(frame) = core.frames.next(py) {
+        core.after_consume(py, run)?;
+        return Ok(Next::Frame(frame_tuple(py, eng, &frame)?.into_any().unbind()));
     }
-
-    fn send(&mut self, py: Python<'_>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
-        drop(value); // a ready awaitable ignores what is sent to it
-        self.__next__(py)
+    if core.finished {
+        core.frames.drained = true;
+        return match (&core.failure, core.cancelled) {
+            (Some(err), false) => Err(err.clone_ref(py)),
+            _ => Err(PyStopAsyncIteration::new_err(())),
+        };
     }
-}
-
-fn ready(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    Ok(Py::new(py, Ready { value: Some(value.unbind()) })?.into_any())
+    let event_loop = core.ensure_loop(py, eng)?;
+    let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+    // What `Future.__await__` sets before it yields the future to the task that awaits it.
+    future.setattr(pyo3::intern!(py, "_asyncio_future_blocking"), true)?;
+    core.frames.add_next_waiter(py, future.clone().unbind());
+    core.after_consume(py, run)?;
+    Ok(Next::Wait(future.unbind()))
 }
 
 /// The engine side of `operonx.ExecutionHandle` (which wraps it as `_inner`).
@@ -70,19 +90,32 @@ impl Handle {
 
 impl Drop for Handle {
     /// A handle nobody holds any more (not even an `async for`) cancels its run, so no op task
-    /// outlives it.
+    /// outlives it. The drop may come while an exception propagates (the `async for` body raised)
+    /// or from the garbage collector while the run is being stepped: the pending exception is kept
+    /// as it is, and a run that is busy is asked to cancel itself once its current step ends.
     fn drop(&mut self) {
-        Python::attach(|py| {
-            let run = self.run.bind(py);
-            let over = lock(run.get()).map(|c| c.finished).unwrap_or(true);
-            if !over {
-                if let Ok(mut core) = lock(run.get()) {
-                    core.cancel(py);
-                }
-                let _ = settle(run);
-            }
-        });
+        Python::attach(|py| keeping_pending_error(py, |py| cancel_dropped(self.run.bind(py))));
     }
+}
+
+/// Cancels the run of a dropped handle, now or (when it is being stepped) at its next step.
+fn cancel_dropped(run: &Bound<'_, Run>) {
+    let py = run.py();
+    let r = run.get();
+    let mut core = match r.core.try_lock() {
+        Ok(core) => core,
+        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(TryLockError::WouldBlock) => {
+            r.request_cancel();
+            return;
+        }
+    };
+    if core.finished {
+        return;
+    }
+    core.cancel(py);
+    drop(core);
+    let _ = settle(run);
 }
 
 #[pymethods]
@@ -91,49 +124,9 @@ impl Handle {
         slf
     }
 
-    /// The next frame: a ready awaitable, a loop future, or `StopAsyncIteration` at the end (the
-    /// run's error is raised after its last frame).
-    fn __anext__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let run = self.run.bind(py);
-        ensure_started(run)?;
-        let eng = run.get().engine.get();
-        let mut core = lock(run.get())?;
-        if core.frames.drained {
-            return Err(PyStopAsyncIteration::new_err(()));
-        }
-        if core.frames.total() == 0 && !core.finished && core.resume_pending() {
-            // Before its first frame the run waits for a loop turn only to start: this consumer is
-            // here, so step it now (same thread) and skip a round trip. Later frames go through the
-            // loop, so other tasks keep running while a generator streams.
-            drop(core);
-            drive(run)?;
-            settle(run)?;
-            core = lock(run.get())?;
-        }
-        if let Some(frame) = core.frames.next(py) {
-            core.after_consume(py, run)?;
-            return ready(py, frame_tuple(py, eng, &frame)?.into_any());
-        }
-        if core.finished {
-            core.frames.drained = true;
-            return match (&core.failure, core.cancelled) {
-                (Some(err), false) => Err(err.clone_ref(py)),
-                _ => Err(PyStopAsyncIteration::new_err(())),
-            };
-        }
-        if core.frames.next_waiter.is_some() {
-            return Err(new_error(
-                py,
-                &exceptions(py).usage,
-                "another consumer is already waiting for the next frame of this handle",
-                &[],
-            ));
-        }
-        let event_loop = core.ensure_loop(py, eng)?;
-        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
-        core.frames.next_waiter = Some(future.clone().unbind());
-        core.after_consume(py, run)?;
-        Ok(future.unbind())
+    /// An awaitable of the next frame (see [`NextFrame`]).
+    fn __anext__(&self, py: Python<'_>) -> NextFrame {
+        NextFrame::new(self.run.clone_ref(py))
     }
 
     /// The value of `var` in the frames of op `op`: the last one buffered, else the first to arrive,
@@ -226,6 +219,19 @@ impl Handle {
     fn error(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
         let core = lock(self.run.get())?;
         Ok(core.failure.as_ref().map(|e| e.clone_ref(py).into_value(py).into_any()))
+    }
+
+    /// The errors of ops that failed in a run started with `errors="continue"`, in the order they
+    /// happened (an empty list with `errors="raise"`, where the first one fails the run).
+    fn errors<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let core = lock(self.run.get())?;
+        PyList::new(py, core.listed_errors().iter().map(|e| e.bind(py)))
+    }
+
+    /// `"continue"` when failed ops are listed and the run goes on, else `"raise"`.
+    #[getter]
+    fn error_mode(&self) -> PyResult<&'static str> {
+        Ok(if lock(self.run.get())?.lists_errors() { "continue" } else { "raise" })
     }
 
     /// True once the run is over (finished, failed or cancelled).

@@ -4,31 +4,22 @@
 //! stepped on the caller's event-loop thread), `state` (the `"$state"` view), `errors` (the exception
 //! family), plus `call` (vectorcall) and `workers` (threads for cpu ops).
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use pyo3::prelude::*;
 
+mod awaitables;
 mod call;
 mod driver;
 mod engine;
 mod errors;
 mod frames;
+mod guards;
 mod handle;
 mod state;
 mod value;
 mod values;
 mod workers;
 
-/// Runs `f`, turning a Rust panic into an `OperonError` instead of a `PanicException`.
-pub(crate) fn guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(panic) => {
-            let msg = operonx::engine::panic_message(&*panic);
-            Err(errors::to_pyerr(py, &operonx::EngineError::Internal(msg)))
-        }
-    }
-}
+pub(crate) use guards::guard;
 
 /// Panics inside the engine's guard, so tests can check that a Rust panic surfaces as an
 /// `OperonError` and never as a `BaseException` or a crash.
@@ -46,6 +37,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<driver::Run>()?;
     m.add_class::<state::RunStateView>()?;
     m.add_class::<handle::Handle>()?;
-    m.add_class::<handle::Ready>()?;
+    m.add_class::<awaitables::Ready>()?;
+    m.add_class::<awaitables::NextFrame>()?;
     Ok(())
 }

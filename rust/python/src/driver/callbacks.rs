@@ -24,13 +24,21 @@ pub(super) fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Arg
     let kind = eng.plan.ops[op as usize].kind;
     if kind == OpKind::Cpu {
         let done = Py::new(py, OpDone { run: run.clone().unbind(), op, ctx })?;
-        workers::submit(workers::Job {
+        let job = workers::Job {
             func: f.clone().unbind(),
             kwnames: kwnames.clone().unbind(),
             args: args.into_iter().map(Bound::unbind).collect(),
+            context: workers::copy_context(py)?,
+            done_context: workers::copy_context(py)?,
             event_loop: event_loop.clone_ref(py),
             done: done.into_any(),
-        });
+            stopped: lock(r)?.stop_token(),
+        };
+        if let Err((job, why)) = workers::submit(py, job) {
+            drop(job);
+            let err = pyo3::exceptions::PyRuntimeError::new_err(why);
+            return resume_now(run, op, ctx, Err(err));
+        }
         return Ok(());
     }
     let started = call_with_kwnames(py, f, &args, kwnames).and_then(|made| {
@@ -50,19 +58,23 @@ pub(super) fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Arg
     });
     let task = match started {
         Ok(task) => task,
-        Err(e) => {
-            let next = {
-                let mut core = lock(r)?;
-                let next = core.state.end_concurrent();
-                core.complete(py, eng, op, ctx, Err(e));
-                next
-            };
-            return launch_waiting(run, next);
-        }
+        Err(e) => return resume_now(run, op, ctx, Err(e)),
     };
     task.call_method1(pyo3::intern!(py, "add_done_callback"), (OpDone { run: run.clone().unbind(), op, ctx },))?;
     lock(r)?.tasks.insert((op, ctx), task.unbind());
     Ok(())
+}
+
+/// Completes a concurrent op that could not be launched, then launches the one waiting for its slot.
+fn resume_now(run: &Bound<'_, Run>, op: OpId, ctx: CtxId, outcome: PyResult<Bound<'_, PyAny>>) -> PyResult<()> {
+    let py = run.py();
+    let next = {
+        let mut core = lock(run.get())?;
+        let next = core.state.end_concurrent();
+        core.complete(py, run.get().engine.get(), op, ctx, outcome);
+        next
+    };
+    launch_waiting(run, next)
 }
 
 /// Launches an op that waited for the concurrency cap (already counted as started).

@@ -10,7 +10,8 @@
 //! `generators` sync generators and items, `outputs` built-in ops, outputs and frames, `loops` loop
 //! iterations, `failure` failed and cancelled runs, `host` input resolution.
 
-use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use operonx::plan::{Builtin, Forward, OpId, OpKind, Plan, RefSource, VarId};
 use operonx::scheduler::{choose_branch, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState, ROOT};
@@ -25,7 +26,7 @@ use smallvec::SmallVec;
 use crate::call::call_with_kwnames;
 use crate::engine::PyEngine;
 use crate::errors::{exceptions, new_error, to_pyerr};
-use crate::frames::{Frame, FrameBuffer};
+use crate::frames::{resolve, Frame, FrameBuffer};
 use crate::state::RunStateView;
 use crate::value::apply_transform;
 use crate::values::Values;
@@ -59,6 +60,24 @@ const MAX_BATCH: u32 = 256;
 pub struct Run {
     pub(crate) engine: Py<PyEngine>,
     pub(crate) core: Mutex<RunCore>,
+    /// Set by a handle dropped while the run was being stepped (its lock held): the driver
+    /// cancels the run at its next step.
+    cancel_requested: AtomicBool,
+}
+
+impl Run {
+    /// Asks the driver to cancel the run at its next step (for code that cannot take the lock).
+    pub(crate) fn request_cancel(&self) {
+        self.cancel_requested.store(true, Ordering::Release);
+    }
+
+    /// Cancels the run now if a cancel was requested while it was busy.
+    fn take_cancel_request(&self, py: Python<'_>, core: &mut RunCore) {
+        if self.cancel_requested.load(Ordering::Acquire) {
+            self.cancel_requested.store(false, Ordering::Relaxed);
+            core.cancel(py);
+        }
+    }
 }
 
 /// A sync generator being pulled.
@@ -97,6 +116,9 @@ pub(crate) struct RunCore {
     pub(crate) started: bool,
     pub(crate) ids: [Option<Py<PyAny>>; 3],
     pub(crate) loops: Loops,
+    /// Set when the run stops (failed or cancelled): worker jobs of the run not yet started are
+    /// dropped, and a running one's result is discarded.
+    stop_token: Arc<AtomicBool>,
 }
 
 /// Why an op did not produce outputs.
@@ -143,6 +165,23 @@ pub(crate) fn error_mode(py: Python<'_>, errors: &str) -> PyResult<ErrorMode> {
     }
 }
 
+/// The inputs of a run of `eng`: a mapping (`None` is an empty dict), else an `InputError`. The one
+/// check of run inputs, made before middleware sees them too.
+pub(crate) fn checked_inputs<'py>(
+    py: Python<'py>,
+    eng: &PyEngine,
+    inputs: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let Some(i) = inputs.filter(|i| !i.is_none()) else {
+        return Ok(PyDict::new(py).into_any());
+    };
+    if i.cast::<PyDict>().is_ok() || i.hasattr(pyo3::intern!(py, "keys"))? {
+        return Ok(i);
+    }
+    let found = i.get_type().name()?.to_string();
+    Err(to_pyerr(py, &EngineError::RunInputs { graph: eng.plan.name.clone(), found }))
+}
+
 /// Creates a run of `engine` (not started).
 pub(crate) fn new_run<'py>(
     engine: &Bound<'py, PyEngine>,
@@ -153,16 +192,7 @@ pub(crate) fn new_run<'py>(
 ) -> PyResult<Bound<'py, Run>> {
     let py = engine.py();
     let eng = engine.get();
-    let inputs = match inputs {
-        None => PyDict::new(py).into_any(),
-        Some(i) if i.is_none() => PyDict::new(py).into_any(),
-        Some(i) if i.cast::<PyDict>().is_ok() || i.hasattr(pyo3::intern!(py, "keys"))? => i,
-        Some(i) => {
-            let msg =
-                format!("run inputs of graph '{}' must be a mapping, not {}", eng.plan.name, i.get_type().name()?);
-            return Err(to_pyerr(py, &EngineError::Usage(msg)));
-        }
-    };
+    let inputs = checked_inputs(py, eng, inputs)?;
     let core = RunCore {
         state: RunState::new(&eng.plan),
         mode,
@@ -187,8 +217,12 @@ pub(crate) fn new_run<'py>(
         started: false,
         ids: ids.map(|i| i.map(Bound::unbind)),
         loops: Default::default(),
+        stop_token: Arc::new(AtomicBool::new(false)),
     };
-    Bound::new(py, Run { engine: engine.clone().unbind(), core: Mutex::new(core) })
+    Bound::new(
+        py,
+        Run { engine: engine.clone().unbind(), core: Mutex::new(core), cancel_requested: AtomicBool::new(false) },
+    )
 }
 
 /// `engine.run()`: starts a run and steps it as far as it goes without waiting. Returns the result
@@ -238,6 +272,7 @@ pub(crate) fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
     let plan: &Plan = &eng.plan;
     loop {
         let mut core = lock(r)?;
+        r.take_cancel_request(py, &mut core);
         if core.finished {
             return Ok(());
         }
@@ -315,6 +350,7 @@ pub(crate) fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
 pub(crate) fn settle(run: &Bound<'_, Run>) -> PyResult<()> {
     let py = run.py();
     let mut core = lock(run.get())?;
+    run.get().take_cancel_request(py, &mut core);
     if !core.finished && core.is_over() {
         core.finished = true;
     }
@@ -378,6 +414,21 @@ fn from_callback(run: &Bound<'_, Run>, f: impl FnOnce() -> PyResult<()>) -> PyRe
 }
 
 impl RunCore {
+    /// The errors listed by a run with `errors="continue"`.
+    pub(crate) fn listed_errors(&self) -> &[Py<PyAny>] {
+        &self.errors
+    }
+
+    /// True when failed ops are listed and the run goes on (`errors="continue"`).
+    pub(crate) fn lists_errors(&self) -> bool {
+        self.mode == ErrorMode::Continue
+    }
+
+    /// The token worker jobs of this run watch: set once the run stops.
+    pub(crate) fn stop_token(&self) -> Arc<AtomicBool> {
+        self.stop_token.clone()
+    }
+
     /// True when no work is left.
     pub(crate) fn is_over(&self) -> bool {
         self.state.is_idle() && self.sync_gens.is_empty()

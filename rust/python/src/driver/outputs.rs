@@ -40,14 +40,6 @@ pub(crate) fn forward_into(
     Ok(())
 }
 
-/// Sets a future's result unless it is already done (its waiter may have been cancelled).
-pub(crate) fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, value: Bound<'_, PyAny>) -> PyResult<()> {
-    if !future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
-        future.call_method1(pyo3::intern!(py, "set_result"), (value,))?;
-    }
-    Ok(())
-}
-
 /// Reads `key` from a mapping; `None` when absent.
 pub(crate) fn lookup<'py>(obj: &Bound<'py, PyAny>, key: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
     if let Ok(d) = obj.cast::<PyDict>() {
@@ -210,26 +202,16 @@ impl RunCore {
         }
         let path = self.state.contexts().path(ctx);
         self.frames.push(Frame { op, path, data: data.unbind(), superseded: false });
-        if let Some(waiter) = self.frames.next_waiter.take() {
-            if let Some(frame) = self.frames.next(py) {
-                resolve(py, waiter.bind(py), crate::handle::frame_tuple(py, eng, &frame)?.into_any())?;
-            }
+        if !self.frames.next_waiters.is_empty() {
+            self.frames.wake_next(py)?;
         }
         Ok(())
     }
 
     /// Wakes consumers of a run that is over.
     pub(crate) fn wake_consumers(&mut self, py: Python<'_>) -> PyResult<()> {
-        if let Some(waiter) = self.frames.next_waiter.take() {
-            let waiter = waiter.bind(py);
-            if !waiter.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
-                let exc = match (&self.failure, self.cancelled) {
-                    (Some(err), false) => err.clone_ref(py).into_value(py).into_any(),
-                    _ => pyo3::exceptions::PyStopAsyncIteration::new_err(()).into_value(py).into_any(),
-                };
-                waiter.call_method1(pyo3::intern!(py, "set_exception"), (exc,))?;
-            }
-        }
+        // Woken consumers find the run over: they take the frames left, then the end or the error.
+        self.frames.wake_next(py)?;
         for w in self.frames.value_waiters.drain(..) {
             resolve(py, w.future.bind(py), py.None().into_bound(py))?;
         }
