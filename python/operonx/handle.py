@@ -107,6 +107,12 @@ class ExecutionHandle:
         return self._inner.done
 
     @property
+    def cancelled(self) -> bool:
+        """True when the run was cancelled (by :meth:`cancel`, by dropping the handle, or by
+        cancelling the task that awaited it)."""
+        return self._inner.cancelled
+
+    @property
     def errors(self) -> list[BaseException]:
         """The errors of the ops that failed so far in a run started with ``errors="continue"``, in
         the order they happened (each an :class:`~operonx.errors.OpError` or
