@@ -25,6 +25,8 @@ from operonx.errors import InputError, OpError, RunCancelled
 pytestmark = pytest.mark.timeout(120)
 
 T = 5  # seconds: bound on every await that could hang
+# The cpu pool has at most 8 threads: at most that many jobs can have started before a run stopped.
+MAX_WORKERS = 8
 
 
 def run_program(source: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -213,6 +215,61 @@ def test_a_cpu_op_still_running_at_exit_finishes_before_the_interpreter_does():
     assert "finished 1" in done.stdout  # joined at exit, not killed mid-call
 
 
+def test_cpu_jobs_still_queued_at_exit_are_dropped():
+    done = run_program(
+        """
+        import asyncio, time
+        from operonx import Operon, GraphOp, op, START, END
+
+        @op(bound="cpu")
+        def work(x):
+            print("ran", x, flush=True)
+            time.sleep(0.05)
+            return {"y": x}
+
+        with GraphOp(name="c") as g:
+            START >> [work(x=i, name=f"w{i}") for i in range(40)] >> END
+
+        async def main():
+            global handle
+            handle = Operon(g).start({})  # kept alive past the loop: its run is never cancelled
+            await asyncio.sleep(0.01)
+
+        asyncio.run(main())
+        """
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    assert 0 < done.stdout.count("ran") <= 2 * MAX_WORKERS
+
+
+def test_a_forked_child_runs_cpu_ops_on_a_pool_of_its_own():
+    done = run_program(
+        """
+        import os, sys
+        from operonx import Operon, GraphOp, op, START, END, PARENT
+
+        @op(bound="cpu")
+        def work(x):
+            return {"y": x + 1, "pid": os.getpid()}
+
+        with GraphOp(name="c") as g:
+            a = work(x=PARENT["x"])
+            START >> a >> END
+        engine = Operon(g)
+        assert engine.run_sync({"x": 1})["y"] == 2
+        pid = os.fork()
+        if pid == 0:
+            out = engine.run_sync({"x": 2})
+            os._exit(0 if out["y"] == 3 and out["pid"] == os.getpid() else 5)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        assert engine.run_sync({"x": 3})["y"] == 4
+        """,
+        timeout=30,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr)
+
+
 # ---------------------------------------------------------------------------
 # 3. A cancelled or timed-out wait for the next frame
 # ---------------------------------------------------------------------------
@@ -341,10 +398,6 @@ async def test_a_handle_collected_while_its_run_is_stepped_cancels_the_run():
 # ---------------------------------------------------------------------------
 # 5. Cancelled or failed runs start none of their queued cpu jobs
 # ---------------------------------------------------------------------------
-
-# The pool has at most 8 threads: at most that many jobs can have started before the run stopped.
-MAX_WORKERS = 8
-
 
 def cpu_fanout(calls: list, fail: bool, n: int = 32):
     @op(bound="cpu")

@@ -4,8 +4,9 @@
 //!
 //! Each job carries its run's stop token: a job whose run failed or was cancelled before it started
 //! is dropped, and a job whose run stopped while it ran has its result discarded. The pool is shut
-//! down by an `atexit` hook, which lets queued jobs finish and joins every thread, so no thread of
-//! ours touches Python once the interpreter finalizes. A forked child starts a pool of its own.
+//! down by an `atexit` hook: jobs still queued are dropped, running ones finish, and every thread is
+//! joined, so no thread of ours touches Python once the interpreter finalizes. A forked child
+//! starts a pool of its own.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -100,7 +101,8 @@ pub fn submit(py: Python<'_>, job: Job) -> Result<(), (Job, String)> {
     p.tx.send(job).map_err(|e| (e.0, "cpu worker threads are gone".to_string()))
 }
 
-/// The exit hook: refuses new jobs, lets the queued ones finish and joins every thread.
+/// The exit hook: refuses new jobs, drops the queued ones, lets running ones finish and joins every
+/// thread.
 #[pyfunction]
 fn shutdown(py: Python<'_>) {
     SHUT_DOWN.store(true, Ordering::Release);
@@ -118,8 +120,10 @@ fn worker(rx: Arc<Mutex<Receiver<Job>>>) {
     Python::attach(|py| loop {
         let job = py.detach(|| rx.lock().unwrap_or_else(|p| p.into_inner()).recv());
         let Ok(job) = job else { return };
-        if job.run_stopped() {
-            continue; // its run failed or was cancelled before it started: dropped, never run
+        if job.run_stopped() || SHUT_DOWN.load(Ordering::Acquire) {
+            // Its run failed or was cancelled before it started, or the interpreter is exiting:
+            // dropped, never run.
+            continue;
         }
         run_job(py, job);
     });
