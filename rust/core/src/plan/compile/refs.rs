@@ -127,8 +127,8 @@ impl until::Sink for Compiler<'_> {
         self.intern(name)
     }
 
-    fn constant(&mut self, value: Value) -> ConstId {
-        self.consts.push(Const::Json(value));
+    fn constant(&mut self, value: Const) -> ConstId {
+        self.consts.push(value);
         (self.consts.len() - 1) as ConstId
     }
 }
