@@ -40,6 +40,8 @@ struct Pending {
     soft_fired: bool,
     soft_dead: u32,
     doomed: bool,
+    /// A predecessor ran (signalled done): the end of a nested graph runs in a context only then.
+    ran: bool,
 }
 
 /// Serializes the per-item runs of one op under one stream (sequential items, or `parallel(max)`).

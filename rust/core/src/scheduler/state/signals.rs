@@ -85,13 +85,17 @@ impl RunState {
             return; // it waits for an op that never runs
         }
         // The end of a nested graph waits for every inner op to settle, run or skipped; it is
-        // skipped only when the nested graph's entry was.
+        // skipped when the nested graph's entry was, or when nothing ran in its context (a stream
+        // context inside the nested graph, such as the collect of a generator that yielded nothing).
+        let exit = plan.ops[vi].kind == OpKind::GraphExit;
         let own_entry = plan.ops[from as usize].kind == OpKind::GraphEnter && from + 1 == v;
-        let outcome = if plan.ops[vi].kind == OpKind::GraphExit && !own_entry { Outcome::Done } else { outcome };
+        let ran = outcome == Outcome::Done;
+        let outcome = if exit && !own_entry { Outcome::Done } else { outcome };
         let counted = if x == ROOT {
             self.signal_root(plan, vi, soft, outcome)
         } else {
-            self.signal_pending(plan, v, x, soft, outcome)
+            self.signal_pending(plan, v, x, soft, outcome, ran)
+                .map(|(count, doomed, any_ran)| (count, doomed || (exit && !any_ran)))
         };
         match counted {
             Some((0, true)) => self.skip_stack.push((v, x)),
@@ -124,18 +128,28 @@ impl RunState {
         Some((self.counts[vi], self.doomed[vi]))
     }
 
-    /// Counts a signal to `(v, x)` outside the root: its count left and whether it is doomed, or
-    /// `None` when the signal changes no count.
-    fn signal_pending(&mut self, plan: &Plan, v: OpId, x: CtxId, soft: bool, outcome: Outcome) -> Option<(u32, bool)> {
+    /// Counts a signal to `(v, x)` outside the root (`ran`: its predecessor ran): its count left,
+    /// whether it is doomed and whether a predecessor ran there, or `None` when the signal changes no
+    /// count.
+    fn signal_pending(
+        &mut self,
+        plan: &Plan,
+        v: OpId,
+        x: CtxId,
+        soft: bool,
+        outcome: Outcome,
+        ran: bool,
+    ) -> Option<(u32, bool, bool)> {
         let vi = v as usize;
         let contexts = &mut self.contexts;
         let p = self.pending.entry((v, x)).or_insert_with(|| {
             contexts.hold(x);
             let left = plan.signals[vi];
             let count = plan.initial_counts[vi];
-            Pending { count, left, soft_fired: false, soft_dead: 0, doomed: false }
+            Pending { count, left, soft_fired: false, soft_dead: 0, doomed: false, ran: false }
         });
         p.left -= 1;
+        p.ran |= ran;
         let last = p.left == 0;
         // A soft signal after the group fired, or a dead one while others may still fire,
         // changes no count.
@@ -160,7 +174,7 @@ impl RunState {
         if counted {
             p.count -= 1;
         }
-        let state = (p.count, p.doomed);
+        let state = (p.count, p.doomed, p.ran);
         if last {
             self.pending.remove(&(v, x));
         }
