@@ -186,6 +186,21 @@ def run(spec: GraphSpec, inputs: dict[str, Any], errors: str = "raise") -> Outco
     return out
 
 
+def upstream(n: int, edges: list[tuple[int, int, bool]]) -> list[set[int]]:
+    """For each of ``n`` nodes, the nodes a path of edges (hard or soft) leads from: the only ones it may
+    read. Edges ``(from, to, soft)`` go from a lower to a higher index."""
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for u, v, _ in edges:
+        preds[v].append(u)
+    up: list[set[int]] = []
+    for v in range(n):
+        s: set[int] = set()
+        for u in preds[v]:
+            s |= {u} | up[u]
+        up.append(s)
+    return up
+
+
 def guaranteed(spec: GraphSpec) -> list[set[int]]:
     """For each op, the ops that have certainly finished (successfully) whenever it starts, whatever
     order concurrent ops finish in: its hard predecessors and theirs, plus what every soft predecessor

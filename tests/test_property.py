@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from operonx import END, PARENT, START, GraphOp, Operon, op
 from operonx.errors import InputError, OpError
 
-from reference import FUNCS, REQUIRED, GraphSpec, OpSpec, guaranteed
+from reference import FUNCS, REQUIRED, GraphSpec, OpSpec, guaranteed, upstream
 from reference import run as reference_run
 
 RUN_TIMEOUT = 5.0  # seconds per engine run; a 60-op run takes well under 0.3 s in a debug build
@@ -201,6 +201,7 @@ def cases(draw):
 
     # Inputs, now that the edges are known.
     sure = guaranteed(spec)
+    up = upstream(n, edges)
     for i, o in enumerate(ops):
         params, _ = FUNCS[o.func]
         for p, default in params.items():
@@ -210,8 +211,8 @@ def cases(draw):
             required = default is REQUIRED
             refs = [(j, var) for j in sorted(sure[i]) for var in FUNCS[ops[j].func][1]]
             if timing_free and (allow_missing or not required):
-                # a sync graph is deterministic: refs may point at any earlier op, run or not
-                refs += [(j, var) for j in range(i) for var in FUNCS[ops[j].func][1]]
+                # a sync graph is deterministic: refs may point at any op upstream, run or not
+                refs += [(j, var) for j in sorted(up[i] - sure[i]) for var in FUNCS[ops[j].func][1]]
             choices = ["parent", "lit"] + ["ref"] * (3 if refs else 0)
             if allow_missing or not required:
                 choices += ["unbound", "none"]

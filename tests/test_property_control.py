@@ -39,7 +39,7 @@ from operonx import END, PARENT, START, BranchOp, GraphOp, Operon, op
 from operonx.core.ops import if_
 from operonx.errors import InputError, OpError
 
-from reference import FUNCS, REQUIRED
+from reference import FUNCS, REQUIRED, upstream
 from reference_control import Graph, Node, candidates, condition_text, guaranteed, node_outputs, own_inputs
 from reference_control import run as reference_run
 
@@ -229,13 +229,14 @@ def _scope(draw, kn: Knobs, name: str, depth: int, keys: list[str], safe: list[s
     graph.syntax["fan_out"] = draw(st.booleans())
 
     sure = guaranteed(graph)
+    up = upstream(n, edges)
     timing_free = kn.all_sync
 
     def readable(i, for_required):
-        """(node, var) pairs node i may read: finished for sure, or in a sync graph any earlier node."""
+        """(node, var) pairs node i may read: finished for sure, or in a sync graph any node upstream."""
         js = set(sure[i])
         if timing_free and (kn.allow_missing or not for_required):
-            js |= set(range(i))
+            js |= up[i]
         out = []
         for j in sorted(js):
             if nodes[j].kind == "router":

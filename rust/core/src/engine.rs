@@ -103,12 +103,7 @@ impl OperonBuilder {
             }
             Err(e) => return Err(e),
         };
-        if let Some(c) = plan.consts.iter().find(|c| matches!(c, Const::Host(_))) {
-            problems.push(Problem::new(
-                "invalid",
-                format!("the document holds a host object ({c:?}); a graph run from Rust holds JSON values only"),
-            ));
-        }
+        problems.extend(crate::value::unsupported_constants(&plan));
         if !problems.is_empty() {
             return Err(EngineError::Invalid { graph: plan.name.clone(), problems });
         }
@@ -468,7 +463,7 @@ impl Host for JsonHost<'_> {
     fn constant(&mut self, c: ConstId) -> Value {
         match &self.plan.consts[c as usize] {
             Const::Json(v) => v.clone(),
-            Const::Host(_) => Value::Null, // refused at build time
+            Const::Int(_) | Const::Host(_) => Value::Null, // refused at build time
         }
     }
 

@@ -1,11 +1,44 @@
 //! Ref transforms on JSON values, for graphs run from Rust. Integers and floats stay apart: `7 // 2` is
-//! `3`, not `3.0`, and integer arithmetic never goes through `f64`.
+//! `3`, not `3.0`, and integer arithmetic and comparisons never go through `f64`: integers are exact
+//! over the whole range JSON holds (`i64::MIN..=u64::MAX`), and a result beyond it is an error.
 
 use std::cmp::Ordering;
 
 use serde_json::{Number, Value};
 
+use crate::error::Problem;
 use crate::graph::TransformKind;
+use crate::plan::{Builtin, Const, LoopPlan, Plan, Until};
+
+/// The constants of a plan that a graph run from Rust cannot hold: host objects, and whole numbers
+/// beyond 64 bits in a loop's `until` (each named with its loop).
+pub fn unsupported_constants(plan: &Plan) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    if let Some(c) = plan.consts.iter().find(|c| matches!(c, Const::Host(_))) {
+        problems.push(Problem::new(
+            "invalid",
+            format!("the document holds a host object ({c:?}); a graph run from Rust holds JSON values only"),
+        ));
+    }
+    for op in &plan.ops {
+        let Builtin::Loop(LoopPlan { until: Until::Expr { cond, text, .. }, .. }) = &op.builtin else {
+            continue;
+        };
+        for c in cond.constants() {
+            if let Const::Int(digits) = &plan.consts[c as usize] {
+                let message = format!(
+                    "loop '{}' has until {text:?}, whose integer {digits} does not fit in 64 bits; a graph run \
+                     from Rust holds integers from {} to {} only",
+                    op.name,
+                    i64::MIN,
+                    u64::MAX
+                );
+                problems.push(Problem::new("unsupported", message).op(&op.name));
+            }
+        }
+    }
+    problems
+}
 
 /// Applies a transform to a JSON value. `apply` and calls of unknown methods are refused: a JSON graph
 /// run from Rust has no host functions.
@@ -30,8 +63,10 @@ pub fn apply_json(kind: TransformKind, value: Value, args: &[Value]) -> Result<V
         Neg => arith(Sub, &Value::from(0), &value),
         Pos => Ok(value),
         Abs => match &value {
-            Value::Number(n) if n.is_i64() => Ok(Value::from(n.as_i64().unwrap_or(0).unsigned_abs())),
-            Value::Number(n) => Ok(float(n.as_f64().unwrap_or(0.0).abs())),
+            Value::Number(n) => match integer(n) {
+                Some(i) => int_value(i.abs()),
+                None => Ok(float(n.as_f64().unwrap_or(0.0).abs())),
+            },
             _ => Err(format!("abs() of {value}")),
         },
         Eq => Ok(Value::Bool(json_eq(&value, &arg()?))),
@@ -92,29 +127,25 @@ fn call_method(name: &str, v: &Value, _args: &[Value]) -> Result<Value, String> 
     }))
 }
 
+/// A JSON integer (`i64` or `u64`), widened so that any two combine and compare exactly.
+fn integer(n: &Number) -> Option<i128> {
+    n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
+}
+
+/// An exact integer result as JSON; one beyond `i64::MIN..=u64::MAX` is an error, never a rounded float.
+fn int_value(i: i128) -> Result<Value, String> {
+    if let Ok(v) = i64::try_from(i) {
+        return Ok(Value::from(v));
+    }
+    u64::try_from(i).map(Value::from).map_err(|_| format!("integer overflow: {i} does not fit in 64 bits"))
+}
+
 fn arith(op: TransformKind, a: &Value, b: &Value) -> Result<Value, String> {
     use TransformKind::*;
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
-            if let (Some(x), Some(y), false) = (x.as_i64(), y.as_i64(), op == TrueDiv) {
-                // Python's floor division and modulo from the Euclidean ones, without overflow: the
-                // remainder takes the divisor's sign (`checked_rem_euclid` fails only for MIN % -1 == 0).
-                let rem = x.checked_rem_euclid(y).unwrap_or(0);
-                let adjust = y < 0 && rem != 0;
-                let r = match op {
-                    Add => x.checked_add(y),
-                    Sub => x.checked_sub(y),
-                    Mul => x.checked_mul(y),
-                    FloorDiv if y == 0 => return Err("integer division by zero".into()),
-                    FloorDiv => x.checked_div_euclid(y).map(|q| q - i64::from(adjust)),
-                    Mod if y == 0 => return Err("integer modulo by zero".into()),
-                    Mod => Some(if adjust { rem + y } else { rem }),
-                    Pow if y >= 0 => u32::try_from(y).ok().and_then(|e| x.checked_pow(e)),
-                    Pow if x == 0 => return Err("0 cannot be raised to a negative power".into()),
-                    Pow => return Ok(float((x as f64).powf(y as f64))),
-                    _ => None,
-                };
-                return r.map(Value::from).ok_or_else(|| "integer overflow".into());
+            if let (Some(x), Some(y), false) = (integer(x), integer(y), op == TrueDiv) {
+                return int_arith(op, x, y);
             }
             let (x, y) = (x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN));
             Ok(float(match op {
@@ -134,19 +165,71 @@ fn arith(op: TransformKind, a: &Value, b: &Value) -> Result<Value, String> {
     }
 }
 
+/// Integer arithmetic with Python's semantics, exact for operands and results of 64 bits.
+fn int_arith(op: TransformKind, x: i128, y: i128) -> Result<Value, String> {
+    use TransformKind::*;
+    // Python's floor division and modulo from the Euclidean ones: the remainder takes the divisor's
+    // sign. Operands of 64 bits never overflow an i128 here.
+    let rem = x.checked_rem_euclid(y).unwrap_or(0);
+    let adjust = y < 0 && rem != 0;
+    let r = match op {
+        Add => x.checked_add(y),
+        Sub => x.checked_sub(y),
+        Mul => x.checked_mul(y),
+        FloorDiv if y == 0 => return Err("integer division by zero".into()),
+        FloorDiv => x.checked_div_euclid(y).map(|q| q - i128::from(adjust)),
+        Mod if y == 0 => return Err("integer modulo by zero".into()),
+        Mod => Some(if adjust { rem + y } else { rem }),
+        Pow if y >= 0 => u32::try_from(y).ok().and_then(|e| x.checked_pow(e)),
+        Pow if x == 0 => return Err("0 cannot be raised to a negative power".into()),
+        Pow => return Ok(float((x as f64).powf(y as f64))),
+        _ => None,
+    };
+    r.ok_or_else(|| "integer overflow".to_string()).and_then(int_value)
+}
+
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y) == Some(Ordering::Equal),
         _ => a == b,
     }
 }
 
 fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => {
-            x.as_f64().partial_cmp(&y.as_f64()).ok_or_else(|| "cannot compare NaN".into())
-        }
+        (Value::Number(x), Value::Number(y)) => compare_numbers(x, y).ok_or_else(|| "cannot compare NaN".into()),
         (Value::String(x), Value::String(y)) => Ok(x.cmp(y)),
         _ => Err(format!("cannot compare {a} with {b}")),
     }
+}
+
+/// Compares two numbers exactly, as Python does: integers never through `f64`, and an integer with a
+/// float by value (`2**53 + 1 > 2.0**53`). `None` when a float is NaN.
+fn compare_numbers(x: &Number, y: &Number) -> Option<Ordering> {
+    match (integer(x), integer(y)) {
+        (Some(a), Some(b)) => Some(a.cmp(&b)),
+        (Some(a), None) => int_float(a, y.as_f64()?),
+        (None, Some(b)) => int_float(b, x.as_f64()?).map(Ordering::reverse),
+        (None, None) => x.as_f64()?.partial_cmp(&y.as_f64()?),
+    }
+}
+
+/// Compares an integer of at most 64 bits with a float exactly.
+fn int_float(i: i128, f: f64) -> Option<Ordering> {
+    if f.is_nan() {
+        return None;
+    }
+    // every float of magnitude 2**64 or more is beyond any 64-bit integer
+    if f.abs() >= 18_446_744_073_709_551_616.0 {
+        return Some(if f > 0.0 { Ordering::Less } else { Ordering::Greater });
+    }
+    let whole = f.trunc();
+    // `whole` is an integer below 2**64 in magnitude: the conversion is exact
+    Some(i.cmp(&(whole as i128)).then(if f > whole {
+        Ordering::Less
+    } else if f < whole {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }))
 }

@@ -262,9 +262,13 @@ fn a_failing_transform_fails_the_op_naming_the_input() {
 
 #[test]
 fn integer_overflow_in_a_transform_fails_the_op_instead_of_panicking() {
-    for (kind, arg) in [("floordiv", -1), ("mod", -1), ("sub", 1), ("rmod", -1)] {
-        let result = run_probe(json!({"x": r("g", "x", json!([[kind, [arg]]]))}), json!({"x": i64::MIN}));
+    let min = json!(i64::MIN);
+    for (kind, arg, x) in
+        [("floordiv", -1, &min), ("mod", -1, &min), ("sub", 1, &min), ("rmod", -1, &min), ("add", 1, &json!(u64::MAX))]
+    {
+        let result = run_probe(json!({"x": r("g", "x", json!([[kind, [arg]]]))}), json!({"x": x}));
         match (kind, result) {
+            ("floordiv", Ok(out)) => assert_eq!(out.outputs["x"], json!(1u64 << 63)),
             ("mod", Ok(out)) => assert_eq!(out.outputs["x"], json!(0)),
             ("rmod", Ok(out)) => assert_eq!(out.outputs["x"], json!(-1)),
             (_, Err(EngineError::OpFailed { message, .. })) => {
@@ -286,16 +290,22 @@ fn apply(kind: &str, v: Value, arg: Value) -> Result<Value, String> {
 fn integer_edge_cases_are_errors_not_panics() {
     let min = json!(i64::MIN);
     let max = json!(i64::MAX);
-    assert!(apply("add", max.clone(), json!(1)).is_err());
+    let umax = json!(u64::MAX);
+    // Results are exact from i64::MIN to u64::MAX, as in Python; beyond that range they are errors.
+    assert_eq!(apply("add", max.clone(), json!(1)), Ok(json!(1u64 << 63)));
+    assert!(apply("add", umax.clone(), json!(1)).is_err());
     assert!(apply("sub", min.clone(), json!(1)).is_err());
-    assert!(apply("mul", max.clone(), json!(2)).is_err());
+    assert_eq!(apply("mul", max.clone(), json!(2)), Ok(json!(u64::MAX - 1)));
+    assert!(apply("mul", max.clone(), json!(3)).is_err());
     assert!(apply("pow", json!(10), json!(40)).is_err());
-    assert!(apply("floordiv", min.clone(), json!(-1)).is_err());
+    assert_eq!(apply("pow", json!(2), json!(63)), Ok(json!(1u64 << 63)));
+    assert_eq!(apply("floordiv", min.clone(), json!(-1)), Ok(json!(1u64 << 63)));
+    assert!(apply_json(TransformKind::Neg, umax, &[]).is_err());
     assert!(apply("floordiv", json!(1), json!(0)).is_err());
     assert!(apply("mod", json!(1), json!(0)).is_err());
     assert!(apply("truediv", json!(1), json!(0)).is_err());
     assert!(apply("pow", json!(0), json!(-1)).is_err());
-    assert!(apply_json(TransformKind::Neg, min.clone(), &[]).is_err());
+    assert_eq!(apply_json(TransformKind::Neg, min.clone(), &[]), Ok(json!(1u64 << 63)));
     // Python: i64::MIN % -1 == 0, -1 % i64::MIN == -1, 5 % i64::MAX == 5, -1 % i64::MAX == i64::MAX - 1.
     assert_eq!(apply("mod", min.clone(), json!(-1)), Ok(json!(0)));
     assert_eq!(apply("mod", json!(-1), min.clone()), Ok(json!(-1)));

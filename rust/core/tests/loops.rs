@@ -3,7 +3,7 @@
 
 use operonx::ops::{Inputs, Outputs};
 use operonx::plan::until::{self, Sink};
-use operonx::plan::{ConstId, VarId};
+use operonx::plan::{Const, ConstId, VarId};
 use operonx::{EngineError, Operon};
 use serde_json::{json, Map, Value};
 
@@ -149,14 +149,14 @@ fn max_iterations_holds_for_a_loop_nested_in_a_loop() {
     assert_eq!(out.loops_at_max[0].1, ["main", "loop_0"]);
 }
 
-struct Names(Vec<String>, Vec<Value>);
+struct Names(Vec<String>, Vec<Const>);
 
 impl Sink for Names {
     fn var(&mut self, name: &str) -> VarId {
         self.0.push(name.to_string());
         (self.0.len() - 1) as VarId
     }
-    fn constant(&mut self, value: Value) -> ConstId {
+    fn constant(&mut self, value: Const) -> ConstId {
         self.1.push(value);
         (self.1.len() - 1) as ConstId
     }

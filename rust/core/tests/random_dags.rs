@@ -109,6 +109,13 @@ fn random_transform(rng: &mut Rng) -> Transform {
     }
 }
 
+/// The edges ordered by their target, so that each op's sources are complete before it is reached.
+fn sorted_by_target(edges: &[(usize, usize, bool)]) -> Vec<(usize, usize, bool)> {
+    let mut sorted = edges.to_vec();
+    sorted.sort_by_key(|e| e.1);
+    sorted
+}
+
 fn random_case(seed: u64) -> Case {
     let mut rng = Rng(seed);
     let n = 1 + rng.below(60);
@@ -131,14 +138,19 @@ fn random_case(seed: u64) -> Case {
     }
     rng.shuffle(&mut entries);
 
+    // Bit i of upstream[j]: a path of edges leads from op i to op j (edges go from lower to higher index).
+    let mut upstream = vec![0u64; n];
+    for &(i, j, _) in &sorted_by_target(&edges) {
+        upstream[j] |= upstream[i] | (1 << i);
+    }
     let mut ops = Vec::with_capacity(n);
-    for j in 0..n {
+    for (j, &up) in upstream.iter().enumerate() {
         let mut reads: Vec<(usize, Transform)> =
             edges.iter().filter(|e| e.1 == j).map(|e| (e.0, random_transform(&mut rng))).collect();
-        // Sometimes read an op that is not a predecessor: its value depends on whether it already ran.
-        if n > 1 && rng.percent(15) {
-            let k = rng.below(n);
-            if k != j && !reads.iter().any(|r| r.0 == k) {
+        // Sometimes read an op upstream that is not a predecessor (only upstream ops may be read).
+        if up != 0 && rng.percent(15) {
+            let k = rng.below(j);
+            if up & (1 << k) != 0 && !reads.iter().any(|r| r.0 == k) {
                 reads.push((k, random_transform(&mut rng)));
             }
         }

@@ -1,6 +1,7 @@
 //! Large graphs compile and run without deep recursion or quadratic work: a chain of 100 000 ops (with skip
-//! propagation down it, and a cycle through it), a fan-out 1 → 100 000 → 1 (hard and soft joins) and
-//! 100 000 entries that are all exits or mapped to distinct graph outputs.
+//! propagation down it, a cycle through it, and refs far upstream or not upstream), a fan-out
+//! 1 → 100 000 → 1 (hard and soft joins) and 100 000 entries that are all exits or mapped to distinct
+//! graph outputs.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -64,6 +65,52 @@ fn a_cycle_in_a_100k_chain_is_found() {
             assert_eq!(problems[0].category, "cycle");
         }
         other => panic!("expected a cycle, got {:?}", other.err()),
+    }
+}
+
+/// [`chain`] where op i also reads op 0 and op i-3, and op `side` (an entry of its own) is read by the
+/// last op when `stray` is set.
+fn chain_reading_upstream(n: usize, stray: bool) -> String {
+    let mut s = String::with_capacity(n * 300);
+    s.push_str(r#"{"schema_version": "1.0", "type": "graph", "name": "g", "ops": {"side": {"type": "code"}"#);
+    for i in 0..n {
+        let read = |input: &str, j: usize| format!(r#", "{input}": {{"ref": {{"source": "g.op{j}", "var": "v"}}}}"#);
+        let mut inputs = if i == 0 {
+            r#""x": {"ref": {"source": "g", "var": "x"}}"#.to_string()
+        } else {
+            read("x", i - 1)[2..].to_string()
+        };
+        if i > 0 {
+            inputs.push_str(&read("h", 0));
+        }
+        if i >= 3 {
+            inputs.push_str(&read("k", i - 3));
+        }
+        if stray && i == n - 1 {
+            inputs.push_str(r#", "s": {"ref": {"source": "g.side", "var": "v"}}"#);
+        }
+        s.push_str(&format!(r#", "op{i}": {{"type": "code", "func_name": "inc", "inputs": {{{inputs}}}}}"#));
+    }
+    s.push_str(r#"}, "edges": ["#);
+    for i in 1..n {
+        s.push_str(if i == 1 { "" } else { "," });
+        s.push_str(&format!(r#"{{"from": "op{}", "to": "op{i}"}}"#, i - 1));
+    }
+    s.push_str(&format!(r#"], "entries": ["side", "op0"], "exits": ["op{}"]}}"#, n - 1));
+    s
+}
+
+#[test]
+fn refs_far_upstream_in_a_100k_chain_are_checked_in_linear_time() {
+    let build = |stray| Operon::builder(chain_reading_upstream(N, stray)).op("inc", inc).op("side", inc).build();
+    assert_eq!(build(false).unwrap().plan().ops.len(), N + 1);
+    match build(true) {
+        Err(operonx::EngineError::Invalid { problems, .. }) => {
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].category, "not_upstream");
+            assert_eq!(problems[0].op_name.as_deref(), Some(format!("op{}", N - 1).as_str()));
+        }
+        other => panic!("expected a ref that is not upstream, got {:?}", other.err()),
     }
 }
 

@@ -12,7 +12,7 @@ use smallvec::SmallVec;
 use crate::driver;
 use crate::errors::to_pyerr;
 use crate::handle::Handle;
-use crate::value::json_to_py;
+use crate::value::{int_to_py, json_to_py};
 
 /// A compiled graph ready to run. Built by `operonx.Operon` from the graph's engine document.
 #[pyclass(frozen, weakref, module = "operonx._core", name = "Engine")]
@@ -157,6 +157,7 @@ impl PyEngine {
         for c in &plan.consts {
             consts.push(match c {
                 Const::Json(v) => json_to_py(py, v)?.unbind(),
+                Const::Int(digits) => int_to_py(py, digits)?.unbind(),
                 Const::Host(i) => match hosts.get(*i as usize) {
                     Some(obj) => obj.clone_ref(py),
                     None => {

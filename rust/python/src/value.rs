@@ -37,6 +37,30 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
     })
 }
 
+/// Converts a whole number given by its decimal digits (a constant beyond 64 bits) into a Python `int`,
+/// exactly. The digits go through bytes, so Python's limit on converting long digit strings never applies.
+pub fn int_to_py<'py>(py: Python<'py>, digits: &str) -> PyResult<Bound<'py, PyAny>> {
+    // little-endian base 256, one decimal digit at a time
+    let mut bytes: Vec<u8> = Vec::with_capacity(digits.len() / 2 + 1);
+    for d in digits.bytes() {
+        if !d.is_ascii_digit() {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!("{digits:?} is not a whole number")));
+        }
+        let mut carry = u32::from(d - b'0');
+        for b in &mut bytes {
+            let v = u32::from(*b) * 10 + carry;
+            *b = v as u8;
+            carry = v >> 8;
+        }
+        while carry > 0 {
+            bytes.push(carry as u8);
+            carry >>= 8;
+        }
+    }
+    let int = py.get_type::<pyo3::types::PyInt>();
+    int.call_method1("from_bytes", (pyo3::types::PyBytes::new(py, &bytes), "little"))
+}
+
 static OPERATOR: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 fn operator_fn<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {

@@ -11,11 +11,15 @@ pub type VarId = u32;
 /// Dense id of a constant (an index into [`Plan::consts`]).
 pub type ConstId = u32;
 
-/// A constant of the document: a JSON value, or a host object supplied beside the document.
+/// A constant of the document: a JSON value, a whole number too large for JSON, or a host object
+/// supplied beside the document.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Const {
     /// A plain JSON value.
     Json(Value),
+    /// A whole number beyond 64 bits (an integer literal of a loop's `until`), as its decimal digits
+    /// (no sign, no leading zeros). Hosts with integers of any size turn it into one; JSON cannot hold it.
+    Int(String),
     /// Index into the host objects list given with the document (`{"$host": i}`).
     Host(u32),
 }

@@ -16,6 +16,7 @@ mod ops;
 mod refs;
 mod scopes;
 mod streams;
+mod upstream;
 
 /// Where ops run and what they wait for, per op (see [`Compiler::streams`]).
 #[derive(Default)]
@@ -102,6 +103,8 @@ struct Compiler<'d> {
     graph_outputs_seen: FxHashSet<VarId>,
     /// For a root loop: the loop variables its body reads.
     root_loop_reads: Vec<VarId>,
+    /// `(reader, source, variable)` for every ref from an op to another op of its graph.
+    op_reads: Vec<(OpId, OpId, VarId)>,
 }
 
 impl<'d> Compiler<'d> {
@@ -121,6 +124,7 @@ impl<'d> Compiler<'d> {
             graph_inputs_seen: FxHashSet::default(),
             graph_outputs_seen: FxHashSet::default(),
             root_loop_reads: Vec::new(),
+            op_reads: Vec::new(),
         };
         c.flatten(doc, graph_full);
         c
@@ -287,7 +291,10 @@ impl<'d> Compiler<'d> {
         // The edge pass counted predecessors over all edges (for the cycle check); the per-context
         // counts come from the placement, gates excluded.
         let placement = match self.check_cycles(&out, &hard_preds, &soft_preds) {
-            Some(order) => self.streams(&mut ops, &mut out, &order, &entries),
+            Some(order) => {
+                self.check_upstream(&out, &order);
+                self.streams(&mut ops, &mut out, &order, &entries)
+            }
             None => Placement::default(),
         };
         let Placement { counts: initial_counts, soft_counts: soft_preds, signals, gates: gate_lists, runnable } =

@@ -25,7 +25,7 @@ impl<'d> Compiler<'d> {
         if !matches!(role, Role::Exit(_)) {
             for (pname, p) in &op.inputs.0 {
                 let binding = match (&p.reference, &p.literal) {
-                    (Some(r), _) => match self.reference(scope, name, r) {
+                    (Some(r), _) => match self.reference(scope, id, r) {
                         Some(r) => Binding::Ref(r),
                         None => Binding::Unbound,
                     },
@@ -181,7 +181,7 @@ impl<'d> Compiler<'d> {
             t
         };
         for case in &op.cases {
-            let condition = self.reference_or_self(scope, id, name, &case.condition);
+            let condition = self.reference_or_self(scope, id, &case.condition);
             let target = target_of(self, &case.target);
             if let (Some(condition), Some(target)) = (condition, target) {
                 if !candidates.contains(&target) {

@@ -23,18 +23,23 @@ impl<'d> Compiler<'d> {
     }
 
     /// A ref of a branch condition: its own full name means its inputs.
-    pub(super) fn reference_or_self(&mut self, scope: usize, id: usize, name: &str, r: &RefDoc) -> Option<RefPlan> {
+    pub(super) fn reference_or_self(&mut self, scope: usize, id: usize, r: &RefDoc) -> Option<RefPlan> {
         if r.source == self.flat[id].full {
             let mut plan =
-                self.reference(scope, name, &RefDoc { source: self.scopes[scope].full.clone(), ..r.clone() })?;
+                self.reference(scope, id, &RefDoc { source: self.scopes[scope].full.clone(), ..r.clone() })?;
             plan.source = RefSource::Op(id as OpId);
             return Some(plan);
         }
-        self.reference(scope, name, r)
+        self.reference(scope, id, r)
     }
 
-    pub(super) fn reference(&mut self, scope: usize, op: &str, r: &RefDoc) -> Option<RefPlan> {
+    /// Compiles a ref read by op `reader` (of graph `scope`). A ref to another op of the graph is
+    /// remembered, so that [`Compiler::check_upstream`] can check that the op is upstream of its reader.
+    pub(super) fn reference(&mut self, scope: usize, reader: usize, r: &RefDoc) -> Option<RefPlan> {
+        let op = self.flat[reader].name;
         let scope_full = &self.scopes[scope].full;
+        // the op of this graph the ref reads (not the graph's inputs, read through its entry op)
+        let mut of_op = None;
         let source = if &r.source == scope_full {
             match self.scopes[scope].enter_exit {
                 Some((enter, _)) => {
@@ -55,6 +60,7 @@ impl<'d> Compiler<'d> {
                 }
             }
         } else if let Some(&id) = self.scopes[scope].reads.get(&r.source) {
+            of_op = Some(id);
             RefSource::Op(id)
         } else {
             let outside = self.flat.iter().any(|f| f.full == r.source);
@@ -74,6 +80,9 @@ impl<'d> Compiler<'d> {
             return None;
         };
         let var = self.intern(&r.var);
+        if let Some(id) = of_op.filter(|&id| id as usize != reader) {
+            self.op_reads.push((reader as OpId, id, var));
+        }
         let mut transforms = Vec::with_capacity(r.transforms.len());
         for (kind_name, args) in &r.transforms {
             let Some(kind) = TransformKind::parse(kind_name) else {
@@ -83,11 +92,11 @@ impl<'d> Compiler<'d> {
             let (args, kwargs) = if kind == TransformKind::Call {
                 let pos = args.first().and_then(Value::as_array).cloned().unwrap_or_default();
                 let kw = args.get(1).and_then(Value::as_object).cloned().unwrap_or_default();
-                let pos = pos.iter().filter_map(|a| self.operand(scope, op, a)).collect();
-                let kw = kw.iter().filter_map(|(k, a)| Some((k.clone(), self.operand(scope, op, a)?))).collect();
+                let pos = pos.iter().filter_map(|a| self.operand(scope, reader, a)).collect();
+                let kw = kw.iter().filter_map(|(k, a)| Some((k.clone(), self.operand(scope, reader, a)?))).collect();
                 (pos, kw)
             } else {
-                (args.iter().filter_map(|a| self.operand(scope, op, a)).collect(), Vec::new())
+                (args.iter().filter_map(|a| self.operand(scope, reader, a)).collect(), Vec::new())
             };
             transforms.push(TransformPlan { kind, args, kwargs });
         }
@@ -95,11 +104,13 @@ impl<'d> Compiler<'d> {
         Some(RefPlan { source, collect, var, transforms })
     }
 
-    pub(super) fn operand(&mut self, scope: usize, op: &str, v: &Value) -> Option<Operand> {
+    /// A transform's operand: a constant, or a ref read by the same op.
+    pub(super) fn operand(&mut self, scope: usize, reader: usize, v: &Value) -> Option<Operand> {
         match v.as_object().and_then(|o| o.get("__ref__")) {
             Some(inner) => match serde_json::from_value::<RefDoc>(inner.clone()) {
-                Ok(r) => self.reference(scope, op, &r).map(|r| Operand::Ref(Box::new(r))),
+                Ok(r) => self.reference(scope, reader, &r).map(|r| Operand::Ref(Box::new(r))),
                 Err(e) => {
+                    let op = self.flat[reader].name;
                     self.problem(
                         Problem::new("invalid", format!("op '{op}' has a malformed ref argument: {e}")).op(op),
                     );
@@ -116,8 +127,8 @@ impl until::Sink for Compiler<'_> {
         self.intern(name)
     }
 
-    fn constant(&mut self, value: Value) -> ConstId {
-        self.consts.push(Const::Json(value));
+    fn constant(&mut self, value: Const) -> ConstId {
+        self.consts.push(value);
         (self.consts.len() - 1) as ConstId
     }
 }

@@ -100,7 +100,7 @@ impl<'d> Compiler<'d> {
                 if !runs[u] {
                     continue; // never signals: places and counts nothing
                 }
-                let policy = self.edge_policy(u, v);
+                let policy = self.edge_policy(u, v).or_else(|| self.exit_policy(ops, out, u, v));
                 let (kind, depth, k_key) = if ops[u].kind == OpKind::LoopEnter && v == u + 1 {
                     (EdgeKind::Loop, ops[u].depth, key[u])
                 } else if policy == Some(Policy::Collect) {
@@ -165,6 +165,19 @@ impl<'d> Compiler<'d> {
             };
         }
         placement
+    }
+
+    /// The policy of the edge from a generator `u` of a nested graph to the graph's end `v`, which only
+    /// makes the end wait for it: when `u` forwards nothing and every other op it feeds collects its
+    /// items, the end waits for it like them, once after its last item (else it runs once per item).
+    fn exit_policy(&self, ops: &[OpPlan], out: &[Vec<Edge>], u: usize, v: usize) -> Option<Policy> {
+        if ops[v].kind != OpKind::GraphExit || !ops[u].is_gen() {
+            return None;
+        }
+        let forwards = matches!(&ops[v].builtin, Builtin::Exit(sources) if sources.iter().any(|s| s.0 as usize == u));
+        let mut others = out[u].iter().map(|e| e.dst as usize).filter(|&w| w != v).peekable();
+        let collected = others.peek().is_some() && others.all(|w| self.edge_policy(u, w) == Some(Policy::Collect));
+        (collected && !forwards).then_some(Policy::Collect)
     }
 
     /// The stream policy that op `v`'s inputs ask for on the edge from op `u`.

@@ -8,8 +8,11 @@
 
 use serde_json::Value;
 
-use super::types::{ConstId, TransformPlan, VarId};
+use super::types::{Const, ConstId, TransformPlan, VarId};
 use crate::graph::TransformKind;
+use tokens::{tokenize, Token};
+
+mod tokens;
 
 /// A parsed `until` expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,105 +52,32 @@ impl Cond {
         }
         names
     }
-}
 
-#[derive(Debug, Clone, PartialEq)]
-enum Token {
-    Name(String),
-    Number(Value),
-    Str(String),
-    Op(&'static str),
-}
-
-const OPERATORS: [&str; 21] =
-    ["**", "//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "(", ")", "[", "]", ".", "&", "|", "~"];
-
-fn tokenize(text: &str) -> Result<Vec<Token>, String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut tokens = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            tokens.push(Token::Name(chars[start..i].iter().collect()));
-        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '_') {
-                // an exponent's sign belongs to the number
-                if matches!(chars[i], 'e' | 'E') && matches!(chars.get(i + 1), Some('+' | '-')) {
-                    i += 1;
-                }
-                i += 1;
-            }
-            let digits: String = chars[start..i].iter().filter(|c| **c != '_').collect();
-            let number = match digits.parse::<i64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => digits
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .ok_or_else(|| format!("'{digits}' is not a number"))?,
-            };
-            tokens.push(Token::Number(number));
-        } else if c == '"' || c == '\'' {
-            i += 1;
-            let mut s = String::new();
-            loop {
-                match chars.get(i) {
-                    None => return Err("a string is not closed".into()),
-                    Some(&q) if q == c => break,
-                    Some('\\') => {
-                        let escaped = chars.get(i + 1).ok_or("a string is not closed")?;
-                        s.push(match escaped {
-                            'n' => '\n',
-                            't' => '\t',
-                            'r' => '\r',
-                            '0' => '\0',
-                            other => *other,
-                        });
-                        i += 2;
-                    }
-                    Some(&ch) => {
-                        s.push(ch);
-                        i += 1;
-                    }
+    /// The constants the expression holds, in reading order.
+    pub fn constants(&self) -> Vec<ConstId> {
+        let mut constants = Vec::new();
+        let mut stack = vec![self];
+        while let Some(c) = stack.pop() {
+            match c {
+                Cond::Const(k) => constants.push(*k),
+                Cond::Name(_) => {}
+                Cond::Not(a) | Cond::Unary(_, a) => stack.push(a),
+                Cond::And(a, b) | Cond::Or(a, b) | Cond::Binary(_, a, b) => {
+                    stack.push(b);
+                    stack.push(a);
                 }
             }
-            i += 1;
-            tokens.push(Token::Str(s));
-        } else {
-            let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
-            let Some(op) = OPERATORS.iter().find(|op| rest.starts_with(*op)) else {
-                return Err(format!("unexpected character '{c}'"));
-            };
-            if matches!(*op, "&" | "|" | "~") {
-                let word = match *op {
-                    "&" => "and",
-                    "|" => "or",
-                    _ => "not",
-                };
-                return Err(format!("'{op}' is not supported here; write '{word}'"));
-            }
-            i += op.len();
-            tokens.push(Token::Op(op));
         }
+        constants
     }
-    Ok(tokens)
 }
 
 /// Where the parser puts what it finds: variable names and constants of the plan.
 pub trait Sink {
     /// The id of a variable name.
     fn var(&mut self, name: &str) -> VarId;
-    /// The id of a new constant.
-    fn constant(&mut self, value: Value) -> ConstId;
+    /// The id of a new constant: a JSON value, or a whole number beyond 64 bits ([`Const::Int`]).
+    fn constant(&mut self, value: Const) -> ConstId;
 }
 
 /// Parses an `until` text. The error says what is wrong, for a person.
@@ -191,7 +121,9 @@ fn tree_depth(cond: &Cond) -> usize {
 fn describe(t: &Token) -> String {
     match t {
         Token::Name(n) => format!("'{n}'"),
-        Token::Number(n) => format!("number {n}"),
+        Token::Number(Const::Json(n)) => format!("number {n}"),
+        Token::Number(Const::Int(digits)) => format!("number {digits}"),
+        Token::Number(Const::Host(_)) => "a number".into(),
         Token::Str(s) => format!("string {s:?}"),
         Token::Op(o) => format!("'{o}'"),
     }
@@ -389,7 +321,7 @@ impl Parser<'_> {
                     return Err("a '.' must be followed by a name".into());
                 };
                 self.pos += 1;
-                let attr = Cond::Const(self.sink.constant(Value::String(attr)));
+                let attr = Cond::Const(self.sink.constant(Const::Json(Value::String(attr))));
                 value = Cond::Binary(transform(TransformKind::GetAttr), Box::new(value), Box::new(attr));
             } else {
                 return Ok(value);
@@ -404,11 +336,11 @@ impl Parser<'_> {
         self.pos += 1;
         Ok(match token {
             Token::Number(n) => Cond::Const(self.sink.constant(n)),
-            Token::Str(s) => Cond::Const(self.sink.constant(Value::String(s))),
+            Token::Str(s) => Cond::Const(self.sink.constant(Const::Json(Value::String(s)))),
             Token::Name(n) => match n.as_str() {
-                "True" => Cond::Const(self.sink.constant(Value::Bool(true))),
-                "False" => Cond::Const(self.sink.constant(Value::Bool(false))),
-                "None" => Cond::Const(self.sink.constant(Value::Null)),
+                "True" => Cond::Const(self.sink.constant(Const::Json(Value::Bool(true)))),
+                "False" => Cond::Const(self.sink.constant(Const::Json(Value::Bool(false)))),
+                "None" => Cond::Const(self.sink.constant(Const::Json(Value::Null))),
                 "and" | "or" | "not" | "is" | "in" | "if" | "else" | "lambda" => {
                     return Err(format!("unexpected '{n}'"))
                 }

@@ -7,7 +7,9 @@ use std::collections::VecDeque;
 use rustc_hash::FxHashMap;
 
 use super::contexts::{Contexts, CtxId, Segment, ROOT};
-use crate::plan::{Builtin, EdgeKind, OpId, OpKind, Plan};
+use crate::plan::{EdgeKind, OpId, Plan};
+
+mod signals;
 
 /// How a finished op instance left the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,8 @@ struct Pending {
     soft_fired: bool,
     soft_dead: u32,
     doomed: bool,
+    /// A predecessor ran (signalled done): the end of a nested graph runs in a context only then.
+    ran: bool,
 }
 
 /// Serializes the per-item runs of one op under one stream (sequential items, or `parallel(max)`).
@@ -280,212 +284,5 @@ impl RunState {
         self.pending.clear();
         self.generators = 0;
         while self.contexts.pop_settled().is_some() {}
-    }
-
-    fn drain_skips(&mut self, plan: &Plan) {
-        while let Some((op, ctx)) = self.skip_stack.pop() {
-            self.settle(plan, op, ctx, Outcome::Skipped, false);
-        }
-        self.queue_settled_iterations();
-    }
-
-    fn settle(&mut self, plan: &Plan, op: OpId, ctx: CtxId, outcome: Outcome, admitted: bool) {
-        if self.is_gate_source[op as usize] {
-            if ctx == ROOT {
-                self.root_done[op as usize] = Some(outcome);
-            } else {
-                self.done.insert((op, ctx), outcome);
-            }
-            if let Some(waiters) = self.parked.remove(&(op, ctx)) {
-                for (v, x) in waiters {
-                    match outcome {
-                        Outcome::Done => self.check_gates(plan, v, x),
-                        Outcome::Skipped => self.skip_stack.push((v, x)),
-                    }
-                }
-            }
-        }
-        // A generator that yielded nothing has nothing to collect: its collected consumers do not run.
-        let collect_outcome = if plan.ops[op as usize].is_gen() && self.produced.remove(&(op, ctx)).is_none() {
-            Outcome::Skipped
-        } else {
-            outcome
-        };
-        let mut collect_ctx = None;
-        let chosen = self.chosen;
-        let not_taken = |dst: OpId| match (&plan.ops[op as usize].builtin, chosen) {
-            (Builtin::Branch { candidates, .. }, Some((b, chosen))) if b == op => {
-                candidates.contains(&dst) && chosen != Some(dst)
-            }
-            _ => false,
-        };
-        for e in plan.successors(op) {
-            match e.kind {
-                EdgeKind::Same if not_taken(e.dst) => self.signal(plan, op, e.dst, ctx, e.soft, Outcome::Skipped),
-                EdgeKind::Same => self.signal(plan, op, e.dst, ctx, e.soft, outcome),
-                EdgeKind::Collect => {
-                    let x = *collect_ctx.get_or_insert_with(|| {
-                        let x = self.contexts.open(ctx, Segment::Collect, op);
-                        self.contexts.hold(x);
-                        x
-                    });
-                    self.signal(plan, op, e.dst, x, e.soft, collect_outcome);
-                }
-                // A skipped loop never runs: its end is skipped in the same context.
-                EdgeKind::Loop if outcome == Outcome::Skipped => {
-                    if ctx != ROOT {
-                        self.contexts.hold(ctx);
-                    }
-                    self.skip_stack.push((e.dst, ctx));
-                }
-                EdgeKind::Item | EdgeKind::Gate | EdgeKind::Loop => {}
-            }
-        }
-        if let Some(x) = collect_ctx {
-            self.contexts.release(x);
-        }
-        // The next item of a sequential stream starts after this item's own successors, so a
-        // chain of per-item ops runs item by item.
-        if admitted && ctx != ROOT && plan.ops[op as usize].item_cap.is_some() {
-            self.release_item_slot(op, ctx);
-        }
-        if ctx != ROOT {
-            self.contexts.release(ctx);
-        }
-    }
-
-    /// One predecessor of `(v, x)` in `x` finished (or, for items, one item arrived).
-    fn signal(&mut self, plan: &Plan, from: OpId, v: OpId, x: CtxId, soft: bool, outcome: Outcome) {
-        let vi = v as usize;
-        if !plan.runnable[vi] {
-            return; // it waits for an op that never runs
-        }
-        // The end of a nested graph waits for every inner op to settle, run or skipped; it is
-        // skipped only when the nested graph's entry was.
-        let own_entry = plan.ops[from as usize].kind == OpKind::GraphEnter && from + 1 == v;
-        let outcome = if plan.ops[vi].kind == OpKind::GraphExit && !own_entry { Outcome::Done } else { outcome };
-        let (count, doomed) = if x == ROOT {
-            if soft {
-                if self.soft_fired[vi] {
-                    return;
-                }
-                match outcome {
-                    Outcome::Done => self.soft_fired[vi] = true,
-                    Outcome::Skipped => {
-                        self.soft_dead[vi] += 1;
-                        if self.soft_dead[vi] < plan.soft_preds[vi] {
-                            return;
-                        }
-                        self.doomed[vi] = true;
-                    }
-                }
-            } else if outcome == Outcome::Skipped {
-                self.doomed[vi] = true;
-            }
-            self.counts[vi] -= 1;
-            (self.counts[vi], self.doomed[vi])
-        } else {
-            let contexts = &mut self.contexts;
-            let p = self.pending.entry((v, x)).or_insert_with(|| {
-                contexts.hold(x);
-                let left = plan.signals[vi];
-                Pending { count: plan.initial_counts[vi], left, soft_fired: false, soft_dead: 0, doomed: false }
-            });
-            p.left -= 1;
-            let last = p.left == 0;
-            // A soft signal after the group fired, or a dead one while others may still fire,
-            // changes no count.
-            let counted = !soft
-                || match (p.soft_fired, outcome) {
-                    (true, _) => false,
-                    (false, Outcome::Done) => {
-                        p.soft_fired = true;
-                        true
-                    }
-                    (false, Outcome::Skipped) => {
-                        // the group counts (as dead) only once its last member is dead
-                        p.soft_dead += 1;
-                        let all_dead = p.soft_dead == plan.soft_preds[vi];
-                        p.doomed |= all_dead;
-                        all_dead
-                    }
-                };
-            if !soft && outcome == Outcome::Skipped {
-                p.doomed = true;
-            }
-            if counted {
-                p.count -= 1;
-            }
-            let (count, doomed) = (p.count, p.doomed);
-            if last {
-                self.pending.remove(&(v, x));
-            }
-            if !counted {
-                return;
-            }
-            (count, doomed)
-        };
-        if count == 0 {
-            if doomed {
-                self.skip_stack.push((v, x));
-            } else {
-                self.check_gates(plan, v, x);
-            }
-        }
-    }
-
-    /// All same-context predecessors of `(v, x)` are in: wait for its outer predecessors, if any.
-    fn check_gates(&mut self, plan: &Plan, v: OpId, x: CtxId) {
-        for &u in plan.gates_of(v) {
-            let depth = plan.ops[u as usize].depth;
-            let Some(a) = self.contexts.ancestor(x, depth) else {
-                continue;
-            };
-            let status = if a == ROOT { self.root_done[u as usize] } else { self.done.get(&(u, a)).copied() };
-            match status {
-                Some(Outcome::Done) => {}
-                Some(Outcome::Skipped) => {
-                    self.skip_stack.push((v, x));
-                    return;
-                }
-                None => {
-                    self.parked.entry((u, a)).or_default().push((v, x));
-                    return;
-                }
-            }
-        }
-        self.admit(plan, v, x);
-    }
-
-    /// Queues `(v, x)`, one at a time per stream for sequential per-item ops.
-    fn admit(&mut self, plan: &Plan, v: OpId, x: CtxId) {
-        let cap = if x == ROOT { None } else { plan.ops[v as usize].item_cap };
-        let Some(cap) = cap else {
-            self.ready.push_back((v, x));
-            return;
-        };
-        let gate = self.item_gates.entry((v, self.contexts.parent(x))).or_default();
-        if gate.running < cap {
-            gate.running += 1;
-            self.ready.push_back((v, x));
-        } else {
-            gate.queue.push_back(x);
-        }
-    }
-
-    fn release_item_slot(&mut self, op: OpId, ctx: CtxId) {
-        let key = (op, self.contexts.parent(ctx));
-        let Some(gate) = self.item_gates.get_mut(&key) else {
-            return;
-        };
-        match gate.queue.pop_front() {
-            Some(next) => self.ready.push_back((op, next)),
-            None => {
-                gate.running -= 1;
-                if gate.running == 0 {
-                    self.item_gates.remove(&key);
-                }
-            }
-        }
     }
 }
