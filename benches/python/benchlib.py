@@ -191,7 +191,18 @@ def probe(engine: EngineBase, code: str = OPERONX_PROBE, what: str = "import") -
     if engine.role == "peer" and info["rust_core"]:
         engine.available = False
         engine.problem = f"{engine.python} imports our package ({info['file']}), not the peer"
+    if engine.role == "before" and not info["rust_core"]:
+        engine.available = False
+        engine.problem = f"{engine.python} imports {info['file']}, which is not a build of our package"
     return info
+
+
+def peer_engine(args: argparse.Namespace, label: str = "") -> tuple[str, str, str]:
+    """Role, interpreter and label of the engine measured against ours: the peer, or with
+    ``--before PY`` an earlier build of our own package (a change's before and after in one run)."""
+    if args.before:
+        return "before", args.before, "ours before"
+    return "peer", args.peer, label
 
 
 def run_bench(
@@ -257,6 +268,12 @@ def driver_parser(description: str, workloads: Sequence[str]) -> argparse.Argume
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--ours", default=str(DEFAULT_OURS), help=f"our venv's python (default {DEFAULT_OURS})")
     ap.add_argument("--peer", default=str(DEFAULT_PEER), help=f"the peer venv's python (default {DEFAULT_PEER})")
+    ap.add_argument(
+        "--before",
+        metavar="PY",
+        help="measure an earlier build of OUR package (a venv's python) in the peer's place, to show a "
+        "change's before and after in one run; its column reads 'ours before'",
+    )
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds per engine (default 5)")
     ap.add_argument("--scale", type=float, default=1.0, help="time-budget multiplier per workload")
     ap.add_argument("--only", default=",".join(workloads), help=f"subset of {','.join(workloads)}")

@@ -25,6 +25,7 @@ from benchlib import (
     HERE,
     EngineBase,
     driver_parser,
+    peer_engine,
     explain_unavailable,
     fmt,
     last_json,
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     load = load_before()
     ours = Engine("ours", args.ours)
-    peer = Engine("peer", args.peer)
+    peer = Engine(*peer_engine(args))
     probe_operonx(ours)
     probe_operonx(peer)
     ours.label = "ours"

@@ -73,6 +73,7 @@ class Engine(EngineBase):  # role: "ours", "peer" or "langgraph"
 PROBES = {
     "ours": OPERONX_PROBE,
     "peer": OPERONX_PROBE,
+    "before": OPERONX_PROBE,
     "langgraph": "import json, langgraph.graph, langgraph.config; from importlib.metadata import version; "
     "print(json.dumps({'file': langgraph.graph.__file__, 'version': version('langgraph')}))",
 }
@@ -319,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peer", default=str(DEFAULT_PEER), help=f"operonx 0.7.1's python (default {DEFAULT_PEER})")
     ap.add_argument("--langgraph", default=str(DEFAULT_LANGGRAPH),
                     help=f"LangGraph's python (default {DEFAULT_LANGGRAPH})")
+    ap.add_argument("--before", metavar="PY", help="measure an earlier build of OUR package in operonx 0.7.1's "
+                    "place, to show a change's before and after in one run; its column reads 'ours before'")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     ap.add_argument("--scale", type=float, default=1.0, help="time-budget multiplier per workload")
     ap.add_argument("--no-memory", action="store_true", help="skip M and MR")
@@ -333,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     load = load_before()
     ours = Engine("ours", args.ours, "ours")
-    peer = Engine("peer", args.peer, "operonx 0.7.1")
+    peer = Engine(*benchlib.peer_engine(args, "operonx 0.7.1"))
     lg = Engine("langgraph", args.langgraph, "LangGraph")
     for e in (ours, peer, lg):
         probe(e)

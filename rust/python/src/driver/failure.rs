@@ -71,7 +71,9 @@ impl RunCore {
 
     pub(super) fn stop(&mut self, py: Python<'_>) {
         self.finished = true;
-        self.stop_token.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(token) = &self.stop_token {
+            token.store(true, std::sync::atomic::Ordering::Release);
+        }
         self.state.clear();
         self.deferred.clear();
         self.loops.clear();

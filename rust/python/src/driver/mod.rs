@@ -117,8 +117,8 @@ pub(crate) struct RunCore {
     pub(crate) ids: [Option<Py<PyAny>>; 3],
     pub(crate) loops: Loops,
     /// Set when the run stops (failed or cancelled): worker jobs of the run not yet started are
-    /// dropped, and a running one's result is discarded.
-    stop_token: Arc<AtomicBool>,
+    /// dropped, and a running one's result is discarded. Made with the run's first worker job.
+    stop_token: Option<Arc<AtomicBool>>,
 }
 
 /// Why an op did not produce outputs.
@@ -217,7 +217,7 @@ pub(crate) fn new_run<'py>(
         started: false,
         ids: ids.map(|i| i.map(Bound::unbind)),
         loops: Default::default(),
-        stop_token: Arc::new(AtomicBool::new(false)),
+        stop_token: None,
     };
     Bound::new(
         py,
@@ -425,8 +425,9 @@ impl RunCore {
     }
 
     /// The token worker jobs of this run watch: set once the run stops.
-    pub(crate) fn stop_token(&self) -> Arc<AtomicBool> {
-        self.stop_token.clone()
+    pub(crate) fn stop_token(&mut self) -> Arc<AtomicBool> {
+        let stopped = self.finished;
+        self.stop_token.get_or_insert_with(|| Arc::new(AtomicBool::new(stopped))).clone()
     }
 
     /// True when no work is left.
