@@ -277,3 +277,25 @@ fn malformed_documents() {
         }
     }
 }
+
+#[test]
+fn a_host_index_that_is_not_a_u32_is_a_problem_never_truncated_or_read_as_a_value() {
+    for bad in [json!(4_294_967_296u64), json!(u64::MAX), json!(-1), json!(1.5), json!("0")] {
+        let mut d = doc(&["a"], &[], &["a"], &["a"]);
+        d["ops"]["a"]["inputs"] = json!({"x": {"literal": {"$host": bad}}});
+        let p = problems(&d);
+        assert!(
+            p.iter().any(|p| p.category == "invalid" && p.message.contains("host object index")),
+            "{bad}: {p:?}"
+        );
+    }
+    // a valid index compiles (the Rust driver then refuses host objects, as it holds JSON only)
+    let mut d = doc(&["a"], &[], &["a"], &["a"]);
+    d["ops"]["a"]["inputs"] = json!({"x": {"literal": {"$host": 4_294_967_295u64}}});
+    match build(&d) {
+        Err(EngineError::Invalid { problems, .. }) => {
+            assert!(problems.iter().all(|p| !p.message.contains("host object index")), "{problems:?}")
+        }
+        other => panic!("expected the Rust driver's refusal of host objects, got {:?}", other.map(|_| ())),
+    }
+}

@@ -84,7 +84,7 @@ impl Contexts {
 
     /// Counts one piece of work of `ctx` as done; frees the context (and then its ancestors) when
     /// nothing is left in it. A loop iteration keeps one hold of its loop's: when only that one is
-    /// left, the iteration has settled and is listed for [`Contexts::drain_settled`].
+    /// left, the iteration has settled and is listed for [`Contexts::pop_settled`].
     pub fn release(&mut self, mut ctx: CtxId) {
         loop {
             let c = &mut self.arena[ctx as usize];

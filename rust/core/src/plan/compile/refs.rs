@@ -13,10 +13,22 @@ impl<'d> Compiler<'d> {
         id
     }
 
+    /// A constant: a JSON value, or `{"$host": i}`, the index of a host object given with the
+    /// document. An index that is not a whole number from 0 to 2^32 - 1 is a problem, never read
+    /// as a plain value or truncated.
     pub(super) fn constant(&mut self, v: &Value) -> ConstId {
-        let c = match v.as_object().and_then(|o| o.get("$host")).and_then(Value::as_u64) {
-            Some(i) => Const::Host(i as u32),
+        let c = match v.as_object().and_then(|o| o.get("$host")) {
             None => Const::Json(v.clone()),
+            Some(index) => match index.as_u64().and_then(|i| u32::try_from(i).ok()) {
+                Some(i) => Const::Host(i),
+                None => {
+                    self.problem(Problem::new(
+                        "invalid",
+                        format!("host object index {index} is not a whole number from 0 to {}", u32::MAX),
+                    ));
+                    Const::Json(Value::Null)
+                }
+            },
         };
         self.consts.push(c);
         (self.consts.len() - 1) as ConstId
