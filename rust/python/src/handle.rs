@@ -40,9 +40,13 @@ pub(crate) enum Next {
 /// `StopAsyncIteration`, or the run's error after the run's last frame.
 pub(crate) fn next_frame(run: &Bound<'_, Run>) -> PyResult<Next> {
     let py = run.py();
-    ensure_started(run)?;
     let eng = run.get().engine.get();
     let mut core = lock(run.get())?;
+    if !core.started {
+        drop(core);
+        ensure_started(run)?;
+        core = lock(run.get())?;
+    }
     if core.frames.drained {
         return Err(PyStopAsyncIteration::new_err(()));
     }
