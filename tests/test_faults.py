@@ -341,6 +341,17 @@ async def test_concurrent_consumers_share_the_frames_without_loss_or_duplicates(
         assert part == sorted(part)
 
 
+async def test_waits_for_a_value_or_the_end_that_time_out_are_forgotten_and_lose_nothing():
+    handle = Operon(slow_stream(0.3)).start({"n": 2})
+    for _ in range(20):
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(handle.wait_for("r", "i"), 0.0001)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(handle.result(), 0.0001)
+    assert await asyncio.wait_for(handle.wait_for("r", "i"), T) == 0
+    assert (await asyncio.wait_for(handle.result(unwrap=False), T))["i"] == [0, 1]
+
+
 # ---------------------------------------------------------------------------
 # 4. A handle freed by the cyclic garbage collector while its run is being stepped
 # ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@ use crate::awaitables::{ready, NextFrame};
 use crate::driver::{drive, ensure_started, lock, settle, Run};
 use crate::engine::PyEngine;
 use crate::errors::{exceptions, new_error};
-use crate::frames::{path_tuple, FrameRef, ValueWaiter};
+use crate::frames::{is_done, path_tuple, FrameRef, ValueWaiter};
 use crate::guards::keeping_pending_error;
 
 /// Builds the `(op, ctx, data)` tuple of a frame.
@@ -152,6 +152,8 @@ impl Handle {
         }
         let event_loop = core.ensure_loop(py, eng)?;
         let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+        // Waiters whose consumer gave up (a timeout cancelled their future) are forgotten here.
+        core.frames.value_waiters.retain(|w| !is_done(py, w.future.bind(py)));
         core.frames.value_waiters.push(ValueWaiter {
             op: op.to_string(),
             var: key.unbind(),
@@ -171,6 +173,7 @@ impl Handle {
         }
         let event_loop = core.ensure_loop(py, eng)?;
         let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+        core.done_waiters.retain(|w| !is_done(py, w.bind(py)));
         core.done_waiters.push(future.clone().unbind());
         Ok(future.unbind())
     }
