@@ -429,9 +429,20 @@ async def test_an_op_that_raises_inside_the_body_names_its_iteration():
     assert got == [("main", "loop_0"), ("main", "loop_1")]
 
 
-def test_an_until_the_engine_cannot_read_is_a_validation_error_at_build():
+def test_an_until_the_engine_cannot_read_is_refused_when_the_loop_is_made():
+    with pytest.raises(GraphError, match=r"loop 'lp': until='count in \[1, 2\]' cannot be read: 'in'"):
+        counter(until="count in [1, 2]")
+
+
+def test_a_document_whose_until_the_engine_cannot_read_is_a_validation_error_at_build():
+    from operonx import _core
+    from operonx.export import engine_document
+
+    text, hosts = engine_document(counter())
+    doc = json.loads(text)
+    doc["loop"]["until"] = "count in [1, 2]"
     with pytest.raises(GraphValidationError, match="until"):
-        Operon(counter(until="count in [1, 2]"))
+        _core.Engine(json.dumps(doc), hosts)
 
 
 @pytest.mark.parametrize("until", ["count >=", "count ==== 1"])

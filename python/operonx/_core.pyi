@@ -17,6 +17,7 @@ __all__ = [
     "ValidationIssue",
     "ValidationResult",
     "_panic_for_tests",
+    "check_until",
     "Engine",
     "Run",
     "RunState",
@@ -27,6 +28,13 @@ __all__ = [
 
 def _panic_for_tests(message: str) -> None:
     """Panics inside the engine's guard (tests check it surfaces as OperonError)."""
+
+def check_until(text: str) -> None:
+    """Checks a loop's ``until`` text against the engine's grammar (the one the engine runs).
+
+    Raises :class:`GraphError` saying why the engine would refuse it, naming any construct it does
+    not support (calls, ``in``, ``lambda``, conditional expressions, displays, slices...).
+    """
 
 class OperonError(Exception): ...
 class GraphError(OperonError, ValueError): ...

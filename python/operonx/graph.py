@@ -28,6 +28,7 @@ from contextvars import ContextVar
 from types import FrameType, MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from operonx._core import check_until
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
 from operonx.naming import _instructions, assigned_name, check_name, is_valid_name
 from operonx.refs import END, PARENT, START, Ref, _ParentType, _Terminal
@@ -514,9 +515,12 @@ class GraphOp(OpNode):
         value of the same name. After each
         iteration the outputs its ops forward (to END, or mapped to ``PARENT``) update the
         variables, then ``until`` is checked: an expression over the variables (comparisons,
-        ``and`` / ``or`` / ``not``, arithmetic, ``x["k"]``, ``x.attr``), or a callable given them
-        as a dict. The loop stops when it holds or after ``max_iterations`` iterations, and the
-        run's ``"$state".loops`` says which. Each iteration runs in its own context
+        ``and`` / ``or`` / ``not``, arithmetic, ``x["k"]``, ``x.attr``, literals written as in
+        Python), or a callable given them as a dict. An expression is checked here, by the
+        engine's own grammar: calls, ``in``, ``lambda``, ``a if b else c``, list / dict / set
+        displays, slices and the like are refused by name (use a callable for them). The loop
+        stops when it holds or after ``max_iterations`` iterations, and the run's
+        ``"$state".loops`` says which. Each iteration runs in its own context
         (``loop_0``, ``loop_1``...); its frames stream as it runs, and the run's result holds the
         last iteration's outputs.
         """
@@ -530,12 +534,11 @@ class GraphOp(OpNode):
     def _set_loop(self, until: Any, max_iterations: Any) -> None:
         who = f"loop {self.name!r}"
         if isinstance(until, str):
+            # the engine's own grammar: what is accepted here is what the engine runs
             try:
-                compile(until, "<until>", "eval")
-            except SyntaxError as e:
-                raise GraphError(f"{who}: until={until!r:.200} is not an expression ({e.msg})") from None
-            except (RecursionError, MemoryError, ValueError) as e:
-                raise GraphError(f"{who}: until={until!r:.200} cannot be read ({type(e).__name__})") from None
+                check_until(until)
+            except GraphError as e:
+                raise GraphError(f"{who}: until={until!r:.200} cannot be read: {e}") from None
         elif until is not None and not callable(until):
             raise GraphTypeError(f"{who}: until must be an expression (str), a callable or None, got {until!r}")
         if type(max_iterations) is not int or max_iterations < 1:

@@ -2,7 +2,8 @@
 //!
 //! Each module wraps the engine module of the same name: `engine` (a compiled graph), `driver` (a run
 //! stepped on the caller's event-loop thread), `state` (the `"$state"` view), `errors` (the exception
-//! family), plus `call` (vectorcall) and `workers` (threads for cpu ops).
+//! family), `until` (the grammar of a loop's `until`, asked when a loop is written), plus `call`
+//! (vectorcall) and `workers` (threads for cpu ops).
 
 use pyo3::prelude::*;
 
@@ -15,6 +16,7 @@ mod frames;
 mod guards;
 mod handle;
 mod state;
+mod until;
 mod value;
 mod values;
 mod workers;
@@ -33,6 +35,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     errors::register(m)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
+    m.add_function(wrap_pyfunction!(until::check_until, m)?)?;
     m.add_class::<engine::PyEngine>()?;
     m.add_class::<driver::Run>()?;
     m.add_class::<state::RunStateView>()?;

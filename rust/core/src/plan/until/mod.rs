@@ -1,17 +1,23 @@
 //! A loop's `until` text, parsed once into an expression tree over the loop's variables.
 //!
+//! This is the one grammar of `until`: the engine parses it when a plan is compiled, and the Python
+//! package asks [`check`] when a loop is written, so what authoring accepts is what the engine runs.
+//!
 //! The language is the part of Python's expression syntax a stop condition needs: names, numbers,
 //! strings, `True` / `False` / `None`, parentheses, `+ - * / // % **`, unary `-` / `+`,
 //! comparisons (chained as in Python), `is` / `is not` against `None`, `True` or `False`, `and`,
-//! `or`, `not`, subscripts (`x["k"]`, `x[0]`) and attributes (`x.k`). Operators are applied by the
-//! driver's host, so values keep the host's semantics (Python's, inside the Python package).
-
-use serde_json::Value;
+//! `or`, `not`, subscripts (`x["k"]`, `x[0]`) and attributes (`x.k`). Literals are read exactly as
+//! Python reads them (every integer and string form, escapes, raw strings); any other construct is
+//! refused with an error that names it. Operators are applied by the driver's host, so values keep
+//! the host's semantics (Python's, inside the Python package).
 
 use super::types::{Const, ConstId, TransformPlan, VarId};
-use crate::graph::TransformKind;
-use tokens::{tokenize, Token};
+use parser::Parser;
+use tokens::tokenize;
 
+mod numbers;
+mod parser;
+mod strings;
 mod tokens;
 
 /// A parsed `until` expression.
@@ -80,24 +86,41 @@ pub trait Sink {
     fn constant(&mut self, value: Const) -> ConstId;
 }
 
+/// Deepest nesting an `until` may have: the parse, the evaluation and dropping the tree recurse.
+pub const MAX_DEPTH: usize = 100;
+
+/// Longest expression (in tokens) an `until` may be: it bounds every tree the parser builds, so even a
+/// refused one is dropped without deep recursion.
+pub const MAX_TOKENS: usize = 1000;
+
 /// Parses an `until` text. The error says what is wrong, for a person.
 pub fn parse(text: &str, sink: &mut dyn Sink) -> Result<Cond, String> {
-    let tokens = tokenize(text)?;
+    let tokens = tokenize(text, MAX_TOKENS)?;
     if tokens.is_empty() {
         return Err("the expression is empty".into());
     }
-    if tokens.len() > MAX_TOKENS {
-        return Err(format!("the expression has more than {MAX_TOKENS} tokens; use a callable until"));
-    }
-    let mut p = Parser { tokens, pos: 0, sink, depth: 0 };
-    let cond = p.or()?;
-    if let Some(t) = p.tokens.get(p.pos) {
-        return Err(format!("unexpected {} after a complete expression", describe(t)));
-    }
+    let cond = Parser::new(tokens, sink).whole()?;
     if tree_depth(&cond) > MAX_DEPTH {
         return Err(format!("the expression nests more than {MAX_DEPTH} levels deep"));
     }
     Ok(cond)
+}
+
+/// Checks an `until` text without keeping what it reads: `Err` says why the engine would refuse it.
+pub fn check(text: &str) -> Result<(), String> {
+    /// Numbers names and constants, keeping nothing.
+    struct Discard(u32);
+    impl Sink for Discard {
+        fn var(&mut self, _name: &str) -> VarId {
+            self.0 += 1;
+            self.0
+        }
+        fn constant(&mut self, _value: Const) -> ConstId {
+            self.0 += 1;
+            self.0
+        }
+    }
+    parse(text, &mut Discard(0)).map(drop)
 }
 
 /// The depth of a parsed tree, without recursion.
@@ -116,244 +139,4 @@ fn tree_depth(cond: &Cond) -> usize {
         }
     }
     deepest
-}
-
-fn describe(t: &Token) -> String {
-    match t {
-        Token::Name(n) => format!("'{n}'"),
-        Token::Number(Const::Json(n)) => format!("number {n}"),
-        Token::Number(Const::Int(digits)) => format!("number {digits}"),
-        Token::Number(Const::Host(_)) => "a number".into(),
-        Token::Str(s) => format!("string {s:?}"),
-        Token::Op(o) => format!("'{o}'"),
-    }
-}
-
-fn transform(kind: TransformKind) -> TransformPlan {
-    TransformPlan { kind, args: Vec::new(), kwargs: Vec::new() }
-}
-
-struct Parser<'s> {
-    tokens: Vec<Token>,
-    pos: usize,
-    sink: &'s mut dyn Sink,
-    /// How deep the parse has recursed (brackets, unary operators, `not`).
-    depth: u32,
-}
-
-/// Deepest nesting an `until` may have: the parse, the evaluation and dropping the tree recurse.
-const MAX_DEPTH: usize = 100;
-
-/// Longest expression (in tokens) an `until` may be: it bounds every tree the parser builds, so even a
-/// refused one is dropped without deep recursion.
-const MAX_TOKENS: usize = 1000;
-
-impl Parser<'_> {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.pos)
-    }
-
-    fn eat_op(&mut self, op: &str) -> bool {
-        if matches!(self.peek(), Some(Token::Op(o)) if *o == op) {
-            self.pos += 1;
-            return true;
-        }
-        false
-    }
-
-    fn eat_word(&mut self, word: &str) -> bool {
-        if matches!(self.peek(), Some(Token::Name(n)) if n == word) {
-            self.pos += 1;
-            return true;
-        }
-        false
-    }
-
-    /// Counts one more level of recursion; refuses to go deeper than [`MAX_DEPTH`].
-    fn descend(&mut self) -> Result<(), String> {
-        self.depth += 1;
-        if self.depth as usize > MAX_DEPTH {
-            return Err(format!("the expression nests more than {MAX_DEPTH} levels deep"));
-        }
-        Ok(())
-    }
-
-    fn or(&mut self) -> Result<Cond, String> {
-        self.descend()?;
-        let cond = self.or_chain();
-        self.depth -= 1;
-        cond
-    }
-
-    fn or_chain(&mut self) -> Result<Cond, String> {
-        let mut left = self.and()?;
-        while self.eat_word("or") {
-            left = Cond::Or(Box::new(left), Box::new(self.and()?));
-        }
-        Ok(left)
-    }
-
-    fn and(&mut self) -> Result<Cond, String> {
-        let mut left = self.not()?;
-        while self.eat_word("and") {
-            left = Cond::And(Box::new(left), Box::new(self.not()?));
-        }
-        Ok(left)
-    }
-
-    fn not(&mut self) -> Result<Cond, String> {
-        if self.eat_word("not") {
-            self.descend()?;
-            let inner = self.not();
-            self.depth -= 1;
-            return Ok(Cond::Not(Box::new(inner?)));
-        }
-        self.comparison()
-    }
-
-    /// `a < b < c` means `a < b and b < c`, as in Python.
-    fn comparison(&mut self) -> Result<Cond, String> {
-        let first = self.arith()?;
-        let mut result: Option<Cond> = None;
-        let mut left = first.clone();
-        loop {
-            let kind = match self.peek() {
-                Some(Token::Op("==")) => TransformKind::Eq,
-                Some(Token::Op("!=")) => TransformKind::Ne,
-                Some(Token::Op("<")) => TransformKind::Lt,
-                Some(Token::Op("<=")) => TransformKind::Le,
-                Some(Token::Op(">")) => TransformKind::Gt,
-                Some(Token::Op(">=")) => TransformKind::Ge,
-                Some(Token::Name(n)) if n == "is" => TransformKind::Eq,
-                Some(Token::Name(n)) if n == "in" => {
-                    return Err("'in' is not supported here; use a callable until".into())
-                }
-                Some(Token::Name(n))
-                    if n == "not" && matches!(self.tokens.get(self.pos + 1), Some(Token::Name(m)) if m == "in") =>
-                {
-                    return Err("'not in' is not supported here; use a callable until".into())
-                }
-                _ => break,
-            };
-            let is = matches!(self.peek(), Some(Token::Name(_)));
-            self.pos += 1;
-            let kind = if is && self.eat_word("not") { TransformKind::Ne } else { kind };
-            let right = self.arith()?;
-            if is
-                && !matches!(self.tokens.get(self.pos - 1), Some(Token::Name(n)) if n == "None" || n == "True" || n == "False")
-            {
-                return Err("'is' compares with None, True or False only; use '==' for other values".into());
-            }
-            let cmp = Cond::Binary(transform(kind), Box::new(left), Box::new(right.clone()));
-            result = Some(match result {
-                None => cmp,
-                Some(prev) => Cond::And(Box::new(prev), Box::new(cmp)),
-            });
-            left = right;
-        }
-        Ok(result.unwrap_or(first))
-    }
-
-    fn arith(&mut self) -> Result<Cond, String> {
-        let mut left = self.term()?;
-        loop {
-            let kind = if self.eat_op("+") {
-                TransformKind::Add
-            } else if self.eat_op("-") {
-                TransformKind::Sub
-            } else {
-                return Ok(left);
-            };
-            left = Cond::Binary(transform(kind), Box::new(left), Box::new(self.term()?));
-        }
-    }
-
-    fn term(&mut self) -> Result<Cond, String> {
-        let mut left = self.factor()?;
-        loop {
-            let kind = if self.eat_op("*") {
-                TransformKind::Mul
-            } else if self.eat_op("//") {
-                TransformKind::FloorDiv
-            } else if self.eat_op("/") {
-                TransformKind::TrueDiv
-            } else if self.eat_op("%") {
-                TransformKind::Mod
-            } else {
-                return Ok(left);
-            };
-            left = Cond::Binary(transform(kind), Box::new(left), Box::new(self.factor()?));
-        }
-    }
-
-    fn factor(&mut self) -> Result<Cond, String> {
-        self.descend()?;
-        let cond = self.factor_inner();
-        self.depth -= 1;
-        cond
-    }
-
-    fn factor_inner(&mut self) -> Result<Cond, String> {
-        if self.eat_op("-") {
-            return Ok(Cond::Unary(transform(TransformKind::Neg), Box::new(self.factor()?)));
-        }
-        if self.eat_op("+") {
-            return Ok(Cond::Unary(transform(TransformKind::Pos), Box::new(self.factor()?)));
-        }
-        let base = self.postfix()?;
-        if self.eat_op("**") {
-            return Ok(Cond::Binary(transform(TransformKind::Pow), Box::new(base), Box::new(self.factor()?)));
-        }
-        Ok(base)
-    }
-
-    fn postfix(&mut self) -> Result<Cond, String> {
-        let mut value = self.atom()?;
-        loop {
-            if self.eat_op("[") {
-                let key = self.or()?;
-                if !self.eat_op("]") {
-                    return Err("a '[' is not closed".into());
-                }
-                value = Cond::Binary(transform(TransformKind::GetItem), Box::new(value), Box::new(key));
-            } else if self.eat_op(".") {
-                let Some(Token::Name(attr)) = self.peek().cloned() else {
-                    return Err("a '.' must be followed by a name".into());
-                };
-                self.pos += 1;
-                let attr = Cond::Const(self.sink.constant(Const::Json(Value::String(attr))));
-                value = Cond::Binary(transform(TransformKind::GetAttr), Box::new(value), Box::new(attr));
-            } else {
-                return Ok(value);
-            }
-        }
-    }
-
-    fn atom(&mut self) -> Result<Cond, String> {
-        let Some(token) = self.peek().cloned() else {
-            return Err("the expression ends too early".into());
-        };
-        self.pos += 1;
-        Ok(match token {
-            Token::Number(n) => Cond::Const(self.sink.constant(n)),
-            Token::Str(s) => Cond::Const(self.sink.constant(Const::Json(Value::String(s)))),
-            Token::Name(n) => match n.as_str() {
-                "True" => Cond::Const(self.sink.constant(Const::Json(Value::Bool(true)))),
-                "False" => Cond::Const(self.sink.constant(Const::Json(Value::Bool(false)))),
-                "None" => Cond::Const(self.sink.constant(Const::Json(Value::Null))),
-                "and" | "or" | "not" | "is" | "in" | "if" | "else" | "lambda" => {
-                    return Err(format!("unexpected '{n}'"))
-                }
-                _ => Cond::Name(self.sink.var(&n)),
-            },
-            Token::Op("(") => {
-                let inner = self.or()?;
-                if !self.eat_op(")") {
-                    return Err("a '(' is not closed".into());
-                }
-                inner
-            }
-            other => return Err(format!("unexpected {}", describe(&other))),
-        })
-    }
 }

@@ -1,7 +1,10 @@
-//! The tokens of an `until` text: names, numbers, strings and operators.
+//! The tokens of an `until` text: names, numbers, strings and operators, split as Python splits them.
+//! Operators the grammar has no use for are refused here, each by name.
 
 use serde_json::Value;
 
+use super::numbers::number;
+use super::strings::{prefix, string};
 use crate::plan::types::Const;
 
 /// One token of an `until` text.
@@ -17,104 +20,105 @@ pub(super) enum Token {
     Op(&'static str),
 }
 
-const OPERATORS: [&str; 21] =
-    ["**", "//", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "(", ")", "[", "]", ".", "&", "|", "~"];
+impl Token {
+    /// The token, for a message.
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Token::Name(n) => format!("'{n}'"),
+            Token::Number(Const::Json(Value::Number(n))) => format!("number {n}"),
+            Token::Number(Const::Int(digits)) => format!("number {digits}"),
+            Token::Number(_) => "a number".into(),
+            Token::Str(s) => format!("string {s:?}"),
+            Token::Op(o) => format!("'{o}'"),
+        }
+    }
+}
 
-/// Splits an `until` text into tokens.
-pub(super) fn tokenize(text: &str) -> Result<Vec<Token>, String> {
-    let chars: Vec<char> = text.chars().collect();
+/// Every operator Python's tokenizer knows, longest first, so that `**` is read before `*`.
+const OPERATORS: [&str; 47] = [
+    "**=", "//=", ">>=", "<<=", "...", "**", "//", "==", "!=", "<=", ">=", "<<", ">>", ":=", "->", "+=", "-=", "*=",
+    "/=", "%=", "&=", "|=", "^=", "@=", "<", ">", "+", "-", "*", "/", "%", "(", ")", "[", "]", "{", "}", ".", ",", ":",
+    ";", "=", "&", "|", "~", "^", "@",
+];
+
+/// Why an operator the grammar does not support is refused, naming it.
+fn refusal(op: &str) -> Option<String> {
+    let why = match op {
+        "&" => "'&' is not supported here; write 'and'".into(),
+        "|" => "'|' is not supported here; write 'or'".into(),
+        "~" => "'~' is not supported here; write 'not'".into(),
+        "^" => "'^' is not supported here; write 'and', 'or' or 'not'".into(),
+        "<<" | ">>" => format!("shifts ('{op}') are not supported"),
+        "@" => "matrix multiplication ('@') is not supported".into(),
+        ":=" => "assignment expressions (':=') are not supported".into(),
+        "=" => "'=' assigns; compare with '=='".into(),
+        "..." => "the ellipsis ('...') is not supported".into(),
+        ";" => "';' is not supported: an until is one expression".into(),
+        "->" => "'->' is not supported".into(),
+        _ if op.len() >= 2 && op.ends_with('=') && !matches!(op, "==" | "!=" | "<=" | ">=") => {
+            format!("assignments ('{op}') are not supported")
+        }
+        _ => return None,
+    };
+    Some(why)
+}
+
+/// Splits an `until` text into tokens; refuses one of more than `max_tokens` tokens.
+pub(super) fn tokenize(text: &str, max_tokens: usize) -> Result<Vec<Token>, String> {
+    if text.contains('\0') {
+        return Err("the text holds a null character".into());
+    }
+    // Python reads every line ending as '\n'
+    let chars: Vec<char> = text.replace("\r\n", "\n").replace('\r', "\n").chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
+        let (token, end) = if c == '\\' && chars.get(i + 1) == Some(&'\n') {
+            (None, i + 2) // a line continued
+        } else if c == '#' {
+            (None, chars[i..].iter().position(|&c| c == '\n').map_or(chars.len(), |n| i + n))
+        } else if c.is_whitespace() {
+            (None, i + 1)
         } else if c.is_alphabetic() || c == '_' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
-                i += 1;
-            }
-            tokens.push(Token::Name(chars[start..i].iter().collect()));
+            name_or_string(&chars, i)?
         } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.' || chars[i] == '_') {
-                // an exponent's sign belongs to the number
-                if matches!(chars[i], 'e' | 'E') && matches!(chars.get(i + 1), Some('+' | '-')) {
-                    i += 1;
-                }
-                i += 1;
-            }
-            let digits: String = chars[start..i].iter().filter(|c| **c != '_').collect();
-            tokens.push(Token::Number(number(&digits)?));
+            let (n, end) = number(&chars, i)?;
+            (Some(Token::Number(n)), end)
         } else if c == '"' || c == '\'' {
-            let (s, end) = string(&chars, i)?;
-            i = end;
-            tokens.push(Token::Str(s));
+            let (s, end) = string(&chars, i, false)?;
+            (Some(Token::Str(s)), end)
         } else {
-            let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
+            let rest: String = chars[i..chars.len().min(i + 3)].iter().collect();
             let Some(op) = OPERATORS.iter().find(|op| rest.starts_with(*op)) else {
                 return Err(format!("unexpected character '{c}'"));
             };
-            if matches!(*op, "&" | "|" | "~") {
-                let word = match *op {
-                    "&" => "and",
-                    "|" => "or",
-                    _ => "not",
-                };
-                return Err(format!("'{op}' is not supported here; write '{word}'"));
+            if let Some(why) = refusal(op) {
+                return Err(why);
             }
-            i += op.len();
-            tokens.push(Token::Op(op));
+            (Some(Token::Op(op)), i + op.len())
+        };
+        tokens.extend(token);
+        if tokens.len() > max_tokens {
+            return Err(format!("the expression has more than {max_tokens} tokens; use a callable until"));
         }
+        i = end;
     }
     Ok(tokens)
 }
 
-/// A number literal. Integers keep Python's precision: up to 64 bits they are JSON integers, beyond
-/// they are [`Const::Int`] (their decimal digits); other numbers are floats.
-fn number(digits: &str) -> Result<Const, String> {
-    if let Ok(n) = digits.parse::<i64>() {
-        return Ok(Const::Json(Value::from(n)));
+/// The name starting at `chars[start]`, or the string literal it prefixes (`r'…'`, `u'…'`).
+fn name_or_string(chars: &[char], start: usize) -> Result<(Option<Token>, usize), String> {
+    let mut end = start;
+    while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
+        end += 1;
     }
-    if let Ok(n) = digits.parse::<u64>() {
-        return Ok(Const::Json(Value::from(n)));
-    }
-    if digits.bytes().all(|b| b.is_ascii_digit()) {
-        let trimmed = digits.trim_start_matches('0');
-        return Ok(Const::Int(trimmed.to_string()));
-    }
-    digits
-        .parse::<f64>()
-        .ok()
-        .and_then(serde_json::Number::from_f64)
-        .map(|n| Const::Json(Value::Number(n)))
-        .ok_or_else(|| format!("'{digits}' is not a number"))
-}
-
-/// The string literal whose opening quote is at `chars[open]`, and the index just past its closing quote.
-fn string(chars: &[char], open: usize) -> Result<(String, usize), String> {
-    let quote = chars[open];
-    let mut i = open + 1;
-    let mut s = String::new();
-    loop {
-        match chars.get(i) {
-            None => return Err("a string is not closed".into()),
-            Some(&q) if q == quote => return Ok((s, i + 1)),
-            Some('\\') => {
-                let escaped = chars.get(i + 1).ok_or("a string is not closed")?;
-                s.push(match escaped {
-                    'n' => '\n',
-                    't' => '\t',
-                    'r' => '\r',
-                    '0' => '\0',
-                    other => *other,
-                });
-                i += 2;
-            }
-            Some(&ch) => {
-                s.push(ch);
-                i += 1;
-            }
+    let word: String = chars[start..end].iter().collect();
+    if matches!(chars.get(end), Some('"' | '\'')) {
+        if let Some(raw) = prefix(&word)? {
+            let (s, end) = string(chars, end, raw)?;
+            return Ok((Some(Token::Str(s)), end));
         }
     }
+    Ok((Some(Token::Name(word)), end))
 }
