@@ -201,6 +201,17 @@ def upstream(n: int, edges: list[tuple[int, int, bool]]) -> list[set[int]]:
     return up
 
 
+def unreached(n: int, entries: list[int], edges: list[tuple[int, int, bool]]) -> list[int]:
+    """The nodes no path of edges (hard or soft) from an entry reaches, in index order: a graph with any
+    is refused when the engine is built. Edges ``(from, to, soft)`` go from a lower to a higher index."""
+    reached = [False] * n
+    for e in entries:
+        reached[e] = True
+    for u, v, _ in sorted(edges, key=lambda e: e[1]):  # every edge into u before any edge out of it
+        reached[v] = reached[v] or reached[u]
+    return [v for v in range(n) if not reached[v]]
+
+
 def guaranteed(spec: GraphSpec) -> list[set[int]]:
     """For each op, the ops that have certainly finished (successfully) whenever it starts, whatever
     order concurrent ops finish in: its hard predecessors and theirs, plus what every soft predecessor

@@ -56,10 +56,10 @@ def router_graph(default=True):
             router = chain.build()
         hi = a(x=PARENT["score"])
         mid = b(x=PARENT["score"])
-        lo = c(x=PARENT["kind"])
         START >> router >> [hi, mid]
         [hi, mid] >> END
         if default:
+            lo = c(x=PARENT["kind"])
             router >> lo >> END
         router["target"] >> PARENT["t"]
         router["matched"] >> PARENT["m"]

@@ -239,7 +239,8 @@ def test_validation_lists_every_problem():
     with pytest.raises(GraphValidationError) as info:
         core.Engine(text, [_noop])
     categories = sorted(e.category for e in info.value.errors)
-    assert categories == ["cycle", "no_exit", "unknown_op", "unknown_ref"]
+    assert categories == ["cycle", "no_exit", "unknown_op", "unknown_ref", "unreachable", "unreachable"]
+    assert sorted(e.op_name for e in info.value.errors if e.category == "unreachable") == ["b", "c"]
     assert info.value.result.errors == info.value.errors and not info.value.result.valid
     ghost = [e for e in info.value.errors if e.category == "unknown_op"][0]
     assert ghost.op_name == "a" and ghost.target_name == "ghost"

@@ -697,9 +697,31 @@ async def test_every_run_input_is_a_variable_of_a_root_loop():
     assert outputs(result)["count"] == 4
 
 
-async def test_an_op_no_entry_reaches_does_not_hold_back_its_soft_successor_in_any_context():
+def unreached(g):
+    """The ops no path from START reaches in ``g``, as the engine names them when it refuses ``g``."""
+    with pytest.raises(GraphValidationError) as info:
+        Operon(g)
+    return [e.op_name for e in info.value.result.errors if e.category == "unreachable"]
+
+
+def never_runs(wired, items=None):
+    """An op that never runs: when ``wired``, behind a disabled op (fed by START, or per item of the
+    generator ``items``), else wired from nothing at all (which the engine refuses)."""
+    orphan = step(n=PARENT["n"], name="orphan")
+    if wired:
+        off = step(n=PARENT["n"] if items is None else items["i"], name="off")
+        off.enabled = False
+        (START if items is None else items) >> off >> orphan
+    return orphan
+
+
+@pytest.mark.parametrize("wired", [False, True])
+async def test_an_op_that_never_runs_does_not_hold_back_its_soft_successor_in_any_context(wired):
     # Found by running the flat property test's graphs inside a loop: an op that no entry reaches
-    # was placed in the root context, which made its soft successor wait for it there forever.
+    # was placed in the root context, which made its soft successor wait for it there forever. Such an op
+    # is now refused when the engine is built; one skipped at run time (behind a disabled op, in the
+    # same context) still does not hold its soft successor back, in a loop's iterations or in a stream's
+    # items.
     runs = []
 
     @op
@@ -714,55 +736,70 @@ async def test_an_op_no_entry_reaches_does_not_hold_back_its_soft_successor_in_a
 
     with GraphOp.loop(name="lp", until=None, max_iterations=2, n=0) as g:
         a = step(n=PARENT["n"], name="a")
-        orphan = step(n=PARENT["n"], name="orphan")  # nothing wires it from START
+        orphan = never_runs(wired)
         j = join(n=PARENT["n"], name="j")
         START >> a
         a >> ~j
         orphan >> ~j
         j >> END
-    assert outputs(await Operon(g).run({})) == {"n": 2}
-    assert runs == [0, 1]
+    if not wired:
+        assert unreached(g) == ["orphan"]
+    else:
+        assert outputs(await Operon(g).run({})) == {"n": 2}
+        assert runs == [0, 1]
 
     runs.clear()
     with GraphOp(name="s") as s:
         gen = items()
         a = step(n=gen["i"], name="a")
-        orphan = step(n=PARENT["n"], name="orphan")
+        orphan = never_runs(wired, items=gen)
         j = join(n=gen["i"], name="j")
         START >> gen >> a
         a >> ~j
         orphan >> ~j
         j >> END
-    assert sorted(outputs(await Operon(s).run({}))["n"]) == [11, 21]
-    assert runs == [10, 20]
+    if not wired:
+        assert unreached(s) == ["orphan"]
+    else:
+        assert sorted(outputs(await Operon(s).run({}))["n"]) == [11, 21]
+        assert runs == [10, 20]
 
 
-async def test_an_iteration_ends_when_what_can_run_has_run():
-    # `s` waits for `a` and for an op nothing starts, so it can never run: the iteration still ends, and so
-    # does a nested graph holding such an op (as a run ends when nothing more can run).
+@pytest.mark.parametrize("wired", [False, True])
+async def test_an_iteration_ends_when_what_can_run_has_run(wired):
+    # `s` waits for `a` and for an op that never runs, so it can never run: the iteration still ends, and
+    # so does a nested graph holding such an op (as a run ends when nothing more can run). An op that
+    # never runs because nothing wires it is refused when the engine is built, in a loop and in a nested
+    # graph; one behind a disabled op is skipped, and so is `s`.
     @op
     def stuck(n: int):
         raise AssertionError("never runs")
 
     with GraphOp.loop(name="lp", until=None, max_iterations=3, n=0) as g:
         a = step(n=PARENT["n"], name="a")
-        orphan = step(n=PARENT["n"], name="orphan")
+        orphan = never_runs(wired)
         s = stuck(n=PARENT["n"], name="s")
         START >> a
         [a, orphan] >> s
         a >> END
-    result = await Operon(g).run({})
-    assert outputs(result) == {"n": 3}
-    assert result["$state"].loops["lp"]["iterations"] == 3
+    if not wired:
+        assert unreached(g) == ["orphan"]
+    else:
+        result = await Operon(g).run({})
+        assert outputs(result) == {"n": 3}
+        assert result["$state"].loops["lp"]["iterations"] == 3
 
     with GraphOp(name="outer") as outer:
         with GraphOp(name="sub", inputs={"n": PARENT["n"]}) as sub:
             a = step(n=PARENT["n"], name="a")
-            orphan = step(n=PARENT["n"], name="orphan")
+            orphan = never_runs(wired)
             s = stuck(n=PARENT["n"], name="s")
             START >> a
             [a, orphan] >> s
             a >> END
         after = double(x=sub["n"], name="after")
         START >> sub >> after >> END
-    assert outputs(await Operon(outer).run({"n": 1})) == {"y": 4}
+    if not wired:
+        assert unreached(outer) == ["orphan"]
+    else:
+        assert outputs(await Operon(outer).run({"n": 1})) == {"y": 4}

@@ -39,7 +39,7 @@ from operonx import END, PARENT, START, BranchOp, GraphOp, Operon, op
 from operonx.core.ops import if_
 from operonx.errors import InputError, OpError
 
-from reference import FUNCS, REQUIRED, upstream
+from reference import FUNCS, REQUIRED, unreached, upstream
 from reference_control import Graph, Node, candidates, condition_text, guaranteed, node_outputs, own_inputs
 from reference_control import run as reference_run
 
@@ -224,6 +224,7 @@ def _scope(draw, kn: Knobs, name: str, depth: int, keys: list[str], safe: list[s
     edges = draw(st.permutations(edges)) if edges else []
     if draw(st.booleans()):
         edges.sort(key=lambda e: e[0])
+    assert not unreached(n, entries, edges)  # every node is an entry or has a predecessor
     graph = Graph(name=name, nodes=nodes, entries=list(draw(st.permutations(entries))), edges=list(edges))
     graph.syntax = {e: draw(st.sampled_from(["edge", "alt"])) for e in edges if e[2]}
     graph.syntax["fan_out"] = draw(st.booleans())

@@ -1,5 +1,5 @@
 //! Large graphs compile and run without deep recursion or quadratic work: a chain of 100 000 ops (with skip
-//! propagation down it, a cycle through it, and refs far upstream or not upstream), a fan-out
+//! propagation down it, a cycle through it, refs far upstream or not upstream, and half of it unreached), a fan-out
 //! 1 → 100 000 → 1 (hard and soft joins) and 100 000 entries that are all exits or mapped to distinct
 //! graph outputs.
 
@@ -65,6 +65,20 @@ fn a_cycle_in_a_100k_chain_is_found() {
             assert_eq!(problems[0].category, "cycle");
         }
         other => panic!("expected a cycle, got {:?}", other.err()),
+    }
+}
+
+#[test]
+fn ops_start_does_not_reach_in_a_100k_chain_are_found_in_linear_time() {
+    // START enters the chain halfway: each op before it is named once.
+    let doc = chain(N, "").replace(r#""entries": ["op0"]"#, &format!(r#""entries": ["op{}"]"#, N / 2));
+    match Operon::builder(doc).op("inc", inc).build() {
+        Err(operonx::EngineError::Invalid { problems, .. }) => {
+            assert_eq!(problems.len(), N / 2);
+            assert!(problems.iter().all(|p| p.category == "unreachable"));
+            assert_eq!(problems[N / 2 - 1].op_name.as_deref(), Some(format!("op{}", N / 2 - 1).as_str()));
+        }
+        other => panic!("expected unreachable ops, got {:?}", other.err()),
     }
 }
 

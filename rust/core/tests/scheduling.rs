@@ -119,15 +119,23 @@ fn repeated_edges_count_once() {
 }
 
 #[test]
-fn ops_not_reachable_from_the_entries_never_run() {
-    let order = run_order(
+fn ops_not_reachable_from_the_entries_are_refused() {
+    // u (and v behind it) and the unwired op would never run: the document is refused naming each. w,
+    // which also waits for u, and the soft join s are reached through a.
+    let d = doc(
         &["a", "u", "v", "w", "s", "lonely"],
         &[("u", "v", false), ("a", "w", false), ("u", "w", false), ("a", "s", true), ("u", "s", true)],
         &["a"],
         &["v", "w", "s", "lonely"],
     );
-    // w waits forever for u (hard); s fires from a (soft); u, v and the unwired op never run.
-    assert_eq!(order, ["a", "s"]);
+    let log = Log::default();
+    let names = ["a", "u", "v", "w", "s", "lonely"];
+    let Err(EngineError::Invalid { problems, .. }) = recording(Operon::builder(d.to_string()), &names, &log).build()
+    else {
+        panic!("expected the document to be refused")
+    };
+    let named: Vec<(&str, Option<&str>)> = problems.iter().map(|p| (p.category, p.op_name.as_deref())).collect();
+    assert_eq!(named, [("unreachable", Some("u")), ("unreachable", Some("v")), ("unreachable", Some("lonely"))]);
 }
 
 #[test]

@@ -175,7 +175,7 @@ fn every_problem_is_reported_at_once() {
 
 #[test]
 fn unsupported_op_kinds_are_reported() {
-    let mut d = doc(&["a", "gen", "sub"], &[], &["a"], &["a"]);
+    let mut d = doc(&["a", "gen", "sub"], &[], &["a", "gen", "sub"], &["a"]);
     d["ops"]["gen"]["is_generator"] = json!(true);
     d["ops"]["sub"]["type"] = json!("graph");
     // A nested graph runs, but one without its own "graph" document is invalid.

@@ -1,7 +1,8 @@
 //! Compiling a graph document into a [`Plan`], collecting every problem found.
 //!
 //! This module lays the document tree out flat and wires the edges; `ops` compiles each op, `refs` its
-//! refs, `scopes` what nested graphs and loops add, `streams` the order and the contexts ops run in.
+//! refs, `scopes` what nested graphs and loops add, `streams` the order and the contexts ops run in;
+//! `reach` checks that START reaches every op, `upstream` that every ref reads an op upstream of it.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde_json::Value;
@@ -13,6 +14,7 @@ use crate::graph::schema::{GraphDoc, LoopDoc, OpDoc};
 use crate::graph::{RefDoc, TransformKind};
 
 mod ops;
+mod reach;
 mod refs;
 mod scopes;
 mod streams;
@@ -275,6 +277,7 @@ impl<'d> Compiler<'d> {
             None => self.names_to_ids(&doc.entries, "entry", true),
         };
         let exits = self.names_to_ids(&doc.exits, "exit", false);
+        self.check_reachable(&out, &entries);
         if n > 0 && (entries.is_empty() || doc.entries.is_empty()) {
             self.problem(Problem::new(
                 "no_entry",
