@@ -284,10 +284,7 @@ fn a_host_index_that_is_not_a_u32_is_a_problem_never_truncated_or_read_as_a_valu
         let mut d = doc(&["a"], &[], &["a"], &["a"]);
         d["ops"]["a"]["inputs"] = json!({"x": {"literal": {"$host": bad}}});
         let p = problems(&d);
-        assert!(
-            p.iter().any(|p| p.category == "invalid" && p.message.contains("host object index")),
-            "{bad}: {p:?}"
-        );
+        assert!(p.iter().any(|p| p.category == "invalid" && p.message.contains("host object index")), "{bad}: {p:?}");
     }
     // a valid index compiles (the Rust driver then refuses host objects, as it holds JSON only)
     let mut d = doc(&["a"], &[], &["a"], &["a"]);

@@ -302,6 +302,9 @@ pub struct Plan {
     pub gate_offsets: Vec<u32>,
     /// Per op: predecessors that run in an ancestor context and must be done there first.
     pub gates: Vec<OpId>,
+    /// Per entry of [`Plan::gates`]: the edge is soft (the gate belongs to its op's soft group: a
+    /// skipped one does not skip the op, and a done one lets it run).
+    pub soft_gates: Vec<bool>,
     /// Ops started first, in wiring order.
     pub entries: Vec<OpId>,
     /// Interned variable names.
@@ -336,6 +339,19 @@ impl Plan {
     pub fn gates_of(&self, op: OpId) -> &[OpId] {
         let i = op as usize;
         &self.gates[self.gate_offsets[i] as usize..self.gate_offsets[i + 1] as usize]
+    }
+
+    /// Whether each gate of an op (as [`Plan::gates_of`] lists them) is a soft edge.
+    #[inline]
+    pub fn soft_gates_of(&self, op: OpId) -> &[bool] {
+        let i = op as usize;
+        &self.soft_gates[self.gate_offsets[i] as usize..self.gate_offsets[i + 1] as usize]
+    }
+
+    /// True when an op has a soft gate: its soft group then reaches into an outer context.
+    #[inline]
+    pub fn has_soft_gate(&self, op: OpId) -> bool {
+        self.soft_gates_of(op).contains(&true)
     }
 
     /// True when some op is a generator (runs then open item contexts).

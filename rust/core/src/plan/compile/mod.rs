@@ -30,7 +30,7 @@ struct Placement {
     /// Predecessor signals an instance of the op receives (from predecessors that can run).
     signals: Vec<u32>,
     /// Predecessors in an outer context.
-    gates: Vec<Vec<OpId>>,
+    gates: Vec<Vec<(OpId, bool)>>,
     /// Whether the op can run at all.
     runnable: Vec<bool>,
 }
@@ -308,9 +308,11 @@ impl<'d> Compiler<'d> {
         }
         let mut gate_offsets = Vec::with_capacity(n + 1);
         let mut gates = Vec::new();
+        let mut soft_gates = Vec::new();
         gate_offsets.push(0);
         for g in gate_lists {
-            gates.extend(g);
+            gates.extend(g.iter().map(|&(u, _)| u));
+            soft_gates.extend(g.iter().map(|&(_, soft)| soft));
             gate_offsets.push(gates.len() as u32);
         }
         let mut succ_offsets = Vec::with_capacity(n + 1);
@@ -330,6 +332,7 @@ impl<'d> Compiler<'d> {
             initial_counts,
             soft_preds,
             gate_offsets,
+            soft_gates,
             gates,
             entries,
             vars: self.vars,

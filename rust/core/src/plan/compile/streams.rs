@@ -124,7 +124,7 @@ impl<'d> Compiler<'d> {
                 let e = &mut out[u][k];
                 if d < depth {
                     e.kind = EdgeKind::Gate;
-                    gates[v].push(u as OpId);
+                    gates[v].push((u as OpId, e.soft));
                     continue;
                 }
                 if k_key != vkey {

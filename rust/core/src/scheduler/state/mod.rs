@@ -61,7 +61,8 @@ pub struct RunState {
     root_done: Vec<Option<Outcome>>,
     pending: FxHashMap<(OpId, CtxId), Pending>,
     done: FxHashMap<(OpId, CtxId), Outcome>,
-    parked: FxHashMap<(OpId, CtxId), Vec<(OpId, CtxId)>>,
+    /// Instances waiting for a gate to settle, with whether their own-context soft group fired.
+    parked: FxHashMap<(OpId, CtxId), Vec<(OpId, CtxId, bool)>>,
     item_gates: FxHashMap<(OpId, CtxId), ItemGate>,
     /// Items produced so far by each streaming generator instance.
     produced: FxHashMap<(OpId, CtxId), u32>,

@@ -21,11 +21,9 @@ impl RunState {
                 self.done.insert((op, ctx), outcome);
             }
             if let Some(waiters) = self.parked.remove(&(op, ctx)) {
-                for (v, x) in waiters {
-                    match outcome {
-                        Outcome::Done => self.check_gates(plan, v, x),
-                        Outcome::Skipped => self.skip_stack.push((v, x)),
-                    }
+                for (v, x, soft_fired) in waiters {
+                    // the gate's outcome is recorded above: a skipped hard gate skips the waiter
+                    self.check_gates(plan, v, x, soft_fired);
                 }
             }
         }
@@ -92,14 +90,14 @@ impl RunState {
         let ran = outcome == Outcome::Done;
         let outcome = if exit && !own_entry { Outcome::Done } else { outcome };
         let counted = if x == ROOT {
-            self.signal_root(plan, vi, soft, outcome)
+            self.signal_root(plan, vi, soft, outcome).map(|(count, doomed)| (count, doomed, self.soft_fired[vi]))
         } else {
             self.signal_pending(plan, v, x, soft, outcome, ran)
-                .map(|(count, doomed, any_ran)| (count, doomed || (exit && !any_ran)))
+                .map(|(count, doomed, any_ran, fired)| (count, doomed || (exit && !any_ran), fired))
         };
         match counted {
-            Some((0, true)) => self.skip_stack.push((v, x)),
-            Some((0, false)) => self.check_gates(plan, v, x),
+            Some((0, true, _)) => self.skip_stack.push((v, x)),
+            Some((0, false, soft_fired)) => self.check_gates(plan, v, x, soft_fired),
             _ => {}
         }
     }
@@ -118,7 +116,8 @@ impl RunState {
                     if self.soft_dead[vi] < plan.soft_preds[vi] {
                         return None;
                     }
-                    self.doomed[vi] = true;
+                    // every soft predecessor here is dead; soft gates may still let it run
+                    self.doomed[vi] |= !plan.has_soft_gate(vi as OpId);
                 }
             }
         } else if outcome == Outcome::Skipped {
@@ -139,7 +138,7 @@ impl RunState {
         soft: bool,
         outcome: Outcome,
         ran: bool,
-    ) -> Option<(u32, bool, bool)> {
+    ) -> Option<(u32, bool, bool, bool)> {
         let vi = v as usize;
         let contexts = &mut self.contexts;
         let p = self.pending.entry((v, x)).or_insert_with(|| {
@@ -164,7 +163,8 @@ impl RunState {
                     // the group counts (as dead) only once its last member is dead
                     p.soft_dead += 1;
                     let all_dead = p.soft_dead == plan.soft_preds[vi];
-                    p.doomed |= all_dead;
+                    // soft gates may still let it run
+                    p.doomed |= all_dead && !plan.has_soft_gate(v);
                     all_dead
                 }
             };
@@ -174,32 +174,51 @@ impl RunState {
         if counted {
             p.count -= 1;
         }
-        let state = (p.count, p.doomed, p.ran);
+        let state = (p.count, p.doomed, p.ran, p.soft_fired);
         if last {
             self.pending.remove(&(v, x));
         }
         counted.then_some(state)
     }
 
-    /// All same-context predecessors of `(v, x)` are in: wait for its outer predecessors, if any.
-    pub(super) fn check_gates(&mut self, plan: &Plan, v: OpId, x: CtxId) {
-        for &u in plan.gates_of(v) {
+    /// All same-context predecessors of `(v, x)` are in (`soft_fired`: its soft group there fired):
+    /// wait for its outer predecessors, if any. Hard gates must all be done; soft gates belong to the
+    /// soft group, which lets the op run once any member is done and skips it once every one is dead.
+    pub(super) fn check_gates(&mut self, plan: &Plan, v: OpId, x: CtxId, soft_fired: bool) {
+        let mut soft_ok = soft_fired;
+        let mut soft_gate = false;
+        let mut soft_wait = None;
+        for (&u, &soft) in plan.gates_of(v).iter().zip(plan.soft_gates_of(v)) {
             let depth = plan.ops[u as usize].depth;
             let Some(a) = self.contexts.ancestor(x, depth) else {
                 continue;
             };
             let status = if a == ROOT { self.root_done[u as usize] } else { self.done.get(&(u, a)).copied() };
-            match status {
-                Some(Outcome::Done) => {}
-                Some(Outcome::Skipped) => {
+            match (soft, status) {
+                (false, Some(Outcome::Done)) => {}
+                (false, Some(Outcome::Skipped)) => {
                     self.skip_stack.push((v, x));
                     return;
                 }
-                None => {
-                    self.parked.entry((u, a)).or_default().push((v, x));
+                (false, None) => {
+                    self.parked.entry((u, a)).or_default().push((v, x, soft_fired));
                     return;
                 }
+                (true, status) => {
+                    soft_gate = true;
+                    soft_ok |= status == Some(Outcome::Done);
+                    if status.is_none() {
+                        soft_wait.get_or_insert((u, a));
+                    }
+                }
             }
+        }
+        if soft_gate && !soft_ok {
+            match soft_wait {
+                Some(key) => self.parked.entry(key).or_default().push((v, x, soft_fired)),
+                None => self.skip_stack.push((v, x)),
+            }
+            return;
         }
         self.admit(plan, v, x);
     }
