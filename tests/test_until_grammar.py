@@ -298,3 +298,28 @@ def test_the_core_check_is_the_one_authoring_asks():
     for limit in ["(" * 60 + "n" + ")" * 60, " + ".join(["n"] * 600)]:
         with pytest.raises(GraphError, match="levels deep|tokens"):
             GraphOp.loop(name="lp", until=limit, n=0)
+
+
+@pytest.mark.parametrize(
+    ("until", "flag"),
+    [
+        ("flag is True", 1),
+        ("flag is True", True),
+        ("flag is False", 0),
+        ("flag is not True", 1),
+        ("flag is None", 0),
+        ("flag is not None", 0),
+        ("flag == True", 1),
+    ],
+)
+def test_is_compares_identity_as_python_does(until, flag):
+    @op
+    def bump_flag(k, flag):
+        return {"k": k + 1, "flag": flag}
+
+    with GraphOp.loop(name="lp", until=until, max_iterations=4, k=0, flag=flag) as g:
+        b = bump_flag(k=PARENT["k"], flag=PARENT["flag"])
+        START >> b >> END
+    result = Operon(g).run_sync({})
+    stops_at_once = eval(until, {}, {"flag": flag})  # noqa: S307 - the oracle is Python itself
+    assert result["k"] == (1 if stops_at_once else 4)

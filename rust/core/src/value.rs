@@ -71,6 +71,8 @@ pub fn apply_json(kind: TransformKind, value: Value, args: &[Value]) -> Result<V
         },
         Eq => Ok(Value::Bool(json_eq(&value, &arg()?))),
         Ne => Ok(Value::Bool(!json_eq(&value, &arg()?))),
+        Is => Ok(Value::Bool(same_singleton(&value, &arg()?))),
+        IsNot => Ok(Value::Bool(!same_singleton(&value, &arg()?))),
         Lt | Le | Gt | Ge => {
             let ord = compare(&value, &arg()?)?;
             Ok(Value::Bool(match op {
@@ -232,4 +234,10 @@ fn int_float(i: i128, f: f64) -> Option<Ordering> {
     } else {
         Ordering::Equal
     }))
+}
+
+/// `a is b` over JSON values: true only for the same singleton (`null`, `true` or `false`), never for
+/// equal numbers or strings (`1 is True` is false, as in Python).
+fn same_singleton(a: &Value, b: &Value) -> bool {
+    matches!((a, b), (Value::Null, Value::Null)) || matches!((a, b), (Value::Bool(x), Value::Bool(y)) if x == y)
 }

@@ -253,3 +253,20 @@ fn the_grammar_keeps_its_limits() {
     assert_eq!(until::check("n >= 3  # three is enough"), Ok(()));
     assert_eq!(until::check("(n >=\n 3) and \\\n n"), Ok(()));
 }
+
+/// `is` compares identity, as in Python: `1 is True` and `0 is None` are false.
+#[test]
+fn is_compares_identity_not_equality() {
+    use operonx::graph::TransformKind;
+    use operonx::value::apply_json;
+    use serde_json::json;
+    let is = |a: serde_json::Value, b: serde_json::Value| apply_json(TransformKind::Is, a, &[b]).unwrap();
+    let is_not = |a: serde_json::Value, b: serde_json::Value| apply_json(TransformKind::IsNot, a, &[b]).unwrap();
+    assert_eq!(is(json!(1), json!(true)), json!(false));
+    assert_eq!(is(json!(0), json!(false)), json!(false));
+    assert_eq!(is(json!(true), json!(true)), json!(true));
+    assert_eq!(is(json!(null), json!(null)), json!(true));
+    assert_eq!(is(json!(0), json!(null)), json!(false));
+    assert_eq!(is_not(json!(1), json!(true)), json!(true));
+    assert_eq!(is_not(json!(null), json!(null)), json!(false));
+}

@@ -102,6 +102,8 @@ pub fn apply_transform<'py>(
         Le => compare(CompareOp::Le),
         Gt => compare(CompareOp::Gt),
         Ge => compare(CompareOp::Ge),
+        Is => Ok(pyo3::types::PyBool::new(py, value.is(&first()?)).to_owned().into_any()),
+        IsNot => Ok(pyo3::types::PyBool::new(py, !value.is(&first()?)).to_owned().into_any()),
         Neg | Pos | Abs | Not => operator_fn(py, unary_name(t.kind))?.call1((value,)),
         kind => {
             let (op, reflected) = kind.unreflected();

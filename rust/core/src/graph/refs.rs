@@ -52,6 +52,10 @@ pub enum TransformKind {
     Le,
     Gt,
     Ge,
+    /// `a is b` (identity; in `until`, against None, True or False).
+    Is,
+    /// `a is not b`.
+    IsNot,
     And,
     Or,
     Not,
@@ -89,6 +93,8 @@ impl TransformKind {
             "le" => Le,
             "gt" => Gt,
             "ge" => Ge,
+            "is_" => Is,
+            "is_not" => IsNot,
             "and_" => And,
             "or_" => Or,
             "not_" => Not,

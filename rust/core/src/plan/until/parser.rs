@@ -130,7 +130,7 @@ impl<'s> Parser<'s> {
             Some(Token::Op("<=")) => TransformKind::Le,
             Some(Token::Op(">")) => TransformKind::Gt,
             Some(Token::Op(">=")) => TransformKind::Ge,
-            Some(Token::Name(n)) if n == "is" => TransformKind::Eq,
+            Some(Token::Name(n)) if n == "is" => TransformKind::Is,
             Some(Token::Name(n)) if n == "in" => return Err("'in' is not supported here; use a callable until".into()),
             Some(Token::Name(n)) if n == "not" && next_is_in => {
                 return Err("'not in' is not supported here; use a callable until".into())
@@ -147,7 +147,7 @@ impl<'s> Parser<'s> {
         while let Some(kind) = self.comparison_op()? {
             let is = matches!(self.peek(), Some(Token::Name(_)));
             self.pos += 1;
-            let kind = if is && self.eat_word("not") { TransformKind::Ne } else { kind };
+            let kind = if is && self.eat_word("not") { TransformKind::IsNot } else { kind };
             let right = self.arith()?;
             let singleton = matches!(self.tokens.get(self.pos - 1), Some(Token::Name(n)) if n == "None" || n == "True" || n == "False");
             if is && !singleton {
