@@ -51,9 +51,10 @@ class GraphTypeError(OperonError, TypeError): ...
 
 class InputError(OperonError, TypeError):
     graph: str
-    op: str
-    input: str
-    context: tuple[str, ...]
+    op: str | None
+    input: str | None
+    context: tuple[str, ...] | None
+    suggestion: str | None
 
 class OpError(OperonError):
     graph: str

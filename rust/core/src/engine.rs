@@ -15,7 +15,7 @@ use crate::plan::{
 };
 use crate::scheduler::contexts::render;
 use crate::scheduler::{
-    absent_variable, choose_branch, eval_until, resolve_input, CtxId, ErrorMode, Host, Outcome, Resolved, RunState,
+    absent_variable, choose_branch, eval_until, resolve_input, suggest_key, CtxId, ErrorMode, Host, Outcome, Resolved, RunState,
     Segment, UntilError,
 };
 use crate::value::apply_json;
@@ -293,6 +293,7 @@ impl Operon {
                         op: p.full_name.clone(),
                         input: input.name.clone(),
                         context: context(),
+                        suggestion: suggest_key(host, plan, input),
                     })
                 }
                 Err(e) => return Err(fail(format!("input '{}': {e}", input.name))),
@@ -458,6 +459,14 @@ impl Host for JsonHost<'_> {
             RefSource::Parent => self.inputs.get(name).cloned(),
             RefSource::Op(op) => self.records[op as usize].as_ref().and_then(|r| r.get(name).cloned()),
         })
+    }
+
+    fn keys(&mut self, source: RefSource) -> Vec<String> {
+        let record = match source {
+            RefSource::Parent => self.inputs.as_object(),
+            RefSource::Op(op) => self.records[op as usize].as_ref(),
+        };
+        record.map(|r| r.keys().cloned().collect()).unwrap_or_default()
     }
 
     fn constant(&mut self, c: ConstId) -> Value {

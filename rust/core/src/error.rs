@@ -77,9 +77,10 @@ pub enum EngineError {
 
     /// A required input of an op has no value.
     #[error(
-        "op '{op}' of graph '{graph}' is missing required input '{input}' (context {}); \
+        "op '{op}' of graph '{graph}' is missing required input '{input}' (context {}){}; \
              bind it to PARENT[...], another op's output or a literal, or give the parameter a default",
-        render_context(context)
+        render_context(context),
+        render_suggestion(suggestion)
     )]
     MissingInput {
         /// The graph's name.
@@ -90,6 +91,8 @@ pub enum EngineError {
         input: String,
         /// The context path of the op run.
         context: Vec<String>,
+        /// A key the ref's source holds that looks like a typo of the one it reads.
+        suggestion: Option<String>,
     },
 
     /// An op raised (or returned something that is not a mapping).
@@ -119,6 +122,11 @@ pub enum EngineError {
     /// A bug in the engine (for example a caught panic).
     #[error("internal error in the operonx engine: {0}")]
     Internal(String),
+}
+
+/// `: did you mean 'k'?` for a suggested key, else nothing.
+fn render_suggestion(suggestion: &Option<String>) -> String {
+    suggestion.as_ref().map(|k| format!(": did you mean '{k}'? (its source has that key)")).unwrap_or_default()
 }
 
 /// A context path as Python shows the tuple: `('main', '[0]')`.

@@ -181,17 +181,29 @@ pub fn to_pyerr(py: Python<'_>, err: &EngineError) -> PyErr {
             }
             Err(e) => e,
         },
-        EngineError::MissingInput { graph, op, input, context } => new_error(
+        EngineError::MissingInput { graph, op, input, context, suggestion } => new_error(
             py,
             &ex.input,
             &msg,
-            &[("graph", s(graph)), ("op", s(op)), ("input", s(input)), ("context", context_tuple(py, context))],
+            &[
+                ("graph", s(graph)),
+                ("op", s(op)),
+                ("input", s(input)),
+                ("context", context_tuple(py, context)),
+                ("suggestion", suggestion.as_deref().map(s).unwrap_or_else(|| py.None().into_bound(py))),
+            ],
         ),
         EngineError::RunInputs { graph, .. } => new_error(
             py,
             &ex.input,
             &msg,
-            &[("graph", s(graph)), ("op", py.None().into_bound(py)), ("input", py.None().into_bound(py))],
+            &[
+                ("graph", s(graph)),
+                ("op", py.None().into_bound(py)),
+                ("input", py.None().into_bound(py)),
+                ("context", py.None().into_bound(py)),
+                ("suggestion", py.None().into_bound(py)),
+            ],
         ),
         EngineError::OpFailed { graph, op, context, .. } => {
             new_error(py, &ex.op, &msg, &[("graph", s(graph)), ("op", s(op)), ("context", context_tuple(py, context))])

@@ -2,7 +2,7 @@
 
 use crate::graph::TransformKind;
 use crate::plan::until::Cond;
-use crate::plan::{Binding, CasePlan, ConstId, InputPlan, OpId, Operand, RefPlan, RefSource, TransformPlan, VarId};
+use crate::plan::{Binding, CasePlan, ConstId, InputPlan, OpId, Operand, Plan, RefPlan, RefSource, TransformPlan, VarId};
 
 /// What a driver supplies to resolve inputs in its own value representation.
 pub trait Host {
@@ -22,6 +22,12 @@ pub trait Host {
     fn is_none(&self, v: &Self::Value) -> bool;
     /// The value's truth (branch conditions).
     fn truthy(&self, v: &Self::Value) -> Result<bool, Self::Error>;
+    /// The keys `source` holds now (the run inputs, or an op's outputs), for a "did you mean" hint
+    /// when an input is missing; empty when the host cannot tell.
+    fn keys(&mut self, source: RefSource) -> Vec<String> {
+        let _ = source;
+        Vec::new()
+    }
     /// Applies one transform to `value` with its operands already evaluated.
     fn transform(
         &mut self,
@@ -183,4 +189,52 @@ fn eval_cond<H: Host>(host: &mut H, cond: &Cond, enter: OpId) -> Result<H::Value
             host.transform(t, left, vec![right], Vec::new()).map_err(UntilError::Host)?
         }
     })
+}
+
+/// For a missing input bound to a ref: a key its source holds that looks like a typo of the variable
+/// the ref reads (case, `_` / `-`, or at most one edit in four characters apart), to name in the error.
+pub fn suggest_key<H: Host>(host: &mut H, plan: &Plan, input: &InputPlan) -> Option<String> {
+    let Binding::Ref(r) = &input.binding else {
+        return None;
+    };
+    if r.collect {
+        return None;
+    }
+    let wanted = plan.var(r.var);
+    let keys = host.keys(r.source);
+    let fold = |s: &str| s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect::<String>();
+    let wanted_folded = fold(wanted);
+    let limit = (wanted.chars().count() / 4).max(1);
+    keys.into_iter()
+        .filter(|k| k != wanted)
+        .map(|k| {
+            let d = if fold(&k) == wanted_folded { 0 } else { edit_distance(&k, wanted) };
+            (d, k)
+        })
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Edit distance over characters, a swap of two neighbours counting as one edit (keys are short
+/// variable names, so the full table is small).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=b.len() {
+        d[0][j] = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }

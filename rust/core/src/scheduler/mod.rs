@@ -6,7 +6,9 @@ mod inputs;
 mod state;
 
 pub use contexts::{CtxId, Path, Segment, ROOT};
-pub use inputs::{absent_variable, choose_branch, eval_ref, eval_until, resolve_input, Host, Resolved, UntilError};
+pub use inputs::{
+    absent_variable, choose_branch, eval_ref, eval_until, resolve_input, suggest_key, Host, Resolved, UntilError,
+};
 pub use state::{ErrorMode, Outcome, RunState};
 
 /// The context path of every op run at the top level of a graph.

@@ -22,8 +22,9 @@ impl RunCore {
             OpFailure::BadReturn(message) => {
                 (EngineError::OpFailed { graph: plan.name.clone(), op: p.full_name.clone(), context, message }, None)
             }
-            OpFailure::Missing(input) => {
-                (EngineError::MissingInput { graph: plan.name.clone(), op: p.full_name.clone(), input, context }, None)
+            OpFailure::Missing(input, suggestion) => {
+                let (graph, op) = (plan.name.clone(), p.full_name.clone());
+                (EngineError::MissingInput { graph, op, input, context, suggestion }, None)
             }
             OpFailure::Until(message, cause) => {
                 (EngineError::OpFailed { graph: plan.name.clone(), op: p.full_name.clone(), context, message }, cause)

@@ -16,7 +16,10 @@ pub(super) fn resolve_args<'py>(
     for input in &p.inputs {
         match resolve_input(&mut host, input) {
             Ok(Resolved::Value(v)) => args.push(v),
-            Ok(Resolved::Missing) => return Err(OpFailure::Missing(input.name.clone())),
+            Ok(Resolved::Missing) => {
+                let suggestion = operonx::scheduler::suggest_key(&mut host, &eng.plan, input);
+                return Err(OpFailure::Missing(input.name.clone(), suggestion));
+            }
             Err(e) => return Err(OpFailure::Input(input.name.clone(), e)),
         }
     }
@@ -75,6 +78,16 @@ impl<'py> Host for PyHost<'_, 'py> {
                 None => Ok(None),
             },
         }
+    }
+
+    fn keys(&mut self, source: RefSource) -> Vec<String> {
+        let record = match source {
+            RefSource::Parent => Some(self.core.inputs.bind(self.py).clone()),
+            RefSource::Op(op) => self.outputs_of(op).map(|r| r.bind(self.py).clone()),
+        };
+        let keys = record.and_then(|r| r.call_method0(pyo3::intern!(self.py, "keys")).ok());
+        let Some(Ok(keys)) = keys.map(|k| k.try_iter()) else { return Vec::new() };
+        keys.filter_map(|k| k.ok()?.extract::<String>().ok()).collect()
     }
 
     #[inline]

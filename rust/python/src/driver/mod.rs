@@ -127,8 +127,8 @@ pub(crate) enum OpFailure {
     Raised(PyErr),
     /// The op returned (or yielded) something that is not a mapping.
     BadReturn(String),
-    /// A required input has no value.
-    Missing(String),
+    /// A required input has no value (with a key of its source that looks like a typo of it).
+    Missing(String, Option<String>),
     /// Evaluating an input's ref raised.
     Input(String, PyErr),
     /// A loop's `until` could not be evaluated (with what it raised, if anything).

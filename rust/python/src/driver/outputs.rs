@@ -113,7 +113,7 @@ impl RunCore {
                 record.set_item(pyo3::intern!(py, "matched"), matched)?;
                 let out = self.record(py, eng, op, ctx, record.into_any()).map_err(|f| match f {
                     OpFailure::Raised(e) | OpFailure::Input(_, e) | OpFailure::Until(_, Some(e)) => e,
-                    OpFailure::BadReturn(m) | OpFailure::Missing(m) | OpFailure::Until(m, None) => {
+                    OpFailure::BadReturn(m) | OpFailure::Missing(m, _) | OpFailure::Until(m, None) => {
                         pyo3::exceptions::PyRuntimeError::new_err(m)
                     }
                 })?;
