@@ -15,8 +15,8 @@ use crate::plan::{
 };
 use crate::scheduler::contexts::render;
 use crate::scheduler::{
-    absent_variable, choose_branch, eval_until, resolve_input, suggest_key, CtxId, ErrorMode, Host, Outcome, Resolved, RunState,
-    Segment, UntilError,
+    absent_variable, choose_branch, eval_until, resolve_input, suggest_key, CtxId, ErrorMode, Host, Outcome, Resolved,
+    RunState, Segment, UntilError,
 };
 use crate::value::apply_json;
 

@@ -2,7 +2,9 @@
 
 use crate::graph::TransformKind;
 use crate::plan::until::Cond;
-use crate::plan::{Binding, CasePlan, ConstId, InputPlan, OpId, Operand, Plan, RefPlan, RefSource, TransformPlan, VarId};
+use crate::plan::{
+    Binding, CasePlan, ConstId, InputPlan, OpId, Operand, Plan, RefPlan, RefSource, TransformPlan, VarId,
+};
 
 /// What a driver supplies to resolve inputs in its own value representation.
 pub trait Host {
