@@ -11,7 +11,7 @@ import pytest
 
 from operonx.errors import GraphError, GraphTypeError, OperonError, OperonUsageError
 from operonx.graph import GraphOp, OpNode, Param, current_graph
-from operonx.naming import assigned_name, check_name
+from operonx._authoring.naming import assigned_name, check_name
 from operonx.op import FuncOp, OpFunction, declared_outputs, op
 from operonx.refs import END, PARENT, START, Ref
 

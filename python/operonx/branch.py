@@ -31,7 +31,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from operonx.errors import GraphTypeError, OperonUsageError
 from operonx.graph import OpNode, Param, _check_binding, _current_get, check_scope, refs_in
-from operonx.naming import assigned_name, check_name
+from operonx._authoring.naming import assigned_name, check_name
 from operonx.refs import PARENT, Ref
 
 __all__ = ["Branch", "BranchOp", "condition_text", "if_"]

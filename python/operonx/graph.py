@@ -19,18 +19,17 @@ into a factory of such graphs.
 
 from __future__ import annotations
 
-import bisect
 import functools
 import inspect
 import logging
 import sys
 from contextvars import ContextVar
-from types import FrameType, MappingProxyType
+from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from operonx._core import check_until
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
-from operonx.naming import _instructions, assigned_name, check_name, is_valid_name
+from operonx._authoring.naming import assigned_name, check_name, is_valid_name, with_target
 from operonx.refs import END, PARENT, START, Ref, _ParentType, _Terminal
 
 __all__ = ["GraphFunction", "GraphOp", "OpNode", "Param", "Soft", "current_graph", "graph"]
@@ -378,24 +377,6 @@ def _raise_scope(graph: "GraphOp", who: str, key: str, r: Ref) -> None:
     )
 
 
-def _with_target(frame: FrameType) -> str | None:
-    """``with GraphOp(...) as sub:``: the name ``sub`` (``None`` when there is no such target)."""
-    try:
-        offsets, instrs = _instructions(frame.f_code)
-    except Exception:  # pragma: no cover - exotic bytecode
-        return None
-    j = bisect.bisect_right(offsets, frame.f_lasti)
-    n = len(instrs)
-    while j < n and instrs[j].opname in ("NOP", "CACHE", "EXTENDED_ARG"):
-        j += 1
-    if j + 1 < n and instrs[j].opname in ("BEFORE_WITH", "SETUP_WITH", "BEFORE_ASYNC_WITH"):
-        ins = instrs[j + 1]
-        if ins.opname in ("STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF"):
-            name = ins.argval
-            return name if is_valid_name(name) else None
-    return None
-
-
 def bad_input(who: str, key: str, value: Any) -> GraphTypeError:
     """The error for an input bound to a node, ``PARENT`` itself, ``START`` or ``END``."""
     if isinstance(value, OpNode):
@@ -464,7 +445,7 @@ class GraphOp(OpNode):
         parent = _current_get()
         if name is None:
             frame = sys._getframe(1)
-            name = assigned_name(frame) or _with_target(frame) or "graph"
+            name = assigned_name(frame) or with_target(frame) or "graph"
         self.name = check_name(name)
         self.full_name = name if parent is None else parent.full_name + "." + name
         self.graph = parent
@@ -526,7 +507,7 @@ class GraphOp(OpNode):
         """
         if name is None:
             frame = sys._getframe(1)
-            name = assigned_name(frame) or _with_target(frame) or "loop"
+            name = assigned_name(frame) or with_target(frame) or "loop"
         g = cls(name=name, inputs=initial)
         g._set_loop(until, max_iterations)
         return g

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterator
 
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
 from operonx.graph import OpNode, Param, _current_get, bad_input, check_scope, refs_in
-from operonx.naming import assigned_name, check_name, is_valid_name
+from operonx._authoring.naming import assigned_name, check_name, is_valid_name
 from operonx.refs import PARENT, Ref, _ParentType, _Terminal
 
 __all__ = ["op", "OpFunction", "FuncOp", "declared_outputs"]
