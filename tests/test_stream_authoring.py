@@ -14,7 +14,8 @@ from operonx.errors import GraphError, GraphTypeError
 from operonx.export import engine_document, export_config
 from operonx.graph import GraphOp
 from operonx.op import FuncOp, op
-from operonx.refs import END, PARENT, START, Ref
+from operonx import END, PARENT, START
+from operonx.refs import Ref
 from documents import unhost
 
 
