@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from operonx.errors import OperonUsageError
-from operonx.export import SCHEMA_VERSION, engine_document, export_config
+from operonx.document import SCHEMA_VERSION, engine_document, export_config
 from operonx.graph import GraphOp
 from operonx.op import FuncOp, op
 from operonx import END, PARENT, START

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from operonx.errors import GraphError, GraphTypeError
-from operonx.export import engine_document, export_config
+from operonx.document import engine_document, export_config
 from operonx.graph import GraphOp
 from operonx.op import FuncOp, op
 from operonx import END, PARENT, START

@@ -19,7 +19,7 @@ from typing import Any, Iterable, Mapping
 
 from operonx._core import Engine as _Engine
 from operonx.errors import GraphTypeError, OperonUsageError
-from operonx.export import engine_document
+from operonx.document import engine_document
 from operonx.graph import GraphOp
 from operonx.handle import ExecutionHandle
 from operonx.middleware import Middleware

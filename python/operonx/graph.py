@@ -31,6 +31,7 @@ from operonx.errors import GraphError, GraphTypeError, OperonUsageError
 from operonx._authoring.naming import assigned_name, check_name, is_valid_name, with_target
 from operonx._authoring.nodes import CURRENT, END, START, OpNode, Param, Soft, current_get, current_graph, output_params
 from operonx._authoring.scopes import check_binding, refs_in
+from operonx._authoring.writer import export_config
 from operonx.refs import PARENT, Ref
 
 __all__ = [
@@ -350,15 +351,11 @@ class GraphOp(OpNode):
     # -- documents -------------------------------------------------------------------
 
     def export_config(self) -> dict:
-        """The graph document (schema 1.0) as a JSON-ready dict."""
-        from operonx.export import export_config
-
+        """The graph document (schema 1.0) as a JSON-ready dict (see :mod:`operonx.document`)."""
         return export_config(self)
 
     def serialize(self) -> dict:
         """Same as :meth:`export_config`."""
-        from operonx.export import export_config
-
         return export_config(self)
 
 
