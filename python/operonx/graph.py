@@ -26,8 +26,8 @@ import sys
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from operonx._core import check_until
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
+from operonx._authoring.loops import DEFAULT_MAX_ITERATIONS, check_loop
 from operonx._authoring.naming import assigned_name, check_name, is_valid_name, with_target
 from operonx._authoring.nodes import CURRENT, END, START, OpNode, Param, Soft, current_get, current_graph, output_params
 from operonx._authoring.scopes import check_binding, refs_in
@@ -40,8 +40,6 @@ __all__ = [
 
 logger = logging.getLogger("operonx")
 
-#: Iterations a loop runs at most when ``max_iterations`` is not given.
-DEFAULT_MAX_ITERATIONS = 100
 
 # ---------------------------------------------------------------------------
 # Graphs
@@ -153,17 +151,7 @@ class GraphOp(OpNode):
         return g
 
     def _set_loop(self, until: Any, max_iterations: Any) -> None:
-        who = f"loop {self.name!r}"
-        if isinstance(until, str):
-            # the engine's own grammar: what is accepted here is what the engine runs
-            try:
-                check_until(until)
-            except GraphError as e:
-                raise GraphError(f"{who}: until={until!r:.200} cannot be read: {e}") from None
-        elif until is not None and not callable(until):
-            raise GraphTypeError(f"{who}: until must be an expression (str), a callable or None, got {until!r}")
-        if type(max_iterations) is not int or max_iterations < 1:
-            raise GraphError(f"{who}: max_iterations must be a whole number of at least 1, got {max_iterations!r}")
+        check_loop(self.name, until, max_iterations)
         self._xset("loop", (until, max_iterations))
 
     @property
