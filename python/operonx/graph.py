@@ -488,7 +488,6 @@ class GraphFunction:
         name = options.get("name")
         if name is None:
             name = self.name or assigned_name(sys._getframe(1)) or self.fallback_name
-        parent = current_get()
         missing = [p for p in params if p not in given and p not in self.defaults and p not in options]
         if missing:
             raise GraphTypeError(
