@@ -27,6 +27,8 @@ dev: venv
 test: dev
 	cargo check --locked --all-targets -p operonx
 	cargo test --locked
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check python/operonx
 	$(VPY) -m pytest -q
 
 example: dev

@@ -4,19 +4,18 @@ the shapes of refs and params in a document."""
 import json
 
 from operonx import GraphOp
-from operonx.export import engine_document
+from operonx._authoring.writer import jsonable
+from operonx.document import engine_document
 
 
 def unhost(value, hosts):
     """The engine document with every {"$host": i} replaced as export_config writes it."""
-    from operonx.export import _jsonable
-
     if isinstance(value, dict):
         if set(value) == {"$host"}:
             obj = hosts[value["$host"]]
             if callable(obj) and not isinstance(obj, type):
                 return {"func_name": obj.__qualname__}
-            return _jsonable(obj)
+            return jsonable(obj)
         return {k: unhost(v, hosts) for k, v in value.items()}
     if isinstance(value, list):
         return [unhost(v, hosts) for v in value]

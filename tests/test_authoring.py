@@ -11,9 +11,10 @@ import pytest
 
 from operonx.errors import GraphError, GraphTypeError, OperonError, OperonUsageError
 from operonx.graph import GraphOp, OpNode, Param, current_graph
-from operonx.naming import assigned_name, check_name
+from operonx._authoring.naming import assigned_name, check_name
 from operonx.op import FuncOp, OpFunction, declared_outputs, op
-from operonx.refs import END, PARENT, START, Ref
+from operonx import END, PARENT, START
+from operonx.refs import Ref
 
 # ---------------------------------------------------------------------------
 # functions used as ops

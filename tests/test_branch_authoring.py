@@ -13,7 +13,7 @@ from operonx import END, PARENT, START, BranchOp, GraphOp, op
 from operonx.branch import Branch, condition_text
 from operonx.core.ops import if_
 from operonx.errors import GraphError, GraphTypeError, OperonError, OperonUsageError
-from operonx.export import engine_document, export_config
+from operonx.document import engine_document, export_config
 from documents import mapped, ref, same_documents, UNBOUND, unhost
 
 

@@ -8,10 +8,11 @@ import sys
 import pytest
 
 from operonx.errors import OperonUsageError
-from operonx.export import SCHEMA_VERSION, engine_document, export_config
+from operonx.document import SCHEMA_VERSION, engine_document, export_config
 from operonx.graph import GraphOp
 from operonx.op import FuncOp, op
-from operonx.refs import END, PARENT, START, Ref
+from operonx import END, PARENT, START
+from operonx.refs import Ref
 from documents import unhost
 
 

@@ -436,7 +436,7 @@ def test_an_until_the_engine_cannot_read_is_refused_when_the_loop_is_made():
 
 def test_a_document_whose_until_the_engine_cannot_read_is_a_validation_error_at_build():
     from operonx import _core
-    from operonx.export import engine_document
+    from operonx.document import engine_document
 
     text, hosts = engine_document(counter())
     doc = json.loads(text)

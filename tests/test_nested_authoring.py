@@ -11,7 +11,7 @@ import operonx
 import operonx.core
 from operonx import END, PARENT, START, GraphOp, graph, op
 from operonx.errors import GraphError, GraphTypeError, OperonError, OperonUsageError
-from operonx.export import engine_document, export_config
+from operonx.document import engine_document, export_config
 from operonx.graph import GraphFunction, current_graph
 from documents import mapped, ref, same_documents, UNBOUND, unhost
 

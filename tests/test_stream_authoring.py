@@ -11,10 +11,11 @@ import json
 import pytest
 
 from operonx.errors import GraphError, GraphTypeError
-from operonx.export import engine_document, export_config
+from operonx.document import engine_document, export_config
 from operonx.graph import GraphOp
 from operonx.op import FuncOp, op
-from operonx.refs import END, PARENT, START, Ref
+from operonx import END, PARENT, START
+from operonx.refs import Ref
 from documents import unhost
 
 

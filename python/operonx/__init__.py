@@ -18,10 +18,10 @@
 from operonx._core import __version__
 from operonx.branch import BranchOp
 from operonx.engine import Operon
-from operonx.graph import GraphOp
+from operonx.graph import END, START, GraphOp
 from operonx.middleware import Middleware
 from operonx.op import FuncOp, op
-from operonx.refs import END, PARENT, START
+from operonx.refs import PARENT
 
 # the @graph decorator; the module stays importable as `from operonx.graph import ...`
 from operonx.graph import graph  # noqa: E402  (after the module import above, on purpose)

@@ -30,8 +30,9 @@ import sys
 from typing import Any, Iterable, Iterator, Mapping
 
 from operonx.errors import GraphTypeError, OperonUsageError
-from operonx.graph import OpNode, Param, _check_binding, _current_get, check_scope, refs_in
-from operonx.naming import assigned_name, check_name
+from operonx._authoring.nodes import OpNode, Param, current_get
+from operonx._authoring.scopes import check_binding, check_scope, refs_in
+from operonx._authoring.naming import assigned_name, check_name
 from operonx.refs import PARENT, Ref
 
 __all__ = ["Branch", "BranchOp", "condition_text", "if_"]
@@ -155,7 +156,7 @@ def _setup(
         if not isinstance(inputs, Mapping):
             raise GraphTypeError(f"{who}: inputs= must be a dict, got {inputs!r}")
         for k, v in inputs.items():
-            _check_binding(graph, who, k, v)
+            check_binding(graph, who, k, v)
             bind[k] = v
     node._bind = bind
     if cases is None:
@@ -220,7 +221,7 @@ class BranchOp(OpNode):
         inputs: Mapping[str, Any] | None = None,
         outputs: Mapping[str, Any] | None = None,
     ) -> None:
-        graph = _current_get()
+        graph = current_get()
         if graph is None:
             raise OperonUsageError("BranchOp(...) must be created inside `with GraphOp(...):`")
         if name is None:
@@ -291,7 +292,7 @@ class BranchOp(OpNode):
         graph = self.graph
         if graph is not None and graph._built:
             raise OperonUsageError(f"graph {graph.full_name!r} is already built into an engine")
-        _check_binding(graph, f"branch {self.name!r}", key, ref)
+        check_binding(graph, f"branch {self.name!r}", key, ref)
         self._bind[key] = ref
 
     def _reads(self) -> Iterator[tuple[str, bool, Any]]:
@@ -351,7 +352,7 @@ class Branch:
         return self._make(name, None)
 
     def _make(self, name: str, default: Any) -> BranchOp:
-        graph = _current_get()
+        graph = current_get()
         if graph is None:
             raise OperonUsageError("a branch must be built inside `with GraphOp(...):`")
         node = object.__new__(BranchOp)

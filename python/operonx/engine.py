@@ -14,15 +14,14 @@ asyncio tasks, ``bound="cpu"`` ops on worker threads.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any, Iterable, Mapping
 
 from operonx._core import Engine as _Engine
 from operonx.errors import GraphTypeError, OperonUsageError
-from operonx.export import engine_document
+from operonx.document import engine_document
 from operonx.graph import GraphOp
 from operonx.handle import ExecutionHandle
-from operonx.middleware import Middleware
+from operonx.middleware import Middleware, run_with_middleware
 
 
 class Operon:
@@ -95,7 +94,8 @@ class Operon:
         """
         _refuse_tracer(tracer)
         if self._middleware:
-            return await self._run_with_middleware(inputs, errors, (request_id, session_id, user_id))
+            ids = (request_id, session_id, user_id)
+            return await run_with_middleware(self._core, self._graph, self._middleware, inputs, errors, ids)
         result = self._core.run(inputs, errors, request_id, session_id, user_id)
         if result.__class__ is dict:
             return result
@@ -172,39 +172,6 @@ class Operon:
     def serialize(self) -> dict:
         """The graph document (see :meth:`GraphOp.export_config`)."""
         return self._graph.export_config()
-
-    async def _run_with_middleware(self, inputs: Any, errors: str, ids: tuple) -> dict:
-        request_id, session_id, user_id = ids
-        context = {
-            "request_id": request_id if request_id is not None else str(uuid.uuid4()),
-            "session_id": session_id if session_id is not None else str(uuid.uuid4()),
-            "user_id": user_id if user_id is not None else str(uuid.uuid4()),
-        }
-        inputs = dict(self._core.check_inputs(inputs))
-        for mw in self._middleware:
-            changed = await mw.before_run(self._graph, inputs, context)
-            if changed is not None:
-                inputs = changed
-        try:
-            result = self._core.run(inputs, errors, context["request_id"], context["session_id"], context["user_id"])
-            if result.__class__ is not dict:
-                result = await result
-        except Exception as error:
-            outcome: Any = None
-            raised: BaseException = error
-            for mw in reversed(self._middleware):
-                try:
-                    outcome = await mw.on_error(self._graph, inputs, raised, context)
-                except BaseException as again:  # the hook re-raised (the default) or raised anew
-                    raised = again
-                    continue
-                return outcome
-            raise raised
-        for mw in reversed(self._middleware):
-            changed = await mw.after_run(self._graph, inputs, result, context)
-            if changed is not None:
-                result = changed
-        return result
 
 
 def _refuse_tracer(tracer: Any) -> None:

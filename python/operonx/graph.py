@@ -19,407 +19,26 @@ into a factory of such graphs.
 
 from __future__ import annotations
 
-import bisect
 import functools
 import inspect
 import logging
 import sys
-from contextvars import ContextVar
-from types import FrameType, MappingProxyType
+from types import MappingProxyType
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from operonx._core import check_until
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
-from operonx.naming import _instructions, assigned_name, check_name, is_valid_name
-from operonx.refs import END, PARENT, START, Ref, _ParentType, _Terminal
+from operonx._authoring.loops import DEFAULT_MAX_ITERATIONS, check_loop
+from operonx._authoring.naming import assigned_name, check_name, is_valid_name, with_target
+from operonx._authoring.nodes import CURRENT, END, START, OpNode, Param, Soft, current_get, current_graph, output_params
+from operonx._authoring.scopes import check_binding, refs_in
+from operonx._authoring.writer import export_config
+from operonx.refs import PARENT, Ref
 
-__all__ = ["GraphFunction", "GraphOp", "OpNode", "Param", "Soft", "current_graph", "graph"]
+__all__ = [
+    "END", "GraphFunction", "GraphOp", "OpNode", "Param", "START", "Soft", "current_graph", "graph",
+]
 
 logger = logging.getLogger("operonx")
-
-#: Iterations a loop runs at most when ``max_iterations`` is not given.
-DEFAULT_MAX_ITERATIONS = 100
-
-_current: ContextVar["GraphOp | None"] = ContextVar("operonx_current_graph", default=None)
-_current_get = _current.get
-_MISSING: Any = object()
-
-
-def current_graph() -> "GraphOp | None":
-    """The graph of the innermost ``with GraphOp(...)`` block, or ``None``."""
-    return _current_get()
-
-
-class Param:
-    """One input or output of an op or graph, as read by users.
-
-    ``required`` is true when no default exists; ``default`` is the default
-    (``None`` when there is none); ``value`` is what the parameter is bound to:
-    a :class:`~operonx.refs.Ref`, a literal, or ``None``.
-    """
-
-    __slots__ = ("name", "required", "default", "value")
-
-    def __init__(self, name: str, required: bool, default: Any = None, value: Any = None) -> None:
-        self.name = name
-        self.required = required
-        self.default = default
-        self.value = value
-
-    @property
-    def ref(self) -> Ref | None:
-        """The ref this parameter is bound to, if any."""
-        v = self.value
-        return v if isinstance(v, Ref) else None
-
-    @property
-    def literal(self) -> Any:
-        """The literal this parameter is bound to, if any (else ``None``)."""
-        v = self.value
-        return None if isinstance(v, Ref) else v
-
-    def __repr__(self) -> str:
-        return (
-            f"Param({self.name!r}, required={self.required}, "
-            f"default={self.default!r}, value={self.value!r})"
-        )
-
-
-class Soft:
-    """``~node``: the target of a soft edge (``a >> ~c``)."""
-
-    __slots__ = ("node",)
-
-    def __init__(self, node: "OpNode") -> None:
-        self.node = node
-
-    def __repr__(self) -> str:
-        return f"~{self.node!r}"
-
-    def __rrshift__(self, other: Any) -> "OpNode":
-        _connect(other, self.node, True)
-        return self.node
-
-
-class OpNode:
-    """Base class of everything a graph holds (code ops, graphs, later branches...).
-
-    Attributes users read: ``name``, ``full_name`` (dotted from the root graph),
-    ``type``, ``bound``, ``is_gen``, ``enabled`` (settable), ``delay``,
-    ``inputs``, ``outputs`` and ``metadata``.
-    """
-
-    # `_x` holds the rarely set per-node values (None while all are defaults),
-    # which keeps creating a node to a handful of slot writes.
-    __slots__ = ("name", "full_name", "graph", "_x", "__weakref__")
-    name: str
-    full_name: str
-    graph: "GraphOp | None"
-    _x: "dict[str, Any] | None"
-
-    #: The op kind written in the graph document.
-    type: str = "op"
-
-    def _xget(self, key: str, default: Any) -> Any:
-        x = self._x
-        return default if x is None else x.get(key, default)
-
-    def _xset(self, key: str, value: Any) -> None:
-        x = self._x
-        if x is None:
-            self._x = {key: value}
-        else:
-            x[key] = value
-
-    @property
-    def enabled(self) -> bool:
-        """False disables the op: it does not run, and its dependents do not run."""
-        x = self._x
-        return True if x is None else x.get("enabled", True)
-
-    @enabled.setter
-    def enabled(self, value: bool) -> None:
-        self._xset("enabled", bool(value))
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.full_name!r}>"
-
-    # -- refs and wiring -------------------------------------------------------
-
-    def __getitem__(self, key: str) -> Ref:
-        """``op["k"]``: a ref to the op's output ``k``."""
-        if type(key) is not str:
-            raise GraphTypeError(f"{self.name}[...] takes an output name (a string), got {key!r}")
-        r = Ref.__new__(Ref)
-        r._src = self
-        r._var = key
-        r._tf = ()
-        r._pol = None
-        return r
-
-    # `__getitem__` reads outputs: an op is not a sequence
-    __iter__ = None
-
-    def __rshift__(self, other: Any) -> Any:
-        g = self.graph
-        if isinstance(other, OpNode) and g is not None and not g._built:
-            # the common `a >> b`, with GraphOp._add_edge inlined
-            # an op replaced by a later one of the same name wires by name (the last wins)
-            if other.graph is g:
-                key = (self.name, other.name)
-                pairs = g._pairs
-                if key not in pairs:
-                    pairs.add(key)
-                    g._edges.append((self, other, False))
-                return other
-        _connect(self, other, False)
-        return other
-
-    def __rrshift__(self, other: Any) -> Any:
-        _connect(other, self, False)
-        return self
-
-    def __gt__(self, other: Any) -> Any:
-        if other is END:
-            raise GraphTypeError("a soft edge cannot end at END: write op >> END")
-        _connect(self, other, True)
-        return other
-
-    def __lt__(self, other: Any) -> Any:
-        # `[a, b] > c` arrives here as c.__lt__([a, b]); `a < c` means `c > a`.
-        _connect(other, self, True)
-        return self
-
-    def __invert__(self) -> Soft:
-        return Soft(self)
-
-    # hooks used by Ref.__rshift__; concrete op types override them
-    def _map_output(self, key: str, target: str) -> None:
-        raise GraphTypeError(f"{self!r} has no outputs that can be mapped")
-
-    def _set_omap(self, key: str, target: str) -> None:
-        """Records that output ``key`` is mapped to graph output ``target`` (checked by the caller)."""
-        omap = self._xget("omap", None)
-        if omap is None:
-            self._xset("omap", {key: target})
-        else:
-            omap[key] = target
-
-    @property
-    def output_mappings(self) -> dict[str, str]:
-        """``{output key: graph output name}`` for mapped outputs."""
-        return dict(self._xget("omap", None) or {})
-
-    def _bind_input(self, key: str, ref: Ref) -> None:
-        raise GraphTypeError(f"{self!r} has no inputs that can be bound")
-
-    # the graph's view of the op (GraphOp.inputs / .outputs); overridden
-    def _reads(self) -> Iterable[tuple[str, bool, Any]]:
-        return ()
-
-    def _forwards(self, wired_to_end: bool) -> Iterable[str]:
-        return ()
-
-    @property
-    def metadata(self) -> dict:
-        """Descriptive data about the op (its kind, full name...), created on first use."""
-        m = self._xget("metadata", None)
-        if m is None:
-            m = {"type": self.type, "name": self.full_name}
-            self._xset("metadata", m)
-        return m
-
-
-def _nodes(obj: Any) -> list[tuple[OpNode, bool]]:
-    """Normalize one side of an edge to ``[(node, soft), ...]``."""
-    if isinstance(obj, OpNode):
-        return [(obj, False)]
-    if isinstance(obj, Soft):
-        return [(obj.node, True)]
-    if isinstance(obj, (list, tuple)):
-        out: list[tuple[OpNode, bool]] = []
-        for item in obj:
-            if isinstance(item, OpNode):
-                out.append((item, False))
-            elif isinstance(item, Soft):
-                out.append((item.node, True))
-            else:
-                raise GraphTypeError(f"cannot wire {item!r}: only ops can be wired with '>>'")
-        return out
-    raise GraphTypeError(f"cannot wire {obj!r}: only ops can be wired with '>>'")
-
-
-def _connect(src: Any, dst: Any, soft: bool) -> None:
-    """Add edges from every node of ``src`` to every node of ``dst``."""
-    if dst is END:
-        if soft:
-            raise GraphTypeError("a soft edge cannot end at END: write op >> END")
-        _wire_end(src)
-        return
-    if src is START:
-        if soft:
-            raise GraphTypeError("START cannot have a soft edge: write START >> op")
-        _wire_start(dst)
-        return
-    if src is END or dst is START:
-        raise GraphTypeError("START only appears on the left of '>>' and END on the right")
-    targets = _nodes(dst)
-    for s, _ in _nodes(src):
-        g = s.graph
-        if g is None:
-            raise GraphError(f"{s!r} is not in any graph")
-        add = g._add_edge
-        for t, ts in targets:
-            add(s, t, soft or ts)
-
-
-def _wire_start(dst: Any) -> Any:
-    """``START >> dst``: make each op of ``dst`` an entry of its graph."""
-    if isinstance(dst, Soft) or (
-        isinstance(dst, (list, tuple)) and any(isinstance(d, Soft) for d in dst)
-    ):
-        raise GraphTypeError("START cannot have a soft edge: write START >> op, not START >> ~op")
-    for t, _ in _nodes(dst):
-        g = t.graph
-        if g is None:
-            raise GraphError(f"{t!r} is not in any graph")
-        g._check_member(t)
-        g._entries[t.name] = None
-    return dst
-
-
-def _wire_end(src: Any) -> None:
-    """``src >> END``: make each op of ``src`` an exit of its graph."""
-    if src is START:
-        raise GraphTypeError("START >> END wires no op")
-    for s, _ in _nodes(src):
-        g = s.graph
-        if g is None:
-            raise GraphError(f"{s!r} is not in any graph")
-        g._check_member(s)
-        g._exits[s.name] = None
-
-
-# ---------------------------------------------------------------------------
-# Scopes: an op reads only its own graph's ops and inputs
-# ---------------------------------------------------------------------------
-
-
-def refs_in(value: Any) -> Iterator[Ref]:
-    """Every ref in ``value`` (a ref, refs in its transform arguments, in lists/tuples/dicts)."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, Ref):
-            yield v
-            for _, args in v._tf:
-                stack.extend(args)
-        elif type(v) is tuple or type(v) is list:
-            stack.extend(v)
-        elif type(v) is dict:
-            stack.extend(v.values())
-
-
-def _ancestors(g: "GraphOp | None") -> list["GraphOp"]:
-    out = []
-    while g is not None:
-        out.append(g)
-        g = g.graph
-    return out
-
-
-def check_scope(graph: Any, who: str, key: str, value: Any) -> None:
-    """Raise :class:`GraphError` when a ref in ``value`` reads an op that ``graph``'s ops cannot see.
-
-    An op of ``graph`` reads graph inputs (``PARENT[...]``) and the outputs of
-    ``graph``'s own ops (a nested graph's results included, as ``sub["k"]``).
-    ``who`` names the reader and ``key`` the input being bound, for the
-    message.
-    """
-    for r in refs_in(value):
-        src = r._src
-        if src is PARENT or isinstance(src, _ParentType):
-            continue
-        g = getattr(src, "graph", _MISSING)
-        if g is graph:
-            continue
-        if g is _MISSING:
-            raise GraphTypeError(f"{who}: input {key!r} reads {src!r}, which is not an op")
-        _raise_scope(graph, who, key, r)
-
-
-def _raise_scope(graph: "GraphOp", who: str, key: str, r: Ref) -> None:
-    src = r._src
-    outer = _ancestors(graph.graph)
-    if src is graph or src in outer:
-        raise GraphError(
-            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], an "
-            f"output of a graph it is inside; read a graph's inputs with PARENT[...] instead"
-        )
-    if src.graph in outer:
-        raise GraphError(
-            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], "
-            f"which is outside the nested graph {graph.full_name!r}. Pass the value through PARENT: "
-            f"bind it as an input of the nested graph (GraphOp(..., inputs={{{key!r}: "
-            f"{src.name}[{r._var!r}]}})) and read PARENT[{key!r}] inside it."
-        )
-    inner = _ancestors(src.graph)
-    if graph in inner:
-        sub = inner[inner.index(graph) - 1]
-        raise GraphError(
-            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], "
-            f"an op inside the nested graph {sub.full_name!r}. Read the nested graph's result "
-            f"instead: forward the value to its END/PARENT and read {sub.name}['<key>']."
-        )
-    where = src.graph.full_name if src.graph is not None else "no graph"
-    raise GraphError(
-        f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], "
-        f"an op of another graph ({where})"
-    )
-
-
-def _with_target(frame: FrameType) -> str | None:
-    """``with GraphOp(...) as sub:``: the name ``sub`` (``None`` when there is no such target)."""
-    try:
-        offsets, instrs = _instructions(frame.f_code)
-    except Exception:  # pragma: no cover - exotic bytecode
-        return None
-    j = bisect.bisect_right(offsets, frame.f_lasti)
-    n = len(instrs)
-    while j < n and instrs[j].opname in ("NOP", "CACHE", "EXTENDED_ARG"):
-        j += 1
-    if j + 1 < n and instrs[j].opname in ("BEFORE_WITH", "SETUP_WITH", "BEFORE_ASYNC_WITH"):
-        ins = instrs[j + 1]
-        if ins.opname in ("STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF"):
-            name = ins.argval
-            return name if is_valid_name(name) else None
-    return None
-
-
-def bad_input(who: str, key: str, value: Any) -> GraphTypeError:
-    """The error for an input bound to a node, ``PARENT`` itself, ``START`` or ``END``."""
-    if isinstance(value, OpNode):
-        hint = f"pass one of its outputs, e.g. {value.name}['key']"
-    elif isinstance(value, _ParentType):
-        hint = f"index it: PARENT[{key!r}]"
-    else:
-        hint = "START and END are only used with '>>'"
-    return GraphTypeError(f"{who}: input {key!r} got {value!r}; {hint}")
-
-
-def _check_binding(graph: "GraphOp | None", who: str, key: Any, value: Any) -> None:
-    if type(key) is not str or not is_valid_name(key):
-        raise GraphError(f"{who}: invalid input name {key!r}: use letters, digits, '_' and '-' only")
-    if type(value) is not Ref and isinstance(value, (OpNode, _ParentType, _Terminal)):
-        raise bad_input(who, key, value)
-    if graph is None:
-        if isinstance(value, Ref) or any(True for _ in refs_in(value)):
-            raise GraphError(
-                f"{who}: input {key!r} is bound to {value!r}, but a root graph's inputs are its run "
-                f"inputs; outside a graph, give a plain value (or None to take it from the run inputs)"
-            )
-    else:
-        check_scope(graph, who, key, value)
 
 
 # ---------------------------------------------------------------------------
@@ -461,10 +80,10 @@ class GraphOp(OpNode):
         concurrency: int | None = None,
         inputs: Mapping[str, Any] | None = None,
     ) -> None:
-        parent = _current_get()
+        parent = current_get()
         if name is None:
             frame = sys._getframe(1)
-            name = assigned_name(frame) or _with_target(frame) or "graph"
+            name = assigned_name(frame) or with_target(frame) or "graph"
         self.name = check_name(name)
         self.full_name = name if parent is None else parent.full_name + "." + name
         self.graph = parent
@@ -487,7 +106,7 @@ class GraphOp(OpNode):
                 raise GraphTypeError(f"inputs= must be a dict, got {inputs!r}")
             who = f"graph {name!r}"
             for k, v in inputs.items():
-                _check_binding(parent, who, k, v)
+                check_binding(parent, who, k, v)
                 bind[k] = v
         self._bind = bind
         if parent is not None:
@@ -526,23 +145,13 @@ class GraphOp(OpNode):
         """
         if name is None:
             frame = sys._getframe(1)
-            name = assigned_name(frame) or _with_target(frame) or "loop"
+            name = assigned_name(frame) or with_target(frame) or "loop"
         g = cls(name=name, inputs=initial)
         g._set_loop(until, max_iterations)
         return g
 
     def _set_loop(self, until: Any, max_iterations: Any) -> None:
-        who = f"loop {self.name!r}"
-        if isinstance(until, str):
-            # the engine's own grammar: what is accepted here is what the engine runs
-            try:
-                check_until(until)
-            except GraphError as e:
-                raise GraphError(f"{who}: until={until!r:.200} cannot be read: {e}") from None
-        elif until is not None and not callable(until):
-            raise GraphTypeError(f"{who}: until must be an expression (str), a callable or None, got {until!r}")
-        if type(max_iterations) is not int or max_iterations < 1:
-            raise GraphError(f"{who}: max_iterations must be a whole number of at least 1, got {max_iterations!r}")
+        check_loop(self.name, until, max_iterations)
         self._xset("loop", (until, max_iterations))
 
     @property
@@ -563,11 +172,11 @@ class GraphOp(OpNode):
     # -- context manager -------------------------------------------------------
 
     def __enter__(self) -> "GraphOp":
-        self._tokens.append(_current.set(self))
+        self._tokens.append(CURRENT.set(self))
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _current.reset(self._tokens.pop())
+        CURRENT.reset(self._tokens.pop())
 
     # -- membership ------------------------------------------------------------
 
@@ -679,8 +288,6 @@ class GraphOp(OpNode):
         (``sub["k"] >> PARENT["k2"]``) has that ``PARENT`` ref as its value.
         """
         forwards = _summaries(self)[id(self)][1]
-        from operonx.op import output_params  # op.py imports this module
-
         return output_params(forwards, self._xget("omap", None) or {})
 
     # -- as a node of an outer graph ----------------------------------------------
@@ -700,7 +307,7 @@ class GraphOp(OpNode):
             )
         if parent._built:
             raise OperonUsageError(f"graph {parent.full_name!r} is already built into an engine")
-        _check_binding(parent, f"graph {self.name!r}", key, ref)
+        check_binding(parent, f"graph {self.name!r}", key, ref)
         self._bind[key] = ref
 
     def _reads_from(self, inner: dict) -> Iterator[tuple[str, bool, Any]]:
@@ -732,15 +339,11 @@ class GraphOp(OpNode):
     # -- documents -------------------------------------------------------------------
 
     def export_config(self) -> dict:
-        """The graph document (schema 1.0) as a JSON-ready dict."""
-        from operonx.export import export_config
-
+        """The graph document (schema 1.0) as a JSON-ready dict (see :mod:`operonx.document`)."""
         return export_config(self)
 
     def serialize(self) -> dict:
         """Same as :meth:`export_config`."""
-        from operonx.export import export_config
-
         return export_config(self)
 
 
@@ -885,12 +488,11 @@ class GraphFunction:
         name = options.get("name")
         if name is None:
             name = self.name or assigned_name(sys._getframe(1)) or self.fallback_name
-        parent = _current_get()
         missing = [p for p in params if p not in given and p not in self.defaults and p not in options]
         if missing:
             raise GraphTypeError(
                 f"{self.func_name}() missing {', '.join(map(repr, missing))}: pass a ref, a value, or None "
-                f"(None: {'the run input of that name' if _current_get() is None else 'no value'})"
+                f"(None: {'the run input of that name' if current_get() is None else 'no value'})"
             )
         until = options.get("until", self.until)
         max_iterations = options.get("max_iterations", self.max_iterations)

@@ -25,9 +25,10 @@ from collections import deque
 from typing import Any, Callable, Iterator
 
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
-from operonx.graph import OpNode, Param, _current_get, bad_input, check_scope, refs_in
-from operonx.naming import assigned_name, check_name, is_valid_name
-from operonx.refs import PARENT, Ref, _ParentType, _Terminal
+from operonx._authoring.nodes import OpNode, Param, Terminal, current_get, output_params
+from operonx._authoring.scopes import bad_input, check_scope, refs_in
+from operonx._authoring.naming import assigned_name, check_name, is_valid_name
+from operonx.refs import PARENT, ParentType, Ref
 
 __all__ = ["op", "OpFunction", "FuncOp", "declared_outputs"]
 
@@ -35,7 +36,7 @@ _BOUNDS = ("sync", "io", "cpu")
 _UNPARSED: Any = object()
 _EMPTY = inspect.Parameter.empty
 _OPTIONS = frozenset({"name", "inputs", "outputs", "bound", "cache", "return_keys", "delay"})
-_NOT_VALUES = (OpNode, _ParentType, _Terminal)
+_NOT_VALUES = (OpNode, ParentType, Terminal)
 
 
 # ---------------------------------------------------------------------------
@@ -203,7 +204,7 @@ class OpFunction:
         return f"<op {self.qualname}>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        graph = _current_get()
+        graph = current_get()
         if graph is None:
             return self.func(*args, **kwargs)
         if args:
@@ -425,7 +426,7 @@ class FuncOp(OpNode):
     def __init__(self, code_fn: Callable | None = None, **kwargs: Any) -> None:
         if code_fn is None:
             raise GraphTypeError("FuncOp needs code_fn=<function>")
-        graph = _current_get()
+        graph = current_get()
         if graph is None:
             raise OperonUsageError("FuncOp(...) must be created inside `with GraphOp(...):`")
         spec = _spec_for(code_fn)
@@ -575,16 +576,3 @@ class FuncOp(OpNode):
 
 
 _new = object.__new__
-
-
-def output_params(keys: Any, omap: dict) -> dict[str, Param]:
-    """Output params for ``keys`` and the mapped outputs ``omap`` (key -> graph output name); a
-    mapped output's value is its ``PARENT`` ref."""
-    out: dict[str, Param] = {}
-    for k in keys:
-        t = omap.get(k)
-        out[k] = Param(k, False, None, Ref(PARENT, t) if t is not None else None)
-    for k, t in omap.items():
-        if k not in out:
-            out[k] = Param(k, False, None, Ref(PARENT, t))
-    return out

@@ -5,9 +5,6 @@ A :class:`Ref` names a graph input (``PARENT["x"]``) or an op's output
 that the engine applies to the value before handing it to the consumer.
 On a generator's output a ref may also carry a stream policy:
 ``gen["item"].parallel(max=4)`` or ``gen["item"].collect()``.
-
-``START`` and ``END`` mark where a graph begins and ends when wiring edges:
-``START >> a >> b >> END``.
 """
 
 from __future__ import annotations
@@ -16,10 +13,10 @@ from typing import Any
 
 from operonx.errors import GraphError, GraphTypeError
 
-__all__ = ["Ref", "PARENT", "START", "END"]
+__all__ = ["Ref", "PARENT"]
 
 
-class _ParentType:
+class ParentType:
     """The enclosing graph's inputs and outputs: ``PARENT["x"]``."""
 
     __slots__ = ()
@@ -38,7 +35,7 @@ class _ParentType:
 
 #: The enclosing graph. ``PARENT["x"]`` reads graph input ``x``; as the target
 #: of an output mapping (``op["k"] >> PARENT["out"]``) it names a graph output.
-PARENT = _ParentType()
+PARENT = ParentType()
 
 
 def _t(ref: "Ref", kind: str, args: tuple) -> "Ref":
@@ -287,52 +284,3 @@ class Ref:
             return other
         other._src._bind_input(other._var, self)
         return other
-
-
-class _Terminal:
-    """START or END of a graph when wiring edges."""
-
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-    def __reduce__(self) -> str:
-        return self._name[2:-2]
-
-
-class _StartType(_Terminal):
-    __slots__ = ()
-
-    def __rshift__(self, other: Any) -> Any:
-        from operonx.graph import _wire_start
-
-        return _wire_start(other)
-
-    def __gt__(self, other: Any) -> Any:
-        raise GraphTypeError("a soft edge cannot start at START: write START >> op")
-
-
-class _EndType(_Terminal):
-    __slots__ = ()
-
-    def __rrshift__(self, other: Any) -> Any:
-        from operonx.graph import _wire_end
-
-        _wire_end(other)
-        return self
-
-    def __lt__(self, other: Any) -> Any:
-        raise GraphTypeError("a soft edge cannot end at END: write op >> END")
-
-    def __invert__(self) -> Any:
-        raise GraphTypeError("END cannot be a soft target: write op >> END")
-
-
-#: Where a graph starts: ``START >> first_op`` makes ``first_op`` an entry.
-START = _StartType("__START__")
-#: Where a graph ends: ``op >> END`` forwards the op's outputs as graph outputs.
-END = _EndType("__END__")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from operonx.branch import BranchOp
-from operonx.graph import GraphOp, graph
+from operonx.graph import END, START, GraphOp, graph
 from operonx.op import FuncOp, op
-from operonx.refs import END, PARENT, START, Ref
+from operonx.refs import PARENT, Ref
 
 __all__ = [
     "GraphOp", "op", "graph", "FuncOp", "BranchOp", "START", "END", "PARENT", "Ref", "Operon", "Middleware",

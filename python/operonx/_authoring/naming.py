@@ -1,4 +1,4 @@
-"""Op names: validation, and the name of the variable a call is assigned to.
+"""Op names: validation, and the name of the variable a call (or a ``with`` block) is assigned to.
 
 ``a = f(x=1)`` names the op ``"a"``. The name is read from the caller's
 bytecode: the instruction right after the running call stores the result
@@ -15,7 +15,7 @@ from types import CodeType, FrameType
 
 from operonx.errors import GraphError
 
-__all__ = ["assigned_name", "check_name", "is_valid_name"]
+__all__ = ["assigned_name", "check_name", "is_valid_name", "with_target"]
 
 _STORES = frozenset({"STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF"})
 _LOADS = frozenset(
@@ -94,3 +94,21 @@ def assigned_name(frame: FrameType) -> str | None:
         _name_cache.clear()
     _name_cache[key] = (code, name)
     return name
+
+
+def with_target(frame: FrameType) -> str | None:
+    """``with GraphOp(...) as sub:``: the name ``sub`` (``None`` when there is no such target)."""
+    try:
+        offsets, instrs = _instructions(frame.f_code)
+    except Exception:  # pragma: no cover - exotic bytecode
+        return None
+    j = bisect.bisect_right(offsets, frame.f_lasti)
+    n = len(instrs)
+    while j < n and instrs[j].opname in ("NOP", "CACHE", "EXTENDED_ARG"):
+        j += 1
+    if j + 1 < n and instrs[j].opname in ("BEFORE_WITH", "SETUP_WITH", "BEFORE_ASYNC_WITH"):
+        ins = instrs[j + 1]
+        if ins.opname in _STORES:
+            name = ins.argval
+            return name if is_valid_name(name) else None
+    return None

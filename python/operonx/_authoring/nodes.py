@@ -1,0 +1,336 @@
+"""What a graph is made of: op nodes, their params, START / END, and every ``>>`` rule.
+
+``with GraphOp(...)`` sets the current graph (a ContextVar read here); nodes created while it is set
+belong to it. ``a >> b`` adds a hard edge, ``a >> ~b`` or ``a > b`` a soft one, lists fan out and in,
+``START >> a`` makes ``a`` an entry and ``a >> END`` an exit.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any, Iterable
+
+from operonx.errors import GraphError, GraphTypeError
+from operonx.refs import PARENT, Ref
+
+__all__ = [
+    "CURRENT", "END", "START", "OpNode", "Param", "Soft", "Terminal", "connect", "current_get",
+    "current_graph", "nodes_of", "output_params", "wire_end", "wire_start",
+]
+
+#: The graph of the innermost ``with GraphOp(...)`` block.
+CURRENT: ContextVar[Any] = ContextVar("operonx_current_graph", default=None)
+current_get = CURRENT.get
+
+
+def current_graph() -> Any:
+    """The graph of the innermost ``with GraphOp(...)`` block, or ``None``."""
+    return current_get()
+
+
+class Param:
+    """One input or output of an op or graph, as read by users.
+
+    ``required`` is true when no default exists; ``default`` is the default
+    (``None`` when there is none); ``value`` is what the parameter is bound to:
+    a :class:`~operonx.refs.Ref`, a literal, or ``None``.
+    """
+
+    __slots__ = ("name", "required", "default", "value")
+
+    def __init__(self, name: str, required: bool, default: Any = None, value: Any = None) -> None:
+        self.name = name
+        self.required = required
+        self.default = default
+        self.value = value
+
+    @property
+    def ref(self) -> Ref | None:
+        """The ref this parameter is bound to, if any."""
+        v = self.value
+        return v if isinstance(v, Ref) else None
+
+    @property
+    def literal(self) -> Any:
+        """The literal this parameter is bound to, if any (else ``None``)."""
+        v = self.value
+        return None if isinstance(v, Ref) else v
+
+    def __repr__(self) -> str:
+        return (
+            f"Param({self.name!r}, required={self.required}, "
+            f"default={self.default!r}, value={self.value!r})"
+        )
+
+
+class Soft:
+    """``~node``: the target of a soft edge (``a >> ~c``)."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node: "OpNode") -> None:
+        self.node = node
+
+    def __repr__(self) -> str:
+        return f"~{self.node!r}"
+
+    def __rrshift__(self, other: Any) -> "OpNode":
+        connect(other, self.node, True)
+        return self.node
+
+
+class OpNode:
+    """Base class of everything a graph holds (code ops, graphs, later branches...).
+
+    Attributes users read: ``name``, ``full_name`` (dotted from the root graph),
+    ``type``, ``bound``, ``is_gen``, ``enabled`` (settable), ``delay``,
+    ``inputs``, ``outputs`` and ``metadata``.
+    """
+
+    # `_x` holds the rarely set per-node values (None while all are defaults),
+    # which keeps creating a node to a handful of slot writes.
+    __slots__ = ("name", "full_name", "graph", "_x", "__weakref__")
+    name: str
+    full_name: str
+    graph: Any
+    _x: "dict[str, Any] | None"
+
+    #: The op kind written in the graph document.
+    type: str = "op"
+
+    def _xget(self, key: str, default: Any) -> Any:
+        x = self._x
+        return default if x is None else x.get(key, default)
+
+    def _xset(self, key: str, value: Any) -> None:
+        x = self._x
+        if x is None:
+            self._x = {key: value}
+        else:
+            x[key] = value
+
+    @property
+    def enabled(self) -> bool:
+        """False disables the op: it does not run, and its dependents do not run."""
+        x = self._x
+        return True if x is None else x.get("enabled", True)
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._xset("enabled", bool(value))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.full_name!r}>"
+
+    # -- refs and wiring -------------------------------------------------------
+
+    def __getitem__(self, key: str) -> Ref:
+        """``op["k"]``: a ref to the op's output ``k``."""
+        if type(key) is not str:
+            raise GraphTypeError(f"{self.name}[...] takes an output name (a string), got {key!r}")
+        r = Ref.__new__(Ref)
+        r._src = self
+        r._var = key
+        r._tf = ()
+        r._pol = None
+        return r
+
+    # `__getitem__` reads outputs: an op is not a sequence
+    __iter__ = None
+
+    def __rshift__(self, other: Any) -> Any:
+        g = self.graph
+        if isinstance(other, OpNode) and g is not None and not g._built:
+            # the common `a >> b`, with GraphOp._add_edge inlined
+            # an op replaced by a later one of the same name wires by name (the last wins)
+            if other.graph is g:
+                key = (self.name, other.name)
+                pairs = g._pairs
+                if key not in pairs:
+                    pairs.add(key)
+                    g._edges.append((self, other, False))
+                return other
+        connect(self, other, False)
+        return other
+
+    def __rrshift__(self, other: Any) -> Any:
+        connect(other, self, False)
+        return self
+
+    def __gt__(self, other: Any) -> Any:
+        if other is END:
+            raise GraphTypeError("a soft edge cannot end at END: write op >> END")
+        connect(self, other, True)
+        return other
+
+    def __lt__(self, other: Any) -> Any:
+        # `[a, b] > c` arrives here as c.__lt__([a, b]); `a < c` means `c > a`.
+        connect(other, self, True)
+        return self
+
+    def __invert__(self) -> Soft:
+        return Soft(self)
+
+    # hooks used by Ref.__rshift__; concrete op types override them
+    def _map_output(self, key: str, target: str) -> None:
+        raise GraphTypeError(f"{self!r} has no outputs that can be mapped")
+
+    def _set_omap(self, key: str, target: str) -> None:
+        """Records that output ``key`` is mapped to graph output ``target`` (checked by the caller)."""
+        omap = self._xget("omap", None)
+        if omap is None:
+            self._xset("omap", {key: target})
+        else:
+            omap[key] = target
+
+    @property
+    def output_mappings(self) -> dict[str, str]:
+        """``{output key: graph output name}`` for mapped outputs."""
+        return dict(self._xget("omap", None) or {})
+
+    def _bind_input(self, key: str, ref: Ref) -> None:
+        raise GraphTypeError(f"{self!r} has no inputs that can be bound")
+
+    # the graph's view of the op (GraphOp.inputs / .outputs); overridden
+    def _reads(self) -> Iterable[tuple[str, bool, Any]]:
+        return ()
+
+    def _forwards(self, wired_to_end: bool) -> Iterable[str]:
+        return ()
+
+    @property
+    def metadata(self) -> dict:
+        """Descriptive data about the op (its kind, full name...), created on first use."""
+        m = self._xget("metadata", None)
+        if m is None:
+            m = {"type": self.type, "name": self.full_name}
+            self._xset("metadata", m)
+        return m
+
+
+def nodes_of(obj: Any) -> list[tuple[OpNode, bool]]:
+    """Normalize one side of an edge to ``[(node, soft), ...]``."""
+    if isinstance(obj, OpNode):
+        return [(obj, False)]
+    if isinstance(obj, Soft):
+        return [(obj.node, True)]
+    if isinstance(obj, (list, tuple)):
+        out: list[tuple[OpNode, bool]] = []
+        for item in obj:
+            if isinstance(item, OpNode):
+                out.append((item, False))
+            elif isinstance(item, Soft):
+                out.append((item.node, True))
+            else:
+                raise GraphTypeError(f"cannot wire {item!r}: only ops can be wired with '>>'")
+        return out
+    raise GraphTypeError(f"cannot wire {obj!r}: only ops can be wired with '>>'")
+
+
+def connect(src: Any, dst: Any, soft: bool) -> None:
+    """Add edges from every node of ``src`` to every node of ``dst``."""
+    if dst is END:
+        if soft:
+            raise GraphTypeError("a soft edge cannot end at END: write op >> END")
+        wire_end(src)
+        return
+    if src is START:
+        if soft:
+            raise GraphTypeError("START cannot have a soft edge: write START >> op")
+        wire_start(dst)
+        return
+    if src is END or dst is START:
+        raise GraphTypeError("START only appears on the left of '>>' and END on the right")
+    targets = nodes_of(dst)
+    for s, _ in nodes_of(src):
+        g = s.graph
+        if g is None:
+            raise GraphError(f"{s!r} is not in any graph")
+        add = g._add_edge
+        for t, ts in targets:
+            add(s, t, soft or ts)
+
+
+def wire_start(dst: Any) -> Any:
+    """``START >> dst``: make each op of ``dst`` an entry of its graph."""
+    if isinstance(dst, Soft) or (
+        isinstance(dst, (list, tuple)) and any(isinstance(d, Soft) for d in dst)
+    ):
+        raise GraphTypeError("START cannot have a soft edge: write START >> op, not START >> ~op")
+    for t, _ in nodes_of(dst):
+        g = t.graph
+        if g is None:
+            raise GraphError(f"{t!r} is not in any graph")
+        g._check_member(t)
+        g._entries[t.name] = None
+    return dst
+
+
+def wire_end(src: Any) -> None:
+    """``src >> END``: make each op of ``src`` an exit of its graph."""
+    if src is START:
+        raise GraphTypeError("START >> END wires no op")
+    for s, _ in nodes_of(src):
+        g = s.graph
+        if g is None:
+            raise GraphError(f"{s!r} is not in any graph")
+        g._check_member(s)
+        g._exits[s.name] = None
+
+
+class Terminal:
+    """START or END of a graph when wiring edges."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+    def __reduce__(self) -> str:
+        return self._name[2:-2]
+
+
+class StartType(Terminal):
+    __slots__ = ()
+
+    def __rshift__(self, other: Any) -> Any:
+        return wire_start(other)
+
+    def __gt__(self, other: Any) -> Any:
+        raise GraphTypeError("a soft edge cannot start at START: write START >> op")
+
+
+class EndType(Terminal):
+    __slots__ = ()
+
+    def __rrshift__(self, other: Any) -> Any:
+        wire_end(other)
+        return self
+
+    def __lt__(self, other: Any) -> Any:
+        raise GraphTypeError("a soft edge cannot end at END: write op >> END")
+
+    def __invert__(self) -> Any:
+        raise GraphTypeError("END cannot be a soft target: write op >> END")
+
+
+#: Where a graph starts: ``START >> first_op`` makes ``first_op`` an entry.
+START = StartType("__START__")
+#: Where a graph ends: ``op >> END`` forwards the op's outputs as graph outputs.
+END = EndType("__END__")
+
+
+def output_params(keys: Any, omap: dict) -> dict[str, Param]:
+    """Output params for ``keys`` and the mapped outputs ``omap`` (key -> graph output name); a
+    mapped output's value is its ``PARENT`` ref."""
+    out: dict[str, Param] = {}
+    for k in keys:
+        t = omap.get(k)
+        out[k] = Param(k, False, None, Ref(PARENT, t) if t is not None else None)
+    for k, t in omap.items():
+        if k not in out:
+            out[k] = Param(k, False, None, Ref(PARENT, t))
+    return out

@@ -1,0 +1,582 @@
+"""The one document writer: a graph tree as schema-1.0 JSON text plus the host objects it refers to.
+
+Every literal, default and transform argument is written ``{"$host": i}``, an index into the host
+list, and each code op has ``"callable": {"$host": i}``, the plain function to call: that is the
+document the Rust core compiles (:func:`engine_document`). :func:`export_config` is the same text read
+back with the hosts rendered for people and tools: literals that are JSON types stay as they are,
+tuples become lists, other objects become ``{"$repr": ...}``, functions appear by name, and the
+``callable`` entries are left out.
+
+The writer walks the graph with loops only (nested graphs through an explicit stack), so graphs of
+any size and nesting depth are written under the default recursion limit. Ops are told apart by their
+``type`` (``"code"``, ``"branch"``, ``"graph"``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from json.encoder import encode_basestring as _q
+from typing import Any
+
+from operonx.refs import PARENT, Ref
+
+__all__ = ["SCHEMA_VERSION", "Writer", "engine_document", "export_config", "jsonable"]
+
+#: The document version written (and the only one the engine reads).
+SCHEMA_VERSION = "1.0"
+
+_JSON_SCALARS = (str, int, float, bool)
+_OPTIONAL = [True, None]
+_BRANCH_OUTPUTS = ("target", "matched")
+
+
+class _Frame:
+    """One graph being written: its ops iterator (resumed after a nested graph) and what it collected."""
+
+    __slots__ = ("g", "it", "ops", "reads", "writes", "slot")
+
+    def __init__(self, g: Any, ops: Any, slot: int = 0) -> None:
+        self.g = g
+        self.it = iter(g._ops.items())
+        # the dict writer: {name: op document}; the text writer: how many ops were written
+        self.ops = ops
+        self.reads: dict[str, list] = {}
+        self.writes: dict[str, None] = {}
+        # the text writer: where the graph's head goes in the output, once its reads are known
+        self.slot = slot
+
+
+def jsonable(v: Any) -> Any:
+    """A JSON-ready copy of a literal, as :func:`export_config` writes it."""
+    t = type(v)
+    if v is None or t is str or t is int or t is float or t is bool:
+        return v
+    if t is list or t is tuple:
+        return [jsonable(x) for x in v]
+    if t is dict:
+        return {
+            (k if type(k) in _JSON_SCALARS or k is None else repr(k)): jsonable(x)
+            for k, x in v.items()
+        }
+    return {"$repr": repr(v)}
+
+
+def _source_of(writer: Any, r: Ref, param_default: list | None) -> str:
+    """The ``source`` a ref is written with: the op's full name, the graph's for ``PARENT[k]`` (noting
+    the read), or the branch's own full name for one of its inputs."""
+    if r._src is not PARENT:
+        return r._src.full_name
+    local = writer.local
+    if local is not None and r._var in local[1]:
+        return local[0]
+    _note_parent_read(writer.reads, r._var, param_default)
+    return writer.gname
+
+
+def _note_parent_read(reads: dict, var: Any, param_default: list | None) -> None:
+    """Records that graph input ``var`` is read: required unless every reader has a default."""
+    seen = reads.get(var)
+    if seen is None:
+        reads[var] = [True, None] if param_default is None else [False, param_default[1]]
+    elif param_default is None:
+        seen[0] = True
+
+
+def _policy_text(pol: tuple) -> str:
+    text = f',"policy":"{pol[0]}"'
+    if pol[1] is not None:
+        text += f',"max":{int(pol[1])}'
+    return text
+
+
+class Writer:
+    """Writes one document straight to JSON text (no intermediate dicts).
+
+    Op and graph names are validated (letters, digits, ``_``, ``-``), so they are written without
+    escaping; every other string goes through the JSON string encoder.
+    """
+
+    __slots__ = ("hosts", "host_ids", "gname", "reads", "writes", "specs", "local", "arg_default", "depth")
+
+    def __init__(self) -> None:
+        self.hosts: list = []
+        # the deepest nesting of graphs written
+        self.depth = 1
+        self.host_ids: dict[int, int] = {}
+        self.gname = ""
+        self.reads: dict[str, list] = {}
+        self.writes: dict[str, None] = {}
+        self.specs: dict[int, tuple] = {}
+        # while a branch's conditions are written: (branch full name, its input names)
+        self.local: tuple | None = None
+        # how a ref inside a transform argument counts as a graph-input read
+        self.arg_default: list | None = None
+
+    def host(self, v: Any) -> str:
+        hosts = self.hosts
+        hosts.append(v)
+        return f'{{"$host":{len(hosts) - 1}}}'
+
+    def shared(self, v: Any) -> str:
+        hosts = self.hosts
+        i = self.host_ids.get(id(v))
+        if i is None or hosts[i] is not v:
+            hosts.append(v)
+            i = self.host_ids[id(v)] = len(hosts) - 1
+        return f'{{"$host":{i}}}'
+
+    # a transform's function and a loop's callable until: one host slot per object
+    fn_host = shared
+    until_host = shared
+
+    def arg(self, v: Any) -> str:
+        if isinstance(v, Ref):
+            return f'{{"__ref__":{self.ref(v, self.arg_default)}}}'
+        return self.host(v)
+
+    def ref(self, r: Ref, param_default: list | None) -> str:
+        var = r._var
+        source = _source_of(self, r, param_default)
+        var_txt = _q(var) if type(var) is str else json.dumps(var)
+        tf = r._tf
+        if not tf:
+            if r._pol is not None:
+                return (
+                    f'{{"source":"{source}","var":{var_txt},"transforms":[],"is_output":false'
+                    f"{_policy_text(r._pol)}}}"
+                )
+            return f'{{"source":"{source}","var":{var_txt},"transforms":[],"is_output":false}}'
+        arg = self.arg
+        out = []
+        for kind, args in tf:
+            if kind == "call":
+                pos, kw = args
+                p_txt = ",".join([arg(a) for a in pos])
+                k_txt = ",".join([f"{_q(k)}:{arg(a)}" for k, a in kw.items()])
+                inner = f"[[{p_txt}],{{{k_txt}}}]"
+            elif kind == "apply":
+                inner = "[" + ",".join([self.fn_host(args[0])] + [arg(a) for a in args[1:]]) + "]"
+            else:
+                inner = "[" + ",".join([arg(a) for a in args]) + "]"
+            out.append(f'["{kind}",{inner}]')
+        tf_txt = ",".join(out)
+        pol_txt = "" if r._pol is None else _policy_text(r._pol)
+        return (
+            f'{{"source":"{source}","var":{var_txt},"transforms":[{tf_txt}],"is_output":false'
+            f"{pol_txt}}}"
+        )
+
+    def spec_doc(self, spec: Any) -> tuple:
+        got = self.specs.get(id(spec))
+        if got is not None and got[0] is spec:
+            return got
+        defaults = spec.defaults
+        heads: dict[str, str] = {}
+        unbound: dict[str, str] = {}
+        pdefault: dict[str, list | None] = {}
+        for p in spec.params:
+            if p in defaults:
+                heads[p] = f'{_q(p)}:{{"required":false,"default":{self.shared(defaults[p])},'
+                pdefault[p] = [True, defaults[p]]
+            else:
+                heads[p] = f'{_q(p)}:{{"required":true,"default":null,'
+                pdefault[p] = None
+            unbound[p] = heads[p] + '"ref":null}'
+        outs = spec.outputs
+        static = (
+            f'"func_name":{_q(spec.qualname)}',
+            f'"is_async":{"true" if spec.is_async else "false"},'
+            f'"is_generator":{"true" if spec.is_gen else "false"}',
+        )
+        got = (
+            spec, heads, unbound, pdefault, ",".join(unbound.values()), static,
+            self.shared(spec.func), outs, _outputs_text(outs), spec.bound,
+        )
+        self.specs[id(spec)] = got
+        return got
+
+    def code_op(self, node: Any, wired_to_end: bool, sd: tuple) -> str:
+        spec, heads, unbound, pdefault, all_unbound, static, call, outs, outs_txt, bound = sd
+        bind = node._bind
+        if bind:
+            ins = []
+            for p in spec.params:
+                v = bind.get(p)
+                if v is None:
+                    ins.append(unbound[p])
+                elif type(v) is Ref:
+                    ins.append(f'{heads[p]}"ref":{self.ref(v, pdefault[p])}}}')
+                else:
+                    ins.append(f'{heads[p]}"ref":null,"literal":{self.host(v)}}}')
+            if spec.has_varkw:
+                params = spec.param_set
+                for k, v in bind.items():
+                    if k in params:
+                        continue
+                    head = f'{_q(k)}:{{"required":false,"default":null,'
+                    if v is None:
+                        ins.append(head + '"ref":null}')
+                    elif type(v) is Ref:
+                        ins.append(f'{head}"ref":{self.ref(v, [True, None])}}}')
+                    else:
+                        ins.append(f'{head}"ref":null,"literal":{self.host(v)}}}')
+            inputs_txt = ",".join(ins)
+        else:
+            inputs_txt = all_unbound
+        x = node._x
+        if x is None:
+            enabled = "true"
+            omap = None
+        else:
+            bound = x.get("bound", bound)
+            enabled = "true" if x.get("enabled", True) else "false"
+            omap = x.get("omap")
+            rkeys = x.get("rkeys")
+            if rkeys is not None:
+                outs = rkeys
+                outs_txt = _outputs_text(rkeys)
+        if omap:
+            gname = self.gname
+            writes = self.writes
+            parts = []
+            for k in outs or ():
+                t = omap.get(k)
+                parts.append(_q(k) + ":" + (_mapped_text(gname, t) if t is not None else _UNBOUND_TXT))
+            for k, t in omap.items():
+                if outs is None or k not in outs:
+                    parts.append(_q(k) + ":" + _mapped_text(gname, t))
+                writes[t] = None
+            outs_txt = ",".join(parts)
+            forward_all = "false"
+        elif wired_to_end:
+            forward_all = "true"
+            if outs:
+                writes = self.writes
+                for k in outs:
+                    writes[k] = None
+        else:
+            forward_all = "false"
+        name = node.name
+        return (
+            f'"{name}":{{"type":"code","name":"{name}","full_name":"{node.full_name}",{static[0]},'
+            f'"bound":"{bound}",{static[1]},"enabled":{enabled},"inputs":{{{inputs_txt}}},'
+            f'"outputs":{{{outs_txt}}},"forward_all":{forward_all},"callable":{call}}}'
+        )
+
+    def binding(self, v: Any, head: str, param_default: list | None) -> str:
+        """An input bound with ``inputs={...}``: ``head`` (up to ``"default":...,``) plus its value."""
+        if v is None:
+            return head + '"ref":null}'
+        if type(v) is Ref:
+            return f'{head}"ref":{self.ref(v, param_default)}}}'
+        return f'{head}"ref":null,"literal":{self.host(v)}}}'
+
+    def fixed_outputs(self, omap: dict | None, keys: Any, wired_to_end: bool) -> tuple[str, str]:
+        """Outputs ``keys`` (then mapped extras) and ``forward_all``; records the graph outputs written."""
+        writes = self.writes
+        if omap:
+            gname = self.gname
+            parts = []
+            for k in keys:
+                t = omap.get(k)
+                parts.append(_q(k) + ":" + (_mapped_text(gname, t) if t is not None else _UNBOUND_TXT))
+            for k, t in omap.items():
+                if k not in keys:
+                    parts.append(_q(k) + ":" + _mapped_text(gname, t))
+                writes[t] = None
+            return ",".join(parts), "false"
+        if wired_to_end:
+            for k in keys:
+                writes[k] = None
+        return _outputs_text(keys), "true" if wired_to_end else "false"
+
+    def branch_op(self, node: Any, wired_to_end: bool) -> str:
+        bind = node._bind
+        head = '{"required":false,"default":null,'
+        inputs = ",".join([_q(k) + ":" + self.binding(v, head, _OPTIONAL) for k, v in bind.items()])
+        self.local = (node.full_name, bind)
+        self.arg_default = _OPTIONAL
+        try:
+            cases = ",".join(
+                [
+                    f'{{"condition":{self.ref(c, _OPTIONAL)},"target":{_q(t)},"text":{_q(x)}}}'
+                    for c, t, x in node._cases
+                ]
+            )
+        finally:
+            self.local = None
+            self.arg_default = None
+        outputs, forward_all = self.fixed_outputs(node._xget("omap", None), _BRANCH_OUTPUTS, wired_to_end)
+        default = "null" if node._default is None else _q(node._default)
+        name = node.name
+        return (
+            f'"{name}":{{"type":"branch","name":"{name}","full_name":"{node.full_name}",'
+            f'"enabled":{"true" if node.enabled else "false"},"inputs":{{{inputs}}},'
+            f'"outputs":{{{outputs}}},"cases":[{cases}],"default":{default},'
+            f'"forward_all":{forward_all}}}'
+        )
+
+    def graph_node_head(self, g: Any, inner: _Frame, wired_to_end: bool) -> str:
+        """A nested graph as an op of the outer graph (written in the outer graph's scope), up to
+        the opening of its own ``ops``."""
+        reads = inner.reads
+        ins = []
+        for k, v in g._bind.items():
+            seen = reads.get(k)
+            req_d = None if seen is not None and seen[0] else [True, None if seen is None else seen[1]]
+            ins.append(self.binding(v, _q(k) + ':{"required":false,"default":null,', req_d))
+        bind = g._bind
+        for k in reads:
+            if k not in bind:
+                ins.append(_q(k) + ":" + _UNBOUND_TXT)
+        outputs, forward_all = self.fixed_outputs(g._xget("omap", None), inner.writes, wired_to_end)
+        name = g.name
+        return (
+            f'"{name}":{{"type":"graph","name":"{name}","full_name":"{g.full_name}",'
+            f'"enabled":{"true" if g.enabled else "false"},"inputs":{{{",".join(ins)}}},'
+            f'"outputs":{{{outputs}}},"forward_all":{forward_all},'
+            f'"graph":{{"name":"{name}","full_name":"{g.full_name}",'
+            f'"concurrency":{"null" if g.concurrency is None else int(g.concurrency)},"ops":{{'
+        )
+
+    def document(self, root: Any) -> str:
+        """The whole document as JSON text.
+
+        Nested graphs are written through an explicit stack, into one list of text pieces in
+        document order: a graph's head (which needs what its ops read) is filled into a slot
+        reserved before its ops once they are written, so nothing is copied more than once.
+        """
+        code_op = self.code_op
+        spec_doc = self.spec_doc
+        last_spec = None
+        sd: tuple = ()
+        out: list[Any] = [None]
+        append = out.append
+        stack = [_Frame(root, 0, 0)]
+        while True:
+            f = stack[-1]
+            g = f.g
+            self.gname = g.full_name
+            self.reads = f.reads
+            self.writes = f.writes
+            exits = g._exits
+            n = f.ops
+            nested = None
+            for name, node in f.it:
+                if n:
+                    append(",")
+                n += 1
+                kind = node.type
+                if kind == "code":
+                    spec = node._spec
+                    if spec is not last_spec:
+                        sd = spec_doc(spec)
+                        last_spec = spec
+                    append(code_op(node, name in exits, sd))
+                elif kind == "branch":
+                    append(self.branch_op(node, name in exits))
+                elif kind == "graph":
+                    nested = node
+                    break
+                else:
+                    raise NotImplementedError(
+                        f"op {node.full_name!r}: type {node.type!r} cannot be exported yet"
+                    )
+            f.ops = n
+            if nested is not None:
+                stack.append(_Frame(nested, 0, len(out)))
+                if len(stack) > self.depth:
+                    self.depth = len(stack)
+                append(None)
+                continue
+            stack.pop()
+            edges, adj, hard = _edges_text(g, not stack)
+            if not stack:
+                append(self.root_tail(f, edges, adj, hard))
+                out[0] = self.root_head(f)
+                return "".join(out)
+            append(
+                f'}},"edges":[{",".join(edges)}],'
+                f'"entries":[{",".join([f"{_q(n)}" for n in g._entries])}],'
+                f'"exits":[{",".join([f"{_q(n)}" for n in g._exits])}]}}{self.loop_text(g)}}}'
+            )
+            outer = stack[-1]
+            self.gname = outer.g.full_name
+            self.reads = outer.reads
+            self.writes = outer.writes
+            out[f.slot] = self.graph_node_head(g, f, g.name in outer.g._exits)
+
+    def root_head(self, f: _Frame) -> str:
+        g = f.g
+        bind = g._bind
+        parts = []
+        for var, (r, d) in f.reads.items():
+            v = bind.get(var)
+            lit = "" if v is None or isinstance(v, Ref) else f',"literal":{self.host(v)}'
+            parts.append(
+                f'{_q(var)}:{{"required":{"true" if r else "false"},'
+                f'"default":{"null" if d is None else self.shared(d)},"ref":null{lit}}}'
+            )
+        for k, v in bind.items():
+            if k not in f.reads:
+                lit = "" if v is None or isinstance(v, Ref) else f',"literal":{self.host(v)}'
+                parts.append(f'{_q(k)}:{{"required":false,"default":null,"ref":null{lit}}}')
+        inputs = ",".join(parts)
+        outputs = ",".join([f"{_q(var)}:{_UNBOUND_TXT}" for var in f.writes])
+        concurrency = "null" if g.concurrency is None else str(int(g.concurrency))
+        return (
+            f'{{"schema_version":"{SCHEMA_VERSION}","type":"graph","name":"{g.name}",'
+            f'"full_name":"{g.full_name}","concurrency":{concurrency},'
+            f'"inputs":{{{inputs}}},"outputs":{{{outputs}}},"ops":{{'
+        )
+
+    def loop_text(self, g: Any) -> str:
+        """A loop's ``,"loop":{...}`` entry (empty for a plain graph); a callable ``until`` is a
+        host object."""
+        cfg = g._xget("loop", None)
+        if cfg is None:
+            return ""
+        until, max_iterations = cfg
+        if until is None:
+            until_txt = "null"
+        elif isinstance(until, str):
+            until_txt = _q(until)
+        else:
+            until_txt = self.until_host(until)
+        return f',"loop":{{"until":{until_txt},"max_iterations":{int(max_iterations)}}}'
+
+    def root_tail(self, f: _Frame, edges: list[str], adj: dict, hard: dict) -> str:
+        g = f.g
+        edges_txt = ",".join(edges)
+        entries_txt = ",".join([f'"{n}"' for n in g._entries])
+        exits_txt = ",".join([f'"{n}"' for n in g._exits])
+        irc_txt = ",".join([f'"{n}":{c}' for n, c in hard.items()])
+        adj_txt = ",".join([f'"{n}":[{",".join(a)}]' for n, a in adj.items()])
+        return (
+            f'}},"edges":[{edges_txt}],"entries":[{entries_txt}],"exits":[{exits_txt}],'
+            f'"initial_ready_count":{{{irc_txt}}},"compiled_adj":{{{adj_txt}}}{self.loop_text(g)}}}'
+        )
+
+
+def _edges_text(g: Any, informational: bool) -> tuple[list[str], dict, dict]:
+    """The edges as JSON text; with ``informational``, also ``compiled_adj`` and ``initial_ready_count``."""
+    edges: list[str] = []
+    if not informational:
+        for s, d, soft in g._edges:
+            edges.append(f'{{"from":"{s.name}","to":"{d.name}","soft":{"true" if soft else "false"}}}')
+        return edges, {}, {}
+    adj: dict[str, list[str]] = {name: [] for name in g._ops}
+    hard = dict.fromkeys(g._ops, 0)
+    soft_preds: set[str] = set()
+    for s, d, soft in g._edges:
+        sn = s.name
+        dn = d.name
+        if soft:
+            edges.append(f'{{"from":"{sn}","to":"{dn}","soft":true}}')
+            adj[sn].append(f'["{dn}",true]')
+            soft_preds.add(dn)
+        else:
+            edges.append(f'{{"from":"{sn}","to":"{dn}","soft":false}}')
+            adj[sn].append(f'["{dn}",false]')
+            hard[dn] += 1
+    for dn in soft_preds:
+        hard[dn] += 1
+    return edges, adj, hard
+
+
+_UNBOUND_TXT = '{"required":false,"default":null,"ref":null}'
+
+
+def _outputs_text(keys: Any) -> str:
+    if not keys:
+        return ""
+    return ",".join([_q(k) + ":" + _UNBOUND_TXT for k in keys])
+
+
+def _mapped_text(gname: str, target: str) -> str:
+    return (
+        '{"required":false,"default":null,"ref":{"source":"' + gname + '","var":'
+        + _q(target) + ',"transforms":[],"is_output":false}}'
+    )
+
+
+def _callable_name(f: Any) -> str:
+    return getattr(f, "__qualname__", None) or getattr(f, "__name__", None) or repr(f)
+
+
+class _Shown:
+    """A host slot of the exported document that is shown as ``doc`` (a function by name)."""
+
+    __slots__ = ("doc",)
+
+    def __init__(self, doc: dict) -> None:
+        self.doc = doc
+
+
+class _ExportWriter(Writer):
+    """The writer for :func:`export_config`: transform functions and callable ``until`` values go
+    into the host list as what the exported document shows for them."""
+
+    __slots__ = ()
+
+    def fn_host(self, v: Any) -> str:
+        return self.host(_Shown({"func_name": getattr(v, "__qualname__", None) or repr(v)}))
+
+    def until_host(self, v: Any) -> str:
+        return self.host(_Shown({"callable": _callable_name(v)}))
+
+
+def _render(doc: dict, hosts: list) -> dict:
+    """Replaces every ``{"$host": i}`` in ``doc`` as :func:`export_config` shows it and drops the
+    code ops' ``callable`` (an explicit stack: any nesting depth)."""
+    stack: list[Any] = [doc]
+    while stack:
+        node = stack.pop()
+        items = node.items() if type(node) is dict else enumerate(node)
+        for k, v in items:
+            t = type(v)
+            if t is dict:
+                if len(v) == 1 and "$host" in v:
+                    h = hosts[v["$host"]]
+                    node[k] = h.doc if type(h) is _Shown else jsonable(h)
+                else:
+                    if v.get("type") == "code":
+                        v.pop("callable", None)
+                    stack.append(v)
+            elif t is list:
+                stack.append(v)
+    return doc
+
+
+def export_config(graph: Any) -> dict:
+    """The graph document as a JSON-ready dict (what ``GraphOp.export_config()`` returns)."""
+    w = _ExportWriter()
+    text = w.document(graph)
+    # a nested graph is four JSON levels deep: room for the JSON reader at any nesting depth
+    limit = sys.getrecursionlimit()
+    need = 8 * w.depth + 200
+    if need > limit:
+        sys.setrecursionlimit(need)
+    try:
+        doc = json.loads(text)
+    finally:
+        if need > limit:
+            sys.setrecursionlimit(limit)
+    return _render(doc, w.hosts)
+
+
+def engine_document(graph: Any, freeze: bool = False) -> tuple[str, list]:
+    """The document the Rust core compiles: ``(json_text, host_objects)``.
+
+    Every literal, default and transform argument is written ``{"$host": i}``,
+    an index into ``host_objects``; each code op has ``"callable": {"$host": i}``,
+    the plain function to call. With ``freeze=True`` the graph is also marked
+    as built (as ``graph._mark_built()`` does): adding ops or edges to it
+    afterwards raises ``OperonUsageError``.
+    """
+    w = Writer()
+    text = w.document(graph)
+    if freeze:
+        graph._mark_built()
+    return text, w.hosts
