@@ -92,7 +92,7 @@ fn a_required_input_bound_to_null_is_missing() {
 
 fn assert_missing(result: Result<RunOutput, EngineError>, want_input: &str) {
     match result {
-        Err(EngineError::MissingInput { graph, op, input, context }) => {
+        Err(EngineError::MissingInput { graph, op, input, context, .. }) => {
             assert_eq!(graph, "g");
             assert_eq!(op, "g.probe");
             assert_eq!(input, want_input);
