@@ -90,13 +90,15 @@ impl RunState {
         let ran = outcome == Outcome::Done;
         let outcome = if exit && !own_entry { Outcome::Done } else { outcome };
         let counted = if x == ROOT {
-            self.signal_root(plan, vi, soft, outcome).map(|(count, doomed)| (count, doomed, self.soft_fired[vi]))
+            // an op in the root context has no gates (they come from outer contexts)
+            self.signal_root(plan, vi, soft, outcome).map(|(count, doomed)| (count, doomed, false))
         } else {
             self.signal_pending(plan, v, x, soft, outcome, ran)
                 .map(|(count, doomed, any_ran, fired)| (count, doomed || (exit && !any_ran), fired))
         };
         match counted {
             Some((0, true, _)) => self.skip_stack.push((v, x)),
+            Some((0, false, _)) if plan.gates_of(v).is_empty() => self.admit(plan, v, x),
             Some((0, false, soft_fired)) => self.check_gates(plan, v, x, soft_fired),
             _ => {}
         }
