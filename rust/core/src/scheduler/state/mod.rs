@@ -51,6 +51,9 @@ struct ItemGate {
     queue: VecDeque<CtxId>,
 }
 
+/// Instances waiting for a gate `(op, ctx)` to settle, each with whether its own-context soft group fired.
+type Parked = FxHashMap<(OpId, CtxId), Vec<(OpId, CtxId, bool)>>;
+
 /// The scheduling state of one run. Work per finished op is proportional to its out-degree.
 #[derive(Debug)]
 pub struct RunState {
@@ -62,7 +65,7 @@ pub struct RunState {
     pending: FxHashMap<(OpId, CtxId), Pending>,
     done: FxHashMap<(OpId, CtxId), Outcome>,
     /// Instances waiting for a gate to settle, with whether their own-context soft group fired.
-    parked: FxHashMap<(OpId, CtxId), Vec<(OpId, CtxId, bool)>>,
+    parked: Parked,
     item_gates: FxHashMap<(OpId, CtxId), ItemGate>,
     /// Items produced so far by each streaming generator instance.
     produced: FxHashMap<(OpId, CtxId), u32>,
