@@ -19,20 +19,19 @@ into a factory of such graphs.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
 import sys
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
+from operonx._authoring.factories import GraphFactory, nested_forwards, nested_reads, summaries
 from operonx._authoring.loops import DEFAULT_MAX_ITERATIONS, check_loop
-from operonx._authoring.naming import assigned_name, check_name, is_valid_name, with_target
+from operonx._authoring.naming import assigned_name, check_name, with_target
 from operonx._authoring.nodes import CURRENT, END, START, OpNode, Param, Soft, current_get, current_graph, output_params
-from operonx._authoring.scopes import check_binding, refs_in
+from operonx._authoring.scopes import check_binding
 from operonx._authoring.writer import export_config
-from operonx.refs import PARENT, Ref
+from operonx.refs import Ref
 
 __all__ = [
     "END", "GraphFunction", "GraphOp", "OpNode", "Param", "START", "Soft", "current_graph", "graph",
@@ -270,7 +269,7 @@ class GraphOp(OpNode):
         the first reader's default (``None`` when it has none); ``value`` is
         what ``inputs={...}`` bound the input to (a ref or a literal), if anything.
         """
-        reads = _summaries(self)[id(self)][0]
+        reads = summaries(self, GraphOp)[id(self)][0]
         bind = self._bind
         out: dict[str, Param] = {}
         for var, (required, default) in reads.items():
@@ -287,7 +286,7 @@ class GraphOp(OpNode):
         For a nested graph, an output mapped into the outer graph
         (``sub["k"] >> PARENT["k2"]``) has that ``PARENT`` ref as its value.
         """
-        forwards = _summaries(self)[id(self)][1]
+        forwards = summaries(self, GraphOp)[id(self)][1]
         return output_params(forwards, self._xget("omap", None) or {})
 
     # -- as a node of an outer graph ----------------------------------------------
@@ -310,31 +309,11 @@ class GraphOp(OpNode):
         check_binding(parent, f"graph {self.name!r}", key, ref)
         self._bind[key] = ref
 
-    def _reads_from(self, inner: dict) -> Iterator[tuple[str, bool, Any]]:
-        """The outer graph's inputs read by this nested graph's bindings (``inner``: its own reads)."""
-        for k, v in self._bind.items():
-            first = True
-            for r in refs_in(v):
-                if r._src is PARENT:
-                    seen = inner.get(k) if first else None
-                    if first and (seen is None or not seen[0]):
-                        yield r._var, True, None if seen is None else seen[1]
-                    else:
-                        yield r._var, False, None
-                first = False
-
-    def _forwards_from(self, inner: dict, wired_to_end: bool) -> Iterator[str]:
-        omap = self._xget("omap", None)
-        if omap:
-            yield from omap.values()
-        elif wired_to_end:
-            yield from inner
-
     def _reads(self) -> Iterator[tuple[str, bool, Any]]:
-        return self._reads_from(_summaries(self)[id(self)][0])
+        return nested_reads(self, summaries(self, GraphOp)[id(self)][0])
 
     def _forwards(self, wired_to_end: bool) -> Iterator[str]:
-        return self._forwards_from(_summaries(self)[id(self)][1], wired_to_end)
+        return nested_forwards(self, summaries(self, GraphOp)[id(self)][1], wired_to_end)
 
     # -- documents -------------------------------------------------------------------
 
@@ -347,48 +326,12 @@ class GraphOp(OpNode):
         return export_config(self)
 
 
-def _summaries(root: GraphOp) -> dict[int, tuple[dict, dict]]:
-    """For ``root`` and every graph nested in it (no recursion): ``id(graph) ->
-    (reads, forwards)``, where ``reads`` is ``{input: [required, default]}`` and
-    ``forwards`` the graph outputs its ops forward, in first-seen order."""
-    order: list[GraphOp] = []
-    stack = [root]
-    while stack:
-        g = stack.pop()
-        order.append(g)
-        for node in g._ops.values():
-            if isinstance(node, GraphOp):
-                stack.append(node)
-    memo: dict[int, tuple[dict, dict]] = {}
-    for g in reversed(order):  # nested graphs before the graph holding them
-        reads: dict[str, list] = {}
-        forwards: dict[str, None] = {}
-        exits = g._exits
-        for name, node in g._ops.items():
-            if isinstance(node, GraphOp):
-                inner = memo[id(node)]
-                node_reads: Iterable = node._reads_from(inner[0])
-                node_fwd: Iterable = node._forwards_from(inner[1], name in exits)
-            else:
-                node_reads = node._reads()
-                node_fwd = node._forwards(name in exits)
-            for var, has_default, default in node_reads:
-                seen = reads.get(var)
-                if seen is None:
-                    reads[var] = [not has_default, default if has_default else None]
-                elif not has_default:
-                    seen[0] = True
-            for var in node_fwd:
-                forwards[var] = None
-        memo[id(g)] = (reads, forwards)
-    return memo
-
-
 # ---------------------------------------------------------------------------
 # @graph
 # ---------------------------------------------------------------------------
 
-class GraphFunction:
+
+class GraphFunction(GraphFactory):
     """A function decorated with ``@graph``: each call builds a graph from its body.
 
     Every parameter must be given (or have a default). In the body, a
@@ -417,120 +360,7 @@ class GraphFunction:
     parameter, the body receives the value as well.
     """
 
-    def __init__(
-        self,
-        func: Callable,
-        *,
-        name: str | None = None,
-        until: Any = None,
-        max_iterations: Any = None,
-        bound: str | None = None,
-    ) -> None:
-        if not callable(func) or isinstance(func, type):
-            raise GraphTypeError(f"@graph needs a function, got {func!r}")
-        if bound is not None and bound not in ("sync", "io", "cpu"):
-            raise GraphError(f"bound must be one of 'sync', 'io', 'cpu', got {bound!r}")
-        functools.update_wrapper(self, func)
-        self.func = func
-        self.name = check_name(name) if name is not None else None
-        self.until = until
-        self.max_iterations = max_iterations
-        fname = getattr(func, "__name__", None) or "graph"
-        self.func_name = fname
-        self.fallback_name = fname if is_valid_name(fname) else "graph"
-        sig = inspect.signature(func)
-        params: list[str] = []
-        defaults: dict[str, Any] = {}
-        self.has_varkw = False
-        self.kwonly: set[str] = set()
-        for p in sig.parameters.values():
-            if p.kind is p.KEYWORD_ONLY:
-                self.kwonly.add(p.name)
-            if p.kind is p.VAR_KEYWORD:
-                self.has_varkw = True
-            elif p.kind is p.VAR_POSITIONAL:
-                raise GraphTypeError(f"@graph function {fname}() cannot take *{p.name}")
-            elif p.kind is p.POSITIONAL_ONLY:
-                raise GraphTypeError(f"@graph function {fname}(): parameter {p.name!r} is positional-only")
-            else:
-                params.append(p.name)
-                if p.default is not inspect.Parameter.empty:
-                    defaults[p.name] = p.default
-        self.params = tuple(params)
-        self.defaults = defaults
-
-    def __repr__(self) -> str:
-        return f"<graph {self.func_name}>"
-
-    def __call__(self, *args: Any, **kwargs: Any) -> GraphOp:
-        params = self.params
-        options: dict[str, Any] = {}
-        if "name" in kwargs and "name" not in params:
-            options["name"] = kwargs.pop("name")
-        for opt in ("until", "max_iterations"):
-            if opt in kwargs:
-                options[opt] = kwargs.pop(opt)
-        if len(args) > len(params):
-            raise GraphTypeError(
-                f"{self.func_name}() takes {len(params)} arguments, got {len(args)} positional"
-            )
-        given: dict[str, Any] = {}
-        for p, v in zip(params, args):
-            given[p] = v
-        for k, v in kwargs.items():
-            if k in given:
-                raise GraphTypeError(f"{self.func_name}() got multiple values for {k!r}")
-            if k not in params and not self.has_varkw:
-                raise GraphTypeError(
-                    f"{k!r} is not a parameter of {self.func_name}(). Parameters: {list(params)}"
-                )
-            given[k] = v
-        name = options.get("name")
-        if name is None:
-            name = self.name or assigned_name(sys._getframe(1)) or self.fallback_name
-        missing = [p for p in params if p not in given and p not in self.defaults and p not in options]
-        if missing:
-            raise GraphTypeError(
-                f"{self.func_name}() missing {', '.join(map(repr, missing))}: pass a ref, a value, or None "
-                f"(None: {'the run input of that name' if current_get() is None else 'no value'})"
-            )
-        until = options.get("until", self.until)
-        max_iterations = options.get("max_iterations", self.max_iterations)
-        looping = until is not None or max_iterations is not None
-        body: dict[str, Any] = {}
-        for p in params:
-            if p in options and p in ("until", "max_iterations"):
-                body[p] = options[p]
-                continue
-            v = given[p] if p in given else self.defaults[p]
-            # A loop's variables change each iteration, so the body reads them all from PARENT
-            # (keyword-only parameters stay plain values: the loop's fixed configuration).
-            loop_var = looping and p not in self.kwonly
-            body[p] = PARENT[p] if v is None or isinstance(v, Ref) or loop_var else v
-        for k, v in given.items():
-            if k not in body:
-                body[k] = PARENT[k] if v is None or isinstance(v, Ref) else v
-        sub = GraphOp(name=name, inputs=given)
-        with sub:
-            self.func(**body)
-        if looping:
-            if max_iterations is None:
-                max_iterations = self.defaults.get("max_iterations", DEFAULT_MAX_ITERATIONS)
-            if isinstance(max_iterations, str):
-                max_iterations = self._count(name, max_iterations, given)
-            sub._set_loop(until, max_iterations)
-        return sub
-
-    def _count(self, name: str, text: str, given: dict[str, Any]) -> Any:
-        """Evaluates a text ``max_iterations`` over the call's plain arguments."""
-        plain = {k: v for k, v in {**self.defaults, **given}.items() if v is not None and not isinstance(v, Ref)}
-        try:
-            return eval(compile(text, "<max_iterations>", "eval"), {"__builtins__": {}}, plain)  # noqa: S307
-        except Exception as e:
-            raise GraphError(
-                f"loop {name!r}: max_iterations={text!r} could not be computed from the arguments "
-                f"({type(e).__name__}: {e})"
-            ) from None
+    graph_class = GraphOp
 
 
 def graph(

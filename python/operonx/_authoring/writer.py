@@ -19,6 +19,8 @@ import sys
 from json.encoder import encode_basestring as _q
 from typing import Any
 
+from operonx._authoring import write_ops
+from operonx._authoring.write_ops import UNBOUND_TXT
 from operonx.refs import PARENT, Ref
 
 __all__ = ["SCHEMA_VERSION", "Writer", "engine_document", "export_config", "jsonable"]
@@ -27,8 +29,6 @@ __all__ = ["SCHEMA_VERSION", "Writer", "engine_document", "export_config", "json
 SCHEMA_VERSION = "1.0"
 
 _JSON_SCALARS = (str, int, float, bool)
-_OPTIONAL = [True, None]
-_BRANCH_OUTPUTS = ("target", "matched")
 
 
 class _Frame:
@@ -167,178 +167,13 @@ class Writer:
             f"{pol_txt}}}"
         )
 
-    def spec_doc(self, spec: Any) -> tuple:
-        got = self.specs.get(id(spec))
-        if got is not None and got[0] is spec:
-            return got
-        defaults = spec.defaults
-        heads: dict[str, str] = {}
-        unbound: dict[str, str] = {}
-        pdefault: dict[str, list | None] = {}
-        for p in spec.params:
-            if p in defaults:
-                heads[p] = f'{_q(p)}:{{"required":false,"default":{self.shared(defaults[p])},'
-                pdefault[p] = [True, defaults[p]]
-            else:
-                heads[p] = f'{_q(p)}:{{"required":true,"default":null,'
-                pdefault[p] = None
-            unbound[p] = heads[p] + '"ref":null}'
-        outs = spec.outputs
-        static = (
-            f'"func_name":{_q(spec.qualname)}',
-            f'"is_async":{"true" if spec.is_async else "false"},'
-            f'"is_generator":{"true" if spec.is_gen else "false"}',
-        )
-        got = (
-            spec, heads, unbound, pdefault, ",".join(unbound.values()), static,
-            self.shared(spec.func), outs, _outputs_text(outs), spec.bound,
-        )
-        self.specs[id(spec)] = got
-        return got
-
-    def code_op(self, node: Any, wired_to_end: bool, sd: tuple) -> str:
-        spec, heads, unbound, pdefault, all_unbound, static, call, outs, outs_txt, bound = sd
-        bind = node._bind
-        if bind:
-            ins = []
-            for p in spec.params:
-                v = bind.get(p)
-                if v is None:
-                    ins.append(unbound[p])
-                elif type(v) is Ref:
-                    ins.append(f'{heads[p]}"ref":{self.ref(v, pdefault[p])}}}')
-                else:
-                    ins.append(f'{heads[p]}"ref":null,"literal":{self.host(v)}}}')
-            if spec.has_varkw:
-                params = spec.param_set
-                for k, v in bind.items():
-                    if k in params:
-                        continue
-                    head = f'{_q(k)}:{{"required":false,"default":null,'
-                    if v is None:
-                        ins.append(head + '"ref":null}')
-                    elif type(v) is Ref:
-                        ins.append(f'{head}"ref":{self.ref(v, [True, None])}}}')
-                    else:
-                        ins.append(f'{head}"ref":null,"literal":{self.host(v)}}}')
-            inputs_txt = ",".join(ins)
-        else:
-            inputs_txt = all_unbound
-        x = node._x
-        if x is None:
-            enabled = "true"
-            omap = None
-        else:
-            bound = x.get("bound", bound)
-            enabled = "true" if x.get("enabled", True) else "false"
-            omap = x.get("omap")
-            rkeys = x.get("rkeys")
-            if rkeys is not None:
-                outs = rkeys
-                outs_txt = _outputs_text(rkeys)
-        if omap:
-            gname = self.gname
-            writes = self.writes
-            parts = []
-            for k in outs or ():
-                t = omap.get(k)
-                parts.append(_q(k) + ":" + (_mapped_text(gname, t) if t is not None else _UNBOUND_TXT))
-            for k, t in omap.items():
-                if outs is None or k not in outs:
-                    parts.append(_q(k) + ":" + _mapped_text(gname, t))
-                writes[t] = None
-            outs_txt = ",".join(parts)
-            forward_all = "false"
-        elif wired_to_end:
-            forward_all = "true"
-            if outs:
-                writes = self.writes
-                for k in outs:
-                    writes[k] = None
-        else:
-            forward_all = "false"
-        name = node.name
-        return (
-            f'"{name}":{{"type":"code","name":"{name}","full_name":"{node.full_name}",{static[0]},'
-            f'"bound":"{bound}",{static[1]},"enabled":{enabled},"inputs":{{{inputs_txt}}},'
-            f'"outputs":{{{outs_txt}}},"forward_all":{forward_all},"callable":{call}}}'
-        )
-
-    def binding(self, v: Any, head: str, param_default: list | None) -> str:
-        """An input bound with ``inputs={...}``: ``head`` (up to ``"default":...,``) plus its value."""
-        if v is None:
-            return head + '"ref":null}'
-        if type(v) is Ref:
-            return f'{head}"ref":{self.ref(v, param_default)}}}'
-        return f'{head}"ref":null,"literal":{self.host(v)}}}'
-
-    def fixed_outputs(self, omap: dict | None, keys: Any, wired_to_end: bool) -> tuple[str, str]:
-        """Outputs ``keys`` (then mapped extras) and ``forward_all``; records the graph outputs written."""
-        writes = self.writes
-        if omap:
-            gname = self.gname
-            parts = []
-            for k in keys:
-                t = omap.get(k)
-                parts.append(_q(k) + ":" + (_mapped_text(gname, t) if t is not None else _UNBOUND_TXT))
-            for k, t in omap.items():
-                if k not in keys:
-                    parts.append(_q(k) + ":" + _mapped_text(gname, t))
-                writes[t] = None
-            return ",".join(parts), "false"
-        if wired_to_end:
-            for k in keys:
-                writes[k] = None
-        return _outputs_text(keys), "true" if wired_to_end else "false"
-
-    def branch_op(self, node: Any, wired_to_end: bool) -> str:
-        bind = node._bind
-        head = '{"required":false,"default":null,'
-        inputs = ",".join([_q(k) + ":" + self.binding(v, head, _OPTIONAL) for k, v in bind.items()])
-        self.local = (node.full_name, bind)
-        self.arg_default = _OPTIONAL
-        try:
-            cases = ",".join(
-                [
-                    f'{{"condition":{self.ref(c, _OPTIONAL)},"target":{_q(t)},"text":{_q(x)}}}'
-                    for c, t, x in node._cases
-                ]
-            )
-        finally:
-            self.local = None
-            self.arg_default = None
-        outputs, forward_all = self.fixed_outputs(node._xget("omap", None), _BRANCH_OUTPUTS, wired_to_end)
-        default = "null" if node._default is None else _q(node._default)
-        name = node.name
-        return (
-            f'"{name}":{{"type":"branch","name":"{name}","full_name":"{node.full_name}",'
-            f'"enabled":{"true" if node.enabled else "false"},"inputs":{{{inputs}}},'
-            f'"outputs":{{{outputs}}},"cases":[{cases}],"default":{default},'
-            f'"forward_all":{forward_all}}}'
-        )
-
-    def graph_node_head(self, g: Any, inner: _Frame, wired_to_end: bool) -> str:
-        """A nested graph as an op of the outer graph (written in the outer graph's scope), up to
-        the opening of its own ``ops``."""
-        reads = inner.reads
-        ins = []
-        for k, v in g._bind.items():
-            seen = reads.get(k)
-            req_d = None if seen is not None and seen[0] else [True, None if seen is None else seen[1]]
-            ins.append(self.binding(v, _q(k) + ':{"required":false,"default":null,', req_d))
-        bind = g._bind
-        for k in reads:
-            if k not in bind:
-                ins.append(_q(k) + ":" + _UNBOUND_TXT)
-        outputs, forward_all = self.fixed_outputs(g._xget("omap", None), inner.writes, wired_to_end)
-        name = g.name
-        return (
-            f'"{name}":{{"type":"graph","name":"{name}","full_name":"{g.full_name}",'
-            f'"enabled":{"true" if g.enabled else "false"},"inputs":{{{",".join(ins)}}},'
-            f'"outputs":{{{outputs}}},"forward_all":{forward_all},'
-            f'"graph":{{"name":"{name}","full_name":"{g.full_name}",'
-            f'"concurrency":{"null" if g.concurrency is None else int(g.concurrency)},"ops":{{'
-        )
+    # the per-kind parts (write_ops.py), methods of the writer
+    spec_doc = write_ops.spec_doc
+    code_op = write_ops.code_op
+    binding = write_ops.binding
+    fixed_outputs = write_ops.fixed_outputs
+    branch_op = write_ops.branch_op
+    graph_node_head = write_ops.graph_node_head
 
     def document(self, root: Any) -> str:
         """The whole document as JSON text.
@@ -391,7 +226,7 @@ class Writer:
                 append(None)
                 continue
             stack.pop()
-            edges, adj, hard = _edges_text(g, not stack)
+            edges, adj, hard = write_ops.edges_text(g, not stack)
             if not stack:
                 append(self.root_tail(f, edges, adj, hard))
                 out[0] = self.root_head(f)
@@ -423,7 +258,7 @@ class Writer:
                 lit = "" if v is None or isinstance(v, Ref) else f',"literal":{self.host(v)}'
                 parts.append(f'{_q(k)}:{{"required":false,"default":null,"ref":null{lit}}}')
         inputs = ",".join(parts)
-        outputs = ",".join([f"{_q(var)}:{_UNBOUND_TXT}" for var in f.writes])
+        outputs = ",".join([f"{_q(var)}:{UNBOUND_TXT}" for var in f.writes])
         concurrency = "null" if g.concurrency is None else str(int(g.concurrency))
         return (
             f'{{"schema_version":"{SCHEMA_VERSION}","type":"graph","name":"{g.name}",'
@@ -457,48 +292,6 @@ class Writer:
             f'}},"edges":[{edges_txt}],"entries":[{entries_txt}],"exits":[{exits_txt}],'
             f'"initial_ready_count":{{{irc_txt}}},"compiled_adj":{{{adj_txt}}}{self.loop_text(g)}}}'
         )
-
-
-def _edges_text(g: Any, informational: bool) -> tuple[list[str], dict, dict]:
-    """The edges as JSON text; with ``informational``, also ``compiled_adj`` and ``initial_ready_count``."""
-    edges: list[str] = []
-    if not informational:
-        for s, d, soft in g._edges:
-            edges.append(f'{{"from":"{s.name}","to":"{d.name}","soft":{"true" if soft else "false"}}}')
-        return edges, {}, {}
-    adj: dict[str, list[str]] = {name: [] for name in g._ops}
-    hard = dict.fromkeys(g._ops, 0)
-    soft_preds: set[str] = set()
-    for s, d, soft in g._edges:
-        sn = s.name
-        dn = d.name
-        if soft:
-            edges.append(f'{{"from":"{sn}","to":"{dn}","soft":true}}')
-            adj[sn].append(f'["{dn}",true]')
-            soft_preds.add(dn)
-        else:
-            edges.append(f'{{"from":"{sn}","to":"{dn}","soft":false}}')
-            adj[sn].append(f'["{dn}",false]')
-            hard[dn] += 1
-    for dn in soft_preds:
-        hard[dn] += 1
-    return edges, adj, hard
-
-
-_UNBOUND_TXT = '{"required":false,"default":null,"ref":null}'
-
-
-def _outputs_text(keys: Any) -> str:
-    if not keys:
-        return ""
-    return ",".join([_q(k) + ":" + _UNBOUND_TXT for k in keys])
-
-
-def _mapped_text(gname: str, target: str) -> str:
-    return (
-        '{"required":false,"default":null,"ref":{"source":"' + gname + '","var":'
-        + _q(target) + ',"transforms":[],"is_output":false}}'
-    )
 
 
 def _callable_name(f: Any) -> str:

@@ -1,0 +1,148 @@
+"""What a call of an ``@op`` function inside a graph does with its keywords: inputs bound, options
+set, outputs mapped to ``PARENT[...]``, and the node added to its graph."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from operonx._authoring.functions import check_bound, check_delay, check_keys
+from operonx._authoring.naming import check_name
+from operonx._authoring.nodes import OpNode, Terminal
+from operonx._authoring.scopes import bad_input, check_scope
+from operonx.errors import GraphTypeError
+from operonx.refs import PARENT, ParentType, Ref
+
+__all__ = ["NOT_VALUES", "OPTIONS", "bad_value", "bind_inputs", "options", "parent_var", "setup", "unknown"]
+
+OPTIONS = frozenset({"name", "inputs", "outputs", "bound", "cache", "return_keys", "delay"})
+#: builder objects that cannot be an input's value
+NOT_VALUES = (OpNode, ParentType, Terminal)
+
+
+def bad_value(node: Any, key: str, value: Any) -> GraphTypeError:
+    return bad_input(f"op {node.name!r}", key, value)
+
+
+def unknown(spec: Any, key: str) -> GraphTypeError:
+    outs = spec.outputs
+    return GraphTypeError(
+        f"{key!r} is not an input or output of {spec.func_name}(). "
+        f"Inputs: {list(spec.params)}, "
+        f"Outputs: {list(outs) if outs is not None else 'open (known at run time)'}"
+    )
+
+
+def parent_var(node: Any, key: str, value: Any) -> str:
+    if isinstance(value, Ref) and value._src is PARENT and not value._tf:
+        return value._var
+    raise GraphTypeError(
+        f"op {node.name!r}: output {key!r} can only be mapped to PARENT['name'], got {value!r}"
+    )
+
+
+def setup(node: Any, spec: Any, graph: Any, name: Any, kwargs: dict) -> None:
+    """Fill a fresh FuncOp from a call's keywords and add it to ``graph``."""
+    if type(name) is not str or not name.replace("_", "a").replace("-", "a").isalnum():
+        check_name(name)
+    node.name = name
+    node.full_name = graph.full_name + "." + name
+    node.graph = graph
+    node._spec = spec
+    node._x = None
+    node._bind = bind = {}
+    pset = spec.param_set
+    extra = None
+    for k, v in kwargs.items():
+        if k in pset:
+            if type(v) is Ref:
+                src = v._src
+                # refs inside transform arguments can only leave the scope once graphs nest
+                if (src is not PARENT and getattr(src, "graph", None) is not graph) or (
+                    v._tf and (graph.graph is not None or graph._subs)
+                ):
+                    check_scope(graph, f"op {name!r}", k, v)
+            elif isinstance(v, NOT_VALUES):
+                raise bad_value(node, k, v)
+            bind[k] = v
+        elif k != "name":
+            if extra is None:
+                extra = [(k, v)]
+            else:
+                extra.append((k, v))
+    if extra is not None:
+        options(node, spec, extra)
+    # graph._add(node), inlined: this runs once per op
+    if graph._built:
+        graph._add(node)  # raises OperonUsageError
+    ops = graph._ops
+    if name in ops:
+        graph._add(node)  # logs the replacement
+    else:
+        ops[name] = node
+
+
+def options(node: Any, spec: Any, extra: list) -> None:
+    """The uncommon part of a call: options, output keywords, ``inputs={...}``."""
+    opts = {}
+    kws = []
+    for k, v in extra:
+        if k in OPTIONS:
+            opts[k] = v
+        else:
+            kws.append((k, v))
+    if opts.get("bound") is not None:
+        node._xset("bound", check_bound(opts["bound"]))
+    if "cache" in opts:
+        node._xset("cache", opts["cache"])
+    if opts.get("delay") is not None:
+        node._xset("delay", check_delay(opts["delay"]))
+    if opts.get("return_keys") is not None:
+        node._xset("rkeys", check_keys(opts["return_keys"]))
+    bind = node._bind
+    for k, v in kws:
+        outs = node._declared()
+        if outs is not None and k in outs:
+            node._set_omap(k, parent_var(node, k, v))
+        elif spec.has_varkw:
+            if type(v) is not Ref and isinstance(v, NOT_VALUES):
+                raise bad_value(node, k, v)
+            check_scope(node.graph, f"op {node.name!r}", k, v)
+            bind[k] = v
+        elif outs is None and isinstance(v, Ref) and v._src is PARENT and not v._tf:
+            node._set_omap(k, v._var)
+        else:
+            raise unknown(spec, k)
+    inputs = opts.get("inputs")
+    if inputs is not None:
+        bind_inputs(node, spec, inputs)
+    outputs = opts.get("outputs")
+    if outputs is not None:
+        if not isinstance(outputs, dict):
+            raise GraphTypeError(f"outputs= must be a dict, got {outputs!r}")
+        for k, v in outputs.items():
+            node._map_output(k, parent_var(node, k, v))
+
+
+def bind_inputs(node: Any, spec: Any, inputs: Any) -> None:
+    """``inputs={...}``: inputs not already bound by keyword; ``{"*": PARENT}`` binds every other
+    parameter to the graph input of its name."""
+    bind = node._bind
+    if not isinstance(inputs, dict):
+        raise GraphTypeError(f"inputs= must be a dict, got {inputs!r}")
+    star = False
+    for k, v in inputs.items():
+        if k == "*":
+            if v is not PARENT:
+                raise GraphTypeError('inputs={"*": ...} only accepts PARENT')
+            star = True
+            continue
+        if k not in spec.param_set and not spec.has_varkw:
+            raise unknown(spec, k)
+        if type(v) is not Ref and isinstance(v, NOT_VALUES):
+            raise bad_value(node, k, v)
+        check_scope(node.graph, f"op {node.name!r}", k, v)
+        bind.setdefault(k, v)
+    if star:
+        for p in spec.params:
+            if p not in bind:
+                bind[p] = Ref(PARENT, p)
