@@ -8,6 +8,9 @@ use operonx::ops::{Inputs, Outputs};
 use operonx::{EngineError, Operon, Problem};
 use serde_json::{json, Map, Value};
 
+mod common;
+use common::Rng;
+
 fn noop(_: &Inputs) -> Result<Outputs, String> {
     Ok(Map::new())
 }
@@ -163,19 +166,6 @@ fn an_op_of_a_loop_body_is_reached_from_the_loops_own_start() {
     assert_eq!(unreachable(&problems(&root)), named(&[("j", "lp")]));
     root["edges"] = json!([{"from": "i", "to": "j"}]);
     assert!(problems(&root).is_empty());
-}
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) % n as u64) as usize
-    }
 }
 
 /// A random DAG of `op0..op{n-1}`: edges `(from, to, soft)` from a lower to a higher index, and entries

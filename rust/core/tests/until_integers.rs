@@ -10,6 +10,9 @@ use operonx::value::apply_json;
 use operonx::{EngineError, Operon};
 use serde_json::{json, Map, Value};
 
+mod common;
+use common::Rng;
+
 /// Collects what the parser finds.
 #[derive(Default)]
 struct Found(Vec<String>, Vec<Const>);
@@ -33,29 +36,16 @@ fn literal(text: &str) -> Const {
     found.1.pop().unwrap()
 }
 
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % n
-    }
-}
-
 #[test]
 fn integer_literals_of_any_length_keep_every_digit() {
     let mut rng = Rng(7);
     let top = u64::MAX.to_string();
     for _ in 0..5000 {
-        let len = 1 + rng.below(60) as usize;
+        let len = 1 + rng.below(60);
         let mut digits: String = (0..len).map(|_| char::from(b'0' + rng.below(10) as u8)).collect();
         if rng.below(4) == 0 {
             // around the edge of 64 bits, where floats have lost the last digits long ago
-            digits = format!("{}", u64::MAX as u128 + u128::from(rng.below(5000)) - 2500);
+            digits = format!("{}", u64::MAX as u128 + rng.below(5000) as u128 - 2500);
         }
         let value = digits.trim_start_matches('0');
         let value = if value.is_empty() { "0" } else { value };

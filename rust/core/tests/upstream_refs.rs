@@ -9,6 +9,9 @@ use operonx::ops::{Inputs, Outputs};
 use operonx::{plan, EngineError, Operon, Problem};
 use serde_json::{json, Map, Value};
 
+mod common;
+use common::Rng;
+
 fn noop(_: &Inputs) -> Result<Outputs, String> {
     Ok(Map::new())
 }
@@ -151,19 +154,6 @@ fn a_generators_consumers_read_it_upstream_only() {
         let p = plan_problems(&graph("g", ops.clone(), &[], &["s", "c"], &["c"]));
         assert_eq!(not_upstream(&p), pair("c", "s"), "policy {policy}");
         assert!(plan_problems(&graph("g", ops, &[("s", "c", false)], &["s"], &["c"])).is_empty());
-    }
-}
-
-/// SplitMix64.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) % n as u64) as usize
     }
 }
 
