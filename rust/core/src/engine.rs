@@ -7,29 +7,19 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
-use crate::error::{EngineError, Problem, Result};
+pub use crate::error::panic_message;
+use crate::error::{EngineError, Result};
 use crate::graph::schema;
-use crate::ops::{Inputs, Outputs, RustOp, SharedOp};
-use crate::plan::{
-    self, Builtin, Const, ConstId, Forward, LoopPlan, OpId, OpKind, Plan, RefSource, TransformPlan, Until, VarId,
-};
+use crate::ops::{binding_problems, Inputs, Outputs, RustOp, SharedOp};
+use crate::plan::{self, Builtin, Const, ConstId, Forward, OpId, OpKind, Plan, RefSource, TransformPlan, Until, VarId};
+use crate::run::frames::{forwarded, FrameLog};
+pub use crate::run::frames::{group_frames, Frame};
 use crate::scheduler::contexts::render;
 use crate::scheduler::{
     absent_variable, choose_branch, eval_until, resolve_input, suggest_key, CtxId, ErrorMode, Host, Outcome, Resolved,
     RunState, Segment, UntilError,
 };
-use crate::value::apply_json;
-
-/// One result of an op bound to a graph output.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Frame {
-    /// The op's short name.
-    pub op: String,
-    /// The context path, starting with `"main"`.
-    pub context: Vec<String>,
-    /// The forwarded outputs under their graph-output names.
-    pub data: Map<String, Value>,
-}
+use crate::value::{apply_json, json_type};
 
 /// What a run produced.
 #[derive(Debug, Default)]
@@ -61,40 +51,7 @@ impl OperonBuilder {
     pub fn build(self) -> Result<Operon> {
         let doc = schema::parse(&self.json)?;
         // Binding problems are collected before compiling so that an invalid graph reports them too.
-        let mut problems = Vec::new();
-        let mut graphs = vec![&doc];
-        while let Some(g) = graphs.pop() {
-            for (name, op) in &g.ops.0 {
-                match op.kind.as_str() {
-                    "graph" => graphs.extend(op.graph.as_deref()),
-                    "code" => {
-                        if op.is_generator {
-                            problems.push(
-                                Problem::new(
-                                    "unsupported",
-                                    format!("op '{name}' is a generator; Rust generator ops are not supported"),
-                                )
-                                .op(name),
-                            );
-                        }
-                        let func_name = op.func_name.as_deref().unwrap_or(name);
-                        if !self.ops.contains_key(func_name) && !self.ops.contains_key(name.as_str()) {
-                            problems.push(
-                                Problem::new(
-                                    "unknown_op",
-                                    format!(
-                                        "no Rust implementation registered for op '{name}' (function '{func_name}')"
-                                    ),
-                                )
-                                .op(name)
-                                .target(func_name),
-                            );
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
+        let mut problems = binding_problems(&doc, &self.ops);
         let plan = match plan::compile(&doc) {
             Ok(plan) => plan,
             Err(EngineError::Invalid { graph, problems: mut found }) => {
@@ -207,10 +164,8 @@ impl Operon {
             };
             state.finish(plan, op, ctx, outcome);
         }
-        let kept: Vec<Frame> =
-            frames.frames.iter().zip(&frames.superseded).filter(|(_, s)| !**s).map(|(f, _)| f.clone()).collect();
-        out.outputs = group_frames(&kept);
-        out.frames = frames.frames;
+        out.outputs = group_frames(&frames.kept());
+        out.frames = frames.into_frames();
         Ok(out)
     }
 
@@ -257,7 +212,7 @@ impl Operon {
             })?,
         };
         frames.emit(plan, exit, &|| context.clone(), &outputs);
-        let since = frames.starts.remove(&ctx).unwrap_or(0);
+        let since = frames.close_iteration(ctx);
         let last = done || n + 1 >= lp.max_iterations;
         if last {
             host.records[exit as usize] = Some(outputs);
@@ -327,15 +282,6 @@ impl Operon {
     }
 }
 
-/// The text of a caught panic.
-pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
-}
-
 /// Opens iteration `n` of the loop entered by `enter` in `ctx`: the body's records of the last
 /// iteration are dropped, and the entry's record (the loop's variables) carries over.
 fn start_iteration(
@@ -353,7 +299,7 @@ fn start_iteration(
         }
     }
     let iteration = state.open_iteration(enter, ctx, n);
-    frames.starts.insert(iteration, frames.frames.len());
+    frames.open_iteration(iteration);
     state.begin_iteration(plan, enter, iteration);
 }
 
@@ -370,74 +316,6 @@ fn collect_forwards(host: &JsonHost<'_>, sources: &[(OpId, Forward)]) -> Outputs
         }
     }
     outputs
-}
-
-/// The frames of a run, with which ones belong to loop iterations that were not the last.
-#[derive(Default)]
-struct FrameLog {
-    frames: Vec<Frame>,
-    ops: Vec<OpId>,
-    superseded: Vec<bool>,
-    /// Per open loop iteration: the index of its first frame.
-    starts: FxHashMap<CtxId, usize>,
-}
-
-impl FrameLog {
-    fn emit(&mut self, plan: &Plan, op: OpId, context: &dyn Fn() -> Vec<String>, outputs: &Outputs) {
-        let p = &plan.ops[op as usize];
-        if !p.forward.emits() {
-            return;
-        }
-        let data = forwarded(plan, &p.forward, outputs);
-        self.frames.push(Frame { op: p.name.clone(), context: context(), data });
-        self.ops.push(op);
-        self.superseded.push(false);
-    }
-
-    /// Marks the frames of an iteration that was not the last: they streamed, but the run's
-    /// outputs are the last iteration's.
-    fn supersede(&mut self, lp: &LoopPlan, exit: OpId, since: usize) {
-        for i in since..self.frames.len() {
-            if self.ops[i] == exit || lp.body.contains(&self.ops[i]) {
-                self.superseded[i] = true;
-            }
-        }
-    }
-}
-
-/// The outputs a forwarding spec passes on, under their graph-output names.
-fn forwarded(plan: &Plan, forward: &Forward, outputs: &Outputs) -> Map<String, Value> {
-    match forward {
-        Forward::Nothing => Map::new(),
-        Forward::All => {
-            outputs.iter().filter(|(k, _)| !k.starts_with('$')).map(|(k, v)| (k.clone(), v.clone())).collect()
-        }
-        Forward::Mapped(pairs) => pairs
-            .iter()
-            .filter_map(|&(from, to)| Some((plan.var(to).to_string(), outputs.get(plan.var(from))?.clone())))
-            .collect(),
-    }
-}
-
-/// Groups frames by key in frame order: a key seen once keeps its value, a key seen more often a list.
-pub fn group_frames(frames: &[Frame]) -> Map<String, Value> {
-    let mut grouped: Map<String, Value> = Map::new();
-    let mut counts: FxHashMap<String, usize> = FxHashMap::default();
-    for frame in frames {
-        for (k, v) in &frame.data {
-            let n = counts.entry(k.clone()).or_insert(0);
-            *n += 1;
-            match (*n, grouped.get_mut(k)) {
-                (1, _) => {
-                    grouped.insert(k.clone(), v.clone());
-                }
-                (2, Some(first)) => *first = Value::Array(vec![first.take(), v.clone()]),
-                (_, Some(Value::Array(list))) => list.push(v.clone()),
-                _ => {}
-            }
-        }
-    }
-    grouped
 }
 
 struct JsonHost<'p> {
@@ -496,17 +374,5 @@ impl Host for JsonHost<'_> {
         _kw: Vec<(&str, Value)>,
     ) -> Result<Value, String> {
         apply_json(t.kind, value, &args)
-    }
-}
-
-/// The JSON type name of a value, for messages.
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -31,6 +31,7 @@ pub mod error;
 pub mod graph;
 pub mod ops;
 pub mod plan;
+pub mod run;
 pub mod scheduler;
 pub mod value;
 

@@ -241,3 +241,15 @@ fn int_float(i: i128, f: f64) -> Option<Ordering> {
 fn same_singleton(a: &Value, b: &Value) -> bool {
     matches!((a, b), (Value::Null, Value::Null)) || matches!((a, b), (Value::Bool(x), Value::Bool(y)) if x == y)
 }
+
+/// The JSON type name of a value, for messages.
+pub fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

@@ -2,10 +2,12 @@
 //! `max_iterations` caps them at every level, and frames carry their iteration.
 
 use operonx::ops::{Inputs, Outputs};
-use operonx::plan::until::{self, Sink};
-use operonx::plan::{Const, ConstId, VarId};
+use operonx::plan::until;
 use operonx::{EngineError, Operon};
 use serde_json::{json, Map, Value};
+
+mod common;
+use common::Found;
 
 fn inc(inputs: &Inputs) -> Result<Outputs, String> {
     let count = inputs.get("count").and_then(Value::as_i64).unwrap_or(0);
@@ -149,19 +151,6 @@ fn max_iterations_holds_for_a_loop_nested_in_a_loop() {
     assert_eq!(out.loops_at_max[0].1, ["main", "loop_0"]);
 }
 
-struct Names(Vec<String>, Vec<Const>);
-
-impl Sink for Names {
-    fn var(&mut self, name: &str) -> VarId {
-        self.0.push(name.to_string());
-        (self.0.len() - 1) as VarId
-    }
-    fn constant(&mut self, value: Const) -> ConstId {
-        self.1.push(value);
-        (self.1.len() - 1) as ConstId
-    }
-}
-
 #[test]
 fn the_until_parser_reads_python_expressions() {
     let ok = [
@@ -174,7 +163,7 @@ fn the_until_parser_reads_python_expressions() {
         "s == \"it's\"",
     ];
     for text in ok {
-        let mut names = Names(Vec::new(), Vec::new());
+        let mut names = Found::default();
         until::parse(text, &mut names).unwrap_or_else(|e| panic!("{text}: {e}"));
     }
     let deep_brackets = format!("{}x{}", "(".repeat(100_000), ")".repeat(100_000));
@@ -184,7 +173,7 @@ fn the_until_parser_reads_python_expressions() {
     let deep_not = format!("{}x", "not ".repeat(100_000));
     let deep = [deep_brackets.as_str(), deep_unary.as_str(), long_sum.as_str(), deep_not.as_str(), wide_sum.as_str()];
     for bad in ["x is 3", "x +", "x y", "1 2", "lambda: 1", "x.", "'open"].into_iter().chain(deep) {
-        let mut names = Names(Vec::new(), Vec::new());
+        let mut names = Found::default();
         assert!(until::parse(bad, &mut names).is_err(), "{bad}");
     }
 }

@@ -4,29 +4,14 @@
 
 use operonx::graph::TransformKind;
 use operonx::ops::{Inputs, Outputs};
-use operonx::plan::until::{self, Sink};
-use operonx::plan::{Const, ConstId, VarId};
+use operonx::plan::until;
+use operonx::plan::Const;
 use operonx::value::apply_json;
 use operonx::{EngineError, Operon};
 use serde_json::{json, Map, Value};
 
 mod common;
-use common::Rng;
-
-/// Collects what the parser finds.
-#[derive(Default)]
-struct Found(Vec<String>, Vec<Const>);
-
-impl Sink for Found {
-    fn var(&mut self, name: &str) -> VarId {
-        self.0.push(name.to_string());
-        (self.0.len() - 1) as VarId
-    }
-    fn constant(&mut self, value: Const) -> ConstId {
-        self.1.push(value);
-        (self.1.len() - 1) as ConstId
-    }
-}
+use common::{Found, Rng};
 
 /// The one constant of `n == <literal>`.
 fn literal(text: &str) -> Const {

@@ -4,6 +4,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+mod registry;
+pub(crate) use registry::binding_problems;
+
 /// The outputs an op returns: each key is an output variable.
 pub type Outputs = Map<String, Value>;
 

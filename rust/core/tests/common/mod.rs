@@ -1,6 +1,24 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test crate uses its own part of it
 
+use operonx::plan::until::Sink;
+use operonx::plan::{Const, ConstId, VarId};
+
+/// Collects what the `until` parser finds: variable names and constants, by id.
+#[derive(Default)]
+pub struct Found(pub Vec<String>, pub Vec<Const>);
+
+impl Sink for Found {
+    fn var(&mut self, name: &str) -> VarId {
+        self.0.push(name.to_string());
+        (self.0.len() - 1) as VarId
+    }
+    fn constant(&mut self, value: Const) -> ConstId {
+        self.1.push(value);
+        (self.1.len() - 1) as ConstId
+    }
+}
+
 /// SplitMix64: small, deterministic, good enough for test cases.
 pub struct Rng(pub u64);
 
