@@ -26,9 +26,11 @@
 //! assert_eq!(out.outputs["y"], json!(42));
 //! ```
 
+pub mod drivers;
 pub mod engine;
 pub mod error;
 pub mod graph;
+pub mod handle;
 pub mod ops;
 pub mod plan;
 pub mod run;

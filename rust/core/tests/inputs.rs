@@ -253,7 +253,7 @@ fn a_failing_transform_fails_the_op_naming_the_input() {
         match err {
             EngineError::OpFailed { op, message, .. } => {
                 assert_eq!(op, "g.probe");
-                assert!(message.starts_with("input 'x':"), "{transforms}: {message}");
+                assert!(message.starts_with("evaluating input 'x' raised"), "{transforms}: {message}");
             }
             other => panic!("{transforms}: expected OpFailed, got {other:?}"),
         }

@@ -1,4 +1,120 @@
-//! What a run produces, to be written once for every driver. For now: the frame log of the Rust
-//! driver ([`frames`]).
+//! What a run produces, written once for every driver.
+//!
+//! A driver (the Rust inline driver in [`crate::engine`], the Python asyncio driver in the
+//! bindings) owns a [`Run`] and decides only *where and when* an op's call runs. Everything that
+//! decides *what* the run produces lives here: resolving inputs, built-in ops (nested graphs'
+//! entries and ends, branches, loop entries), loop iterations and `until`, the value store, frames
+//! and superseded loop frames, the result grouping, the wording of failures, and cancel.
+//!
+//! The layer is generic over a driver's value model: a [`Model`] names the types (a Python object,
+//! a JSON value...) and a [`Runtime`] implements the few operations the semantics need on them.
 
+pub mod cancel;
+pub mod facts;
+pub mod failure;
 pub mod frames;
+pub mod values;
+
+mod builtins;
+mod loops;
+mod record;
+mod scope;
+mod step;
+
+pub use cancel::CancelToken;
+pub use facts::Facts;
+pub use failure::OpFailure;
+pub use frames::Frame;
+pub use loops::LoopStats;
+pub use step::{Phase, Prepared, Run};
+
+use crate::error::EngineError;
+use crate::plan::{ConstId, OpId, TransformPlan, VarId};
+
+/// The types of a driver's value model.
+pub trait Model: 'static {
+    /// A value: an op's outputs (a mapping), an input, a constant, a frame's data.
+    type Value;
+    /// What evaluating a ref, a transform or an op can raise.
+    type Error;
+    /// What a run keeps of an op that failed (listed with `errors="continue"`, or the run's error).
+    type Failure;
+    /// Something a consumer awaits (the next frame, a value, the end), woken through [`Runtime::wake`].
+    type Waker;
+}
+
+/// The operations the run semantics need on a driver's values. Mappings are the values ops return
+/// and frames carry; keys are variable names.
+pub trait Runtime<M: Model> {
+    /// Reads variable `var` of a mapping; `None` when absent.
+    fn get(&mut self, map: &M::Value, var: VarId) -> Result<Option<M::Value>, M::Error>;
+    /// Reads key `key` of a mapping; `None` when absent.
+    fn get_str(&mut self, map: &M::Value, key: &str) -> Result<Option<M::Value>, M::Error>;
+    /// The keys of a mapping (for a "did you mean" hint); empty when it cannot tell.
+    fn keys(&mut self, map: &M::Value) -> Vec<String>;
+    /// The value of a constant of the plan.
+    fn constant(&mut self, c: ConstId) -> M::Value;
+    /// The null value (`None`).
+    fn none(&mut self) -> M::Value;
+    /// True for the null value.
+    fn is_none(&self, v: &M::Value) -> bool;
+    /// The value's truth.
+    fn truthy(&self, v: &M::Value) -> Result<bool, M::Error>;
+    /// Applies one transform to `value` with its operands evaluated.
+    fn transform(
+        &mut self,
+        t: &TransformPlan,
+        value: M::Value,
+        args: Vec<M::Value>,
+        kwargs: Vec<(&str, M::Value)>,
+    ) -> Result<M::Value, M::Error>;
+    /// Another reference to the same value (a reference count, or a copy).
+    fn copy(&mut self, v: &M::Value) -> M::Value;
+    /// A new empty mapping.
+    fn map(&mut self) -> M::Value;
+    /// A list of `items`.
+    fn list(&mut self, items: Vec<M::Value>) -> Result<M::Value, M::Error>;
+    /// Appends to a list made by [`Runtime::list`].
+    fn push(&mut self, list: &mut M::Value, v: M::Value) -> Result<(), M::Error>;
+    /// Sets variable `var` of a mapping.
+    fn set(&mut self, map: &mut M::Value, var: VarId, v: M::Value) -> Result<(), M::Error>;
+    /// Sets key `key` of a mapping.
+    fn set_str(&mut self, map: &mut M::Value, key: &str, v: M::Value) -> Result<(), M::Error>;
+    /// Copies every entry of `from` into `into`; with `public`, keys starting with `$` are left out.
+    fn update(&mut self, into: &mut M::Value, from: &M::Value, public: bool) -> Result<(), M::Error>;
+    /// The `(key, value)` entries of a mapping, in order.
+    fn items(&mut self, map: &M::Value) -> Result<Vec<(M::Value, M::Value)>, M::Error>;
+    /// Reads entry `key` (a key [`Runtime::items`] gave) of a mapping.
+    fn get_key(&mut self, map: &M::Value, key: &M::Value) -> Result<Option<M::Value>, M::Error>;
+    /// Sets entry `key` of a mapping.
+    fn set_key(&mut self, map: &mut M::Value, key: M::Value, v: M::Value) -> Result<(), M::Error>;
+    /// True when two values are equal (tags are kept once each).
+    fn same(&mut self, a: &M::Value, b: &M::Value) -> bool;
+    /// What an op returned or yielded, as its outputs: a mapping as it is, `None` as an empty
+    /// mapping; anything else is refused with its type name.
+    fn outputs(&mut self, v: M::Value) -> Result<M::Value, String>;
+    /// The items of an iterable value (an op's `$tags`).
+    fn iterate(&mut self, v: &M::Value) -> Result<Vec<M::Value>, M::Error>;
+    /// The mapping of an op's resolved inputs by parameter name (a built-in op's record).
+    fn record(&mut self, op: OpId, args: &[M::Value]) -> Result<M::Value, M::Error>;
+    /// An op's short name as a value (a branch's `target`).
+    fn op_name(&mut self, op: OpId) -> M::Value;
+    /// A text as a value (a branch's `matched`).
+    fn text(&mut self, s: &str) -> M::Value;
+    /// A loop's `until` given as a callable of the host (constant `c`) over the loop's variables.
+    /// The error carries a description of the callable.
+    fn until_callable(&mut self, c: ConstId, vars: &M::Value) -> Result<bool, (String, M::Error)>;
+    /// An error in words: its type and message (`"ValueError: boom"`).
+    fn describe(&mut self, e: &M::Error) -> String;
+    /// True for an error that must end the run as it is, never wrapped nor listed (Python's
+    /// `KeyboardInterrupt`, `SystemExit`, `CancelledError`).
+    fn is_fatal(&mut self, e: &M::Error) -> bool;
+    /// What the run keeps of a failure: the engine error, caused by `cause`.
+    fn failure(&mut self, error: EngineError, cause: Option<M::Error>) -> M::Failure;
+    /// What the run keeps of a fatal error.
+    fn fatal(&mut self, e: M::Error) -> M::Failure;
+    /// Wakes a waiting consumer, with a value for those waiting for one.
+    fn wake(&mut self, waker: M::Waker, value: Option<M::Value>) -> Result<(), M::Error>;
+    /// True when the consumer behind a waker gave up (its future was cancelled).
+    fn gone(&mut self, waker: &M::Waker) -> bool;
+}

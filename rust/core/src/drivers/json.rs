@@ -1,0 +1,191 @@
+//! The value model of the Rust API: JSON values (`serde_json`), errors as messages, failures as
+//! [`EngineError`]s. Nothing waits on a run of the inline driver, so its waker has no values.
+
+use serde_json::{Map, Value};
+
+use crate::error::EngineError;
+use crate::plan::{Const, ConstId, OpId, Plan, TransformPlan, VarId};
+use crate::run::{Model, Runtime};
+use crate::value::{apply_json, json_type, truthy};
+
+/// A waker nobody can make: runs of the inline driver have no waiting consumers.
+#[derive(Debug)]
+pub enum NoWaker {}
+
+/// The types of the JSON value model.
+#[derive(Debug)]
+pub struct Json;
+
+impl Model for Json {
+    type Value = Value;
+    type Error = String;
+    type Failure = EngineError;
+    type Waker = NoWaker;
+}
+
+/// JSON values of a run of `plan`.
+pub struct JsonRuntime<'p> {
+    plan: &'p Plan,
+}
+
+impl<'p> JsonRuntime<'p> {
+    /// The runtime of runs of `plan`.
+    pub fn new(plan: &'p Plan) -> Self {
+        JsonRuntime { plan }
+    }
+}
+
+fn object(v: &mut Value) -> Result<&mut Map<String, Value>, String> {
+    let ty = json_type(v);
+    v.as_object_mut().ok_or_else(|| format!("expected an object, found {ty}"))
+}
+
+impl Runtime<Json> for JsonRuntime<'_> {
+    fn get(&mut self, map: &Value, var: VarId) -> Result<Option<Value>, String> {
+        Ok(map.get(self.plan.var(var)).cloned())
+    }
+
+    fn get_str(&mut self, map: &Value, key: &str) -> Result<Option<Value>, String> {
+        Ok(map.get(key).cloned())
+    }
+
+    fn keys(&mut self, map: &Value) -> Vec<String> {
+        map.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    fn constant(&mut self, c: ConstId) -> Value {
+        match &self.plan.consts[c as usize] {
+            Const::Json(v) => v.clone(),
+            Const::Int(_) | Const::Host(_) => Value::Null, // refused at build time
+        }
+    }
+
+    fn none(&mut self) -> Value {
+        Value::Null
+    }
+
+    fn is_none(&self, v: &Value) -> bool {
+        v.is_null()
+    }
+
+    fn truthy(&self, v: &Value) -> Result<bool, String> {
+        Ok(truthy(v))
+    }
+
+    fn transform(&mut self, t: &TransformPlan, value: Value, args: Vec<Value>, _kw: Vec<(&str, Value)>) -> Result<Value, String> {
+        apply_json(t.kind, value, &args)
+    }
+
+    fn copy(&mut self, v: &Value) -> Value {
+        v.clone()
+    }
+
+    fn map(&mut self) -> Value {
+        Value::Object(Map::new())
+    }
+
+    fn list(&mut self, items: Vec<Value>) -> Result<Value, String> {
+        Ok(Value::Array(items))
+    }
+
+    fn push(&mut self, list: &mut Value, v: Value) -> Result<(), String> {
+        list.as_array_mut().ok_or("expected an array")?.push(v);
+        Ok(())
+    }
+
+    fn set(&mut self, map: &mut Value, var: VarId, v: Value) -> Result<(), String> {
+        object(map)?.insert(self.plan.var(var).to_string(), v);
+        Ok(())
+    }
+
+    fn set_str(&mut self, map: &mut Value, key: &str, v: Value) -> Result<(), String> {
+        object(map)?.insert(key.to_string(), v);
+        Ok(())
+    }
+
+    fn update(&mut self, into: &mut Value, from: &Value, public: bool) -> Result<(), String> {
+        let Some(from) = from.as_object() else { return Ok(()) };
+        let into = object(into)?;
+        for (k, v) in from {
+            if !(public && k.starts_with('$')) {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn items(&mut self, map: &Value) -> Result<Vec<(Value, Value)>, String> {
+        let map = map.as_object().ok_or("expected an object")?;
+        Ok(map.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect())
+    }
+
+    fn get_key(&mut self, map: &Value, key: &Value) -> Result<Option<Value>, String> {
+        Ok(key.as_str().and_then(|k| map.get(k)).cloned())
+    }
+
+    fn set_key(&mut self, map: &mut Value, key: Value, v: Value) -> Result<(), String> {
+        let Value::String(key) = key else { return Err("keys are strings".into()) };
+        object(map)?.insert(key, v);
+        Ok(())
+    }
+
+    fn same(&mut self, a: &Value, b: &Value) -> bool {
+        a == b
+    }
+
+    fn outputs(&mut self, v: Value) -> Result<Value, String> {
+        match v {
+            Value::Null => Ok(Value::Object(Map::new())),
+            Value::Object(_) => Ok(v),
+            other => Err(json_type(&other).to_string()),
+        }
+    }
+
+    fn iterate(&mut self, v: &Value) -> Result<Vec<Value>, String> {
+        match v {
+            Value::Array(items) => Ok(items.clone()),
+            other => Err(format!("{} is not a list", json_type(other))),
+        }
+    }
+
+    fn record(&mut self, op: OpId, args: &[Value]) -> Result<Value, String> {
+        let inputs = &self.plan.ops[op as usize].inputs;
+        Ok(Value::Object(inputs.iter().map(|i| i.name.clone()).zip(args.iter().cloned()).collect()))
+    }
+
+    fn op_name(&mut self, op: OpId) -> Value {
+        Value::String(self.plan.ops[op as usize].name.clone())
+    }
+
+    fn text(&mut self, s: &str) -> Value {
+        Value::String(s.to_string())
+    }
+
+    fn until_callable(&mut self, _c: ConstId, _vars: &Value) -> Result<bool, (String, String)> {
+        Err(("callable".into(), "a callable until cannot run in the Rust API".into())) // refused at build time
+    }
+
+    fn describe(&mut self, e: &String) -> String {
+        e.clone()
+    }
+
+    fn is_fatal(&mut self, _e: &String) -> bool {
+        false
+    }
+
+    fn failure(&mut self, error: EngineError, _cause: Option<String>) -> EngineError {
+        error
+    }
+
+    fn fatal(&mut self, e: String) -> EngineError {
+        EngineError::Usage(e)
+    }
+
+    fn wake(&mut self, waker: NoWaker, _value: Option<Value>) -> Result<(), String> {
+        match waker {}
+    }
+
+    fn gone(&mut self, waker: &NoWaker) -> bool {
+        match *waker {}
+    }
+}

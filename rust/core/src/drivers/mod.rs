@@ -1,0 +1,5 @@
+//! Drivers of the Rust API: where and when the calls of Rust ops run. What a run produces is
+//! decided by [`crate::run`].
+
+pub mod inline;
+pub mod json;

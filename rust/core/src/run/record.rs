@@ -1,0 +1,89 @@
+//! What an op's outputs become: checked, their tags kept, their frame emitted (to whoever waits
+//! for it), and what they forward to a loop's iteration gathered.
+
+
+use crate::handle::Frame;
+use crate::plan::{Forward, OpId};
+use crate::scheduler::CtxId;
+
+use super::{Model, OpFailure, Run, Runtime};
+
+/// Adds the outputs `forward` passes on from `out` to `data`, under their graph-output names.
+pub(super) fn forward_into<M: Model, R: Runtime<M>>(
+    rt: &mut R,
+    forward: &Forward,
+    out: &M::Value,
+    data: &mut M::Value,
+) -> Result<(), M::Error> {
+    match forward {
+        Forward::Nothing => {}
+        Forward::All => rt.update(data, out, true)?,
+        Forward::Mapped(pairs) => {
+            for &(from, to) in pairs {
+                if let Some(v) = rt.get(out, from)? {
+                    rt.set(data, to, v)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl<M: Model> Run<M> {
+    /// Checks an op's outputs, keeps its tags and emits its frame. Returns the outputs to store.
+    pub(super) fn record<R: Runtime<M>>(
+        &mut self,
+        rt: &mut R,
+        op: OpId,
+        ctx: CtxId,
+        out: M::Value,
+    ) -> Result<M::Value, OpFailure<M::Error>> {
+        let plan = self.plan_arc();
+        let p = &plan.ops[op as usize];
+        let out = rt.outputs(out).map_err(|ty| {
+            let (did, must) = if p.is_gen() { ("yielded", "yield") } else { ("returned", "return") };
+            OpFailure::BadReturn(format!("it {did} a {ty}; an op must {must} a mapping (e.g. a dict) of its outputs"))
+        })?;
+        self.keep_tags(rt, &out).map_err(OpFailure::Raised)?;
+        if p.forward.emits() {
+            let mut data = rt.map();
+            forward_into(rt, &p.forward, &out, &mut data).map_err(OpFailure::Raised)?;
+            self.emit(rt, op, ctx, data).map_err(OpFailure::Raised)?;
+        }
+        self.forward_to_loop(rt, op, ctx, &out).map_err(OpFailure::Raised)?;
+        Ok(out)
+    }
+
+    fn keep_tags<R: Runtime<M>>(&mut self, rt: &mut R, out: &M::Value) -> Result<(), M::Error> {
+        let Some(tags) = rt.get_str(out, "$tags")? else {
+            return Ok(());
+        };
+        for tag in rt.iterate(&tags)? {
+            if !self.tags.iter().any(|t| rt.same(t, &tag)) {
+                self.tags.push(tag);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a frame and hands it to whoever waits for it.
+    pub(super) fn emit<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, data: M::Value) -> Result<(), M::Error> {
+        if self.waiters.wants_values() {
+            let plan = self.plan_arc();
+            for w in self.waiters.take_values_of(&plan.ops[op as usize].name) {
+                match rt.get_str(&data, &w.var)? {
+                    Some(v) => rt.wake(w.waker, Some(v))?,
+                    None => self.waiters.put_back(w),
+                }
+            }
+        }
+        let path = self.state.contexts().path(ctx);
+        self.frames.push(Frame { op, path, data, superseded: false });
+        if self.waiters.wants_next() {
+            for w in self.waiters.take_next() {
+                rt.wake(w, None)?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,410 @@
+//! [`Run`]: one run of a plan. A driver pops ready op instances, asks [`Run::prepare`] for each
+//! (inputs resolved, built-in ops run here), calls the op when it is handed back, and reports the
+//! outcome with [`Run::complete`] (or each item of a generator with [`Run::item`]).
+
+use std::sync::Arc;
+
+use smallvec::SmallVec;
+
+use crate::handle::{FrameBuffer, Waiters};
+use crate::plan::{OpId, OpKind, Plan};
+use crate::scheduler::{resolve_input, suggest_key, CtxId, ErrorMode, Outcome, Resolved, RunState};
+
+use super::loops::{LoopStats, Loops};
+use super::scope::Scope;
+use super::values::Values;
+use super::{CancelToken, Facts, Model, OpFailure, Runtime};
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Created; nothing has run yet.
+    Created,
+    /// Started and not over.
+    Running,
+    /// Every op that could run has run.
+    Finished,
+    /// An op failed (with `errors="raise"`) or the run was stopped by a fatal error.
+    Failed,
+    /// Cancelled: what arrived stays readable, nothing new starts.
+    Cancelled,
+}
+
+/// What [`Run::prepare`] made of a ready op instance.
+pub enum Prepared<V> {
+    /// Nothing for the driver to call: the op was skipped, failed, or was a built-in run here.
+    Handled,
+    /// Call the op with these arguments (in the order of its inputs).
+    Call(SmallVec<[V; 8]>),
+}
+
+/// One run of a plan: its scheduler state, the values and frames it produced, its errors.
+pub struct Run<M: Model> {
+    plan: Arc<Plan>,
+    facts: Arc<Facts>,
+    pub(super) state: RunState,
+    mode: ErrorMode,
+    phase: Phase,
+    inputs: M::Value,
+    pub(super) values: Values<M::Value>,
+    pub(super) frames: FrameBuffer<M::Value>,
+    pub(super) waiters: Waiters<M::Waker>,
+    errors: Vec<M::Failure>,
+    failure: Option<M::Failure>,
+    pub(super) tags: Vec<M::Value>,
+    pub(super) loops: Loops<M::Value>,
+    token: Option<CancelToken>,
+}
+
+impl<M: Model> Run<M> {
+    /// A run of `plan` over `inputs` (a mapping); with `retain`, frames are kept for the result
+    /// after they are consumed.
+    pub fn new(plan: Arc<Plan>, facts: Arc<Facts>, inputs: M::Value, mode: ErrorMode, retain: bool) -> Self {
+        Run {
+            state: RunState::new(&plan),
+            values: Values::new(plan.ops.len()),
+            plan,
+            facts,
+            mode,
+            phase: Phase::Created,
+            inputs,
+            frames: FrameBuffer::new(retain),
+            waiters: Waiters::default(),
+            errors: Vec::new(),
+            failure: None,
+            tags: Vec::new(),
+            loops: Loops::default(),
+            token: None,
+        }
+    }
+
+    /// The plan being run.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The plan, shared (to read it while the run changes).
+    pub(super) fn plan_arc(&self) -> Arc<Plan> {
+        Arc::clone(&self.plan)
+    }
+
+    /// The facts, shared.
+    pub(super) fn facts_arc(&self) -> Arc<Facts> {
+        Arc::clone(&self.facts)
+    }
+
+    /// Facts of the plan.
+    pub fn facts(&self) -> &Facts {
+        &self.facts
+    }
+
+    /// The scheduler state.
+    pub fn state(&self) -> &RunState {
+        &self.state
+    }
+
+    /// The scheduler state, for a driver's own bookkeeping (concurrency slots, generators).
+    pub fn state_mut(&mut self) -> &mut RunState {
+        &mut self.state
+    }
+
+    /// The run's inputs.
+    pub fn inputs(&self) -> &M::Value {
+        &self.inputs
+    }
+
+    /// The values ops produced.
+    pub fn values(&self) -> &Values<M::Value> {
+        &self.values
+    }
+
+    /// The frames.
+    pub fn frames(&self) -> &FrameBuffer<M::Value> {
+        &self.frames
+    }
+
+    /// The frames, for consumers (cursor, drain).
+    pub fn frames_mut(&mut self) -> &mut FrameBuffer<M::Value> {
+        &mut self.frames
+    }
+
+    /// Consumers waiting on the run.
+    pub fn waiters_mut(&mut self) -> &mut Waiters<M::Waker> {
+        &mut self.waiters
+    }
+
+    /// Where the run is in its life.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// True once the run started.
+    pub fn is_started(&self) -> bool {
+        self.phase != Phase::Created
+    }
+
+    /// True once the run is over (finished, failed or cancelled).
+    pub fn is_over(&self) -> bool {
+        matches!(self.phase, Phase::Finished | Phase::Failed | Phase::Cancelled)
+    }
+
+    /// Marks the run as started.
+    pub fn start(&mut self) {
+        if self.phase == Phase::Created {
+            self.phase = Phase::Running;
+        }
+    }
+
+    /// Marks a run with no work left as finished.
+    pub fn finish(&mut self) {
+        if !self.is_over() {
+            self.phase = Phase::Finished;
+            self.stop();
+        }
+    }
+
+    /// True when failed ops are listed and the run goes on (`errors="continue"`).
+    pub fn lists_errors(&self) -> bool {
+        self.mode == ErrorMode::Continue
+    }
+
+    /// The failures listed with `errors="continue"`, in the order they happened.
+    pub fn errors(&self) -> &[M::Failure] {
+        &self.errors
+    }
+
+    /// Takes the run's error, once it failed.
+    pub fn take_failure(&mut self) -> Option<M::Failure> {
+        self.failure.take()
+    }
+
+    /// Takes the failures listed with `errors="continue"`.
+    pub fn take_errors(&mut self) -> Vec<M::Failure> {
+        std::mem::take(&mut self.errors)
+    }
+
+    /// The run's error, once it failed.
+    pub fn failure(&self) -> Option<&M::Failure> {
+        self.failure.as_ref()
+    }
+
+    /// The tags ops returned under `$tags`, each once.
+    pub fn tags(&self) -> &[M::Value] {
+        &self.tags
+    }
+
+    /// What the runs of each loop (by its end op) did.
+    pub fn loop_stats(&self) -> impl Iterator<Item = (OpId, &LoopStats)> {
+        self.loops.stats()
+    }
+
+    /// Loops that stopped at `max_iterations` with `until` still false: the loop's end op and the
+    /// context the loop ran in.
+    pub fn loops_at_max(&self) -> &[(OpId, crate::scheduler::Path)] {
+        self.loops.at_max()
+    }
+
+    /// The token executors of this run's calls watch: set once the run stops.
+    pub fn token(&mut self) -> CancelToken {
+        let stopped = self.is_over();
+        self.token.get_or_insert_with(|| CancelToken::new(stopped)).clone()
+    }
+
+    /// The next ready op instance.
+    #[inline]
+    pub fn pop_ready(&mut self) -> Option<(OpId, CtxId)> {
+        self.state.pop_ready()
+    }
+
+    /// Frees the values of contexts that have no work left.
+    pub fn free_contexts(&mut self) {
+        for ctx in self.state.drain_freed() {
+            self.values.free(ctx);
+        }
+    }
+
+    /// Prepares a ready op instance: a disabled op is skipped, its inputs are resolved (a failure
+    /// fails the op), and a built-in op runs here. Anything else comes back to be called.
+    pub fn prepare<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId) -> Prepared<M::Value> {
+        let plan = Arc::clone(&self.plan);
+        let p = &plan.ops[op as usize];
+        if !p.enabled {
+            self.state.finish(&plan, op, ctx, Outcome::Skipped);
+            return Prepared::Handled;
+        }
+        let args = match self.resolve(rt, op, ctx) {
+            Ok(args) => args,
+            Err(failure) => {
+                self.fail_op(rt, op, ctx, failure);
+                return Prepared::Handled;
+            }
+        };
+        let done = match p.kind {
+            OpKind::LoopExit => self.end_iteration(rt, op, ctx),
+            OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit | OpKind::LoopEnter => {
+                self.builtin(rt, op, ctx, args)
+            }
+            _ => return Prepared::Call(args),
+        };
+        if let Err(failure) = done {
+            self.fail_op(rt, op, ctx, failure);
+        }
+        Prepared::Handled
+    }
+
+    /// Resolves the arguments of op `op` in `ctx`.
+    pub fn resolve<R: Runtime<M>>(
+        &self,
+        rt: &mut R,
+        op: OpId,
+        ctx: CtxId,
+    ) -> Result<SmallVec<[M::Value; 8]>, OpFailure<M::Error>> {
+        let p = &self.plan.ops[op as usize];
+        let mut scope = Scope { rt, run: self, ctx };
+        let mut args = SmallVec::with_capacity(p.inputs.len());
+        for input in &p.inputs {
+            match resolve_input(&mut scope, input) {
+                Ok(Resolved::Value(v)) => args.push(v),
+                Ok(Resolved::Missing) => {
+                    let suggestion = suggest_key(&mut scope, &self.plan, input);
+                    return Err(OpFailure::Missing(input.name.clone(), suggestion));
+                }
+                Err(e) => return Err(OpFailure::Input(input.name.clone(), e)),
+            }
+        }
+        Ok(args)
+    }
+
+    /// An op the driver called came back: its return value (for a generator, its end), or why it
+    /// failed.
+    pub fn complete<R: Runtime<M>>(
+        &mut self,
+        rt: &mut R,
+        op: OpId,
+        ctx: CtxId,
+        result: Result<M::Value, OpFailure<M::Error>>,
+    ) {
+        let plan = Arc::clone(&self.plan);
+        match result {
+            Ok(_) if plan.ops[op as usize].is_gen() => self.state.finish(&plan, op, ctx, Outcome::Done),
+            Ok(out) => match self.record(rt, op, ctx, out) {
+                Ok(out) => {
+                    self.store(rt, op, ctx, out);
+                    self.state.finish(&plan, op, ctx, Outcome::Done);
+                }
+                Err(failure) => self.fail_op(rt, op, ctx, failure),
+            },
+            Err(failure) => self.fail_op(rt, op, ctx, failure),
+        }
+        self.free_contexts();
+    }
+
+    /// Stores an op's checked outputs in `ctx`.
+    pub(super) fn store<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, out: M::Value) {
+        let last = rt.copy(&out);
+        self.values.put(op, ctx, out, last);
+        if self.facts.feeds_exit[op as usize] {
+            self.values.stamp(op, ctx);
+        }
+    }
+
+    /// Item `index` of generator `gen` running in `ctx`: checked, emitted, and run through the
+    /// generator's per-item successors.
+    pub fn item<R: Runtime<M>>(
+        &mut self,
+        rt: &mut R,
+        gen: OpId,
+        ctx: CtxId,
+        index: u32,
+        item: M::Value,
+    ) -> Result<(), OpFailure<M::Error>> {
+        let plan = Arc::clone(&self.plan);
+        let item_ctx = self.state.open_item(gen, ctx, index);
+        let out = match self.record(rt, gen, item_ctx, item) {
+            Ok(out) => out,
+            Err(e) => {
+                self.state.close_item(&plan, gen, item_ctx);
+                return Err(e);
+            }
+        };
+        if self.facts.collects[gen as usize] {
+            let kept = rt.copy(&out);
+            self.values.collect(gen, ctx, kept);
+        }
+        if self.facts.item_readers[gen as usize] {
+            let last = rt.copy(&out);
+            self.values.put(gen, item_ctx, out, last);
+        } else {
+            self.values.put_last(gen, out);
+        }
+        self.state.close_item(&plan, gen, item_ctx);
+        self.free_contexts();
+        Ok(())
+    }
+
+    /// An op failed: listed and skipped with `errors="continue"`, else the run fails.
+    pub fn fail_op<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, failure: OpFailure<M::Error>) {
+        let failure = match failure {
+            OpFailure::Raised(e) if rt.is_fatal(&e) => {
+                let f = rt.fatal(e);
+                self.fail(f);
+                return;
+            }
+            other => other,
+        };
+        let path = self.state.contexts().path(ctx);
+        let (error, cause) = failure.into_error(&self.plan, op, &path, |e| rt.describe(e));
+        let f = rt.failure(error, cause);
+        if self.mode == ErrorMode::Continue && !self.is_over() {
+            self.errors.push(f);
+            if self.plan.ops[op as usize].kind == OpKind::LoopExit {
+                self.skip_loop(op, ctx);
+            } else {
+                let plan = Arc::clone(&self.plan);
+                self.state.finish(&plan, op, ctx, Outcome::Skipped);
+            }
+            self.free_contexts();
+        } else {
+            self.fail(f);
+        }
+    }
+
+    /// Ends the run with `failure` (the first one wins): nothing new starts.
+    pub fn fail(&mut self, failure: M::Failure) {
+        if !self.is_over() {
+            self.failure = Some(failure);
+            self.phase = Phase::Failed;
+        }
+        self.stop();
+    }
+
+    /// Cancels the run: what arrived stays readable, nothing new starts. Returns false when the
+    /// run was already over.
+    pub fn cancel(&mut self) -> bool {
+        if self.is_over() {
+            return false;
+        }
+        self.phase = Phase::Cancelled;
+        self.stop();
+        true
+    }
+
+    /// Stops scheduling: the cancel token is set, queued work and open iterations are dropped.
+    fn stop(&mut self) {
+        if let Some(token) = &self.token {
+            token.cancel();
+        }
+        if !self.state.is_idle() {
+            self.state.clear();
+        }
+        self.loops.clear();
+    }
+
+    /// Wakes every consumer of a run that is over: they find the frames left, then the end.
+    pub fn wake_all<R: Runtime<M>>(&mut self, rt: &mut R) -> Result<(), M::Error> {
+        for w in self.waiters.take_all() {
+            rt.wake(w, None)?;
+        }
+        Ok(())
+    }
+}
