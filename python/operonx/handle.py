@@ -78,11 +78,13 @@ class ExecutionHandle:
             raise OperonUsageError(f"collect(mode={mode!r}): use 'group' or 'flat'")
         self._require_retained("collect()")
         await self._inner.wait_done()
-        frames = self._inner.take_rest()
-        self._raise_if_failed(cancelled_ok=True)
         if mode == "flat":
+            frames = self._inner.take_rest()
+            self._raise_if_failed(cancelled_ok=True)
             return [data for _, _, data in frames]
-        return self._with_errors(_group(frames, unwrap))
+        grouped = self._inner.collect_rest(unwrap)
+        self._raise_if_failed(cancelled_ok=True)
+        return grouped
 
     async def result(self, unwrap: bool = True) -> dict:
         """Waits for the end of the run and groups every frame by key (also after iteration).
@@ -94,7 +96,7 @@ class ExecutionHandle:
         self._require_retained("result()")
         await self._inner.wait_done()
         self._raise_if_failed(cancelled_ok=False)
-        return self._with_errors(_group(self._inner.all_frames(), unwrap))
+        return self._inner.result(unwrap)
 
     def cancel(self) -> None:
         """Cancels the run: async ops and generators are stopped, nothing new starts; iteration ends
@@ -156,11 +158,6 @@ class ExecutionHandle:
                 "retain_frames=False: frames are dropped once consumed; iterate the handle instead"
             )
 
-    def _with_errors(self, grouped: dict) -> dict:
-        if self._inner.error_mode == "continue":
-            grouped["$errors"] = self._inner.errors()
-        return grouped
-
     def _raise_if_failed(self, cancelled_ok: bool) -> None:
         error = self._inner.error()
         if error is not None:
@@ -178,13 +175,3 @@ def _finish_tasks(loop: asyncio.AbstractEventLoop) -> None:
 
 async def _await(anext: Any) -> Any:
     return await anext()
-
-
-def _group(frames: list, unwrap: bool) -> dict:
-    grouped: dict[str, list] = {}
-    for _, _, data in frames:
-        for key, value in data.items():
-            grouped.setdefault(key, []).append(value)
-    if unwrap:
-        return {k: (v[0] if len(v) == 1 else v) for k, v in grouped.items()}
-    return grouped

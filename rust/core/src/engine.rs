@@ -6,8 +6,8 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
-pub use crate::drivers::inline::RunOutput;
 use crate::drivers::inline;
+pub use crate::drivers::inline::RunOutput;
 pub use crate::error::panic_message;
 use crate::error::{EngineError, Result};
 use crate::graph::schema;

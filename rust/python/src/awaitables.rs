@@ -1,4 +1,4 @@
-//! Awaitables the handle returns: [`Ready`], whose value is known, and [`NextFrame`], which takes
+//! Awaitables the handle returns: [`PyReady`], whose value is known, and [`PyNextFrame`], which takes
 //! the next frame from the run's buffer when it is awaited, waiting on a loop future if none is
 //! there yet.
 
@@ -6,18 +6,18 @@ use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
-use crate::driver::Run;
+use crate::driver::PyRun;
 use crate::frames::is_done;
 use crate::handle::{next_frame, Next};
 
 /// An awaitable whose value is already known: awaiting it never touches the event loop.
 #[pyclass(module = "operonx._core", name = "Ready")]
-pub struct Ready {
+pub struct PyReady {
     value: Option<Py<PyAny>>,
 }
 
 #[pymethods]
-impl Ready {
+impl PyReady {
     fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
         slf
     }
@@ -39,7 +39,7 @@ impl Ready {
 
 /// A ready awaitable of `value`.
 pub(crate) fn ready(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-    Ok(Py::new(py, Ready { value: Some(value.unbind()) })?.into_any())
+    Ok(Py::new(py, PyReady { value: Some(value.unbind()) })?.into_any())
 }
 
 /// What `handle.__anext__()` returns: awaiting it gives the next `(op, ctx, data)` frame, raises
@@ -49,18 +49,18 @@ pub(crate) fn ready(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAn
 /// future: a consumer cancelled or timed out while it waits takes nothing, so the frame stays for
 /// the next one. Several consumers may wait at once; each frame goes to one of them.
 #[pyclass(module = "operonx._core", name = "NextFrame")]
-pub struct NextFrame {
-    run: Py<Run>,
+pub struct PyNextFrame {
+    run: Py<PyRun>,
     /// The loop future this awaitable is blocked on, if any.
     waiting: Option<Py<PyAny>>,
     /// It already produced its value (or raised).
     over: bool,
 }
 
-impl NextFrame {
+impl PyNextFrame {
     /// An awaitable of the next frame of `run`.
-    pub(crate) fn new(run: Py<Run>) -> Self {
-        NextFrame { run, waiting: None, over: false }
+    pub(crate) fn new(run: Py<PyRun>) -> Self {
+        PyNextFrame { run, waiting: None, over: false }
     }
 
     fn step(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -98,7 +98,7 @@ impl NextFrame {
 }
 
 #[pymethods]
-impl NextFrame {
+impl PyNextFrame {
     fn __await__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
         slf
     }

@@ -10,7 +10,7 @@ use smallvec::SmallVec;
 pub fn call_with_kwnames<'py>(
     py: Python<'py>,
     f: &Bound<'py, PyAny>,
-    args: &[Bound<'py, PyAny>],
+    args: &[Py<PyAny>],
     kwnames: &Bound<'py, PyTuple>,
 ) -> PyResult<Bound<'py, PyAny>> {
     debug_assert_eq!(args.len(), kwnames.len());

@@ -3,15 +3,15 @@
 use std::sync::Arc;
 
 use operonx::graph::schema;
-use operonx::plan::{self, Builtin, Const, EdgeKind, OpId, Plan};
+use operonx::plan::{self, Const, Plan};
+use operonx::run::Facts;
 use operonx::{EngineError, Problem};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
-use smallvec::SmallVec;
 
 use crate::driver;
 use crate::errors::to_pyerr;
-use crate::handle::Handle;
+use crate::handle::PyHandle;
 use crate::value::{int_to_py, json_to_py};
 
 /// A compiled graph ready to run. Built by `operonx.Operon` from the graph's engine document.
@@ -30,16 +30,8 @@ pub struct PyEngine {
     pub(crate) op_names: Vec<Py<PyString>>,
     /// The `("main",)` context tuple.
     pub(crate) root_context: Py<PyTuple>,
-    /// Per op: a generator whose items some op collects.
-    pub(crate) collects: Vec<bool>,
-    /// Per op: a generator whose items some op reads per item.
-    pub(crate) item_readers: Vec<bool>,
-    /// Per op: its outputs feed a nested graph's end (their arrival order matters).
-    pub(crate) feeds_exit: Vec<bool>,
-    /// Per op: the loop end op (and the index among its sources) its outputs are forwarded to.
-    pub(crate) loop_sink: Vec<Option<(OpId, usize)>>,
-    /// Per op: the end ops of the loops it is inside.
-    pub(crate) loops_of: Vec<SmallVec<[OpId; 2]>>,
+    /// Per-op facts every run reads.
+    pub(crate) facts: Arc<Facts>,
 }
 
 #[pymethods]
@@ -77,18 +69,15 @@ impl PyEngine {
         request_id: Option<Bound<'_, PyAny>>,
         session_id: Option<Bound<'_, PyAny>>,
         user_id: Option<Bound<'_, PyAny>>,
-    ) -> PyResult<Handle> {
+    ) -> PyResult<PyHandle> {
         let py = slf.py();
         crate::guard(py, || {
             let mode = driver::error_mode(py, errors)?;
             let run = driver::new_run(slf, inputs, mode, retain_frames, [request_id, session_id, user_id])?;
             if let Ok(event_loop) = py.import("asyncio")?.call_method0("get_running_loop") {
-                let mut core = driver::lock(run.get())?;
-                core.event_loop = Some(event_loop.clone().unbind());
-                core.schedule_resume(py, &event_loop, &run)?;
-                core.started = true;
+                driver::lock(run.get())?.start_on(py, &event_loop, &run)?;
             }
-            Ok(Handle::new(run.unbind()))
+            Ok(PyHandle::new(run.unbind()))
         })
     }
 
@@ -195,51 +184,7 @@ impl PyEngine {
         let var_keys = plan.vars.iter().map(|v| PyString::intern(py, v).unbind()).collect();
         let op_names = plan.ops.iter().map(|o| PyString::intern(py, &o.name).unbind()).collect();
         let root_context = PyTuple::new(py, [operonx::scheduler::ROOT_CONTEXT])?.unbind();
-        let mut collects = vec![false; plan.ops.len()];
-        let mut item_readers = vec![false; plan.ops.len()];
-        for (i, _) in plan.ops.iter().enumerate() {
-            for e in plan.successors(i as u32) {
-                match e.kind {
-                    EdgeKind::Collect => collects[i] = true,
-                    EdgeKind::Item => item_readers[i] = true,
-                    _ => {}
-                }
-            }
-        }
-        let mut feeds_exit = vec![false; plan.ops.len()];
-        let mut loop_sink = vec![None; plan.ops.len()];
-        let mut loops_of = vec![SmallVec::new(); plan.ops.len()];
-        for (id, op) in plan.ops.iter().enumerate() {
-            match &op.builtin {
-                Builtin::Exit(sources) => {
-                    for (src, _) in sources {
-                        feeds_exit[*src as usize] = true;
-                    }
-                }
-                Builtin::Loop(lp) => {
-                    for (i, (src, _)) in lp.sources.iter().enumerate() {
-                        loop_sink[*src as usize] = Some((id as OpId, i));
-                    }
-                    for &member in &lp.body {
-                        loops_of[member as usize].push(id as OpId);
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(PyEngine {
-            plan: Arc::new(plan),
-            consts,
-            callables,
-            kwnames,
-            var_keys,
-            op_names,
-            root_context,
-            collects,
-            item_readers,
-            feeds_exit,
-            loop_sink,
-            loops_of,
-        })
+        let facts = Arc::new(Facts::new(&plan));
+        Ok(PyEngine { plan: Arc::new(plan), consts, callables, kwnames, var_keys, op_names, root_context, facts })
     }
 }

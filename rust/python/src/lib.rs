@@ -15,10 +15,10 @@ mod errors;
 mod frames;
 mod guards;
 mod handle;
+mod runtime;
 mod state;
 mod until;
 mod value;
-mod values;
 mod workers;
 
 pub(crate) use guards::guard;
@@ -37,10 +37,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(until::check_until, m)?)?;
     m.add_class::<engine::PyEngine>()?;
-    m.add_class::<driver::Run>()?;
-    m.add_class::<state::RunStateView>()?;
-    m.add_class::<handle::Handle>()?;
-    m.add_class::<awaitables::Ready>()?;
-    m.add_class::<awaitables::NextFrame>()?;
+    m.add_class::<driver::PyRun>()?;
+    m.add_class::<state::PyRunView>()?;
+    m.add_class::<handle::PyHandle>()?;
+    m.add_class::<awaitables::PyReady>()?;
+    m.add_class::<awaitables::PyNextFrame>()?;
     Ok(())
 }

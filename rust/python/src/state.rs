@@ -5,16 +5,17 @@ use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use crate::driver::{lock, lookup, Run};
+use crate::driver::{lock, PyRun};
+use crate::runtime::lookup;
 
 /// Read-only view of a finished run: `state["g.op", "var"]`, `state["g", "input"]`, `state.tags`.
 #[pyclass(frozen, module = "operonx._core", name = "RunState")]
-pub struct RunStateView {
-    pub(crate) run: Py<Run>,
+pub struct PyRunView {
+    pub(crate) run: Py<PyRun>,
 }
 
 #[pymethods]
-impl RunStateView {
+impl PyRunView {
     /// The value op `name` (full name, e.g. `"g.a"`) produced for `var`; for the graph's own full name,
     /// the run input `var`, else the last value forwarded to graph output `var`; for a nested graph or
     /// loop, its output `var`, else its input (a loop: its variable) `var`.
@@ -47,7 +48,7 @@ impl RunStateView {
     #[getter]
     fn tags<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let core = lock(self.run.get())?;
-        PyList::new(py, core.tags.iter().map(|t| t.bind(py)))
+        PyList::new(py, core.run().tags().iter().map(|t| t.bind(py)))
     }
 
     /// What each loop did in this run, by the loop's full name: `runs`, `iterations` (over all
@@ -56,12 +57,12 @@ impl RunStateView {
     #[getter]
     fn loops<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let r = self.run.get();
-        let eng = r.engine.get();
+        let eng = r.engine();
         let core = lock(r)?;
         let loops = PyDict::new(py);
-        let mut stats: Vec<_> = core.loops.stats.iter().collect();
-        stats.sort_by_key(|(op, _)| **op);
-        for (&exit, s) in stats {
+        let mut stats: Vec<_> = core.run().loop_stats().collect();
+        stats.sort_by_key(|(op, _)| *op);
+        for (exit, s) in stats {
             let p = &eng.plan.ops[exit as usize];
             let Builtin::Loop(lp) = &p.builtin else {
                 continue;
@@ -79,14 +80,14 @@ impl RunStateView {
     /// Every `(op full name, var)` key with a value, graph inputs first.
     fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let r = self.run.get();
-        let eng = r.engine.get();
+        let eng = r.engine();
         let core = lock(r)?;
         let keys = PyList::empty(py);
-        let inputs = core.inputs.bind(py);
+        let inputs = core.run().inputs().bind(py);
         for k in inputs.try_iter()? {
             keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.full_name).into_any(), k?])?)?;
         }
-        for (i, record) in core.values.ops_with_values() {
+        for (i, record) in core.run().values().ops_with_values() {
             for k in record.bind(py).try_iter()? {
                 keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.ops[i].full_name).into_any(), k?])?)?;
             }
@@ -120,30 +121,30 @@ impl RunStateView {
 
     fn __repr__(&self) -> PyResult<String> {
         let r = self.run.get();
-        let eng = r.engine.get();
+        let eng = r.engine();
         let core = lock(r)?;
-        let done = core.values.ops_with_values().count();
+        let done = core.run().values().ops_with_values().count();
         Ok(format!("RunState(name='{}', ops_run={done})", eng.plan.name))
     }
 }
 
-impl RunStateView {
+impl PyRunView {
     fn id(&self, py: Python<'_>, i: usize) -> PyResult<Py<PyAny>> {
         let core = lock(self.run.get())?;
-        Ok(core.ids[i].as_ref().map(|v| v.clone_ref(py)).unwrap_or_else(|| py.None()))
+        Ok(core.id(i).map(|v| v.clone_ref(py)).unwrap_or_else(|| py.None()))
     }
 
     fn value<'py>(&self, py: Python<'py>, source: &str, var: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
         let r = self.run.get();
-        let eng = r.engine.get();
+        let eng = r.engine();
         let core = lock(r)?;
         let key = PyString::new(py, var);
         if source == eng.plan.full_name || source == eng.plan.name {
-            if let Some(v) = lookup(core.inputs.bind(py), &key)? {
+            if let Some(v) = lookup(core.run().inputs().bind(py), &key)? {
                 return Ok(Some(v));
             }
-            for frame in core.frames.all().collect::<Vec<_>>().into_iter().rev() {
-                if let Some(v) = frame.data.bind(py).get_item(&key)? {
+            for frame in core.run().frames().all().rev() {
+                if let Some(v) = lookup(frame.data.bind(py), &key)? {
                     return Ok(Some(v));
                 }
             }
@@ -157,7 +158,8 @@ impl RunStateView {
         let is_pair = matches!(eng.plan.ops[first].kind, OpKind::GraphEnter | OpKind::LoopEnter);
         let candidates: &[usize] = if is_pair { &[first + 1, first] } else { &[first] };
         for &op in candidates {
-            let record = core.values.get(op as u32, operonx::scheduler::ROOT).or_else(|| core.values.last(op as u32));
+            let values = core.run().values();
+            let record = values.get(op as u32, operonx::scheduler::ROOT).or_else(|| values.last(op as u32));
             if let Some(v) = record.map(|r| lookup(r.bind(py), &key)).transpose()?.flatten() {
                 return Ok(Some(v));
             }

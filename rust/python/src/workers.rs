@@ -16,6 +16,8 @@ use std::thread::JoinHandle;
 use pyo3::prelude::*;
 use pyo3::types::{IntoPyDict, PyTuple};
 
+use operonx::run::CancelToken;
+
 use crate::call::call_with_kwnames;
 
 /// One cpu op call.
@@ -36,13 +38,13 @@ pub struct Job {
     pub event_loop: Py<PyAny>,
     /// Called on the loop as `done(ok, value_or_exception)`.
     pub done: Py<PyAny>,
-    /// Set once the run has stopped (failed or cancelled).
-    pub stopped: Arc<AtomicBool>,
+    /// The run's cancel token: set once the run has stopped (failed or cancelled).
+    pub stopped: CancelToken,
 }
 
 impl Job {
     fn run_stopped(&self) -> bool {
-        self.stopped.load(Ordering::Acquire)
+        self.stopped.is_cancelled()
     }
 }
 
@@ -130,9 +132,9 @@ fn worker(rx: Arc<Mutex<Receiver<Job>>>) {
 }
 
 fn run_job(py: Python<'_>, job: Job) {
-    let args: Vec<Bound<'_, PyAny>> = job.args.iter().map(|a| a.bind(py).clone()).collect();
-    let outcome =
-        in_context(py, job.context.bind(py), || call_with_kwnames(py, job.func.bind(py), &args, job.kwnames.bind(py)));
+    let outcome = in_context(py, job.context.bind(py), || {
+        call_with_kwnames(py, job.func.bind(py), &job.args, job.kwnames.bind(py))
+    });
     if job.run_stopped() {
         return; // the run stopped while this ran: the result is discarded and starts nothing
     }

@@ -76,7 +76,12 @@ pub fn run(
 }
 
 /// Calls op `op`'s implementation; a returned error or a panic fails the op.
-fn call(plan: &Plan, impls: &[Option<SharedOp>], op: OpId, args: Vec<Value>) -> std::result::Result<Value, OpFailure<String>> {
+fn call(
+    plan: &Plan,
+    impls: &[Option<SharedOp>],
+    op: OpId,
+    args: Vec<Value>,
+) -> std::result::Result<Value, OpFailure<String>> {
     let Some(f) = &impls[op as usize] else {
         return Err(OpFailure::Raised("no implementation".into()));
     };

@@ -72,7 +72,13 @@ impl Runtime<Json> for JsonRuntime<'_> {
         Ok(truthy(v))
     }
 
-    fn transform(&mut self, t: &TransformPlan, value: Value, args: Vec<Value>, _kw: Vec<(&str, Value)>) -> Result<Value, String> {
+    fn transform(
+        &mut self,
+        t: &TransformPlan,
+        value: Value,
+        args: Vec<Value>,
+        _kw: Vec<(&str, Value)>,
+    ) -> Result<Value, String> {
         apply_json(t.kind, value, &args)
     }
 
@@ -162,7 +168,8 @@ impl Runtime<Json> for JsonRuntime<'_> {
     }
 
     fn until_callable(&mut self, _c: ConstId, _vars: &Value) -> Result<bool, (String, String)> {
-        Err(("callable".into(), "a callable until cannot run in the Rust API".into())) // refused at build time
+        Err(("callable".into(), "a callable until cannot run in the Rust API".into()))
+        // refused at build time
     }
 
     fn describe(&mut self, e: &String) -> String {

@@ -5,5 +5,5 @@
 pub mod buffer;
 pub mod waiters;
 
-pub use buffer::{FrameBuffer, Frame, HIGH_WATER, LOW_WATER};
+pub use buffer::{Frame, FrameBuffer, HIGH_WATER, LOW_WATER};
 pub use waiters::{ValueWaiter, Waiters};

@@ -1,9 +1,11 @@
 //! Why an op produced no outputs, and the one wording of it for every driver.
 
 use crate::error::EngineError;
-use crate::plan::Plan;
+use crate::plan::{OpId, OpKind, Plan};
 use crate::scheduler::contexts::render;
-use crate::scheduler::Path;
+use crate::scheduler::{CtxId, ErrorMode, Outcome, Path};
+
+use super::{Model, Phase, Run, Runtime};
 
 /// Why an op did not produce outputs.
 #[derive(Debug)]
@@ -53,5 +55,65 @@ impl<E> OpFailure<E> {
                 (failed(format!("evaluating input '{input}' raised {}", describe(&e))), Some(e))
             }
         }
+    }
+}
+
+impl<M: Model> Run<M> {
+    /// An op failed: listed and skipped with `errors="continue"`, else the run fails.
+    pub fn fail_op<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, failure: OpFailure<M::Error>) {
+        let failure = match failure {
+            OpFailure::Raised(e) if rt.is_fatal(&e) => {
+                let f = rt.fatal(e);
+                self.fail(f);
+                return;
+            }
+            other => other,
+        };
+        let path = self.state.contexts().path(ctx);
+        let (error, cause) = failure.into_error(self.plan(), op, &path, |e| rt.describe(e));
+        let f = rt.failure(error, cause);
+        if self.mode == ErrorMode::Continue && !self.is_over() {
+            self.errors.push(f);
+            if self.plan().ops[op as usize].kind == OpKind::LoopExit {
+                self.skip_loop(op, ctx);
+            } else {
+                let plan = self.plan_arc();
+                self.state.finish(&plan, op, ctx, Outcome::Skipped);
+            }
+            self.free_contexts();
+        } else {
+            self.fail(f);
+        }
+    }
+
+    /// Ends the run with `failure` (the first one wins): nothing new starts.
+    pub fn fail(&mut self, failure: M::Failure) {
+        if !self.is_over() {
+            self.failure = Some(failure);
+            self.phase = Phase::Failed;
+        }
+        self.stop();
+    }
+
+    /// Cancels the run: what arrived stays readable, nothing new starts. Returns false when the
+    /// run was already over.
+    pub fn cancel(&mut self) -> bool {
+        if self.is_over() {
+            return false;
+        }
+        self.phase = Phase::Cancelled;
+        self.stop();
+        true
+    }
+
+    /// Stops scheduling: the cancel token is set, queued work and open iterations are dropped.
+    pub(super) fn stop(&mut self) {
+        if let Some(token) = &self.token {
+            token.cancel();
+        }
+        if !self.state.is_idle() {
+            self.state.clear();
+        }
+        self.loops.clear();
     }
 }

@@ -17,22 +17,40 @@ pub struct Frame {
 }
 
 impl<M: Model> Run<M> {
-    /// The run's result: the frames that are part of it (not superseded), grouped by key.
+    /// The run's result: the frames that are part of it (not superseded), grouped by key; a key
+    /// seen once keeps its value.
     pub fn result<R: Runtime<M>>(&self, rt: &mut R) -> Result<M::Value, M::Error> {
-        let mut groups: Vec<(M::Value, Vec<M::Value>)> = Vec::new();
-        for frame in self.frames.kept() {
-            for (k, v) in rt.items(&frame.data)? {
-                match groups.iter_mut().find(|(key, _)| rt.same(key, &k)) {
-                    Some((_, values)) => values.push(v),
-                    None => groups.push((k, vec![v])),
-                }
+        group(rt, self.frames.kept().map(|f| &f.data), true)
+    }
+}
+
+/// Groups frame data by key in frame order: each key's values become a list; with `unwrap`, a key
+/// seen once keeps its value. The one grouping of results, for every driver and consumer.
+pub fn group<'v, M: Model, R: Runtime<M>>(
+    rt: &mut R,
+    frames: impl Iterator<Item = &'v M::Value>,
+    unwrap: bool,
+) -> Result<M::Value, M::Error> {
+    let mut groups: Vec<(M::Value, Vec<M::Value>)> = Vec::new();
+    for data in frames {
+        for (k, v) in rt.items(data)? {
+            match groups.iter_mut().find(|(key, _)| rt.same(key, &k)) {
+                Some((_, values)) => values.push(v),
+                None => groups.push((k, vec![v])),
             }
         }
-        let mut result = rt.map();
-        for (k, mut values) in groups {
-            let v = if values.len() == 1 { values.pop().unwrap_or_else(|| rt.none()) } else { rt.list(values)? };
-            rt.set_key(&mut result, k, v)?;
-        }
-        Ok(result)
     }
+    let mut result = rt.map();
+    for (k, mut values) in groups {
+        let v = match values.pop() {
+            Some(only) if unwrap && values.is_empty() => only,
+            Some(last) => {
+                values.push(last);
+                rt.list(values)?
+            }
+            None => rt.list(values)?,
+        };
+        rt.set_key(&mut result, k, v)?;
+    }
+    Ok(result)
 }

@@ -4,7 +4,6 @@
 //! ends the loop with them. Frames of iterations that were not the last are superseded: they
 //! streamed, but the run's result is the last iteration's.
 
-
 use rustc_hash::FxHashMap;
 
 use crate::plan::{Builtin, LoopPlan, OpId, Plan, Until};
@@ -40,7 +39,12 @@ pub(super) struct Loops<V> {
 
 impl<V> Default for Loops<V> {
     fn default() -> Self {
-        Loops { outputs: FxHashMap::default(), starts: FxHashMap::default(), stats: FxHashMap::default(), at_max: Vec::new() }
+        Loops {
+            outputs: FxHashMap::default(),
+            starts: FxHashMap::default(),
+            stats: FxHashMap::default(),
+            at_max: Vec::new(),
+        }
     }
 }
 
@@ -69,7 +73,14 @@ fn loop_plan(plan: &Plan, exit: OpId) -> &LoopPlan {
 
 impl<M: Model> Run<M> {
     /// Opens iteration `n` of the loop entered by `enter` in `ctx`, with the loop's variables `vars`.
-    pub(super) fn start_iteration<R: Runtime<M>>(&mut self, rt: &mut R, enter: OpId, ctx: CtxId, n: u32, vars: M::Value) {
+    pub(super) fn start_iteration<R: Runtime<M>>(
+        &mut self,
+        rt: &mut R,
+        enter: OpId,
+        ctx: CtxId,
+        n: u32,
+        vars: M::Value,
+    ) {
         let plan = self.plan_arc();
         let iteration = self.state.open_iteration(enter, ctx, n);
         let last = rt.copy(&vars);

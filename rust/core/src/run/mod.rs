@@ -24,7 +24,7 @@ mod step;
 pub use cancel::CancelToken;
 pub use facts::Facts;
 pub use failure::OpFailure;
-pub use frames::Frame;
+pub use frames::{group, Frame};
 pub use loops::LoopStats;
 pub use step::{Phase, Prepared, Run};
 

@@ -1,7 +1,6 @@
 //! What an op's outputs become: checked, their tags kept, their frame emitted (to whoever waits
 //! for it), and what they forward to a loop's iteration gathered.
 
-
 use crate::handle::Frame;
 use crate::plan::{Forward, OpId};
 use crate::scheduler::CtxId;
@@ -67,7 +66,13 @@ impl<M: Model> Run<M> {
     }
 
     /// Adds a frame and hands it to whoever waits for it.
-    pub(super) fn emit<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, data: M::Value) -> Result<(), M::Error> {
+    pub(super) fn emit<R: Runtime<M>>(
+        &mut self,
+        rt: &mut R,
+        op: OpId,
+        ctx: CtxId,
+        data: M::Value,
+    ) -> Result<(), M::Error> {
         if self.waiters.wants_values() {
             let plan = self.plan_arc();
             for w in self.waiters.take_values_of(&plan.ops[op as usize].name) {

@@ -43,17 +43,17 @@ pub struct Run<M: Model> {
     plan: Arc<Plan>,
     facts: Arc<Facts>,
     pub(super) state: RunState,
-    mode: ErrorMode,
-    phase: Phase,
+    pub(super) mode: ErrorMode,
+    pub(super) phase: Phase,
     inputs: M::Value,
     pub(super) values: Values<M::Value>,
     pub(super) frames: FrameBuffer<M::Value>,
     pub(super) waiters: Waiters<M::Waker>,
-    errors: Vec<M::Failure>,
-    failure: Option<M::Failure>,
+    pub(super) errors: Vec<M::Failure>,
+    pub(super) failure: Option<M::Failure>,
     pub(super) tags: Vec<M::Value>,
     pub(super) loops: Loops<M::Value>,
-    token: Option<CancelToken>,
+    pub(super) token: Option<CancelToken>,
 }
 
 impl<M: Model> Run<M> {
@@ -340,64 +340,6 @@ impl<M: Model> Run<M> {
         self.state.close_item(&plan, gen, item_ctx);
         self.free_contexts();
         Ok(())
-    }
-
-    /// An op failed: listed and skipped with `errors="continue"`, else the run fails.
-    pub fn fail_op<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, failure: OpFailure<M::Error>) {
-        let failure = match failure {
-            OpFailure::Raised(e) if rt.is_fatal(&e) => {
-                let f = rt.fatal(e);
-                self.fail(f);
-                return;
-            }
-            other => other,
-        };
-        let path = self.state.contexts().path(ctx);
-        let (error, cause) = failure.into_error(&self.plan, op, &path, |e| rt.describe(e));
-        let f = rt.failure(error, cause);
-        if self.mode == ErrorMode::Continue && !self.is_over() {
-            self.errors.push(f);
-            if self.plan.ops[op as usize].kind == OpKind::LoopExit {
-                self.skip_loop(op, ctx);
-            } else {
-                let plan = Arc::clone(&self.plan);
-                self.state.finish(&plan, op, ctx, Outcome::Skipped);
-            }
-            self.free_contexts();
-        } else {
-            self.fail(f);
-        }
-    }
-
-    /// Ends the run with `failure` (the first one wins): nothing new starts.
-    pub fn fail(&mut self, failure: M::Failure) {
-        if !self.is_over() {
-            self.failure = Some(failure);
-            self.phase = Phase::Failed;
-        }
-        self.stop();
-    }
-
-    /// Cancels the run: what arrived stays readable, nothing new starts. Returns false when the
-    /// run was already over.
-    pub fn cancel(&mut self) -> bool {
-        if self.is_over() {
-            return false;
-        }
-        self.phase = Phase::Cancelled;
-        self.stop();
-        true
-    }
-
-    /// Stops scheduling: the cancel token is set, queued work and open iterations are dropped.
-    fn stop(&mut self) {
-        if let Some(token) = &self.token {
-            token.cancel();
-        }
-        if !self.state.is_idle() {
-            self.state.clear();
-        }
-        self.loops.clear();
     }
 
     /// Wakes every consumer of a run that is over: they find the frames left, then the end.

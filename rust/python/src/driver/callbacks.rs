@@ -2,13 +2,27 @@
 //! loop turn ([`Resume`]), an async generator's items ([`ItemSink`]) and the `run()` future being
 //! cancelled ([`RunFutureDone`]); and how async and cpu ops are launched.
 
-use super::*;
+use operonx::plan::{OpId, OpKind};
+use operonx::scheduler::CtxId;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use smallvec::SmallVec;
+
+use super::step::{drive, from_callback, resume, settle};
+use super::{lock, PyRun, RunCore};
+use crate::call::call_with_kwnames;
+use crate::workers;
+
+/// Arguments of one op call.
+pub(super) type Args = SmallVec<[Py<PyAny>; 8]>;
+
+static PUMP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Starts an async op or async generator as a loop task, or a cpu op on a worker thread.
-pub(super) fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Args<'py>) -> PyResult<()> {
+pub(super) fn launch(run: &Bound<'_, PyRun>, op: OpId, ctx: CtxId, args: Args) -> PyResult<()> {
     let py = run.py();
     let r = run.get();
-    let eng = r.engine.get();
+    let eng = r.engine();
     let event_loop = {
         let mut core = lock(r)?;
         match core.ensure_loop(py, eng) {
@@ -23,16 +37,16 @@ pub(super) fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Arg
     let kwnames = eng.kwnames[op as usize].bind(py);
     let kind = eng.plan.ops[op as usize].kind;
     if kind == OpKind::Cpu {
-        let done = Py::new(py, OpDone { run: run.clone().unbind(), op, ctx })?;
+        let done = Py::new(py, PyOpDone { run: run.clone().unbind(), op, ctx })?;
         let job = workers::Job {
             func: f.clone().unbind(),
             kwnames: kwnames.clone().unbind(),
-            args: args.into_iter().map(Bound::unbind).collect(),
+            args: args.into_vec(),
             context: workers::copy_context(py)?,
             done_context: workers::copy_context(py)?,
             event_loop: event_loop.clone_ref(py),
             done: done.into_any(),
-            stopped: lock(r)?.stop_token(),
+            stopped: lock(r)?.run.token(),
         };
         if let Err((job, why)) = workers::submit(py, job) {
             drop(job);
@@ -45,7 +59,7 @@ pub(super) fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Arg
         let awaitable = if kind == OpKind::AsyncGen {
             let pump =
                 PUMP.get_or_try_init(py, || Ok::<_, PyErr>(py.import("operonx._pump")?.getattr("pump")?.unbind()))?;
-            let sink = ItemSink { run: run.clone().unbind(), op, ctx };
+            let sink = PyItemSink { run: run.clone().unbind(), op, ctx };
             pump.bind(py).call1((&made, sink))?
         } else {
             made.clone()
@@ -60,35 +74,36 @@ pub(super) fn launch<'py>(run: &Bound<'py, Run>, op: OpId, ctx: CtxId, args: Arg
         Ok(task) => task,
         Err(e) => return resume_now(run, op, ctx, Err(e)),
     };
-    task.call_method1(pyo3::intern!(py, "add_done_callback"), (OpDone { run: run.clone().unbind(), op, ctx },))?;
+    task.call_method1(pyo3::intern!(py, "add_done_callback"), (PyOpDone { run: run.clone().unbind(), op, ctx },))?;
     lock(r)?.tasks.insert((op, ctx), task.unbind());
     Ok(())
 }
 
 /// Completes a concurrent op that could not be launched, then launches the one waiting for its slot.
-fn resume_now(run: &Bound<'_, Run>, op: OpId, ctx: CtxId, outcome: PyResult<Bound<'_, PyAny>>) -> PyResult<()> {
+fn resume_now(run: &Bound<'_, PyRun>, op: OpId, ctx: CtxId, outcome: PyResult<Bound<'_, PyAny>>) -> PyResult<()> {
     let py = run.py();
     let next = {
         let mut core = lock(run.get())?;
-        let next = core.state.end_concurrent();
-        core.complete(py, run.get().engine.get(), op, ctx, outcome);
+        let next = core.run.state_mut().end_concurrent();
+        core.complete(py, run.get().engine(), op, ctx, outcome);
         next
     };
     launch_waiting(run, next)
 }
 
 /// Launches an op that waited for the concurrency cap (already counted as started).
-pub(super) fn launch_waiting(run: &Bound<'_, Run>, next: Option<(OpId, CtxId)>) -> PyResult<()> {
+pub(super) fn launch_waiting(run: &Bound<'_, PyRun>, next: Option<(OpId, CtxId)>) -> PyResult<()> {
     let Some((op, ctx)) = next else { return Ok(()) };
     let py = run.py();
     let r = run.get();
-    let eng = r.engine.get();
+    let eng = r.engine();
     let args = {
         let mut core = lock(r)?;
-        match resolve_args(py, eng, &core, op, ctx) {
+        let mut rt = RunCore::runtime(py, eng);
+        match core.run.resolve(&mut rt, op, ctx) {
             Ok(args) => args,
             Err(failure) => {
-                let next = core.state.end_concurrent();
+                let next = core.run.state_mut().end_concurrent();
                 core.fail_op(py, eng, op, ctx, failure);
                 drop(core);
                 return launch_waiting(run, next);
@@ -100,14 +115,14 @@ pub(super) fn launch_waiting(run: &Bound<'_, Run>, next: Option<(OpId, CtxId)>) 
 
 /// Done-callback of an op's task (`__call__(task)`) or of a worker-thread job (`__call__(ok, value)`).
 #[pyclass(frozen, module = "operonx._core", name = "OpDone")]
-pub struct OpDone {
-    pub(super) run: Py<Run>,
+pub struct PyOpDone {
+    pub(super) run: Py<PyRun>,
     pub(super) op: OpId,
     pub(super) ctx: CtxId,
 }
 
 #[pymethods]
-impl OpDone {
+impl PyOpDone {
     #[pyo3(signature = (task_or_ok, value = None))]
     pub(super) fn __call__(
         &self,
@@ -130,12 +145,12 @@ impl OpDone {
 /// Continues a run on the next loop iteration (between batches of a sync generator, or when a
 /// paused stream may go on).
 #[pyclass(frozen, module = "operonx._core", name = "Resume")]
-pub struct Resume {
-    pub(super) run: Py<Run>,
+pub struct PyResume {
+    pub(super) run: Py<PyRun>,
 }
 
 #[pymethods]
-impl Resume {
+impl PyResume {
     pub(super) fn __call__(&self, py: Python<'_>) -> PyResult<()> {
         let run = self.run.bind(py);
         from_callback(run, || {
@@ -148,22 +163,22 @@ impl Resume {
 
 /// Receives the items of an async generator from its pump task.
 #[pyclass(frozen, module = "operonx._core", name = "ItemSink")]
-pub struct ItemSink {
-    pub(super) run: Py<Run>,
+pub struct PyItemSink {
+    pub(super) run: Py<PyRun>,
     pub(super) op: OpId,
     pub(super) ctx: CtxId,
 }
 
 #[pymethods]
-impl ItemSink {
+impl PyItemSink {
     /// Takes one item; returns an awaitable when the consumer is behind (`retain_frames=False`).
     pub(super) fn __call__(&self, py: Python<'_>, item: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let run = self.run.bind(py);
         let r = run.get();
-        let eng = r.engine.get();
+        let eng = r.engine();
         {
             let mut core = lock(r)?;
-            if core.finished {
+            if core.run.is_over() {
                 return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the run is over"));
             }
             let index = {
@@ -171,14 +186,14 @@ impl ItemSink {
                 *n += 1;
                 *n - 1
             };
-            if let Err(failure) = core.on_item(py, eng, self.op, self.ctx, index, item) {
+            if let Err(failure) = core.on_item(py, eng, self.op, self.ctx, index, item.unbind()) {
                 core.fail_op(py, eng, self.op, self.ctx, failure);
                 return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the stream failed"));
             }
         }
         from_callback(run, || drive(run))?;
         let mut core = lock(r)?;
-        if !core.frames.retain && core.frames.pending() >= HIGH_WATER {
+        if core.run.frames().is_full() {
             let event_loop = core.ensure_loop(py, eng)?;
             let waiter = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
             core.resume_waiter = Some(waiter.clone().unbind());
@@ -202,12 +217,12 @@ pub(super) fn task_outcome<'py>(py: Python<'py>, task: &Bound<'py, PyAny>) -> Py
 
 /// Done-callback of a run's future: cancelling the awaiting task cancels the run.
 #[pyclass(frozen, module = "operonx._core", name = "RunFutureDone")]
-pub struct RunFutureDone {
-    pub(super) run: Py<Run>,
+pub struct PyRunFutureDone {
+    pub(super) run: Py<PyRun>,
 }
 
 #[pymethods]
-impl RunFutureDone {
+impl PyRunFutureDone {
     pub(super) fn __call__(&self, py: Python<'_>, future: Bound<'_, PyAny>) -> PyResult<()> {
         if future.call_method0(pyo3::intern!(py, "cancelled"))?.is_truthy()? {
             let run = self.run.bind(py);

@@ -1,7 +1,15 @@
 //! Sync generators: pulled in batches that start at one item and grow, the driver yielding to the loop
 //! between batches; and what happens to each item of any generator.
 
-use super::*;
+use std::sync::MutexGuard;
+
+use operonx::plan::OpId;
+use operonx::run::OpFailure;
+use operonx::scheduler::{CtxId, Outcome};
+use pyo3::prelude::*;
+
+use super::{lock, PyRun, RunCore, MAX_BATCH};
+use crate::engine::PyEngine;
 
 pub(super) enum Pull {
     More,
@@ -10,23 +18,23 @@ pub(super) enum Pull {
 }
 
 /// Pulls the next batch of the innermost streaming sync generator.
-pub(super) fn pull_batch(run: &Bound<'_, Run>, mut core: MutexGuard<'_, RunCore>) -> PyResult<Pull> {
+pub(super) fn pull_batch(run: &Bound<'_, PyRun>, mut core: MutexGuard<'_, RunCore>) -> PyResult<Pull> {
     let py = run.py();
     let r = run.get();
-    let eng = r.engine.get();
+    let eng = r.engine();
     let Some(top) = core.sync_gens.last_mut() else {
         return Ok(Pull::Ended);
     };
     let (op, ctx, batch) = (top.op, top.ctx, top.batch);
     if let Some(ended) = top.ended.take() {
         core.sync_gens.pop();
-        core.state.end_generator();
+        core.run.state_mut().end_generator();
         core.restore_deferred();
         match ended {
-            Ok(()) => core.state.finish(&eng.plan, op, ctx, Outcome::Done),
+            Ok(()) => core.run.state_mut().finish(&eng.plan, op, ctx, Outcome::Done),
             Err(e) => core.fail_op(py, eng, op, ctx, OpFailure::Raised(e)),
         }
-        core.free_contexts();
+        core.run.free_contexts();
         return Ok(Pull::Ended);
     }
     top.batch = (batch * 4).min(MAX_BATCH);
@@ -35,10 +43,10 @@ pub(super) fn pull_batch(run: &Bound<'_, Run>, mut core: MutexGuard<'_, RunCore>
     for _ in 0..batch {
         {
             let mut core = lock(r)?;
-            if core.finished {
+            if core.run.is_over() {
                 return Ok(Pull::Ended);
             }
-            if !core.frames.retain && core.frames.pending() >= HIGH_WATER {
+            if core.run.frames().is_full() {
                 core.paused = true;
                 return Ok(Pull::Paused);
             }
@@ -66,11 +74,11 @@ pub(super) fn pull_batch(run: &Bound<'_, Run>, mut core: MutexGuard<'_, RunCore>
             }
             None => return Ok(Pull::Ended),
         };
-        if let Err(failure) = core.on_item(py, eng, op, ctx, index, item) {
+        if let Err(failure) = core.on_item(py, eng, op, ctx, index, item.unbind()) {
             if let Some(g) = core.sync_gens.pop() {
                 let _ = g.iter.bind(py).call_method0(pyo3::intern!(py, "close"));
             }
-            core.state.end_generator();
+            core.run.state_mut().end_generator();
             core.restore_deferred();
             core.fail_op(py, eng, op, ctx, failure);
             return Ok(Pull::Ended);
@@ -81,10 +89,10 @@ pub(super) fn pull_batch(run: &Bound<'_, Run>, mut core: MutexGuard<'_, RunCore>
 
 /// Between two batches of a sync generator: lets the loop run (so consumers see the frames) when
 /// the run has one. Returns false when there is no running loop (a sync caller): go on inline.
-pub(super) fn yield_to_loop(run: &Bound<'_, Run>) -> PyResult<bool> {
+pub(super) fn yield_to_loop(run: &Bound<'_, PyRun>) -> PyResult<bool> {
     let py = run.py();
     let mut core = lock(run.get())?;
-    let eng = run.get().engine.get();
+    let eng = run.get().engine();
     let Ok(event_loop) = core.ensure_loop(py, eng) else {
         return Ok(false);
     };
@@ -101,28 +109,9 @@ impl RunCore {
         gen: OpId,
         ctx: CtxId,
         index: u32,
-        item: Bound<'_, PyAny>,
-    ) -> Result<(), OpFailure> {
-        let plan = &eng.plan;
-        let item_ctx = self.state.open_item(gen, ctx, index);
-        let out = self.record(py, eng, gen, item_ctx, item);
-        let out = match out {
-            Ok(out) => out,
-            Err(e) => {
-                self.state.close_item(plan, gen, item_ctx);
-                return Err(e);
-            }
-        };
-        if eng.collects[gen as usize] {
-            self.values.collect(gen, ctx, out.clone_ref(py));
-        }
-        if eng.item_readers[gen as usize] {
-            self.values.put(py, gen, item_ctx, out);
-        } else {
-            self.values.put_last(gen, out);
-        }
-        self.state.close_item(plan, gen, item_ctx);
-        self.free_contexts();
-        Ok(())
+        item: Py<PyAny>,
+    ) -> Result<(), OpFailure<PyErr>> {
+        let mut rt = Self::runtime(py, eng);
+        self.run.item(&mut rt, gen, ctx, index, item)
     }
 }

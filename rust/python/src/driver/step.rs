@@ -2,7 +2,16 @@
 //! inline, the others launched), settle whoever waits once it is over, and resume it when one of its
 //! concurrent ops finishes.
 
-use super::*;
+use operonx::plan::{OpId, OpKind};
+use operonx::run::{OpFailure, Prepared};
+use operonx::scheduler::CtxId;
+use pyo3::prelude::*;
+
+use super::callbacks::{launch, launch_waiting};
+use super::generators::{pull_batch, yield_to_loop, Pull};
+use super::{error_mode, lock, new_run, PyRun, RunCore, SyncGen};
+use crate::call::call_with_kwnames;
+use crate::engine::PyEngine;
 
 /// `engine.run()`: starts a run and steps it as far as it goes without waiting. Returns the result
 /// dict when it is over, else a loop future resolved with it.
@@ -15,15 +24,14 @@ pub fn start(
     let py = engine.py();
     let mode = error_mode(py, errors)?;
     let run = new_run(engine, inputs, mode, true, ids)?;
-    lock(run.get())?.started = true;
+    lock(run.get())?.mark_started();
     drive(&run)?;
     let mut core = lock(run.get())?;
-    if let Some(err) = core.failure.take() {
-        core.finished = true;
-        return Err(err);
+    if let Some(err) = core.run.failure() {
+        return Err(err.clone_ref(py));
     }
-    if core.is_over() {
-        core.finished = true;
+    if core.no_work_left() {
+        core.run.finish();
         return Ok(core.result(py, &run)?.into_any().unbind());
     }
     let event_loop = core.ensure_loop(py, engine.get())?;
@@ -31,28 +39,23 @@ pub fn start(
 }
 
 /// Starts a run created by [`new_run`] if nothing has started it yet.
-pub(crate) fn ensure_started(run: &Bound<'_, Run>) -> PyResult<()> {
-    {
-        let mut core = lock(run.get())?;
-        if core.started {
-            return Ok(());
-        }
-        core.started = true;
+pub(crate) fn ensure_started(run: &Bound<'_, PyRun>) -> PyResult<()> {
+    if !lock(run.get())?.mark_started() {
+        return Ok(());
     }
     drive(run)?;
     settle(run)
 }
 
 /// Runs ready ops until none is left; pulls sync generators in batches.
-pub(crate) fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
+pub(crate) fn drive(run: &Bound<'_, PyRun>) -> PyResult<()> {
     let py = run.py();
     let r = run.get();
-    let eng = r.engine.get();
-    let plan: &Plan = &eng.plan;
+    let eng = r.engine();
     loop {
         let mut core = lock(r)?;
         r.take_cancel_request(py, &mut core);
-        if core.finished {
+        if core.run.is_over() {
             return Ok(());
         }
         let Some((op, ctx)) = core.next_ready() else {
@@ -70,34 +73,21 @@ pub(crate) fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
                 Pull::Paused => return Ok(()),
             }
         };
-        let p = &plan.ops[op as usize];
-        if !p.enabled {
-            core.state.finish(plan, op, ctx, Outcome::Skipped);
+        let mut rt = RunCore::runtime(py, eng);
+        let Prepared::Call(args) = core.run.prepare(&mut rt, op, ctx) else {
+            core.release(py);
             continue;
-        }
-        let args = match resolve_args(py, eng, &core, op, ctx) {
-            Ok(args) => args,
-            Err(failure) => {
-                core.fail_op(py, eng, op, ctx, failure);
-                continue;
-            }
         };
-        match p.kind {
-            OpKind::LoopExit => {
-                if let Err(failure) = core.end_iteration(py, eng, op, ctx) {
-                    core.fail_op(py, eng, op, ctx, failure);
-                }
-            }
-            OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit | OpKind::LoopEnter => {
-                let result = core.builtin(py, eng, op, ctx, &args);
-                if let Err(e) = result {
-                    core.fail_op(py, eng, op, ctx, OpFailure::Raised(e));
-                }
-            }
+        match eng.plan.ops[op as usize].kind {
             OpKind::Sync => {
                 drop(core);
-                let f = eng.callables[op as usize].bind(py);
-                let result = call_with_kwnames(py, f, &args, eng.kwnames[op as usize].bind(py));
+                let result = call_with_kwnames(
+                    py,
+                    eng.callables[op as usize].bind(py),
+                    &args,
+                    eng.kwnames[op as usize].bind(py),
+                );
+                drop(args);
                 lock(r)?.complete(py, eng, op, ctx, result);
             }
             OpKind::SyncGen => {
@@ -105,17 +95,11 @@ pub(crate) fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
                 let f = eng.callables[op as usize].bind(py);
                 let started = call_with_kwnames(py, f, &args, eng.kwnames[op as usize].bind(py))
                     .and_then(|g| g.try_iter().map(|i| i.into_any()));
-                let mut core = lock(r)?;
-                match started {
-                    Ok(iter) => {
-                        core.state.begin_generator();
-                        core.sync_gens.push(SyncGen { op, ctx, iter: iter.unbind(), index: 0, batch: 1, ended: None });
-                    }
-                    Err(e) => core.fail_op(py, eng, op, ctx, OpFailure::Raised(e)),
-                }
+                drop(args);
+                lock(r)?.start_generator(py, eng, op, ctx, started);
             }
             _ => {
-                if !core.state.begin_concurrent(op, ctx) {
+                if !core.run.state_mut().begin_concurrent(op, ctx) {
                     continue; // queued behind the graph's concurrency cap
                 }
                 drop(core);
@@ -125,22 +109,59 @@ pub(crate) fn drive(run: &Bound<'_, Run>) -> PyResult<()> {
     }
 }
 
+impl RunCore {
+    fn start_generator(
+        &mut self,
+        py: Python<'_>,
+        eng: &PyEngine,
+        op: OpId,
+        ctx: CtxId,
+        started: PyResult<Bound<'_, PyAny>>,
+    ) {
+        match started {
+            Ok(iter) => {
+                self.run.state_mut().begin_generator();
+                self.sync_gens.push(SyncGen { op, ctx, iter: iter.unbind(), index: 0, batch: 1, ended: None });
+            }
+            Err(e) => self.fail_op(py, eng, op, ctx, OpFailure::Raised(e)),
+        }
+    }
+
+    /// The future `run()` returns when it has to wait.
+    fn run_future<'py>(
+        &mut self,
+        py: Python<'py>,
+        event_loop: &Py<PyAny>,
+        run: &Bound<'py, PyRun>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(f) = &self.future {
+            return Ok(f.bind(py).clone());
+        }
+        let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+        let done = super::PyRunFutureDone { run: run.clone().unbind() };
+        future.call_method1(pyo3::intern!(py, "add_done_callback"), (done,))?;
+        self.future = Some(future.clone().unbind());
+        Ok(future)
+    }
+}
+
 /// Completes whatever waits on a run that is over: the `run()` future, the handle's consumers.
-pub(crate) fn settle(run: &Bound<'_, Run>) -> PyResult<()> {
+pub(crate) fn settle(run: &Bound<'_, PyRun>) -> PyResult<()> {
     let py = run.py();
     let mut core = lock(run.get())?;
     run.get().take_cancel_request(py, &mut core);
-    if !core.finished && core.is_over() {
-        core.finished = true;
+    if !core.run.is_over() && core.no_work_left() && core.run.is_started() {
+        core.run.finish();
     }
-    if !core.finished {
+    if !core.run.is_over() {
         return Ok(());
     }
-    core.wake_consumers(py)?;
+    core.release(py);
+    core.wake_consumers(py, run.get().engine())?;
     if let Some(future) = core.future.take() {
         let future = future.bind(py);
         if !future.call_method0(pyo3::intern!(py, "done"))?.is_truthy()? {
-            match core.failure.as_ref() {
+            match core.run.failure() {
                 Some(err) => {
                     future.call_method1(pyo3::intern!(py, "set_exception"), (err.clone_ref(py).into_value(py),))?;
                 }
@@ -155,18 +176,22 @@ pub(crate) fn settle(run: &Bound<'_, Run>) -> PyResult<()> {
 }
 
 /// Continues a run after one of its concurrent ops finished.
-pub(super) fn resume(run: &Bound<'_, Run>, op: OpId, ctx: CtxId, outcome: PyResult<Bound<'_, PyAny>>) -> PyResult<()> {
+pub(super) fn resume(
+    run: &Bound<'_, PyRun>,
+    op: OpId,
+    ctx: CtxId,
+    outcome: PyResult<Bound<'_, PyAny>>,
+) -> PyResult<()> {
     let py = run.py();
     let r = run.get();
-    let eng = r.engine.get();
     let next = {
         let mut core = lock(r)?;
         core.tasks.remove(&(op, ctx));
-        let next = core.state.end_concurrent();
-        if core.finished {
+        let next = core.run.state_mut().end_concurrent();
+        if core.run.is_over() {
             return Ok(());
         }
-        core.complete(py, eng, op, ctx, outcome);
+        core.complete(py, r.engine(), op, ctx, outcome);
         next
     };
     launch_waiting(run, next)?;
@@ -175,7 +200,7 @@ pub(super) fn resume(run: &Bound<'_, Run>, op: OpId, ctx: CtxId, outcome: PyResu
 }
 
 /// Fails a run from a callback whose own code went wrong, so that the run never hangs.
-fn fail_from_callback(run: &Bound<'_, Run>, err: PyErr) -> PyResult<()> {
+fn fail_from_callback(run: &Bound<'_, PyRun>, err: PyErr) -> PyResult<()> {
     let py = run.py();
     if let Ok(mut core) = lock(run.get()) {
         core.fail(py, err);
@@ -185,7 +210,7 @@ fn fail_from_callback(run: &Bound<'_, Run>, err: PyErr) -> PyResult<()> {
 
 /// Runs `f` on a run from a loop callback: a panic or an internal error fails the run (so nothing
 /// waits forever) instead of escaping into the loop's exception handler.
-pub(super) fn from_callback(run: &Bound<'_, Run>, f: impl FnOnce() -> PyResult<()>) -> PyResult<()> {
+pub(super) fn from_callback(run: &Bound<'_, PyRun>, f: impl FnOnce() -> PyResult<()>) -> PyResult<()> {
     match crate::guard(run.py(), f) {
         Ok(()) => Ok(()),
         Err(e) => fail_from_callback(run, e),

@@ -1,0 +1,87 @@
+//! How a run ends on the Python side: the result dict, a failed or cancelled run's calls stopped,
+//! and whoever waits woken.
+
+use operonx::plan::OpId;
+use operonx::run::OpFailure;
+use operonx::scheduler::CtxId;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use super::{PyRun, RunCore};
+use crate::engine::PyEngine;
+use crate::state::PyRunView;
+
+impl RunCore {
+    /// An op the driver called came back with `result`.
+    pub(super) fn complete(
+        &mut self,
+        py: Python<'_>,
+        eng: &PyEngine,
+        op: OpId,
+        ctx: CtxId,
+        result: PyResult<Bound<'_, PyAny>>,
+    ) {
+        let mut rt = Self::runtime(py, eng);
+        let result = result.map(Bound::unbind).map_err(OpFailure::Raised);
+        self.run.complete(&mut rt, op, ctx, result);
+        self.release(py);
+    }
+
+    /// An op failed before or after its call.
+    pub(super) fn fail_op(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, failure: OpFailure<PyErr>) {
+        let mut rt = Self::runtime(py, eng);
+        self.run.fail_op(&mut rt, op, ctx, failure);
+        self.release(py);
+    }
+
+    /// Ends the run with `err` (a fatal error, or the driver's own): nothing new starts, running
+    /// tasks and generators are stopped.
+    pub(crate) fn fail(&mut self, py: Python<'_>, err: PyErr) {
+        self.run.fail(err);
+        self.release(py);
+    }
+
+    /// Cancels the run: what arrived stays readable, nothing new starts.
+    pub(crate) fn cancel(&mut self, py: Python<'_>) {
+        self.run.cancel();
+        self.release(py);
+    }
+
+    /// Once the run is over (failed or cancelled included): closes its generators, cancels its
+    /// tasks and forgets deferred work. Worker jobs see the run's cancel token.
+    pub(super) fn release(&mut self, py: Python<'_>) {
+        if !self.run.is_over() {
+            return;
+        }
+        self.deferred.clear();
+        for g in self.sync_gens.drain(..) {
+            let _ = g.iter.bind(py).call_method0(pyo3::intern!(py, "close"));
+        }
+        for (_, task) in self.tasks.drain() {
+            let _ = task.bind(py).call_method0(pyo3::intern!(py, "cancel"));
+        }
+    }
+
+    /// Wakes consumers of a run that is over: they take the frames left, then the end or the error.
+    pub(super) fn wake_consumers(&mut self, py: Python<'_>, eng: &PyEngine) -> PyResult<()> {
+        let mut rt = Self::runtime(py, eng);
+        self.run.wake_all(&mut rt)?;
+        if let Some(w) = self.resume_waiter.take() {
+            crate::frames::resolve(py, w.bind(py), py.None().into_bound(py))?;
+        }
+        Ok(())
+    }
+
+    /// The result dict: the run's grouped frames, `"$state"`, and `"$errors"` with
+    /// `errors="continue"`.
+    pub(crate) fn result<'py>(&self, py: Python<'py>, run: &Bound<'py, PyRun>) -> PyResult<Bound<'py, PyDict>> {
+        let mut rt = Self::runtime(py, run.get().engine());
+        let result = self.run.result(&mut rt)?.into_bound(py).cast_into::<PyDict>()?;
+        result.set_item(pyo3::intern!(py, "$state"), PyRunView { run: run.clone().unbind() })?;
+        if self.run.lists_errors() {
+            let errors = self.run.errors().iter().map(|e| e.clone_ref(py).into_value(py));
+            result.set_item(pyo3::intern!(py, "$errors"), PyList::new(py, errors)?)?;
+        }
+        Ok(result)
+    }
+}

@@ -1,0 +1,256 @@
+//! The Python value model of a run: values are Python objects, errors Python exceptions, and a
+//! waiting consumer is an asyncio future resolved on the loop thread. The run semantics
+//! ([`operonx::run`]) reach Python only through [`PyRuntime`].
+
+use operonx::error::EngineError;
+use operonx::plan::{ConstId, OpId, TransformPlan, VarId};
+use operonx::run::{Model, Runtime};
+use pyo3::exceptions::{PyException, PyKeyError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+
+use crate::engine::PyEngine;
+use crate::errors::to_pyerr;
+use crate::frames::resolve;
+use crate::value::apply_transform;
+
+/// The types of the Python value model.
+pub(crate) struct PyModel;
+
+impl Model for PyModel {
+    type Value = Py<PyAny>;
+    type Error = PyErr;
+    type Failure = PyErr;
+    type Waker = Py<PyAny>;
+}
+
+/// Python values of the runs of one engine, on a thread attached to the interpreter.
+pub(crate) struct PyRuntime<'a, 'py> {
+    py: Python<'py>,
+    eng: &'a PyEngine,
+}
+
+impl<'a, 'py> PyRuntime<'a, 'py> {
+    /// The runtime of runs of `eng`.
+    pub fn new(py: Python<'py>, eng: &'a PyEngine) -> Self {
+        PyRuntime { py, eng }
+    }
+}
+
+/// Reads `key` from a mapping; `None` when absent.
+pub(crate) fn lookup<'py>(obj: &Bound<'py, PyAny>, key: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    if let Ok(d) = obj.cast::<PyDict>() {
+        return d.get_item(key);
+    }
+    match obj.get_item(key) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_instance_of::<PyKeyError>(obj.py()) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `True` for a mapping: a dict, or anything with `keys()`.
+fn is_mapping(v: &Bound<'_, PyAny>) -> bool {
+    v.cast::<PyDict>().is_ok() || v.hasattr(pyo3::intern!(v.py(), "keys")).unwrap_or(false)
+}
+
+/// The `(key, value)` pairs of a mapping.
+fn pairs<'py>(map: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
+    match map.cast::<PyDict>() {
+        Ok(d) => Ok(d.items()),
+        Err(_) => {
+            let py = map.py();
+            let items = map.call_method0(pyo3::intern!(py, "items"))?;
+            Ok(py.get_type::<PyList>().call1((items,))?.cast_into::<PyList>()?)
+        }
+    }
+}
+
+fn dict<'a, 'py>(map: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyDict>> {
+    Ok(map.cast::<PyDict>()?)
+}
+
+impl Runtime<PyModel> for PyRuntime<'_, '_> {
+    #[inline]
+    fn get(&mut self, map: &Py<PyAny>, var: VarId) -> PyResult<Option<Py<PyAny>>> {
+        let key = self.eng.var_keys[var as usize].bind(self.py);
+        Ok(lookup(map.bind(self.py), key)?.map(Bound::unbind))
+    }
+
+    fn get_str(&mut self, map: &Py<PyAny>, key: &str) -> PyResult<Option<Py<PyAny>>> {
+        Ok(lookup(map.bind(self.py), &PyString::new(self.py, key))?.map(Bound::unbind))
+    }
+
+    fn keys(&mut self, map: &Py<PyAny>) -> Vec<String> {
+        let keys = map.bind(self.py).call_method0(pyo3::intern!(self.py, "keys")).ok();
+        let Some(Ok(keys)) = keys.map(|k| k.try_iter()) else { return Vec::new() };
+        keys.filter_map(|k| k.ok()?.extract::<String>().ok()).collect()
+    }
+
+    #[inline]
+    fn constant(&mut self, c: ConstId) -> Py<PyAny> {
+        self.eng.consts[c as usize].clone_ref(self.py)
+    }
+
+    fn none(&mut self) -> Py<PyAny> {
+        self.py.None()
+    }
+
+    #[inline]
+    fn is_none(&self, v: &Py<PyAny>) -> bool {
+        v.is_none(self.py)
+    }
+
+    fn truthy(&self, v: &Py<PyAny>) -> PyResult<bool> {
+        v.bind(self.py).is_truthy()
+    }
+
+    fn transform(
+        &mut self,
+        t: &TransformPlan,
+        value: Py<PyAny>,
+        args: Vec<Py<PyAny>>,
+        kwargs: Vec<(&str, Py<PyAny>)>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = self.py;
+        let args = args.into_iter().map(|a| a.into_bound(py)).collect();
+        let kwargs = kwargs.into_iter().map(|(k, v)| (k, v.into_bound(py))).collect();
+        apply_transform(py, t, value.into_bound(py), args, kwargs).map(Bound::unbind)
+    }
+
+    #[inline]
+    fn copy(&mut self, v: &Py<PyAny>) -> Py<PyAny> {
+        v.clone_ref(self.py)
+    }
+
+    fn map(&mut self) -> Py<PyAny> {
+        PyDict::new(self.py).into_any().unbind()
+    }
+
+    fn list(&mut self, items: Vec<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        Ok(PyList::new(self.py, items)?.into_any().unbind())
+    }
+
+    fn push(&mut self, list: &mut Py<PyAny>, v: Py<PyAny>) -> PyResult<()> {
+        list.bind(self.py).cast::<PyList>()?.append(v)
+    }
+
+    fn set(&mut self, map: &mut Py<PyAny>, var: VarId, v: Py<PyAny>) -> PyResult<()> {
+        dict(map.bind(self.py))?.set_item(self.eng.var_keys[var as usize].bind(self.py), v)
+    }
+
+    fn set_str(&mut self, map: &mut Py<PyAny>, key: &str, v: Py<PyAny>) -> PyResult<()> {
+        dict(map.bind(self.py))?.set_item(PyString::intern(self.py, key), v)
+    }
+
+    fn update(&mut self, into: &mut Py<PyAny>, from: &Py<PyAny>, public: bool) -> PyResult<()> {
+        let into = into.bind(self.py);
+        let into = dict(into)?;
+        let from = from.bind(self.py);
+        if !public {
+            return match from.cast::<PyDict>() {
+                Ok(d) => into.update(d.as_mapping()),
+                Err(_) => into.call_method1(pyo3::intern!(self.py, "update"), (from,)).map(drop),
+            };
+        }
+        for item in pairs(from)?.iter() {
+            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+            if k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s.starts_with('$'))) {
+                continue;
+            }
+            into.set_item(k, v)?;
+        }
+        Ok(())
+    }
+
+    fn items(&mut self, map: &Py<PyAny>) -> PyResult<Vec<(Py<PyAny>, Py<PyAny>)>> {
+        let mut out = Vec::new();
+        for item in pairs(map.bind(self.py))?.iter() {
+            let (k, v): (Py<PyAny>, Py<PyAny>) = item.extract()?;
+            out.push((k, v));
+        }
+        Ok(out)
+    }
+
+    fn get_key(&mut self, map: &Py<PyAny>, key: &Py<PyAny>) -> PyResult<Option<Py<PyAny>>> {
+        Ok(dict(map.bind(self.py))?.get_item(key)?.map(Bound::unbind))
+    }
+
+    fn set_key(&mut self, map: &mut Py<PyAny>, key: Py<PyAny>, v: Py<PyAny>) -> PyResult<()> {
+        dict(map.bind(self.py))?.set_item(key, v)
+    }
+
+    fn same(&mut self, a: &Py<PyAny>, b: &Py<PyAny>) -> bool {
+        a.is(b) || a.bind(self.py).eq(b.bind(self.py)).unwrap_or(false)
+    }
+
+    fn outputs(&mut self, v: Py<PyAny>) -> Result<Py<PyAny>, String> {
+        let b = v.bind(self.py);
+        if b.is_none() {
+            return Ok(PyDict::new(self.py).into_any().unbind());
+        }
+        if is_mapping(b) {
+            return Ok(v);
+        }
+        Err(b.get_type().name().map(|n| n.to_string()).unwrap_or_default())
+    }
+
+    fn iterate(&mut self, v: &Py<PyAny>) -> PyResult<Vec<Py<PyAny>>> {
+        v.bind(self.py).try_iter()?.map(|i| i.map(Bound::unbind)).collect()
+    }
+
+    fn record(&mut self, op: OpId, args: &[Py<PyAny>]) -> PyResult<Py<PyAny>> {
+        let record = PyDict::new(self.py);
+        for (name, value) in self.eng.kwnames[op as usize].bind(self.py).iter().zip(args) {
+            record.set_item(name, value)?;
+        }
+        Ok(record.into_any().unbind())
+    }
+
+    fn op_name(&mut self, op: OpId) -> Py<PyAny> {
+        self.eng.op_names[op as usize].clone_ref(self.py).into_any()
+    }
+
+    fn text(&mut self, s: &str) -> Py<PyAny> {
+        PyString::new(self.py, s).into_any().unbind()
+    }
+
+    fn until_callable(&mut self, c: ConstId, vars: &Py<PyAny>) -> Result<bool, (String, PyErr)> {
+        let f = self.eng.consts[c as usize].bind(self.py);
+        let what = || {
+            f.getattr(pyo3::intern!(f.py(), "__qualname__"))
+                .map(|n| n.to_string())
+                .unwrap_or_else(|_| "callable".into())
+        };
+        let vars = dict(vars.bind(self.py)).and_then(|d| d.copy()).map_err(|e| (what(), e))?;
+        f.call1((vars,)).and_then(|v| v.is_truthy()).map_err(|e| (what(), e))
+    }
+
+    fn describe(&mut self, e: &PyErr) -> String {
+        format!("{}: {}", e.get_type(self.py).name().map(|n| n.to_string()).unwrap_or_default(), e.value(self.py))
+    }
+
+    fn is_fatal(&mut self, e: &PyErr) -> bool {
+        // KeyboardInterrupt, SystemExit, CancelledError...: never wrapped, they end the run.
+        !e.is_instance_of::<PyException>(self.py)
+    }
+
+    fn failure(&mut self, error: EngineError, cause: Option<PyErr>) -> PyErr {
+        let err = to_pyerr(self.py, &error);
+        err.set_cause(self.py, cause);
+        err
+    }
+
+    fn fatal(&mut self, e: PyErr) -> PyErr {
+        e
+    }
+
+    fn wake(&mut self, waker: Py<PyAny>, value: Option<Py<PyAny>>) -> PyResult<()> {
+        let value = value.unwrap_or_else(|| self.py.None());
+        resolve(self.py, waker.bind(self.py), value.into_bound(self.py))
+    }
+
+    fn gone(&mut self, waker: &Py<PyAny>) -> bool {
+        crate::frames::is_done(self.py, waker.bind(self.py))
+    }
+}
