@@ -5,13 +5,10 @@
 //! `reach` checks that START reaches every op, `upstream` that every ref reads an op upstream of it.
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde_json::Value;
 
-use super::types::*;
-use super::until;
 use crate::error::{EngineError, Problem, Result};
 use crate::graph::schema::{GraphDoc, LoopDoc, OpDoc};
-use crate::graph::{RefDoc, TransformKind};
+use crate::plan::types::{Const, Edge, EdgeKind, Forward, OpId, OpKind, OpPlan, Plan, VarId};
 
 mod ops;
 mod reach;

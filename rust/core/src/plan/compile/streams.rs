@@ -1,7 +1,9 @@
 //! The order of the plan and where every op runs: the cycle check, then the depth of each op's contexts
 //! (below generators, collects and loop iterations) and the kind of each edge.
 
-use super::*;
+use super::{Compiler, Placement, Policy, Role};
+use crate::error::Problem;
+use crate::plan::types::{Builtin, Edge, EdgeKind, OpId, OpKind, OpPlan};
 
 impl<'d> Compiler<'d> {
     /// Kahn's algorithm over all edges; ops left with predecessors are on (or behind) a cycle.
