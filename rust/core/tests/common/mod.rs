@@ -9,6 +9,8 @@ use operonx::plan::{Const, ConstId, VarId};
 use operonx::OperonBuilder;
 use serde_json::{json, Map, Value};
 
+pub mod random_dag;
+
 /// Collects what the `until` parser finds: variable names and constants, by id.
 #[derive(Default)]
 pub struct Found(pub Vec<String>, pub Vec<Const>);
