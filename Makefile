@@ -26,6 +26,8 @@ dev: venv
 
 test: dev
 	cargo check --locked --all-targets -p operonx
+	cargo clippy --locked --all-targets -p operonx -- -D warnings
+	PYO3_PYTHON=$(abspath $(VPY)) cargo clippy --locked --all-targets -p operonx-python -- -D warnings
 	cargo test --locked
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check python/operonx

@@ -26,6 +26,8 @@
 //! assert_eq!(out.outputs["y"], json!(42));
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod drivers;
 pub mod engine;
 pub mod error;

@@ -6,7 +6,7 @@ use operonx::scheduler::{Path, Segment};
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
-use crate::engine::PyEngine;
+use crate::compiled::Compiled;
 
 /// True when a future is done (resolved, failed or cancelled); a future that cannot say counts as done.
 pub(crate) fn is_done(py: Python<'_>, future: &Bound<'_, PyAny>) -> bool {
@@ -24,14 +24,11 @@ pub(crate) fn resolve(py: Python<'_>, future: &Bound<'_, PyAny>, value: Bound<'_
 /// Builds the `(op, ctx, data)` tuple of a frame.
 pub(crate) fn frame_tuple<'py>(
     py: Python<'py>,
-    eng: &PyEngine,
+    eng: &Compiled,
     frame: &Frame<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let ctx = path_tuple(py, &frame.path, &eng.root_context)?;
-    PyTuple::new(
-        py,
-        [eng.op_names[frame.op as usize].bind(py).clone().into_any(), ctx.into_any(), frame.data.bind(py).clone()],
-    )
+    let ctx = path_tuple(py, &frame.path, eng.root_context())?;
+    PyTuple::new(py, [eng.op_name(frame.op).bind(py).clone().into_any(), ctx.into_any(), frame.data.bind(py).clone()])
 }
 
 /// Builds the `("main", "[0]", ...)` tuple of a path.

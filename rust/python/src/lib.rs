@@ -1,14 +1,18 @@
 //! Python bindings of the operonx engine, exposed as `operonx._core`.
 //!
-//! Each module wraps the engine module of the same name: `engine` (a compiled graph), `driver` (a run
-//! stepped on the caller's event-loop thread), `state` (the `"$state"` view), `errors` (the exception
-//! family), `until` (the grammar of a loop's `until`, asked when a loop is written), plus `call`
-//! (vectorcall) and `workers` (threads for cpu ops).
+//! The files mirror the core: `engine` (the `Engine` pyclass over a [`compiled::Compiled`] graph),
+//! `runtime` (the Python value model the core's run semantics work over), `driver` (a run stepped
+//! on the caller's event-loop thread, and its `"$state"` view), `handle` (the consumer side and its
+//! awaitables), `errors` (the exception family), `until` (the grammar of a loop's `until`, asked
+//! when a loop is written), plus `call` (vectorcall), `frames` (frame tuples), `value` (constants
+//! and transforms) and `workers` (threads for cpu ops).
+
+#![warn(missing_docs)]
 
 use pyo3::prelude::*;
 
-mod awaitables;
 mod call;
+mod compiled;
 mod driver;
 mod engine;
 mod errors;
@@ -16,7 +20,6 @@ mod frames;
 mod guards;
 mod handle;
 mod runtime;
-mod state;
 mod until;
 mod value;
 mod workers;
@@ -38,9 +41,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(until::check_until, m)?)?;
     m.add_class::<engine::PyEngine>()?;
     m.add_class::<driver::PyRun>()?;
-    m.add_class::<state::PyRunView>()?;
+    m.add_class::<driver::PyRunView>()?;
     m.add_class::<handle::PyHandle>()?;
-    m.add_class::<awaitables::PyReady>()?;
-    m.add_class::<awaitables::PyNextFrame>()?;
+    m.add_class::<handle::PyReady>()?;
+    m.add_class::<handle::PyNextFrame>()?;
     Ok(())
 }

@@ -4,12 +4,12 @@
 
 use operonx::error::EngineError;
 use operonx::plan::{ConstId, OpId, TransformPlan, VarId};
-use operonx::run::{Model, Runtime};
+use operonx::run::{Entries, Model, Runtime};
 use pyo3::exceptions::{PyException, PyKeyError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use crate::engine::PyEngine;
+use crate::compiled::Compiled;
 use crate::errors::to_pyerr;
 use crate::frames::resolve;
 use crate::value::apply_transform;
@@ -27,12 +27,12 @@ impl Model for PyModel {
 /// Python values of the runs of one engine, on a thread attached to the interpreter.
 pub(crate) struct PyRuntime<'a, 'py> {
     py: Python<'py>,
-    eng: &'a PyEngine,
+    eng: &'a Compiled,
 }
 
 impl<'a, 'py> PyRuntime<'a, 'py> {
     /// The runtime of runs of `eng`.
-    pub fn new(py: Python<'py>, eng: &'a PyEngine) -> Self {
+    pub fn new(py: Python<'py>, eng: &'a Compiled) -> Self {
         PyRuntime { py, eng }
     }
 }
@@ -73,7 +73,7 @@ fn dict<'a, 'py>(map: &'a Bound<'py, PyAny>) -> PyResult<&'a Bound<'py, PyDict>>
 impl Runtime<PyModel> for PyRuntime<'_, '_> {
     #[inline]
     fn get(&mut self, map: &Py<PyAny>, var: VarId) -> PyResult<Option<Py<PyAny>>> {
-        let key = self.eng.var_keys[var as usize].bind(self.py);
+        let key = self.eng.var_key(var).bind(self.py);
         Ok(lookup(map.bind(self.py), key)?.map(Bound::unbind))
     }
 
@@ -89,7 +89,7 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
 
     #[inline]
     fn constant(&mut self, c: ConstId) -> Py<PyAny> {
-        self.eng.consts[c as usize].clone_ref(self.py)
+        self.eng.constant(c).clone_ref(self.py)
     }
 
     fn none(&mut self) -> Py<PyAny> {
@@ -136,7 +136,7 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
     }
 
     fn set(&mut self, map: &mut Py<PyAny>, var: VarId, v: Py<PyAny>) -> PyResult<()> {
-        dict(map.bind(self.py))?.set_item(self.eng.var_keys[var as usize].bind(self.py), v)
+        dict(map.bind(self.py))?.set_item(self.eng.var_key(var).bind(self.py), v)
     }
 
     fn set_str(&mut self, map: &mut Py<PyAny>, key: &str, v: Py<PyAny>) -> PyResult<()> {
@@ -163,7 +163,7 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         Ok(())
     }
 
-    fn items(&mut self, map: &Py<PyAny>) -> PyResult<Vec<(Py<PyAny>, Py<PyAny>)>> {
+    fn items(&mut self, map: &Py<PyAny>) -> PyResult<Entries<PyModel>> {
         let mut out = Vec::new();
         for item in pairs(map.bind(self.py))?.iter() {
             let (k, v): (Py<PyAny>, Py<PyAny>) = item.extract()?;
@@ -201,14 +201,14 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
 
     fn record(&mut self, op: OpId, args: &[Py<PyAny>]) -> PyResult<Py<PyAny>> {
         let record = PyDict::new(self.py);
-        for (name, value) in self.eng.kwnames[op as usize].bind(self.py).iter().zip(args) {
+        for (name, value) in self.eng.kwnames(op).bind(self.py).iter().zip(args) {
             record.set_item(name, value)?;
         }
         Ok(record.into_any().unbind())
     }
 
     fn op_name(&mut self, op: OpId) -> Py<PyAny> {
-        self.eng.op_names[op as usize].clone_ref(self.py).into_any()
+        self.eng.op_name(op).clone_ref(self.py).into_any()
     }
 
     fn text(&mut self, s: &str) -> Py<PyAny> {
@@ -216,7 +216,7 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
     }
 
     fn until_callable(&mut self, c: ConstId, vars: &Py<PyAny>) -> Result<bool, (String, PyErr)> {
-        let f = self.eng.consts[c as usize].bind(self.py);
+        let f = self.eng.constant(c).bind(self.py);
         let what = || {
             f.getattr(pyo3::intern!(f.py(), "__qualname__"))
                 .map(|n| n.to_string())

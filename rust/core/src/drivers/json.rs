@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::EngineError;
 use crate::plan::{Const, ConstId, OpId, Plan, TransformPlan, VarId};
-use crate::run::{Model, Runtime};
+use crate::run::{Entries, Model, Runtime};
 use crate::value::{apply_json, json_type, truthy};
 
 /// A waker nobody can make: runs of the inline driver have no waiting consumers.
@@ -120,7 +120,7 @@ impl Runtime<Json> for JsonRuntime<'_> {
         Ok(())
     }
 
-    fn items(&mut self, map: &Value) -> Result<Vec<(Value, Value)>, String> {
+    fn items(&mut self, map: &Value) -> Result<Entries<Json>, String> {
         let map = map.as_object().ok_or("expected an object")?;
         Ok(map.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect())
     }

@@ -23,41 +23,70 @@ pub struct RefDoc {
 
 /// What a transform does to the value it receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)]
 pub enum TransformKind {
+    /// `a[key]`.
     GetItem,
+    /// `a.name`: an attribute (a method, when a `Call` follows).
     GetAttr,
+    /// `a(*args, **kwargs)`: calls the value.
     Call,
+    /// `f(a, *args)`: passes the value to a host function.
     Apply,
+    /// `a + b`.
     Add,
+    /// `a - b`.
     Sub,
+    /// `a * b`.
     Mul,
+    /// `a / b`.
     TrueDiv,
+    /// `a // b`.
     FloorDiv,
+    /// `a % b`.
     Mod,
+    /// `a ** b`.
     Pow,
+    /// `b + a` (the value on the right).
     RAdd,
+    /// `b - a`.
     RSub,
+    /// `b * a`.
     RMul,
+    /// `b / a`.
     RTrueDiv,
+    /// `b // a`.
     RFloorDiv,
+    /// `b % a`.
     RMod,
+    /// `b ** a`.
     RPow,
+    /// `-a`.
     Neg,
+    /// `+a`.
     Pos,
+    /// `abs(a)`.
     Abs,
+    /// `a == b`.
     Eq,
+    /// `a != b`.
     Ne,
+    /// `a < b`.
     Lt,
+    /// `a <= b`.
     Le,
+    /// `a > b`.
     Gt,
+    /// `a >= b`.
     Ge,
     /// `a is b` (identity; in `until`, against None, True or False).
     Is,
     /// `a is not b`.
     IsNot,
+    /// `a and b` (written `a & b` on a ref).
     And,
+    /// `a or b` (written `a | b` on a ref).
     Or,
+    /// `not a` (written `~a` on a ref).
     Not,
 }
 

@@ -6,4 +6,7 @@ mod types;
 pub mod until;
 
 pub use compile::compile;
-pub use types::*;
+pub use types::{
+    Binding, Builtin, CasePlan, Const, ConstId, Edge, EdgeKind, Forward, InputPlan, LoopPlan, OpId, OpKind, OpPlan,
+    Operand, Plan, RefPlan, RefSource, TransformPlan, Until, VarId,
+};

@@ -43,6 +43,9 @@ pub trait Model: 'static {
     type Waker;
 }
 
+/// The `(key, value)` entries of a mapping, in order.
+pub type Entries<M> = Vec<(<M as Model>::Value, <M as Model>::Value)>;
+
 /// The operations the run semantics need on a driver's values. Mappings are the values ops return
 /// and frames carry; keys are variable names.
 pub trait Runtime<M: Model> {
@@ -83,7 +86,7 @@ pub trait Runtime<M: Model> {
     /// Copies every entry of `from` into `into`; with `public`, keys starting with `$` are left out.
     fn update(&mut self, into: &mut M::Value, from: &M::Value, public: bool) -> Result<(), M::Error>;
     /// The `(key, value)` entries of a mapping, in order.
-    fn items(&mut self, map: &M::Value) -> Result<Vec<(M::Value, M::Value)>, M::Error>;
+    fn items(&mut self, map: &M::Value) -> Result<Entries<M>, M::Error>;
     /// Reads entry `key` (a key [`Runtime::items`] gave) of a mapping.
     fn get_key(&mut self, map: &M::Value, key: &M::Value) -> Result<Option<M::Value>, M::Error>;
     /// Sets entry `key` of a mapping.

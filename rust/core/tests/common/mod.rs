@@ -1,8 +1,15 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test crate uses its own part of it
 
+use std::sync::{Arc, Mutex};
+
+use operonx::ops::{Inputs, Outputs};
 use operonx::plan::until::Sink;
 use operonx::plan::{Const, ConstId, VarId};
+use operonx::OperonBuilder;
+use serde_json::{json, Map, Value};
+
+pub mod random_dag;
 
 /// Collects what the `until` parser finds: variable names and constants, by id.
 #[derive(Default)]
@@ -48,4 +55,35 @@ impl Rng {
             v.swap(i, self.below(i + 1));
         }
     }
+}
+
+/// The names of the ops that ran, in the order they ran.
+pub type Log = Arc<Mutex<Vec<String>>>;
+
+/// A document named `g` whose ops take no inputs; `edges` are `(from, to, soft)`.
+pub fn doc(ops: &[&str], edges: &[(&str, &str, bool)], entries: &[&str], exits: &[&str]) -> Value {
+    let ops: Map<String, Value> = ops.iter().map(|n| (n.to_string(), json!({"type": "code"}))).collect();
+    let edges: Vec<Value> = edges.iter().map(|(a, b, soft)| json!({"from": a, "to": b, "soft": soft})).collect();
+    json!({
+        "schema_version": "1.0", "type": "graph", "name": "g", "full_name": "g",
+        "ops": ops, "edges": edges, "entries": entries, "exits": exits,
+    })
+}
+
+/// Registers, for each name, an op that appends its name to `log` and outputs `{"<name>": true}`.
+pub fn recording(mut b: OperonBuilder, names: &[&str], log: &Log) -> OperonBuilder {
+    for &name in names {
+        let log = log.clone();
+        let owned = name.to_string();
+        b = b.op(name, move |_: &Inputs| -> Result<Outputs, String> {
+            log.lock().unwrap().push(owned.clone());
+            Ok(Map::from_iter([(owned.clone(), json!(true))]))
+        });
+    }
+    b
+}
+
+/// An op that outputs `outputs` (a JSON object) whatever its inputs.
+pub fn fixed(outputs: Value) -> impl Fn(&Inputs) -> Result<Outputs, String> + Send + Sync {
+    move |_: &Inputs| Ok(outputs.as_object().unwrap().clone())
 }

@@ -33,9 +33,9 @@ pub(super) fn launch(run: &Bound<'_, PyRun>, op: OpId, ctx: CtxId, args: Args) -
             }
         }
     };
-    let f = eng.callables[op as usize].bind(py);
-    let kwnames = eng.kwnames[op as usize].bind(py);
-    let kind = eng.plan.ops[op as usize].kind;
+    let f = eng.callable(op).bind(py);
+    let kwnames = eng.kwnames(op).bind(py);
+    let kind = eng.plan().ops[op as usize].kind;
     if kind == OpKind::Cpu {
         let done = Py::new(py, PyOpDone { run: run.clone().unbind(), op, ctx })?;
         let job = workers::Job {

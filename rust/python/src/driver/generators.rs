@@ -9,7 +9,7 @@ use operonx::scheduler::{CtxId, Outcome};
 use pyo3::prelude::*;
 
 use super::{lock, PyRun, RunCore, MAX_BATCH};
-use crate::engine::PyEngine;
+use crate::compiled::Compiled;
 
 pub(super) enum Pull {
     More,
@@ -31,7 +31,7 @@ pub(super) fn pull_batch(run: &Bound<'_, PyRun>, mut core: MutexGuard<'_, RunCor
         core.run.state_mut().end_generator();
         core.restore_deferred();
         match ended {
-            Ok(()) => core.run.state_mut().finish(&eng.plan, op, ctx, Outcome::Done),
+            Ok(()) => core.run.state_mut().finish(eng.plan(), op, ctx, Outcome::Done),
             Err(e) => core.fail_op(py, eng, op, ctx, OpFailure::Raised(e)),
         }
         core.run.free_contexts();
@@ -105,7 +105,7 @@ impl RunCore {
     pub(super) fn on_item(
         &mut self,
         py: Python<'_>,
-        eng: &PyEngine,
+        eng: &Compiled,
         gen: OpId,
         ctx: CtxId,
         index: u32,

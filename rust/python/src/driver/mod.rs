@@ -24,16 +24,18 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 use rustc_hash::FxHashMap;
 
-use crate::engine::PyEngine;
+use crate::compiled::Compiled;
 use crate::errors::{exceptions, new_error, to_pyerr};
 use crate::runtime::{PyModel, PyRuntime};
 
 mod callbacks;
 mod generators;
 mod outcome;
+mod run_view;
 mod step;
 
 use callbacks::{PyResume, PyRunFutureDone};
+pub(crate) use run_view::PyRunView;
 pub(crate) use step::{drive, ensure_started, settle, start};
 
 /// Largest batch a sync generator is pulled in before the driver yields to the loop.
@@ -42,7 +44,7 @@ const MAX_BATCH: u32 = 256;
 /// One run of an engine. Owned by the loop thread; its callbacks hold it alive until it ends.
 #[pyclass(frozen, module = "operonx._core", name = "Run")]
 pub struct PyRun {
-    engine: Py<PyEngine>,
+    compiled: Arc<Compiled>,
     core: Mutex<RunCore>,
     /// Set by a handle dropped while the run was being stepped (its lock held): the driver
     /// cancels the run at its next step.
@@ -50,9 +52,9 @@ pub struct PyRun {
 }
 
 impl PyRun {
-    /// The engine this run belongs to.
-    pub(crate) fn engine(&self) -> &PyEngine {
-        self.engine.get()
+    /// The compiled graph this run runs.
+    pub(crate) fn engine(&self) -> &Compiled {
+        &self.compiled
     }
 
     /// Asks the driver to cancel the run at its next step (for code that cannot take the lock).
@@ -138,7 +140,7 @@ pub(crate) fn error_mode(py: Python<'_>, errors: &str) -> PyResult<ErrorMode> {
 /// check of run inputs, made before middleware sees them too.
 pub(crate) fn checked_inputs<'py>(
     py: Python<'py>,
-    eng: &PyEngine,
+    eng: &Compiled,
     inputs: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let Some(i) = inputs.filter(|i| !i.is_none()) else {
@@ -148,21 +150,20 @@ pub(crate) fn checked_inputs<'py>(
         return Ok(i);
     }
     let found = i.get_type().name()?.to_string();
-    Err(to_pyerr(py, &EngineError::RunInputs { graph: eng.plan.name.clone(), found }))
+    Err(to_pyerr(py, &EngineError::RunInputs { graph: eng.plan().name.clone(), found }))
 }
 
 /// Creates a run of `engine` (not started).
 pub(crate) fn new_run<'py>(
-    engine: &Bound<'py, PyEngine>,
+    py: Python<'py>,
+    eng: &Arc<Compiled>,
     inputs: Option<Bound<'py, PyAny>>,
     mode: ErrorMode,
     retain: bool,
     ids: [Option<Bound<'py, PyAny>>; 3],
 ) -> PyResult<Bound<'py, PyRun>> {
-    let py = engine.py();
-    let eng = engine.get();
     let inputs = checked_inputs(py, eng, inputs)?;
-    let run = Run::new(Arc::clone(&eng.plan), Arc::clone(&eng.facts), inputs.unbind(), mode, retain);
+    let run = Run::new(Arc::clone(eng.plan()), Arc::clone(eng.facts()), inputs.unbind(), mode, retain);
     let core = RunCore {
         run,
         tasks: FxHashMap::default(),
@@ -178,7 +179,7 @@ pub(crate) fn new_run<'py>(
     };
     Bound::new(
         py,
-        PyRun { engine: engine.clone().unbind(), core: Mutex::new(core), cancel_requested: AtomicBool::new(false) },
+        PyRun { compiled: Arc::clone(eng), core: Mutex::new(core), cancel_requested: AtomicBool::new(false) },
     )
 }
 
@@ -256,7 +257,7 @@ impl RunCore {
     }
 
     /// The running event loop (remembered once found); a `UsageError` when there is none.
-    pub(crate) fn ensure_loop(&mut self, py: Python<'_>, eng: &PyEngine) -> PyResult<Py<PyAny>> {
+    pub(crate) fn ensure_loop(&mut self, py: Python<'_>, eng: &Compiled) -> PyResult<Py<PyAny>> {
         if let Some(l) = &self.event_loop {
             return Ok(l.clone_ref(py));
         }
@@ -266,7 +267,7 @@ impl RunCore {
             let msg = format!(
                 "graph '{}' has async, cpu or streaming ops and needs a running event loop: use `await engine.run(...)`, \
                  or `engine.run_sync(...)` from code with no running loop",
-                eng.plan.name
+                eng.plan().name
             );
             to_pyerr(py, &EngineError::Usage(msg))
         })?;
@@ -312,7 +313,7 @@ impl RunCore {
     }
 
     /// The run's runtime with `eng`'s values.
-    fn runtime<'a, 'py>(py: Python<'py>, eng: &'a PyEngine) -> PyRuntime<'a, 'py> {
+    fn runtime<'a, 'py>(py: Python<'py>, eng: &'a Compiled) -> PyRuntime<'a, 'py> {
         PyRuntime::new(py, eng)
     }
 }

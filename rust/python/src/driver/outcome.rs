@@ -7,16 +7,16 @@ use operonx::scheduler::CtxId;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use super::run_view::PyRunView;
 use super::{PyRun, RunCore};
-use crate::engine::PyEngine;
-use crate::state::PyRunView;
+use crate::compiled::Compiled;
 
 impl RunCore {
     /// An op the driver called came back with `result`.
     pub(super) fn complete(
         &mut self,
         py: Python<'_>,
-        eng: &PyEngine,
+        eng: &Compiled,
         op: OpId,
         ctx: CtxId,
         result: PyResult<Bound<'_, PyAny>>,
@@ -28,7 +28,7 @@ impl RunCore {
     }
 
     /// An op failed before or after its call.
-    pub(super) fn fail_op(&mut self, py: Python<'_>, eng: &PyEngine, op: OpId, ctx: CtxId, failure: OpFailure<PyErr>) {
+    pub(super) fn fail_op(&mut self, py: Python<'_>, eng: &Compiled, op: OpId, ctx: CtxId, failure: OpFailure<PyErr>) {
         let mut rt = Self::runtime(py, eng);
         self.run.fail_op(&mut rt, op, ctx, failure);
         self.release(py);
@@ -63,7 +63,7 @@ impl RunCore {
     }
 
     /// Wakes consumers of a run that is over: they take the frames left, then the end or the error.
-    pub(super) fn wake_consumers(&mut self, py: Python<'_>, eng: &PyEngine) -> PyResult<()> {
+    pub(super) fn wake_consumers(&mut self, py: Python<'_>, eng: &Compiled) -> PyResult<()> {
         let mut rt = Self::runtime(py, eng);
         self.run.wake_all(&mut rt)?;
         if let Some(w) = self.resume_waiter.take() {
@@ -77,7 +77,7 @@ impl RunCore {
     pub(crate) fn result<'py>(&self, py: Python<'py>, run: &Bound<'py, PyRun>) -> PyResult<Bound<'py, PyDict>> {
         let mut rt = Self::runtime(py, run.get().engine());
         let result = self.run.result(&mut rt)?.into_bound(py).cast_into::<PyDict>()?;
-        result.set_item(pyo3::intern!(py, "$state"), PyRunView { run: run.clone().unbind() })?;
+        result.set_item(pyo3::intern!(py, "$state"), PyRunView::new(run.clone().unbind()))?;
         if self.run.lists_errors() {
             let errors = self.run.errors().iter().map(|e| e.clone_ref(py).into_value(py));
             result.set_item(pyo3::intern!(py, "$errors"), PyList::new(py, errors)?)?;

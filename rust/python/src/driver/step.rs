@@ -5,25 +5,27 @@
 use operonx::plan::{OpId, OpKind};
 use operonx::run::{OpFailure, Prepared};
 use operonx::scheduler::CtxId;
+use std::sync::Arc;
+
 use pyo3::prelude::*;
 
 use super::callbacks::{launch, launch_waiting};
 use super::generators::{pull_batch, yield_to_loop, Pull};
 use super::{error_mode, lock, new_run, PyRun, RunCore, SyncGen};
 use crate::call::call_with_kwnames;
-use crate::engine::PyEngine;
+use crate::compiled::Compiled;
 
 /// `engine.run()`: starts a run and steps it as far as it goes without waiting. Returns the result
 /// dict when it is over, else a loop future resolved with it.
 pub fn start(
-    engine: &Bound<'_, PyEngine>,
+    py: Python<'_>,
+    eng: &Arc<Compiled>,
     inputs: Option<Bound<'_, PyAny>>,
     errors: &str,
     ids: [Option<Bound<'_, PyAny>>; 3],
 ) -> PyResult<Py<PyAny>> {
-    let py = engine.py();
     let mode = error_mode(py, errors)?;
-    let run = new_run(engine, inputs, mode, true, ids)?;
+    let run = new_run(py, eng, inputs, mode, true, ids)?;
     lock(run.get())?.mark_started();
     drive(&run)?;
     let mut core = lock(run.get())?;
@@ -34,7 +36,7 @@ pub fn start(
         core.run.finish();
         return Ok(core.result(py, &run)?.into_any().unbind());
     }
-    let event_loop = core.ensure_loop(py, engine.get())?;
+    let event_loop = core.ensure_loop(py, eng)?;
     Ok(core.run_future(py, &event_loop, &run)?.unbind())
 }
 
@@ -78,22 +80,17 @@ pub(crate) fn drive(run: &Bound<'_, PyRun>) -> PyResult<()> {
             core.release(py);
             continue;
         };
-        match eng.plan.ops[op as usize].kind {
+        match eng.plan().ops[op as usize].kind {
             OpKind::Sync => {
                 drop(core);
-                let result = call_with_kwnames(
-                    py,
-                    eng.callables[op as usize].bind(py),
-                    &args,
-                    eng.kwnames[op as usize].bind(py),
-                );
+                let result = call_with_kwnames(py, eng.callable(op).bind(py), &args, eng.kwnames(op).bind(py));
                 drop(args);
                 lock(r)?.complete(py, eng, op, ctx, result);
             }
             OpKind::SyncGen => {
                 drop(core);
-                let f = eng.callables[op as usize].bind(py);
-                let started = call_with_kwnames(py, f, &args, eng.kwnames[op as usize].bind(py))
+                let f = eng.callable(op).bind(py);
+                let started = call_with_kwnames(py, f, &args, eng.kwnames(op).bind(py))
                     .and_then(|g| g.try_iter().map(|i| i.into_any()));
                 drop(args);
                 lock(r)?.start_generator(py, eng, op, ctx, started);
@@ -113,7 +110,7 @@ impl RunCore {
     fn start_generator(
         &mut self,
         py: Python<'_>,
-        eng: &PyEngine,
+        eng: &Compiled,
         op: OpId,
         ctx: CtxId,
         started: PyResult<Bound<'_, PyAny>>,

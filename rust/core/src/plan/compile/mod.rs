@@ -1,24 +1,24 @@
 //! Compiling a graph document into a [`Plan`], collecting every problem found.
 //!
-//! This module lays the document tree out flat and wires the edges; `ops` compiles each op, `refs` its
-//! refs, `scopes` what nested graphs and loops add, `streams` the order and the contexts ops run in;
-//! `reach` checks that START reaches every op, `upstream` that every ref reads an op upstream of it.
+//! This module lays the document tree out flat and assembles the plan; `edges` wires the edges, `ops`
+//! compiles each op, `refs` its refs, `scopes` what nested graphs and loops add, `streams` the order and
+//! the contexts ops run in; `reach` checks that START reaches every op, `upstream` that every ref reads an op upstream of it.
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde_json::Value;
 
-use super::types::*;
-use super::until;
 use crate::error::{EngineError, Problem, Result};
 use crate::graph::schema::{GraphDoc, LoopDoc, OpDoc};
-use crate::graph::{RefDoc, TransformKind};
+use crate::plan::types::{Const, Edge, Forward, OpId, OpPlan, Plan, VarId};
 
+mod edges;
 mod ops;
 mod reach;
 mod refs;
 mod scopes;
 mod streams;
 mod upstream;
+
+use edges::EdgeLists;
 
 /// Where ops run and what they wait for, per op (see [`Compiler::streams`]).
 #[derive(Default)]
@@ -189,108 +189,19 @@ impl<'d> Compiler<'d> {
             self.problem(Problem::new("empty", format!("graph '{}' has no ops", doc.name)));
         }
         let mut ops: Vec<OpPlan> = (0..self.flat.len()).map(|i| self.op(i)).collect();
-        let n = ops.len();
         self.route_nested_forwarding(&mut ops);
         self.loop_bodies(&mut ops);
         if self.scopes[0].loop_doc.is_some() {
             ops[0].inputs = self.root_loop_inputs();
         }
-
-        // Edges: successor lists in declaration order, counts of hard and soft predecessors.
-        let mut out: Vec<Vec<Edge>> = vec![Vec::new(); n];
-        let mut hard_preds = vec![0u32; n];
-        let mut soft_preds = vec![0u32; n];
-        let mut seen_edges = FxHashSet::default();
-        let mut add = |out: &mut Vec<Vec<Edge>>, from: OpId, to: OpId, soft: bool| {
-            if !seen_edges.insert((from, to, soft)) {
-                return; // a repeated edge changes nothing
-            }
-            out[from as usize].push(Edge { dst: to, soft, kind: EdgeKind::Same });
-            if soft {
-                soft_preds[to as usize] += 1;
-            } else {
-                hard_preds[to as usize] += 1;
-            }
-        };
-        for si in 0..self.scopes.len() {
-            let scope_doc = self.scopes[si].doc;
-            for e in &scope_doc.edges {
-                let (Some(from), Some(to)) =
-                    (self.edge_end(si, &e.from, &e.to, false), self.edge_end(si, &e.to, &e.from, true))
-                else {
-                    continue;
-                };
-                add(&mut out, from, to, e.soft);
-            }
-            if let Some((enter, _)) = self.scopes[si].enter_exit {
-                for name in &scope_doc.entries {
-                    match self.scopes[si].into.get(name.as_str()) {
-                        Some(&id) => add(&mut out, enter, id, false),
-                        None => self.problem(
-                            Problem::new(
-                                "unknown_op",
-                                format!("entry op '{name}' is not in graph '{}'", self.scopes[si].full),
-                            )
-                            .target(name),
-                        ),
-                    }
-                }
-            }
-        }
-        // A nested graph ends once every op reachable from its entries has settled. Each nested
-        // graph's entry is linked to its end first, so that a graph nested inside another counts as
-        // one node (entry, then end) when the outer one looks for its last ops.
-        for si in 0..self.scopes.len() {
-            if let Some((enter, exit)) = self.scopes[si].enter_exit {
-                add(&mut out, enter, exit, false);
-            }
-        }
-        for si in 0..self.scopes.len() {
-            let Some((enter, exit)) = self.scopes[si].enter_exit else {
-                continue;
-            };
-            if self.scopes[si].loop_doc.is_some() {
-                continue; // a loop's iteration ends when its context settles, not through edges
-            }
-            // Every op reachable from the entry feeds the end, not only the last ones: an op behind a
-            // soft join that already fired still has to finish first.
-            let mut reached = Vec::new();
-            let mut seen = FxHashSet::default();
-            let mut stack = vec![enter];
-            while let Some(u) = stack.pop() {
-                for e in &out[u as usize] {
-                    if self.flat[e.dst as usize].scope == si && seen.insert(e.dst) {
-                        stack.push(e.dst);
-                        // A loop's entry feeds its iterations; the loop's end stands for it.
-                        if ops[e.dst as usize].kind != OpKind::LoopEnter {
-                            reached.push(e.dst);
-                        }
-                    }
-                }
-            }
-            for u in reached {
-                add(&mut out, u, exit, false);
-            }
-        }
+        let EdgeLists { mut out, hard_preds, soft_preds, .. } = self.edges(&ops);
         let entries = match self.scopes[0].enter_exit {
             Some((enter, _)) => vec![enter], // a root loop: its entries were wired from its entry op
             None => self.names_to_ids(&doc.entries, "entry", true),
         };
         let exits = self.names_to_ids(&doc.exits, "exit", false);
         self.check_reachable(&out, &entries);
-        if n > 0 && (entries.is_empty() || doc.entries.is_empty()) {
-            self.problem(Problem::new(
-                "no_entry",
-                format!("graph '{}' has no entry op: wire one with START >> op", doc.name),
-            ));
-        }
-        let mapped_any = ops.iter().any(|o| matches!(o.forward, Forward::Mapped(_)));
-        if n > 0 && exits.is_empty() && !mapped_any {
-            self.problem(Problem::new(
-                "no_exit",
-                format!("graph '{}' has no exit op: wire one with op >> END", doc.name),
-            ));
-        }
+        self.check_entry_and_exit(&ops, &entries, &exits);
         // The edge pass counted predecessors over all edges (for the cycle check); the per-context
         // counts come from the placement, gates excluded.
         let placement = match self.check_cycles(&out, &hard_preds, &soft_preds) {
@@ -300,29 +211,41 @@ impl<'d> Compiler<'d> {
             }
             None => Placement::default(),
         };
-        let Placement { counts: initial_counts, soft_counts: soft_preds, signals, gates: gate_lists, runnable } =
-            placement;
-
         if !self.problems.is_empty() {
             return Err(EngineError::Invalid { graph: doc.name.clone(), problems: self.problems });
         }
-        let mut gate_offsets = Vec::with_capacity(n + 1);
-        let mut gates = Vec::new();
-        let mut soft_gates = Vec::new();
-        gate_offsets.push(0);
-        for g in gate_lists {
-            gates.extend(g.iter().map(|&(u, _)| u));
-            soft_gates.extend(g.iter().map(|&(_, soft)| soft));
-            gate_offsets.push(gates.len() as u32);
+        Ok(self.into_plan(ops, out, placement, entries))
+    }
+
+    /// A graph with ops needs an entry, and an exit unless a nested graph maps its outputs.
+    fn check_entry_and_exit(&mut self, ops: &[OpPlan], entries: &[OpId], exits: &[OpId]) {
+        let doc = self.doc;
+        if ops.is_empty() {
+            return;
         }
-        let mut succ_offsets = Vec::with_capacity(n + 1);
-        let mut succ = Vec::with_capacity(doc.edges.len());
-        succ_offsets.push(0);
-        for edges in out {
-            succ.extend(edges);
-            succ_offsets.push(succ.len() as u32);
+        if entries.is_empty() || doc.entries.is_empty() {
+            self.problem(Problem::new(
+                "no_entry",
+                format!("graph '{}' has no entry op: wire one with START >> op", doc.name),
+            ));
         }
-        Ok(Plan {
+        let mapped_any = ops.iter().any(|o| matches!(o.forward, Forward::Mapped(_)));
+        if exits.is_empty() && !mapped_any {
+            self.problem(Problem::new(
+                "no_exit",
+                format!("graph '{}' has no exit op: wire one with op >> END", doc.name),
+            ));
+        }
+    }
+
+    /// The plan of a document found valid: the edges and gates laid out as CSR lists.
+    fn into_plan(self, ops: Vec<OpPlan>, out: Vec<Vec<Edge>>, placement: Placement, entries: Vec<OpId>) -> Plan {
+        let doc = self.doc;
+        let Placement { counts: initial_counts, soft_counts: soft_preds, signals, gates, runnable } = placement;
+        let (gate_offsets, gates) = csr(gates);
+        let (gates, soft_gates) = gates.into_iter().unzip();
+        let (succ_offsets, succ) = csr(out);
+        Plan {
             name: doc.name.clone(),
             full_name: self.graph_full,
             concurrency: doc.concurrency.filter(|c| *c > 0),
@@ -342,7 +265,7 @@ impl<'d> Compiler<'d> {
             root_loop: self.scopes[0].loop_doc.is_some(),
             signals,
             runnable,
-        })
+        }
     }
 
     fn problem(&mut self, p: Problem) {
@@ -381,4 +304,16 @@ impl<'d> Compiler<'d> {
         }
         ids
     }
+}
+
+/// Per-op lists laid out flat: the items of op `i` are `items[offsets[i]..offsets[i + 1]]`.
+fn csr<T>(lists: Vec<Vec<T>>) -> (Vec<u32>, Vec<T>) {
+    let mut offsets = Vec::with_capacity(lists.len() + 1);
+    let mut items = Vec::new();
+    offsets.push(0);
+    for list in lists {
+        items.extend(list);
+        offsets.push(items.len() as u32);
+    }
+    (offsets, items)
 }

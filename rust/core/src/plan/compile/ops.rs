@@ -1,6 +1,11 @@
 //! Compiling one op of the flat plan: its kind, inputs, forwarding and what a built-in op does.
 
-use super::*;
+use serde_json::Value;
+
+use super::{Compiler, Role};
+use crate::error::Problem;
+use crate::graph::schema::OpDoc;
+use crate::plan::types::{Binding, Builtin, CasePlan, Forward, InputPlan, OpId, OpKind, OpPlan};
 
 impl<'d> Compiler<'d> {
     pub(super) fn op(&mut self, id: usize) -> OpPlan {

@@ -1,6 +1,12 @@
 //! Compiling refs: where they read, their transforms and operands; variable names and constants.
 
-use super::*;
+use serde_json::Value;
+
+use super::Compiler;
+use crate::error::Problem;
+use crate::graph::{RefDoc, TransformKind};
+use crate::plan::types::{Const, ConstId, OpId, Operand, RefPlan, RefSource, TransformPlan, VarId};
+use crate::plan::until;
 
 impl<'d> Compiler<'d> {
     pub(super) fn intern(&mut self, name: &str) -> VarId {

@@ -1,7 +1,14 @@
 //! Nested graphs and loops in the flat plan: where inner ops forward, which ops a loop holds, a root
 //! loop's variables, and a loop's stop condition and cap.
 
-use super::*;
+use rustc_hash::FxHashSet;
+use serde_json::Value;
+
+use super::{Compiler, Role};
+use crate::error::Problem;
+use crate::graph::schema::LoopDoc;
+use crate::plan::types::{Binding, Builtin, Forward, InputPlan, LoopPlan, OpId, OpPlan, RefPlan, RefSource, Until};
+use crate::plan::until;
 
 impl<'d> Compiler<'d> {
     /// Ops inside a nested graph forward to the nested graph's end op, never as frames: the nested

@@ -2,7 +2,9 @@
 //! path of edges (hard or soft). Otherwise whether the value is there when the reader runs depends on
 //! the order ops happen to run in.
 
-use super::*;
+use super::Compiler;
+use crate::error::Problem;
+use crate::plan::types::{Edge, VarId};
 
 impl<'d> Compiler<'d> {
     /// Reports every ref (an input, a transform's operand, a branch condition, a nested graph's input)

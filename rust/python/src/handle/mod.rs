@@ -7,13 +7,16 @@ use pyo3::exceptions::PyStopAsyncIteration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
-use crate::awaitables::{ready, PyNextFrame};
+mod awaitables;
+
 use crate::driver::RunCore;
 use crate::driver::{drive, ensure_started, lock, settle, PyRun};
 use crate::errors::{exceptions, new_error};
 use crate::frames::{frame_tuple, is_done};
 use crate::guards::keeping_pending_error;
 use crate::runtime::{lookup, PyRuntime};
+use awaitables::ready;
+pub(crate) use awaitables::{PyNextFrame, PyReady};
 
 /// What awaiting the next frame comes to: a frame, or a loop future to wait on first.
 pub(crate) enum Next {
@@ -124,7 +127,7 @@ impl PyHandle {
         let eng = run.get().engine();
         let key = PyString::new(py, var);
         let mut core = lock(run.get())?;
-        let op_id = eng.plan.find_op(op);
+        let op_id = eng.plan().find_op(op);
         if let Some(id) = op_id {
             let found = core.run().frames().latest(id, |d| lookup(d.bind(py), &key))?;
             if let Some(v) = found {

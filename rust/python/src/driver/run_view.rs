@@ -5,13 +5,13 @@ use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use crate::driver::{lock, PyRun};
+use super::{lock, PyRun};
 use crate::runtime::lookup;
 
 /// Read-only view of a finished run: `state["g.op", "var"]`, `state["g", "input"]`, `state.tags`.
 #[pyclass(frozen, module = "operonx._core", name = "RunState")]
 pub struct PyRunView {
-    pub(crate) run: Py<PyRun>,
+    run: Py<PyRun>,
 }
 
 #[pymethods]
@@ -63,7 +63,7 @@ impl PyRunView {
         let mut stats: Vec<_> = core.run().loop_stats().collect();
         stats.sort_by_key(|(op, _)| *op);
         for (exit, s) in stats {
-            let p = &eng.plan.ops[exit as usize];
+            let p = &eng.plan().ops[exit as usize];
             let Builtin::Loop(lp) = &p.builtin else {
                 continue;
             };
@@ -85,11 +85,11 @@ impl PyRunView {
         let keys = PyList::empty(py);
         let inputs = core.run().inputs().bind(py);
         for k in inputs.try_iter()? {
-            keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.full_name).into_any(), k?])?)?;
+            keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan().full_name).into_any(), k?])?)?;
         }
         for (i, record) in core.run().values().ops_with_values() {
             for k in record.bind(py).try_iter()? {
-                keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan.ops[i].full_name).into_any(), k?])?)?;
+                keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan().ops[i].full_name).into_any(), k?])?)?;
             }
         }
         Ok(keys)
@@ -124,11 +124,16 @@ impl PyRunView {
         let eng = r.engine();
         let core = lock(r)?;
         let done = core.run().values().ops_with_values().count();
-        Ok(format!("RunState(name='{}', ops_run={done})", eng.plan.name))
+        Ok(format!("RunState(name='{}', ops_run={done})", eng.plan().name))
     }
 }
 
 impl PyRunView {
+    /// The view of `run`'s values.
+    pub(super) fn new(run: Py<PyRun>) -> Self {
+        PyRunView { run }
+    }
+
     fn id(&self, py: Python<'_>, i: usize) -> PyResult<Py<PyAny>> {
         let core = lock(self.run.get())?;
         Ok(core.id(i).map(|v| v.clone_ref(py)).unwrap_or_else(|| py.None()))
@@ -139,7 +144,7 @@ impl PyRunView {
         let eng = r.engine();
         let core = lock(r)?;
         let key = PyString::new(py, var);
-        if source == eng.plan.full_name || source == eng.plan.name {
+        if source == eng.plan().full_name || source == eng.plan().name {
             if let Some(v) = lookup(core.run().inputs().bind(py), &key)? {
                 return Ok(Some(v));
             }
@@ -152,10 +157,10 @@ impl PyRunView {
         }
         // A nested graph or loop is two ops under one name: its end (outputs) is read first, then its
         // entry (inputs, or a loop's variables).
-        let Some(first) = eng.plan.ops.iter().position(|o| o.full_name == source) else {
+        let Some(first) = eng.plan().ops.iter().position(|o| o.full_name == source) else {
             return Ok(None);
         };
-        let is_pair = matches!(eng.plan.ops[first].kind, OpKind::GraphEnter | OpKind::LoopEnter);
+        let is_pair = matches!(eng.plan().ops[first].kind, OpKind::GraphEnter | OpKind::LoopEnter);
         let candidates: &[usize] = if is_pair { &[first + 1, first] } else { &[first] };
         for &op in candidates {
             let values = core.run().values();

@@ -6,9 +6,9 @@ use pyo3::exceptions::PyStopIteration;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
+use super::{next_frame, Next};
 use crate::driver::PyRun;
 use crate::frames::is_done;
-use crate::handle::{next_frame, Next};
 
 /// An awaitable whose value is already known: awaiting it never touches the event loop.
 #[pyclass(module = "operonx._core", name = "Ready")]

@@ -1,0 +1,138 @@
+//! A compiled graph on the Python side: the plan and its facts, with the Python objects every run
+//! reads (constants, callables, interned names), made once per engine. The driver reads this, never
+//! the engine's pyclass.
+
+use std::sync::Arc;
+
+use operonx::graph::schema;
+use operonx::plan::{self, Const, ConstId, OpId, Plan, VarId};
+use operonx::run::Facts;
+use operonx::{EngineError, Problem};
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyTuple};
+
+use crate::errors::to_pyerr;
+use crate::value::{int_to_py, json_to_py};
+
+/// A graph document compiled and bound to its Python callables and constants.
+pub(crate) struct Compiled {
+    plan: Arc<Plan>,
+    /// Constants by id, as Python objects.
+    consts: Vec<Py<PyAny>>,
+    /// The callable of each op, by op id.
+    callables: Vec<Py<PyAny>>,
+    /// Keyword names of each op's call, by op id.
+    kwnames: Vec<Py<PyTuple>>,
+    /// Interned variable names, by var id.
+    var_keys: Vec<Py<PyString>>,
+    /// Interned op short names, by op id (the first element of frames).
+    op_names: Vec<Py<PyString>>,
+    /// The `("main",)` context tuple.
+    root_context: Py<PyTuple>,
+    /// Per-op facts every run reads.
+    facts: Arc<Facts>,
+}
+
+impl Compiled {
+    /// Compiles `document` (JSON text of schema 1.0) whose `{"$host": i}` values index `hosts`.
+    pub fn build(py: Python<'_>, document: &str, hosts: Vec<Py<PyAny>>) -> PyResult<Self> {
+        let doc = schema::parse(document).map_err(|e| to_pyerr(py, &e))?;
+        let plan = plan::compile(&doc).map_err(|e| to_pyerr(py, &e))?;
+        let mut problems = Vec::new();
+        let mut consts = Vec::with_capacity(plan.consts.len());
+        for c in &plan.consts {
+            consts.push(match c {
+                Const::Json(v) => json_to_py(py, v)?.unbind(),
+                Const::Int(digits) => int_to_py(py, digits)?.unbind(),
+                Const::Host(i) => match hosts.get(*i as usize) {
+                    Some(obj) => obj.clone_ref(py),
+                    None => {
+                        problems.push(Problem::new("invalid", format!("host object {i} is not in the hosts list")));
+                        py.None()
+                    }
+                },
+            });
+        }
+        let mut callables = Vec::with_capacity(plan.ops.len());
+        for op in &plan.ops {
+            if op.kind.is_builtin() {
+                callables.push(py.None());
+                continue;
+            }
+            match op.callable.map(|c| consts[c as usize].bind(py)) {
+                Some(f) if f.is_callable() => callables.push(f.clone().unbind()),
+                _ => {
+                    problems.push(
+                        Problem::new("unknown_op", format!("op '{}' has no Python callable to run", op.name))
+                            .op(&op.name),
+                    );
+                    callables.push(py.None());
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(to_pyerr(py, &EngineError::Invalid { graph: plan.name.clone(), problems }));
+        }
+        let kwnames = plan
+            .ops
+            .iter()
+            .map(|op| PyTuple::new(py, op.inputs.iter().map(|i| PyString::intern(py, &i.name))).map(Bound::unbind))
+            .collect::<PyResult<_>>()?;
+        let var_keys = plan.vars.iter().map(|v| PyString::intern(py, v).unbind()).collect();
+        let op_names = plan.ops.iter().map(|o| PyString::intern(py, &o.name).unbind()).collect();
+        let root_context = PyTuple::new(py, [operonx::scheduler::ROOT_CONTEXT])?.unbind();
+        let facts = Arc::new(Facts::new(&plan));
+        Ok(Compiled { plan: Arc::new(plan), consts, callables, kwnames, var_keys, op_names, root_context, facts })
+    }
+
+    /// The plan.
+    #[inline]
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.plan
+    }
+
+    /// The plan's facts.
+    pub fn facts(&self) -> &Arc<Facts> {
+        &self.facts
+    }
+
+    /// Constant `c` as a Python object.
+    #[inline]
+    pub fn constant(&self, c: ConstId) -> &Py<PyAny> {
+        &self.consts[c as usize]
+    }
+
+    /// The callable of op `op` (`None` for built-in ops).
+    #[inline]
+    pub fn callable(&self, op: OpId) -> &Py<PyAny> {
+        &self.callables[op as usize]
+    }
+
+    /// The keyword names of op `op`'s call.
+    #[inline]
+    pub fn kwnames(&self, op: OpId) -> &Py<PyTuple> {
+        &self.kwnames[op as usize]
+    }
+
+    /// Variable `v`'s name, interned.
+    #[inline]
+    pub fn var_key(&self, v: VarId) -> &Py<PyString> {
+        &self.var_keys[v as usize]
+    }
+
+    /// Op `op`'s short name, interned.
+    #[inline]
+    pub fn op_name(&self, op: OpId) -> &Py<PyString> {
+        &self.op_names[op as usize]
+    }
+
+    /// The `("main",)` context tuple.
+    pub fn root_context(&self) -> &Py<PyTuple> {
+        &self.root_context
+    }
+
+    /// Every Python object held (for the garbage collector).
+    pub fn objects(&self) -> impl Iterator<Item = &Py<PyAny>> {
+        self.callables.iter().chain(&self.consts)
+    }
+}
