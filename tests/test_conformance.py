@@ -34,7 +34,31 @@ CHECKS = ("run", "result", "collect", "frames")
 
 # Where the Python driver disagrees with a fixture's expectation: (fixture, check) -> what differs. Each
 # entry is asserted to still fail (strict xfail): fixing the driver makes the entry fail until removed.
-KNOWN_DISCREPANCIES: dict[tuple[str, str], str] = {}
+ANCHOR = ("the branch ignores its `anchor` input: the first case picks 'a' (matched 'x > 0') where the "
+          "anchor should force 'c' (matched 'anchor')")
+ITERATIONS = ("start().result() groups the frames of every loop iteration, where the result (as run() "
+              "gives it) holds the last iteration's only")
+KNOWN_DISCREPANCIES: dict[tuple[str, str], str] = {
+    **{("branch_anchor_forces_target", check): ANCHOR for check in CHECKS},
+    ("root_loop_until", "result"): f"{ITERATIONS}: n [1, 2, 3] for 3",
+    ("root_loop_max_iterations", "result"): f"{ITERATIONS}: n [1, 2, 3, 4] for 4",
+    ("root_loop_without_until", "result"): f"{ITERATIONS}: n [1, 2, 3] for 3",
+    ("root_loop_reads_run_input", "result"): f"{ITERATIONS}: n [5, 10, 15] for 15",
+    ("root_loop_mapped_outputs", "result"): f"{ITERATIONS}: m [0, 10], n [1, 2] for m 10, n 2",
+    ("root_loop_branch_in_body", "result"): f"{ITERATIONS}: n [1, 2, 3, 13, 23, 33] for 33",
+    ("until_and_with_index", "result"): f"{ITERATIONS}: n [1, 2], acc [[0], [0, 1]] for 2, [0, 1]",
+    ("until_not", "result"): f"{ITERATIONS}: n [1, 2, 3, 4] and every acc for 4, [0, 1, 2, 3]",
+    ("until_arithmetic_or", "result"): f"{ITERATIONS}: n [1, 2, 3, 4] and every acc for 4, [0, 1, 2, 3]",
+    ("until_chained_comparison_modulo", "result"): f"{ITERATIONS}: n [1, 2, 3] and every acc for 3, [0, 1, 2]",
+    ("until_is_not_none", "result"): f"{ITERATIONS}: n [1, 2], acc [[0], [0, 1]] for 2, [0, 1]",
+    ("until_or_index_compare", "result"): f"{ITERATIONS}: n [1, 2, 3, 4, 5] and every acc for 5, [0, 1, 2, 3, 4]",
+    ("nested_loop", "result"): f"{ITERATIONS}: n [-1, 0, 1, 2, 3] for 3 (a loop node's frames)",
+    ("nested_loop_max_iterations", "result"): f"{ITERATIONS}: n [-99, -98, -97] for -97 (a loop node's frames)",
+    ("loop_inside_loop", "result"): f"{ITERATIONS}: n [2, 3, ..., 18] (15 values) for 18",
+    ("stream_collect_in_loop", "result"): f"{ITERATIONS}: n [1, 2, 3], sum [0, 1, 3], xs of every iteration "
+                                          "for 3, 3, [0, 1, 2]",
+    ("loop_body_error_continue", "result"): f"{ITERATIONS}: n 1 (from iteration 0) for no output at all",
+}
 
 FIXTURES = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(conformance_gen.FIXTURES.glob("*.json"))}
 
@@ -68,6 +92,12 @@ async def run(engine: Any, fx: dict) -> dict:
 
 def start(engine: Any, fx: dict) -> ExecutionHandle:
     return ExecutionHandle(engine.start(fx["inputs"], fx["errors"], True), engine.name)
+
+
+async def started(engine: Any, fx: dict, method: str) -> Any:
+    """Starts a run and awaits ``handle.result()`` or ``handle.collect()``: a run that fails may fail as
+    it starts or when awaited."""
+    return await getattr(start(engine, fx), method)()
 
 
 # -- comparing ----------------------------------------------------------------------------------------
@@ -104,7 +134,8 @@ def error_of(exc: BaseException) -> dict:
         kind = "Cancelled"
     else:
         raise AssertionError(f"not an engine error: {exc!r}") from exc
-    return {"kind": kind, "op": exc.op, "context": list(exc.context)}
+    context = None if exc.context is None else list(exc.context)
+    return {"kind": kind, "op": exc.op, "context": context}
 
 
 def outputs_and_errors(result: dict) -> tuple[dict, list]:
@@ -145,30 +176,28 @@ async def check_run(fx: dict) -> None:
 
 async def check_result(fx: dict) -> None:
     engine, exp = engine_for(fx["document"]), fx["expected"]
-    handle = start(engine, fx)
     if "error" in exp:
-        return await expect_failure(handle.result(), exp["error"])
-    got, errors = outputs_and_errors(await asyncio.wait_for(handle.result(), T))
+        return await expect_failure(started(engine, fx, "result"), exp["error"])
+    got, errors = outputs_and_errors(await asyncio.wait_for(start(engine, fx).result(), T))
     assert_outcome(got, errors, exp["result"], exp["errors"], exp["frames_ordered"])
 
 
 async def check_collect(fx: dict) -> None:
     engine, exp = engine_for(fx["document"]), fx["expected"]
-    handle = start(engine, fx)
     if "error" in exp:
-        return await expect_failure(handle.collect(), exp["error"])
-    got, errors = outputs_and_errors(await asyncio.wait_for(handle.collect(), T))
+        return await expect_failure(started(engine, fx, "collect"), exp["error"])
+    got, errors = outputs_and_errors(await asyncio.wait_for(start(engine, fx).collect(), T))
     want = plain(grouped_frames(exp["frames"]))
     assert_outcome(got, errors, want, exp["errors"], exp["frames_ordered"])
 
 
 async def check_frames(fx: dict) -> None:
     engine, exp = engine_for(fx["document"]), fx["expected"]
-    handle = start(engine, fx)
     frames: list[dict] = []
 
     async def drain() -> None:
-        async for op_name, ctx, data in handle:
+        # A run may fail as it starts (inputs that are not a mapping) or while it streams.
+        async for op_name, ctx, data in start(engine, fx):
             frames.append(plain({"op": op_name, "context": list(ctx), "data": data}))
 
     if "error" in exp:

@@ -228,3 +228,57 @@ def nested_graph_not_taken():
         sub >> after
         [sub, after, other] >> END
     return fixture(g, inputs={"x": -1}, frames=[frame("other", v="other")], result={"v": "other"})
+
+
+@case
+def branch_on_op_output():
+    """A condition that reads another op's output."""
+    with GraphOp(name="g") as g:
+        a = inc(x=PARENT["x"])
+        router = if_(a["y"] > 3, "big").else_("small")
+        big = echo(v="big")
+        small = echo(v="small")
+        START >> a >> router >> [big, small] >> END
+    return fixture(g, inputs={"x": 3}, frames=[frame("big", v="big")], result={"v": "big"})
+
+
+@case
+def branch_hard_join_of_both_targets():
+    """A hard join of every target of a branch is skipped: the target not chosen never finishes."""
+    with GraphOp(name="g") as g:
+        router = if_(PARENT["x"] > 0, "p").else_("q")
+        p = echo(v="p")
+        q = echo(v="q")
+        j = echo(v="joined")
+        START >> router >> [p, q] >> j
+        [p, j] >> END
+    return fixture(g, inputs={"x": 1}, frames=[frame("p", v="p")], result={"v": "p"})
+
+
+@case
+def branch_anchor_forces_target():
+    """A truthy `anchor` input forces its value as the target, whatever the cases say;
+    `matched` is "anchor"."""
+    with GraphOp(name="g") as g:
+        cases = [(PARENT["x"] > 0, "a"), (PARENT["x"] > 100, "c")]
+        router = BranchOp(name="router", cases=cases, default="b", inputs={"anchor": PARENT["pick"]})
+        a = echo(v="a")
+        b = echo(v="b")
+        c = echo(v="c")
+        START >> router >> [a, b, c] >> END
+        router["target"] >> PARENT["t"]
+        router["matched"] >> PARENT["m"]
+    frames = [frame("router", t="c", m="anchor"), frame("c", v="c")]
+    return fixture(g, inputs={"x": 1, "pick": "c"}, frames=frames, result={"t": "c", "m": "anchor", "v": "c"})
+
+
+@case
+def nested_graph_absent_input_takes_default():
+    """A nested graph input whose source is absent reads as None inside, so the reader's default
+    applies."""
+    with GraphOp(name="g") as g:
+        with GraphOp(name="sub", inputs={"v": PARENT["missing"]}) as sub:
+            p = scale(x=2, k=PARENT["v"])
+            START >> p >> END
+        START >> sub >> END
+    return fixture(g, frames=[frame("sub", y=20)], result={"y": 20})

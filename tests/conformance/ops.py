@@ -63,7 +63,7 @@ def count_to(n):
 
 def spread(x):
     for j in range(x):
-        yield {"z": [x, j]}
+        yield {"z": x * 10 + j}
 
 
 async def ainc(x):

@@ -13,11 +13,34 @@ mod conformance_ops;
 
 /// Fixtures the Rust driver cannot run yet, with why. Each must still be refused when built, for that
 /// reason: once the engine runs them, the test says to remove the entry.
-const NOT_YET_RUST: &[(&str, &str)] = &[];
+const NOT_YET_RUST: &[(&str, &str)] = &[
+    ("async_stream_to_end", "generator op acount_to: a Rust op returns one set of outputs"),
+    ("stream_and_consumer_to_end", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_batch_value_broadcast", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_collect", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_collect_empty", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_collect_in_loop", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_collect_inner_stream", "generator op count_to, spread: a Rust op returns one set of outputs"),
+    ("stream_collect_per_item_output", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_empty", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_generator_fed_by_op", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_item_error_continue", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_item_error_fails_the_run", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_of_streams", "generator op count_to, spread: a Rust op returns one set of outputs"),
+    ("stream_parallel", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_parallel_max", "generator op acount_to: a Rust op returns one set of outputs"),
+    ("stream_per_item_sequential", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_single_item", "generator op count_to: a Rust op returns one set of outputs"),
+    ("stream_to_end", "generator op count_to: a Rust op returns one set of outputs"),
+];
 
 /// Fixtures where the Rust driver disagrees with the expectation: (fixture, what differs). Each is
 /// asserted to still fail: fixing the driver makes the test say to remove the entry.
-const KNOWN_DISCREPANCIES: &[(&str, &str)] = &[];
+const KNOWN_DISCREPANCIES: &[(&str, &str)] = &[(
+    "branch_anchor_forces_target",
+    "the branch ignores its `anchor` input: the first case picks 'a' (matched 'x > 0') where the anchor should \
+     force 'c' (matched 'anchor')",
+)];
 
 /// Every fixture file, `(name, fixture)`, sorted by name.
 fn fixtures() -> Vec<(String, Value)> {
@@ -57,7 +80,7 @@ fn error_json(e: &EngineError) -> Value {
         other => {
             let debug = format!("{other:?}");
             let kind: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();
-            json!({"kind": kind, "op": null, "context": null, "message": other.to_string()})
+            json!({"kind": kind, "op": null, "context": null})
         }
     }
 }
