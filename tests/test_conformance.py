@@ -120,8 +120,11 @@ def same_grouped(got: dict, want: dict, ordered: bool) -> bool:
     """Grouped outputs; with unordered frames a list value is compared as a multiset."""
     if ordered:
         return got == want
-    norm = lambda d: {k: sorted(map(key, v)) if isinstance(v, list) else v for k, v in d.items()}  # noqa: E731
-    return norm(got) == norm(want)
+
+    def unordered(grouped: dict) -> dict:
+        return {k: sorted(map(key, v)) if isinstance(v, list) else v for k, v in grouped.items()}
+
+    return unordered(got) == unordered(want)
 
 
 def error_of(exc: BaseException) -> dict:
