@@ -1,0 +1,108 @@
+//! The op vocabulary of the conformance fixtures in Rust: the twins of `tests/conformance/ops.py`,
+//! registered under the same `func_name`s with the same behaviour. Generators (`count_to`, `spread`,
+//! `acount_to`) have no twin: a Rust op returns one set of outputs. `ainc` is `inc` (Rust ops are
+//! called inline; the Python twin is an `async def`).
+
+use operonx::ops::{Inputs, Outputs};
+use operonx::OperonBuilder;
+use serde_json::{json, Value};
+
+/// Registers every op of the vocabulary that has a Rust twin.
+pub fn register(builder: OperonBuilder) -> OperonBuilder {
+    builder
+        .op("inc", inc)
+        .op("ainc", inc)
+        .op("add", add)
+        .op("scale", scale)
+        .op("echo", echo)
+        .op("split", split)
+        .op("tagged", tagged)
+        .op("step", step)
+        .op("accum", accum)
+        .op("fail", fail)
+        .op("fail_at", fail_at)
+        .op("total", total)
+}
+
+/// The error every failing op of the vocabulary reports.
+pub const BOOM: &str = "boom";
+
+fn value<'a>(inputs: &'a Inputs, name: &str) -> &'a Value {
+    inputs.get(name).unwrap_or(&Value::Null)
+}
+
+fn int(inputs: &Inputs, name: &str) -> Result<i64, String> {
+    value(inputs, name).as_i64().ok_or_else(|| format!("input '{name}' must be an int, got {}", value(inputs, name)))
+}
+
+fn outputs<const N: usize>(pairs: [(&str, Value); N]) -> Outputs {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+fn checked(r: Option<i64>) -> Result<Value, String> {
+    r.map(Value::from).ok_or_else(|| "integer overflow".to_string())
+}
+
+fn inc(i: &Inputs) -> Result<Outputs, String> {
+    Ok(outputs([("y", checked(int(i, "x")?.checked_add(1))?)]))
+}
+
+fn add(i: &Inputs) -> Result<Outputs, String> {
+    Ok(outputs([("y", checked(int(i, "a")?.checked_add(int(i, "b")?))?)]))
+}
+
+fn scale(i: &Inputs) -> Result<Outputs, String> {
+    let k = if value(i, "k").is_null() { 10 } else { int(i, "k")? };
+    Ok(outputs([("y", checked(int(i, "x")?.checked_mul(k))?)]))
+}
+
+fn echo(i: &Inputs) -> Result<Outputs, String> {
+    Ok(outputs([("v", value(i, "v").clone())]))
+}
+
+fn split(i: &Inputs) -> Result<Outputs, String> {
+    let x = int(i, "x")?;
+    Ok(outputs([("lo", checked(x.checked_sub(1))?), ("hi", checked(x.checked_add(1))?)]))
+}
+
+fn tagged(i: &Inputs) -> Result<Outputs, String> {
+    Ok(outputs([("y", value(i, "x").clone()), ("$tags", json!(["seen"]))]))
+}
+
+fn step(i: &Inputs) -> Result<Outputs, String> {
+    Ok(outputs([("n", checked(int(i, "n")?.checked_add(1))?)]))
+}
+
+fn accum(i: &Inputs) -> Result<Outputs, String> {
+    let n = int(i, "n")?;
+    let mut acc = match value(i, "acc") {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items.clone(),
+        other => return Err(format!("input 'acc' must be a list, got {other}")),
+    };
+    acc.push(Value::from(n));
+    Ok(outputs([("n", checked(n.checked_add(1))?), ("acc", Value::Array(acc))]))
+}
+
+fn fail(_: &Inputs) -> Result<Outputs, String> {
+    Err(BOOM.into())
+}
+
+fn fail_at(i: &Inputs) -> Result<Outputs, String> {
+    let n = int(i, "n")?;
+    if value(i, "at") == &Value::from(n) {
+        return Err(BOOM.into());
+    }
+    Ok(outputs([("n", checked(n.checked_add(1))?)]))
+}
+
+fn total(i: &Inputs) -> Result<Outputs, String> {
+    let Value::Array(xs) = value(i, "xs") else {
+        return Err(format!("input 'xs' must be a list, got {}", value(i, "xs")));
+    };
+    let mut sum: i64 = 0;
+    for x in xs {
+        sum = x.as_i64().and_then(|x| sum.checked_add(x)).ok_or_else(|| format!("cannot sum {x}"))?;
+    }
+    Ok(outputs([("sum", Value::from(sum)), ("xs", Value::Array(xs.clone()))]))
+}
