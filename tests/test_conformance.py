@@ -4,8 +4,8 @@ Each fixture's document is compiled by ``operonx._core.Engine`` with the vocabul
 ``tests/conformance/ops.py`` bound by ``func_name``: there is no public way yet to run a raw document
 with callables bound by name, so this is the lowest-level path (``Operon.run`` / ``Operon.start`` are
 the three lines ``run`` and ``start`` below repeat; the handle is the public ``ExecutionHandle``).
-Every fixture is checked four ways: ``run()``, ``start().result()``, ``start().collect()`` and the
-frames of ``async for`` over a handle. The same files run through the Rust driver in
+Every fixture is checked four ways: ``run()``, ``start().result()`` and ``start().collect(unwrap=True)``
+(all three give the same result, loops included) and the frames of ``async for`` over a handle. The same files run through the Rust driver in
 rust/core/tests/conformance.rs.
 """
 
@@ -34,31 +34,7 @@ CHECKS = ("run", "result", "collect", "frames")
 
 # Where the Python driver disagrees with a fixture's expectation: (fixture, check) -> what differs. Each
 # entry is asserted to still fail (strict xfail): fixing the driver makes the entry fail until removed.
-ANCHOR = ("the branch ignores its `anchor` input: the first case picks 'a' (matched 'x > 0') where the "
-          "anchor should force 'c' (matched 'anchor')")
-ITERATIONS = ("start().result() groups the frames of every loop iteration, where the result (as run() "
-              "gives it) holds the last iteration's only")
-KNOWN_DISCREPANCIES: dict[tuple[str, str], str] = {
-    **{("branch_anchor_forces_target", check): ANCHOR for check in CHECKS},
-    ("root_loop_until", "result"): f"{ITERATIONS}: n [1, 2, 3] for 3",
-    ("root_loop_max_iterations", "result"): f"{ITERATIONS}: n [1, 2, 3, 4] for 4",
-    ("root_loop_without_until", "result"): f"{ITERATIONS}: n [1, 2, 3] for 3",
-    ("root_loop_reads_run_input", "result"): f"{ITERATIONS}: n [5, 10, 15] for 15",
-    ("root_loop_mapped_outputs", "result"): f"{ITERATIONS}: m [0, 10], n [1, 2] for m 10, n 2",
-    ("root_loop_branch_in_body", "result"): f"{ITERATIONS}: n [1, 2, 3, 13, 23, 33] for 33",
-    ("until_and_with_index", "result"): f"{ITERATIONS}: n [1, 2], acc [[0], [0, 1]] for 2, [0, 1]",
-    ("until_not", "result"): f"{ITERATIONS}: n [1, 2, 3, 4] and every acc for 4, [0, 1, 2, 3]",
-    ("until_arithmetic_or", "result"): f"{ITERATIONS}: n [1, 2, 3, 4] and every acc for 4, [0, 1, 2, 3]",
-    ("until_chained_comparison_modulo", "result"): f"{ITERATIONS}: n [1, 2, 3] and every acc for 3, [0, 1, 2]",
-    ("until_is_not_none", "result"): f"{ITERATIONS}: n [1, 2], acc [[0], [0, 1]] for 2, [0, 1]",
-    ("until_or_index_compare", "result"): f"{ITERATIONS}: n [1, 2, 3, 4, 5] and every acc for 5, [0, 1, 2, 3, 4]",
-    ("nested_loop", "result"): f"{ITERATIONS}: n [-1, 0, 1, 2, 3] for 3 (a loop node's frames)",
-    ("nested_loop_max_iterations", "result"): f"{ITERATIONS}: n [-99, -98, -97] for -97 (a loop node's frames)",
-    ("loop_inside_loop", "result"): f"{ITERATIONS}: n [2, 3, ..., 18] (15 values) for 18",
-    ("stream_collect_in_loop", "result"): f"{ITERATIONS}: n [1, 2, 3], sum [0, 1, 3], xs of every iteration "
-                                          "for 3, 3, [0, 1, 2]",
-    ("loop_body_error_continue", "result"): f"{ITERATIONS}: n 1 (from iteration 0) for no output at all",
-}
+KNOWN_DISCREPANCIES: dict[tuple[str, str], str] = {}
 
 FIXTURES = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(conformance_gen.FIXTURES.glob("*.json"))}
 
@@ -97,7 +73,8 @@ def start(engine: Any, fx: dict) -> ExecutionHandle:
 async def started(engine: Any, fx: dict, method: str) -> Any:
     """Starts a run and awaits ``handle.result()`` or ``handle.collect()``: a run that fails may fail as
     it starts or when awaited."""
-    return await getattr(start(engine, fx), method)()
+    handle = start(engine, fx)
+    return await (handle.collect(unwrap=True) if method == "collect" else handle.result())
 
 
 # -- comparing ----------------------------------------------------------------------------------------
@@ -146,15 +123,6 @@ def outputs_and_errors(result: dict) -> tuple[dict, list]:
     return plain(out), [error_of(e) for e in result.get("$errors", [])]
 
 
-def grouped_frames(frames: list[dict]) -> dict:
-    """What ``collect()`` gives: every frame's keys, each with the list of its values in frame order."""
-    grouped: dict[str, list] = {}
-    for f in frames:
-        for k, v in f["data"].items():
-            grouped.setdefault(k, []).append(v)
-    return grouped
-
-
 def assert_outcome(got: dict, errors: list, want: dict, expected_errors: list, ordered: bool) -> None:
     assert same_grouped(got, want, ordered), f"outputs {got!r}, expected {want!r}"
     assert same_list(errors, expected_errors, ordered), f"errors {errors!r}, expected {expected_errors!r}"
@@ -189,9 +157,9 @@ async def check_collect(fx: dict) -> None:
     engine, exp = engine_for(fx["document"]), fx["expected"]
     if "error" in exp:
         return await expect_failure(started(engine, fx, "collect"), exp["error"])
-    got, errors = outputs_and_errors(await asyncio.wait_for(start(engine, fx).collect(), T))
-    want = plain(grouped_frames(exp["frames"]))
-    assert_outcome(got, errors, want, exp["errors"], exp["frames_ordered"])
+    # With unwrap=True, collect() groups as run() and result() do: the same result, loops included.
+    got, errors = outputs_and_errors(await asyncio.wait_for(start(engine, fx).collect(unwrap=True), T))
+    assert_outcome(got, errors, exp["result"], exp["errors"], exp["frames_ordered"])
 
 
 async def check_frames(fx: dict) -> None:

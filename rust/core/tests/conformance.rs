@@ -36,11 +36,7 @@ const NOT_YET_RUST: &[(&str, &str)] = &[
 
 /// Fixtures where the Rust driver disagrees with the expectation: (fixture, what differs). Each is
 /// asserted to still fail: fixing the driver makes the test say to remove the entry.
-const KNOWN_DISCREPANCIES: &[(&str, &str)] = &[(
-    "branch_anchor_forces_target",
-    "the branch ignores its `anchor` input: the first case picks 'a' (matched 'x > 0') where the anchor should \
-     force 'c' (matched 'anchor')",
-)];
+const KNOWN_DISCREPANCIES: &[(&str, &str)] = &[];
 
 /// Every fixture file, `(name, fixture)`, sorted by name.
 fn fixtures() -> Vec<(String, Value)> {

@@ -215,6 +215,10 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         PyString::new(self.py, s).into_any().unbind()
     }
 
+    fn text_of(&mut self, v: &Py<PyAny>) -> Option<String> {
+        v.bind(self.py).extract::<String>().ok()
+    }
+
     fn until_callable(&mut self, c: ConstId, vars: &Py<PyAny>) -> Result<bool, (String, PyErr)> {
         let f = self.eng.constant(c).bind(self.py);
         let what = || {

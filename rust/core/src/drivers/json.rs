@@ -167,6 +167,10 @@ impl Runtime<Json> for JsonRuntime<'_> {
         Value::String(s.to_string())
     }
 
+    fn text_of(&mut self, v: &Value) -> Option<String> {
+        v.as_str().map(str::to_string)
+    }
+
     fn until_callable(&mut self, _c: ConstId, _vars: &Value) -> Result<bool, (String, String)> {
         Err(("callable".into(), "a callable until cannot run in the Rust API".into()))
         // refused at build time

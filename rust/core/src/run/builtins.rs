@@ -74,6 +74,39 @@ impl<M: Model> Run<M> {
         Ok(())
     }
 
+    /// The target a truthy `anchor` input of branch `op` forces (the short name of one of its
+    /// targets); `None` without one.
+    fn anchor<R: Runtime<M>>(
+        &self,
+        rt: &mut R,
+        op: OpId,
+        record: &M::Value,
+    ) -> Result<Option<OpId>, OpFailure<M::Error>> {
+        let plan = self.plan();
+        let p = &plan.ops[op as usize];
+        let Builtin::Branch { candidates, .. } = &p.builtin else { return Ok(None) };
+        if !p.inputs.iter().any(|i| i.name == "anchor") {
+            return Ok(None);
+        }
+        let Some(anchor) = rt.get_str(record, "anchor").map_err(OpFailure::Raised)? else { return Ok(None) };
+        if !rt.truthy(&anchor).map_err(OpFailure::Raised)? {
+            return Ok(None);
+        }
+        let name = rt.text_of(&anchor);
+        let found = candidates.iter().copied().find(|&t| Some(&plan.ops[t as usize].name) == name.as_ref());
+        match found {
+            Some(target) => Ok(Some(target)),
+            None => {
+                let targets: Vec<&str> = candidates.iter().map(|&t| plan.ops[t as usize].name.as_str()).collect();
+                Err(OpFailure::BadReturn(format!(
+                    "its anchor input names {}, which is not one of its targets ({})",
+                    name.map(|n| format!("{n:?}")).unwrap_or_else(|| "something that is not an op name".into()),
+                    targets.join(", ")
+                )))
+            }
+        }
+    }
+
     /// A branch: picks its target (conditions read the branch's inputs from its own record),
     /// records `target` and `matched`, and tells the scheduler which way to go.
     fn branch<R: Runtime<M>>(
@@ -88,9 +121,13 @@ impl<M: Model> Run<M> {
         let plan = self.plan_arc();
         let (own, last) = (rt.copy(&record), rt.copy(&record));
         self.values.put(op, ctx, own, last);
-        let (chosen, matched) = {
-            let mut scope = Scope { rt: &mut *rt, run: self, ctx };
-            choose_branch(&mut scope, cases, default)
+        let anchored = self.anchor(rt, op, &record)?;
+        let (chosen, matched) = match anchored {
+            Some(target) => (Some(target), Some("anchor")),
+            None => {
+                let mut scope = Scope { rt: &mut *rt, run: self, ctx };
+                choose_branch(&mut scope, cases, default)
+            }
         };
         let target = match chosen {
             Some(t) => rt.op_name(t),

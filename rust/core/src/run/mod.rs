@@ -104,6 +104,8 @@ pub trait Runtime<M: Model> {
     fn op_name(&mut self, op: OpId) -> M::Value;
     /// A text as a value (a branch's `matched`).
     fn text(&mut self, s: &str) -> M::Value;
+    /// A value's text, when it is one (a branch's `anchor`).
+    fn text_of(&mut self, v: &M::Value) -> Option<String>;
     /// A loop's `until` given as a callable of the host (constant `c`) over the loop's variables.
     /// The error carries a description of the callable.
     fn until_callable(&mut self, c: ConstId, vars: &M::Value) -> Result<bool, (String, M::Error)>;
