@@ -11,7 +11,7 @@ pub use crate::drivers::inline::RunOutput;
 pub use crate::error::panic_message;
 use crate::error::{EngineError, Result};
 use crate::graph::schema;
-use crate::ops::{binding_problems, RustOp, SharedOp};
+use crate::ops::{bind, binding_problems, Implementation, RustGen, RustOp};
 use crate::plan::{self, Plan};
 use crate::run::Facts;
 pub use crate::run::Frame;
@@ -21,13 +21,20 @@ use crate::value::json_type;
 /// Builds an [`Operon`] from a graph document and Rust op implementations.
 pub struct OperonBuilder {
     json: String,
-    ops: FxHashMap<String, SharedOp>,
+    impls: FxHashMap<String, Implementation>,
 }
 
 impl OperonBuilder {
     /// Registers the implementation of every op whose `func_name` (or name) is `name`.
     pub fn op(mut self, name: &str, f: impl RustOp + 'static) -> Self {
-        self.ops.insert(name.to_string(), Arc::new(f));
+        self.impls.insert(name.to_string(), Implementation::Op(Arc::new(f)));
+        self
+    }
+
+    /// Registers the implementation of every generator op whose `func_name` (or name) is `name`:
+    /// each call returns the iterator of its items.
+    pub fn gen(mut self, name: &str, f: impl RustGen + 'static) -> Self {
+        self.impls.insert(name.to_string(), Implementation::Gen(Arc::new(f)));
         self
     }
 
@@ -35,7 +42,7 @@ impl OperonBuilder {
     pub fn build(self) -> Result<Operon> {
         let doc = schema::parse(&self.json)?;
         // Binding problems are collected before compiling so that an invalid graph reports them too.
-        let mut problems = binding_problems(&doc, &self.ops);
+        let mut problems = binding_problems(&doc, &self.impls);
         let plan = match plan::compile(&doc) {
             Ok(plan) => plan,
             Err(EngineError::Invalid { graph, problems: mut found }) => {
@@ -48,16 +55,7 @@ impl OperonBuilder {
         if !problems.is_empty() {
             return Err(EngineError::Invalid { graph: plan.name.clone(), problems });
         }
-        let impls = plan
-            .ops
-            .iter()
-            .map(|op| {
-                if op.kind.is_builtin() {
-                    return None;
-                }
-                self.ops.get(&op.func_name).or_else(|| self.ops.get(&op.name)).cloned()
-            })
-            .collect();
+        let impls = bind(&plan, &self.impls);
         let facts = Arc::new(Facts::new(&plan));
         Ok(Operon { plan: Arc::new(plan), facts, impls })
     }
@@ -67,13 +65,13 @@ impl OperonBuilder {
 pub struct Operon {
     plan: Arc<Plan>,
     facts: Arc<Facts>,
-    impls: Vec<Option<SharedOp>>,
+    impls: Vec<Option<Implementation>>,
 }
 
 impl Operon {
     /// Starts building an engine from a graph document (schema 1.0).
     pub fn builder(json: impl Into<String>) -> OperonBuilder {
-        OperonBuilder { json: json.into(), ops: FxHashMap::default() }
+        OperonBuilder { json: json.into(), impls: FxHashMap::default() }
     }
 
     /// The compiled plan.

@@ -11,29 +11,6 @@ use serde_json::{json, Map, Value};
 
 mod conformance_ops;
 
-/// Fixtures the Rust driver cannot run yet, with why. Each must still be refused when built, for that
-/// reason: once the engine runs them, the test says to remove the entry.
-const NOT_YET_RUST: &[(&str, &str)] = &[
-    ("async_stream_to_end", "generator op acount_to: a Rust op returns one set of outputs"),
-    ("stream_and_consumer_to_end", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_batch_value_broadcast", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_collect", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_collect_empty", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_collect_in_loop", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_collect_inner_stream", "generator op count_to, spread: a Rust op returns one set of outputs"),
-    ("stream_collect_per_item_output", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_empty", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_generator_fed_by_op", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_item_error_continue", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_item_error_fails_the_run", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_of_streams", "generator op count_to, spread: a Rust op returns one set of outputs"),
-    ("stream_parallel", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_parallel_max", "generator op acount_to: a Rust op returns one set of outputs"),
-    ("stream_per_item_sequential", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_single_item", "generator op count_to: a Rust op returns one set of outputs"),
-    ("stream_to_end", "generator op count_to: a Rust op returns one set of outputs"),
-];
-
 /// Fixtures where the Rust driver disagrees with the expectation: (fixture, what differs). Each is
 /// asserted to still fail: fixing the driver makes the test say to remove the entry.
 const KNOWN_DISCREPANCIES: &[(&str, &str)] = &[];
@@ -157,7 +134,7 @@ fn every_fixture_gives_its_expected_frames_result_and_errors() {
     let mut failures = Vec::new();
     let mut ran = 0;
     for (name, fixture) in fixtures() {
-        if listed(NOT_YET_RUST, &name).is_some() || listed(KNOWN_DISCREPANCIES, &name).is_some() {
+        if listed(KNOWN_DISCREPANCIES, &name).is_some() {
             continue;
         }
         ran += 1;
@@ -179,25 +156,10 @@ fn known_discrepancies_still_differ() {
 }
 
 #[test]
-fn fixtures_not_yet_run_by_rust_are_still_refused_for_their_generators() {
-    let all = fixtures();
-    for (name, why) in NOT_YET_RUST {
-        let (_, fixture) = all.iter().find(|(n, _)| n == name).expect("a listed fixture exists");
-        let refused = match build(fixture) {
-            Err(EngineError::Invalid { problems, .. }) => {
-                problems.iter().any(|p| p.category == "unsupported" && p.message.contains("generator"))
-            }
-            _ => false,
-        };
-        assert!(refused, "{name} is no longer refused for a generator op: remove it from NOT_YET_RUST ({why})");
-    }
-}
-
-#[test]
 fn the_lists_name_distinct_fixtures() {
     let names: Vec<String> = fixtures().into_iter().map(|(n, _)| n).collect();
     let mut seen = Vec::new();
-    for (name, _) in NOT_YET_RUST.iter().chain(KNOWN_DISCREPANCIES) {
+    for (name, _) in KNOWN_DISCREPANCIES {
         assert!(names.iter().any(|n| n == name), "{name} is not a fixture");
         assert!(!seen.contains(name), "{name} is listed twice");
         seen.push(*name);

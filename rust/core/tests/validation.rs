@@ -174,13 +174,24 @@ fn every_problem_is_reported_at_once() {
 }
 
 #[test]
-fn unsupported_op_kinds_are_reported() {
+fn an_op_bound_to_an_implementation_of_the_other_kind_is_reported() {
     let mut d = doc(&["a", "gen", "sub"], &[], &["a", "gen", "sub"], &["a"]);
     d["ops"]["gen"]["is_generator"] = json!(true);
     d["ops"]["sub"]["type"] = json!("graph");
-    // A nested graph runs, but one without its own "graph" document is invalid.
-    let cats = categories(&d);
-    assert_eq!(cats, ["invalid", "unsupported"]);
+    // A nested graph runs, but one without its own "graph" document is invalid; a generator op bound
+    // to a plain function is invalid too.
+    let p = problems(&d);
+    let gen = p.iter().find(|p| p.op_name.as_deref() == Some("gen")).expect("a problem about gen");
+    assert_eq!(gen.category, "invalid");
+    assert!(gen.message.contains("OperonBuilder::gen"), "{}", gen.message);
+    assert_eq!(categories(&d), ["invalid", "invalid"]);
+    // And a plain op bound to a generator.
+    let d = doc(&["a"], &[], &["a"], &["a"]);
+    let items = |_: &operonx::ops::Inputs| -> Result<operonx::ops::Items, String> { Ok(Box::new(std::iter::empty())) };
+    let err = Operon::builder(d.to_string()).gen("a", items).build().err().unwrap();
+    let EngineError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
+    assert_eq!(problems.len(), 1);
+    assert!(problems[0].message.contains("OperonBuilder::op"), "{}", problems[0].message);
 }
 
 #[test]
@@ -191,7 +202,7 @@ fn binding_problems_are_reported_with_graph_problems() {
     let EngineError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
     let mut cats: Vec<_> = problems.iter().map(|p| (p.category, p.op_name.clone().unwrap())).collect();
     cats.sort_unstable();
-    assert_eq!(cats, [("cycle", "a".to_string()), ("unknown_op", "a".to_string()), ("unsupported", "b".to_string())]);
+    assert_eq!(cats, [("cycle", "a".to_string()), ("invalid", "b".to_string()), ("unknown_op", "a".to_string())]);
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 mod registry;
-pub(crate) use registry::binding_problems;
+pub(crate) use registry::{bind, binding_problems};
 
 /// The outputs an op returns: each key is an output variable.
 pub type Outputs = Map<String, Value>;
@@ -50,3 +50,35 @@ where
 
 /// A shared op implementation.
 pub type SharedOp = Arc<dyn RustOp>;
+
+/// The items of one call of a generator op, in order: each one set of outputs; an error ends the
+/// stream and fails the op.
+pub type Items = Box<dyn Iterator<Item = Result<Outputs, String>> + Send>;
+
+/// A generator op implemented in Rust: each call returns an iterator of items, pulled one at a
+/// time while the items' downstream ops run. An error message fails the op.
+pub trait RustGen: Send + Sync {
+    /// Starts the op's stream.
+    fn call(&self, inputs: &Inputs) -> Result<Items, String>;
+}
+
+impl<F> RustGen for F
+where
+    F: Fn(&Inputs) -> Result<Items, String> + Send + Sync,
+{
+    fn call(&self, inputs: &Inputs) -> Result<Items, String> {
+        self(inputs)
+    }
+}
+
+/// A shared generator implementation.
+pub type SharedGen = Arc<dyn RustGen>;
+
+/// What runs one op: a function, or a generator.
+#[derive(Clone)]
+pub enum Implementation {
+    /// A plain op: one set of outputs per call.
+    Op(SharedOp),
+    /// A generator op: a stream of items per call.
+    Gen(SharedGen),
+}

@@ -1,14 +1,22 @@
-//! Which Rust implementation runs each op of a document: registered by `func_name` or by op name.
+//! Which Rust implementation runs each op of a document: registered by `func_name` or by op name,
+//! a generator op with a generator, any other code op with a function.
 
 use rustc_hash::FxHashMap;
 
-use super::SharedOp;
+use super::Implementation;
 use crate::error::Problem;
 use crate::graph::schema::GraphDoc;
+use crate::plan::Plan;
 
-/// Problems of binding `doc`'s code ops (nested graphs included) to the registered `ops`: an op with
-/// no implementation, or a generator op (Rust ops cannot be generators).
-pub(crate) fn binding_problems(doc: &GraphDoc, ops: &FxHashMap<String, SharedOp>) -> Vec<Problem> {
+/// The implementation registered under an op's `func_name`, else under its name.
+fn lookup<'a>(impls: &'a FxHashMap<String, Implementation>, func_name: &str, name: &str) -> Option<&'a Implementation> {
+    impls.get(func_name).or_else(|| impls.get(name))
+}
+
+/// Problems of binding `doc`'s code ops (nested graphs included) to the registered `impls`: an op
+/// with no implementation, or one whose implementation is not of its kind (a generator op needs a
+/// generator, any other op a function).
+pub(crate) fn binding_problems(doc: &GraphDoc, impls: &FxHashMap<String, Implementation>) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut graphs = vec![doc];
     while let Some(g) = graphs.pop() {
@@ -16,30 +24,44 @@ pub(crate) fn binding_problems(doc: &GraphDoc, ops: &FxHashMap<String, SharedOp>
             match op.kind.as_str() {
                 "graph" => graphs.extend(op.graph.as_deref()),
                 "code" => {
-                    if op.is_generator {
-                        problems.push(
-                            Problem::new(
-                                "unsupported",
-                                format!("op '{name}' is a generator; Rust generator ops are not supported"),
-                            )
-                            .op(name),
-                        );
-                    }
                     let func_name = op.func_name.as_deref().unwrap_or(name);
-                    if !ops.contains_key(func_name) && !ops.contains_key(name.as_str()) {
-                        problems.push(
-                            Problem::new(
-                                "unknown_op",
-                                format!("no Rust implementation registered for op '{name}' (function '{func_name}')"),
-                            )
-                            .op(name)
-                            .target(func_name),
-                        );
-                    }
+                    let problem = match (lookup(impls, func_name, name), op.is_generator) {
+                        (None, gen) => Problem::new(
+                            "unknown_op",
+                            format!(
+                                "no Rust {} registered for op '{name}' (function '{func_name}')",
+                                if gen { "generator (OperonBuilder::gen)" } else { "implementation" }
+                            ),
+                        ),
+                        (Some(Implementation::Op(_)), true) => Problem::new(
+                            "invalid",
+                            format!(
+                                "op '{name}' is a generator but '{func_name}' is registered as a plain op; register a \
+                                 generator with OperonBuilder::gen"
+                            ),
+                        ),
+                        (Some(Implementation::Gen(_)), false) => Problem::new(
+                            "invalid",
+                            format!(
+                                "op '{name}' is not a generator but '{func_name}' is registered as one (OperonBuilder::gen); \
+                                 register a function with OperonBuilder::op"
+                            ),
+                        ),
+                        _ => continue,
+                    };
+                    problems.push(problem.op(name).target(func_name));
                 }
                 _ => {}
             }
         }
     }
     problems
+}
+
+/// The implementation of each op of `plan` (`None` for built-in ops).
+pub(crate) fn bind(plan: &Plan, impls: &FxHashMap<String, Implementation>) -> Vec<Option<Implementation>> {
+    plan.ops
+        .iter()
+        .map(|op| if op.kind.is_builtin() { None } else { lookup(impls, &op.func_name, &op.name).cloned() })
+        .collect()
 }

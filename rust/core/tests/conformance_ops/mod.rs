@@ -1,9 +1,8 @@
 //! The op vocabulary of the conformance fixtures in Rust: the twins of `tests/conformance/ops.py`,
-//! registered under the same `func_name`s with the same behaviour. Generators (`count_to`, `spread`,
-//! `acount_to`) have no twin: a Rust op returns one set of outputs. `ainc` is `inc` (Rust ops are
-//! called inline; the Python twin is an `async def`).
+//! registered under the same `func_name`s with the same behaviour. `ainc` is `inc` and `acount_to` is
+//! `count_to` (Rust ops are called inline; the Python twins are an `async def` and an async generator).
 
-use operonx::ops::{Inputs, Outputs};
+use operonx::ops::{Inputs, Items, Outputs};
 use operonx::OperonBuilder;
 use serde_json::{json, Value};
 
@@ -22,6 +21,9 @@ pub fn register(builder: OperonBuilder) -> OperonBuilder {
         .op("fail", fail)
         .op("fail_at", fail_at)
         .op("total", total)
+        .gen("count_to", count_to)
+        .gen("acount_to", count_to)
+        .gen("spread", spread)
 }
 
 /// The error every failing op of the vocabulary reports.
@@ -105,4 +107,15 @@ fn total(i: &Inputs) -> Result<Outputs, String> {
         sum = x.as_i64().and_then(|x| sum.checked_add(x)).ok_or_else(|| format!("cannot sum {x}"))?;
     }
     Ok(outputs([("sum", Value::from(sum)), ("xs", Value::Array(xs.clone()))]))
+}
+
+fn count_to(i: &Inputs) -> Result<Items, String> {
+    let n = int(i, "n")?;
+    Ok(Box::new((0..n).map(|i| Ok(outputs([("i", Value::from(i))])))))
+}
+
+fn spread(i: &Inputs) -> Result<Items, String> {
+    let x = int(i, "x")?;
+    let base = x.checked_mul(10).ok_or("integer overflow")?;
+    Ok(Box::new((0..x).map(move |j| Ok(outputs([("z", checked(base.checked_add(j))?)])))))
 }
