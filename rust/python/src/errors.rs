@@ -13,23 +13,23 @@ use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 /// Every exception class of the family.
 pub struct Exceptions {
     /// Base of every operonx error.
-    pub operon: Py<PyType>,
+    operon: Py<PyType>,
     /// A malformed or invalid graph (also a `ValueError`).
-    pub graph: Py<PyType>,
+    graph: Py<PyType>,
     /// Whole-graph validation failed; `.errors` lists every problem.
-    pub validation: Py<PyType>,
+    validation: Py<PyType>,
     /// The document's `schema_version` is not one this engine reads.
-    pub schema_version: Py<PyType>,
+    schema_version: Py<PyType>,
     /// An authoring mistake of the `TypeError` kind (unknown keyword, `START >> ~op`).
-    pub graph_type: Py<PyType>,
+    graph_type: Py<PyType>,
     /// A missing or invalid op input (also a `TypeError`).
-    pub input: Py<PyType>,
+    input: Py<PyType>,
     /// An op raised; the original exception is `__cause__`.
-    pub op: Py<PyType>,
+    op: Py<PyType>,
     /// The run was cancelled.
-    pub cancelled: Py<PyType>,
+    cancelled: Py<PyType>,
     /// The API was used in a way it does not support (also a `RuntimeError`).
-    pub usage: Py<PyType>,
+    usage: Py<PyType>,
 }
 
 static EXCEPTIONS: PyOnceLock<Exceptions> = PyOnceLock::new();
@@ -42,8 +42,18 @@ fn make(py: Python<'_>, name: &str, bases: Vec<Bound<'_, PyAny>>, doc: &str) -> 
     Ok(ty.cast_into::<PyType>()?.unbind())
 }
 
+/// A `UsageError`: the API was used in a way it does not support.
+pub fn usage_error(py: Python<'_>, message: &str) -> PyErr {
+    new_error(py, &exceptions(py).usage, message, &[])
+}
+
+/// A `GraphError`: a graph that cannot be built or run as written.
+pub fn graph_error(py: Python<'_>, message: &str) -> PyErr {
+    new_error(py, &exceptions(py).graph, message, &[])
+}
+
 /// The exception classes (created on first use).
-pub fn exceptions(py: Python<'_>) -> &Exceptions {
+fn exceptions(py: Python<'_>) -> &Exceptions {
     EXCEPTIONS.get_or_init(py, || build(py).expect("creating the operonx exception classes"))
 }
 

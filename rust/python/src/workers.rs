@@ -23,26 +23,42 @@ use crate::call::call_with_kwnames;
 /// One cpu op call.
 pub struct Job {
     /// The function.
-    pub func: Py<PyAny>,
+    func: Py<PyAny>,
     /// Its keyword names.
-    pub kwnames: Py<PyTuple>,
+    kwnames: Py<PyTuple>,
     /// Its arguments.
-    pub args: Vec<Py<PyAny>>,
+    args: Vec<Py<PyAny>>,
     /// A copy of the caller's `contextvars` context, entered around the call (as
     /// `asyncio.to_thread` does).
-    pub context: Py<PyAny>,
+    context: Py<PyAny>,
     /// Another copy of the caller's context, in which `done` runs on the loop (unchanged by
     /// whatever the call set in its own copy).
-    pub done_context: Py<PyAny>,
+    done_context: Py<PyAny>,
     /// The loop of the run.
-    pub event_loop: Py<PyAny>,
+    event_loop: Py<PyAny>,
     /// Called on the loop as `done(ok, value_or_exception)`.
-    pub done: Py<PyAny>,
+    done: Py<PyAny>,
     /// The run's cancel token: set once the run has stopped (failed or cancelled).
-    pub stopped: CancelToken,
+    stopped: CancelToken,
 }
 
 impl Job {
+    /// A call of `func` with `args` under `kwnames`, on behalf of a run on `event_loop`: `done(ok,
+    /// value_or_exception)` is called on the loop when it is over, unless the run's token
+    /// `stopped` is set by then. The call runs in a copy of the caller's `contextvars` context.
+    pub fn new(
+        py: Python<'_>,
+        func: Py<PyAny>,
+        kwnames: Py<PyTuple>,
+        args: Vec<Py<PyAny>>,
+        event_loop: Py<PyAny>,
+        done: Py<PyAny>,
+        stopped: CancelToken,
+    ) -> PyResult<Self> {
+        let (context, done_context) = (copy_context(py)?, copy_context(py)?);
+        Ok(Job { func, kwnames, args, context, done_context, event_loop, done, stopped })
+    }
+
     fn run_stopped(&self) -> bool {
         self.stopped.is_cancelled()
     }
@@ -177,7 +193,7 @@ fn in_context<'py>(
 }
 
 /// A copy of the calling thread's current `contextvars` context.
-pub fn copy_context(py: Python<'_>) -> PyResult<Py<PyAny>> {
+fn copy_context(py: Python<'_>) -> PyResult<Py<PyAny>> {
     // SAFETY: attached; PyContext_CopyCurrent returns a new reference or NULL with an exception.
     unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyContext_CopyCurrent()).map(Bound::unbind) }
 }

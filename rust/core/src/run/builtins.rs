@@ -5,7 +5,9 @@
 use smallvec::SmallVec;
 
 use crate::plan::{Builtin, OpId, OpKind};
-use crate::scheduler::{choose_branch, CtxId, ROOT};
+use crate::scheduler::{CtxId, ROOT};
+
+use super::eval::choose_branch;
 
 use super::record::forward_into;
 use super::scope::Scope;

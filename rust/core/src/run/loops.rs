@@ -7,7 +7,9 @@
 use rustc_hash::FxHashMap;
 
 use crate::plan::{Builtin, LoopPlan, OpId, Plan, Until};
-use crate::scheduler::{absent_variable, eval_until, CtxId, Outcome, Path, Segment, UntilError};
+use crate::scheduler::{CtxId, Outcome, Path, Segment};
+
+use super::eval::{absent_variable, eval_until, UntilError};
 
 use super::record::forward_into;
 use super::scope::Scope;

@@ -10,6 +10,7 @@
 //! a JSON value...) and a [`Runtime`] implements the few operations the semantics need on them.
 
 pub mod cancel;
+pub mod eval;
 pub mod facts;
 pub mod failure;
 pub mod frames;
@@ -22,6 +23,9 @@ mod scope;
 mod step;
 
 pub use cancel::CancelToken;
+pub use eval::{
+    absent_variable, choose_branch, eval_ref, eval_until, resolve_input, suggest_key, Host, Resolved, UntilError,
+};
 pub use facts::Facts;
 pub use failure::OpFailure;
 pub use frames::{group, Frame};

@@ -1,7 +1,9 @@
 //! Reading values from one op instance's context: the evaluator's [`Host`] over a run's store.
 
 use crate::plan::{ConstId, OpId, RefSource, TransformPlan, VarId};
-use crate::scheduler::{CtxId, Host, ROOT};
+use crate::scheduler::{CtxId, ROOT};
+
+use super::eval::Host;
 
 use super::{Model, Run, Runtime};
 

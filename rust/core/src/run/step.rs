@@ -8,7 +8,9 @@ use smallvec::SmallVec;
 
 use crate::handle::{FrameBuffer, Waiters};
 use crate::plan::{OpId, OpKind, Plan};
-use crate::scheduler::{resolve_input, suggest_key, CtxId, ErrorMode, Outcome, Resolved, RunState};
+use crate::scheduler::{CtxId, ErrorMode, Outcome, RunState};
+
+use super::eval::{resolve_input, suggest_key, Resolved};
 
 use super::loops::{LoopStats, Loops};
 use super::scope::Scope;

@@ -38,16 +38,9 @@ pub(super) fn launch(run: &Bound<'_, PyRun>, op: OpId, ctx: CtxId, args: Args) -
     let kind = eng.plan().ops[op as usize].kind;
     if kind == OpKind::Cpu {
         let done = Py::new(py, PyOpDone { run: run.clone().unbind(), op, ctx })?;
-        let job = workers::Job {
-            func: f.clone().unbind(),
-            kwnames: kwnames.clone().unbind(),
-            args: args.into_vec(),
-            context: workers::copy_context(py)?,
-            done_context: workers::copy_context(py)?,
-            event_loop: event_loop.clone_ref(py),
-            done: done.into_any(),
-            stopped: lock(r)?.run.token(),
-        };
+        let token = lock(r)?.run.token();
+        let (f, kwnames, args) = (f.clone().unbind(), kwnames.clone().unbind(), args.into_vec());
+        let job = workers::Job::new(py, f, kwnames, args, event_loop.clone_ref(py), done.into_any(), token)?;
         if let Err((job, why)) = workers::submit(py, job) {
             drop(job);
             let err = pyo3::exceptions::PyRuntimeError::new_err(why);
@@ -116,9 +109,9 @@ pub(super) fn launch_waiting(run: &Bound<'_, PyRun>, next: Option<(OpId, CtxId)>
 /// Done-callback of an op's task (`__call__(task)`) or of a worker-thread job (`__call__(ok, value)`).
 #[pyclass(frozen, module = "operonx._core", name = "OpDone")]
 pub struct PyOpDone {
-    pub(super) run: Py<PyRun>,
-    pub(super) op: OpId,
-    pub(super) ctx: CtxId,
+    run: Py<PyRun>,
+    op: OpId,
+    ctx: CtxId,
 }
 
 #[pymethods]
@@ -146,7 +139,14 @@ impl PyOpDone {
 /// paused stream may go on).
 #[pyclass(frozen, module = "operonx._core", name = "Resume")]
 pub struct PyResume {
-    pub(super) run: Py<PyRun>,
+    run: Py<PyRun>,
+}
+
+impl PyResume {
+    /// The callback of `run`.
+    pub(super) fn new(run: Py<PyRun>) -> Self {
+        PyResume { run }
+    }
 }
 
 #[pymethods]
@@ -164,9 +164,9 @@ impl PyResume {
 /// Receives the items of an async generator from its pump task.
 #[pyclass(frozen, module = "operonx._core", name = "ItemSink")]
 pub struct PyItemSink {
-    pub(super) run: Py<PyRun>,
-    pub(super) op: OpId,
-    pub(super) ctx: CtxId,
+    run: Py<PyRun>,
+    op: OpId,
+    ctx: CtxId,
 }
 
 #[pymethods]
@@ -218,7 +218,14 @@ pub(super) fn task_outcome<'py>(py: Python<'py>, task: &Bound<'py, PyAny>) -> Py
 /// Done-callback of a run's future: cancelling the awaiting task cancels the run.
 #[pyclass(frozen, module = "operonx._core", name = "RunFutureDone")]
 pub struct PyRunFutureDone {
-    pub(super) run: Py<PyRun>,
+    run: Py<PyRun>,
+}
+
+impl PyRunFutureDone {
+    /// The callback of `run`.
+    pub(super) fn new(run: Py<PyRun>) -> Self {
+        PyRunFutureDone { run }
+    }
 }
 
 #[pymethods]

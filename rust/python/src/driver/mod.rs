@@ -25,7 +25,7 @@ use pyo3::types::PyDict;
 use rustc_hash::FxHashMap;
 
 use crate::compiled::Compiled;
-use crate::errors::{exceptions, new_error, to_pyerr};
+use crate::errors::{to_pyerr, usage_error};
 use crate::runtime::{PyModel, PyRuntime};
 
 mod callbacks;
@@ -114,12 +114,7 @@ pub(crate) fn lock(run: &PyRun) -> PyResult<MutexGuard<'_, RunCore>> {
         Ok(g) => Ok(g),
         Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
         Err(TryLockError::WouldBlock) => Python::attach(|py| {
-            Err(new_error(
-                py,
-                &exceptions(py).usage,
-                "this run is already being stepped (an op called back into its own run)",
-                &[],
-            ))
+            Err(usage_error(py, "this run is already being stepped (an op called back into its own run)"))
         }),
     }
 }
@@ -286,7 +281,7 @@ impl RunCore {
             return Ok(());
         }
         self.resume_scheduled = true;
-        event_loop.call_method1(pyo3::intern!(py, "call_soon"), (PyResume { run: run.clone().unbind() },))?;
+        event_loop.call_method1(pyo3::intern!(py, "call_soon"), (PyResume::new(run.clone().unbind()),))?;
         Ok(())
     }
 

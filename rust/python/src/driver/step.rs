@@ -135,7 +135,7 @@ impl RunCore {
             return Ok(f.bind(py).clone());
         }
         let future = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
-        let done = super::PyRunFutureDone { run: run.clone().unbind() };
+        let done = super::PyRunFutureDone::new(run.clone().unbind());
         future.call_method1(pyo3::intern!(py, "add_done_callback"), (done,))?;
         self.future = Some(future.clone().unbind());
         Ok(future)

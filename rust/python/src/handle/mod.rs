@@ -11,7 +11,7 @@ mod awaitables;
 
 use crate::driver::RunCore;
 use crate::driver::{drive, ensure_started, lock, settle, PyRun};
-use crate::errors::{exceptions, new_error};
+use crate::errors::usage_error;
 use crate::frames::{frame_tuple, is_done};
 use crate::guards::keeping_pending_error;
 use crate::runtime::{lookup, PyRuntime};
@@ -192,8 +192,7 @@ impl PyHandle {
         let eng = run.get().engine();
         let core = lock(run.get())?;
         if !core.run().frames().retains() {
-            return Err(new_error(py, &exceptions(py).usage,
-                "this handle was started with retain_frames=False: frames were dropped once consumed, so there is no result to rebuild; iterate the handle instead", &[]));
+            return Err(usage_error(py, "this handle was started with retain_frames=False: frames were dropped once consumed, so there is no result to rebuild; iterate the handle instead"));
         }
         let list = PyList::empty(py);
         for f in core.run().frames().all() {

@@ -1,4 +1,5 @@
-//! Resolving an op's inputs: refs, literals, defaults and transforms, over any value representation.
+//! Evaluation: an op's inputs (refs, literals, defaults, transforms), branch conditions and a loop's
+//! `until`, over any value representation (a [`Host`] reads values from one context of a run).
 
 use crate::graph::TransformKind;
 use crate::plan::until::Cond;
