@@ -4,7 +4,7 @@
 
 use operonx::error::EngineError;
 use operonx::plan::{ConstId, OpId, TransformPlan, VarId};
-use operonx::run::{Entries, Model, Runtime};
+use operonx::run::{Entries, Key, Model, Runtime};
 use pyo3::exceptions::{PyException, PyKeyError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -63,6 +63,16 @@ fn pairs<'py>(map: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
             let items = map.call_method0(pyo3::intern!(py, "items"))?;
             Ok(py.get_type::<PyList>().call1((items,))?.cast_into::<PyList>()?)
         }
+    }
+}
+
+/// A key the semantics know of, interned once.
+fn known(py: Python<'_>, key: Key) -> &Bound<'_, PyString> {
+    match key {
+        Key::Tags => pyo3::intern!(py, "$tags"),
+        Key::Anchor => pyo3::intern!(py, "anchor"),
+        Key::Target => pyo3::intern!(py, "target"),
+        Key::Matched => pyo3::intern!(py, "matched"),
     }
 }
 
@@ -139,8 +149,12 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         dict(map.bind(self.py))?.set_item(self.eng.var_key(var).bind(self.py), v)
     }
 
-    fn set_str(&mut self, map: &mut Py<PyAny>, key: &str, v: Py<PyAny>) -> PyResult<()> {
-        dict(map.bind(self.py))?.set_item(PyString::intern(self.py, key), v)
+    fn get_known(&mut self, map: &Py<PyAny>, key: Key) -> PyResult<Option<Py<PyAny>>> {
+        Ok(lookup(map.bind(self.py), known(self.py, key))?.map(Bound::unbind))
+    }
+
+    fn set_known(&mut self, map: &mut Py<PyAny>, key: Key, v: Py<PyAny>) -> PyResult<()> {
+        dict(map.bind(self.py))?.set_item(known(self.py, key), v)
     }
 
     fn update(&mut self, into: &mut Py<PyAny>, from: &Py<PyAny>, public: bool) -> PyResult<()> {

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::error::EngineError;
 use crate::plan::{Const, ConstId, OpId, Plan, TransformPlan, VarId};
-use crate::run::{Entries, Model, Runtime};
+use crate::run::{Entries, Key, Model, Runtime};
 use crate::value::{apply_json, json_type, truthy};
 
 /// A waker nobody can make: runs of the inline driver have no waiting consumers.
@@ -104,8 +104,8 @@ impl Runtime<Json> for JsonRuntime<'_> {
         Ok(())
     }
 
-    fn set_str(&mut self, map: &mut Value, key: &str, v: Value) -> Result<(), String> {
-        object(map)?.insert(key.to_string(), v);
+    fn set_known(&mut self, map: &mut Value, key: Key, v: Value) -> Result<(), String> {
+        object(map)?.insert(key.name().to_string(), v);
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use super::eval::choose_branch;
 
 use super::record::forward_into;
 use super::scope::Scope;
-use super::{Model, OpFailure, Run, Runtime};
+use super::{Key, Model, OpFailure, Run, Runtime};
 
 impl<M: Model> Run<M> {
     /// Runs built-in op `op` in `ctx` with its resolved inputs.
@@ -90,7 +90,7 @@ impl<M: Model> Run<M> {
         if !p.inputs.iter().any(|i| i.name == "anchor") {
             return Ok(None);
         }
-        let Some(anchor) = rt.get_str(record, "anchor").map_err(OpFailure::Raised)? else { return Ok(None) };
+        let Some(anchor) = rt.get_known(record, Key::Anchor).map_err(OpFailure::Raised)? else { return Ok(None) };
         if !rt.truthy(&anchor).map_err(OpFailure::Raised)? {
             return Ok(None);
         }
@@ -139,8 +139,8 @@ impl<M: Model> Run<M> {
             Some(m) => rt.text(m),
             None => rt.none(),
         };
-        rt.set_str(&mut record, "target", target).map_err(OpFailure::Raised)?;
-        rt.set_str(&mut record, "matched", matched).map_err(OpFailure::Raised)?;
+        rt.set_known(&mut record, Key::Target, target).map_err(OpFailure::Raised)?;
+        rt.set_known(&mut record, Key::Matched, matched).map_err(OpFailure::Raised)?;
         let out = self.record(rt, op, ctx, record)?;
         let last = rt.copy(&out);
         self.values.set(op, ctx, out);

@@ -77,8 +77,7 @@ impl<M: Model> Run<M> {
             if self.plan().ops[op as usize].kind == OpKind::LoopExit {
                 self.skip_loop(op, ctx);
             } else {
-                let plan = self.plan_arc();
-                self.state.finish(&plan, op, ctx, Outcome::Skipped);
+                self.state.finish(&self.plan, op, ctx, Outcome::Skipped);
             }
             self.free_contexts();
         } else {

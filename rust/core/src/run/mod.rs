@@ -47,6 +47,31 @@ pub trait Model: 'static {
     type Waker;
 }
 
+/// Keys the run semantics read or write themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// `"$tags"`: the tags an op's outputs carry.
+    Tags,
+    /// `"anchor"`: a branch's forced target.
+    Anchor,
+    /// `"target"`: the op a branch chose.
+    Target,
+    /// `"matched"`: the text of the case a branch took.
+    Matched,
+}
+
+impl Key {
+    /// The key's text.
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::Tags => "$tags",
+            Key::Anchor => "anchor",
+            Key::Target => "target",
+            Key::Matched => "matched",
+        }
+    }
+}
+
 /// The `(key, value)` entries of a mapping, in order.
 pub type Entries<M> = Vec<(<M as Model>::Value, <M as Model>::Value)>;
 
@@ -57,6 +82,10 @@ pub trait Runtime<M: Model> {
     fn get(&mut self, map: &M::Value, var: VarId) -> Result<Option<M::Value>, M::Error>;
     /// Reads key `key` of a mapping; `None` when absent.
     fn get_str(&mut self, map: &M::Value, key: &str) -> Result<Option<M::Value>, M::Error>;
+    /// Reads one of the keys the semantics know of (a runtime may have them ready-made).
+    fn get_known(&mut self, map: &M::Value, key: Key) -> Result<Option<M::Value>, M::Error> {
+        self.get_str(map, key.name())
+    }
     /// The keys of a mapping (for a "did you mean" hint); empty when it cannot tell.
     fn keys(&mut self, map: &M::Value) -> Vec<String>;
     /// The value of a constant of the plan.
@@ -85,8 +114,8 @@ pub trait Runtime<M: Model> {
     fn push(&mut self, list: &mut M::Value, v: M::Value) -> Result<(), M::Error>;
     /// Sets variable `var` of a mapping.
     fn set(&mut self, map: &mut M::Value, var: VarId, v: M::Value) -> Result<(), M::Error>;
-    /// Sets key `key` of a mapping.
-    fn set_str(&mut self, map: &mut M::Value, key: &str, v: M::Value) -> Result<(), M::Error>;
+    /// Sets one of the keys the semantics know of.
+    fn set_known(&mut self, map: &mut M::Value, key: Key, v: M::Value) -> Result<(), M::Error>;
     /// Copies every entry of `from` into `into`; with `public`, keys starting with `$` are left out.
     fn update(&mut self, into: &mut M::Value, from: &M::Value, public: bool) -> Result<(), M::Error>;
     /// The `(key, value)` entries of a mapping, in order.

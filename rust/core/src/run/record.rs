@@ -5,7 +5,7 @@ use crate::handle::Frame;
 use crate::plan::{Forward, OpId};
 use crate::scheduler::CtxId;
 
-use super::{Model, OpFailure, Run, Runtime};
+use super::{Key, Model, OpFailure, Run, Runtime};
 
 /// Adds the outputs `forward` passes on from `out` to `data`, under their graph-output names.
 pub(super) fn forward_into<M: Model, R: Runtime<M>>(
@@ -37,16 +37,15 @@ impl<M: Model> Run<M> {
         ctx: CtxId,
         out: M::Value,
     ) -> Result<M::Value, OpFailure<M::Error>> {
-        let plan = self.plan_arc();
-        let p = &plan.ops[op as usize];
         let out = rt.outputs(out).map_err(|ty| {
-            let (did, must) = if p.is_gen() { ("yielded", "yield") } else { ("returned", "return") };
+            let gen = self.plan.ops[op as usize].is_gen();
+            let (did, must) = if gen { ("yielded", "yield") } else { ("returned", "return") };
             OpFailure::BadReturn(format!("it {did} a {ty}; an op must {must} a mapping (e.g. a dict) of its outputs"))
         })?;
         self.keep_tags(rt, &out).map_err(OpFailure::Raised)?;
-        if p.forward.emits() {
+        if self.plan.ops[op as usize].forward.emits() {
             let mut data = rt.map();
-            forward_into(rt, &p.forward, &out, &mut data).map_err(OpFailure::Raised)?;
+            forward_into(rt, &self.plan.ops[op as usize].forward, &out, &mut data).map_err(OpFailure::Raised)?;
             self.emit(rt, op, ctx, data).map_err(OpFailure::Raised)?;
         }
         self.forward_to_loop(rt, op, ctx, &out).map_err(OpFailure::Raised)?;
@@ -54,7 +53,7 @@ impl<M: Model> Run<M> {
     }
 
     fn keep_tags<R: Runtime<M>>(&mut self, rt: &mut R, out: &M::Value) -> Result<(), M::Error> {
-        let Some(tags) = rt.get_str(out, "$tags")? else {
+        let Some(tags) = rt.get_known(out, Key::Tags)? else {
             return Ok(());
         };
         for tag in rt.iterate(&tags)? {

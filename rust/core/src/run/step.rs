@@ -42,7 +42,7 @@ pub enum Prepared<V> {
 
 /// One run of a plan: its scheduler state, the values and frames it produced, its errors.
 pub struct Run<M: Model> {
-    plan: Arc<Plan>,
+    pub(super) plan: Arc<Plan>,
     facts: Arc<Facts>,
     pub(super) state: RunState,
     pub(super) mode: ErrorMode,
@@ -228,10 +228,12 @@ impl<M: Model> Run<M> {
     /// Prepares a ready op instance: a disabled op is skipped, its inputs are resolved (a failure
     /// fails the op), and a built-in op runs here. Anything else comes back to be called.
     pub fn prepare<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId) -> Prepared<M::Value> {
-        let plan = Arc::clone(&self.plan);
-        let p = &plan.ops[op as usize];
-        if !p.enabled {
-            self.state.finish(&plan, op, ctx, Outcome::Skipped);
+        let (enabled, kind) = {
+            let p = &self.plan.ops[op as usize];
+            (p.enabled, p.kind)
+        };
+        if !enabled {
+            self.state.finish(&self.plan, op, ctx, Outcome::Skipped);
             return Prepared::Handled;
         }
         let args = match self.resolve(rt, op, ctx) {
@@ -241,7 +243,7 @@ impl<M: Model> Run<M> {
                 return Prepared::Handled;
             }
         };
-        let done = match p.kind {
+        let done = match kind {
             OpKind::LoopExit => self.end_iteration(rt, op, ctx),
             OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit | OpKind::LoopEnter => {
                 self.builtin(rt, op, ctx, args)
@@ -286,13 +288,12 @@ impl<M: Model> Run<M> {
         ctx: CtxId,
         result: Result<M::Value, OpFailure<M::Error>>,
     ) {
-        let plan = Arc::clone(&self.plan);
         match result {
-            Ok(_) if plan.ops[op as usize].is_gen() => self.state.finish(&plan, op, ctx, Outcome::Done),
+            Ok(_) if self.plan.ops[op as usize].is_gen() => self.state.finish(&self.plan, op, ctx, Outcome::Done),
             Ok(out) => match self.record(rt, op, ctx, out) {
                 Ok(out) => {
                     self.store(rt, op, ctx, out);
-                    self.state.finish(&plan, op, ctx, Outcome::Done);
+                    self.state.finish(&self.plan, op, ctx, Outcome::Done);
                 }
                 Err(failure) => self.fail_op(rt, op, ctx, failure),
             },
@@ -320,12 +321,11 @@ impl<M: Model> Run<M> {
         index: u32,
         item: M::Value,
     ) -> Result<(), OpFailure<M::Error>> {
-        let plan = Arc::clone(&self.plan);
         let item_ctx = self.state.open_item(gen, ctx, index);
         let out = match self.record(rt, gen, item_ctx, item) {
             Ok(out) => out,
             Err(e) => {
-                self.state.close_item(&plan, gen, item_ctx);
+                self.state.close_item(&self.plan, gen, item_ctx);
                 return Err(e);
             }
         };
@@ -339,7 +339,7 @@ impl<M: Model> Run<M> {
         } else {
             self.values.put_last(gen, out);
         }
-        self.state.close_item(&plan, gen, item_ctx);
+        self.state.close_item(&self.plan, gen, item_ctx);
         self.free_contexts();
         Ok(())
     }

@@ -5,10 +5,10 @@
 use operonx::plan::{OpId, OpKind};
 use operonx::scheduler::CtxId;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use smallvec::SmallVec;
 
 use super::step::{drive, from_callback, resume, settle};
+use super::pump::PyPump;
 use super::{lock, PyRun, RunCore};
 use crate::call::call_with_kwnames;
 use crate::workers;
@@ -16,7 +16,6 @@ use crate::workers;
 /// Arguments of one op call.
 pub(super) type Args = SmallVec<[Py<PyAny>; 8]>;
 
-static PUMP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Starts an async op or async generator as a loop task, or a cpu op on a worker thread.
 pub(super) fn launch(run: &Bound<'_, PyRun>, op: OpId, ctx: CtxId, args: Args) -> PyResult<()> {
@@ -50,10 +49,7 @@ pub(super) fn launch(run: &Bound<'_, PyRun>, op: OpId, ctx: CtxId, args: Args) -
     }
     let started = call_with_kwnames(py, f, &args, kwnames).and_then(|made| {
         let awaitable = if kind == OpKind::AsyncGen {
-            let pump =
-                PUMP.get_or_try_init(py, || Ok::<_, PyErr>(py.import("operonx._pump")?.getattr("pump")?.unbind()))?;
-            let sink = PyItemSink { run: run.clone().unbind(), op, ctx };
-            pump.bind(py).call1((&made, sink))?
+            Bound::new(py, PyPump::new(made.clone().unbind(), run.clone().unbind(), op, ctx))?.into_any()
         } else {
             made.clone()
         };
@@ -161,46 +157,37 @@ impl PyResume {
     }
 }
 
-/// Receives the items of an async generator from its pump task.
-#[pyclass(frozen, module = "operonx._core", name = "ItemSink")]
-pub struct PyItemSink {
-    run: Py<PyRun>,
-    op: OpId,
-    ctx: CtxId,
-}
-
-#[pymethods]
-impl PyItemSink {
-    /// Takes one item; returns an awaitable when the consumer is behind (`retain_frames=False`).
-    pub(super) fn __call__(&self, py: Python<'_>, item: Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
-        let run = self.run.bind(py);
-        let r = run.get();
-        let eng = r.engine();
-        {
-            let mut core = lock(r)?;
-            if core.run.is_over() {
-                return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the run is over"));
-            }
-            let index = {
-                let n = core.item_counters.entry((self.op, self.ctx)).or_insert(0);
-                *n += 1;
-                *n - 1
-            };
-            if let Err(failure) = core.on_item(py, eng, self.op, self.ctx, index, item.unbind()) {
-                core.fail_op(py, eng, self.op, self.ctx, failure);
-                return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the stream failed"));
-            }
-        }
-        from_callback(run, || drive(run))?;
+/// Takes item `index`-next of async generator `op` running in `ctx`: the run records it and steps.
+/// Returns a future to await first when the consumer is behind (`retain_frames=False`); an error
+/// (`CancelledError`) when the run is over or the stream failed, which ends the generator.
+pub(super) fn take_item(run: &Bound<'_, PyRun>, op: OpId, ctx: CtxId, item: Py<PyAny>) -> PyResult<Option<Py<PyAny>>> {
+    let py = run.py();
+    let r = run.get();
+    let eng = r.engine();
+    {
         let mut core = lock(r)?;
-        if core.run.frames().is_full() {
-            let event_loop = core.ensure_loop(py, eng)?;
-            let waiter = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
-            core.resume_waiter = Some(waiter.clone().unbind());
-            return Ok(waiter.unbind());
+        if core.run.is_over() {
+            return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the run is over"));
         }
-        Ok(py.None())
+        let index = {
+            let n = core.item_counters.entry((op, ctx)).or_insert(0);
+            *n += 1;
+            *n - 1
+        };
+        if let Err(failure) = core.on_item(py, eng, op, ctx, index, item) {
+            core.fail_op(py, eng, op, ctx, failure);
+            return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the stream failed"));
+        }
     }
+    from_callback(run, || drive(run))?;
+    let mut core = lock(r)?;
+    if core.run.frames().is_full() {
+        let event_loop = core.ensure_loop(py, eng)?;
+        let waiter = event_loop.bind(py).call_method0(pyo3::intern!(py, "create_future"))?;
+        core.resume_waiter = Some(waiter.clone().unbind());
+        return Ok(Some(waiter.unbind()));
+    }
+    Ok(None)
 }
 
 pub(super) fn task_outcome<'py>(py: Python<'py>, task: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {

@@ -31,6 +31,7 @@ use crate::runtime::{PyModel, PyRuntime};
 mod callbacks;
 mod generators;
 mod outcome;
+mod pump;
 mod run_view;
 mod step;
 
