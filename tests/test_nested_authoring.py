@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+import types
+
 import pytest
 
 import operonx
@@ -423,6 +425,10 @@ def spy(v, w, z=4, n=None):
 
 def test_graph_decorator_import_paths():
     assert operonx.graph is operonx.core.graph is graph
+    # `import operonx.graph` gives the module, which is also the decorator (0.7.1's `from operonx import graph`)
+    assert isinstance(operonx.graph, types.ModuleType) and operonx.graph.GraphOp is GraphOp
+    assert sys.modules["operonx.graph"] is operonx.graph
+    assert isinstance(graph(name="x")(lambda: None), GraphFunction)
     assert isinstance(pipe, GraphFunction)
     assert pipe.__name__ == "pipe" and pipe.func.__name__ == "pipe"
     assert "graph" in operonx.__all__ and "graph" in operonx.core.__all__

@@ -23,8 +23,8 @@ from operonx.middleware import Middleware
 from operonx.op import FuncOp, op
 from operonx.refs import PARENT
 
-# the @graph decorator; the module stays importable as `from operonx.graph import ...`
-from operonx.graph import graph  # noqa: E402  (after the module import above, on purpose)
+# `operonx.graph` is the module, callable as the @graph decorator (see graph._GraphModule)
+from operonx import graph
 
 __all__ = [
     "BranchOp", "END", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START", "__version__",

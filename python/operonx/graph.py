@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from types import MappingProxyType
+from types import MappingProxyType, ModuleType
 from typing import Any, Callable, Iterator, Mapping
 
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
@@ -382,3 +382,17 @@ def graph(
             f, name=name, until=until, max_iterations=max_iterations, bound=bound
         )
     return GraphFunction(fn, name=name, until=until, max_iterations=max_iterations, bound=bound)
+
+
+class _GraphModule(ModuleType):
+    """This module, callable as :func:`graph`.
+
+    ``import operonx.graph`` gives the module (``operonx.graph.GraphOp``), while 0.7.1's
+    ``from operonx import graph`` followed by ``@graph`` or ``@graph(name=...)`` still decorates.
+    """
+
+    def __call__(self, fn: Callable | None = None, **options: Any) -> Any:
+        return graph(fn, **options)
+
+
+sys.modules[__name__].__class__ = _GraphModule

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from operonx.branch import BranchOp
-from operonx.graph import END, START, GraphOp, graph
+from operonx import graph
+from operonx.graph import END, START, GraphOp
 from operonx.op import FuncOp, op
 from operonx.refs import PARENT, Ref
 

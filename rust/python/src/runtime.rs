@@ -54,6 +54,11 @@ fn is_mapping(v: &Bound<'_, PyAny>) -> bool {
     v.cast::<PyDict>().is_ok() || v.hasattr(pyo3::intern!(v.py(), "keys")).unwrap_or(false)
 }
 
+/// True for a `"$..."` key: the engine's own (tags), never forwarded.
+fn is_private(k: &Bound<'_, PyAny>) -> bool {
+    k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s.starts_with('$')))
+}
+
 /// The `(key, value)` pairs of a mapping.
 fn pairs<'py>(map: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyList>> {
     match map.cast::<PyDict>() {
@@ -167,19 +172,30 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
                 Err(_) => into.call_method1(pyo3::intern!(self.py, "update"), (from,)).map(drop),
             };
         }
+        if let Ok(d) = from.cast::<PyDict>() {
+            for (k, v) in d.iter() {
+                if !is_private(&k) {
+                    into.set_item(k, v)?;
+                }
+            }
+            return Ok(());
+        }
         for item in pairs(from)?.iter() {
             let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
-            if k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s.starts_with('$'))) {
-                continue;
+            if !is_private(&k) {
+                into.set_item(k, v)?;
             }
-            into.set_item(k, v)?;
         }
         Ok(())
     }
 
     fn items(&mut self, map: &Py<PyAny>) -> PyResult<Entries<PyModel>> {
+        let map = map.bind(self.py);
+        if let Ok(d) = map.cast::<PyDict>() {
+            return Ok(d.iter().map(|(k, v)| (k.unbind(), v.unbind())).collect());
+        }
         let mut out = Vec::new();
-        for item in pairs(map.bind(self.py))?.iter() {
+        for item in pairs(map)?.iter() {
             let (k, v): (Py<PyAny>, Py<PyAny>) = item.extract()?;
             out.push((k, v));
         }
