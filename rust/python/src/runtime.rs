@@ -194,7 +194,7 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         if let Ok(d) = map.cast::<PyDict>() {
             return Ok(d.iter().map(|(k, v)| (k.unbind(), v.unbind())).collect());
         }
-        let mut out = Vec::new();
+        let mut out = Entries::<PyModel>::new();
         for item in pairs(map)?.iter() {
             let (k, v): (Py<PyAny>, Py<PyAny>) = item.extract()?;
             out.push((k, v));

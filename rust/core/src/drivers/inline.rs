@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::error::{panic_message, EngineError, Result};
 use crate::ops::{Implementation, Inputs, Items};
 use crate::plan::{OpId, Plan};
-use crate::run::{Facts, Frame, OpFailure, Prepared, Run};
+use crate::run::{Facts, Frame, OpFailure, Args, Run};
 use crate::scheduler::contexts::render;
 use crate::scheduler::{CtxId, ErrorMode};
 
@@ -78,9 +78,10 @@ impl Inline<'_> {
 
     /// Prepares a ready op instance and calls it.
     fn step(&mut self, op: OpId, ctx: CtxId) {
-        let Prepared::Call(args) = self.run.prepare(&mut self.rt, op, ctx) else {
+        let mut args = Args::new();
+        if !self.run.prepare(&mut self.rt, op, ctx, &mut args) {
             return;
-        };
+        }
         let names = self.plan.ops[op as usize].inputs.iter().map(|i| i.name.clone());
         let inputs = Inputs::new(names.zip(args).collect());
         match &self.impls[op as usize] {

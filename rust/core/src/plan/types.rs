@@ -52,6 +52,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// True for ops the engine runs itself (no host function).
+    #[inline]
     pub fn is_builtin(self) -> bool {
         matches!(self, OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit | OpKind::LoopEnter | OpKind::LoopExit)
     }

@@ -20,12 +20,11 @@ impl<M: Model> Run<M> {
         rt: &mut R,
         op: OpId,
         ctx: CtxId,
-        args: SmallVec<[M::Value; 8]>,
+        args: &[M::Value],
     ) -> Result<(), OpFailure<M::Error>> {
         let plan = self.plan_arc();
         let p = &plan.ops[op as usize];
-        let mut record = rt.record(op, &args).map_err(OpFailure::Raised)?;
-        drop(args);
+        let mut record = rt.record(op, args).map_err(OpFailure::Raised)?;
         if p.kind == OpKind::LoopEnter {
             let vars = if plan.root_loop && op == 0 {
                 // Every run input is a variable of a root loop; given ones override initial values.

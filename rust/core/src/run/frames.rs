@@ -2,6 +2,7 @@
 //! often becomes a list in frame order), and the Rust API's frame.
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use super::{Model, Run, Runtime};
 
@@ -24,33 +25,44 @@ impl<M: Model> Run<M> {
     }
 }
 
+/// A key seen more than once, and its values so far.
+type Group<V> = (V, Vec<V>);
+
 /// Groups frame data by key in frame order: each key's values become a list; with `unwrap`, a key
 /// seen once keeps its value. The one grouping of results, for every driver and consumer.
+///
+/// The result mapping is its own index (one lookup per entry); only keys seen more than once are
+/// gathered on the side, and become lists at the end, in the position of their first value.
 pub fn group<'v, M: Model, R: Runtime<M>>(
     rt: &mut R,
     frames: impl Iterator<Item = &'v M::Value>,
     unwrap: bool,
 ) -> Result<M::Value, M::Error> {
-    let mut groups: Vec<(M::Value, Vec<M::Value>)> = Vec::new();
+    let mut result = rt.map();
+    // keys seen more than once (every key without `unwrap`), with their values so far
+    let mut groups: SmallVec<[Group<M::Value>; 2]> = SmallVec::new();
     for data in frames {
         for (k, v) in rt.items(data)? {
-            match groups.iter_mut().find(|(key, _)| rt.same(key, &k)) {
-                Some((_, values)) => values.push(v),
-                None => groups.push((k, vec![v])),
+            let first = if unwrap { rt.get_key(&result, &k)? } else { None };
+            if unwrap && first.is_none() {
+                rt.set_key(&mut result, k, v)?;
+                continue;
             }
+            if let Some((_, values)) = groups.iter_mut().find(|(key, _)| rt.same(key, &k)) {
+                values.push(v);
+                continue;
+            }
+            if first.is_none() {
+                // a placeholder keeps the key's place in the mapping until its list is set
+                let (key, placeholder) = (rt.copy(&k), rt.copy(&v));
+                rt.set_key(&mut result, key, placeholder)?;
+            }
+            groups.push((k, first.into_iter().chain([v]).collect()));
         }
     }
-    let mut result = rt.map();
-    for (k, mut values) in groups {
-        let v = match values.pop() {
-            Some(only) if unwrap && values.is_empty() => only,
-            Some(last) => {
-                values.push(last);
-                rt.list(values)?
-            }
-            None => rt.list(values)?,
-        };
-        rt.set_key(&mut result, k, v)?;
+    for (k, values) in groups {
+        let list = rt.list(values)?;
+        rt.set_key(&mut result, k, list)?;
     }
     Ok(result)
 }

@@ -30,7 +30,7 @@ pub use facts::Facts;
 pub use failure::OpFailure;
 pub use frames::{group, Frame};
 pub use loops::LoopStats;
-pub use step::{Phase, Prepared, Run};
+pub use step::{Args, Phase, Run};
 
 use crate::error::EngineError;
 use crate::plan::{ConstId, OpId, TransformPlan, VarId};
@@ -73,7 +73,7 @@ impl Key {
 }
 
 /// The `(key, value)` entries of a mapping, in order.
-pub type Entries<M> = Vec<(<M as Model>::Value, <M as Model>::Value)>;
+pub type Entries<M> = smallvec::SmallVec<[(<M as Model>::Value, <M as Model>::Value); 4]>;
 
 /// The operations the run semantics need on a driver's values. Mappings are the values ops return
 /// and frames carry; keys are variable names.

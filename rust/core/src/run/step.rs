@@ -32,13 +32,8 @@ pub enum Phase {
     Cancelled,
 }
 
-/// What [`Run::prepare`] made of a ready op instance.
-pub enum Prepared<V> {
-    /// Nothing for the driver to call: the op was skipped, failed, or was a built-in run here.
-    Handled,
-    /// Call the op with these arguments (in the order of its inputs).
-    Call(SmallVec<[V; 8]>),
-}
+/// The arguments of one op call, in the order of its inputs.
+pub type Args<V> = SmallVec<[V; 8]>;
 
 /// One run of a plan: its scheduler state, the values and frames it produced, its errors.
 pub struct Run<M: Model> {
@@ -225,35 +220,64 @@ impl<M: Model> Run<M> {
         }
     }
 
-    /// Prepares a ready op instance: a disabled op is skipped, its inputs are resolved (a failure
-    /// fails the op), and a built-in op runs here. Anything else comes back to be called.
-    pub fn prepare<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId) -> Prepared<M::Value> {
+    /// Prepares a ready op instance: a disabled op is skipped, its inputs are resolved into `args`
+    /// (a failure fails the op), and a built-in op runs here. Returns true when the driver is to
+    /// call the op with `args`; else there is nothing to call and `args` is left empty. The
+    /// driver owns the buffer, so a step moves no argument list around.
+    #[inline]
+    pub fn prepare<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &mut Args<M::Value>) -> bool {
+        let p = &self.plan.ops[op as usize];
+        if !p.enabled || p.kind.is_builtin() {
+            return self.prepare_builtin(rt, op, ctx, args);
+        }
+        match self.resolve_into(rt, op, ctx, args) {
+            Ok(()) => true,
+            Err(failure) => {
+                self.input_failed(rt, op, ctx, args, failure);
+                false
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn input_failed<R: Runtime<M>>(
+        &mut self,
+        rt: &mut R,
+        op: OpId,
+        ctx: CtxId,
+        args: &mut Args<M::Value>,
+        failure: OpFailure<M::Error>,
+    ) {
+        args.clear();
+        self.fail_op(rt, op, ctx, failure);
+    }
+
+    /// [`Run::prepare`] for a disabled op or a built-in one: nothing is left to call.
+    #[inline(never)]
+    fn prepare_builtin<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &mut Args<M::Value>) -> bool {
         let (enabled, kind) = {
             let p = &self.plan.ops[op as usize];
             (p.enabled, p.kind)
         };
         if !enabled {
             self.state.finish(&self.plan, op, ctx, Outcome::Skipped);
-            return Prepared::Handled;
+            return false;
         }
-        let args = match self.resolve(rt, op, ctx) {
-            Ok(args) => args,
-            Err(failure) => {
-                self.fail_op(rt, op, ctx, failure);
-                return Prepared::Handled;
-            }
+        if let Err(failure) = self.resolve_into(rt, op, ctx, args) {
+            self.input_failed(rt, op, ctx, args, failure);
+            return false;
+        }
+        let done = if kind == OpKind::LoopExit {
+            self.end_iteration(rt, op, ctx)
+        } else {
+            self.builtin(rt, op, ctx, args)
         };
-        let done = match kind {
-            OpKind::LoopExit => self.end_iteration(rt, op, ctx),
-            OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit | OpKind::LoopEnter => {
-                self.builtin(rt, op, ctx, args)
-            }
-            _ => return Prepared::Call(args),
-        };
+        args.clear();
         if let Err(failure) = done {
             self.fail_op(rt, op, ctx, failure);
         }
-        Prepared::Handled
+        false
     }
 
     /// Resolves the arguments of op `op` in `ctx`.
@@ -262,10 +286,24 @@ impl<M: Model> Run<M> {
         rt: &mut R,
         op: OpId,
         ctx: CtxId,
-    ) -> Result<SmallVec<[M::Value; 8]>, OpFailure<M::Error>> {
+    ) -> Result<Args<M::Value>, OpFailure<M::Error>> {
+        let mut args = Args::new();
+        self.resolve_into(rt, op, ctx, &mut args)?;
+        Ok(args)
+    }
+
+    /// Resolves the arguments of op `op` in `ctx` into `args` (empty on entry).
+    #[inline]
+    pub fn resolve_into<R: Runtime<M>>(
+        &self,
+        rt: &mut R,
+        op: OpId,
+        ctx: CtxId,
+        args: &mut Args<M::Value>,
+    ) -> Result<(), OpFailure<M::Error>> {
+        debug_assert!(args.is_empty(), "resolve_into takes an empty buffer");
         let p = &self.plan.ops[op as usize];
         let mut scope = Scope { rt, run: self, ctx };
-        let mut args = SmallVec::with_capacity(p.inputs.len());
         for input in &p.inputs {
             match resolve_input(&mut scope, input) {
                 Ok(Resolved::Value(v)) => args.push(v),
@@ -276,7 +314,7 @@ impl<M: Model> Run<M> {
                 Err(e) => return Err(OpFailure::Input(input.name.clone(), e)),
             }
         }
-        Ok(args)
+        Ok(())
     }
 
     /// An op the driver called came back: its return value (for a generator, its end), or why it

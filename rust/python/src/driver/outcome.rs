@@ -49,10 +49,16 @@ impl RunCore {
 
     /// Once the run is over (failed or cancelled included): closes its generators, cancels its
     /// tasks and forgets deferred work. Worker jobs see the run's cancel token.
+    #[inline]
     pub(super) fn release(&mut self, py: Python<'_>) {
-        if !self.run.is_over() {
-            return;
+        if self.run.is_over() {
+            self.release_over(py);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn release_over(&mut self, py: Python<'_>) {
         self.deferred.clear();
         for g in self.sync_gens.drain(..) {
             let _ = g.iter.bind(py).call_method0(pyo3::intern!(py, "close"));

@@ -3,13 +3,13 @@
 //! concurrent ops finishes.
 
 use operonx::plan::{OpId, OpKind};
-use operonx::run::{OpFailure, Prepared};
+use operonx::run::OpFailure;
 use operonx::scheduler::CtxId;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
 
-use super::callbacks::{launch, launch_waiting};
+use super::callbacks::{launch, launch_waiting, Args};
 use super::generators::{pull_batch, yield_to_loop, Pull};
 use super::{error_mode, lock, new_run, PyRun, RunCore, SyncGen};
 use crate::call::call_with_kwnames;
@@ -54,6 +54,7 @@ pub(crate) fn drive(run: &Bound<'_, PyRun>) -> PyResult<()> {
     let py = run.py();
     let r = run.get();
     let eng = r.engine();
+    let mut args = Args::new();
     loop {
         let mut core = lock(r)?;
         r.take_cancel_request(py, &mut core);
@@ -76,15 +77,15 @@ pub(crate) fn drive(run: &Bound<'_, PyRun>) -> PyResult<()> {
             }
         };
         let mut rt = RunCore::runtime(py, eng);
-        let Prepared::Call(args) = core.run.prepare(&mut rt, op, ctx) else {
+        if !core.run.prepare(&mut rt, op, ctx, &mut args) {
             core.release(py);
             continue;
-        };
+        }
         match eng.plan().ops[op as usize].kind {
             OpKind::Sync => {
                 drop(core);
                 let result = call_with_kwnames(py, eng.callable(op).bind(py), &args, eng.kwnames(op).bind(py));
-                drop(args);
+                release_args(py, &mut args);
                 lock(r)?.complete(py, eng, op, ctx, result);
             }
             OpKind::SyncGen => {
@@ -92,17 +93,27 @@ pub(crate) fn drive(run: &Bound<'_, PyRun>) -> PyResult<()> {
                 let f = eng.callable(op).bind(py);
                 let started = call_with_kwnames(py, f, &args, eng.kwnames(op).bind(py))
                     .and_then(|g| g.try_iter().map(|i| i.into_any()));
-                drop(args);
+                release_args(py, &mut args);
                 lock(r)?.start_generator(py, eng, op, ctx, started);
             }
             _ => {
                 if !core.run.state_mut().begin_concurrent(op, ctx) {
+                    release_args(py, &mut args);
                     continue; // queued behind the graph's concurrency cap
                 }
                 drop(core);
-                launch(run, op, ctx, args)?;
+                launch(run, op, ctx, std::mem::take(&mut args))?;
             }
         }
+    }
+}
+
+/// Drops the arguments of a call that returned, through `Bound` (a `Py` dropped outside the GIL
+/// machinery's fast path checks a thread-local first).
+#[inline]
+fn release_args(py: Python<'_>, args: &mut Args) {
+    for a in args.drain(..) {
+        drop(a.into_bound(py));
     }
 }
 
