@@ -66,8 +66,8 @@ def _arg_text(v: Any) -> tuple[str, int]:
 
 
 def _ref_text(r: Ref) -> tuple[str, int]:
-    text, prec = str(r._var), _ATOM
-    for kind, args in r._tf:
+    text, prec = str(r.var_), _ATOM
+    for kind, args in r.tf_:
         reflected = kind not in _BINARY and kind[:1] == "r" and kind[1:] in _BINARY
         if reflected or kind in _BINARY:
             sym, p = _BINARY[kind[1:] if reflected else kind]
@@ -181,11 +181,11 @@ def _setup(
         if not isinstance(outputs, Mapping):
             raise GraphTypeError(f"{who}: outputs= must be a dict, got {outputs!r}")
         for k, v in outputs.items():
-            if not (isinstance(v, Ref) and v._src is PARENT and not v._tf and v._pol is None):
+            if not (isinstance(v, Ref) and v.src_ is PARENT and not v.tf_ and v.pol_ is None):
                 raise GraphTypeError(
                     f"{who}: output {k!r} can only be mapped to PARENT['name'], got {v!r}"
                 )
-            node._map_output(k, v._var)
+            node._map_output(k, v.var_)
     graph._add(node)
 
 
@@ -300,12 +300,12 @@ class BranchOp(OpNode):
         own = self._bind
         for cond, _, _ in self._cases:
             for r in refs_in(cond):
-                if r._src is PARENT and r._var not in own:
-                    yield r._var, True, None
+                if r.src_ is PARENT and r.var_ not in own:
+                    yield r.var_, True, None
         for v in own.values():
             for r in refs_in(v):
-                if r._src is PARENT:
-                    yield r._var, True, None
+                if r.src_ is PARENT:
+                    yield r.var_, True, None
 
     def _forwards(self, wired_to_end: bool) -> Iterator[str]:
         omap = self._xget("omap", None)

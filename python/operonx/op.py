@@ -329,13 +329,13 @@ class FuncOp(OpNode):
             if isinstance(v, Ref):
                 first = True
                 for r in _refs_in(v):
-                    if r._src is PARENT:
+                    if r.src_ is PARENT:
                         if first and k not in params:  # a **kwargs extra: optional
-                            yield r._var, True, None
+                            yield r.var_, True, None
                         elif first and k in defaults:
-                            yield r._var, True, defaults[k]
+                            yield r.var_, True, defaults[k]
                         else:
-                            yield r._var, False, None
+                            yield r.var_, False, None
                     first = False
 
     def _forwards(self, wired_to_end: bool) -> Iterator[str]:

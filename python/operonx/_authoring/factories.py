@@ -62,12 +62,12 @@ def nested_reads(g: Any, inner: dict) -> Iterator[tuple[str, bool, Any]]:
     for k, v in g._bind.items():
         first = True
         for r in refs_in(v):
-            if r._src is PARENT:
+            if r.src_ is PARENT:
                 seen = inner.get(k) if first else None
                 if first and (seen is None or not seen[0]):
-                    yield r._var, True, None if seen is None else seen[1]
+                    yield r.var_, True, None if seen is None else seen[1]
                 else:
-                    yield r._var, False, None
+                    yield r.var_, False, None
             first = False
 
 

@@ -129,10 +129,10 @@ class OpNode:
         if type(key) is not str:
             raise GraphTypeError(f"{self.name}[...] takes an output name (a string), got {key!r}")
         r = Ref.__new__(Ref)
-        r._src = self
-        r._var = key
-        r._tf = ()
-        r._pol = None
+        r.src_ = self
+        r.var_ = key
+        r.tf_ = ()
+        r.pol_ = None
         return r
 
     # `__getitem__` reads outputs: an op is not a sequence

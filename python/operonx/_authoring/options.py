@@ -33,8 +33,8 @@ def unknown(spec: Any, key: str) -> GraphTypeError:
 
 
 def parent_var(node: Any, key: str, value: Any) -> str:
-    if isinstance(value, Ref) and value._src is PARENT and not value._tf:
-        return value._var
+    if isinstance(value, Ref) and value.src_ is PARENT and not value.tf_:
+        return value.var_
     raise GraphTypeError(
         f"op {node.name!r}: output {key!r} can only be mapped to PARENT['name'], got {value!r}"
     )
@@ -55,10 +55,10 @@ def setup(node: Any, spec: Any, graph: Any, name: Any, kwargs: dict) -> None:
     for k, v in kwargs.items():
         if k in pset:
             if type(v) is Ref:
-                src = v._src
+                src = v.src_
                 # refs inside transform arguments can only leave the scope once graphs nest
                 if (src is not PARENT and getattr(src, "graph", None) is not graph) or (
-                    v._tf and (graph.graph is not None or graph._subs)
+                    v.tf_ and (graph.graph is not None or graph._subs)
                 ):
                     check_scope(graph, f"op {name!r}", k, v)
             elif isinstance(v, NOT_VALUES):
@@ -108,8 +108,8 @@ def options(node: Any, spec: Any, extra: list) -> None:
                 raise bad_value(node, k, v)
             check_scope(node.graph, f"op {node.name!r}", k, v)
             bind[k] = v
-        elif outs is None and isinstance(v, Ref) and v._src is PARENT and not v._tf:
-            node._set_omap(k, v._var)
+        elif outs is None and isinstance(v, Ref) and v.src_ is PARENT and not v.tf_:
+            node._set_omap(k, v.var_)
         else:
             raise unknown(spec, k)
     inputs = opts.get("inputs")

@@ -65,12 +65,12 @@ def jsonable(v: Any) -> Any:
 def _source_of(writer: Any, r: Ref, param_default: list | None) -> str:
     """The ``source`` a ref is written with: the op's full name, the graph's for ``PARENT[k]`` (noting
     the read), or the branch's own full name for one of its inputs."""
-    if r._src is not PARENT:
-        return r._src.full_name
+    if r.src_ is not PARENT:
+        return r.src_.full_name
     local = writer.local
-    if local is not None and r._var in local[1]:
+    if local is not None and r.var_ in local[1]:
         return local[0]
-    _note_parent_read(writer.reads, r._var, param_default)
+    _note_parent_read(writer.reads, r.var_, param_default)
     return writer.gname
 
 
@@ -136,15 +136,15 @@ class Writer:
         return self.host(v)
 
     def ref(self, r: Ref, param_default: list | None) -> str:
-        var = r._var
+        var = r.var_
         source = _source_of(self, r, param_default)
         var_txt = _q(var) if type(var) is str else json.dumps(var)
-        tf = r._tf
+        tf = r.tf_
         if not tf:
-            if r._pol is not None:
+            if r.pol_ is not None:
                 return (
                     f'{{"source":"{source}","var":{var_txt},"transforms":[],"is_output":false'
-                    f"{_policy_text(r._pol)}}}"
+                    f"{_policy_text(r.pol_)}}}"
                 )
             return f'{{"source":"{source}","var":{var_txt},"transforms":[],"is_output":false}}'
         arg = self.arg
@@ -161,7 +161,7 @@ class Writer:
                 inner = "[" + ",".join([arg(a) for a in args]) + "]"
             out.append(f'["{kind}",{inner}]')
         tf_txt = ",".join(out)
-        pol_txt = "" if r._pol is None else _policy_text(r._pol)
+        pol_txt = "" if r.pol_ is None else _policy_text(r.pol_)
         return (
             f'{{"source":"{source}","var":{var_txt},"transforms":[{tf_txt}],"is_output":false'
             f"{pol_txt}}}"
