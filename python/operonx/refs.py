@@ -291,9 +291,9 @@ class Ref:
                 raise GraphTypeError(
                     f"only a plain output can be mapped to PARENT, got {self!r}"
                 )
-            src._map_output(self.var_, other.var_)
+            src.map_output_(self.var_, other.var_)
             return other
-        other.src_._bind_input(other.var_, self)
+        other.src_.bind_input_(other.var_, self)
         return other
 
 

@@ -29,22 +29,22 @@ def summaries(root: Any, graph_cls: type) -> dict[int, tuple[dict, dict]]:
     while stack:
         g = stack.pop()
         order.append(g)
-        for node in g._ops.values():
+        for node in g.ops_.values():
             if isinstance(node, graph_cls):
                 stack.append(node)
     memo: dict[int, tuple[dict, dict]] = {}
     for g in reversed(order):  # nested graphs before the graph holding them
         reads: dict[str, list] = {}
         forwards: dict[str, None] = {}
-        exits = g._exits
-        for name, node in g._ops.items():
+        exits = g.exits_
+        for name, node in g.ops_.items():
             if isinstance(node, graph_cls):
                 inner = memo[id(node)]
                 node_reads: Iterable = nested_reads(node, inner[0])
                 node_fwd: Iterable = nested_forwards(node, inner[1], name in exits)
             else:
-                node_reads = node._reads()
-                node_fwd = node._forwards(name in exits)
+                node_reads = node.reads_()
+                node_fwd = node.forwards_(name in exits)
             for var, has_default, default in node_reads:
                 seen = reads.get(var)
                 if seen is None:
@@ -59,7 +59,7 @@ def summaries(root: Any, graph_cls: type) -> dict[int, tuple[dict, dict]]:
 
 def nested_reads(g: Any, inner: dict) -> Iterator[tuple[str, bool, Any]]:
     """The outer graph's inputs read by this nested graph's bindings (``inner``: its own reads)."""
-    for k, v in g._bind.items():
+    for k, v in g.bind_.items():
         first = True
         for r in refs_in(v):
             if r.src_ is PARENT:
@@ -73,7 +73,7 @@ def nested_reads(g: Any, inner: dict) -> Iterator[tuple[str, bool, Any]]:
 
 def nested_forwards(g: Any, inner: dict, wired_to_end: bool) -> Iterator[str]:
     """The outer graph's outputs a nested graph forwards (``inner``: what its own ops forward)."""
-    omap = g._xget("omap", None)
+    omap = g.xget_("omap", None)
     if omap:
         yield from omap.values()
     elif wired_to_end:
@@ -189,7 +189,7 @@ class GraphFactory:
                 max_iterations = self.defaults.get("max_iterations", DEFAULT_MAX_ITERATIONS)
             if isinstance(max_iterations, str):
                 max_iterations = self._count(name, max_iterations, given)
-            sub._set_loop(until, max_iterations)
+            sub.set_loop_(until, max_iterations)
         return sub
 
     def _count(self, name: str, text: str, given: dict[str, Any]) -> Any:

@@ -38,7 +38,7 @@ class _Frame:
 
     def __init__(self, g: Any, ops: Any, slot: int = 0) -> None:
         self.g = g
-        self.it = iter(g._ops.items())
+        self.it = iter(g.ops_.items())
         # the dict writer: {name: op document}; the text writer: how many ops were written
         self.ops = ops
         self.reads: dict[str, list] = {}
@@ -195,7 +195,7 @@ class Writer:
             self.gname = g.full_name
             self.reads = f.reads
             self.writes = f.writes
-            exits = g._exits
+            exits = g.exits_
             n = f.ops
             nested = None
             for name, node in f.it:
@@ -204,7 +204,7 @@ class Writer:
                 n += 1
                 kind = node.type
                 if kind == "code":
-                    spec = node._spec
+                    spec = node.spec_
                     if spec is not last_spec:
                         sd = spec_doc(spec)
                         last_spec = spec
@@ -233,18 +233,18 @@ class Writer:
                 return "".join(out)
             append(
                 f'}},"edges":[{",".join(edges)}],'
-                f'"entries":[{",".join([f"{_q(n)}" for n in g._entries])}],'
-                f'"exits":[{",".join([f"{_q(n)}" for n in g._exits])}]}}{self.loop_text(g)}}}'
+                f'"entries":[{",".join([f"{_q(n)}" for n in g.entries_])}],'
+                f'"exits":[{",".join([f"{_q(n)}" for n in g.exits_])}]}}{self.loop_text(g)}}}'
             )
             outer = stack[-1]
             self.gname = outer.g.full_name
             self.reads = outer.reads
             self.writes = outer.writes
-            out[f.slot] = self.graph_node_head(g, f, g.name in outer.g._exits)
+            out[f.slot] = self.graph_node_head(g, f, g.name in outer.g.exits_)
 
     def root_head(self, f: _Frame) -> str:
         g = f.g
-        bind = g._bind
+        bind = g.bind_
         parts = []
         for var, (r, d) in f.reads.items():
             v = bind.get(var)
@@ -269,7 +269,7 @@ class Writer:
     def loop_text(self, g: Any) -> str:
         """A loop's ``,"loop":{...}`` entry (empty for a plain graph); a callable ``until`` is a
         host object."""
-        cfg = g._xget("loop", None)
+        cfg = g.xget_("loop", None)
         if cfg is None:
             return ""
         until, max_iterations = cfg
@@ -284,8 +284,8 @@ class Writer:
     def root_tail(self, f: _Frame, edges: list[str], adj: dict, hard: dict) -> str:
         g = f.g
         edges_txt = ",".join(edges)
-        entries_txt = ",".join([f'"{n}"' for n in g._entries])
-        exits_txt = ",".join([f'"{n}"' for n in g._exits])
+        entries_txt = ",".join([f'"{n}"' for n in g.entries_])
+        exits_txt = ",".join([f'"{n}"' for n in g.exits_])
         irc_txt = ",".join([f'"{n}":{c}' for n, c in hard.items()])
         adj_txt = ",".join([f'"{n}":[{",".join(a)}]' for n, a in adj.items()])
         return (
