@@ -29,6 +29,7 @@ from operonx._authoring.factories import GraphFactory, nested_forwards, nested_r
 from operonx._authoring.loops import DEFAULT_MAX_ITERATIONS, check_loop
 from operonx._authoring.naming import assigned_name, check_name, with_target
 from operonx._authoring.nodes import CURRENT, END, START, OpNode, Param, Soft, current_get, current_graph, output_params
+from operonx._authoring.nodes import mark_built
 from operonx._authoring.scopes import check_binding
 from operonx._authoring.writer import export_config
 from operonx.refs import Ref
@@ -226,11 +227,7 @@ class GraphOp(OpNode):
     def _mark_built(self) -> None:
         """Freeze the graph and its nested graphs: adding ops or edges afterwards is an
         ``OperonUsageError``."""
-        stack = [self]
-        while stack:
-            g = stack.pop()
-            g.built_ = True
-            stack.extend(g.subs_)
+        mark_built(self)
 
     # -- what users read ---------------------------------------------------------
 

@@ -21,7 +21,7 @@ from operonx.refs import PARENT, Ref
 
 __all__ = [
     "CURRENT", "END", "START", "OpNode", "Param", "Soft", "Terminal", "connect", "current_get",
-    "current_graph", "nodes_of", "output_params", "wire_end", "wire_start",
+    "current_graph", "mark_built", "nodes_of", "output_params", "wire_end", "wire_start",
 ]
 
 #: The graph of the innermost ``with GraphOp(...)`` block.
@@ -276,6 +276,16 @@ def wire_start(dst: Any) -> Any:
         g.check_member_(t)
         g.entries_[t.name] = None
     return dst
+
+
+def mark_built(root: Any) -> None:
+    """Freeze the graph ``root`` and every graph nested in it: adding ops or edges afterwards is an
+    ``OperonUsageError`` (``Operon(graph)`` freezes its graph once the engine is built)."""
+    stack = [root]
+    while stack:
+        g = stack.pop()
+        g.built_ = True
+        stack.extend(g.subs_)
 
 
 def wire_end(src: Any) -> None:

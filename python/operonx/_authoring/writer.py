@@ -20,6 +20,7 @@ from json.encoder import encode_basestring as _q
 from typing import Any
 
 from operonx._authoring import write_ops
+from operonx._authoring.nodes import mark_built
 from operonx._authoring.write_ops import UNBOUND_TXT
 from operonx.refs import PARENT, Ref
 
@@ -365,11 +366,11 @@ def engine_document(graph: Any, freeze: bool = False) -> tuple[str, list]:
     Every literal, default and transform argument is written ``{"$host": i}``,
     an index into ``host_objects``; each code op has ``"callable": {"$host": i}``,
     the plain function to call. With ``freeze=True`` the graph is also marked
-    as built (as ``graph._mark_built()`` does): adding ops or edges to it
+    as built (:func:`~operonx._authoring.nodes.mark_built`): adding ops or edges to it
     afterwards raises ``OperonUsageError``.
     """
     w = Writer()
     text = w.document(graph)
     if freeze:
-        graph._mark_built()
+        mark_built(graph)
     return text, w.hosts
