@@ -26,13 +26,12 @@ as its source); any other ``PARENT[k]`` reads the graph input ``k``.
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Iterable, Iterator, Mapping
 
 from operonx.errors import GraphTypeError, OperonUsageError
 from operonx._authoring.nodes import OpNode, Param, current_get
 from operonx._authoring.scopes import check_binding, check_scope, refs_in
-from operonx._authoring.naming import assigned_name, check_name
+from operonx._authoring.naming import assigned_name, caller_frame, check_name
 from operonx.refs import PARENT, Ref
 
 __all__ = ["Branch", "BranchOp", "condition_text", "if_"]
@@ -227,7 +226,7 @@ class BranchOp(OpNode):
         if graph is None:
             raise OperonUsageError("BranchOp(...) must be created inside `with GraphOp(...):`")
         if name is None:
-            name = assigned_name(sys._getframe(1)) or "branch"
+            name = assigned_name(caller_frame(1)) or "branch"
         _setup(self, graph, name, cases, default, inputs, outputs)
 
     # -- what users read ---------------------------------------------------------
@@ -344,13 +343,13 @@ class Branch:
     def else_(self, target: Any, *, name: str | None = None) -> BranchOp:
         """Finishes the branch with a default target."""
         if name is None:
-            name = assigned_name(sys._getframe(1)) or "branch"
+            name = assigned_name(caller_frame(1)) or "branch"
         return self._make(name, target)
 
     def build(self, *, name: str | None = None) -> BranchOp:
         """Finishes the branch with no default: when no case matches, no target runs."""
         if name is None:
-            name = assigned_name(sys._getframe(1)) or "branch"
+            name = assigned_name(caller_frame(1)) or "branch"
         return self._make(name, None)
 
     def _make(self, name: str, default: Any) -> BranchOp:

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Mapping
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
 from operonx._authoring.factories import GraphFactory, nested_forwards, nested_reads, summaries
 from operonx._authoring.loops import DEFAULT_MAX_ITERATIONS, check_loop
-from operonx._authoring.naming import assigned_name, check_name, with_target
+from operonx._authoring.naming import assigned_name, caller_frame, check_name, with_target
 from operonx._authoring.nodes import CURRENT, END, START, OpNode, Param, Soft, current_get, current_graph, output_params
 from operonx._authoring.nodes import mark_built
 from operonx._authoring.scopes import check_binding
@@ -85,7 +85,7 @@ class GraphOp(OpNode):
     ) -> None:
         parent = current_get()
         if name is None:
-            frame = sys._getframe(1)
+            frame = caller_frame(1)
             name = assigned_name(frame) or with_target(frame) or "graph"
         self.name = check_name(name)
         self.full_name = name if parent is None else parent.full_name + "." + name
@@ -147,7 +147,7 @@ class GraphOp(OpNode):
         last iteration's outputs.
         """
         if name is None:
-            frame = sys._getframe(1)
+            frame = caller_frame(1)
             name = assigned_name(frame) or with_target(frame) or "loop"
         g = cls(name=name, inputs=initial)
         g.set_loop_(until, max_iterations)

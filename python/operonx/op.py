@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 import weakref
 from typing import Any, Callable, Iterator
 
@@ -33,7 +32,7 @@ from operonx._authoring.functions import (
 from operonx._authoring.nodes import OpNode, Param, current_get, output_params
 from operonx._authoring.options import setup, unknown
 from operonx._authoring.scopes import check_scope, refs_in
-from operonx._authoring.naming import assigned_name, check_name, is_valid_name
+from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name
 from operonx.refs import PARENT, Ref
 
 __all__ = ["op", "OpFunction", "FuncOp", "declared_outputs"]
@@ -112,7 +111,7 @@ class OpFunction:
             )
         name = kwargs.get("name")
         if name is None:
-            name = self.name or assigned_name(sys._getframe(1)) or self.fallback_name
+            name = self.name or assigned_name(caller_frame(1)) or self.fallback_name
         node = _new(FuncOp)
         setup(node, self, graph, name, kwargs)
         return node
@@ -205,7 +204,7 @@ class FuncOp(OpNode):
         spec = _spec_for(code_fn)
         name = kwargs.get("name")
         if name is None:
-            name = spec.name or assigned_name(sys._getframe(1)) or spec.fallback_name
+            name = spec.name or assigned_name(caller_frame(1)) or spec.fallback_name
         setup(self, spec, graph, name, kwargs)
 
     # -- what users read ------------------------------------------------------

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 from typing import Any, Callable, Iterable, Iterator
 
 from operonx._authoring.loops import DEFAULT_MAX_ITERATIONS
-from operonx._authoring.naming import assigned_name, check_name, is_valid_name
+from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name
 from operonx._authoring.nodes import current_get
 from operonx._authoring.scopes import refs_in
 from operonx.errors import GraphError, GraphTypeError
@@ -158,7 +157,7 @@ class GraphFactory:
             given[k] = v
         name = options.get("name")
         if name is None:
-            name = self.name or assigned_name(sys._getframe(1)) or self.fallback_name
+            name = self.name or assigned_name(caller_frame(1)) or self.fallback_name
         missing = [p for p in params if p not in given and p not in self.defaults and p not in options]
         if missing:
             raise GraphTypeError(
