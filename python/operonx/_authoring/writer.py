@@ -183,65 +183,76 @@ class Writer:
         document order: a graph's head (which needs what its ops read) is filled into a slot
         reserved before its ops once they are written, so nothing is copied more than once.
         """
-        code_op = self.code_op
-        spec_doc = self.spec_doc
-        last_spec = None
-        sd: tuple = ()
         out: list[Any] = [None]
-        append = out.append
         stack = [_Frame(root, 0, 0)]
         while True:
             f = stack[-1]
-            g = f.g
-            self.gname = g.full_name
-            self.reads = f.reads
-            self.writes = f.writes
-            exits = g.exits_
-            n = f.ops
-            nested = None
-            for name, node in f.it:
-                if n:
-                    append(",")
-                n += 1
-                kind = node.type
-                if kind == "code":
-                    spec = node.spec_
-                    if spec is not last_spec:
-                        sd = spec_doc(spec)
-                        last_spec = spec
-                    append(code_op(node, name in exits, sd))
-                elif kind == "branch":
-                    append(self.branch_op(node, name in exits))
-                elif kind == "graph":
-                    nested = node
-                    break
-                else:
-                    raise NotImplementedError(
-                        f"op {node.full_name!r}: type {node.type!r} cannot be exported yet"
-                    )
-            f.ops = n
+            self.enter(f)
+            nested = self.ops_text(f, out)
             if nested is not None:
                 stack.append(_Frame(nested, 0, len(out)))
                 if len(stack) > self.depth:
                     self.depth = len(stack)
-                append(None)
+                out.append(None)
                 continue
             stack.pop()
-            edges, adj, hard = write_ops.edges_text(g, not stack)
             if not stack:
-                append(self.root_tail(f, edges, adj, hard))
+                edges, adj, hard = write_ops.edges_text(f.g, True)
+                out.append(self.root_tail(f, edges, adj, hard))
                 out[0] = self.root_head(f)
                 return "".join(out)
-            append(
-                f'}},"edges":[{",".join(edges)}],'
-                f'"entries":[{",".join([f"{_q(n)}" for n in g.entries_])}],'
-                f'"exits":[{",".join([f"{_q(n)}" for n in g.exits_])}]}}{self.loop_text(g)}}}'
-            )
-            outer = stack[-1]
-            self.gname = outer.g.full_name
-            self.reads = outer.reads
-            self.writes = outer.writes
-            out[f.slot] = self.graph_node_head(g, f, g.name in outer.g.exits_)
+            self.close_nested(f, stack[-1], out)
+
+    def enter(self, f: _Frame) -> None:
+        """Makes ``f``'s graph the one refs are written in and reads and writes are noted for."""
+        self.gname = f.g.full_name
+        self.reads = f.reads
+        self.writes = f.writes
+
+    def ops_text(self, f: _Frame, out: list) -> Any:
+        """Appends the ops of ``f``'s graph to ``out``, from where the last call stopped; returns the
+        first nested graph met (its own ops are written next), or ``None`` once every op is written."""
+        code_op = self.code_op
+        spec_doc = self.spec_doc
+        append = out.append
+        exits = f.g.exits_
+        last_spec = None
+        sd: tuple = ()
+        n = f.ops
+        nested = None
+        for name, node in f.it:
+            if n:
+                append(",")
+            n += 1
+            kind = node.type
+            if kind == "code":
+                spec = node.spec_
+                if spec is not last_spec:
+                    sd = spec_doc(spec)
+                    last_spec = spec
+                append(code_op(node, name in exits, sd))
+            elif kind == "branch":
+                append(self.branch_op(node, name in exits))
+            elif kind == "graph":
+                nested = node
+                break
+            else:
+                raise NotImplementedError(f"op {node.full_name!r}: type {node.type!r} cannot be exported yet")
+        f.ops = n
+        return nested
+
+    def close_nested(self, f: _Frame, outer: _Frame, out: list) -> None:
+        """Ends the nested graph of ``f`` (edges, entries, exits, loop) and fills its head into the
+        slot reserved for it, written in the scope of the graph ``outer`` holding it."""
+        g = f.g
+        edges = write_ops.edges_text(g, False)[0]
+        out.append(
+            f'}},"edges":[{",".join(edges)}],'
+            f'"entries":[{",".join([f"{_q(n)}" for n in g.entries_])}],'
+            f'"exits":[{",".join([f"{_q(n)}" for n in g.exits_])}]}}{self.loop_text(g)}}}'
+        )
+        self.enter(outer)
+        out[f.slot] = self.graph_node_head(g, f, g.name in outer.g.exits_)
 
     def root_head(self, f: _Frame) -> str:
         g = f.g
