@@ -26,13 +26,12 @@ as its source); any other ``PARENT[k]`` reads the graph input ``k``.
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Iterable, Iterator, Mapping
 
 from operonx.errors import GraphTypeError, OperonUsageError
 from operonx._authoring.nodes import OpNode, Param, current_get
 from operonx._authoring.scopes import check_binding, check_scope, refs_in
-from operonx._authoring.naming import assigned_name, check_name
+from operonx._authoring.naming import assigned_name, caller_frame, check_name
 from operonx.refs import PARENT, Ref
 
 __all__ = ["Branch", "BranchOp", "condition_text", "if_"]
@@ -66,8 +65,8 @@ def _arg_text(v: Any) -> tuple[str, int]:
 
 
 def _ref_text(r: Ref) -> tuple[str, int]:
-    text, prec = str(r._var), _ATOM
-    for kind, args in r._tf:
+    text, prec = str(r.var_), _ATOM
+    for kind, args in r.tf_:
         reflected = kind not in _BINARY and kind[:1] == "r" and kind[1:] in _BINARY
         if reflected or kind in _BINARY:
             sym, p = _BINARY[kind[1:] if reflected else kind]
@@ -149,7 +148,7 @@ def _setup(
     node.name = check_name(name)
     node.full_name = graph.full_name + "." + name
     node.graph = graph
-    node._x = None
+    node.x_ = None
     who = f"branch {name!r}"
     bind: dict[str, Any] = {}
     if inputs is not None:
@@ -158,7 +157,7 @@ def _setup(
         for k, v in inputs.items():
             check_binding(graph, who, k, v)
             bind[k] = v
-    node._bind = bind
+    node.bind_ = bind
     if cases is None:
         cases = ()
     if isinstance(cases, (str, bytes, Mapping)):
@@ -175,18 +174,18 @@ def _setup(
             )
         check_scope(graph, who, f"case {i}", cond)
         out.append((cond, _target_name(target, f"{who}: case {i}'s target"), condition_text(cond)))
-    node._cases = out
-    node._default = None if default is None else _target_name(default, f"{who}: default")
+    node.cases_ = out
+    node.default_ = None if default is None else _target_name(default, f"{who}: default")
     if outputs is not None:
         if not isinstance(outputs, Mapping):
             raise GraphTypeError(f"{who}: outputs= must be a dict, got {outputs!r}")
         for k, v in outputs.items():
-            if not (isinstance(v, Ref) and v._src is PARENT and not v._tf and v._pol is None):
+            if not (isinstance(v, Ref) and v.src_ is PARENT and not v.tf_ and v.pol_ is None):
                 raise GraphTypeError(
                     f"{who}: output {k!r} can only be mapped to PARENT['name'], got {v!r}"
                 )
-            node._map_output(k, v._var)
-    graph._add(node)
+            node.map_output_(k, v.var_)
+    graph.add_(node)
 
 
 class BranchOp(OpNode):
@@ -202,10 +201,12 @@ class BranchOp(OpNode):
     targets, then the default. The name defaults to the assignment target.
     """
 
-    __slots__ = ("_cases", "_default", "_bind")
-    _cases: list[tuple[Ref, str, str]]
-    _default: str | None
-    _bind: dict[str, Any]
+    # the builder's fields (see operonx._authoring.nodes): [(condition, target, text)], the default
+    # target, the inputs bound {name: ref or literal}
+    __slots__ = ("cases_", "default_", "bind_")
+    cases_: list[tuple[Ref, str, str]]
+    default_: str | None
+    bind_: dict[str, Any]
 
     type = "branch"
     bound = "sync"
@@ -225,7 +226,7 @@ class BranchOp(OpNode):
         if graph is None:
             raise OperonUsageError("BranchOp(...) must be created inside `with GraphOp(...):`")
         if name is None:
-            name = assigned_name(sys._getframe(1)) or "branch"
+            name = assigned_name(caller_frame(1)) or "branch"
         _setup(self, graph, name, cases, default, inputs, outputs)
 
     # -- what users read ---------------------------------------------------------
@@ -233,23 +234,23 @@ class BranchOp(OpNode):
     @property
     def cases(self) -> list[tuple[Ref, str]]:
         """``[(condition, target), ...]`` in order."""
-        return [(c, t) for c, t, _ in self._cases]
+        return [(c, t) for c, t, _ in self.cases_]
 
     @property
     def texts(self) -> list[str]:
         """Each case's text (what ``matched`` holds when that case wins)."""
-        return [x for _, _, x in self._cases]
+        return [x for _, _, x in self.cases_]
 
     @property
     def default(self) -> str | None:
         """The target when no case matches (``None``: no target runs)."""
-        return self._default
+        return self.default_
 
     @property
     def candidates(self) -> list[str]:
         """The case targets in order (each once), then the default."""
-        out = list(dict.fromkeys(t for _, t, _ in self._cases))
-        d = self._default
+        out = list(dict.fromkeys(t for _, t, _ in self.cases_))
+        d = self.default_
         if d is not None and d not in out:
             out.append(d)
         return out
@@ -257,12 +258,12 @@ class BranchOp(OpNode):
     @property
     def inputs(self) -> dict[str, Param]:
         """The branch's own inputs (``inputs={...}``), as ``{name: Param}``."""
-        return {k: Param(k, False, None, v) for k, v in self._bind.items()}
+        return {k: Param(k, False, None, v) for k, v in self.bind_.items()}
 
     @property
     def outputs(self) -> dict[str, Param]:
         """``target`` and ``matched``; a mapped output's value is its PARENT ref."""
-        omap = self._xget("omap", None) or {}
+        omap = self.xget_("omap", None) or {}
         return {
             k: Param(k, False, None, Ref(PARENT, omap[k]) if k in omap else None) for k in _OUTPUTS
         }
@@ -270,10 +271,10 @@ class BranchOp(OpNode):
     @property
     def metadata(self) -> dict:
         """Kind, full name and candidates of the branch (built on first use)."""
-        m = self._xget("metadata", None)
+        m = self.xget_("metadata", None)
         if m is None:
             m = {"type": "branch", "name": self.full_name, "candidates": self.candidates}
-            self._xset("metadata", m)
+            self.xset_("metadata", m)
         return m
 
     def __repr__(self) -> str:
@@ -281,34 +282,34 @@ class BranchOp(OpNode):
 
     # -- wiring hooks -------------------------------------------------------------
 
-    def _map_output(self, key: str, target: str) -> None:
+    def map_output_(self, key: str, target: str) -> None:
         if key not in _OUTPUTS:
             raise GraphTypeError(
                 f"branch {self.name!r}: {key!r} is not an output of a branch; outputs: {list(_OUTPUTS)}"
             )
-        self._set_omap(key, target)
+        self.set_omap_(key, target)
 
-    def _bind_input(self, key: str, ref: Ref) -> None:
+    def bind_input_(self, key: str, ref: Ref) -> None:
         graph = self.graph
-        if graph is not None and graph._built:
+        if graph is not None and graph.built_:
             raise OperonUsageError(f"graph {graph.full_name!r} is already built into an engine")
         check_binding(graph, f"branch {self.name!r}", key, ref)
-        self._bind[key] = ref
+        self.bind_[key] = ref
 
-    def _reads(self) -> Iterator[tuple[str, bool, Any]]:
+    def reads_(self) -> Iterator[tuple[str, bool, Any]]:
         # a condition that cannot be evaluated counts as not matched: no read is required
-        own = self._bind
-        for cond, _, _ in self._cases:
+        own = self.bind_
+        for cond, _, _ in self.cases_:
             for r in refs_in(cond):
-                if r._src is PARENT and r._var not in own:
-                    yield r._var, True, None
+                if r.src_ is PARENT and r.var_ not in own:
+                    yield r.var_, True, None
         for v in own.values():
             for r in refs_in(v):
-                if r._src is PARENT:
-                    yield r._var, True, None
+                if r.src_ is PARENT:
+                    yield r.var_, True, None
 
-    def _forwards(self, wired_to_end: bool) -> Iterator[str]:
-        omap = self._xget("omap", None)
+    def forwards_(self, wired_to_end: bool) -> Iterator[str]:
+        omap = self.xget_("omap", None)
         if omap:
             yield from omap.values()
         elif wired_to_end:
@@ -342,13 +343,13 @@ class Branch:
     def else_(self, target: Any, *, name: str | None = None) -> BranchOp:
         """Finishes the branch with a default target."""
         if name is None:
-            name = assigned_name(sys._getframe(1)) or "branch"
+            name = assigned_name(caller_frame(1)) or "branch"
         return self._make(name, target)
 
     def build(self, *, name: str | None = None) -> BranchOp:
         """Finishes the branch with no default: when no case matches, no target runs."""
         if name is None:
-            name = assigned_name(sys._getframe(1)) or "branch"
+            name = assigned_name(caller_frame(1)) or "branch"
         return self._make(name, None)
 
     def _make(self, name: str, default: Any) -> BranchOp:

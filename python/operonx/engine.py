@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping
 from operonx._core import Engine as _Engine
 from operonx.errors import GraphTypeError, OperonUsageError
 from operonx.document import engine_document
+from operonx._authoring.nodes import mark_built
 from operonx.graph import GraphOp
 from operonx.handle import ExecutionHandle
 from operonx.middleware import Middleware, run_with_middleware
@@ -52,7 +53,7 @@ class Operon:
         _refuse_tracer(tracer)
         document, hosts = engine_document(graph)
         self._core = _Engine(document, hosts)
-        graph._mark_built()
+        mark_built(graph)
         self._graph = graph
         self._middleware: list[Middleware] = list(middleware or ())
 

@@ -27,8 +27,9 @@ from typing import Any, Callable, Iterator, Mapping
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
 from operonx._authoring.factories import GraphFactory, nested_forwards, nested_reads, summaries
 from operonx._authoring.loops import DEFAULT_MAX_ITERATIONS, check_loop
-from operonx._authoring.naming import assigned_name, check_name, with_target
+from operonx._authoring.naming import assigned_name, caller_frame, check_name, with_target
 from operonx._authoring.nodes import CURRENT, END, START, OpNode, Param, Soft, current_get, current_graph, output_params
+from operonx._authoring.nodes import mark_built
 from operonx._authoring.scopes import check_binding
 from operonx._authoring.writer import export_config
 from operonx.refs import Ref
@@ -63,9 +64,12 @@ class GraphOp(OpNode):
     defaults to the assignment target, or the ``with ... as name`` target.
     """
 
+    # the builder's fields (names ending in `_`: see operonx._authoring.nodes): ops_ {name: node}, edges_
+    # [(src, dst, soft)], pairs_ {(src name, dst name)}, entries_ / exits_ {name: None}, built_, subs_ (the
+    # nested graphs), bind_ {input: ref or literal}; its hooks add_, add_edge_, check_member_ refuse a built graph
     __slots__ = (
-        "concurrency", "_ops", "_edges", "_pairs", "_entries", "_exits", "_built", "_tokens",
-        "_bind", "_subs",
+        "concurrency", "ops_", "edges_", "pairs_", "entries_", "exits_", "built_", "_tokens",
+        "bind_", "subs_",
     )
 
     type = "graph"
@@ -81,24 +85,24 @@ class GraphOp(OpNode):
     ) -> None:
         parent = current_get()
         if name is None:
-            frame = sys._getframe(1)
+            frame = caller_frame(1)
             name = assigned_name(frame) or with_target(frame) or "graph"
         self.name = check_name(name)
         self.full_name = name if parent is None else parent.full_name + "." + name
         self.graph = parent
-        self._x = None
+        self.x_ = None
         if concurrency is not None:
             if type(concurrency) is not int or concurrency < 1:
                 raise GraphError(f"concurrency must be a positive int or None, got {concurrency!r}")
         self.concurrency = concurrency
-        self._ops: dict[str, OpNode] = {}
-        self._edges: list[tuple[OpNode, OpNode, bool]] = []
-        self._pairs: set[tuple[str, str]] = set()
-        self._entries: dict[str, None] = {}
-        self._exits: dict[str, None] = {}
-        self._built = False
+        self.ops_: dict[str, OpNode] = {}
+        self.edges_: list[tuple[OpNode, OpNode, bool]] = []
+        self.pairs_: set[tuple[str, str]] = set()
+        self.entries_: dict[str, None] = {}
+        self.exits_: dict[str, None] = {}
+        self.built_ = False
         self._tokens: list = []
-        self._subs: list[GraphOp] = []
+        self.subs_: list[GraphOp] = []
         bind: dict[str, Any] = {}
         if inputs is not None:
             if not isinstance(inputs, Mapping):
@@ -107,10 +111,10 @@ class GraphOp(OpNode):
             for k, v in inputs.items():
                 check_binding(parent, who, k, v)
                 bind[k] = v
-        self._bind = bind
+        self.bind_ = bind
         if parent is not None:
-            parent._add(self)
-            parent._subs.append(self)
+            parent.add_(self)
+            parent.subs_.append(self)
 
     # -- loops -------------------------------------------------------------------
 
@@ -143,30 +147,30 @@ class GraphOp(OpNode):
         last iteration's outputs.
         """
         if name is None:
-            frame = sys._getframe(1)
+            frame = caller_frame(1)
             name = assigned_name(frame) or with_target(frame) or "loop"
         g = cls(name=name, inputs=initial)
-        g._set_loop(until, max_iterations)
+        g.set_loop_(until, max_iterations)
         return g
 
-    def _set_loop(self, until: Any, max_iterations: Any) -> None:
+    def set_loop_(self, until: Any, max_iterations: Any) -> None:
         check_loop(self.name, until, max_iterations)
-        self._xset("loop", (until, max_iterations))
+        self.xset_("loop", (until, max_iterations))
 
     @property
     def is_loop(self) -> bool:
         """True for a graph made with :meth:`GraphOp.loop` (or ``@graph(until=...)``)."""
-        return self._xget("loop", None) is not None
+        return self.xget_("loop", None) is not None
 
     @property
     def until(self) -> Any:
         """A loop's stop condition (``None`` for a plain graph, or a loop with none)."""
-        return (self._xget("loop", None) or (None, None))[0]
+        return (self.xget_("loop", None) or (None, None))[0]
 
     @property
     def max_iterations(self) -> int | None:
         """A loop's cap on iterations (``None`` for a plain graph)."""
-        return (self._xget("loop", None) or (None, None))[1]
+        return (self.xget_("loop", None) or (None, None))[1]
 
     # -- context manager -------------------------------------------------------
 
@@ -179,14 +183,14 @@ class GraphOp(OpNode):
 
     # -- membership ------------------------------------------------------------
 
-    def _add(self, node: OpNode) -> None:
+    def add_(self, node: OpNode) -> None:
         """Register ``node`` (already named) as an op of this graph."""
-        if self._built:
+        if self.built_:
             raise OperonUsageError(
                 f"graph {self.full_name!r} is already built into an engine; "
                 f"cannot add op {node.name!r}"
             )
-        ops = self._ops
+        ops = self.ops_
         name = node.name
         if name in ops:
             logger.warning(
@@ -197,16 +201,16 @@ class GraphOp(OpNode):
             del ops[name]
         ops[name] = node
 
-    def _check_member(self, node: OpNode) -> None:
-        if self._built:
+    def check_member_(self, node: OpNode) -> None:
+        if self.built_:
             raise OperonUsageError(
                 f"graph {self.full_name!r} is already built into an engine; cannot add edges"
             )
         if node.graph is not self:
             raise GraphError(f"op {node.name!r} is not in graph {self.full_name!r}")
 
-    def _add_edge(self, src: OpNode, dst: OpNode, soft: bool) -> None:
-        if self._built:
+    def add_edge_(self, src: OpNode, dst: OpNode, soft: bool) -> None:
+        if self.built_:
             raise OperonUsageError(
                 f"graph {self.full_name!r} is already built into an engine; cannot add edges"
             )
@@ -215,46 +219,42 @@ class GraphOp(OpNode):
         if dst.graph is not self:
             raise GraphError(f"op {dst.name!r} is not in graph {self.full_name!r}")
         key = (src.name, dst.name)
-        pairs = self._pairs
+        pairs = self.pairs_
         if key not in pairs:
             pairs.add(key)
-            self._edges.append((src, dst, soft))
+            self.edges_.append((src, dst, soft))
 
     def _mark_built(self) -> None:
         """Freeze the graph and its nested graphs: adding ops or edges afterwards is an
         ``OperonUsageError``."""
-        stack = [self]
-        while stack:
-            g = stack.pop()
-            g._built = True
-            stack.extend(g._subs)
+        mark_built(self)
 
     # -- what users read ---------------------------------------------------------
 
     @property
     def ops(self) -> Mapping[str, OpNode]:
         """The graph's ops keyed by short name, in creation order (read-only)."""
-        return MappingProxyType(self._ops)
+        return MappingProxyType(self.ops_)
 
     @property
     def edges(self) -> list[tuple[str, str, bool]]:
         """Op-to-op edges as ``(from, to, soft)`` in declaration order."""
-        return [(s.name, d.name, soft) for s, d, soft in self._edges]
+        return [(s.name, d.name, soft) for s, d, soft in self.edges_]
 
     @property
     def entries(self) -> list[str]:
         """Names of the ops wired from START, in wiring order."""
-        return list(self._entries)
+        return list(self.entries_)
 
     @property
     def exits(self) -> list[str]:
         """Names of the ops wired to END, in wiring order."""
-        return list(self._exits)
+        return list(self.exits_)
 
     @property
     def is_built(self) -> bool:
         """True once the graph has been built into an engine."""
-        return self._built
+        return self.built_
 
     @property
     def is_nested(self) -> bool:
@@ -270,7 +270,7 @@ class GraphOp(OpNode):
         what ``inputs={...}`` bound the input to (a ref or a literal), if anything.
         """
         reads = summaries(self, GraphOp)[id(self)][0]
-        bind = self._bind
+        bind = self.bind_
         out: dict[str, Param] = {}
         for var, (required, default) in reads.items():
             out[var] = Param(var, required, default, bind.get(var))
@@ -287,32 +287,32 @@ class GraphOp(OpNode):
         (``sub["k"] >> PARENT["k2"]``) has that ``PARENT`` ref as its value.
         """
         forwards = summaries(self, GraphOp)[id(self)][1]
-        return output_params(forwards, self._xget("omap", None) or {})
+        return output_params(forwards, self.xget_("omap", None) or {})
 
     # -- as a node of an outer graph ----------------------------------------------
 
-    def _map_output(self, key: str, target: str) -> None:
+    def map_output_(self, key: str, target: str) -> None:
         if self.graph is None:
             raise GraphTypeError(
                 f"graph {self.full_name!r} is not nested in another graph: its outputs are the run's results"
             )
-        self._set_omap(key, target)
+        self.set_omap_(key, target)
 
-    def _bind_input(self, key: str, ref: Ref) -> None:
+    def bind_input_(self, key: str, ref: Ref) -> None:
         parent = self.graph
         if parent is None:
             raise GraphTypeError(
                 f"graph {self.full_name!r} is not nested in another graph: its inputs are the run inputs"
             )
-        if parent._built:
+        if parent.built_:
             raise OperonUsageError(f"graph {parent.full_name!r} is already built into an engine")
         check_binding(parent, f"graph {self.name!r}", key, ref)
-        self._bind[key] = ref
+        self.bind_[key] = ref
 
-    def _reads(self) -> Iterator[tuple[str, bool, Any]]:
+    def reads_(self) -> Iterator[tuple[str, bool, Any]]:
         return nested_reads(self, summaries(self, GraphOp)[id(self)][0])
 
-    def _forwards(self, wired_to_end: bool) -> Iterator[str]:
+    def forwards_(self, wired_to_end: bool) -> Iterator[str]:
         return nested_forwards(self, summaries(self, GraphOp)[id(self)][1], wired_to_end)
 
     # -- documents -------------------------------------------------------------------

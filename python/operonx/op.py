@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 import weakref
 from typing import Any, Callable, Iterator
 
@@ -33,7 +32,7 @@ from operonx._authoring.functions import (
 from operonx._authoring.nodes import OpNode, Param, current_get, output_params
 from operonx._authoring.options import setup, unknown
 from operonx._authoring.scopes import check_scope, refs_in
-from operonx._authoring.naming import assigned_name, check_name, is_valid_name
+from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name
 from operonx.refs import PARENT, Ref
 
 __all__ = ["op", "OpFunction", "FuncOp", "declared_outputs"]
@@ -112,7 +111,7 @@ class OpFunction:
             )
         name = kwargs.get("name")
         if name is None:
-            name = self.name or assigned_name(sys._getframe(1)) or self.fallback_name
+            name = self.name or assigned_name(caller_frame(1)) or self.fallback_name
         node = _new(FuncOp)
         setup(node, self, graph, name, kwargs)
         return node
@@ -188,9 +187,11 @@ class FuncOp(OpNode):
     inputs (or map declared outputs to ``PARENT[...]``).
     """
 
-    __slots__ = ("_spec", "_bind")
-    _spec: OpFunction
-    _bind: dict[str, Any]
+    # the builder's fields (see operonx._authoring.nodes): the function's OpFunction, shared by its
+    # nodes, and the inputs bound {name: ref or literal}
+    __slots__ = ("spec_", "bind_")
+    spec_: OpFunction
+    bind_: dict[str, Any]
 
     type = "code"
 
@@ -203,7 +204,7 @@ class FuncOp(OpNode):
         spec = _spec_for(code_fn)
         name = kwargs.get("name")
         if name is None:
-            name = spec.name or assigned_name(sys._getframe(1)) or spec.fallback_name
+            name = spec.name or assigned_name(caller_frame(1)) or spec.fallback_name
         setup(self, spec, graph, name, kwargs)
 
     # -- what users read ------------------------------------------------------
@@ -211,68 +212,69 @@ class FuncOp(OpNode):
     @property
     def func(self) -> Callable:
         """The plain Python function this op calls."""
-        return self._spec.func
+        return self.spec_.func
 
     @property
     def func_name(self) -> str:
         """The function's qualified name."""
-        return self._spec.qualname
+        return self.spec_.qualname
 
     @property
     def is_gen(self) -> bool:
         """True when the function is a generator (sync or async)."""
-        return self._spec.is_gen
+        return self.spec_.is_gen
 
     @property
     def is_async(self) -> bool:
         """True for ``async def`` functions and async generators."""
-        return self._spec.is_async
+        return self.spec_.is_async
 
     @property
     def bound(self) -> str:
         """Where the op runs: ``"sync"`` (inline), ``"io"`` (asyncio task) or ``"cpu"`` (thread)."""
-        return self._xget("bound", self._spec.bound)
+        return self.xget_("bound", self.spec_.bound)
 
     @bound.setter
     def bound(self, value: str) -> None:
-        self._xset("bound", check_bound(value))
+        self.xset_("bound", check_bound(value))
 
     @property
     def cache(self) -> Any:
         """True when results are cached by the op's inputs."""
-        return self._xget("cache", self._spec.cache)
+        return self.xget_("cache", self.spec_.cache)
 
     @cache.setter
     def cache(self, value: Any) -> None:
-        self._xset("cache", value)
+        self.xset_("cache", value)
 
     @property
     def delay(self) -> float:
         """Seconds slept before each execution (0: none)."""
-        return self._xget("delay", self._spec.delay)
+        return self.xget_("delay", self.spec_.delay)
 
     @delay.setter
     def delay(self, value: float) -> None:
-        self._xset("delay", check_delay(value))
+        self.xset_("delay", check_delay(value))
 
-    def _declared(self) -> tuple[str, ...] | None:
-        x = self._x
+    def declared_(self) -> tuple[str, ...] | None:
+        """The output keys: ``return_keys=`` given to the call, else the function's."""
+        x = self.x_
         if x is not None:
             rk = x.get("rkeys")
             if rk is not None:
                 return rk
-        return self._spec.outputs
+        return self.spec_.outputs
 
     @property
     def return_keys(self) -> tuple[str, ...] | None:
         """The declared output keys (``None``: open until run time)."""
-        return self._declared()
+        return self.declared_()
 
     @property
     def inputs(self) -> dict[str, Param]:
         """The op's inputs in signature order (then extra ``**kwargs`` inputs)."""
-        spec = self._spec
-        bind = self._bind
+        spec = self.spec_
+        bind = self.bind_
         defaults = spec.defaults
         out: dict[str, Param] = {}
         for p in spec.params:
@@ -286,64 +288,64 @@ class FuncOp(OpNode):
     @property
     def outputs(self) -> dict[str, Param]:
         """Declared outputs (plus mapped ones); a mapped output's value is its PARENT ref."""
-        return output_params(self._declared() or (), self._xget("omap", None) or {})
+        return output_params(self.declared_() or (), self.xget_("omap", None) or {})
 
     @property
     def metadata(self) -> dict:
         """Kind, full name, function name and source of the op (built on first use)."""
-        m = self._xget("metadata", None)
+        m = self.xget_("metadata", None)
         if m is None:
-            spec = self._spec
+            spec = self.spec_
             m = {
                 "type": "code",
                 "name": self.full_name,
                 "function_name": spec.func_name,
                 "code_fn": spec.source,
             }
-            self._xset("metadata", m)
+            self.xset_("metadata", m)
         return m
 
     # -- wiring hooks -----------------------------------------------------------
 
-    def _map_output(self, key: str, target: str) -> None:
-        outs = self._declared()
+    def map_output_(self, key: str, target: str) -> None:
+        outs = self.declared_()
         if outs is not None and key not in outs:
             raise GraphTypeError(
-                f"op {self.name!r}: {key!r} is not an output of {self._spec.func_name}(); "
+                f"op {self.name!r}: {key!r} is not an output of {self.spec_.func_name}(); "
                 f"outputs: {list(outs)}"
             )
-        self._set_omap(key, target)
+        self.set_omap_(key, target)
 
-    def _bind_input(self, key: str, ref: Ref) -> None:
-        spec = self._spec
+    def bind_input_(self, key: str, ref: Ref) -> None:
+        spec = self.spec_
         if key not in spec.param_set and not spec.has_varkw:
             raise unknown(spec, key)
         check_scope(self.graph, f"op {self.name!r}", key, ref)
-        self._bind[key] = ref
+        self.bind_[key] = ref
 
-    def _reads(self) -> Iterator[tuple[str, bool, Any]]:
-        spec = self._spec
+    def reads_(self) -> Iterator[tuple[str, bool, Any]]:
+        spec = self.spec_
         defaults = spec.defaults
         params = spec.param_set
-        for k, v in self._bind.items():
+        for k, v in self.bind_.items():
             if isinstance(v, Ref):
                 first = True
                 for r in _refs_in(v):
-                    if r._src is PARENT:
+                    if r.src_ is PARENT:
                         if first and k not in params:  # a **kwargs extra: optional
-                            yield r._var, True, None
+                            yield r.var_, True, None
                         elif first and k in defaults:
-                            yield r._var, True, defaults[k]
+                            yield r.var_, True, defaults[k]
                         else:
-                            yield r._var, False, None
+                            yield r.var_, False, None
                     first = False
 
-    def _forwards(self, wired_to_end: bool) -> Iterator[str]:
-        omap = self._xget("omap", None)
+    def forwards_(self, wired_to_end: bool) -> Iterator[str]:
+        omap = self.xget_("omap", None)
         if omap:
             yield from omap.values()
         elif wired_to_end:
-            yield from self._declared() or ()
+            yield from self.declared_() or ()
 
 
 _new = object.__new__

@@ -40,24 +40,24 @@ PARENT = ParentType()
 
 def _t(ref: "Ref", kind: str, args: tuple) -> "Ref":
     new = Ref.__new__(Ref)
-    new._src = ref._src
-    new._var = ref._var
-    new._tf = ref._tf + ((kind, args),)
-    new._pol = ref._pol
+    new.src_ = ref.src_
+    new.var_ = ref.var_
+    new.tf_ = ref.tf_ + ((kind, args),)
+    new.pol_ = ref.pol_
     return new
 
 
 def _with_policy(ref: "Ref", policy: tuple, what: str) -> "Ref":
-    if ref._src is PARENT:
+    if ref.src_ is PARENT:
         raise GraphError(
             f"{what} applies to an op's output (a generator's items), not to a graph input: "
-            f"{ref!r} reads PARENT[{ref._var!r}]"
+            f"{ref!r} reads PARENT[{ref.var_!r}]"
         )
     new = Ref.__new__(Ref)
-    new._src = ref._src
-    new._var = ref._var
-    new._tf = ref._tf
-    new._pol = policy
+    new.src_ = ref.src_
+    new.var_ = ref.var_
+    new.tf_ = ref.tf_
+    new.pol_ = policy
     return new
 
 
@@ -70,31 +70,41 @@ class Ref:
     operation instead of performing it. :meth:`parallel` and :meth:`collect`
     return a new ``Ref`` with a stream policy for the edge it feeds; later
     transforms keep the policy.
+
+    The four slots ``src_``, ``var_``, ``tf_`` and ``pol_`` are the builder's
+    record of the ref, read by ``operonx._authoring`` (users read
+    :attr:`source`, :attr:`var`, :attr:`transforms`, :attr:`policy`). Being
+    attributes of ``Ref``, these four names are not recorded as attribute
+    reads: write ``ref.apply(getattr, "var_")`` to read one of them from the
+    value.
     """
 
-    __slots__ = ("_src", "_var", "_tf", "_pol")
-    _src: Any
-    _var: str
-    _tf: tuple
-    # None (sequential, the default) or (policy, max): ("parallel", int | None), ("collect", None)
-    _pol: "tuple | None"
+    __slots__ = ("src_", "var_", "tf_", "pol_")
+    #: the op (or graph) read from, or ``PARENT``
+    src_: Any
+    #: the output or input name read
+    var_: str
+    #: the transforms recorded, as ``((kind, args), ...)``
+    tf_: tuple
+    #: ``None`` (sequential, the default) or ``(policy, max)``: ``("parallel", int | None)``, ``("collect", None)``
+    pol_: "tuple | None"
     # __eq__ returns a Ref, so hashing must stay identity-based.
     __hash__ = object.__hash__
     # __getitem__ builds refs: never iterate a Ref by the sequence protocol.
     __iter__ = None
 
     def __init__(self, source: Any, var: str, transforms: tuple = ()) -> None:
-        self._src = source
-        self._var = var
-        self._tf = tuple(transforms)
-        self._pol = None
+        self.src_ = source
+        self.var_ = var
+        self.tf_ = tuple(transforms)
+        self.pol_ = None
 
     # -- what the ref points at ---------------------------------------------
 
     @property
     def source(self) -> str:
         """Full name of the op read from, or ``"__PARENT__"`` for a graph input."""
-        src = self._src
+        src = self.src_
         if src is PARENT:
             return "__PARENT__"
         return src.full_name
@@ -102,41 +112,41 @@ class Ref:
     @property
     def source_op(self) -> Any:
         """The op (or graph) read from; ``PARENT`` for a graph input."""
-        return self._src
+        return self.src_
 
     @property
     def var(self) -> str:
         """The input or output name read."""
-        return self._var
+        return self.var_
 
     @property
     def transforms(self) -> list:
         """The recorded transforms, as ``[(kind, args), ...]``."""
-        return list(self._tf)
+        return list(self.tf_)
 
     @property
     def is_parent(self) -> bool:
         """True when the ref reads a graph input (``PARENT[...]``)."""
-        return self._src is PARENT
+        return self.src_ is PARENT
 
     @property
     def policy(self) -> str | None:
         """The stream policy: ``"parallel"``, ``"collect"``, or ``None`` (sequential, the default)."""
-        pol = self._pol
+        pol = self.pol_
         return None if pol is None else pol[0]
 
     @property
     def max(self) -> int | None:
         """The cap given to :meth:`parallel` (``None``: no cap, or no parallel policy)."""
-        pol = self._pol
+        pol = self.pol_
         return None if pol is None else pol[1]
 
     def __repr__(self) -> str:
-        text = f"Ref({self.source!r}, {self._var!r}"
-        n = len(self._tf)
+        text = f"Ref({self.source!r}, {self.var_!r}"
+        n = len(self.tf_)
         if n:
             text += f", transforms={n}"
-        pol = self._pol
+        pol = self.pol_
         if pol is not None:
             text += f", policy={pol[0]!r}"
             if pol[1] is not None:
@@ -149,7 +159,8 @@ class Ref:
         return _t(self, "getitem", (key,))
 
     def __getattr__(self, name: str) -> "Ref":
-        if name[:1] == "_":
+        # reached only for names that are not attributes: a slot of Ref not yet set is an error
+        if name[:1] == "_" or name in _SLOTS:
             raise AttributeError(name)
         return _t(self, "getattr", (name,))
 
@@ -270,17 +281,20 @@ class Ref:
         """``op["k"] >> PARENT["out"]`` maps an output; ``a["k"] >> b["x"]`` binds b's input."""
         if not isinstance(other, Ref):
             return NotImplemented
-        if other._tf or other._pol is not None:
+        if other.tf_ or other.pol_ is not None:
             raise GraphTypeError(f"the target of '>>' must be a plain ref, got {other!r}")
-        if other._src is PARENT:
-            src = self._src
+        if other.src_ is PARENT:
+            src = self.src_
             if src is PARENT:
                 raise GraphTypeError("PARENT[...] >> PARENT[...] maps nothing; map an op's output")
-            if self._tf or self._pol is not None:
+            if self.tf_ or self.pol_ is not None:
                 raise GraphTypeError(
                     f"only a plain output can be mapped to PARENT, got {self!r}"
                 )
-            src._map_output(self._var, other._var)
+            src.map_output_(self.var_, other.var_)
             return other
-        other._src._bind_input(other._var, self)
+        other.src_.bind_input_(other.var_, self)
         return other
+
+
+_SLOTS = frozenset(Ref.__slots__)

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-import sys
 from typing import Any, Callable, Iterable, Iterator
 
 from operonx._authoring.loops import DEFAULT_MAX_ITERATIONS
-from operonx._authoring.naming import assigned_name, check_name, is_valid_name
+from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name
 from operonx._authoring.nodes import current_get
 from operonx._authoring.scopes import refs_in
 from operonx.errors import GraphError, GraphTypeError
@@ -29,22 +28,22 @@ def summaries(root: Any, graph_cls: type) -> dict[int, tuple[dict, dict]]:
     while stack:
         g = stack.pop()
         order.append(g)
-        for node in g._ops.values():
+        for node in g.ops_.values():
             if isinstance(node, graph_cls):
                 stack.append(node)
     memo: dict[int, tuple[dict, dict]] = {}
     for g in reversed(order):  # nested graphs before the graph holding them
         reads: dict[str, list] = {}
         forwards: dict[str, None] = {}
-        exits = g._exits
-        for name, node in g._ops.items():
+        exits = g.exits_
+        for name, node in g.ops_.items():
             if isinstance(node, graph_cls):
                 inner = memo[id(node)]
                 node_reads: Iterable = nested_reads(node, inner[0])
                 node_fwd: Iterable = nested_forwards(node, inner[1], name in exits)
             else:
-                node_reads = node._reads()
-                node_fwd = node._forwards(name in exits)
+                node_reads = node.reads_()
+                node_fwd = node.forwards_(name in exits)
             for var, has_default, default in node_reads:
                 seen = reads.get(var)
                 if seen is None:
@@ -59,21 +58,21 @@ def summaries(root: Any, graph_cls: type) -> dict[int, tuple[dict, dict]]:
 
 def nested_reads(g: Any, inner: dict) -> Iterator[tuple[str, bool, Any]]:
     """The outer graph's inputs read by this nested graph's bindings (``inner``: its own reads)."""
-    for k, v in g._bind.items():
+    for k, v in g.bind_.items():
         first = True
         for r in refs_in(v):
-            if r._src is PARENT:
+            if r.src_ is PARENT:
                 seen = inner.get(k) if first else None
                 if first and (seen is None or not seen[0]):
-                    yield r._var, True, None if seen is None else seen[1]
+                    yield r.var_, True, None if seen is None else seen[1]
                 else:
-                    yield r._var, False, None
+                    yield r.var_, False, None
             first = False
 
 
 def nested_forwards(g: Any, inner: dict, wired_to_end: bool) -> Iterator[str]:
     """The outer graph's outputs a nested graph forwards (``inner``: what its own ops forward)."""
-    omap = g._xget("omap", None)
+    omap = g.xget_("omap", None)
     if omap:
         yield from omap.values()
     elif wired_to_end:
@@ -158,7 +157,7 @@ class GraphFactory:
             given[k] = v
         name = options.get("name")
         if name is None:
-            name = self.name or assigned_name(sys._getframe(1)) or self.fallback_name
+            name = self.name or assigned_name(caller_frame(1)) or self.fallback_name
         missing = [p for p in params if p not in given and p not in self.defaults and p not in options]
         if missing:
             raise GraphTypeError(
@@ -189,7 +188,7 @@ class GraphFactory:
                 max_iterations = self.defaults.get("max_iterations", DEFAULT_MAX_ITERATIONS)
             if isinstance(max_iterations, str):
                 max_iterations = self._count(name, max_iterations, given)
-            sub._set_loop(until, max_iterations)
+            sub.set_loop_(until, max_iterations)
         return sub
 
     def _count(self, name: str, text: str, given: dict[str, Any]) -> Any:

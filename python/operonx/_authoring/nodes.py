@@ -3,6 +3,12 @@
 ``with GraphOp(...)`` sets the current graph (a ContextVar read here); nodes created while it is set
 belong to it. ``a >> b`` adds a hard edge, ``a >> ~b`` or ``a > b`` a soft one, lists fan out and in,
 ``START >> a`` makes ``a`` an entry and ``a >> END`` an exit.
+
+Names ending in ``_`` on the node classes (``x_``, ``bind_``, ``ops_``, ``map_output_``...) and on
+:class:`~operonx.refs.Ref` (``src_``, ``var_``, ``tf_``, ``pol_``) are the builder's: the fields and
+hooks that the modules writing and reading a graph share, not part of the API (users read the
+properties: ``inputs``, ``ops``, ``edges``...). They are plain slots and methods, not properties,
+because defining an op reads and writes them on its hot path.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from operonx.refs import PARENT, Ref
 
 __all__ = [
     "CURRENT", "END", "START", "OpNode", "Param", "Soft", "Terminal", "connect", "current_get",
-    "current_graph", "nodes_of", "output_params", "wire_end", "wire_start",
+    "current_graph", "mark_built", "nodes_of", "output_params", "wire_end", "wire_start",
 ]
 
 #: The graph of the innermost ``with GraphOp(...)`` block.
@@ -87,37 +93,39 @@ class OpNode:
     ``inputs``, ``outputs`` and ``metadata``.
     """
 
-    # `_x` holds the rarely set per-node values (None while all are defaults),
-    # which keeps creating a node to a handful of slot writes.
-    __slots__ = ("name", "full_name", "graph", "_x", "__weakref__")
+    # `x_` holds the rarely set per-node values (None while all are defaults: read them with xget_,
+    # set them with xset_), which keeps creating a node to a handful of slot writes.
+    __slots__ = ("name", "full_name", "graph", "x_", "__weakref__")
     name: str
     full_name: str
     graph: Any
-    _x: "dict[str, Any] | None"
+    x_: "dict[str, Any] | None"
 
     #: The op kind written in the graph document.
     type: str = "op"
 
-    def _xget(self, key: str, default: Any) -> Any:
-        x = self._x
+    def xget_(self, key: str, default: Any) -> Any:
+        """The per-node value ``key`` (``"omap"``, ``"loop"``, ``"bound"``...), else ``default``."""
+        x = self.x_
         return default if x is None else x.get(key, default)
 
-    def _xset(self, key: str, value: Any) -> None:
-        x = self._x
+    def xset_(self, key: str, value: Any) -> None:
+        """Sets the per-node value ``key``."""
+        x = self.x_
         if x is None:
-            self._x = {key: value}
+            self.x_ = {key: value}
         else:
             x[key] = value
 
     @property
     def enabled(self) -> bool:
         """False disables the op: it does not run, and its dependents do not run."""
-        x = self._x
+        x = self.x_
         return True if x is None else x.get("enabled", True)
 
     @enabled.setter
     def enabled(self, value: bool) -> None:
-        self._xset("enabled", bool(value))
+        self.xset_("enabled", bool(value))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.full_name!r}>"
@@ -129,10 +137,10 @@ class OpNode:
         if type(key) is not str:
             raise GraphTypeError(f"{self.name}[...] takes an output name (a string), got {key!r}")
         r = Ref.__new__(Ref)
-        r._src = self
-        r._var = key
-        r._tf = ()
-        r._pol = None
+        r.src_ = self
+        r.var_ = key
+        r.tf_ = ()
+        r.pol_ = None
         return r
 
     # `__getitem__` reads outputs: an op is not a sequence
@@ -140,15 +148,15 @@ class OpNode:
 
     def __rshift__(self, other: Any) -> Any:
         g = self.graph
-        if isinstance(other, OpNode) and g is not None and not g._built:
-            # the common `a >> b`, with GraphOp._add_edge inlined
+        if isinstance(other, OpNode) and g is not None and not g.built_:
+            # the common `a >> b`, with GraphOp.add_edge_ inlined
             # an op replaced by a later one of the same name wires by name (the last wins)
             if other.graph is g:
                 key = (self.name, other.name)
-                pairs = g._pairs
+                pairs = g.pairs_
                 if key not in pairs:
                     pairs.add(key)
-                    g._edges.append((self, other, False))
+                    g.edges_.append((self, other, False))
                 return other
         connect(self, other, False)
         return other
@@ -171,40 +179,44 @@ class OpNode:
     def __invert__(self) -> Soft:
         return Soft(self)
 
-    # hooks used by Ref.__rshift__; concrete op types override them
-    def _map_output(self, key: str, target: str) -> None:
+    # hooks used by Ref.__rshift__ and the keywords of an op call; concrete op types override them
+    def map_output_(self, key: str, target: str) -> None:
+        """``self[key] >> PARENT[target]``: checks ``key`` and maps it to graph output ``target``."""
         raise GraphTypeError(f"{self!r} has no outputs that can be mapped")
 
-    def _set_omap(self, key: str, target: str) -> None:
+    def set_omap_(self, key: str, target: str) -> None:
         """Records that output ``key`` is mapped to graph output ``target`` (checked by the caller)."""
-        omap = self._xget("omap", None)
+        omap = self.xget_("omap", None)
         if omap is None:
-            self._xset("omap", {key: target})
+            self.xset_("omap", {key: target})
         else:
             omap[key] = target
 
     @property
     def output_mappings(self) -> dict[str, str]:
         """``{output key: graph output name}`` for mapped outputs."""
-        return dict(self._xget("omap", None) or {})
+        return dict(self.xget_("omap", None) or {})
 
-    def _bind_input(self, key: str, ref: Ref) -> None:
+    def bind_input_(self, key: str, ref: Ref) -> None:
+        """``ref >> self[key]``: checks the binding and binds input ``key`` to ``ref``."""
         raise GraphTypeError(f"{self!r} has no inputs that can be bound")
 
     # the graph's view of the op (GraphOp.inputs / .outputs); overridden
-    def _reads(self) -> Iterable[tuple[str, bool, Any]]:
+    def reads_(self) -> Iterable[tuple[str, bool, Any]]:
+        """The graph inputs the op reads, as ``(name, has_default, default)``."""
         return ()
 
-    def _forwards(self, wired_to_end: bool) -> Iterable[str]:
+    def forwards_(self, wired_to_end: bool) -> Iterable[str]:
+        """The graph outputs the op writes (its mapped outputs, else all of them when wired to END)."""
         return ()
 
     @property
     def metadata(self) -> dict:
         """Descriptive data about the op (its kind, full name...), created on first use."""
-        m = self._xget("metadata", None)
+        m = self.xget_("metadata", None)
         if m is None:
             m = {"type": self.type, "name": self.full_name}
-            self._xset("metadata", m)
+            self.xset_("metadata", m)
         return m
 
 
@@ -246,7 +258,7 @@ def connect(src: Any, dst: Any, soft: bool) -> None:
         g = s.graph
         if g is None:
             raise GraphError(f"{s!r} is not in any graph")
-        add = g._add_edge
+        add = g.add_edge_
         for t, ts in targets:
             add(s, t, soft or ts)
 
@@ -261,9 +273,19 @@ def wire_start(dst: Any) -> Any:
         g = t.graph
         if g is None:
             raise GraphError(f"{t!r} is not in any graph")
-        g._check_member(t)
-        g._entries[t.name] = None
+        g.check_member_(t)
+        g.entries_[t.name] = None
     return dst
+
+
+def mark_built(root: Any) -> None:
+    """Freeze the graph ``root`` and every graph nested in it: adding ops or edges afterwards is an
+    ``OperonUsageError`` (``Operon(graph)`` freezes its graph once the engine is built)."""
+    stack = [root]
+    while stack:
+        g = stack.pop()
+        g.built_ = True
+        stack.extend(g.subs_)
 
 
 def wire_end(src: Any) -> None:
@@ -274,8 +296,8 @@ def wire_end(src: Any) -> None:
         g = s.graph
         if g is None:
             raise GraphError(f"{s!r} is not in any graph")
-        g._check_member(s)
-        g._exits[s.name] = None
+        g.check_member_(s)
+        g.exits_[s.name] = None
 
 
 class Terminal:

@@ -33,8 +33,8 @@ def unknown(spec: Any, key: str) -> GraphTypeError:
 
 
 def parent_var(node: Any, key: str, value: Any) -> str:
-    if isinstance(value, Ref) and value._src is PARENT and not value._tf:
-        return value._var
+    if isinstance(value, Ref) and value.src_ is PARENT and not value.tf_:
+        return value.var_
     raise GraphTypeError(
         f"op {node.name!r}: output {key!r} can only be mapped to PARENT['name'], got {value!r}"
     )
@@ -47,18 +47,18 @@ def setup(node: Any, spec: Any, graph: Any, name: Any, kwargs: dict) -> None:
     node.name = name
     node.full_name = graph.full_name + "." + name
     node.graph = graph
-    node._spec = spec
-    node._x = None
-    node._bind = bind = {}
+    node.spec_ = spec
+    node.x_ = None
+    node.bind_ = bind = {}
     pset = spec.param_set
     extra = None
     for k, v in kwargs.items():
         if k in pset:
             if type(v) is Ref:
-                src = v._src
+                src = v.src_
                 # refs inside transform arguments can only leave the scope once graphs nest
                 if (src is not PARENT and getattr(src, "graph", None) is not graph) or (
-                    v._tf and (graph.graph is not None or graph._subs)
+                    v.tf_ and (graph.graph is not None or graph.subs_)
                 ):
                     check_scope(graph, f"op {name!r}", k, v)
             elif isinstance(v, NOT_VALUES):
@@ -71,12 +71,12 @@ def setup(node: Any, spec: Any, graph: Any, name: Any, kwargs: dict) -> None:
                 extra.append((k, v))
     if extra is not None:
         options(node, spec, extra)
-    # graph._add(node), inlined: this runs once per op
-    if graph._built:
-        graph._add(node)  # raises OperonUsageError
-    ops = graph._ops
+    # graph.add_(node), inlined: this runs once per op
+    if graph.built_:
+        graph.add_(node)  # raises OperonUsageError
+    ops = graph.ops_
     if name in ops:
-        graph._add(node)  # logs the replacement
+        graph.add_(node)  # logs the replacement
     else:
         ops[name] = node
 
@@ -91,25 +91,25 @@ def options(node: Any, spec: Any, extra: list) -> None:
         else:
             kws.append((k, v))
     if opts.get("bound") is not None:
-        node._xset("bound", check_bound(opts["bound"]))
+        node.xset_("bound", check_bound(opts["bound"]))
     if "cache" in opts:
-        node._xset("cache", opts["cache"])
+        node.xset_("cache", opts["cache"])
     if opts.get("delay") is not None:
-        node._xset("delay", check_delay(opts["delay"]))
+        node.xset_("delay", check_delay(opts["delay"]))
     if opts.get("return_keys") is not None:
-        node._xset("rkeys", check_keys(opts["return_keys"]))
-    bind = node._bind
+        node.xset_("rkeys", check_keys(opts["return_keys"]))
+    bind = node.bind_
     for k, v in kws:
-        outs = node._declared()
+        outs = node.declared_()
         if outs is not None and k in outs:
-            node._set_omap(k, parent_var(node, k, v))
+            node.set_omap_(k, parent_var(node, k, v))
         elif spec.has_varkw:
             if type(v) is not Ref and isinstance(v, NOT_VALUES):
                 raise bad_value(node, k, v)
             check_scope(node.graph, f"op {node.name!r}", k, v)
             bind[k] = v
-        elif outs is None and isinstance(v, Ref) and v._src is PARENT and not v._tf:
-            node._set_omap(k, v._var)
+        elif outs is None and isinstance(v, Ref) and v.src_ is PARENT and not v.tf_:
+            node.set_omap_(k, v.var_)
         else:
             raise unknown(spec, k)
     inputs = opts.get("inputs")
@@ -120,13 +120,13 @@ def options(node: Any, spec: Any, extra: list) -> None:
         if not isinstance(outputs, dict):
             raise GraphTypeError(f"outputs= must be a dict, got {outputs!r}")
         for k, v in outputs.items():
-            node._map_output(k, parent_var(node, k, v))
+            node.map_output_(k, parent_var(node, k, v))
 
 
 def bind_inputs(node: Any, spec: Any, inputs: Any) -> None:
     """``inputs={...}``: inputs not already bound by keyword; ``{"*": PARENT}`` binds every other
     parameter to the graph input of its name."""
-    bind = node._bind
+    bind = node.bind_
     if not isinstance(inputs, dict):
         raise GraphTypeError(f"inputs= must be a dict, got {inputs!r}")
     star = False

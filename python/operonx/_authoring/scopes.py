@@ -26,7 +26,7 @@ def refs_in(value: Any) -> Iterator[Ref]:
         v = stack.pop()
         if isinstance(v, Ref):
             yield v
-            for _, args in v._tf:
+            for _, args in v.tf_:
                 stack.extend(args)
         elif type(v) is tuple or type(v) is list:
             stack.extend(v)
@@ -51,7 +51,7 @@ def check_scope(graph: Any, who: str, key: str, value: Any) -> None:
     message.
     """
     for r in refs_in(value):
-        src = r._src
+        src = r.src_
         if src is PARENT or isinstance(src, ParentType):
             continue
         g = getattr(src, "graph", _MISSING)
@@ -63,31 +63,31 @@ def check_scope(graph: Any, who: str, key: str, value: Any) -> None:
 
 
 def raise_scope(graph: Any, who: str, key: str, r: Ref) -> None:
-    src = r._src
+    src = r.src_
     outer = ancestors(graph.graph)
     if src is graph or src in outer:
         raise GraphError(
-            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], an "
+            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r.var_!r}], an "
             f"output of a graph it is inside; read a graph's inputs with PARENT[...] instead"
         )
     if src.graph in outer:
         raise GraphError(
-            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], "
+            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r.var_!r}], "
             f"which is outside the nested graph {graph.full_name!r}. Pass the value through PARENT: "
             f"bind it as an input of the nested graph (GraphOp(..., inputs={{{key!r}: "
-            f"{src.name}[{r._var!r}]}})) and read PARENT[{key!r}] inside it."
+            f"{src.name}[{r.var_!r}]}})) and read PARENT[{key!r}] inside it."
         )
     inner = ancestors(src.graph)
     if graph in inner:
         sub = inner[inner.index(graph) - 1]
         raise GraphError(
-            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], "
+            f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r.var_!r}], "
             f"an op inside the nested graph {sub.full_name!r}. Read the nested graph's result "
             f"instead: forward the value to its END/PARENT and read {sub.name}['<key>']."
         )
     where = src.graph.full_name if src.graph is not None else "no graph"
     raise GraphError(
-        f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r._var!r}], "
+        f"{who} in graph {graph.full_name!r}: input {key!r} reads {src.full_name}[{r.var_!r}], "
         f"an op of another graph ({where})"
     )
 

@@ -81,7 +81,7 @@ def spec_doc(w: Any, spec: Any) -> tuple:
 
 def code_op(w: Any, node: Any, wired_to_end: bool, sd: tuple) -> str:
     spec, heads, unbound, pdefault, all_unbound, static, call, outs, outs_txt, bound = sd
-    bind = node._bind
+    bind = node.bind_
     if bind:
         ins = []
         for p in spec.params:
@@ -107,7 +107,7 @@ def code_op(w: Any, node: Any, wired_to_end: bool, sd: tuple) -> str:
         inputs_txt = ",".join(ins)
     else:
         inputs_txt = all_unbound
-    x = node._x
+    x = node.x_
     if x is None:
         enabled = "true"
         omap = None
@@ -182,7 +182,7 @@ def fixed_outputs(w: Any, omap: dict | None, keys: Any, wired_to_end: bool) -> t
     return outputs_text(keys), "true" if wired_to_end else "false"
 
 def branch_op(w: Any, node: Any, wired_to_end: bool) -> str:
-    bind = node._bind
+    bind = node.bind_
     head = '{"required":false,"default":null,'
     inputs = ",".join([_q(k) + ":" + binding(w, v, head, OPTIONAL) for k, v in bind.items()])
     w.local = (node.full_name, bind)
@@ -191,14 +191,14 @@ def branch_op(w: Any, node: Any, wired_to_end: bool) -> str:
         cases = ",".join(
             [
                 f'{{"condition":{w.ref(c, OPTIONAL)},"target":{_q(t)},"text":{_q(x)}}}'
-                for c, t, x in node._cases
+                for c, t, x in node.cases_
             ]
         )
     finally:
         w.local = None
         w.arg_default = None
-    outputs, forward_all = fixed_outputs(w, node._xget("omap", None), BRANCH_OUTPUTS, wired_to_end)
-    default = "null" if node._default is None else _q(node._default)
+    outputs, forward_all = fixed_outputs(w, node.xget_("omap", None), BRANCH_OUTPUTS, wired_to_end)
+    default = "null" if node.default_ is None else _q(node.default_)
     name = node.name
     return (
         f'"{name}":{{"type":"branch","name":"{name}","full_name":"{node.full_name}",'
@@ -212,15 +212,15 @@ def graph_node_head(w: Any, g: Any, inner: Any, wired_to_end: bool) -> str:
     the opening of its own ``ops``."""
     reads = inner.reads
     ins = []
-    for k, v in g._bind.items():
+    for k, v in g.bind_.items():
         seen = reads.get(k)
         req_d = None if seen is not None and seen[0] else [True, None if seen is None else seen[1]]
         ins.append(binding(w, v, _q(k) + ':{"required":false,"default":null,', req_d))
-    bind = g._bind
+    bind = g.bind_
     for k in reads:
         if k not in bind:
             ins.append(_q(k) + ":" + UNBOUND_TXT)
-    outputs, forward_all = fixed_outputs(w, g._xget("omap", None), inner.writes, wired_to_end)
+    outputs, forward_all = fixed_outputs(w, g.xget_("omap", None), inner.writes, wired_to_end)
     name = g.name
     return (
         f'"{name}":{{"type":"graph","name":"{name}","full_name":"{g.full_name}",'
@@ -235,13 +235,13 @@ def edges_text(g: Any, informational: bool) -> tuple[list[str], dict, dict]:
     """The edges as JSON text; with ``informational``, also ``compiled_adj`` and ``initial_ready_count``."""
     edges: list[str] = []
     if not informational:
-        for s, d, soft in g._edges:
+        for s, d, soft in g.edges_:
             edges.append(f'{{"from":"{s.name}","to":"{d.name}","soft":{"true" if soft else "false"}}}')
         return edges, {}, {}
-    adj: dict[str, list[str]] = {name: [] for name in g._ops}
-    hard = dict.fromkeys(g._ops, 0)
+    adj: dict[str, list[str]] = {name: [] for name in g.ops_}
+    hard = dict.fromkeys(g.ops_, 0)
     soft_preds: set[str] = set()
-    for s, d, soft in g._edges:
+    for s, d, soft in g.edges_:
         sn = s.name
         dn = d.name
         if soft:

@@ -20,6 +20,7 @@ from json.encoder import encode_basestring as _q
 from typing import Any
 
 from operonx._authoring import write_ops
+from operonx._authoring.nodes import mark_built
 from operonx._authoring.write_ops import UNBOUND_TXT
 from operonx.refs import PARENT, Ref
 
@@ -38,7 +39,7 @@ class _Frame:
 
     def __init__(self, g: Any, ops: Any, slot: int = 0) -> None:
         self.g = g
-        self.it = iter(g._ops.items())
+        self.it = iter(g.ops_.items())
         # the dict writer: {name: op document}; the text writer: how many ops were written
         self.ops = ops
         self.reads: dict[str, list] = {}
@@ -65,12 +66,12 @@ def jsonable(v: Any) -> Any:
 def _source_of(writer: Any, r: Ref, param_default: list | None) -> str:
     """The ``source`` a ref is written with: the op's full name, the graph's for ``PARENT[k]`` (noting
     the read), or the branch's own full name for one of its inputs."""
-    if r._src is not PARENT:
-        return r._src.full_name
+    if r.src_ is not PARENT:
+        return r.src_.full_name
     local = writer.local
-    if local is not None and r._var in local[1]:
+    if local is not None and r.var_ in local[1]:
         return local[0]
-    _note_parent_read(writer.reads, r._var, param_default)
+    _note_parent_read(writer.reads, r.var_, param_default)
     return writer.gname
 
 
@@ -136,15 +137,15 @@ class Writer:
         return self.host(v)
 
     def ref(self, r: Ref, param_default: list | None) -> str:
-        var = r._var
+        var = r.var_
         source = _source_of(self, r, param_default)
         var_txt = _q(var) if type(var) is str else json.dumps(var)
-        tf = r._tf
+        tf = r.tf_
         if not tf:
-            if r._pol is not None:
+            if r.pol_ is not None:
                 return (
                     f'{{"source":"{source}","var":{var_txt},"transforms":[],"is_output":false'
-                    f"{_policy_text(r._pol)}}}"
+                    f"{_policy_text(r.pol_)}}}"
                 )
             return f'{{"source":"{source}","var":{var_txt},"transforms":[],"is_output":false}}'
         arg = self.arg
@@ -161,7 +162,7 @@ class Writer:
                 inner = "[" + ",".join([arg(a) for a in args]) + "]"
             out.append(f'["{kind}",{inner}]')
         tf_txt = ",".join(out)
-        pol_txt = "" if r._pol is None else _policy_text(r._pol)
+        pol_txt = "" if r.pol_ is None else _policy_text(r.pol_)
         return (
             f'{{"source":"{source}","var":{var_txt},"transforms":[{tf_txt}],"is_output":false'
             f"{pol_txt}}}"
@@ -182,69 +183,80 @@ class Writer:
         document order: a graph's head (which needs what its ops read) is filled into a slot
         reserved before its ops once they are written, so nothing is copied more than once.
         """
-        code_op = self.code_op
-        spec_doc = self.spec_doc
-        last_spec = None
-        sd: tuple = ()
         out: list[Any] = [None]
-        append = out.append
         stack = [_Frame(root, 0, 0)]
         while True:
             f = stack[-1]
-            g = f.g
-            self.gname = g.full_name
-            self.reads = f.reads
-            self.writes = f.writes
-            exits = g._exits
-            n = f.ops
-            nested = None
-            for name, node in f.it:
-                if n:
-                    append(",")
-                n += 1
-                kind = node.type
-                if kind == "code":
-                    spec = node._spec
-                    if spec is not last_spec:
-                        sd = spec_doc(spec)
-                        last_spec = spec
-                    append(code_op(node, name in exits, sd))
-                elif kind == "branch":
-                    append(self.branch_op(node, name in exits))
-                elif kind == "graph":
-                    nested = node
-                    break
-                else:
-                    raise NotImplementedError(
-                        f"op {node.full_name!r}: type {node.type!r} cannot be exported yet"
-                    )
-            f.ops = n
+            self.enter(f)
+            nested = self.ops_text(f, out)
             if nested is not None:
                 stack.append(_Frame(nested, 0, len(out)))
                 if len(stack) > self.depth:
                     self.depth = len(stack)
-                append(None)
+                out.append(None)
                 continue
             stack.pop()
-            edges, adj, hard = write_ops.edges_text(g, not stack)
             if not stack:
-                append(self.root_tail(f, edges, adj, hard))
+                edges, adj, hard = write_ops.edges_text(f.g, True)
+                out.append(self.root_tail(f, edges, adj, hard))
                 out[0] = self.root_head(f)
                 return "".join(out)
-            append(
-                f'}},"edges":[{",".join(edges)}],'
-                f'"entries":[{",".join([f"{_q(n)}" for n in g._entries])}],'
-                f'"exits":[{",".join([f"{_q(n)}" for n in g._exits])}]}}{self.loop_text(g)}}}'
-            )
-            outer = stack[-1]
-            self.gname = outer.g.full_name
-            self.reads = outer.reads
-            self.writes = outer.writes
-            out[f.slot] = self.graph_node_head(g, f, g.name in outer.g._exits)
+            self.close_nested(f, stack[-1], out)
+
+    def enter(self, f: _Frame) -> None:
+        """Makes ``f``'s graph the one refs are written in and reads and writes are noted for."""
+        self.gname = f.g.full_name
+        self.reads = f.reads
+        self.writes = f.writes
+
+    def ops_text(self, f: _Frame, out: list) -> Any:
+        """Appends the ops of ``f``'s graph to ``out``, from where the last call stopped; returns the
+        first nested graph met (its own ops are written next), or ``None`` once every op is written."""
+        code_op = self.code_op
+        spec_doc = self.spec_doc
+        append = out.append
+        exits = f.g.exits_
+        last_spec = None
+        sd: tuple = ()
+        n = f.ops
+        nested = None
+        for name, node in f.it:
+            if n:
+                append(",")
+            n += 1
+            kind = node.type
+            if kind == "code":
+                spec = node.spec_
+                if spec is not last_spec:
+                    sd = spec_doc(spec)
+                    last_spec = spec
+                append(code_op(node, name in exits, sd))
+            elif kind == "branch":
+                append(self.branch_op(node, name in exits))
+            elif kind == "graph":
+                nested = node
+                break
+            else:
+                raise NotImplementedError(f"op {node.full_name!r}: type {node.type!r} cannot be exported yet")
+        f.ops = n
+        return nested
+
+    def close_nested(self, f: _Frame, outer: _Frame, out: list) -> None:
+        """Ends the nested graph of ``f`` (edges, entries, exits, loop) and fills its head into the
+        slot reserved for it, written in the scope of the graph ``outer`` holding it."""
+        g = f.g
+        edges = write_ops.edges_text(g, False)[0]
+        out.append(
+            f'}},"edges":[{",".join(edges)}],'
+            f'"entries":[{",".join([f"{_q(n)}" for n in g.entries_])}],'
+            f'"exits":[{",".join([f"{_q(n)}" for n in g.exits_])}]}}{self.loop_text(g)}}}'
+        )
+        self.enter(outer)
+        out[f.slot] = self.graph_node_head(g, f, g.name in outer.g.exits_)
 
     def root_head(self, f: _Frame) -> str:
         g = f.g
-        bind = g._bind
+        bind = g.bind_
         parts = []
         for var, (r, d) in f.reads.items():
             v = bind.get(var)
@@ -269,7 +281,7 @@ class Writer:
     def loop_text(self, g: Any) -> str:
         """A loop's ``,"loop":{...}`` entry (empty for a plain graph); a callable ``until`` is a
         host object."""
-        cfg = g._xget("loop", None)
+        cfg = g.xget_("loop", None)
         if cfg is None:
             return ""
         until, max_iterations = cfg
@@ -284,8 +296,8 @@ class Writer:
     def root_tail(self, f: _Frame, edges: list[str], adj: dict, hard: dict) -> str:
         g = f.g
         edges_txt = ",".join(edges)
-        entries_txt = ",".join([f'"{n}"' for n in g._entries])
-        exits_txt = ",".join([f'"{n}"' for n in g._exits])
+        entries_txt = ",".join([f'"{n}"' for n in g.entries_])
+        exits_txt = ",".join([f'"{n}"' for n in g.exits_])
         irc_txt = ",".join([f'"{n}":{c}' for n, c in hard.items()])
         adj_txt = ",".join([f'"{n}":[{",".join(a)}]' for n, a in adj.items()])
         return (
@@ -365,11 +377,11 @@ def engine_document(graph: Any, freeze: bool = False) -> tuple[str, list]:
     Every literal, default and transform argument is written ``{"$host": i}``,
     an index into ``host_objects``; each code op has ``"callable": {"$host": i}``,
     the plain function to call. With ``freeze=True`` the graph is also marked
-    as built (as ``graph._mark_built()`` does): adding ops or edges to it
+    as built (:func:`~operonx._authoring.nodes.mark_built`): adding ops or edges to it
     afterwards raises ``OperonUsageError``.
     """
     w = Writer()
     text = w.document(graph)
     if freeze:
-        graph._mark_built()
+        mark_built(graph)
     return text, w.hosts
