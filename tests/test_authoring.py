@@ -14,7 +14,9 @@ from operonx.op import FuncOp, OpFunction, declared_outputs, op
 from operonx import PARENT, START
 from operonx.refs import Ref
 
-from authoring_ops import acount, add, count, fetch, heavy, kwargs_fn, pair, plain, returns_variable, spreads, with_nested
+from authoring_ops import (
+    acount, add, count, fetch, heavy, kwargs_fn, pair, plain, returns_variable, spreads, with_nested,
+)
 
 
 # ---------------------------------------------------------------------------
