@@ -20,12 +20,12 @@ by the engine and by the reference interpreter:
   conditions only read nodes that certainly finished before the reader starts.
 
 A failing example is shown as the source that was run. Examples that touch an open engine bug (strict
-xfail test in tests/test_control_regressions.py) are set aside through KNOWN_BUGS until it is fixed;
-examples whose result depends on timing (async ops forwarding one key out of a nested graph with different
-values) are set aside too.
+xfail test in tests/test_property_control_regressions.py) are set aside through KNOWN_BUGS until it is
+fixed; examples whose result depends on timing (async ops forwarding one key out of a nested graph with
+different values) are set aside too.
 
 The strategy: tests/control_cases.py; the op functions, the source code and the bounded run:
-tests/control_graphs.py; the engine bugs this property found: tests/test_control_regressions.py.
+tests/control_graphs.py; the engine bugs this property found: tests/test_property_control_regressions.py.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from reference import FUNCS
 from reference_control import Graph
 from reference_control import run as reference_run
 
-# Engine bugs with an open xfail test in tests/test_control_regressions.py; examples that touch one are set
-# aside (reference_control recognises them: Outcome.known). Remove a name once the bug is fixed.
+# Engine bugs with an open xfail test in tests/test_property_control_regressions.py; examples that touch one
+# are set aside (reference_control recognises them: Outcome.known). Remove a name once the bug is fixed.
 KNOWN_BUGS: set[str] = set()
 
 
