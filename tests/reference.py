@@ -94,6 +94,33 @@ class Outcome:
         return {k: vs[0] if len(vs) == 1 else vs for k, vs in grouped.items()}
 
 
+def _arguments(
+    o: OpSpec, inputs: dict[str, Any], produced: dict[int, dict[str, Any]]
+) -> tuple[dict[str, Any], list[str]]:
+    """The arguments of op ``o`` when it starts, and its parameters left without a value (no default)."""
+    params, _ = FUNCS[o.func]
+    args: dict[str, Any] = {}
+    missing = []
+    for p, default in params.items():
+        value = None
+        src = o.inputs.get(p)
+        if src is not None:
+            if src[0] == "parent":
+                value = inputs.get(src[1])
+            elif src[0] == "ref":
+                value = produced.get(src[1], {}).get(src[2])
+            elif src[0] == "lit":
+                value = src[1]
+            else:
+                raise AssertionError(src)
+        if value is None:
+            value = default
+        if value is REQUIRED:
+            missing.append(p)
+        args[p] = value
+    return args, missing
+
+
 def run(spec: GraphSpec, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
     n = len(spec.ops)
     out_edges: list[list[tuple[int, bool]]] = [[] for _ in range(n)]
@@ -144,26 +171,7 @@ def run(spec: GraphSpec, inputs: dict[str, Any], errors: str = "raise") -> Outco
     while queue:
         i = queue.popleft()
         o = spec.ops[i]
-        params, _ = FUNCS[o.func]
-        args: dict[str, Any] = {}
-        missing = []
-        for p, default in params.items():
-            value = None
-            src = o.inputs.get(p)
-            if src is not None:
-                if src[0] == "parent":
-                    value = inputs.get(src[1])
-                elif src[0] == "ref":
-                    value = produced.get(src[1], {}).get(src[2])
-                elif src[0] == "lit":
-                    value = src[1]
-                else:
-                    raise AssertionError(src)
-            if value is None:
-                value = default
-            if value is REQUIRED:
-                missing.append(p)
-            args[p] = value
+        args, missing = _arguments(o, inputs, produced)
         if missing:
             out.missing[o.name] = set(missing)
             failure = ("input", o.name, missing[0])
@@ -216,10 +224,16 @@ def guaranteed(spec: GraphSpec) -> list[set[int]]:
     """For each op, the ops that have certainly finished (successfully) whenever it starts, whatever
     order concurrent ops finish in: its hard predecessors and theirs, plus what every soft predecessor
     guarantees (the group fires on one of them)."""
-    n = len(spec.ops)
+    return finished_before(len(spec.ops), spec.edges)
+
+
+def finished_before(n: int, edges: list[tuple[int, int, bool]]) -> list[set[int]]:
+    """For each of ``n`` nodes, the nodes that have certainly finished whenever it starts: its hard
+    predecessors and theirs, plus what all its soft predecessors guarantee. Edges ``(from, to, soft)`` go
+    from a lower to a higher index."""
     hard: list[list[int]] = [[] for _ in range(n)]
     soft: list[list[int]] = [[] for _ in range(n)]
-    for src, dst, s in spec.edges:
+    for src, dst, s in edges:
         (soft if s else hard)[dst].append(src)
     sure: list[set[int]] = []
     for v in range(n):  # edges go from lower to higher index

@@ -45,22 +45,14 @@ that the property test can leave those examples to their dedicated xfail tests.
 
 from __future__ import annotations
 
-import operator
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from reference import FUNCS, REQUIRED, compute
+from reference import FUNCS, REQUIRED, compute, finished_before
+from reference_conditions import ABSENT, condition_sources, condition_text, engine_holds, holds
 
-CMP = {"==": operator.eq, "!=": operator.ne, "<": operator.lt,
-       "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-
-# A source of a value, read in the scope (graph) of the reader:
-#   ("parent", key)      PARENT[key]: a run input (root) or an input of the nested graph
-#   ("ref", j, var)      output var of node j of the same graph
-#   ("lit", value)       a literal
-# A condition:
-#   ("cmp", source, sym, const) | ("and", cond, cond) | ("or", cond, cond)
+# Sources (("parent", key), ("ref", j, var), ("lit", value)) and conditions: tests/reference_conditions.py.
 
 
 @dataclass
@@ -117,89 +109,6 @@ def own_inputs(node: Node) -> dict[tuple, str]:
     """A "branchop" router's own inputs: each distinct source its conditions read -> c0, c1, ..."""
     srcs = dict.fromkeys(x for c, _ in node.cases for x in condition_sources(c))
     return {src: f"c{n}" for n, src in enumerate(srcs)}
-
-
-def source_name(src: tuple) -> str:
-    """What a condition's text calls a source: PARENT[k] and op[k] both read as k."""
-    return src[1] if src[0] == "parent" else src[2]
-
-
-def condition_text(cond: tuple, names: dict | None = None) -> str:
-    """The router's `matched` text for a condition (operonx.branch.condition_text's rules for these
-    shapes: `&` reads `and`, `|` reads `or`, brackets only where Python needs them).
-    names: source -> the name it is read by (a BranchOp's own inputs)."""
-
-    def text(c) -> tuple[str, int]:  # (text, precedence)
-        if c[0] == "cmp":
-            _, src, sym, const = c
-            return f"{names[src] if names else source_name(src)} {sym} {const!r}", 4
-        p = 2 if c[0] == "and" else 1
-        (left, lp), (right, rp) = text(c[1]), text(c[2])
-        left = f"({left})" if lp < p else left
-        right = f"({right})" if rp <= p else right
-        return f"{left} {'and' if c[0] == 'and' else 'or'} {right}", p
-
-    return text(cond)[0]
-
-
-def condition_sources(cond: tuple) -> list[tuple]:
-    if cond[0] == "cmp":
-        return [cond[1]]
-    return condition_sources(cond[1]) + condition_sources(cond[2])
-
-
-ABSENT = object()
-
-
-def holds(cond: tuple, read) -> bool:
-    """The spec's truth of a condition; read(source) gives the value (None when absent)."""
-
-    def ev(c):
-        if c[0] == "cmp":
-            return CMP[c[2]](read(c[1]), c[3])
-        if c[0] == "and":
-            return ev(c[1]) and ev(c[2])
-        return ev(c[1]) or ev(c[2])
-
-    try:
-        return bool(ev(cond))
-    except Exception:
-        return False
-
-
-def engine_holds(cond: tuple, read, absent_operand_none: bool) -> bool:
-    """KNOWN BUG emulation, used only to recognise examples that hit it (see the xfail tests of
-    test_property_control.py). The engine evaluates `c1 & c2 & ...` as one chain of transforms on c1's
-    source: a side that decides `&` / `|` returns from the *whole* chain, and (in an if_() condition,
-    absent_operand_none) a right-hand side whose first source is absent is None, its comparison not
-    applied. read(source) may give ABSENT."""
-
-    def chain(c):  # the ref the test builds: (source, [transform, ...])
-        if c[0] == "cmp":
-            return c[1], [("cmp", c[2], c[3])]
-        src, ts = chain(c[1])
-        return src, ts + [(c[0], c[2])]
-
-    def ev(c, operand):
-        src, ts = chain(c)
-        v = read(src)
-        if v is ABSENT:
-            if operand and absent_operand_none:
-                return None
-            v = None
-        for t in ts:
-            if t[0] == "cmp":
-                v = CMP[t[1]](v, t[2])
-                continue
-            if (t[0] == "and" and not v) or (t[0] == "or" and v):
-                return v
-            v = (operator.and_ if t[0] == "and" else operator.or_)(v, ev(t[1], True))
-        return v
-
-    try:
-        return bool(ev(cond, False))
-    except Exception:
-        return False
 
 
 @dataclass
@@ -273,13 +182,19 @@ class _Scope:
         return src[1]
 
 
-def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
-    out = Outcome(order=[], outputs={}, frames=[], failures=[])
-    root = _Scope(graph, dict(inputs), graph.name, iteration=0 if graph.loop is not None else None)
-    queue: deque = deque(("run", root, i) for i in graph.entries)
-    first_frame = {id(root): 0}  # a root loop's iteration -> the index of its first frame
+class _Run:
+    """One run of a graph tree: the queue of steps ("run" a node, "end" a nested graph, "next" iteration of
+    a root loop) shared by every graph, and the outcome it fills."""
 
-    def forward(s: _Scope, i: int, data: dict, ctx: tuple | None = None, last: bool = True) -> None:
+    def __init__(self, graph: Graph, inputs: dict[str, Any], errors: str) -> None:
+        self.errors = errors
+        self.out = Outcome(order=[], outputs={}, frames=[], failures=[])
+        root = _Scope(graph, dict(inputs), graph.name, iteration=0 if graph.loop is not None else None)
+        self.queue: deque = deque(("run", root, i) for i in graph.entries)
+        self.first_frame = {id(root): 0}  # a root loop's iteration -> the index of its first frame
+
+    def forward(self, s: _Scope, i: int, data: dict, ctx: tuple | None = None, last: bool = True) -> None:
+        out = self.out
         node = s.graph.nodes[i]
         if node.out_map:
             frame = {name: data[k] for k, name in node.out_map.items() if k in data}
@@ -296,7 +211,7 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
         elif last:
             s.forwarded.extend((k, v, i) for k, v in frame.items())
 
-    def settle(s: _Scope, u: int, ok: bool, chosen: int | None = None) -> None:
+    def settle(self, s: _Scope, u: int, ok: bool, chosen: int | None = None) -> None:
         node = s.graph.nodes[u]
         not_taken = set(candidates(node)) - {chosen} if node.kind == "router" else set()
         for v, soft in s.out[u]:
@@ -318,101 +233,104 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
                     s.doomed[v] = True
             if s.hard_settled[v] == s.hard_total[v] and (s.soft_total[v] == 0 or s.soft_resolved[v]):
                 if s.doomed[v]:
-                    out.skipped.append(f"{s.path}.{s.graph.nodes[v].name}")
-                    settle(s, v, False)
+                    self.out.skipped.append(f"{s.path}.{s.graph.nodes[v].name}")
+                    self.settle(s, v, False)
                 else:
-                    queue.append(("run", s, v))
+                    self.queue.append(("run", s, v))
         s.settled += 1
         if s.parent is not None and s.settled == s.reachable:
-            queue.append(("end", s.parent, s.at))
+            self.queue.append(("end", s.parent, s.at))
         elif s.parent is None and s.graph.loop is not None and s.settled == s.reachable:
-            queue.append(("next", s, -1))
+            self.queue.append(("next", s, -1))
 
-    while queue:
-        step, s, i = queue.popleft()
-        if step == "next":  # an iteration of a root loop has settled
-            until, max_iterations = s.graph.loop
-            variables = dict(s.values)
-            seen: dict[str, Any] = {}
-            for k, v, _ in s.forwarded:
-                if k in seen and seen[k] != v:
-                    out.racy = True
-                seen[k] = v
-                variables[k] = v  # the later one wins
+    def next_iteration(self, s: _Scope) -> None:
+        """An iteration of a root loop has settled: the next one starts unless `until` holds or
+        max_iterations iterations have run."""
+        out = self.out
+        until, max_iterations = s.graph.loop
+        variables = dict(s.values)
+        seen: dict[str, Any] = {}
+        for k, v, _ in s.forwarded:
+            if k in seen and seen[k] != v:
+                out.racy = True
+            seen[k] = v
+            variables[k] = v  # the later one wins
+        done = until is not None and holds(until, lambda src: variables.get(src[1]))
+        if not done and s.iteration + 1 < max_iterations:
+            for f in range(self.first_frame[id(s)], len(out.frames)):
+                out.superseded[f] = True
+            nxt = _Scope(s.graph, variables, s.path, iteration=s.iteration + 1)
+            self.first_frame[id(nxt)] = len(out.frames)
+            self.queue.extend(("run", nxt, e) for e in s.graph.entries)
+
+    def end(self, s: _Scope, i: int, node: Node, full: str) -> None:
+        """A nested graph's inner nodes have all settled: it settles, or a loop runs its next iteration."""
+        child = s.children[i]
+        result: dict[str, Any] = {}
+        for k, v, _ in child.forwarded:
+            if k in result and result[k] != v:
+                self.out.racy = True
+            result[k] = v  # the later one wins
+        if node.loop is not None:
+            until, max_iterations = node.loop
+            variables = dict(child.values)
+            variables.update(result)
             done = until is not None and holds(until, lambda src: variables.get(src[1]))
-            if not done and s.iteration + 1 < max_iterations:
-                for f in range(first_frame[id(s)], len(out.frames)):
-                    out.superseded[f] = True
-                nxt = _Scope(s.graph, variables, s.path, iteration=s.iteration + 1)
-                first_frame[id(nxt)] = len(out.frames)
-                queue.extend(("run", nxt, e) for e in s.graph.entries)
-            continue
-        node = s.graph.nodes[i]
-        full = f"{s.path}.{node.name}"
+            n = child.iteration
+            if not done and n + 1 < max_iterations:
+                self.forward(s, i, result, child.ctx, last=False)
+                nxt = _Scope(node.sub, variables, full, s, i, n + 1)
+                s.children[i] = nxt
+                self.queue.extend(("run", nxt, e) for e in node.sub.entries)
+                return
+            self.forward(s, i, result, child.ctx)
+        else:
+            self.forward(s, i, result)
+        s.produced[i] = result
+        self.settle(s, i, True)
 
-        if step == "end":  # a nested graph's inner nodes have all settled
-            child = s.children[i]
-            result: dict[str, Any] = {}
-            for k, v, _ in child.forwarded:
-                if k in result and result[k] != v:
-                    out.racy = True
-                result[k] = v  # the later one wins
-            if node.loop is not None:
-                until, max_iterations = node.loop
-                variables = dict(child.values)
-                variables.update(result)
-                done = until is not None and holds(until, lambda src: variables.get(src[1]))
-                n = child.iteration
-                if not done and n + 1 < max_iterations:
-                    forward(s, i, result, child.ctx, last=False)
-                    nxt = _Scope(node.sub, variables, full, s, i, n + 1)
-                    s.children[i] = nxt
-                    queue.extend(("run", nxt, e) for e in node.sub.entries)
-                    continue
-                forward(s, i, result, child.ctx)
-            else:
-                forward(s, i, result)
-            s.produced[i] = result
-            settle(s, i, True)
-            continue
+    def start(self, s: _Scope, i: int, node: Node, full: str) -> None:
+        """A nested graph's start step: it resolves its inputs and queues its inner entries."""
+        values = {}
+        for k, src in node.inputs.items():
+            v = s.read(src)
+            values[k] = None if v is ABSENT else v
+        child = _Scope(node.sub, values, full, s, i, 0 if node.loop is not None else None)
+        s.children[i] = child
+        self.queue.extend(("run", child, e) for e in node.sub.entries)
 
-        if node.kind == "graph":  # start step
-            values = {}
-            for k, src in node.inputs.items():
-                v = s.read(src)
-                values[k] = None if v is ABSENT else v
-            child = _Scope(node.sub, values, full, s, i, 0 if node.loop is not None else None)
-            s.children[i] = child
-            queue.extend(("run", child, e) for e in node.sub.entries)
-            continue
+    def route(self, s: _Scope, i: int, node: Node, full: str) -> None:
+        """A router picks the target of the first case that holds (else its default, else none)."""
+        out = self.out
 
-        if node.kind == "router":
-            def read(src, s=s):
-                v = s.read(src)
-                return None if v is ABSENT else v
+        def read(src, s=s):
+            v = s.read(src)
+            return None if v is ABSENT else v
 
-            # a "branchop" router's conditions read its own inputs (None when absent): other names
-            names = own_inputs(node) if node.style == "branchop" else None
-            chosen, matched = node.default, ("default" if node.default is not None else None)
-            for cond, t in node.cases:
-                if holds(cond, read):
-                    chosen, matched = t, condition_text(cond, names)
-                    break
-            engine_chosen = node.default
-            for cond, t in node.cases:
-                if engine_holds(cond, s.read, absent_operand_none=node.style == "chain"):
-                    engine_chosen = t
-                    break
-            if engine_chosen != chosen:
-                out.known.add("condition")
-            target = None if chosen is None else s.graph.nodes[chosen].name
-            out.chosen[full] = target
-            result = {"target": target, "matched": matched}
-            s.produced[i] = result
-            forward(s, i, result)
-            settle(s, i, True, chosen)
-            continue
+        # a "branchop" router's conditions read its own inputs (None when absent): other names
+        names = own_inputs(node) if node.style == "branchop" else None
+        chosen, matched = node.default, ("default" if node.default is not None else None)
+        for cond, t in node.cases:
+            if holds(cond, read):
+                chosen, matched = t, condition_text(cond, names)
+                break
+        engine_chosen = node.default
+        for cond, t in node.cases:
+            if engine_holds(cond, s.read, absent_operand_none=node.style == "chain"):
+                engine_chosen = t
+                break
+        if engine_chosen != chosen:
+            out.known.add("condition")
+        target = None if chosen is None else s.graph.nodes[chosen].name
+        out.chosen[full] = target
+        result = {"target": target, "matched": matched}
+        s.produced[i] = result
+        self.forward(s, i, result)
+        self.settle(s, i, True, chosen)
 
+    def call(self, s: _Scope, i: int, node: Node, full: str) -> bool:
+        """A code op runs (or fails); False when its failure ends the run (errors="raise")."""
+        out = self.out
         params, _ = FUNCS[node.func]
         args: dict[str, Any] = {}
         missing = []
@@ -432,35 +350,44 @@ def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
             failure = ("op", full, None) if node.fail else None
         if failure is not None:
             out.failures.append(failure)
-            if errors == "raise":
+            if self.errors == "raise":
                 out.error = failure
                 out.error_context = s.ctx
-                return out
-            settle(s, i, False)
-            continue
+                return False
+            self.settle(s, i, False)
+            return True
         result = compute(node.func, args)
         s.produced[i] = result
         out.outputs[full] = result
-        forward(s, i, result)
-        settle(s, i, True)
-    return out
+        self.forward(s, i, result)
+        self.settle(s, i, True)
+        return True
+
+    def run(self) -> Outcome:
+        while self.queue:
+            step, s, i = self.queue.popleft()
+            if step == "next":
+                self.next_iteration(s)
+                continue
+            node = s.graph.nodes[i]
+            full = f"{s.path}.{node.name}"
+            if step == "end":
+                self.end(s, i, node, full)
+            elif node.kind == "graph":
+                self.start(s, i, node, full)
+            elif node.kind == "router":
+                self.route(s, i, node, full)
+            elif not self.call(s, i, node, full):
+                break
+        return self.out
+
+
+def run(graph: Graph, inputs: dict[str, Any], errors: str = "raise") -> Outcome:
+    return _Run(graph, inputs, errors).run()
 
 
 def guaranteed(graph: Graph) -> list[set[int]]:
     """For each node of one graph, the nodes of that graph that have certainly finished whenever it runs,
     whatever the timing: its hard predecessors and theirs, plus what all its soft predecessors guarantee.
     (A node runs only when its hard predecessors finished alive, so a chosen candidate's router did.)"""
-    n = len(graph.nodes)
-    hard: list[list[int]] = [[] for _ in range(n)]
-    soft: list[list[int]] = [[] for _ in range(n)]
-    for u, v, s in graph.edges:
-        (soft if s else hard)[v].append(u)
-    sure: list[set[int]] = []
-    for v in range(n):  # edges go from a lower to a higher index
-        g: set[int] = set()
-        for h in hard[v]:
-            g |= {h} | sure[h]
-        if soft[v]:
-            g |= set.intersection(*({s} | sure[s] for s in soft[v]))
-        sure.append(g)
-    return sure
+    return finished_before(len(graph.nodes), graph.edges)

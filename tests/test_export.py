@@ -1,78 +1,19 @@
-"""The graph document: export_config()/serialize() and the engine document."""
+"""The graph document: export_config()/serialize(). The engine document: tests/test_engine_document.py;
+documents of 100k-op graphs: tests/test_export_size.py."""
 
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
-from operonx.errors import OperonUsageError
-from operonx.document import SCHEMA_VERSION, engine_document, export_config
+from operonx.document import SCHEMA_VERSION, export_config
 from operonx.graph import GraphOp
-from operonx.op import FuncOp, op
+from operonx.op import FuncOp
 from operonx import END, PARENT, START
 from operonx.refs import Ref
-from documents import unhost
 
-
-@op
-def add(x, y=1):
-    return {"sum": x + y}
-
-
-@op
-def opts(a, b=None, c=(1, 2), d=0):
-    return {"out": a}
-
-
-@op
-async def fetch(url):
-    return {"body": url}
-
-
-@op
-def count(n):
-    for i in range(n):
-        yield {"item": i}
-
-
-@op
-def open_outputs(x):
-    result = {"k": x}
-    return result
-
-
-@op
-def inc(x):
-    return {"y": x + 1}
-
-
-class Thing:
-    def __repr__(self) -> str:
-        return "Thing()"
-
-
-def collect_kwargs(**kw):
-    return kw
-
-
-def sample_graph() -> GraphOp:
-    with GraphOp(name="g", concurrency=2) as g:
-        a = add(x=PARENT["x"])
-        b = opts(a=a["sum"], b=None, c=(3, 4), d=Thing())
-        c = fetch(url=a["sum"].upper()[0] + "/x", body=PARENT["page"])
-        d = FuncOp(code_fn=collect_kwargs, inputs={"p": b["out"], "q": 5}, name="d")
-        START >> a >> [b, c]
-        a >> ~d
-        [b, c] >> END
-        d["p"] >> PARENT["pp"]
-    return g
-
-
-# ---------------------------------------------------------------------------
-# export_config / serialize
-# ---------------------------------------------------------------------------
+from export_helpers import add, collect_kwargs, count, open_outputs, opts, sample_graph
 
 
 def test_top_level_keys():
@@ -287,172 +228,6 @@ def test_kwargs_function_extra_inputs():
 def test_empty_graph_exports():
     doc = GraphOp(name="empty").export_config()
     assert doc["ops"] == {} and doc["edges"] == [] and doc["entries"] == []
-
-
-# ---------------------------------------------------------------------------
-# the engine document
-# ---------------------------------------------------------------------------
-
-
-def test_engine_document_is_json_with_host_objects():
-    g = sample_graph()
-    text, hosts = engine_document(g)
-    assert isinstance(text, str) and isinstance(hosts, list)
-    doc = json.loads(text)
-    b = doc["ops"]["b"]
-    assert hosts[b["inputs"]["c"]["literal"]["$host"]] == (3, 4)  # live tuple
-    assert isinstance(hosts[b["inputs"]["d"]["literal"]["$host"]], Thing)
-    assert hosts[b["inputs"]["c"]["default"]["$host"]] == (1, 2)
-    assert b["inputs"]["a"]["default"] is None  # required: no default
-    assert hosts[doc["ops"]["a"]["callable"]["$host"]] is add.func
-    assert hosts[doc["ops"]["d"]["callable"]["$host"]] is collect_kwargs
-    tf = doc["ops"]["c"]["inputs"]["url"]["ref"]["transforms"]
-    assert [t[0] for t in tf] == ["getattr", "call", "getitem", "add"]
-    assert hosts[tf[0][1][0]["$host"]] == "upper" and hosts[tf[3][1][0]["$host"]] == "/x"
-
-
-def test_engine_document_matches_export_config():
-    g = sample_graph()
-    text, hosts = engine_document(g)
-    doc = unhost(json.loads(text), hosts)
-    for op_doc in doc["ops"].values():
-        op_doc.pop("callable")
-    assert doc == g.export_config()
-
-
-def test_engine_document_every_transform_kind_matches():
-    r2 = PARENT["o"]
-    r = PARENT["v"]
-    exprs = [
-        r["k"].attr.m(1, r2, k=r2).apply(len, r2), (1 - r) * 2 // 3 % 4 ** r2, -(+abs(r)),
-        (r == 1) & (r != 2) | ~(r < 3), (r <= 1) & (r > 2) & (r >= 3), 1 + r, 1 / r, 1 // r,
-        1 % r, 2 ** r, 3 * r, r / 2,
-    ]
-    with GraphOp(name="g") as g:
-        for i, e in enumerate(exprs):
-            FuncOp(code_fn=collect_kwargs, inputs={"v": e}, name=f"n{i}")
-    text, hosts = engine_document(g)
-    doc = unhost(json.loads(text), hosts)
-    for op_doc in doc["ops"].values():
-        op_doc.pop("callable")
-    assert doc == g.export_config()
-
-
-def test_same_function_shares_callable_and_defaults():
-    with GraphOp(name="g") as g:
-        for i in range(3):
-            opts(a=i, name=f"n{i}")
-    doc = json.loads(engine_document(g)[0])
-    calls = {o["callable"]["$host"] for o in doc["ops"].values()}
-    defaults = {o["inputs"]["c"]["default"]["$host"] for o in doc["ops"].values()}
-    literals = [o["inputs"]["a"]["literal"]["$host"] for o in doc["ops"].values()]
-    assert len(calls) == 1 and len(defaults) == 1 and len(set(literals)) == 3
-
-
-def test_engine_document_freeze():
-    g = sample_graph()
-    engine_document(g)
-    assert not g.is_built
-    engine_document(g, freeze=True)
-    assert g.is_built
-    with g:
-        with pytest.raises(OperonUsageError):
-            add(x=1)
-
-
-def test_names_are_written_without_escaping_but_keys_are_escaped():
-    @op
-    def quoted(x):
-        return {'we"ird\\key': x}
-
-    with GraphOp(name="g-1") as g:
-        q = quoted(x=PARENT['in"put'], name="ñ_op")
-        q['we"ird\\key'] >> PARENT['out"put']
-        START >> q >> END
-    text, hosts = engine_document(g)
-    doc = json.loads(text)
-    assert doc["ops"]["ñ_op"]["full_name"] == "g-1.ñ_op"
-    assert doc["inputs"] == {'in"put': {"required": True, "default": None, "ref": None}}
-    assert list(doc["ops"]["ñ_op"]["outputs"]) == ['we"ird\\key']
-    assert list(doc["outputs"]) == ['out"put']
-    assert unhost(doc, hosts) | {"ops": None} == g.export_config() | {"ops": None}
-
-
-# ---------------------------------------------------------------------------
-# size: loops only, no recursion
-# ---------------------------------------------------------------------------
-
-
-def _build_chain(n: int) -> GraphOp:
-    with GraphOp(name="chain") as g:
-        prev = inc(x=PARENT["x"], name="n0")
-        START >> prev
-        for i in range(1, n):
-            node = inc(x=prev["y"], name=f"n{i}")
-            prev >> node
-            prev = node
-        prev >> END
-    return g
-
-
-def _build_fanout(n: int) -> GraphOp:
-    with GraphOp(name="fan") as g:
-        src = inc(x=PARENT["x"], name="src")
-        START >> src
-        fans = [inc(x=src["y"], name=f"f{i}") for i in range(n)]
-        src >> fans
-        join = inc(x=fans[0]["y"], name="join")
-        fans >> join
-        join >> END
-    return g
-
-
-@pytest.fixture
-def default_recursion_limit():
-    """Python's default recursion limit (and no cyclic GC, only to keep these tests quick)."""
-    import gc
-
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(1000)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(old)
-        if gc_was_enabled:
-            gc.enable()
-
-
-def test_chain_of_100k_ops_builds_and_exports(default_recursion_limit):
-    g = _build_chain(100_000)
-    text, hosts = engine_document(g)
-    assert len(g.ops) == 100_000
-    doc = json.loads(text)
-    assert doc["initial_ready_count"]["n99999"] == 1
-    assert len(doc["edges"]) == 99_999
-    assert len(export_config(g)["ops"]) == 100_000
-
-
-def test_fanout_of_100k_ops_builds_and_exports(default_recursion_limit):
-    g = _build_fanout(100_000)
-    text, _ = engine_document(g)
-    doc = json.loads(text)
-    assert doc["initial_ready_count"]["join"] == 100_000
-    assert len(doc["compiled_adj"]["src"]) == 100_000
-    assert len(export_config(g)["edges"]) == 200_000
-
-
-def test_build_and_export_cost_is_small():
-    import time
-
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        engine_document(_build_chain(1000))
-        best = min(best, time.perf_counter() - t0)
-    # the budget is 4 us/op on the reference machine; this is a loose guard
-    assert best / 1000 < 40e-6
 
 
 def test_ref_is_not_json():

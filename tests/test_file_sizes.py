@@ -18,7 +18,10 @@ SOURCES = (
     "rust/*/tests/**/*.rs",
     "benches/**/*.rs",
     "benches/**/*.py",
+    "tests/**/*.py",
 )
+# Python whose functions are held to MAX_FUNCTION_LINES: the package, its tests and the benchmark scripts.
+PYTHON_FUNCTIONS = ("python/operonx/**/*.py", "tests/**/*.py", "benches/python/**/*.py")
 
 # Files still over the limit while they are being split; remove each entry once its split lands.
 NOT_YET_SPLIT: set[str] = set()
@@ -44,7 +47,7 @@ def test_no_source_file_over_400_lines():
 
 def test_no_python_function_over_80_lines():
     too_long = {}
-    for path in sources("python/operonx/**/*.py"):
+    for path in sources(*PYTHON_FUNCTIONS):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 n = node.end_lineno - node.lineno + 1

@@ -6,9 +6,11 @@ and find it because a script run by path has its own folder first on
 In-process side (``bench_core.py``, ``bench_stream.py``, ``bench_stream_langgraph.py``):
 ``sample``, ``run_benches``, ``bench_args``, ``operonx_impl``, ``emit``.
 
-Driver side (``run_all.py``, ``run_stream.py``): the default interpreters,
-``EngineBase`` and ``probe``, ``run_bench``, ``last_json``, ``fmt``,
-``render_text``, ``render_markdown``, ``load_before``, ``wall_time_line``.
+Driver side (``run_all.py``, ``run_stream.py``, ``run_control.py``): the default
+interpreters, ``EngineBase`` and ``probe``, ``run_bench``, ``last_json``, ``fmt``,
+``render_text``, ``render_markdown``, ``load_before``, ``wall_time_line``, and for
+the drivers comparing ours with one peer ``driver_parser``, ``run_interleaved``,
+``print_engines`` and ``print_comparison``.
 """
 
 from __future__ import annotations
@@ -290,6 +292,43 @@ def parse_driver_args(ap: argparse.ArgumentParser, argv: list[str] | None) -> ar
     if args.quick:
         args.rounds, args.scale = 1, args.scale * 0.5
     return args
+
+
+def run_interleaved(engines: list[EngineBase], rounds: int, run_once: Callable[[EngineBase], None]) -> None:
+    """``run_once(engine)`` for every engine, ``rounds`` times, the order swapped every round so that both
+    see the same machine state; how long each took goes to stderr."""
+    for rnd in range(rounds):
+        order = engines if rnd % 2 == 0 else engines[::-1]
+        for e in order:
+            t0 = time.perf_counter()
+            run_once(e)
+            print(
+                f"round {rnd + 1}/{rounds}: {e.label:<14} {time.perf_counter() - t0:5.1f} s",
+                file=sys.stderr,
+            )
+
+
+def print_engines(ours: EngineBase, peer: EngineBase, note: Callable[[EngineBase], str] = lambda e: "") -> None:
+    """Which operonx each engine measured and from where (and ``note(engine)``), or why it measured nothing."""
+    for e in (ours, peer):
+        if e.available:
+            print(f"{e.label}: operonx {e.impl.get('version')} from {e.impl.get('file')}{note(e)}")
+        else:
+            print(f"{e.label or e.role}: NOT MEASURED: {e.problem}")
+
+
+def print_comparison(args: argparse.Namespace, peer: EngineBase, head: list[str], rows: list[list[str]]) -> None:
+    """How the table was measured, then the table (Markdown with ``--markdown``)."""
+    print(
+        f"python {sys.version.split()[0]} driver; {args.rounds} interleaved round(s); "
+        f"medians over all repetitions; ratio = {peer.label or 'peer'} / ours"
+    )
+    print()
+    if args.markdown:
+        print(render_markdown(head, rows, ["---", "---", "---:", "---:", "---:", "---", "---"]))
+    else:
+        print(render_text(head, rows, right={2, 3, 4}))
+    print()
 
 
 def explain_unavailable(ours: EngineBase, peer: EngineBase, peer_setup: str) -> None:

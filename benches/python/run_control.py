@@ -37,10 +37,11 @@ from benchlib import (
     last_json,
     load_before,
     parse_driver_args,
+    print_comparison,
+    print_engines,
     probe,
-    render_markdown,
-    render_text,
     run_bench,
+    run_interleaved,
     wall_time_line,
 )
 
@@ -190,6 +191,49 @@ def build_table(ours: Engine, peer: Engine, only: set[str]) -> tuple[list[str], 
     return head, rows, misses
 
 
+def print_repetitions(engines: list[Engine], rounds: int) -> None:
+    for e in engines:
+        reps = ", ".join(f"{w} {len(s['samples_ns'])}" for w, s in e.samples.items())
+        print(f"repetitions, {e.label}: {reps}")
+        if rounds > 1 and e.round_values:
+            spreads = ", ".join(
+                f"{row} {fmt(min(v))}..{fmt(max(v))} {unit}"
+                for row, _, _, unit in ROWS
+                if (v := e.round_values.get(row))
+            )
+            print(f"  range of per-round medians: {spreads}")
+        for w, msg in e.unsupported.items():
+            print(f"  {w} not supported yet: {msg}")
+
+
+def json_doc(
+    rounds: int, load: float, ours: Engine, peer: Engine, table: tuple[list[str], list[list[str]], list[str]]
+) -> dict:
+    """What ``--json`` writes: per engine its medians, per-round values, metadata and samples; the table."""
+    head, rows, misses = table
+    return {
+        "rounds": rounds,
+        "loadavg_before": load,
+        "engines": {
+            e.label or e.role: {
+                "impl": e.impl,
+                "available": e.available,
+                "problem": e.problem,
+                "unsupported": e.unsupported,
+                "medians": {
+                    row: value(e, row, w) for row, w, _, _ in ROWS if w in e.samples
+                },
+                "round_medians": e.round_values,
+                "meta": e.meta,
+                "samples_ns": e.samples,
+            }
+            for e in (ours, peer)
+        },
+        "table": {"head": head, "rows": rows},
+        "targets_missed": misses,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = driver_parser(__doc__.split("\n\n")[0], WORKLOADS)
     args = parse_driver_args(ap, argv)
@@ -213,72 +257,19 @@ def main(argv: list[str] | None = None) -> int:
         print("nothing to benchmark", file=sys.stderr)
         return 1
 
-    for rnd in range(args.rounds):
-        order = engines if rnd % 2 == 0 else engines[::-1]
-        for e in order:
-            t0 = time.perf_counter()
-            run_once(e, only_arg, args.scale)
-            print(
-                f"round {rnd + 1}/{args.rounds}: {e.label:<14} {time.perf_counter() - t0:5.1f} s",
-                file=sys.stderr,
-            )
+    run_interleaved(engines, args.rounds, lambda e: run_once(e, only_arg, args.scale))
 
     head, rows, misses = build_table(ours, peer, set(only_list))
     print()
-    for e in (ours, peer):
-        if e.available:
-            print(f"{e.label}: operonx {e.impl.get('version')} from {e.impl.get('file')}")
-        else:
-            print(f"{e.label or e.role}: NOT MEASURED: {e.problem}")
-    print(
-        f"python {sys.version.split()[0]} driver; {args.rounds} interleaved round(s); "
-        f"medians over all repetitions; ratio = {peer.label or 'peer'} / ours"
-    )
-    print()
-    if args.markdown:
-        print(render_markdown(head, rows, ["---", "---", "---:", "---:", "---:", "---", "---"]))
-    else:
-        print(render_text(head, rows, right={2, 3, 4}))
-    print()
-    for e in engines:
-        reps = ", ".join(f"{w} {len(s['samples_ns'])}" for w, s in e.samples.items())
-        print(f"repetitions, {e.label}: {reps}")
-        if args.rounds > 1 and e.round_values:
-            spreads = ", ".join(
-                f"{row} {fmt(min(v))}..{fmt(max(v))} {unit}"
-                for row, _, _, unit in ROWS
-                if (v := e.round_values.get(row))
-            )
-            print(f"  range of per-round medians: {spreads}")
-        for w, msg in e.unsupported.items():
-            print(f"  {w} not supported yet: {msg}")
+    print_engines(ours, peer)
+    print_comparison(args, peer, head, rows)
+    print_repetitions(engines, args.rounds)
     print(wall_time_line(started, load))
     if misses:
         print("\ntargets missed:\n  " + "\n  ".join(misses))
 
     if args.json:
-        doc = {
-            "rounds": args.rounds,
-            "loadavg_before": load,
-            "engines": {
-                e.label or e.role: {
-                    "impl": e.impl,
-                    "available": e.available,
-                    "problem": e.problem,
-                    "unsupported": e.unsupported,
-                    "medians": {
-                        row: value(e, row, w) for row, w, _, _ in ROWS if w in e.samples
-                    },
-                    "round_medians": e.round_values,
-                    "meta": e.meta,
-                    "samples_ns": e.samples,
-                }
-                for e in (ours, peer)
-            },
-            "table": {"head": head, "rows": rows},
-            "targets_missed": misses,
-        }
-        Path(args.json).write_text(json.dumps(doc, indent=1))
+        Path(args.json).write_text(json.dumps(json_doc(args.rounds, load, ours, peer, (head, rows, misses)), indent=1))
 
     if args.check and (not ours.available or misses):
         return 1
