@@ -93,7 +93,8 @@ class Operon:
         ``__cause__``); with ``errors="continue"`` the run goes on, the failed op's successors are
         skipped and the errors are listed under ``"$errors"``.
         """
-        _refuse_tracer(tracer)
+        if tracer is not None:
+            _refuse_tracer(tracer)
         if self._middleware:
             ids = (request_id, session_id, user_id)
             return await run_with_middleware(self._core, self._graph, self._middleware, inputs, errors, ids)

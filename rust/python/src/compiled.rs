@@ -2,11 +2,11 @@
 //! reads (constants, callables, interned names), made once per engine. The driver reads this, never
 //! the engine's pyclass.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use operonx::graph::schema;
 use operonx::plan::{self, Const, ConstId, OpId, Plan, VarId};
-use operonx::run::Facts;
+use operonx::run::{Facts, Spare};
 use operonx::{EngineError, Problem};
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
@@ -31,6 +31,9 @@ pub(crate) struct Compiled {
     root_context: Py<PyTuple>,
     /// Per-op facts every run reads.
     facts: Arc<Facts>,
+    /// The buffers the last run that ended left for the next one (runs one after another allocate
+    /// no scheduler state, value store or frame buffer).
+    spare: Mutex<Option<Spare<Py<PyAny>>>>,
 }
 
 impl Compiled {
@@ -82,13 +85,35 @@ impl Compiled {
         let op_names = plan.ops.iter().map(|o| PyString::intern(py, &o.name).unbind()).collect();
         let root_context = PyTuple::new(py, [operonx::scheduler::ROOT_CONTEXT])?.unbind();
         let facts = Arc::new(Facts::new(&plan));
-        Ok(Compiled { plan: Arc::new(plan), consts, callables, kwnames, var_keys, op_names, root_context, facts })
+        Ok(Compiled {
+            plan: Arc::new(plan),
+            consts,
+            callables,
+            kwnames,
+            var_keys,
+            op_names,
+            root_context,
+            facts,
+            spare: Mutex::new(None),
+        })
     }
 
     /// The plan.
     #[inline]
     pub fn plan(&self) -> &Arc<Plan> {
         &self.plan
+    }
+
+    /// The buffers an ended run left, if any (never waits for another thread).
+    pub fn take_spare(&self) -> Option<Spare<Py<PyAny>>> {
+        self.spare.try_lock().ok()?.take()
+    }
+
+    /// Keeps an ended run's buffers for the next run (never waits for another thread).
+    pub fn offer_spare(&self, spare: Spare<Py<PyAny>>) {
+        if let Ok(mut slot) = self.spare.try_lock() {
+            *slot = Some(spare);
+        }
     }
 
     /// The plan's facts.

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::error::{panic_message, EngineError, Result};
 use crate::ops::{Implementation, Inputs, Items};
 use crate::plan::{OpId, Plan};
-use crate::run::{Facts, Frame, OpFailure, Args, Run};
+use crate::run::{Args, Facts, Frame, OpFailure, Run};
 use crate::scheduler::contexts::render;
 use crate::scheduler::{CtxId, ErrorMode};
 

@@ -42,6 +42,15 @@ impl<V> FrameBuffer<V> {
         FrameBuffer { frames: VecDeque::new(), base: 0, cursor: 0, retain, drained: false }
     }
 
+    /// Drops every frame and starts over, keeping the buffer.
+    pub fn reset(&mut self, retain: bool) {
+        self.frames.clear();
+        self.base = 0;
+        self.cursor = 0;
+        self.retain = retain;
+        self.drained = false;
+    }
+
     /// True when consumed frames are kept.
     pub fn retains(&self) -> bool {
         self.retain

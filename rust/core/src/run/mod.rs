@@ -18,6 +18,7 @@ pub mod values;
 
 mod builtins;
 mod loops;
+mod prepare;
 mod record;
 mod scope;
 mod step;
@@ -30,7 +31,7 @@ pub use facts::Facts;
 pub use failure::OpFailure;
 pub use frames::{group, Frame};
 pub use loops::LoopStats;
-pub use step::{Args, Phase, Run};
+pub use step::{Args, Phase, Run, Spare};
 
 use crate::error::EngineError;
 use crate::plan::{ConstId, OpId, TransformPlan, VarId};

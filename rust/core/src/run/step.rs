@@ -7,13 +7,10 @@ use std::sync::Arc;
 use smallvec::SmallVec;
 
 use crate::handle::{FrameBuffer, Waiters};
-use crate::plan::{OpId, OpKind, Plan};
+use crate::plan::{OpId, Plan};
 use crate::scheduler::{CtxId, ErrorMode, Outcome, RunState};
 
-use super::eval::{resolve_input, suggest_key, Resolved};
-
 use super::loops::{LoopStats, Loops};
-use super::scope::Scope;
 use super::values::Values;
 use super::{CancelToken, Facts, Model, OpFailure, Runtime};
 
@@ -53,25 +50,68 @@ pub struct Run<M: Model> {
     pub(super) token: Option<CancelToken>,
 }
 
+/// The buffers of a run that is over, emptied, for the next run of the same plan (see
+/// [`Run::take_spare`]): the scheduler state, the value store and the frame buffer.
+#[derive(Debug)]
+pub struct Spare<V> {
+    state: RunState,
+    values: Values<V>,
+    frames: FrameBuffer<V>,
+}
+
 impl<M: Model> Run<M> {
     /// A run of `plan` over `inputs` (a mapping); with `retain`, frames are kept for the result
     /// after they are consumed.
     pub fn new(plan: Arc<Plan>, facts: Arc<Facts>, inputs: M::Value, mode: ErrorMode, retain: bool) -> Self {
+        Self::with_spare(plan, facts, inputs, mode, retain, None)
+    }
+
+    /// [`Run::new`], reusing the buffers an earlier run of the same plan left (nothing allocated
+    /// for them); a run of another plan only reuses their capacity.
+    pub fn with_spare(
+        plan: Arc<Plan>,
+        facts: Arc<Facts>,
+        inputs: M::Value,
+        mode: ErrorMode,
+        retain: bool,
+        spare: Option<Spare<M::Value>>,
+    ) -> Self {
+        let (state, values, frames) = match spare {
+            Some(Spare { mut state, mut values, mut frames }) => {
+                state.reset(&plan);
+                values.reset(plan.ops.len());
+                frames.reset(retain);
+                (state, values, frames)
+            }
+            None => (RunState::new(&plan), Values::new(plan.ops.len()), FrameBuffer::new(retain)),
+        };
         Run {
-            state: RunState::new(&plan),
-            values: Values::new(plan.ops.len()),
+            state,
+            values,
             plan,
             facts,
             mode,
             phase: Phase::Created,
             inputs,
-            frames: FrameBuffer::new(retain),
+            frames,
             waiters: Waiters::default(),
             errors: Vec::new(),
             failure: None,
             tags: Vec::new(),
             loops: Loops::default(),
             token: None,
+        }
+    }
+
+    /// Takes the run's buffers for a later run of the same plan: its values and frames are dropped
+    /// here, and the run is left with nothing (only to be dropped).
+    pub fn take_spare(&mut self) -> Spare<M::Value> {
+        self.values.reset(0);
+        self.frames.reset(false);
+        Spare {
+            state: std::mem::replace(&mut self.state, RunState::empty()),
+            values: std::mem::replace(&mut self.values, Values::new(0)),
+            frames: std::mem::replace(&mut self.frames, FrameBuffer::new(false)),
         }
     }
 
@@ -218,103 +258,6 @@ impl<M: Model> Run<M> {
         for ctx in self.state.drain_freed() {
             self.values.free(ctx);
         }
-    }
-
-    /// Prepares a ready op instance: a disabled op is skipped, its inputs are resolved into `args`
-    /// (a failure fails the op), and a built-in op runs here. Returns true when the driver is to
-    /// call the op with `args`; else there is nothing to call and `args` is left empty. The
-    /// driver owns the buffer, so a step moves no argument list around.
-    #[inline]
-    pub fn prepare<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &mut Args<M::Value>) -> bool {
-        let p = &self.plan.ops[op as usize];
-        if !p.enabled || p.kind.is_builtin() {
-            return self.prepare_builtin(rt, op, ctx, args);
-        }
-        match self.resolve_into(rt, op, ctx, args) {
-            Ok(()) => true,
-            Err(failure) => {
-                self.input_failed(rt, op, ctx, args, failure);
-                false
-            }
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn input_failed<R: Runtime<M>>(
-        &mut self,
-        rt: &mut R,
-        op: OpId,
-        ctx: CtxId,
-        args: &mut Args<M::Value>,
-        failure: OpFailure<M::Error>,
-    ) {
-        args.clear();
-        self.fail_op(rt, op, ctx, failure);
-    }
-
-    /// [`Run::prepare`] for a disabled op or a built-in one: nothing is left to call.
-    #[inline(never)]
-    fn prepare_builtin<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &mut Args<M::Value>) -> bool {
-        let (enabled, kind) = {
-            let p = &self.plan.ops[op as usize];
-            (p.enabled, p.kind)
-        };
-        if !enabled {
-            self.state.finish(&self.plan, op, ctx, Outcome::Skipped);
-            return false;
-        }
-        if let Err(failure) = self.resolve_into(rt, op, ctx, args) {
-            self.input_failed(rt, op, ctx, args, failure);
-            return false;
-        }
-        let done = if kind == OpKind::LoopExit {
-            self.end_iteration(rt, op, ctx)
-        } else {
-            self.builtin(rt, op, ctx, args)
-        };
-        args.clear();
-        if let Err(failure) = done {
-            self.fail_op(rt, op, ctx, failure);
-        }
-        false
-    }
-
-    /// Resolves the arguments of op `op` in `ctx`.
-    pub fn resolve<R: Runtime<M>>(
-        &self,
-        rt: &mut R,
-        op: OpId,
-        ctx: CtxId,
-    ) -> Result<Args<M::Value>, OpFailure<M::Error>> {
-        let mut args = Args::new();
-        self.resolve_into(rt, op, ctx, &mut args)?;
-        Ok(args)
-    }
-
-    /// Resolves the arguments of op `op` in `ctx` into `args` (empty on entry).
-    #[inline]
-    pub fn resolve_into<R: Runtime<M>>(
-        &self,
-        rt: &mut R,
-        op: OpId,
-        ctx: CtxId,
-        args: &mut Args<M::Value>,
-    ) -> Result<(), OpFailure<M::Error>> {
-        debug_assert!(args.is_empty(), "resolve_into takes an empty buffer");
-        let p = &self.plan.ops[op as usize];
-        let mut scope = Scope { rt, run: self, ctx };
-        for input in &p.inputs {
-            match resolve_input(&mut scope, input) {
-                Ok(Resolved::Value(v)) => args.push(v),
-                Ok(Resolved::Missing) => {
-                    let suggestion = suggest_key(&mut scope, &self.plan, input);
-                    return Err(OpFailure::Missing(input.name.clone(), suggestion));
-                }
-                Err(e) => return Err(OpFailure::Input(input.name.clone(), e)),
-            }
-        }
-        Ok(())
     }
 
     /// An op the driver called came back: its return value (for a generator, its end), or why it

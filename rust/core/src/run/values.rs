@@ -26,14 +26,28 @@ pub struct Values<V> {
 impl<V> Values<V> {
     /// Storage for `n` ops.
     pub fn new(n: usize) -> Self {
-        Values {
-            root: (0..n).map(|_| None).collect(),
+        let mut values = Values {
+            root: Vec::new(),
             nested: FxHashMap::default(),
-            last: (0..n).map(|_| None).collect(),
+            last: Vec::new(),
             collected: FxHashMap::default(),
             arrivals: FxHashMap::default(),
             clock: 0,
-        }
+        };
+        values.reset(n);
+        values
+    }
+
+    /// Drops every value and makes room for `n` ops, keeping the buffers.
+    pub fn reset(&mut self, n: usize) {
+        self.root.clear();
+        self.root.resize_with(n, || None);
+        self.nested.clear();
+        self.last.clear();
+        self.last.resize_with(n, || None);
+        self.collected.clear();
+        self.arrivals.clear();
+        self.clock = 0;
     }
 
     /// Notes that `op`'s outputs in `ctx` arrived now.

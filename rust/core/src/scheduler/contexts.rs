@@ -49,16 +49,27 @@ pub struct Contexts {
 
 impl Default for Contexts {
     fn default() -> Self {
-        Contexts {
-            arena: vec![Context { parent: ROOT, segment: Segment::Root, depth: 0, origin: OpId::MAX, live: 1 }],
-            free: Vec::new(),
-            freed: Vec::new(),
-            settled: Vec::new(),
-        }
+        let mut contexts = Contexts::empty();
+        contexts.reset();
+        contexts
     }
 }
 
 impl Contexts {
+    /// No context at all (not even the root), allocating nothing; [`Contexts::reset`] makes it usable.
+    pub fn empty() -> Self {
+        Contexts { arena: Vec::new(), free: Vec::new(), freed: Vec::new(), settled: Vec::new() }
+    }
+
+    /// Back to the root context alone, keeping the buffers.
+    pub fn reset(&mut self) {
+        self.arena.clear();
+        self.arena.push(Context { parent: ROOT, segment: Segment::Root, depth: 0, origin: OpId::MAX, live: 1 });
+        self.free.clear();
+        self.freed.clear();
+        self.settled.clear();
+    }
+
     /// Opens a child of `parent` made by `origin` (the generator, or the collected op).
     pub fn open(&mut self, parent: CtxId, segment: Segment, origin: OpId) -> CtxId {
         let depth = self.arena[parent as usize].depth + 1;

@@ -7,15 +7,14 @@ use operonx::scheduler::CtxId;
 use pyo3::prelude::*;
 use smallvec::SmallVec;
 
-use super::step::{drive, from_callback, resume, settle};
 use super::pump::PyPump;
+use super::step::{drive, from_callback, resume, settle};
 use super::{lock, PyRun, RunCore};
 use crate::call::call_with_kwnames;
 use crate::workers;
 
 /// Arguments of one op call.
 pub(super) type Args = SmallVec<[Py<PyAny>; 8]>;
-
 
 /// Starts an async op or async generator as a loop task, or a cpu op on a worker thread.
 pub(super) fn launch(run: &Bound<'_, PyRun>, op: OpId, ctx: CtxId, args: Args) -> PyResult<()> {

@@ -52,6 +52,17 @@ pub struct PyRun {
     cancel_requested: AtomicBool,
 }
 
+impl Drop for PyRun {
+    /// Leaves the run's buffers to the engine's next run. A run is dropped when Python frees it,
+    /// with the GIL held, so its values are released here; nothing here can fail.
+    fn drop(&mut self) {
+        if let Ok(core) = self.core.get_mut() {
+            let spare = core.run.take_spare();
+            self.compiled.offer_spare(spare);
+        }
+    }
+}
+
 impl PyRun {
     /// The compiled graph this run runs.
     pub(crate) fn engine(&self) -> &Compiled {
@@ -159,7 +170,8 @@ pub(crate) fn new_run<'py>(
     ids: [Option<Bound<'py, PyAny>>; 3],
 ) -> PyResult<Bound<'py, PyRun>> {
     let inputs = checked_inputs(py, eng, inputs)?;
-    let run = Run::new(Arc::clone(eng.plan()), Arc::clone(eng.facts()), inputs.unbind(), mode, retain);
+    let (plan, facts) = (Arc::clone(eng.plan()), Arc::clone(eng.facts()));
+    let run = Run::with_spare(plan, facts, inputs.unbind(), mode, retain, eng.take_spare());
     let core = RunCore {
         run,
         tasks: FxHashMap::default(),

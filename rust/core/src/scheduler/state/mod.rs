@@ -85,39 +85,76 @@ pub struct RunState {
 impl RunState {
     /// A fresh run of `plan`: the entry ops are ready, in wiring order.
     pub fn new(plan: &Plan) -> Self {
-        let n = plan.ops.len();
-        let mut is_gate_source = vec![false; n];
-        for &g in &plan.gates {
-            is_gate_source[g as usize] = true;
-        }
-        let mut state = RunState {
-            counts: plan.initial_counts.clone(),
-            soft_fired: vec![false; n],
-            soft_dead: vec![0; n],
-            doomed: vec![false; n],
-            root_done: vec![None; n],
+        let mut state = Self::empty();
+        state.reset(plan);
+        state
+    }
+
+    /// A state of no plan, allocating nothing: what a run keeps once its buffers were taken for
+    /// another run. [`RunState::reset`] makes it usable.
+    pub fn empty() -> Self {
+        RunState {
+            counts: Vec::new(),
+            soft_fired: Vec::new(),
+            soft_dead: Vec::new(),
+            doomed: Vec::new(),
+            root_done: Vec::new(),
             pending: FxHashMap::default(),
             done: FxHashMap::default(),
             parked: FxHashMap::default(),
             item_gates: FxHashMap::default(),
             produced: FxHashMap::default(),
             chosen: None,
-            is_gate_source,
-            contexts: Contexts::default(),
-            ready: VecDeque::with_capacity(plan.entries.len().max(4)),
+            is_gate_source: Vec::new(),
+            contexts: Contexts::empty(),
+            ready: VecDeque::new(),
             skip_stack: Vec::new(),
             in_flight: 0,
             generators: 0,
-            limit: plan.concurrency,
+            limit: None,
             limited_running: 0,
             waiting: VecDeque::new(),
-        };
+        }
+    }
+
+    /// Makes this state that of a fresh run of `plan`, keeping its buffers (a run of the same plan
+    /// after this one allocates nothing here). [`RunState::new`] is an empty state reset.
+    pub fn reset(&mut self, plan: &Plan) {
+        fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+            v.clear();
+            v.resize(n, x);
+        }
+        let n = plan.ops.len();
+        self.counts.clear();
+        self.counts.extend_from_slice(&plan.initial_counts);
+        refill(&mut self.soft_fired, n, false);
+        refill(&mut self.soft_dead, n, 0);
+        refill(&mut self.doomed, n, false);
+        refill(&mut self.root_done, n, None);
+        refill(&mut self.is_gate_source, n, false);
+        for &g in &plan.gates {
+            self.is_gate_source[g as usize] = true;
+        }
+        self.pending.clear();
+        self.done.clear();
+        self.parked.clear();
+        self.item_gates.clear();
+        self.produced.clear();
+        self.chosen = None;
+        self.contexts.reset();
+        self.ready.clear();
+        self.ready.reserve(plan.entries.len().max(4));
+        self.skip_stack.clear();
+        self.in_flight = 0;
+        self.generators = 0;
+        self.limit = plan.concurrency;
+        self.limited_running = 0;
+        self.waiting.clear();
         for &e in &plan.entries {
-            if state.counts[e as usize] == 0 {
-                state.ready.push_back((e, ROOT));
+            if self.counts[e as usize] == 0 {
+                self.ready.push_back((e, ROOT));
             }
         }
-        state
     }
 
     /// The run's contexts.

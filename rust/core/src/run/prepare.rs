@@ -1,0 +1,106 @@
+//! Preparing a ready op instance: a disabled op is skipped, its inputs are resolved, a built-in op
+//! runs here; whatever is left is handed back to the driver to call.
+
+use crate::plan::{OpId, OpKind};
+use crate::scheduler::{CtxId, Outcome};
+
+use super::eval::{resolve_input, suggest_key, Resolved};
+use super::scope::Scope;
+use super::step::Args;
+use super::{Model, OpFailure, Run, Runtime};
+
+impl<M: Model> Run<M> {
+    /// Prepares a ready op instance: a disabled op is skipped, its inputs are resolved into `args`
+    /// (a failure fails the op), and a built-in op runs here. Returns true when the driver is to
+    /// call the op with `args`; else there is nothing to call and `args` is left empty. The
+    /// driver owns the buffer, so a step moves no argument list around.
+    #[inline]
+    pub fn prepare<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &mut Args<M::Value>) -> bool {
+        let p = &self.plan.ops[op as usize];
+        if !p.enabled || p.kind.is_builtin() {
+            return self.prepare_builtin(rt, op, ctx, args);
+        }
+        match self.resolve_into(rt, op, ctx, args) {
+            Ok(()) => true,
+            Err(failure) => {
+                self.input_failed(rt, op, ctx, args, failure);
+                false
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn input_failed<R: Runtime<M>>(
+        &mut self,
+        rt: &mut R,
+        op: OpId,
+        ctx: CtxId,
+        args: &mut Args<M::Value>,
+        failure: OpFailure<M::Error>,
+    ) {
+        args.clear();
+        self.fail_op(rt, op, ctx, failure);
+    }
+
+    /// [`Run::prepare`] for a disabled op or a built-in one: nothing is left to call.
+    #[inline(never)]
+    fn prepare_builtin<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &mut Args<M::Value>) -> bool {
+        let (enabled, kind) = {
+            let p = &self.plan.ops[op as usize];
+            (p.enabled, p.kind)
+        };
+        if !enabled {
+            self.state.finish(&self.plan, op, ctx, Outcome::Skipped);
+            return false;
+        }
+        if let Err(failure) = self.resolve_into(rt, op, ctx, args) {
+            self.input_failed(rt, op, ctx, args, failure);
+            return false;
+        }
+        let done =
+            if kind == OpKind::LoopExit { self.end_iteration(rt, op, ctx) } else { self.builtin(rt, op, ctx, args) };
+        args.clear();
+        if let Err(failure) = done {
+            self.fail_op(rt, op, ctx, failure);
+        }
+        false
+    }
+
+    /// Resolves the arguments of op `op` in `ctx`.
+    pub fn resolve<R: Runtime<M>>(
+        &self,
+        rt: &mut R,
+        op: OpId,
+        ctx: CtxId,
+    ) -> Result<Args<M::Value>, OpFailure<M::Error>> {
+        let mut args = Args::new();
+        self.resolve_into(rt, op, ctx, &mut args)?;
+        Ok(args)
+    }
+
+    /// Resolves the arguments of op `op` in `ctx` into `args` (empty on entry).
+    #[inline]
+    pub fn resolve_into<R: Runtime<M>>(
+        &self,
+        rt: &mut R,
+        op: OpId,
+        ctx: CtxId,
+        args: &mut Args<M::Value>,
+    ) -> Result<(), OpFailure<M::Error>> {
+        debug_assert!(args.is_empty(), "resolve_into takes an empty buffer");
+        let p = &self.plan.ops[op as usize];
+        let mut scope = Scope { rt, run: self, ctx };
+        for input in &p.inputs {
+            match resolve_input(&mut scope, input) {
+                Ok(Resolved::Value(v)) => args.push(v),
+                Ok(Resolved::Missing) => {
+                    let suggestion = suggest_key(&mut scope, &self.plan, input);
+                    return Err(OpFailure::Missing(input.name.clone(), suggestion));
+                }
+                Err(e) => return Err(OpFailure::Input(input.name.clone(), e)),
+            }
+        }
+        Ok(())
+    }
+}
