@@ -56,6 +56,9 @@ impl Drop for PyRun {
     /// Leaves the run's buffers to the engine's next run. A run is dropped when Python frees it,
     /// with the GIL held, so its values are released here; nothing here can fail.
     fn drop(&mut self) {
+        if !self.compiled.keeps_spares() {
+            return;
+        }
         if let Ok(core) = self.core.get_mut() {
             let spare = core.run.take_spare();
             self.compiled.offer_spare(spare);
