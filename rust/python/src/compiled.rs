@@ -9,7 +9,7 @@ use operonx::plan::{self, Const, ConstId, OpId, Plan, VarId};
 use operonx::run::{Facts, Spare};
 use operonx::{EngineError, Problem};
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::{PyFunction, PyString, PyTuple};
 
 use crate::errors::to_pyerr;
 use crate::value::{int_to_py, json_to_py};
@@ -28,6 +28,9 @@ pub(crate) struct Compiled {
     callables: Vec<Py<PyAny>>,
     /// Keyword names of each op's call, by op id.
     kwnames: Vec<Py<PyTuple>>,
+    /// How each op's function is called: `None` positionally (see [`takes_inputs_positionally`]),
+    /// else by these keyword names.
+    call_names: Vec<Option<Py<PyTuple>>>,
     /// Interned variable names, by var id.
     var_keys: Vec<Py<PyString>>,
     /// Interned op short names, by op id (the first element of frames).
@@ -86,6 +89,15 @@ impl Compiled {
             .iter()
             .map(|op| PyTuple::new(py, op.inputs.iter().map(|i| PyString::intern(py, &i.name))).map(Bound::unbind))
             .collect::<PyResult<_>>()?;
+        let call_names = plan
+            .ops
+            .iter()
+            .zip(&callables)
+            .zip(&kwnames)
+            .map(|((op, f), names): ((&plan::OpPlan, &Py<PyAny>), &Py<PyTuple>)| {
+                (!takes_inputs_positionally(f.bind(py), op)).then(|| names.clone_ref(py))
+            })
+            .collect();
         let var_keys = plan.vars.iter().map(|v| PyString::intern(py, v).unbind()).collect();
         let op_names = plan.ops.iter().map(|o| PyString::intern(py, &o.name).unbind()).collect();
         let root_context = PyTuple::new(py, [operonx::scheduler::ROOT_CONTEXT])?.unbind();
@@ -95,6 +107,7 @@ impl Compiled {
             consts,
             callables,
             kwnames,
+            call_names,
             var_keys,
             op_names,
             root_context,
@@ -143,8 +156,13 @@ impl Compiled {
         &self.callables[op as usize]
     }
 
-    /// The keyword names of op `op`'s call.
+    /// How op `op`'s function is called: `None` positionally, else with these keyword names.
     #[inline]
+    pub fn call_names(&self, op: OpId) -> Option<&Py<PyTuple>> {
+        self.call_names[op as usize].as_ref()
+    }
+
+    /// The keyword names of op `op`'s call.
     pub fn kwnames(&self, op: OpId) -> &Py<PyTuple> {
         &self.kwnames[op as usize]
     }
@@ -170,4 +188,28 @@ impl Compiled {
     pub fn objects(&self) -> impl Iterator<Item = &Py<PyAny>> {
         self.callables.iter().chain(&self.consts)
     }
+}
+
+/// True when `f` is a plain Python function whose first parameters are `op`'s inputs, in order, none
+/// of them positional-only:
+/// passing the arguments positionally then binds them exactly as passing them by name would.
+/// Anything else (a bound method, a `functools.partial`, a callable object, a wrapper taking
+/// `*args`, inputs in another order) is called by name.
+fn takes_inputs_positionally(f: &Bound<'_, PyAny>, op: &plan::OpPlan) -> bool {
+    if op.kind.is_builtin() || !f.is_exact_instance_of::<PyFunction>() {
+        return false;
+    }
+    let py = f.py();
+    let Ok(code) = f.getattr(pyo3::intern!(py, "__code__")) else { return false };
+    let count = |attr: &Bound<'_, PyString>| code.getattr(attr).and_then(|c| c.extract::<usize>()).ok();
+    // a positional-only parameter cannot be passed by name: called by name, such an op fails as it must
+    let (Some(argcount), Some(0)) =
+        (count(pyo3::intern!(py, "co_argcount")), count(pyo3::intern!(py, "co_posonlyargcount")))
+    else {
+        return false;
+    };
+    let Ok(varnames) = code.getattr(pyo3::intern!(py, "co_varnames")).and_then(|v| v.extract::<Vec<String>>()) else {
+        return false;
+    };
+    op.inputs.len() <= argcount && op.inputs.iter().zip(&varnames).all(|(input, name)| input.name == *name)
 }

@@ -10,7 +10,7 @@ use smallvec::SmallVec;
 use super::pump::PyPump;
 use super::step::{drive, from_callback, resume, settle};
 use super::{lock, PyRun, RunCore};
-use crate::call::call_with_kwnames;
+use crate::call::call_op;
 use crate::workers;
 
 /// Arguments of one op call.
@@ -46,7 +46,7 @@ pub(super) fn launch(run: &Bound<'_, PyRun>, op: OpId, ctx: CtxId, args: Args) -
         }
         return Ok(());
     }
-    let started = call_with_kwnames(py, f, &args, kwnames).and_then(|made| {
+    let started = call_op(py, f, &args, eng.call_names(op).map(|n| n.bind(py))).and_then(|made| {
         let awaitable = if kind == OpKind::AsyncGen {
             Bound::new(py, PyPump::new(made.clone().unbind(), run.clone().unbind(), op, ctx))?.into_any()
         } else {

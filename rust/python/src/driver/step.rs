@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use super::callbacks::{launch, launch_waiting, Args};
 use super::generators::{pull_batch, yield_to_loop, Pull};
 use super::{error_mode, lock, new_run, PyRun, RunCore, SyncGen};
-use crate::call::call_with_kwnames;
+use crate::call::call_op;
 use crate::compiled::Compiled;
 
 /// `engine.run()`: starts a run and steps it as far as it goes without waiting. Returns the result
@@ -84,14 +84,15 @@ pub(crate) fn drive(run: &Bound<'_, PyRun>) -> PyResult<()> {
         match eng.plan().ops[op as usize].kind {
             OpKind::Sync => {
                 drop(core);
-                let result = call_with_kwnames(py, eng.callable(op).bind(py), &args, eng.kwnames(op).bind(py));
+                let names = eng.call_names(op).map(|n| n.bind(py));
+                let result = call_op(py, eng.callable(op).bind(py), &args, names);
                 release_args(py, &mut args);
                 lock(r)?.complete(py, eng, op, ctx, result);
             }
             OpKind::SyncGen => {
                 drop(core);
                 let f = eng.callable(op).bind(py);
-                let started = call_with_kwnames(py, f, &args, eng.kwnames(op).bind(py))
+                let started = call_op(py, f, &args, eng.call_names(op).map(|n| n.bind(py)))
                     .and_then(|g| g.try_iter().map(|i| i.into_any()));
                 release_args(py, &mut args);
                 lock(r)?.start_generator(py, eng, op, ctx, started);
