@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex};
 
 use operonx::graph::schema;
 use operonx::plan::{self, Const, ConstId, OpId, Plan, VarId};
-use operonx::run::{Facts, Spare};
+use operonx::run::{Facts, Run};
 use operonx::{EngineError, Problem};
 use pyo3::prelude::*;
 use pyo3::types::{PyFunction, PyString, PyTuple};
 
 use crate::errors::to_pyerr;
+use crate::model::PyModel;
 use crate::value::{int_to_py, json_to_py};
 
 /// The largest plan whose runs hand their buffers on. For a small graph, allocating them is a
@@ -39,9 +40,10 @@ pub(crate) struct Compiled {
     root_context: Py<PyTuple>,
     /// Per-op facts every run reads.
     facts: Arc<Facts>,
-    /// The buffers the last run that ended left for the next one (runs one after another allocate
-    /// no scheduler state, value store or frame buffer); only for plans of at most [`SPARE_MAX_OPS`] ops.
-    spare: Mutex<Option<Spare<Py<PyAny>>>>,
+    /// The last run that ended, parked, for the next run to restart in place (runs one after another
+    /// allocate no scheduler state, value store or frame buffer, and move no run around); only for
+    /// plans of at most [`SPARE_MAX_OPS`] ops.
+    spare: Mutex<Option<Box<Run<PyModel>>>>,
 }
 
 impl Compiled {
@@ -122,8 +124,8 @@ impl Compiled {
         &self.plan
     }
 
-    /// The buffers an ended run left, if any (never waits for another thread).
-    pub fn take_spare(&self) -> Option<Spare<Py<PyAny>>> {
+    /// The parked run an ended run left, if any (never waits for another thread).
+    pub fn take_spare(&self) -> Option<Box<Run<PyModel>>> {
         self.spare.try_lock().ok()?.take()
     }
 
@@ -132,8 +134,8 @@ impl Compiled {
         self.plan.ops.len() <= SPARE_MAX_OPS
     }
 
-    /// Keeps an ended run's buffers for the next run (never waits for another thread).
-    pub fn offer_spare(&self, spare: Spare<Py<PyAny>>) {
+    /// Keeps an ended, parked run for the next run (never waits for another thread).
+    pub fn offer_spare(&self, spare: Box<Run<PyModel>>) {
         if let Ok(mut slot) = self.spare.try_lock() {
             *slot = Some(spare);
         }

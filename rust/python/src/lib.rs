@@ -19,6 +19,7 @@ mod errors;
 mod frames;
 mod guards;
 mod handle;
+mod model;
 mod runtime;
 mod until;
 mod value;

@@ -4,7 +4,7 @@
 
 use operonx::error::EngineError;
 use operonx::plan::{ConstId, OpId, TransformPlan, VarId};
-use operonx::run::{Entries, Key, Model, Runtime};
+use operonx::run::{Entries, Key, Runtime};
 use pyo3::exceptions::{PyException, PyKeyError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -14,15 +14,7 @@ use crate::errors::to_pyerr;
 use crate::frames::resolve;
 use crate::value::apply_transform;
 
-/// The types of the Python value model.
-pub(crate) struct PyModel;
-
-impl Model for PyModel {
-    type Value = Py<PyAny>;
-    type Error = PyErr;
-    type Failure = PyErr;
-    type Waker = Py<PyAny>;
-}
+pub(crate) use crate::model::PyModel;
 
 /// Python values of the runs of one engine, on a thread attached to the interpreter.
 pub(crate) struct PyRuntime<'a, 'py> {

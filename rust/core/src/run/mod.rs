@@ -31,7 +31,7 @@ pub use facts::Facts;
 pub use failure::OpFailure;
 pub use frames::{group, Frame};
 pub use loops::LoopStats;
-pub use step::{Args, Phase, Run, Spare};
+pub use step::{Args, Phase, Run};
 
 use crate::error::EngineError;
 use crate::plan::{ConstId, OpId, TransformPlan, VarId};

@@ -50,50 +50,19 @@ pub struct Run<M: Model> {
     pub(super) token: Option<CancelToken>,
 }
 
-/// The buffers of a run that is over, emptied, for the next run of the same plan (see
-/// [`Run::take_spare`]): the scheduler state, the value store and the frame buffer.
-#[derive(Debug)]
-pub struct Spare<V> {
-    state: RunState,
-    values: Values<V>,
-    frames: FrameBuffer<V>,
-}
-
 impl<M: Model> Run<M> {
     /// A run of `plan` over `inputs` (a mapping); with `retain`, frames are kept for the result
     /// after they are consumed.
     pub fn new(plan: Arc<Plan>, facts: Arc<Facts>, inputs: M::Value, mode: ErrorMode, retain: bool) -> Self {
-        Self::with_spare(plan, facts, inputs, mode, retain, None)
-    }
-
-    /// [`Run::new`], reusing the buffers an earlier run of the same plan left (nothing allocated
-    /// for them); a run of another plan only reuses their capacity.
-    pub fn with_spare(
-        plan: Arc<Plan>,
-        facts: Arc<Facts>,
-        inputs: M::Value,
-        mode: ErrorMode,
-        retain: bool,
-        spare: Option<Spare<M::Value>>,
-    ) -> Self {
-        let (state, values, frames) = match spare {
-            Some(Spare { mut state, mut values, mut frames }) => {
-                state.reset(&plan);
-                values.reset(plan.ops.len());
-                frames.reset(retain);
-                (state, values, frames)
-            }
-            None => (RunState::new(&plan), Values::new(plan.ops.len()), FrameBuffer::new(retain)),
-        };
         Run {
-            state,
-            values,
+            state: RunState::new(&plan),
+            values: Values::new(plan.ops.len()),
             plan,
             facts,
             mode,
             phase: Phase::Created,
             inputs,
-            frames,
+            frames: FrameBuffer::new(retain),
             waiters: Waiters::default(),
             errors: Vec::new(),
             failure: None,
@@ -103,16 +72,55 @@ impl<M: Model> Run<M> {
         }
     }
 
-    /// Takes the run's buffers for a later run of the same plan: its values and frames are dropped
-    /// here, and the run is left with nothing (only to be dropped).
-    pub fn take_spare(&mut self) -> Spare<M::Value> {
+    /// Makes this run, parked by [`Run::park`] (or over), a fresh run of `plan`, as [`Run::new`]
+    /// would make it, keeping its buffers: a run of the same plan allocates none of them.
+    pub fn restart(&mut self, plan: Arc<Plan>, facts: Arc<Facts>, inputs: M::Value, mode: ErrorMode, retain: bool) {
+        // every field is named, so a field added later cannot be forgotten here
+        let Run {
+            plan: own_plan,
+            facts: own_facts,
+            state,
+            mode: own_mode,
+            phase,
+            inputs: own_inputs,
+            values,
+            frames,
+            waiters,
+            errors,
+            failure,
+            tags,
+            loops,
+            token,
+        } = self;
+        state.reset(&plan);
+        values.reset(plan.ops.len());
+        frames.reset(retain);
+        *own_plan = plan;
+        *own_facts = facts;
+        *own_mode = mode;
+        *phase = Phase::Created;
+        *own_inputs = inputs;
+        *waiters = Waiters::default();
+        errors.clear();
+        *failure = None;
+        tags.clear();
+        *loops = Loops::default();
+        *token = None;
+    }
+
+    /// Lets go of everything the run produced (values, frames, errors, waiters; its inputs become
+    /// `none`) and keeps its buffers, for [`Run::restart`].
+    pub fn park(&mut self, none: M::Value) {
         self.values.reset(0);
         self.frames.reset(false);
-        Spare {
-            state: std::mem::replace(&mut self.state, RunState::empty()),
-            values: std::mem::replace(&mut self.values, Values::new(0)),
-            frames: std::mem::replace(&mut self.frames, FrameBuffer::new(false)),
-        }
+        self.inputs = none;
+        self.waiters = Waiters::default();
+        self.errors.clear();
+        self.failure = None;
+        self.tags.clear();
+        self.loops = Loops::default();
+        self.token = None;
+        self.phase = Phase::Finished;
     }
 
     /// The plan being run.

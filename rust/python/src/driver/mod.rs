@@ -12,8 +12,9 @@
 //! back to it and how concurrent ops are launched, `generators` sync generators, `outcome` the
 //! result dict and the end of a run.
 
+use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
 use operonx::plan::OpId;
 use operonx::run::Run;
@@ -46,22 +47,24 @@ const MAX_BATCH: u32 = 256;
 #[pyclass(frozen, module = "operonx._core", name = "Run")]
 pub struct PyRun {
     compiled: Arc<Compiled>,
-    core: Mutex<RunCore>,
+    /// The run's state. Only `Drop` takes it out (to park the run for the engine's next one).
+    core: ManuallyDrop<Mutex<RunCore>>,
     /// Set by a handle dropped while the run was being stepped (its lock held): the driver
     /// cancels the run at its next step.
     cancel_requested: AtomicBool,
 }
 
 impl Drop for PyRun {
-    /// Leaves the run's buffers to the engine's next run. A run is dropped when Python frees it,
-    /// with the GIL held, so its values are released here; nothing here can fail.
+    /// Parks the run for the engine's next run (plans of up to `SPARE_MAX_OPS` ops). A run is
+    /// dropped when Python frees it, with the GIL held, so its values are released here; nothing
+    /// here can fail.
     fn drop(&mut self) {
-        if !self.compiled.keeps_spares() {
-            return;
-        }
-        if let Ok(core) = self.core.get_mut() {
-            let spare = core.run.take_spare();
-            self.compiled.offer_spare(spare);
+        // SAFETY: this is the run's drop; `core` is not used after it is taken here.
+        let core = unsafe { ManuallyDrop::take(&mut self.core) };
+        let RunCore { mut run, .. } = core.into_inner().unwrap_or_else(PoisonError::into_inner);
+        if self.compiled.keeps_spares() {
+            run.park(Python::attach(|py| py.None()));
+            self.compiled.offer_spare(run);
         }
     }
 }
@@ -108,7 +111,7 @@ struct SyncGen {
 
 /// The state of a run: the core's run, and where its calls are.
 pub(crate) struct RunCore {
-    run: Run<PyModel>,
+    run: Box<Run<PyModel>>,
     tasks: FxHashMap<(OpId, CtxId), Py<PyAny>>,
     sync_gens: Vec<SyncGen>,
     deferred: Vec<(OpId, CtxId)>,
@@ -174,7 +177,13 @@ pub(crate) fn new_run<'py>(
 ) -> PyResult<Bound<'py, PyRun>> {
     let inputs = checked_inputs(py, eng, inputs)?;
     let (plan, facts) = (Arc::clone(eng.plan()), Arc::clone(eng.facts()));
-    let run = Run::with_spare(plan, facts, inputs.unbind(), mode, retain, eng.take_spare());
+    let run = match eng.take_spare() {
+        Some(mut run) => {
+            run.restart(plan, facts, inputs.unbind(), mode, retain);
+            run
+        }
+        None => Box::new(Run::new(plan, facts, inputs.unbind(), mode, retain)),
+    };
     let core = RunCore {
         run,
         tasks: FxHashMap::default(),
@@ -190,7 +199,11 @@ pub(crate) fn new_run<'py>(
     };
     Bound::new(
         py,
-        PyRun { compiled: Arc::clone(eng), core: Mutex::new(core), cancel_requested: AtomicBool::new(false) },
+        PyRun {
+            compiled: Arc::clone(eng),
+            core: ManuallyDrop::new(Mutex::new(core)),
+            cancel_requested: AtomicBool::new(false),
+        },
     )
 }
 
