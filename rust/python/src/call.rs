@@ -1,10 +1,9 @@
-//! Calling Python functions from the driver: vectorcall with a per-op tuple of keyword names, so no
-//! kwargs dict is built per call.
+//! Calling Python functions from the driver: vectorcall straight from the argument buffer, with a
+//! per-op tuple of keyword names (or positionally), so no tuple or kwargs dict is built per call.
 
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use smallvec::SmallVec;
 
 /// Calls `f(**dict(zip(kwnames, args)))` through `PyObject_Vectorcall`.
 pub fn call_with_kwnames<'py>(
@@ -38,22 +37,17 @@ fn vectorcall<'py>(
     kwnames: Option<&Bound<'py, PyTuple>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let positional = if kwnames.is_some() { 0 } else { args.len() };
-    // One spare slot in front lets the callee prepend `self` without copying (ARGUMENTS_OFFSET).
-    let mut slots: SmallVec<[*mut ffi::PyObject; 9]> = SmallVec::with_capacity(args.len() + 1);
-    slots.push(std::ptr::null_mut());
-    slots.extend(args.iter().map(|a| a.as_ptr()));
     let kwnames = kwnames.map_or(std::ptr::null_mut(), Bound::as_ptr);
+    // `Py<T>` is `#[repr(transparent)]` over a non-null object pointer, so the arguments already are
+    // the array of object pointers vectorcall takes: nothing is copied per call. (Without
+    // PY_VECTORCALL_ARGUMENTS_OFFSET a bound method copies them itself, on its stack.)
+    let array = args.as_ptr().cast::<*mut ffi::PyObject>();
     // SAFETY: `f`, every argument and `kwnames` (when given) are live objects borrowed for the
-    // duration of the call; the array holds `1 + len(args)` pointers and we pass a pointer to its
-    // second slot with `positional` positional arguments (the rest named by `kwnames`) plus the
-    // offset flag, as the vectorcall protocol requires.
+    // duration of the call; `array` points to `args.len()` object pointers, of which the first
+    // `positional` are positional arguments and the rest are named by `kwnames`, as the vectorcall
+    // protocol requires.
     unsafe {
-        let result = ffi::PyObject_Vectorcall(
-            f.as_ptr(),
-            slots.as_ptr().add(1),
-            positional | ffi::PY_VECTORCALL_ARGUMENTS_OFFSET,
-            kwnames,
-        );
+        let result = ffi::PyObject_Vectorcall(f.as_ptr(), array, positional, kwnames);
         Bound::from_owned_ptr_or_err(py, result)
     }
 }

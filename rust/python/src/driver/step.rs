@@ -55,8 +55,13 @@ pub(crate) fn drive(run: &Bound<'_, PyRun>) -> PyResult<()> {
     let r = run.get();
     let eng = r.engine();
     let mut args = Args::new();
+    // the lock taken to record a sync op's outcome is kept for the next step
+    let mut held = None;
     loop {
-        let mut core = lock(r)?;
+        let mut core = match held.take() {
+            Some(core) => core,
+            None => lock(r)?,
+        };
         r.take_cancel_request(py, &mut core);
         if core.run.is_over() {
             return Ok(());
@@ -87,7 +92,9 @@ pub(crate) fn drive(run: &Bound<'_, PyRun>) -> PyResult<()> {
                 let names = eng.call_names(op).map(|n| n.bind(py));
                 let result = call_op(py, eng.callable(op).bind(py), &args, names);
                 release_args(py, &mut args);
-                lock(r)?.complete(py, eng, op, ctx, result);
+                let mut core = lock(r)?;
+                core.complete(py, eng, op, ctx, result);
+                held = Some(core);
             }
             OpKind::SyncGen => {
                 drop(core);
