@@ -34,7 +34,7 @@ class Operon:
     takes no new ops.
     """
 
-    __slots__ = ("_graph", "_core", "_middleware", "__weakref__")
+    __slots__ = ("_graph", "_core", "_run_core", "_middleware", "__weakref__")
 
     def __init__(
         self,
@@ -53,6 +53,7 @@ class Operon:
         _refuse_tracer(tracer)
         document, hosts = engine_document(graph)
         self._core = _Engine(document, hosts)
+        self._run_core = self._core.run  # the bound method, looked up once: run() is the hot path
         mark_built(graph)
         self._graph = graph
         self._middleware: list[Middleware] = list(middleware or ())
@@ -98,7 +99,7 @@ class Operon:
         if self._middleware:
             ids = (request_id, session_id, user_id)
             return await run_with_middleware(self._core, self._graph, self._middleware, inputs, errors, ids)
-        result = self._core.run(inputs, errors, request_id, session_id, user_id)
+        result = self._run_core(inputs, errors, request_id, session_id, user_id)
         if result.__class__ is dict:
             return result
         return await result

@@ -181,6 +181,17 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         Ok(())
     }
 
+    fn copy_map(&mut self, map: &Py<PyAny>) -> PyResult<Py<PyAny>> {
+        match map.bind(self.py).cast::<PyDict>() {
+            Ok(d) => Ok(d.copy()?.into_any().unbind()),
+            Err(_) => {
+                let copy = PyDict::new(self.py);
+                self.update(&mut copy.clone().into_any().unbind(), map, false)?;
+                Ok(copy.into_any().unbind())
+            }
+        }
+    }
+
     fn items(&mut self, map: &Py<PyAny>) -> PyResult<Entries<PyModel>> {
         let map = map.bind(self.py);
         if let Ok(d) = map.cast::<PyDict>() {

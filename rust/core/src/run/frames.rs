@@ -38,10 +38,19 @@ pub fn group<'v, M: Model, R: Runtime<M>>(
     frames: impl Iterator<Item = &'v M::Value>,
     unwrap: bool,
 ) -> Result<M::Value, M::Error> {
+    let mut frames = frames.peekable();
+    let first = frames.next();
+    if unwrap && frames.peek().is_none() {
+        // one frame (or none): its data is the result, each key seen once
+        return match first {
+            Some(data) => rt.copy_map(data),
+            None => Ok(rt.map()),
+        };
+    }
     let mut result = rt.map();
     // keys seen more than once (every key without `unwrap`), with their values so far
     let mut groups: SmallVec<[Group<M::Value>; 2]> = SmallVec::new();
-    for data in frames {
+    for data in first.into_iter().chain(frames) {
         for (k, v) in rt.items(data)? {
             let first = if unwrap { rt.get_key(&result, &k)? } else { None };
             if unwrap && first.is_none() {

@@ -121,6 +121,14 @@ pub trait Runtime<M: Model> {
     fn update(&mut self, into: &mut M::Value, from: &M::Value, public: bool) -> Result<(), M::Error>;
     /// The `(key, value)` entries of a mapping, in order.
     fn items(&mut self, map: &M::Value) -> Result<Entries<M>, M::Error>;
+    /// A new mapping with the entries of `map` (a shallow copy).
+    fn copy_map(&mut self, map: &M::Value) -> Result<M::Value, M::Error> {
+        let mut copy = self.map();
+        for (k, v) in self.items(map)? {
+            self.set_key(&mut copy, k, v)?;
+        }
+        Ok(copy)
+    }
     /// Reads entry `key` (a key [`Runtime::items`] gave) of a mapping.
     fn get_key(&mut self, map: &M::Value, key: &M::Value) -> Result<Option<M::Value>, M::Error>;
     /// Sets entry `key` of a mapping.
