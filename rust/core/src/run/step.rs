@@ -74,7 +74,7 @@ impl<M: Model> Run<M> {
 
     /// Makes this run, parked by [`Run::park`] (or over), a fresh run of `plan`, as [`Run::new`]
     /// would make it, keeping its buffers: a run of the same plan allocates none of them.
-    pub fn restart(&mut self, plan: Arc<Plan>, facts: Arc<Facts>, inputs: M::Value, mode: ErrorMode, retain: bool) {
+    pub fn restart(&mut self, plan: &Arc<Plan>, facts: &Arc<Facts>, inputs: M::Value, mode: ErrorMode, retain: bool) {
         // every field is named, so a field added later cannot be forgotten here
         let Run {
             plan: own_plan,
@@ -92,11 +92,16 @@ impl<M: Model> Run<M> {
             loops,
             token,
         } = self;
-        state.reset(&plan);
+        state.reset(plan);
         values.reset(plan.ops.len());
         frames.reset(retain);
-        *own_plan = plan;
-        *own_facts = facts;
+        // the same plan again (the usual case) costs no reference count change
+        if !Arc::ptr_eq(own_plan, plan) {
+            *own_plan = Arc::clone(plan);
+        }
+        if !Arc::ptr_eq(own_facts, facts) {
+            *own_facts = Arc::clone(facts);
+        }
         *own_mode = mode;
         *phase = Phase::Created;
         *own_inputs = inputs;

@@ -176,13 +176,15 @@ pub(crate) fn new_run<'py>(
     ids: [Option<Bound<'py, PyAny>>; 3],
 ) -> PyResult<Bound<'py, PyRun>> {
     let inputs = checked_inputs(py, eng, inputs)?;
-    let (plan, facts) = (Arc::clone(eng.plan()), Arc::clone(eng.facts()));
     let run = match eng.take_spare() {
         Some(mut run) => {
-            run.restart(plan, facts, inputs.unbind(), mode, retain);
+            run.restart(eng.plan(), eng.facts(), inputs.unbind(), mode, retain);
             run
         }
-        None => Box::new(Run::new(plan, facts, inputs.unbind(), mode, retain)),
+        None => {
+            let (plan, facts) = (Arc::clone(eng.plan()), Arc::clone(eng.facts()));
+            Box::new(Run::new(plan, facts, inputs.unbind(), mode, retain))
+        }
     };
     let core = RunCore {
         run,
