@@ -109,3 +109,39 @@ def test_dropped_handle_after_sync_for_break_cancels_cleanly(caplog):
     assert log.has("gen_finally",)
     assert log.has("slow_cancelled", 0)
     assert pending == []
+
+
+@pytest.mark.parametrize("last", [False, True])
+async def test_an_op_that_cancels_its_own_run(last):
+    """A sync op that cancels the run it belongs to: its own outputs stay, nothing after it starts,
+    and the handle reports the cancel (also when the op is the run's last)."""
+    from operonx import END, PARENT, START, GraphOp, Operon, op
+    from operonx.errors import RunCancelled
+
+    holder, started = {}, []
+
+    @op
+    def stopper(x):
+        started.append("stopper")
+        holder["h"].cancel()
+        return {"y": x + 1}
+
+    @op
+    def after(y):
+        started.append("after")
+        return {"z": y}
+
+    with GraphOp(name="g") as g:
+        s = stopper(x=PARENT["x"])
+        if last:
+            START >> s >> END
+        else:
+            a = after(y=s["y"])
+            START >> s >> a >> END
+    handle = Operon(g).start({"x": 1})
+    holder["h"] = handle
+    frames = await asyncio.wait_for(handle.collect(), 5)
+    assert started == ["stopper"]
+    with pytest.raises(RunCancelled):
+        await asyncio.wait_for(handle.result(), 5)
+    assert frames == ({"y": [2]} if last else {})

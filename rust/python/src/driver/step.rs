@@ -88,11 +88,11 @@ pub(crate) fn drive(run: &Bound<'_, PyRun>) -> PyResult<()> {
         }
         match eng.plan().ops[op as usize].kind {
             OpKind::Sync => {
-                drop(core);
+                // The lock stays held through the call: an op that calls back into its own run
+                // gets a UsageError (a cancel is recorded and applied at the next step).
                 let names = eng.call_names(op).map(|n| n.bind(py));
                 let result = call_op(py, eng.callable(op).bind(py), &args, names);
                 release_args(py, &mut args);
-                let mut core = lock(r)?;
                 core.complete(py, eng, op, ctx, result);
                 held = Some(core);
             }

@@ -163,7 +163,13 @@ impl PyHandle {
     /// consumers see the frames that arrived, then the end.
     fn cancel(&self, py: Python<'_>) -> PyResult<()> {
         let run = self.run.bind(py);
-        lock(run.get())?.cancel(py);
+        let Some(mut core) = run.get().try_lock() else {
+            // called by one of the run's own ops while it is being stepped: applied at the next step
+            run.get().request_cancel();
+            return Ok(());
+        };
+        core.cancel(py);
+        drop(core);
         settle(run)
     }
 
