@@ -10,6 +10,7 @@ use operonx::run::{Facts, Run};
 use operonx::{EngineError, Problem};
 use pyo3::prelude::*;
 use pyo3::types::{PyFunction, PyString, PyTuple};
+use rustc_hash::FxHashMap;
 
 use crate::errors::to_pyerr;
 use crate::model::PyModel;
@@ -91,13 +92,20 @@ impl Compiled {
             .iter()
             .map(|op| PyTuple::new(py, op.inputs.iter().map(|i| PyString::intern(py, &i.name))).map(Bound::unbind))
             .collect::<PyResult<_>>()?;
+        // one look at each distinct function (a graph often runs one function as many ops)
+        let mut params: FxHashMap<*mut pyo3::ffi::PyObject, Option<Vec<String>>> = FxHashMap::default();
         let call_names = plan
             .ops
             .iter()
             .zip(&callables)
             .zip(&kwnames)
             .map(|((op, f), names): ((&plan::OpPlan, &Py<PyAny>), &Py<PyTuple>)| {
-                (!takes_inputs_positionally(f.bind(py), op)).then(|| names.clone_ref(py))
+                let params = params.entry(f.as_ptr()).or_insert_with(|| positional_parameters(f.bind(py)));
+                let positional = !op.kind.is_builtin()
+                    && params.as_ref().is_some_and(|p| {
+                        op.inputs.len() <= p.len() && op.inputs.iter().zip(p).all(|(input, name)| input.name == *name)
+                    });
+                (!positional).then(|| names.clone_ref(py))
             })
             .collect();
         let var_keys = plan.vars.iter().map(|v| PyString::intern(py, v).unbind()).collect();
@@ -192,26 +200,22 @@ impl Compiled {
     }
 }
 
-/// True when `f` is a plain Python function whose first parameters are `op`'s inputs, in order, none
-/// of them positional-only:
-/// passing the arguments positionally then binds them exactly as passing them by name would.
-/// Anything else (a bound method, a `functools.partial`, a callable object, a wrapper taking
-/// `*args`, inputs in another order) is called by name.
-fn takes_inputs_positionally(f: &Bound<'_, PyAny>, op: &plan::OpPlan) -> bool {
-    if op.kind.is_builtin() || !f.is_exact_instance_of::<PyFunction>() {
-        return false;
+/// The parameters a plain Python function takes positionally, in order, when none of them is
+/// positional-only; `None` for anything else (a bound method, a `functools.partial`, a callable
+/// object...). An op whose inputs are the first of these, in order, is called positionally: the
+/// arguments then bind exactly as they would by name. Others are called by name.
+fn positional_parameters(f: &Bound<'_, PyAny>) -> Option<Vec<String>> {
+    if !f.is_exact_instance_of::<PyFunction>() {
+        return None;
     }
     let py = f.py();
-    let Ok(code) = f.getattr(pyo3::intern!(py, "__code__")) else { return false };
+    let code = f.getattr(pyo3::intern!(py, "__code__")).ok()?;
     let count = |attr: &Bound<'_, PyString>| code.getattr(attr).and_then(|c| c.extract::<usize>()).ok();
     // a positional-only parameter cannot be passed by name: called by name, such an op fails as it must
-    let (Some(argcount), Some(0)) =
-        (count(pyo3::intern!(py, "co_argcount")), count(pyo3::intern!(py, "co_posonlyargcount")))
-    else {
-        return false;
-    };
-    let Ok(varnames) = code.getattr(pyo3::intern!(py, "co_varnames")).and_then(|v| v.extract::<Vec<String>>()) else {
-        return false;
-    };
-    op.inputs.len() <= argcount && op.inputs.iter().zip(&varnames).all(|(input, name)| input.name == *name)
+    if count(pyo3::intern!(py, "co_posonlyargcount"))? != 0 {
+        return None;
+    }
+    let argcount = count(pyo3::intern!(py, "co_argcount"))?;
+    let names = code.getattr(pyo3::intern!(py, "co_varnames")).ok()?.cast_into::<PyTuple>().ok()?;
+    names.iter().take(argcount).map(|n| n.extract::<String>().ok()).collect()
 }
