@@ -1,6 +1,6 @@
-"""The graphs of tests/test_property_control.py as operonx objects: the op functions (recording the order
-their bodies start in ORDER), a drawn graph tree written as operonx source code and built by running that
-code, and a bounded engine run."""
+"""The graphs of tests/test_property_control.py as operonx objects: the op functions (from
+tests/property_ops.py), a drawn graph tree written as operonx source code and built by running that code,
+and a bounded engine run."""
 
 from __future__ import annotations
 
@@ -10,65 +10,11 @@ import sys
 from operonx import END, PARENT, START, BranchOp, GraphOp, op
 from operonx.core.ops import if_
 
+from property_ops import ORDER, Boom, afv, afvw, afw, fv, fvw, fw  # noqa: F401 (re-exported)
 from reference_conditions import condition_text
 from reference_control import Graph, own_inputs
 
 RUN_TIMEOUT = 5.0
-
-ORDER: list[str] = []  # op bodies append their tag; cleared before every run
-
-
-class Boom(Exception):
-    pass
-
-
-def _start(tag, fail):
-    ORDER.append(tag)
-    if fail:
-        raise Boom(tag)
-
-
-# Bodies in step with reference.compute.
-
-
-@op
-def fv(a=0, b=0, c=0, k=1, tag=None, fail=False):
-    _start(tag, fail)
-    return {"v": a + b + c + k}
-
-
-@op
-def fw(a, b=10, k=2, tag=None, fail=False):
-    _start(tag, fail)
-    return {"w": 2 * a + b + k}
-
-
-@op
-def fvw(b, a=5, k=3, tag=None, fail=False):
-    _start(tag, fail)
-    return {"v": a + b + k, "w": a - b + k}
-
-
-@op
-async def afv(a=0, b=0, c=0, k=1, tag=None, fail=False, d=0.0):
-    _start(tag, fail)
-    await asyncio.sleep(d)
-    return {"v": a + b + c + k}
-
-
-@op
-async def afw(a, b=10, k=2, tag=None, fail=False, d=0.0):
-    _start(tag, fail)
-    await asyncio.sleep(d)
-    return {"w": 2 * a + b + k}
-
-
-@op
-async def afvw(b, a=5, k=3, tag=None, fail=False, d=0.0):
-    _start(tag, fail)
-    await asyncio.sleep(d)
-    return {"v": a + b + k, "w": a - b + k}
-
 
 IMPLS = {("fv", "sync"): fv, ("fw", "sync"): fw, ("fvw", "sync"): fvw,
          ("fv", "async"): afv, ("fw", "async"): afw, ("fvw", "async"): afvw}

@@ -1,6 +1,7 @@
-"""The flat graphs of tests/test_property.py as operonx objects: the op functions (sync, async and cpu,
-recording the order their bodies start in ORDER), the graph built from an example (also as the body of
-a loop, or per item of a stream), and the same graph as operonx source code for a bug report."""
+"""The flat graphs of tests/test_property.py as operonx objects: the op functions (sync and async ones from
+tests/property_ops.py, cpu ones here, each recording the order their bodies start in ORDER), the graph built
+from an example (also as the body of a loop, or per item of a stream), and the same graph as operonx source
+code for a bug report."""
 
 from __future__ import annotations
 
@@ -8,81 +9,26 @@ import asyncio
 
 from operonx import END, PARENT, START, GraphOp, op
 
+from property_ops import ORDER, Boom, afv, afvw, afw, fv, fvw, fw, start  # noqa: F401 (re-exported)
 from reference import GraphSpec
 
 INPUTS = {"x": 3, "y": -2, "z": 100, "nul": None}  # "missing" is never given
 
-ORDER: list[str] = []  # op bodies append their tag; reset before every run
-
-
-class Boom(Exception):
-    pass
-
-
-def _start(tag, fail):
-    ORDER.append(tag)
-    if fail:
-        raise Boom(tag)
-
-
-# The functions of reference.FUNCS, one per kind of op. Their bodies must stay in step with
-# reference.compute.
-
-
-@op
-def fv(a=0, b=0, c=0, k=1, tag=None, fail=False):
-    _start(tag, fail)
-    return {"v": a + b + c + k}
-
-
-@op
-def fw(a, b=10, k=2, tag=None, fail=False):
-    _start(tag, fail)
-    return {"w": 2 * a + b + k}
-
-
-@op
-def fvw(b, a=5, k=3, tag=None, fail=False):
-    _start(tag, fail)
-    return {"v": a + b + k, "w": a - b + k}
-
-
-@op
-async def afv(a=0, b=0, c=0, k=1, tag=None, fail=False, d=0.0):
-    _start(tag, fail)
-    await asyncio.sleep(d)
-    return {"v": a + b + c + k}
-
-
-@op
-async def afw(a, b=10, k=2, tag=None, fail=False, d=0.0):
-    await asyncio.sleep(d)
-    _start(tag, fail)  # records after the sleep: order facts are not compared for async graphs anyway
-    return {"w": 2 * a + b + k}
-
-
-@op
-async def afvw(b, a=5, k=3, tag=None, fail=False, d=0.0):
-    _start(tag, fail)
-    await asyncio.sleep(d)
-    return {"v": a + b + k, "w": a - b + k}
-
-
 @op(bound="cpu")
 def cfv(a=0, b=0, c=0, k=1, tag=None, fail=False):
-    _start(tag, fail)
+    start(tag, fail)
     return {"v": a + b + c + k}
 
 
 @op(bound="cpu")
 def cfw(a, b=10, k=2, tag=None, fail=False):
-    _start(tag, fail)
+    start(tag, fail)
     return {"w": 2 * a + b + k}
 
 
 @op(bound="cpu")
 def cfvw(b, a=5, k=3, tag=None, fail=False):
-    _start(tag, fail)
+    start(tag, fail)
     return {"v": a + b + k, "w": a - b + k}
 
 
