@@ -93,6 +93,14 @@ class Ref:
     # __getitem__ builds refs: never iterate a Ref by the sequence protocol.
     __iter__ = None
 
+    def __bool__(self) -> bool:
+        # `a and b`, `not a`, `if a:` and `1 < a < 5` would ask for a truth value the graph does not
+        # have yet and silently drop a condition; conditions are combined into new refs instead.
+        raise TypeError(
+            "a Ref has no truth value while the graph is built: combine conditions with "
+            "& (and), | (or) and ~ (not), e.g. (PARENT['x'] > 1) & (PARENT['x'] < 5)"
+        )
+
     def __init__(self, source: Any, var: str, transforms: tuple = ()) -> None:
         self.src_ = source
         self.var_ = var
