@@ -5,20 +5,9 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-/// Calls `f(**dict(zip(kwnames, args)))` through `PyObject_Vectorcall`.
-pub fn call_with_kwnames<'py>(
-    py: Python<'py>,
-    f: &Bound<'py, PyAny>,
-    args: &[Py<PyAny>],
-    kwnames: &Bound<'py, PyTuple>,
-) -> PyResult<Bound<'py, PyAny>> {
-    debug_assert_eq!(args.len(), kwnames.len());
-    vectorcall(py, f, args, Some(kwnames))
-}
-
-/// Calls an op's function: by keyword through `kwnames`, or with `kwnames` `None`, positionally
-/// (for a plain function whose first parameters are the op's inputs in order; see
-/// `Compiled::call_names`), which spares the callee matching names to parameters.
+/// Calls an op's function through `PyObject_Vectorcall`: by keyword, `f(**dict(zip(kwnames, args)))`,
+/// or with `kwnames` `None` positionally (for a plain function whose first parameters are the op's
+/// inputs in order; see `Compiled::call_names`), which spares the callee matching names to parameters.
 #[inline]
 pub fn call_op<'py>(
     py: Python<'py>,
@@ -26,16 +15,7 @@ pub fn call_op<'py>(
     args: &[Py<PyAny>],
     kwnames: Option<&Bound<'py, PyTuple>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    vectorcall(py, f, args, kwnames)
-}
-
-#[inline]
-fn vectorcall<'py>(
-    py: Python<'py>,
-    f: &Bound<'py, PyAny>,
-    args: &[Py<PyAny>],
-    kwnames: Option<&Bound<'py, PyTuple>>,
-) -> PyResult<Bound<'py, PyAny>> {
+    debug_assert!(kwnames.is_none_or(|k| k.len() == args.len()));
     let positional = if kwnames.is_some() { 0 } else { args.len() };
     let kwnames = kwnames.map_or(std::ptr::null_mut(), Bound::as_ptr);
     // `Py<T>` is `#[repr(transparent)]` over a non-null object pointer, so the arguments already are

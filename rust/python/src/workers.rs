@@ -18,7 +18,7 @@ use pyo3::types::{IntoPyDict, PyTuple};
 
 use operonx::run::CancelToken;
 
-use crate::call::call_with_kwnames;
+use crate::call::call_op;
 
 /// One cpu op call.
 pub struct Job {
@@ -148,9 +148,8 @@ fn worker(rx: Arc<Mutex<Receiver<Job>>>) {
 }
 
 fn run_job(py: Python<'_>, job: Job) {
-    let outcome = in_context(py, job.context.bind(py), || {
-        call_with_kwnames(py, job.func.bind(py), &job.args, job.kwnames.bind(py))
-    });
+    let outcome =
+        in_context(py, job.context.bind(py), || call_op(py, job.func.bind(py), &job.args, Some(job.kwnames.bind(py))));
     if job.run_stopped() {
         return; // the run stopped while this ran: the result is discarded and starts nothing
     }
