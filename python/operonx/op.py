@@ -30,7 +30,7 @@ from operonx._authoring.functions import (
     read_source,
 )
 from operonx._authoring.nodes import OpNode, Param, current_get, output_params
-from operonx._authoring.options import setup, unknown
+from operonx._authoring.options import push, setup, unknown
 from operonx._authoring.scopes import check_scope, refs_in
 from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name
 from operonx.refs import PARENT, Ref
@@ -321,7 +321,7 @@ class FuncOp(OpNode):
         if key not in spec.param_set and not spec.has_varkw:
             raise unknown(spec, key)
         check_scope(self.graph, f"op {self.name!r}", key, ref)
-        self.bind_[key] = ref
+        self.bind_[key] = push(self, key, ref)
 
     def reads_(self) -> Iterator[tuple[str, bool, Any]]:
         spec = self.spec_

@@ -13,7 +13,7 @@ from typing import Any
 
 from operonx.errors import GraphError, GraphTypeError
 
-__all__ = ["Ref", "PARENT"]
+__all__ = ["AnyOf", "Ref", "PARENT"]
 
 
 class ParentType:
@@ -303,6 +303,28 @@ class Ref:
             return other
         other.src_.bind_input_(other.var_, self)
         return other
+
+
+class AnyOf:
+    """An input several producers push into (``a["k"] >> b["x"]`` and ``c["k"] >> b["x"]``).
+
+    When the op runs, the input takes the value of the first of :attr:`refs` (in the order they were
+    pushed) whose op has produced it (a value that is not ``None``). Behind soft edges
+    (``a >> ~b``, ``c >> ~b``) that is the producer that ran, or, of two racing ones, the first to
+    finish: the soft join starts ``b`` as soon as one of them has finished.
+    """
+
+    __slots__ = ("refs",)
+
+    def __init__(self, refs: "tuple[Ref, ...]") -> None:
+        #: the producers' refs, in the order they were pushed
+        self.refs = refs
+
+    def __repr__(self) -> str:
+        return "AnyOf(" + ", ".join(map(repr, self.refs)) + ")"
+
+    def __bool__(self) -> bool:
+        raise TypeError("AnyOf has no truth value while the graph is built")
 
 
 _SLOTS = frozenset(Ref.__slots__)

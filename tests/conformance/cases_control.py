@@ -282,3 +282,31 @@ def nested_graph_absent_input_takes_default():
             START >> p >> END
         START >> sub >> END
     return fixture(g, frames=[frame("sub", y=20)], result={"y": 20})
+
+
+def pushed_join_graph() -> GraphOp:
+    """Two branch targets push their `v` into the same input of `fin`, a soft join behind both."""
+    with GraphOp(name="g") as g:
+        router = if_(PARENT["x"] > 0, "pos").else_("neg")
+        pos = echo(v="pos")
+        neg = echo(v="neg")
+        fin = echo()
+        pos["v"] >> fin["v"]
+        neg["v"] >> fin["v"]
+        START >> router >> [pos, neg]
+        pos >> ~fin
+        neg >> ~fin
+        fin >> END
+    return g
+
+
+@case
+def pushed_input_takes_the_branch_that_ran():
+    """`a["k"] >> fin["v"]` from two producers: `fin` reads the one that ran (the positive side)."""
+    return fixture(pushed_join_graph(), inputs={"x": 1}, frames=[frame("fin", v="pos")], result={"v": "pos"})
+
+
+@case
+def pushed_input_takes_the_other_branch():
+    """The same graph, the other side taken: the second producer's value reaches `fin`."""
+    return fixture(pushed_join_graph(), inputs={"x": -1}, frames=[frame("fin", v="neg")], result={"v": "neg"})

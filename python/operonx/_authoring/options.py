@@ -9,10 +9,12 @@ from operonx._authoring.functions import check_bound, check_delay, check_keys
 from operonx._authoring.naming import check_name
 from operonx._authoring.nodes import OpNode, Terminal
 from operonx._authoring.scopes import bad_input, check_scope
-from operonx.errors import GraphTypeError
-from operonx.refs import PARENT, ParentType, Ref
+from operonx.errors import GraphError, GraphTypeError
+from operonx.refs import PARENT, AnyOf, ParentType, Ref
 
-__all__ = ["NOT_VALUES", "OPTIONS", "bad_value", "bind_inputs", "options", "parent_var", "setup", "unknown"]
+__all__ = [
+    "NOT_VALUES", "OPTIONS", "bad_value", "bind_inputs", "options", "parent_var", "push", "setup", "unknown",
+]
 
 OPTIONS = frozenset({"name", "inputs", "outputs", "bound", "cache", "return_keys", "delay"})
 #: builder objects that cannot be an input's value
@@ -146,3 +148,31 @@ def bind_inputs(node: Any, spec: Any, inputs: Any) -> None:
         for p in spec.params:
             if p not in bind:
                 bind[p] = Ref(PARENT, p)
+
+
+def push(node: Any, key: str, ref: Ref) -> Any:
+    """``ref >> node[key]``: what input ``key`` is bound to once ``ref`` pushes into it.
+
+    The first push binds the input to ``ref``; each later push from another producer adds to an
+    :class:`~operonx.refs.AnyOf` (the first of them with a value when the op runs gives it). An input
+    bound by keyword or ``inputs={...}`` takes no push: which of the two should win is ambiguous.
+    """
+    old = node.bind_.get(key)
+    if old is None:
+        pushed = node.xget_("pushed", None)
+        if pushed is None:
+            node.xset_("pushed", {key})
+        else:
+            pushed.add(key)
+        return ref
+    if key not in (node.xget_("pushed", None) or ()):
+        raise GraphError(
+            f"op {node.name!r}: input {key!r} is already bound to {old!r}; "
+            f"{ref!r} >> {node.name}[{key!r}] would make it read two things (bind it one way only)"
+        )
+    refs = old.refs if type(old) is AnyOf else (old,)
+    if not ref.tf_ and any(
+        r.src_ is ref.src_ and r.var_ == ref.var_ and not r.tf_ and r.pol_ == ref.pol_ for r in refs
+    ):
+        return old
+    return AnyOf(refs + (ref,))

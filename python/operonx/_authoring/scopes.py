@@ -12,7 +12,7 @@ from typing import Any, Iterator
 from operonx._authoring.naming import is_valid_name
 from operonx._authoring.nodes import OpNode, Terminal
 from operonx.errors import GraphError, GraphTypeError
-from operonx.refs import PARENT, ParentType, Ref
+from operonx.refs import PARENT, AnyOf, ParentType, Ref
 
 __all__ = ["bad_input", "check_binding", "check_scope", "refs_in"]
 
@@ -30,6 +30,8 @@ def refs_in(value: Any) -> Iterator[Ref]:
                 stack.extend(args)
         elif type(v) is tuple or type(v) is list:
             stack.extend(v)
+        elif type(v) is AnyOf:
+            stack.extend(v.refs)
         elif type(v) is dict:
             stack.extend(v.values())
 

@@ -11,18 +11,20 @@ from __future__ import annotations
 from json.encoder import encode_basestring as _q
 from typing import Any
 
-from operonx.refs import Ref
+from operonx.refs import AnyOf, Ref
 
 __all__ = [
     "BRANCH_OUTPUTS",
     "OPTIONAL",
     "UNBOUND_TXT",
+    "any_of",
     "binding",
     "branch_op",
     "code_op",
     "edges_text",
     "fixed_outputs",
     "graph_node_head",
+    "inputs_text",
     "mapped_outputs",
     "mapped_text",
     "outputs_text",
@@ -48,6 +50,11 @@ def mapped_text(gname: str, target: str) -> str:
         + _q(target) + ',"transforms":[],"is_output":false}}'
     )
 
+
+
+def any_of(w: Any, v: AnyOf, default: Any) -> str:
+    """The binding of an input several producers push into: ``"refs"``, the first with a value wins."""
+    return '"ref":null,"refs":[' + ",".join([w.ref(r, default) for r in v.refs]) + "]"
 
 
 def spec_doc(w: Any, spec: Any) -> tuple:
@@ -79,32 +86,42 @@ def spec_doc(w: Any, spec: Any) -> tuple:
     w.specs[id(spec)] = got
     return got
 
+
+def inputs_text(w: Any, spec: Any, heads: dict, unbound: dict, pdefault: dict, bind: dict) -> str:
+    """The ``inputs`` of a code op with bound inputs: refs, pushed refs, literals, unbound ones."""
+    ins = []
+    for p in spec.params:
+        v = bind.get(p)
+        if v is None:
+            ins.append(unbound[p])
+        elif type(v) is Ref:
+            ins.append(f'{heads[p]}"ref":{w.ref(v, pdefault[p])}}}')
+        elif type(v) is AnyOf:
+            ins.append(f'{heads[p]}{any_of(w, v, pdefault[p])}}}')
+        else:
+            ins.append(f'{heads[p]}"ref":null,"literal":{w.host(v)}}}')
+    if spec.has_varkw:
+        params = spec.param_set
+        for k, v in bind.items():
+            if k in params:
+                continue
+            head = f'{_q(k)}:{{"required":false,"default":null,'
+            if v is None:
+                ins.append(head + '"ref":null}')
+            elif type(v) is Ref:
+                ins.append(f'{head}"ref":{w.ref(v, [True, None])}}}')
+            elif type(v) is AnyOf:
+                ins.append(f'{head}{any_of(w, v, [True, None])}}}')
+            else:
+                ins.append(f'{head}"ref":null,"literal":{w.host(v)}}}')
+    return ",".join(ins)
+
+
 def code_op(w: Any, node: Any, wired_to_end: bool, sd: tuple) -> str:
     spec, heads, unbound, pdefault, all_unbound, static, call, outs, outs_txt, bound = sd
     bind = node.bind_
     if bind:
-        ins = []
-        for p in spec.params:
-            v = bind.get(p)
-            if v is None:
-                ins.append(unbound[p])
-            elif type(v) is Ref:
-                ins.append(f'{heads[p]}"ref":{w.ref(v, pdefault[p])}}}')
-            else:
-                ins.append(f'{heads[p]}"ref":null,"literal":{w.host(v)}}}')
-        if spec.has_varkw:
-            params = spec.param_set
-            for k, v in bind.items():
-                if k in params:
-                    continue
-                head = f'{_q(k)}:{{"required":false,"default":null,'
-                if v is None:
-                    ins.append(head + '"ref":null}')
-                elif type(v) is Ref:
-                    ins.append(f'{head}"ref":{w.ref(v, [True, None])}}}')
-                else:
-                    ins.append(f'{head}"ref":null,"literal":{w.host(v)}}}')
-        inputs_txt = ",".join(ins)
+        inputs_txt = inputs_text(w, spec, heads, unbound, pdefault, bind)
     else:
         inputs_txt = all_unbound
     x = node.x_

@@ -147,6 +147,10 @@ pub struct ParamDoc {
     /// The ref it is bound to.
     #[serde(default, rename = "ref")]
     pub reference: Option<RefDoc>,
+    /// Several producers push into the input (`a["k"] >> b["x"]` from more than one op): its value
+    /// is that of the first of these refs that has one when the op runs. Exclusive with `ref`.
+    #[serde(default)]
+    pub refs: Vec<RefDoc>,
     /// The literal it is bound to (a `null` literal counts as unbound).
     #[serde(default)]
     pub literal: Value,

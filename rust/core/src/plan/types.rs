@@ -200,6 +200,8 @@ pub enum Binding {
     Literal(ConstId),
     /// A ref.
     Ref(RefPlan),
+    /// Several producers: the first of these refs with a value (not `None`) gives the input's value.
+    AnyOf(Vec<RefPlan>),
 }
 
 /// One input of an op.

@@ -105,12 +105,23 @@ pub fn resolve_input<H: Host>(host: &mut H, input: &InputPlan) -> Result<Resolve
         Binding::Unbound => None,
         Binding::Literal(c) => Some(host.constant(*c)),
         Binding::Ref(r) => eval_ref(host, r)?,
+        Binding::AnyOf(refs) => first_present(host, refs)?,
     };
     Ok(match (bound.filter(|v| !host.is_none(v)), input.default) {
         (Some(v), _) => Resolved::Value(v),
         (None, Some(d)) => Resolved::Value(host.constant(d)),
         (None, None) => Resolved::Missing,
     })
+}
+
+/// The value of the first ref of `refs` that has one (not the host's null).
+fn first_present<H: Host>(host: &mut H, refs: &[RefPlan]) -> Result<Option<H::Value>, H::Error> {
+    for r in refs {
+        if let Some(v) = eval_ref(host, r)?.filter(|v| !host.is_none(v)) {
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
 }
 
 /// Picks a branch's target: the first case whose condition holds (a condition that cannot be

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{Compiler, Role};
 use crate::error::Problem;
-use crate::graph::schema::OpDoc;
+use crate::graph::schema::{OpDoc, ParamDoc};
 use crate::plan::types::{Binding, Builtin, CasePlan, Forward, InputPlan, OpId, OpKind, OpPlan};
 
 impl<'d> Compiler<'d> {
@@ -29,14 +29,7 @@ impl<'d> Compiler<'d> {
         let mut inputs = Vec::new();
         if !matches!(role, Role::Exit(_)) {
             for (pname, p) in &op.inputs.0 {
-                let binding = match (&p.reference, &p.literal) {
-                    (Some(r), _) => match self.reference(scope, id, r) {
-                        Some(r) => Binding::Ref(r),
-                        None => Binding::Unbound,
-                    },
-                    (None, Value::Null) => Binding::Unbound,
-                    (None, lit) => Binding::Literal(self.constant(lit)),
-                };
+                let binding = self.binding(scope, id, name, pname, p);
                 let default = if p.required { None } else { Some(self.constant(&p.default)) };
                 inputs.push(InputPlan { name: pname.clone(), binding, default });
             }
@@ -63,6 +56,32 @@ impl<'d> Compiler<'d> {
             depth: 0,
             item_cap: None,
             builtin,
+        }
+    }
+
+    /// What input `pname` of op `name` is bound to: a ref, several (`refs`, any of them), a literal
+    /// or nothing.
+    fn binding(&mut self, scope: usize, id: usize, name: &str, pname: &str, p: &ParamDoc) -> Binding {
+        if !p.refs.is_empty() {
+            if p.reference.is_some() || !p.literal.is_null() {
+                self.problem(
+                    Problem::new(
+                        "invalid",
+                        format!("input '{pname}' of op '{name}' has `refs` and also a `ref` or a `literal`"),
+                    )
+                    .op(name),
+                );
+            }
+            let refs: Vec<_> = p.refs.iter().filter_map(|r| self.reference(scope, id, r)).collect();
+            return if refs.is_empty() { Binding::Unbound } else { Binding::AnyOf(refs) };
+        }
+        match (&p.reference, &p.literal) {
+            (Some(r), _) => match self.reference(scope, id, r) {
+                Some(r) => Binding::Ref(r),
+                None => Binding::Unbound,
+            },
+            (None, Value::Null) => Binding::Unbound,
+            (None, lit) => Binding::Literal(self.constant(lit)),
         }
     }
 

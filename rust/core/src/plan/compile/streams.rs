@@ -197,8 +197,7 @@ impl<'d> Compiler<'d> {
             Role::Op(doc) | Role::Enter(doc) => &doc.inputs.0,
             Role::Exit(_) | Role::RootEnter | Role::RootExit => return None,
         };
-        inputs.iter().find_map(|(_, p)| {
-            let r = p.reference.as_ref().filter(|r| &r.source == src)?;
+        inputs.iter().flat_map(|(_, p)| p.reference.iter().chain(&p.refs)).filter(|r| &r.source == src).find_map(|r| {
             match r.policy.as_deref() {
                 Some("collect") => Some(Policy::Collect),
                 Some("parallel") => Some(Policy::Parallel(r.max.filter(|m| *m > 0))),
