@@ -59,7 +59,7 @@ def kwargs_fn(x, **kw):
     return {"x": x, **kw}
 
 
-@op(bound="cpu", cache=True, delay=0.5, name="heavy_op", return_keys=["r1", "r2"])
+@op(bound="cpu", cache=False, delay=0, name="heavy_op", return_keys=["r1", "r2"])
 def heavy(v):
     return compute(v)  # noqa: F821 - never run
 

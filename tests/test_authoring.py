@@ -33,7 +33,7 @@ def test_kinds_and_default_bounds():
 
 
 def test_decorator_options():
-    assert (heavy.bound, heavy.cache, heavy.delay, heavy.name) == ("cpu", True, 0.5, "heavy_op")
+    assert (heavy.bound, heavy.cache, heavy.delay, heavy.name) == ("cpu", False, 0, "heavy_op")
     assert heavy.outputs == ("r1", "r2")
     assert op(bound="io")(lambda: None).bound == "io"
 
@@ -51,14 +51,16 @@ def test_bad_delay():
         op(delay=-1)(lambda: None)
 
 
-def test_outside_a_graph_calls_the_function():
+def test_outside_a_graph_an_op_call_is_refused():
     assert current_graph() is None
-    assert add(x=1) == {"sum": 2}
-    assert add(2, 3) == {"sum": 5}
+    with pytest.raises(OperonUsageError, match=r"add\(\) is an op.*add\.func\(\.\.\.\)"):
+        add(x=1)
+    with pytest.raises(OperonUsageError):
+        add(2, 3)
     assert add.func(x=1, y=2) == {"sum": 3}
     assert add.__wrapped__ is add.func
     assert add.__name__ == "add"
-    assert list(count(2)) == [{"item": 0}, {"item": 1}]
+    assert list(count.func(2)) == [{"item": 0}, {"item": 1}]
 
 
 def test_signature_is_read_once():
@@ -119,7 +121,7 @@ def test_node_attributes():
     assert (a.name, a.full_name, a.type, a.bound, a.is_gen, a.enabled, a.delay) == (
         "a", "g.a", "code", "sync", False, True, 0,
     )
-    assert (h.name, h.bound, h.cache, h.delay) == ("heavy_op", "cpu", True, 0.5)
+    assert (h.name, h.bound, h.cache, h.delay) == ("heavy_op", "cpu", False, 0)
     assert c.is_gen and c.bound == "sync"
     assert f.bound == "io" and f.is_async
     assert a.graph is g and g.ops["a"] is a
@@ -154,8 +156,8 @@ def test_metadata():
 
 def test_call_time_options():
     with GraphOp(name="g"):
-        a = add(x=1, name="custom", bound="cpu", cache=True, delay=2, return_keys=["s"])
-    assert (a.name, a.bound, a.cache, a.delay) == ("custom", "cpu", True, 2)
+        a = add(x=1, name="custom", bound="cpu", cache=False, delay=0, return_keys=["s"])
+    assert (a.name, a.bound, a.cache, a.delay) == ("custom", "cpu", False, 0)
     assert list(a.outputs) == ["s"]
     assert add.bound == "sync"  # the function itself is unchanged
 

@@ -372,7 +372,6 @@ def test_input_and_output_schema():
 def test_nothing_printed_to_stdout(capsys):
     with GraphOp(name="g") as g:
         a = inc(x=PARENT["x"], name="a")
-        a = inc(x=PARENT["x"], name="a")  # duplicate name: logged, not printed
         START >> a >> END
     Operon(g).run_sync({"x": 1})
     assert capsys.readouterr().out == ""

@@ -366,5 +366,5 @@ def test_engine_document_generator_flags_are_json_booleans():
     assert '"is_async":true,"is_generator":true' in text
 
 
-def test_generator_op_called_outside_a_graph_is_the_plain_generator():
-    assert list(numbers(2)) == [{"item": 0}, {"item": 1}]
+def test_generator_op_func_is_the_plain_generator():
+    assert list(numbers.func(2)) == [{"item": 0}, {"item": 1}]

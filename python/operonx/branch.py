@@ -144,6 +144,8 @@ def _setup(
     default: Any,
     inputs: Mapping[str, Any] | None,
     outputs: Mapping[str, Any] | None,
+    auto: bool,
+    site: tuple,
 ) -> None:
     node.name = check_name(name)
     node.full_name = graph.full_name + "." + name
@@ -185,7 +187,18 @@ def _setup(
                     f"{who}: output {k!r} can only be mapped to PARENT['name'], got {v!r}"
                 )
             node.map_output_(k, v.var_)
-    graph.add_(node)
+    graph.add_(node, auto, site)
+
+
+def _named(name: Any, frame: Any) -> tuple:
+    """``(name, auto, site)`` of a branch made in ``frame``: ``name=``, else the assignment target,
+    else ``"branch"`` (a default: made unique in its graph)."""
+    auto = False
+    if name is None:
+        name = assigned_name(frame)
+        if name is None:
+            name, auto = "branch", True
+    return name, auto, (frame.f_code, frame.f_lasti)
 
 
 class BranchOp(OpNode):
@@ -225,9 +238,8 @@ class BranchOp(OpNode):
         graph = current_get()
         if graph is None:
             raise OperonUsageError("BranchOp(...) must be created inside `with GraphOp(...):`")
-        if name is None:
-            name = assigned_name(caller_frame(1)) or "branch"
-        _setup(self, graph, name, cases, default, inputs, outputs)
+        name, auto, site = _named(name, caller_frame(1))
+        _setup(self, graph, name, cases, default, inputs, outputs, auto, site)
 
     # -- what users read ---------------------------------------------------------
 
@@ -342,22 +354,18 @@ class Branch:
 
     def else_(self, target: Any, *, name: str | None = None) -> BranchOp:
         """Finishes the branch with a default target."""
-        if name is None:
-            name = assigned_name(caller_frame(1)) or "branch"
-        return self._make(name, target)
+        return self._make(_named(name, caller_frame(1)), target)
 
     def build(self, *, name: str | None = None) -> BranchOp:
         """Finishes the branch with no default: when no case matches, no target runs."""
-        if name is None:
-            name = assigned_name(caller_frame(1)) or "branch"
-        return self._make(name, None)
+        return self._make(_named(name, caller_frame(1)), None)
 
-    def _make(self, name: str, default: Any) -> BranchOp:
+    def _make(self, named: tuple, default: Any) -> BranchOp:
         graph = current_get()
         if graph is None:
             raise OperonUsageError("a branch must be built inside `with GraphOp(...):`")
         node = object.__new__(BranchOp)
-        _setup(node, graph, name, self._cases, default, None, None)
+        _setup(node, graph, named[0], self._cases, default, None, None, named[1], named[2])
         return node
 
     def __repr__(self) -> str:

@@ -27,7 +27,9 @@ from typing import Any, Callable, Iterator, Mapping
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
 from operonx._authoring.factories import GraphFactory, nested_forwards, nested_reads, summaries
 from operonx._authoring.loops import DEFAULT_MAX_ITERATIONS, check_loop
-from operonx._authoring.naming import assigned_name, caller_frame, check_name, with_target
+from operonx._authoring.naming import (
+    assigned_name, caller_frame, check_name, outside_frame, unique_name, with_target,
+)
 from operonx._authoring.nodes import CURRENT, END, START, OpNode, Param, Soft, current_get, current_graph, output_params
 from operonx._authoring.nodes import mark_built
 from operonx._authoring.scopes import check_binding
@@ -66,10 +68,11 @@ class GraphOp(OpNode):
 
     # the builder's fields (names ending in `_`: see operonx._authoring.nodes): ops_ {name: node}, edges_
     # [(src, dst, soft)], pairs_ {(src name, dst name)}, entries_ / exits_ {name: None}, built_, subs_ (the
-    # nested graphs), bind_ {input: ref or literal}; its hooks add_, add_edge_, check_member_ refuse a built graph
+    # nested graphs), bind_ {input: ref or literal}, sites_ {op name: (code, lasti) of its call}, autos_
+    # {default name: next suffix}; its hooks add_, add_edge_, check_member_ refuse a built graph
     __slots__ = (
         "concurrency", "ops_", "edges_", "pairs_", "entries_", "exits_", "built_", "_tokens",
-        "bind_", "subs_",
+        "bind_", "subs_", "sites_", "autos_",
     )
 
     type = "graph"
@@ -84,9 +87,12 @@ class GraphOp(OpNode):
         inputs: Mapping[str, Any] | None = None,
     ) -> None:
         parent = current_get()
+        frame = outside_frame(caller_frame(1))
+        auto = False
         if name is None:
-            frame = caller_frame(1)
-            name = assigned_name(frame) or with_target(frame) or "graph"
+            name = assigned_name(frame) or with_target(frame)
+            if name is None:
+                name, auto = "graph", True
         self.name = check_name(name)
         self.full_name = name if parent is None else parent.full_name + "." + name
         self.graph = parent
@@ -112,8 +118,10 @@ class GraphOp(OpNode):
                 check_binding(parent, who, k, v)
                 bind[k] = v
         self.bind_ = bind
+        self.sites_: dict[str, Any] = {}
+        self.autos_: dict[str, int] = {}
         if parent is not None:
-            parent.add_(self)
+            parent.add_(self, auto, (frame.f_code, frame.f_lasti))
             parent.subs_.append(self)
 
     # -- loops -------------------------------------------------------------------
@@ -146,9 +154,7 @@ class GraphOp(OpNode):
         (``loop_0``, ``loop_1``...); its frames stream as it runs, and the run's result holds the
         last iteration's outputs.
         """
-        if name is None:
-            frame = caller_frame(1)
-            name = assigned_name(frame) or with_target(frame) or "loop"
+        # name=None: GraphOp reads the target of the caller's `g = GraphOp.loop(...)` or `with ... as g`
         g = cls(name=name, inputs=initial)
         g.set_loop_(until, max_iterations)
         return g
@@ -183,23 +189,19 @@ class GraphOp(OpNode):
 
     # -- membership ------------------------------------------------------------
 
-    def add_(self, node: OpNode) -> None:
-        """Register ``node`` (already named) as an op of this graph."""
+    def add_(self, node: OpNode, auto: bool = False, site: Any = None) -> None:
+        """Register ``node`` as an op of this graph; ``site`` is where it was created.
+
+        A name the user chose (``name=`` or an assignment target: ``auto`` false) that is taken is a
+        :class:`GraphError` naming both call sites; a default name (the function's) that is taken
+        gets the first free suffix: ``inc``, ``inc_2``, ``inc_3``...
+        """
         if self.built_:
             raise OperonUsageError(
                 f"graph {self.full_name!r} is already built into an engine; "
                 f"cannot add op {node.name!r}"
             )
-        ops = self.ops_
-        name = node.name
-        if name in ops:
-            logger.warning(
-                "graph %r: op %r already exists and is replaced by the new one",
-                self.full_name,
-                name,
-            )
-            del ops[name]
-        ops[name] = node
+        self.ops_[unique_name(self, node, auto, site)] = node
 
     def check_member_(self, node: OpNode) -> None:
         if self.built_:

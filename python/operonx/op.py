@@ -10,7 +10,8 @@
         a = add(x=PARENT["x"])          # a node named "a" in g
         START >> a >> END
 
-    add(x=1)                            # outside a graph: a plain call -> {"sum": 2}
+    add(x=1)                            # outside a graph: OperonUsageError
+    add.func(x=1)                       # the plain function -> {"sum": 2}
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from operonx._authoring.functions import (
     declared_outputs,
     read_signature,
     read_source,
+    refuse_unsupported,
 )
 from operonx._authoring.nodes import OpNode, Param, current_get, output_params
 from operonx._authoring.options import push, setup, unknown
@@ -44,8 +46,10 @@ class OpFunction:
     """A function decorated with ``@op``.
 
     Called inside ``with GraphOp(...)`` it adds a node to that graph and
-    returns it; called anywhere else it is the plain function. The original
-    function stays reachable as ``.func`` (and ``__wrapped__``).
+    returns it; called anywhere else it raises
+    :class:`~operonx.errors.OperonUsageError` (a node made outside any graph
+    would silently belong to none). The original function is ``.func`` (and
+    ``__wrapped__``).
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class OpFunction:
         self.is_gen = inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
         self.is_async = inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
         self.bound = check_bound(bound) if bound is not None else ("io" if self.is_async else "sync")
+        refuse_unsupported("cache", cache)
         self.cache = cache
         self.delay = check_delay(delay)
         self.name = check_name(name) if name is not None else None
@@ -104,16 +109,24 @@ class OpFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         graph = current_get()
         if graph is None:
-            return self.func(*args, **kwargs)
+            raise OperonUsageError(
+                f"{self.func_name}() is an op: calling it adds a node to the graph of the enclosing "
+                f"`with GraphOp(...):` block, and there is none here. Call it inside one, or call the "
+                f"plain function as {self.func_name}.func(...)"
+            )
         if args:
             raise GraphTypeError(
                 f"{self.func_name}(): inside a graph, bind inputs by keyword (got {len(args)} positional)"
             )
+        frame = caller_frame(1)
         name = kwargs.get("name")
-        if name is None:
-            name = self.name or assigned_name(caller_frame(1)) or self.fallback_name
+        auto = False
+        if name is None or type(name) is Ref:  # a Ref binds a parameter called `name`
+            name = self.name or assigned_name(frame)
+            if name is None or self.name:
+                name, auto = name or self.fallback_name, True
         node = _new(FuncOp)
-        setup(node, self, graph, name, kwargs)
+        setup(node, self, graph, name, kwargs, auto, (frame.f_code, frame.f_lasti))
         return node
 
 
@@ -126,20 +139,33 @@ def op(
     name: str | None = None,
     return_keys: Any = None,
     executor: str | None = None,
+    retries: int | None = None,
+    timeout: float | None = None,
+    tracer: Any = None,
 ) -> Any:
     """Make a function usable as a graph op: ``@op`` or ``@op(bound="cpu", ...)``.
 
     Works on ``def``, ``async def`` and both kinds of generator functions.
     ``bound`` is ``"sync"`` (default for ``def`` and generators: run inline),
     ``"io"`` (default for ``async def``: an asyncio task) or ``"cpu"`` (a worker
-    thread). ``cache=True`` caches results by the op's inputs; ``delay`` sleeps
-    that many seconds before each run; ``name`` is the default node name;
+    thread). ``name`` is the default node name;
     ``return_keys`` declares the output keys instead of reading them from the
     function's ``return {...}`` literals. ``executor="thread"`` is an old
     spelling of ``bound="cpu"``.
+
+    ``cache``, ``delay``, ``retries``, ``timeout`` and ``tracer`` are not
+    implemented yet: switched on (``cache=True``, ``delay=0.5``...) they raise
+    :class:`~operonx.errors.OperonUsageError` rather than being ignored.
     """
-    if executor == "thread" and bound is None:
-        bound = "cpu"
+    for option, value in (("retries", retries), ("timeout", timeout), ("tracer", tracer)):
+        refuse_unsupported(option, value)
+    if executor is not None:
+        if executor != "thread":
+            raise OperonUsageError(
+                f"op(executor={executor!r}): the only executor is 'thread' (an old spelling of bound='cpu')"
+            )
+        if bound is None:
+            bound = "cpu"
     if isinstance(func, OpFunction):
         func = func.func
     if func is None:
@@ -202,10 +228,14 @@ class FuncOp(OpNode):
         if graph is None:
             raise OperonUsageError("FuncOp(...) must be created inside `with GraphOp(...):`")
         spec = _spec_for(code_fn)
+        frame = caller_frame(1)
         name = kwargs.get("name")
-        if name is None:
-            name = spec.name or assigned_name(caller_frame(1)) or spec.fallback_name
-        setup(self, spec, graph, name, kwargs)
+        auto = False
+        if name is None or type(name) is Ref:
+            name = spec.name or assigned_name(frame)
+            if name is None or spec.name:
+                name, auto = name or spec.fallback_name, True
+        setup(self, spec, graph, name, kwargs, auto, (frame.f_code, frame.f_lasti))
 
     # -- what users read ------------------------------------------------------
 
@@ -245,6 +275,7 @@ class FuncOp(OpNode):
 
     @cache.setter
     def cache(self, value: Any) -> None:
+        refuse_unsupported("cache", value)
         self.xset_("cache", value)
 
     @property

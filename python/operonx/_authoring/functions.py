@@ -9,14 +9,16 @@ import textwrap
 from collections import deque
 from typing import Any, Callable
 
-from operonx.errors import GraphError, GraphTypeError
+from operonx.errors import GraphError, GraphTypeError, OperonUsageError
 
 __all__ = [
+    "UNSUPPORTED",
     "check_bound",
     "check_delay",
     "check_keys",
     "declared_outputs",
     "read_signature",
+    "refuse_unsupported",
     "read_source",
 ]
 
@@ -101,7 +103,29 @@ def check_bound(bound: Any) -> str:
 def check_delay(delay: Any) -> float:
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
         raise GraphError(f"delay must be a number of seconds >= 0, got {delay!r}")
+    refuse_unsupported("delay", delay)
     return delay
+
+
+#: op options this version accepts only switched off, with what they would do
+UNSUPPORTED = {
+    "cache": "caching results by the op's inputs",
+    "delay": "sleeping before each execution",
+    "retries": "retrying a failed op",
+    "timeout": "a time limit per execution",
+    "tracer": "tracing",
+}
+
+
+def refuse_unsupported(option: str, value: Any) -> None:
+    """Raise :class:`OperonUsageError` when an option the engine does not implement yet is switched
+    on (``cache=True``, ``delay=0.5``, ``retries=3``...): accepting it would silently do nothing."""
+    if value is None or value is False or (type(value) in (int, float) and value == 0):
+        return
+    raise OperonUsageError(
+        f"op option {option}={value!r} ({UNSUPPORTED[option]}) is not implemented in this version of "
+        f"operonx; remove it (left in place it would silently do nothing)"
+    )
 
 
 def check_keys(keys: Any) -> tuple[str, ...]:

@@ -11,19 +11,28 @@ from __future__ import annotations
 
 import bisect
 import dis
+import os
 import sys
 from types import CodeType, FrameType
+from typing import Any
 
 from operonx.errors import GraphError
 
-__all__ = ["assigned_name", "caller_frame", "check_name", "is_valid_name", "with_target"]
+__all__ = [
+    "assigned_name", "caller_frame", "check_name", "is_valid_name", "outside_frame", "site_text", "unique_name",
+    "with_target",
+]
 
 _STORES = frozenset({"STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF"})
+# CPython 3.13 fuses a store with the next store or load: the first name is the one stored
+_FUSED = frozenset({"STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST"})
 _LOADS = frozenset(
     {"LOAD_FAST", "LOAD_NAME", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_FAST_CHECK", "LOAD_FAST_BORROW"}
 )
 _SKIP = frozenset({"COPY", "DUP_TOP", "NOP", "CACHE", "EXTENDED_ARG"})
 _CACHE_LIMIT = 4096
+#: the package's own directory: frames of its code are not the user's call site
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 #: ``caller_frame(1)``, called in a function, is the frame of the code that called that function:
 #: where the names above are read. The one use of ``sys._getframe`` in the package: its public
@@ -75,6 +84,8 @@ def _target_after(code: CodeType, lasti: int) -> str | None:
     ins = instrs[j]
     if ins.opname in _STORES:
         return ins.argval
+    if ins.opname in _FUSED:
+        return ins.argval[0]
     if ins.opname in _LOADS and j + 1 < n and instrs[j + 1].opname == "STORE_ATTR":
         return instrs[j + 1].argval
     return None
@@ -101,6 +112,52 @@ def assigned_name(frame: FrameType) -> str | None:
         _name_cache.clear()
     _name_cache[key] = (code, name)
     return name
+
+
+def outside_frame(frame: FrameType) -> FrameType:
+    """``frame`` or the first frame it was called from that is not operonx's own code: where the user
+    wrote the call that is creating an op (a loop or a ``@graph`` factory calls ``GraphOp`` for it)."""
+    f: FrameType | None = frame
+    while f is not None and f.f_code.co_filename.startswith(_PACKAGE):
+        f = f.f_back
+    return f or frame
+
+
+def unique_name(graph: Any, node: Any, auto: bool, site: Any) -> str:
+    """The name ``node`` takes in ``graph`` (renamed with the first free suffix when its default
+    name is taken; a chosen name that is taken is a :class:`GraphError` naming both call sites),
+    recorded with ``site`` for a later duplicate's message."""
+    ops = graph.ops_
+    name = node.name
+    if name in ops:
+        if not auto:
+            raise GraphError(
+                f"graph {graph.full_name!r} has two ops named {name!r}: one created at "
+                f"{site_text(graph.sites_.get(name))}, the other at {site_text(site)}; give each "
+                f"its own name with name=... (in a loop, e.g. name=f\"{name}_{{i}}\")"
+            )
+        autos = graph.autos_
+        k = autos.get(name, 2)
+        while f"{name}_{k}" in ops:
+            k += 1
+        autos[name] = k + 1
+        name = node.name = f"{name}_{k}"
+        node.full_name = graph.full_name + "." + name
+    graph.sites_[name] = site
+    return name
+
+
+def site_text(site: "tuple[CodeType, int] | None") -> str:
+    """``file:line`` of a call site recorded as ``(frame.f_code, frame.f_lasti)``."""
+    if site is None:
+        return "an unknown place"
+    code, lasti = site
+    line = None
+    for i, pos in enumerate(code.co_positions()):
+        if i == lasti // 2:
+            line = pos[0]
+            break
+    return f"{code.co_filename}:{line if line is not None else code.co_firstlineno}"
 
 
 def with_target(frame: FrameType) -> str | None:

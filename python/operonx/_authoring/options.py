@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from operonx._authoring.functions import check_bound, check_delay, check_keys
+from operonx._authoring.functions import check_bound, check_delay, check_keys, refuse_unsupported
 from operonx._authoring.naming import check_name
 from operonx._authoring.nodes import OpNode, Terminal
 from operonx._authoring.scopes import bad_input, check_scope
@@ -42,8 +42,12 @@ def parent_var(node: Any, key: str, value: Any) -> str:
     )
 
 
-def setup(node: Any, spec: Any, graph: Any, name: Any, kwargs: dict) -> None:
-    """Fill a fresh FuncOp from a call's keywords and add it to ``graph``."""
+def setup(node: Any, spec: Any, graph: Any, name: Any, kwargs: dict, auto: bool, site: tuple) -> None:
+    """Fill a fresh FuncOp from a call's keywords and add it to ``graph`` (``auto``: ``name`` is a
+    default, made unique when taken; ``site``: where the call was written, for a duplicate's error).
+
+    ``name=`` given as a string names the node, also when the function has a parameter called
+    ``name``; given as a Ref it binds that parameter."""
     if type(name) is not str or not name.replace("_", "a").replace("-", "a").isalnum():
         check_name(name)
     node.name = name
@@ -55,7 +59,7 @@ def setup(node: Any, spec: Any, graph: Any, name: Any, kwargs: dict) -> None:
     pset = spec.param_set
     extra = None
     for k, v in kwargs.items():
-        if k in pset:
+        if k in pset and (k != "name" or type(v) is Ref):
             if type(v) is Ref:
                 src = v.src_
                 # refs inside transform arguments can only leave the scope once graphs nest
@@ -66,21 +70,20 @@ def setup(node: Any, spec: Any, graph: Any, name: Any, kwargs: dict) -> None:
             elif isinstance(v, NOT_VALUES):
                 raise bad_value(node, k, v)
             bind[k] = v
-        elif k != "name":
+        elif k != "name" or type(v) is Ref:
             if extra is None:
                 extra = [(k, v)]
             else:
                 extra.append((k, v))
     if extra is not None:
         options(node, spec, extra)
-    # graph.add_(node), inlined: this runs once per op
-    if graph.built_:
-        graph.add_(node)  # raises OperonUsageError
+    # graph.add_(node, auto, site), inlined: this runs once per op
     ops = graph.ops_
-    if name in ops:
-        graph.add_(node)  # logs the replacement
+    if name in ops or graph.built_:
+        graph.add_(node, auto, site)  # a built graph, or a name taken
     else:
         ops[name] = node
+        graph.sites_[name] = site
 
 
 def options(node: Any, spec: Any, extra: list) -> None:
@@ -88,13 +91,14 @@ def options(node: Any, spec: Any, extra: list) -> None:
     opts = {}
     kws = []
     for k, v in extra:
-        if k in OPTIONS:
+        if k in OPTIONS and k != "name":  # `name` is here only as a Ref, to bind
             opts[k] = v
         else:
             kws.append((k, v))
     if opts.get("bound") is not None:
         node.xset_("bound", check_bound(opts["bound"]))
     if "cache" in opts:
+        refuse_unsupported("cache", opts["cache"])
         node.xset_("cache", opts["cache"])
     if opts.get("delay") is not None:
         node.xset_("delay", check_delay(opts["delay"]))
