@@ -66,3 +66,27 @@ def test_a_nested_graph_input_that_looks_like_a_typo_is_named():
         START >> sub >> END
     with pytest.raises(InputError, match="did you mean 'Text'"):
         Operon(g).run_sync({"x": 1})
+
+
+@op
+def divide(a, b):
+    return {"q": a / b}
+
+
+def two_inputs():
+    with GraphOp(name="calc") as g:
+        d = divide(a=PARENT["a"], b=PARENT["b"])
+        START >> d >> END
+    return g
+
+
+@pytest.mark.parametrize(
+    ("given", "suggested"),
+    [({"a": 1, "bb": 0}, "bb"), ({"a": 1}, None), ({"a": 1, "c": 2}, None), ({"a": 1, "B": 2}, "B")],
+)
+def test_a_key_another_input_reads_or_a_different_short_name_is_not_suggested(given, suggested):
+    with pytest.raises(InputError) as raised:
+        Operon(two_inputs()).run_sync(given)
+    assert raised.value.input == "b"
+    assert raised.value.suggestion == suggested
+    assert ("did you mean" in str(raised.value)) == (suggested is not None)

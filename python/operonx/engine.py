@@ -126,8 +126,18 @@ class Operon:
         """Same as :meth:`run` (returns the coroutine to await)."""
         return self.run(inputs, **kwargs)
 
-    def run_sync(self, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> dict:
-        """Runs the graph from code that has no running event loop (a script, a test).
+    def run_sync(
+        self,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        user_id: Any = None,
+        session_id: Any = None,
+        request_id: Any = None,
+        tracer: Any = None,
+        errors: str = "raise",
+    ) -> dict:
+        """Runs the graph from code that has no running event loop (a script, a test); the keywords
+        are :meth:`run`'s.
 
         Inside a running loop this raises :class:`~operonx.errors.OperonUsageError`: use
         ``await engine.run(...)`` there.
@@ -141,14 +151,27 @@ class Operon:
                 f"run_sync() was called inside a running event loop (graph '{self.name}'); "
                 "use `await engine.run(...)` there"
             )
-        if not self._middleware and not self._core.has_async and kwargs.get("tracer") is None:
-            ids = (kwargs.get("request_id"), kwargs.get("session_id"), kwargs.get("user_id"))
-            return self._core.run(inputs, kwargs.get("errors", "raise"), *ids)
-        return asyncio.run(self.run(inputs, **kwargs))
+        if not self._middleware and not self._core.has_async and tracer is None:
+            return self._core.run(inputs, errors, request_id, session_id, user_id)
+        return asyncio.run(
+            self.run(
+                inputs, user_id=user_id, session_id=session_id, request_id=request_id, tracer=tracer, errors=errors
+            )
+        )
 
-    async def batch(self, inputs_list: Iterable[Mapping[str, Any] | None], **kwargs: Any) -> list[dict]:
-        """Runs the graph once per inputs mapping, concurrently; results in the same order."""
-        return list(await asyncio.gather(*(self.run(inputs, **kwargs) for inputs in inputs_list)))
+    async def batch(
+        self,
+        inputs_list: Iterable[Mapping[str, Any] | None],
+        *,
+        user_id: Any = None,
+        session_id: Any = None,
+        tracer: Any = None,
+        errors: str = "raise",
+    ) -> list[dict]:
+        """Runs the graph once per inputs mapping, concurrently; results in the same order. The
+        keywords are :meth:`run`'s (each run gets its own request id)."""
+        kw = {"user_id": user_id, "session_id": session_id, "tracer": tracer, "errors": errors}
+        return list(await asyncio.gather(*(self.run(inputs, **kw) for inputs in inputs_list)))
 
     def input_schema(self) -> dict:
         """A JSON Schema of the graph's inputs (required ones are listed under ``required``)."""

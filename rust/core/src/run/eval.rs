@@ -206,8 +206,10 @@ fn eval_cond<H: Host>(host: &mut H, cond: &Cond, enter: OpId) -> Result<H::Value
 }
 
 /// For a missing input bound to a ref: a key its source holds that looks like a typo of the variable
-/// the ref reads (case, `_` / `-`, or at most one edit in four characters apart), to name in the error.
-pub fn suggest_key<H: Host>(host: &mut H, plan: &Plan, input: &InputPlan) -> Option<String> {
+/// the ref reads (case, `_` / `-`, or at most one edit in four characters apart, and not a whole
+/// different name such as `a` for `b`), to name in the error. Keys another input of the same op
+/// (`inputs`) already reads from that source are not typos of this one.
+pub fn suggest_key<H: Host>(host: &mut H, plan: &Plan, inputs: &[InputPlan], input: &InputPlan) -> Option<String> {
     let Binding::Ref(r) = &input.binding else {
         return None;
     };
@@ -215,7 +217,11 @@ pub fn suggest_key<H: Host>(host: &mut H, plan: &Plan, input: &InputPlan) -> Opt
         return None;
     }
     let wanted = plan.var(r.var);
-    let keys = host.keys(r.source);
+    let read_elsewhere = |k: &str| {
+        inputs.iter().any(|i| matches!(&i.binding, Binding::Ref(o) if o.source == r.source && plan.var(o.var) == k))
+    };
+    let mut keys = host.keys(r.source);
+    keys.retain(|k| !read_elsewhere(k));
     let fold = |s: &str| s.chars().filter(|c| *c != '_' && *c != '-').flat_map(char::to_lowercase).collect::<String>();
     let wanted_folded = fold(wanted);
     let limit = (wanted.chars().count() / 4).max(1);
@@ -225,7 +231,7 @@ pub fn suggest_key<H: Host>(host: &mut H, plan: &Plan, input: &InputPlan) -> Opt
             let d = if fold(&k) == wanted_folded { 0 } else { edit_distance(&k, wanted) };
             (d, k)
         })
-        .filter(|(d, _)| *d <= limit)
+        .filter(|(d, k)| *d <= limit && *d < wanted.chars().count().max(k.chars().count()))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
 }

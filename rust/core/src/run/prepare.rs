@@ -95,7 +95,7 @@ impl<M: Model> Run<M> {
             match resolve_input(&mut scope, input) {
                 Ok(Resolved::Value(v)) => args.push(v),
                 Ok(Resolved::Missing) => {
-                    let suggestion = suggest_key(&mut scope, &self.plan, input);
+                    let suggestion = suggest_key(&mut scope, &self.plan, &p.inputs, input);
                     return Err(OpFailure::Missing(input.name.clone(), suggestion));
                 }
                 Err(e) => return Err(OpFailure::Input(input.name.clone(), e)),

@@ -1,0 +1,58 @@
+"""Op options are either honoured or refused: until the engine implements them, switching on
+``cache``, ``delay``, ``retries``, ``timeout`` or ``tracer`` (or naming an executor other than the
+thread one) raises OperonUsageError instead of being silently ignored; their "off" values are accepted.
+An op called outside any graph is refused the same way."""
+
+from __future__ import annotations
+
+import pytest
+
+from operonx import GraphOp, op
+from operonx.errors import OperonUsageError
+
+ON = [("cache", True), ("cache", "yes"), ("delay", 0.5), ("delay", 1), ("retries", 3), ("timeout", 2.0),
+      ("tracer", object())]
+OFF = [("cache", False), ("cache", None), ("delay", 0), ("delay", 0.0), ("retries", 0), ("retries", None),
+       ("timeout", None), ("tracer", None)]
+
+
+def plain(x):
+    return {"y": x}
+
+
+@pytest.mark.parametrize(("option", "value"), ON)
+def test_an_option_switched_on_is_refused_at_decoration(option, value):
+    with pytest.raises(OperonUsageError, match=f"{option}=.*not implemented"):
+        op(**{option: value})(plain)
+
+
+@pytest.mark.parametrize(("option", "value"), OFF)
+def test_an_option_switched_off_is_accepted(option, value):
+    f = op(**{option: value})(plain)
+    with GraphOp(name="g"):
+        assert f(x=1).name == "plain"
+
+
+@pytest.mark.parametrize(("option", "value"), [o for o in ON if o[0] in ("cache", "delay")])
+def test_call_time_options_and_setters_are_refused(option, value):
+    f = op(plain)
+    with GraphOp(name="g"):
+        with pytest.raises(OperonUsageError, match="not implemented"):
+            f(x=1, **{option: value})
+        node = f(x=1)
+        with pytest.raises(OperonUsageError, match="not implemented"):
+            setattr(node, option, value)
+        setattr(node, option, 0 if option == "delay" else False)
+
+
+def test_only_the_thread_executor_is_known():
+    assert op(executor="thread")(plain).bound == "cpu"
+    with pytest.raises(OperonUsageError, match="executor='process'"):
+        op(executor="process")(plain)
+
+
+def test_an_op_called_outside_a_graph_is_refused_and_func_is_the_function():
+    f = op(plain)
+    with pytest.raises(OperonUsageError, match=r"plain\(\) is an op.*with GraphOp"):
+        f(x=1)
+    assert f.func(x=1) == {"y": 1}
