@@ -19,6 +19,7 @@ mod errors;
 mod frames;
 mod guards;
 mod handle;
+mod log;
 mod model;
 mod runtime;
 mod until;

@@ -27,14 +27,18 @@ use rustc_hash::FxHashMap;
 
 use crate::compiled::Compiled;
 use crate::errors::{to_pyerr, usage_error};
+use crate::log::debug_enabled;
 use crate::runtime::{PyModel, PyRuntime};
 
 mod callbacks;
 mod generators;
 mod outcome;
 mod pump;
+mod run_log;
 mod run_view;
 mod step;
+
+use run_log::RunLog;
 
 use callbacks::{PyResume, PyRunFutureDone};
 pub(crate) use run_view::PyRunView;
@@ -122,6 +126,8 @@ pub(crate) struct RunCore {
     paused: bool,
     resume_scheduled: bool,
     ids: [Option<Py<PyAny>>; 3],
+    /// Set while the run logs at DEBUG (see [`crate::log`]); taken when its end is logged.
+    log: Option<RunLog>,
 }
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -186,7 +192,7 @@ pub(crate) fn new_run<'py>(
             Box::new(Run::new(plan, facts, inputs.unbind(), mode, retain))
         }
     };
-    let core = RunCore {
+    let mut core = RunCore {
         run,
         tasks: FxHashMap::default(),
         sync_gens: Vec::new(),
@@ -198,7 +204,11 @@ pub(crate) fn new_run<'py>(
         paused: false,
         resume_scheduled: false,
         ids: ids.map(|i| i.map(Bound::unbind)),
+        log: None,
     };
+    if debug_enabled(py) {
+        core.log = Some(RunLog::begin(py, &mut core));
+    }
     Bound::new(
         py,
         PyRun {

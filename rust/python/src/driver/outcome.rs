@@ -59,6 +59,9 @@ impl RunCore {
     #[cold]
     #[inline(never)]
     fn release_over(&mut self, py: Python<'_>) {
+        if let Some(log) = self.log.take() {
+            log.end(py, self);
+        }
         self.deferred.clear();
         for g in self.sync_gens.drain(..) {
             let _ = g.iter.bind(py).call_method0(pyo3::intern!(py, "close"));

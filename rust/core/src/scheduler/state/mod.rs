@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use super::contexts::{Contexts, CtxId, Segment, ROOT};
+use super::contexts::{Contexts, CtxId, Path, Segment, ROOT};
 use crate::plan::{EdgeKind, OpId, Plan};
 
 mod signals;
@@ -75,6 +75,8 @@ pub struct RunState {
     contexts: Contexts,
     ready: VecDeque<(OpId, CtxId)>,
     skip_stack: Vec<(OpId, CtxId)>,
+    /// The op instances skipped so far, with their contexts, while a driver asks for them (logging).
+    skip_log: Option<Vec<(OpId, Path)>>,
     in_flight: u32,
     generators: u32,
     limit: Option<u32>,
@@ -109,6 +111,7 @@ impl RunState {
             contexts: Contexts::empty(),
             ready: VecDeque::new(),
             skip_stack: Vec::new(),
+            skip_log: None,
             in_flight: 0,
             generators: 0,
             limit: None,
@@ -145,6 +148,7 @@ impl RunState {
         self.ready.clear();
         self.ready.reserve(plan.entries.len().max(4));
         self.skip_stack.clear();
+        self.skip_log = None;
         self.in_flight = 0;
         self.generators = 0;
         self.limit = plan.concurrency;
@@ -155,6 +159,18 @@ impl RunState {
                 self.ready.push_back((e, ROOT));
             }
         }
+    }
+
+    /// Records every op instance skipped from now on (for a driver that logs them): see
+    /// [`RunState::take_skips`]. Off after [`RunState::reset`].
+    pub fn log_skips(&mut self) {
+        self.skip_log.get_or_insert_with(Vec::new);
+    }
+
+    /// The op instances skipped since the last call, with their contexts' paths, while
+    /// [`RunState::log_skips`] is on.
+    pub fn take_skips(&mut self) -> Vec<(OpId, Path)> {
+        self.skip_log.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// The run's contexts.

@@ -14,6 +14,11 @@ impl RunState {
     }
 
     pub(super) fn settle(&mut self, plan: &Plan, op: OpId, ctx: CtxId, outcome: Outcome, admitted: bool) {
+        if let Some(log) = &mut self.skip_log {
+            if outcome == Outcome::Skipped {
+                log.push((op, self.contexts.path(ctx)));
+            }
+        }
         if self.is_gate_source[op as usize] {
             if ctx == ROOT {
                 self.root_done[op as usize] = Some(outcome);

@@ -1,0 +1,48 @@
+//! The `operonx` Python logger, as the driver uses it (what a run logs: `driver::run_log`).
+//!
+//! Whether to log is asked once per run, when it is created. The answer is read from the logger's
+//! own cache of `isEnabledFor` results (one dict lookup, which `logging` clears whenever a level
+//! changes), so a run with logging off pays one lookup and nothing else: no message is built.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyDict;
+
+/// `logging.DEBUG`.
+const DEBUG: i32 = 10;
+
+/// The `operonx` logger and its `isEnabledFor` cache (`None` where `logging` keeps none).
+struct Logger {
+    logger: Py<PyAny>,
+    cache: Option<Py<PyDict>>,
+}
+
+static LOGGER: PyOnceLock<Logger> = PyOnceLock::new();
+
+fn logger(py: Python<'_>) -> PyResult<&'static Logger> {
+    LOGGER.get_or_try_init(py, || {
+        let logger = py.import("logging")?.call_method1("getLogger", ("operonx",))?;
+        let cache = logger.getattr("_cache").ok().and_then(|c| c.cast_into::<PyDict>().ok()).map(Bound::unbind);
+        Ok(Logger { logger: logger.unbind(), cache })
+    })
+}
+
+/// True when the `operonx` logger would emit a DEBUG record (false when that cannot be told).
+pub(crate) fn debug_enabled(py: Python<'_>) -> bool {
+    let Ok(l) = logger(py) else {
+        return false;
+    };
+    if let Some(cache) = &l.cache {
+        if let Ok(Some(hit)) = cache.bind(py).get_item(DEBUG) {
+            return hit.is_truthy().unwrap_or(false);
+        }
+    }
+    l.logger.bind(py).call_method1("isEnabledFor", (DEBUG,)).and_then(|r| r.is_truthy()).unwrap_or(false)
+}
+
+/// Emits `message` at DEBUG; a failure of logging itself is not the run's (it is dropped).
+pub(crate) fn debug(py: Python<'_>, message: String) {
+    if let Ok(l) = logger(py) {
+        let _ = l.logger.bind(py).call_method1("debug", ("%s", message));
+    }
+}
