@@ -9,7 +9,16 @@ MATURIN_SPEC := maturin>=1.9.4,<2
 # maturin develop installs into the active virtualenv.
 MATURIN := VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin
 
-.PHONY: venv dev test example release bench
+# `make dist`: manylinux2014 wheels for these interpreters (names found on PATH or under pyenv's versions/,
+# or paths; see scripts/dist_pythons.py), plus the sdist.
+DIST_PYTHONS ?= python3.11 python3.12 python3.13
+DIST_DEPS := $(VENV)/.dist-deps-installed
+# Release build, linked by zig against glibc 2.17, symbols stripped (only here: `make bench` keeps them).
+WHEEL_FLAGS := --release --locked --strip --zig --compatibility manylinux2014
+# maturin finds zig as `python3 -m ziglang`, so the venv's bin comes first on PATH.
+DIST_MATURIN := PATH="$(abspath $(VENV))/bin:$$PATH" $(MATURIN)
+
+.PHONY: venv dev test example release dist dist-check bench
 
 # (Re)create the venv and install maturin + dev deps when requirements change.
 venv: $(VENV)/.deps-installed
@@ -36,8 +45,25 @@ test: dev
 example: dev
 	$(VPY) examples/quickstart.py
 
-release: venv
-	$(MATURIN) build --locked --release -i $(VPY) -o dist
+$(DIST_DEPS): requirements-dist.txt $(VENV)/.deps-installed
+	$(VPIP) install -r requirements-dist.txt
+	touch $@
+
+# Wheels for DIST_PYTHONS and the sdist, into a dist/ cleared of older operonx builds.
+dist: $(DIST_DEPS)
+	rm -f dist/operonx-*.whl dist/operonx-*.tar.gz
+	pythons="$$($(VPY) scripts/dist_pythons.py $(DIST_PYTHONS))" && \
+	$(DIST_MATURIN) build $(WHEEL_FLAGS) -o dist $$(for p in $$pythons; do printf -- '-i %s ' "$$p"; done)
+	$(MATURIN) sdist -o dist
+	ls -l dist
+
+# `make dist` for the .venv's interpreter only.
+release:
+	$(MAKE) --no-print-directory dist DIST_PYTHONS=$(abspath $(VPY))
+
+# Installs each wheel of dist/ into a fresh venv of its Python with no Rust on PATH; runs examples/*.py.
+dist-check: $(DIST_DEPS)
+	$(VPY) scripts/dist_check.py
 
 bench: venv
 	bash benches/peers/setup.sh
