@@ -255,10 +255,8 @@ def branch_hard_join_of_both_targets():
     return fixture(g, inputs={"x": 1}, frames=[frame("p", v="p")], result={"v": "p"})
 
 
-@case
-def branch_anchor_forces_target():
-    """A truthy `anchor` input forces its value as the target, whatever the cases say;
-    `matched` is "anchor"."""
+def anchored_router() -> GraphOp:
+    """`router` has cases a (x > 0) and c (x > 100), default b, and an `anchor` input read from `pick`."""
     with GraphOp(name="g") as g:
         cases = [(PARENT["x"] > 0, "a"), (PARENT["x"] > 100, "c")]
         router = BranchOp(name="router", cases=cases, default="b", inputs={"anchor": PARENT["pick"]})
@@ -268,8 +266,32 @@ def branch_anchor_forces_target():
         START >> router >> [a, b, c] >> END
         router["target"] >> PARENT["t"]
         router["matched"] >> PARENT["m"]
+    return g
+
+
+@case
+def branch_anchor_forces_target():
+    """A truthy `anchor` input forces its value as the target, whatever the cases say;
+    `matched` is "anchor"."""
     frames = [frame("router", t="c", m="anchor"), frame("c", v="c")]
-    return fixture(g, inputs={"x": 1, "pick": "c"}, frames=frames, result={"t": "c", "m": "anchor", "v": "c"})
+    result = {"t": "c", "m": "anchor", "v": "c"}
+    return fixture(anchored_router(), inputs={"x": 1, "pick": "c"}, frames=frames, result=result)
+
+
+@case
+def branch_falsy_anchor_lets_the_cases_decide():
+    """An empty `anchor` is falsy: the first case that holds picks the target."""
+    frames = [frame("router", t="a", m="x > 0"), frame("a", v="a")]
+    result = {"t": "a", "m": "x > 0", "v": "a"}
+    return fixture(anchored_router(), inputs={"x": 1, "pick": ""}, frames=frames, result=result)
+
+
+@case
+def branch_missing_anchor_lets_the_cases_decide():
+    """No `pick` run input: the anchor is absent, and with no case holding the default runs."""
+    frames = [frame("router", t="b", m="default"), frame("b", v="b")]
+    result = {"t": "b", "m": "default", "v": "b"}
+    return fixture(anchored_router(), inputs={"x": -1}, frames=frames, result=result)
 
 
 @case
