@@ -230,3 +230,22 @@ def test_random_dags_build_exactly_when_every_op_is_reached(case, where):
         assert refused(g) == [(f"n{v}", full) for v in missing]
     else:
         Operon(g)
+
+
+def test_an_explicitly_disabled_op_and_what_follows_it_are_not_refused():
+    with GraphOp(name="g") as g:
+        a = ident(v=PARENT["x"], name="a")
+        parked = ident(v=PARENT["x"], name="parked")
+        parked.enabled = False
+        after = ident(v=parked["v"], name="after")
+        START >> a >> END
+        parked >> after >> END
+    assert Operon(g).run_sync({"x": 1})["v"] == 1
+    with GraphOp(name="h") as h:
+        a = ident(v=PARENT["x"], name="a")
+        parked = ident(v=PARENT["x"], name="parked")
+        parked.enabled = False
+        START >> a >> END
+        parked >> END
+        ident(v=PARENT["x"], name="lonely") >> END
+    assert refused(h) == [("lonely", "h")]

@@ -3,7 +3,8 @@
 //! path reaches would never run, so the document is refused instead of the op being dropped quietly.
 //!
 //! Only the static graph counts: an op behind a branch that may skip it, or behind an op that may fail,
-//! is reached.
+//! is reached. An op the document disables (`"enabled": false`) is not an oversight: it and the ops
+//! behind it count as reached.
 
 use super::{Compiler, Role};
 use crate::error::Problem;
@@ -23,10 +24,16 @@ impl<'d> Compiler<'d> {
         }
         let mut reached = vec![false; out.len()];
         let mut stack: Vec<OpId> = Vec::with_capacity(entries.len());
-        for &e in entries {
-            if !reached[e as usize] {
-                reached[e as usize] = true;
-                stack.push(e);
+        // An op the document disables is never run on purpose: it counts as reached, and so do the
+        // ops behind it (they do not run either, as behind a disabled op that START reaches).
+        let disabled = (0..out.len()).filter(|&i| match self.flat[i].role {
+            Role::Op(op) | Role::Enter(op) => !op.enabled,
+            _ => false,
+        });
+        for e in entries.iter().map(|&e| e as usize).chain(disabled.collect::<Vec<_>>()) {
+            if !reached[e] {
+                reached[e] = true;
+                stack.push(e as OpId);
             }
         }
         while let Some(u) = stack.pop() {
