@@ -10,7 +10,7 @@ the same from run to run.
     python benches/python/instructions.py --ours .venv/bin/python --before /tmp/old/bin/python
     python benches/python/instructions.py --only W3,N1 --markdown
 
-Workloads are those of ``run_all.py`` (W1, W3), ``run_stream.py`` (W5, 2000 items a stream) and
+Workloads are those of ``run_all.py`` (W1, W3, B), ``run_stream.py`` (W5, 2000 items a stream) and
 ``run_control.py`` (N1, N10, R, L with 1000 iterations).
 """
 
@@ -37,6 +37,7 @@ WORKLOADS = {
     "N10": (300, "one run of a 10-level nested graph"),
     "R": (500, "one run of a 10-way router"),
     "L": (3, "one run of a 1000-iteration loop, 3-op body"),
+    "B": (3, "one build of a 1000-op chain into an engine"),
 }
 
 
@@ -49,6 +50,10 @@ def child(which: str, reps: int) -> None:
     from operonx import Operon
 
     async def main() -> None:
+        if which == "B":
+            for _ in range(reps + 1):
+                Operon(w.build_chain(1000))
+            return
         if which == "W5":
             engine = Operon(s.build_stream())
             for _ in range(reps + 1):

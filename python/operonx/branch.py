@@ -31,7 +31,7 @@ from typing import Any, Iterable, Iterator, Mapping
 from operonx.errors import GraphTypeError, OperonUsageError
 from operonx._authoring.nodes import OpNode, Param, current_get
 from operonx._authoring.scopes import check_binding, check_scope, refs_in
-from operonx._authoring.naming import assigned_name, caller_frame, check_name
+from operonx._authoring.naming import assigned_name, caller_frame, check_name, site_of
 from operonx.refs import PARENT, Ref
 
 __all__ = ["Branch", "BranchOp", "condition_text", "if_"]
@@ -145,7 +145,7 @@ def _setup(
     inputs: Mapping[str, Any] | None,
     outputs: Mapping[str, Any] | None,
     auto: bool,
-    site: tuple,
+    frame: Any,
 ) -> None:
     node.name = check_name(name)
     node.full_name = graph.full_name + "." + name
@@ -187,18 +187,18 @@ def _setup(
                     f"{who}: output {k!r} can only be mapped to PARENT['name'], got {v!r}"
                 )
             node.map_output_(k, v.var_)
-    graph.add_(node, auto, site)
+    graph.add_(node, auto, site_of(graph, frame))
 
 
 def _named(name: Any, frame: Any) -> tuple:
-    """``(name, auto, site)`` of a branch made in ``frame``: ``name=``, else the assignment target,
+    """``(name, auto, frame)`` of a branch made in ``frame``: ``name=``, else the assignment target,
     else ``"branch"`` (a default: made unique in its graph)."""
     auto = False
     if name is None:
         name = assigned_name(frame)
         if name is None:
             name, auto = "branch", True
-    return name, auto, (frame.f_code, frame.f_lasti)
+    return name, auto, frame
 
 
 class BranchOp(OpNode):
@@ -238,8 +238,8 @@ class BranchOp(OpNode):
         graph = current_get()
         if graph is None:
             raise OperonUsageError("BranchOp(...) must be created inside `with GraphOp(...):`")
-        name, auto, site = _named(name, caller_frame(1))
-        _setup(self, graph, name, cases, default, inputs, outputs, auto, site)
+        name, auto, frame = _named(name, caller_frame(1))
+        _setup(self, graph, name, cases, default, inputs, outputs, auto, frame)
 
     # -- what users read ---------------------------------------------------------
 

@@ -13,8 +13,7 @@ out and in, and ``START`` / ``END`` mark the graph's entries and exits::
 A ``GraphOp`` created inside another graph's block is a node of that graph
 (a nested graph): ``GraphOp(name="sub", inputs={"v": a["v"]})``. Inside its
 own block ``PARENT["v"]`` reads its input ``v``; the outer graph reads its
-results as ``sub["k"]``. ``@graph`` turns a function whose body builds ops
-into a factory of such graphs.
+results as ``sub["k"]``. ``@graph`` turns a function whose body builds ops into a factory of such graphs.
 """
 
 from __future__ import annotations
@@ -28,7 +27,8 @@ from operonx.errors import GraphError, GraphTypeError, OperonUsageError
 from operonx._authoring.factories import GraphFactory, nested_forwards, nested_reads, summaries
 from operonx._authoring.loops import DEFAULT_MAX_ITERATIONS, check_loop
 from operonx._authoring.naming import (
-    assigned_name, caller_frame, check_name, outside_frame, unique_name, with_target,
+    assigned_name, caller_frame, check_name, enter_frame, outside_frame, site_of, unique_name,
+    with_target,
 )
 from operonx._authoring.nodes import CURRENT, END, START, OpNode, Param, Soft, current_get, current_graph, output_params
 from operonx._authoring.nodes import mark_built
@@ -68,11 +68,11 @@ class GraphOp(OpNode):
 
     # the builder's fields (names ending in `_`: see operonx._authoring.nodes): ops_ {name: node}, edges_
     # [(src, dst, soft)], pairs_ {(src name, dst name)}, entries_ / exits_ {name: None}, built_, subs_ (the
-    # nested graphs), bind_ {input: ref or literal}, sites_ {op name: (code, lasti) of its call}, autos_
-    # {default name: next suffix}; its hooks add_, add_edge_, check_member_ refuse a built graph
+    # nested graphs), bind_ {input: ref or literal}, autos_ {default name: next suffix}, frame_ / code_
+    # (naming.site_of); its hooks add_, add_edge_, check_member_ refuse a built graph
     __slots__ = (
         "concurrency", "ops_", "edges_", "pairs_", "entries_", "exits_", "built_", "_tokens",
-        "bind_", "subs_", "sites_", "autos_",
+        "bind_", "subs_", "autos_", "frame_", "code_",
     )
 
     type = "graph"
@@ -118,10 +118,10 @@ class GraphOp(OpNode):
                 check_binding(parent, who, k, v)
                 bind[k] = v
         self.bind_ = bind
-        self.sites_: dict[str, Any] = {}
         self.autos_: dict[str, int] = {}
+        self.frame_ = self.code_ = None
         if parent is not None:
-            parent.add_(self, auto, (frame.f_code, frame.f_lasti))
+            parent.add_(self, auto, site_of(parent, frame))
             parent.subs_.append(self)
 
     # -- loops -------------------------------------------------------------------
@@ -182,20 +182,19 @@ class GraphOp(OpNode):
 
     def __enter__(self) -> "GraphOp":
         self._tokens.append(CURRENT.set(self))
+        enter_frame(self, caller_frame(1))
         return self
 
     def __exit__(self, *exc: Any) -> None:
         CURRENT.reset(self._tokens.pop())
+        if not self._tokens:  # the block's frame is not kept alive with the graph
+            self.frame_ = None
 
     # -- membership ------------------------------------------------------------
 
     def add_(self, node: OpNode, auto: bool = False, site: Any = None) -> None:
-        """Register ``node`` as an op of this graph; ``site`` is where it was created.
-
-        A name the user chose (``name=`` or an assignment target: ``auto`` false) that is taken is a
-        :class:`GraphError` naming both call sites; a default name (the function's) that is taken
-        gets the first free suffix: ``inc``, ``inc_2``, ``inc_3``...
-        """
+        """Register ``node`` as an op of this graph, created at ``site``: a chosen name that is taken is
+        a :class:`GraphError` naming both sites; a default (``auto``) gets a free suffix (``inc_2``)."""
         if self.built_:
             raise OperonUsageError(
                 f"graph {self.full_name!r} is already built into an engine; "

@@ -34,7 +34,7 @@ from operonx._authoring.functions import (
 from operonx._authoring.nodes import OpNode, Param, current_get, output_params
 from operonx._authoring.options import push, setup, unknown
 from operonx._authoring.scopes import check_scope, refs_in
-from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name
+from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name, site_of
 from operonx.refs import PARENT, Ref
 
 __all__ = ["op", "OpFunction", "FuncOp", "declared_outputs"]
@@ -126,7 +126,9 @@ class OpFunction:
             if name is None or self.name:
                 name, auto = name or self.fallback_name, True
         node = _new(FuncOp)
-        setup(node, self, graph, name, kwargs, auto, (frame.f_code, frame.f_lasti))
+        # site_of(graph, frame), inlined for the common case
+        site = frame.f_lasti if frame is graph.frame_ else site_of(graph, frame)
+        setup(node, self, graph, name, kwargs, auto, site)
         return node
 
 
@@ -235,7 +237,7 @@ class FuncOp(OpNode):
             name = spec.name or assigned_name(frame)
             if name is None or spec.name:
                 name, auto = name or spec.fallback_name, True
-        setup(self, spec, graph, name, kwargs, auto, (frame.f_code, frame.f_lasti))
+        setup(self, spec, graph, name, kwargs, auto, site_of(graph, frame))
 
     # -- what users read ------------------------------------------------------
 

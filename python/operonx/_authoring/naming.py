@@ -19,7 +19,7 @@ from typing import Any
 from operonx.errors import GraphError
 
 __all__ = [
-    "assigned_name", "caller_frame", "check_name", "is_valid_name", "outside_frame", "site_text", "unique_name",
+    "assigned_name", "caller_frame", "check_name", "is_valid_name", "enter_frame", "outside_frame", "site_of", "site_text", "unique_name",
     "with_target",
 ]
 
@@ -133,7 +133,7 @@ def unique_name(graph: Any, node: Any, auto: bool, site: Any) -> str:
         if not auto:
             raise GraphError(
                 f"graph {graph.full_name!r} has two ops named {name!r}: one created at "
-                f"{site_text(graph.sites_.get(name))}, the other at {site_text(site)}; give each "
+                f"{site_text(graph, getattr(ops[name], 'site_', None))}, the other at {site_text(graph, site)}; give each "
                 f"its own name with name=... (in a loop, e.g. name=f\"{name}_{{i}}\")"
             )
         autos = graph.autos_
@@ -143,15 +143,34 @@ def unique_name(graph: Any, node: Any, auto: bool, site: Any) -> str:
         autos[name] = k + 1
         name = node.name = f"{name}_{k}"
         node.full_name = graph.full_name + "." + name
-    graph.sites_[name] = site
+    node.site_ = site
     return name
 
 
-def site_text(site: "tuple[CodeType, int] | None") -> str:
-    """``file:line`` of a call site recorded as ``(frame.f_code, frame.f_lasti)``."""
+def enter_frame(graph: Any, frame: FrameType) -> None:
+    """``with graph:`` runs in ``frame``: the ops created there record their call sites as a bare
+    instruction offset (:func:`site_of`), read against this frame's code."""
+    code = frame.f_code
+    if graph.code_ is None:
+        graph.code_ = code
+    if code is graph.code_:
+        graph.frame_ = frame
+
+
+def site_of(graph: Any, frame: FrameType) -> Any:
+    """Where an op of ``graph`` is being created, for a later duplicate's message: the offset of
+    the call in ``frame`` when it is the frame of the graph's ``with`` block (no tuple to allocate
+    per op), else ``(code, offset)``."""
+    if frame is graph.frame_:
+        return frame.f_lasti
+    return (frame.f_code, frame.f_lasti)
+
+
+def site_text(graph: Any, site: Any) -> str:
+    """``file:line`` of a call site recorded by :func:`site_of` for an op of ``graph``."""
     if site is None:
         return "an unknown place"
-    code, lasti = site
+    code, lasti = (graph.code_, site) if type(site) is int else site
     line = None
     for i, pos in enumerate(code.co_positions()):
         if i == lasti // 2:

@@ -95,11 +95,13 @@ class OpNode:
 
     # `x_` holds the rarely set per-node values (None while all are defaults: read them with xget_,
     # set them with xset_), which keeps creating a node to a handful of slot writes.
-    __slots__ = ("name", "full_name", "graph", "x_", "__weakref__")
+    __slots__ = ("name", "full_name", "graph", "x_", "site_", "__weakref__")
     name: str
     full_name: str
     graph: Any
     x_: "dict[str, Any] | None"
+    #: where the op was created (``naming.site_of``), named when another op takes its name
+    site_: Any
 
     #: The op kind written in the graph document.
     type: str = "op"

@@ -48,8 +48,8 @@ def setup(node: Any, spec: Any, graph: Any, name: Any, kwargs: dict, auto: bool,
 
     ``name=`` given as a string names the node, also when the function has a parameter called
     ``name``; given as a Ref it binds that parameter."""
-    if type(name) is not str or not name.replace("_", "a").replace("-", "a").isalnum():
-        check_name(name)
+    if type(name) is not str or not (name.isidentifier() and name.isascii()):
+        check_name(name)  # the full rule (letters, digits, '_' and '-'): raises when it fails
     node.name = name
     node.full_name = graph.full_name + "." + name
     node.graph = graph
@@ -63,7 +63,7 @@ def setup(node: Any, spec: Any, graph: Any, name: Any, kwargs: dict, auto: bool,
             if type(v) is Ref:
                 src = v.src_
                 # refs inside transform arguments can only leave the scope once graphs nest
-                if (src is not PARENT and getattr(src, "graph", None) is not graph) or (
+                if (src is not PARENT and src.graph is not graph) or (
                     v.tf_ and (graph.graph is not None or graph.subs_)
                 ):
                     check_scope(graph, f"op {name!r}", k, v)
@@ -83,7 +83,7 @@ def setup(node: Any, spec: Any, graph: Any, name: Any, kwargs: dict, auto: bool,
         graph.add_(node, auto, site)  # a built graph, or a name taken
     else:
         ops[name] = node
-        graph.sites_[name] = site
+        node.site_ = site
 
 
 def options(node: Any, spec: Any, extra: list) -> None:

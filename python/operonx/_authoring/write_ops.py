@@ -24,9 +24,10 @@ __all__ = [
     "edges_text",
     "fixed_outputs",
     "graph_node_head",
-    "inputs_text",
+    "extras_text",
     "mapped_outputs",
     "mapped_text",
+    "other_binding",
     "outputs_text",
     "spec_doc",
 ]
@@ -87,41 +88,44 @@ def spec_doc(w: Any, spec: Any) -> tuple:
     return got
 
 
-def inputs_text(w: Any, spec: Any, heads: dict, unbound: dict, pdefault: dict, bind: dict) -> str:
-    """The ``inputs`` of a code op with bound inputs: refs, pushed refs, literals, unbound ones."""
-    ins = []
-    for p in spec.params:
-        v = bind.get(p)
+def other_binding(w: Any, head: str, v: Any, default: Any) -> str:
+    """An input bound to something other than one ref: several pushed refs, or a literal."""
+    if type(v) is AnyOf:
+        return f"{head}{any_of(w, v, default)}}}"
+    return f'{head}"ref":null,"literal":{w.host(v)}}}'
+
+
+def extras_text(w: Any, spec: Any, bind: dict, ins: list) -> None:
+    """Appends the inputs a ``**kwargs`` function takes beyond its named parameters."""
+    params = spec.param_set
+    for k, v in bind.items():
+        if k in params:
+            continue
+        head = f'{_q(k)}:{{"required":false,"default":null,'
         if v is None:
-            ins.append(unbound[p])
+            ins.append(head + '"ref":null}')
         elif type(v) is Ref:
-            ins.append(f'{heads[p]}"ref":{w.ref(v, pdefault[p])}}}')
-        elif type(v) is AnyOf:
-            ins.append(f'{heads[p]}{any_of(w, v, pdefault[p])}}}')
+            ins.append(f'{head}"ref":{w.ref(v, [True, None])}}}')
         else:
-            ins.append(f'{heads[p]}"ref":null,"literal":{w.host(v)}}}')
-    if spec.has_varkw:
-        params = spec.param_set
-        for k, v in bind.items():
-            if k in params:
-                continue
-            head = f'{_q(k)}:{{"required":false,"default":null,'
-            if v is None:
-                ins.append(head + '"ref":null}')
-            elif type(v) is Ref:
-                ins.append(f'{head}"ref":{w.ref(v, [True, None])}}}')
-            elif type(v) is AnyOf:
-                ins.append(f'{head}{any_of(w, v, [True, None])}}}')
-            else:
-                ins.append(f'{head}"ref":null,"literal":{w.host(v)}}}')
-    return ",".join(ins)
+            ins.append(other_binding(w, head, v, [True, None]))
 
 
 def code_op(w: Any, node: Any, wired_to_end: bool, sd: tuple) -> str:
     spec, heads, unbound, pdefault, all_unbound, static, call, outs, outs_txt, bound = sd
     bind = node.bind_
     if bind:
-        inputs_txt = inputs_text(w, spec, heads, unbound, pdefault, bind)
+        ins = []
+        for p in spec.params:
+            v = bind.get(p)
+            if v is None:
+                ins.append(unbound[p])
+            elif type(v) is Ref:
+                ins.append(f'{heads[p]}"ref":{w.ref(v, pdefault[p])}}}')
+            else:
+                ins.append(other_binding(w, heads[p], v, pdefault[p]))
+        if spec.has_varkw:
+            extras_text(w, spec, bind, ins)
+        inputs_txt = ",".join(ins)
     else:
         inputs_txt = all_unbound
     x = node.x_

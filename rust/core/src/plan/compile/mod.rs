@@ -147,9 +147,11 @@ impl<'d> Compiler<'d> {
         let mut pending: Vec<Pending<'d>> = vec![(root, root_full, root_enter_exit, None, root.loop_config.as_ref())];
         while let Some((doc, full, enter_exit, parent, loop_doc)) = pending.pop() {
             let scope = self.scopes.len();
-            let mut into = FxHashMap::default();
-            let mut from = FxHashMap::default();
-            let mut reads = FxHashMap::default();
+            let n = doc.ops.0.len();
+            let mut into = FxHashMap::with_capacity_and_hasher(n, Default::default());
+            let mut from = FxHashMap::with_capacity_and_hasher(n, Default::default());
+            let mut reads = FxHashMap::with_capacity_and_hasher(n, Default::default());
+            self.flat.reserve(n);
             for (name, op) in &doc.ops.0 {
                 let op_full = op.full_name.clone().unwrap_or_else(|| format!("{full}.{name}"));
                 if op.kind == "graph" {

@@ -197,13 +197,19 @@ impl<'d> Compiler<'d> {
             Role::Op(doc) | Role::Enter(doc) => &doc.inputs.0,
             Role::Exit(_) | Role::RootEnter | Role::RootExit => return None,
         };
-        inputs.iter().flat_map(|(_, p)| p.reference.iter().chain(&p.refs)).filter(|r| &r.source == src).find_map(|r| {
-            match r.policy.as_deref() {
-                Some("collect") => Some(Policy::Collect),
-                Some("parallel") => Some(Policy::Parallel(r.max.filter(|m| *m > 0))),
-                _ => None,
+        for (_, p) in inputs {
+            for r in p.reference.iter().chain(&p.refs) {
+                if &r.source != src {
+                    continue;
+                }
+                match r.policy.as_deref() {
+                    Some("collect") => return Some(Policy::Collect),
+                    Some("parallel") => return Some(Policy::Parallel(r.max.filter(|m| *m > 0))),
+                    _ => {}
+                }
             }
-        })
+        }
+        None
     }
 }
 
