@@ -2,7 +2,7 @@
 
 ::
 
-    from operonx import Operon, GraphOp, op, START, END, PARENT
+    from operonx import Operon, GraphOp, op, if_, START, END, PARENT
 
     @op
     def add(x, y=1):
@@ -16,9 +16,10 @@
 """
 
 from operonx._core import __version__
-from operonx.branch import BranchOp
+from operonx.branch import BranchOp, if_
 from operonx.engine import Operon
 from operonx.graph import END, START, GraphOp
+from operonx.handle import ExecutionHandle, Frame
 from operonx.middleware import Middleware
 from operonx.op import FuncOp, op
 from operonx.refs import PARENT
@@ -27,6 +28,6 @@ from operonx.refs import PARENT
 from operonx import graph
 
 __all__ = [
-    "BranchOp", "END", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START", "__version__",
-    "graph", "op",
+    "BranchOp", "END", "ExecutionHandle", "Frame", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START",
+    "__version__", "graph", "if_", "op",
 ]

@@ -86,7 +86,7 @@ impl PyRunView {
         let core = lock(r)?;
         let keys = PyList::empty(py);
         let seen = PySet::empty(py)?;
-        let mut add = |name: &str, var: Bound<'py, PyAny>| -> PyResult<()> {
+        let add = |name: &str, var: Bound<'py, PyAny>| -> PyResult<()> {
             let key = PyTuple::new(py, [PyString::new(py, name).into_any(), var])?;
             if !seen.contains(&key)? {
                 seen.add(&key)?;
