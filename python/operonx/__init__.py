@@ -15,6 +15,8 @@
     result = Operon(g).run_sync({"x": 41})   # {"sum": 42, "$state": ...}
 """
 
+from typing import TYPE_CHECKING
+
 from operonx._core import __version__
 from operonx.branch import BranchOp, if_
 from operonx.engine import Operon
@@ -24,8 +26,12 @@ from operonx.middleware import Middleware
 from operonx.op import FuncOp, op
 from operonx.refs import PARENT
 
-# `operonx.graph` is the module, callable as the @graph decorator (see graph._GraphModule)
-from operonx import graph
+# `operonx.graph` is the module, callable as the @graph decorator (see graph._GraphModule); type checkers
+# are shown the decorator itself, which is what `from operonx import graph` is used as
+if TYPE_CHECKING:
+    from operonx.graph import graph as graph
+else:
+    from operonx import graph
 
 __all__ = [
     "BranchOp", "END", "ExecutionHandle", "Frame", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START",

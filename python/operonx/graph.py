@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import sys
 from types import MappingProxyType, ModuleType
-from typing import Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Self, overload
 
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
 from operonx._authoring.factories import GraphFactory, nested_forwards, nested_reads, summaries
@@ -122,7 +122,7 @@ class GraphOp(OpNode):
     def loop(
         cls,
         name: str | None = None,
-        until: Any = None,
+        until: str | Callable[[dict[str, Any]], object] | None = None,
         max_iterations: int = DEFAULT_MAX_ITERATIONS,
         **initial: Any,
     ) -> "GraphOp":
@@ -174,7 +174,7 @@ class GraphOp(OpNode):
 
     # -- context manager -------------------------------------------------------
 
-    def __enter__(self) -> "GraphOp":
+    def __enter__(self) -> Self:
         self._tokens.append(CURRENT.set(self))
         return self
 
@@ -317,11 +317,11 @@ class GraphOp(OpNode):
 
     # -- documents -------------------------------------------------------------------
 
-    def export_config(self) -> dict:
+    def export_config(self) -> dict[str, Any]:
         """The graph document (schema 1.0) as a JSON-ready dict (see :mod:`operonx.document`)."""
         return export_config(self)
 
-    def serialize(self) -> dict:
+    def serialize(self) -> dict[str, Any]:
         """Same as :meth:`export_config`."""
         return export_config(self)
 
@@ -362,14 +362,17 @@ class GraphFunction(GraphFactory):
 
     graph_class = GraphOp
 
+    if TYPE_CHECKING:  # the arguments are refs, plain values or None standing for the parameters
+        def __call__(self, *args: Any, **kwargs: Any) -> GraphOp: ...
 
+
+@overload
+def graph(fn: Callable[..., object], /, **options: Any) -> GraphFunction: ...
+@overload
+def graph(fn: None = None, /, **options: Any) -> Callable[[Callable[..., object]], GraphFunction]: ...
 def graph(
-    fn: Callable | None = None,
-    *,
-    name: str | None = None,
-    until: Any = None,
-    max_iterations: Any = None,
-    bound: str | None = None,
+    fn: Callable[..., object] | None = None, *, name: str | None = None, until: Any = None,
+    max_iterations: Any = None, bound: str | None = None,
 ) -> Any:
     """``@graph`` / ``@graph(name=...)``: a function whose body builds ops becomes a graph factory.
 
@@ -378,9 +381,7 @@ def graph(
     for compatibility (a graph's ``bound`` is ``"io"``).
     """
     if fn is None:
-        return lambda f: GraphFunction(
-            f, name=name, until=until, max_iterations=max_iterations, bound=bound
-        )
+        return lambda f: GraphFunction(f, name=name, until=until, max_iterations=max_iterations, bound=bound)
     return GraphFunction(fn, name=name, until=until, max_iterations=max_iterations, bound=bound)
 
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 import functools
 import inspect
 import weakref
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generic, Iterator, Literal, Mapping, ParamSpec, Protocol, Sequence, TypeVar, overload
 
 from operonx.errors import GraphTypeError, OperonUsageError
 from operonx._authoring.functions import (
+    Bound,
     check_bound,
     check_delay,
     check_keys,
@@ -35,22 +36,29 @@ from operonx._authoring.scopes import check_scope, refs_in
 from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name
 from operonx.refs import PARENT, Ref
 
-__all__ = ["op", "OpFunction", "FuncOp", "declared_outputs"]
+__all__ = ["op", "Bound", "OpFunction", "FuncOp", "declared_outputs"]
 
 _UNPARSED: Any = object()
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-class OpFunction:
+
+class OpFunction(Generic[P, R]):
     """A function decorated with ``@op``.
 
     Called inside ``with GraphOp(...)`` it adds a node to that graph and
     returns it; called anywhere else it is the plain function. The original
-    function stays reachable as ``.func`` (and ``__wrapped__``).
+    function stays reachable as ``.func`` (and ``__wrapped__``), with its
+    exact signature for type checkers.
     """
+
+    func: Callable[P, R]
+    __wrapped__: Callable[P, R]
 
     def __init__(
         self,
-        func: Callable,
+        func: Callable[P, R],
         *,
         bound: str | None = None,
         cache: Any = False,
@@ -101,6 +109,17 @@ class OpFunction:
     def __repr__(self) -> str:
         return f"<op {self.qualname}>"
 
+    # For type checkers (see op()): a keyword call adds a node; a positional one can only be a plain call.
+    @overload
+    def __call__(
+        self, *, name: str | Ref | None = None, inputs: Mapping[str, Any] | None = None,
+        outputs: Mapping[str, Ref] | Ref | None = None, bound: Bound | Ref | None = None,
+        cache: bool | Ref | None = None, delay: float | Ref | None = None,
+        return_keys: Sequence[str] | Ref | None = None, **kwargs: Any,
+    ) -> FuncOp[P, R]: ...
+    @overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         graph = current_get()
         if graph is None:
@@ -117,8 +136,25 @@ class OpFunction:
         return node
 
 
+class OpDecorator(Protocol):
+    """What ``@op(...)`` with options returns: the decorator, keeping the function's type."""
+    def __call__(self, func: Callable[P, R], /) -> OpFunction[P, R]: ...
+
+
+@overload
 def op(
-    func: Callable | None = None,
+    func: Callable[P, R], /, *, bound: Bound | None = None, cache: bool = False, delay: float = 0,
+    name: str | None = None, return_keys: Sequence[str] | None = None, executor: Literal["thread"] | None = None,
+) -> OpFunction[P, R]: ...
+@overload
+def op(
+    func: None = None, /, *, bound: Bound | None = None, cache: bool = False, delay: float = 0,
+    name: str | None = None, return_keys: Sequence[str] | None = None, executor: Literal["thread"] | None = None,
+) -> OpDecorator: ...
+
+
+def op(
+    func: Callable[..., Any] | None = None,
     *,
     bound: str | None = None,
     cache: Any = False,
@@ -137,6 +173,18 @@ def op(
     ``return_keys`` declares the output keys instead of reading them from the
     function's ``return {...}`` literals. ``executor="thread"`` is an old
     spelling of ``bound="cpu"``.
+
+    Typing: ``@op def f(x: int) -> dict[str, int]`` is an ``OpFunction`` of that signature. Type checkers
+    see ``f.func`` (and ``__wrapped__``) as the function itself (``f.func(1)`` checks, ``f.func("a")``
+    does not) and check the options (``@op(bound="gpu")``, ``@op`` on a non-callable: errors). A call
+    with keywords only is the call that adds a node: it returns a ``FuncOp`` of the same signature, whose
+    ``node["k"]`` is a :class:`~operonx.refs.Ref` and which wires with ``>>``, ``>`` and ``~``; its options
+    (``name``, ``inputs``, ``outputs``, ``bound``, ``cache``, ``delay``, ``return_keys``) are checked,
+    each also taking a Ref (a parameter of that name), while inputs take any value, since a Ref or a
+    literal stands for the argument (a ParamSpec cannot retype them; unknown names are an error when the
+    graph is built). A call with positional arguments can only be a plain call outside a graph: it is
+    checked against the function's signature and typed as its result. ``f(x=1)`` outside a graph runs the
+    function too, but is typed as a node: write ``f.func(x=1)`` there.
     """
     if executor == "thread" and bound is None:
         bound = "cpu"
@@ -176,7 +224,7 @@ def _spec_for(fn: Any) -> OpFunction:
 _refs_in = refs_in
 
 
-class FuncOp(OpNode):
+class FuncOp(OpNode, Generic[P, R]):
     """A code op: one call of a Python function inside a graph.
 
     Made by calling an ``@op`` function inside ``with GraphOp(...)``, or
@@ -195,7 +243,7 @@ class FuncOp(OpNode):
 
     type = "code"
 
-    def __init__(self, code_fn: Callable | None = None, **kwargs: Any) -> None:
+    def __init__(self, code_fn: Callable[P, R] | None = None, **kwargs: Any) -> None:
         if code_fn is None:
             raise GraphTypeError("FuncOp needs code_fn=<function>")
         graph = current_get()
@@ -210,7 +258,7 @@ class FuncOp(OpNode):
     # -- what users read ------------------------------------------------------
 
     @property
-    def func(self) -> Callable:
+    def func(self) -> Callable[P, R]:
         """The plain Python function this op calls."""
         return self.spec_.func
 
