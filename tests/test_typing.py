@@ -5,6 +5,7 @@
   and must run.
 * Each ``misuse_*`` script marks its wrong lines with ``expect-error[mypy code, pyright rule]``: both
   checkers must report that error on each marked line, and nothing on any other line.
+* The package's own annotations are consistent: ``mypy python/operonx`` (default mode) finds nothing.
 
 Pyright comes from PyPI alone: the ``pyright`` package's wheel bundles pyright's JavaScript, and its
 ``nodejs`` extra (``pyright[nodejs]``, in requirements-dev.txt) brings Node.js as the
@@ -29,7 +30,8 @@ import pytest
 
 pytestmark = pytest.mark.timeout(600)
 
-HERE = Path(__file__).resolve().parent / "typing"
+ROOT = Path(__file__).resolve().parent.parent
+HERE = ROOT / "tests" / "typing"
 SCRIPTS = sorted(HERE.glob("*.py"))
 CORRECT = [p for p in SCRIPTS if not p.name.startswith("misuse_")]
 MISUSE = [p for p in SCRIPTS if p.name.startswith("misuse_")]
@@ -121,5 +123,13 @@ def test_each_misuse_is_reported_by_pyright_where_it_is(script: Path, pyright_er
 def test_correct_usage_runs(script: Path):
     proc = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False, cwd=HERE
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_package_annotations_are_consistent(tmp_path: Path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path), "python/operonx"],
+        capture_output=True, text=True, timeout=CHECK_TIMEOUT, check=False, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -34,9 +34,7 @@ from operonx._authoring.scopes import check_binding
 from operonx._authoring.writer import export_config
 from operonx.refs import Ref
 
-__all__ = [
-    "END", "GraphFunction", "GraphOp", "OpNode", "Param", "START", "Soft", "current_graph", "graph",
-]
+__all__ = ["END", "GraphFunction", "GraphOp", "OpNode", "Param", "START", "Soft", "current_graph", "graph"]
 
 logger = logging.getLogger("operonx")
 
@@ -367,9 +365,11 @@ class GraphFunction(GraphFactory):
 
 
 @overload
-def graph(fn: Callable[..., object], /, **options: Any) -> GraphFunction: ...
+def graph(fn: Callable[..., object], /, *, name: str | None = None, until: Any = None, max_iterations: Any = None,
+          bound: str | None = None) -> GraphFunction: ...
 @overload
-def graph(fn: None = None, /, **options: Any) -> Callable[[Callable[..., object]], GraphFunction]: ...
+def graph(fn: None = None, /, *, name: str | None = None, until: Any = None, max_iterations: Any = None,
+          bound: str | None = None) -> Callable[[Callable[..., object]], GraphFunction]: ...
 def graph(
     fn: Callable[..., object] | None = None, *, name: str | None = None, until: Any = None,
     max_iterations: Any = None, bound: str | None = None,

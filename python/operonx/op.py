@@ -156,7 +156,7 @@ def op(
 def op(
     func: Callable[..., Any] | None = None,
     *,
-    bound: str | None = None,
+    bound: Bound | None = None,
     cache: Any = False,
     delay: float = 0,
     name: str | None = None,
