@@ -221,10 +221,10 @@ async def _with_timeouts(it, timeouts: tuple[float, ...], received: list) -> Non
 
 def check_frames(spec: Spec, received: list, complete: bool) -> None:
     expected = expected_frames(spec)
-    keys = [repr(f) for f in received]
+    keys = [repr(tuple(f)) for f in received]  # frames are named tuples, the expected ones plain
     assert len(set(keys)) == len(keys), f"a frame came twice: {received}"
     if spec.parallel:
-        assert set(keys) <= {repr(f) for f in expected}, received
+        assert set(keys) <= {repr(tuple(f)) for f in expected}, received
         if complete:
             assert len(received) == len(expected), (received, expected)
     elif complete:

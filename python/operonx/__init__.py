@@ -2,7 +2,7 @@
 
 ::
 
-    from operonx import Operon, GraphOp, op, START, END, PARENT
+    from operonx import Operon, GraphOp, op, if_, START, END, PARENT
 
     @op
     def add(x, y=1):
@@ -15,18 +15,25 @@
     result = Operon(g).run_sync({"x": 41})   # {"sum": 42, "$state": ...}
 """
 
+from typing import TYPE_CHECKING
+
 from operonx._core import __version__
-from operonx.branch import BranchOp
+from operonx.branch import BranchOp, if_
 from operonx.engine import Operon
 from operonx.graph import END, START, GraphOp
+from operonx.handle import ExecutionHandle, Frame
 from operonx.middleware import Middleware
 from operonx.op import FuncOp, op
 from operonx.refs import PARENT
 
-# `operonx.graph` is the module, callable as the @graph decorator (see graph._GraphModule)
-from operonx import graph
+# `operonx.graph` is the module, callable as the @graph decorator (see graph._GraphModule); type checkers
+# are shown the decorator itself, which is what `from operonx import graph` is used as
+if TYPE_CHECKING:
+    from operonx.graph import graph as graph
+else:
+    from operonx import graph
 
 __all__ = [
-    "BranchOp", "END", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START", "__version__",
-    "graph", "op",
+    "BranchOp", "END", "ExecutionHandle", "Frame", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START",
+    "__version__", "graph", "if_", "op",
 ]

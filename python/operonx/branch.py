@@ -230,8 +230,8 @@ class BranchOp(OpNode):
     def __init__(
         self,
         name: str | None = None,
-        cases: Iterable[tuple[Ref, Any]] | None = None,
-        default: Any = None,
+        cases: Iterable[tuple[Ref, str | OpNode]] | None = None,
+        default: str | OpNode | None = None,
         inputs: Mapping[str, Any] | None = None,
         outputs: Mapping[str, Any] | None = None,
     ) -> None:
@@ -281,7 +281,7 @@ class BranchOp(OpNode):
         }
 
     @property
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         """Kind, full name and candidates of the branch (built on first use)."""
         m = self.xget_("metadata", None)
         if m is None:
@@ -346,13 +346,13 @@ class Branch:
     def __init__(self, cases: list[tuple[Any, Any]]) -> None:
         self._cases = cases
 
-    def if_(self, condition: Ref, target: Any) -> "Branch":
+    def if_(self, condition: Ref, target: str | OpNode) -> "Branch":
         """Adds a case, tried after the ones before it."""
         return Branch(self._cases + [(condition, target)])
 
     elif_ = if_
 
-    def else_(self, target: Any, *, name: str | None = None) -> BranchOp:
+    def else_(self, target: str | OpNode, *, name: str | None = None) -> BranchOp:
         """Finishes the branch with a default target."""
         return self._make(_named(name, caller_frame(1)), target)
 
@@ -372,7 +372,7 @@ class Branch:
         return f"<Branch cases={[t for _, t in self._cases]!r}>"
 
 
-def if_(condition: Ref, target: Any) -> Branch:
+def if_(condition: Ref, target: str | OpNode) -> Branch:
     """Starts a branch: ``if_(cond, "a").if_(cond2, "b").else_("c")`` (or ``.build()``)."""
     if not isinstance(condition, Ref):
         raise GraphTypeError(

@@ -14,7 +14,7 @@ asyncio tasks, ``bound="cpu"`` ops on worker threads.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Coroutine, Iterable, Literal, Mapping
 
 from operonx._core import Engine as _Engine
 from operonx.errors import GraphTypeError, OperonUsageError
@@ -38,7 +38,7 @@ class Operon:
 
     def __init__(
         self,
-        graph: Any,
+        graph: GraphOp | Callable[..., GraphOp],
         *,
         params: Mapping[str, Any] | None = None,
         tracer: Any = None,
@@ -84,8 +84,8 @@ class Operon:
         session_id: Any = None,
         request_id: Any = None,
         tracer: Any = None,
-        errors: str = "raise",
-    ) -> dict:
+        errors: Literal["raise", "continue"] = "raise",
+    ) -> dict[str, Any]:
         """Runs the graph once and returns its outputs.
 
         The result maps each graph output to its value (a list when an output got several values), plus
@@ -111,7 +111,7 @@ class Operon:
         user_id: Any = None,
         session_id: Any = None,
         request_id: Any = None,
-        errors: str = "raise",
+        errors: Literal["raise", "continue"] = "raise",
         retain_frames: bool = True,
     ) -> ExecutionHandle:
         """Starts a run and returns its :class:`~operonx.handle.ExecutionHandle` (middleware is not
@@ -122,7 +122,9 @@ class Operon:
         inner = self._core.start(inputs, errors, retain_frames, request_id, session_id, user_id)
         return ExecutionHandle(inner, self._core.name)
 
-    def __call__(self, inputs: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    def __call__(
+        self, inputs: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Coroutine[Any, Any, dict[str, Any]]:
         """Same as :meth:`run` (returns the coroutine to await)."""
         return self.run(inputs, **kwargs)
 
@@ -134,8 +136,8 @@ class Operon:
         session_id: Any = None,
         request_id: Any = None,
         tracer: Any = None,
-        errors: str = "raise",
-    ) -> dict:
+        errors: Literal["raise", "continue"] = "raise",
+    ) -> dict[str, Any]:
         """Runs the graph from code that has no running event loop (a script, a test); the keywords
         are :meth:`run`'s.
 
@@ -166,16 +168,22 @@ class Operon:
         user_id: Any = None,
         session_id: Any = None,
         tracer: Any = None,
-        errors: str = "raise",
-    ) -> list[dict]:
+        errors: Literal["raise", "continue"] = "raise",
+    ) -> list[dict[str, Any]]:
         """Runs the graph once per inputs mapping, concurrently; results in the same order. The
         keywords are :meth:`run`'s (each run gets its own request id)."""
-        kw = {"user_id": user_id, "session_id": session_id, "tracer": tracer, "errors": errors}
-        return list(await asyncio.gather(*(self.run(inputs, **kw) for inputs in inputs_list)))
+        return list(
+            await asyncio.gather(
+                *(
+                    self.run(inputs, user_id=user_id, session_id=session_id, tracer=tracer, errors=errors)
+                    for inputs in inputs_list
+                )
+            )
+        )
 
-    def input_schema(self) -> dict:
+    def input_schema(self) -> dict[str, Any]:
         """A JSON Schema of the graph's inputs (required ones are listed under ``required``)."""
-        properties: dict[str, dict] = {}
+        properties: dict[str, dict[str, Any]] = {}
         required: list[str] = []
         for name, p in self._graph.inputs.items():
             if p.value is not None and p.ref is None:  # a bound value (a loop's initial value)
@@ -187,7 +195,7 @@ class Operon:
                 properties[name] = {"default": _jsonable(p.default)}
         return {"title": f"{self.name} inputs", "type": "object", "properties": properties, "required": required}
 
-    def output_schema(self) -> dict:
+    def output_schema(self) -> dict[str, Any]:
         """A JSON Schema of the graph's outputs."""
         return {
             "title": f"{self.name} outputs",
@@ -195,7 +203,7 @@ class Operon:
             "properties": {name: {} for name in self._graph.outputs},
         }
 
-    def serialize(self) -> dict:
+    def serialize(self) -> dict[str, Any]:
         """The graph document (see :meth:`GraphOp.export_config`)."""
         return self._graph.export_config()
 

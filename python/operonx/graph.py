@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import sys
 from types import MappingProxyType, ModuleType
-from typing import Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Self, overload
 
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
 from operonx._authoring.factories import GraphFactory, nested_forwards, nested_reads, summaries
@@ -36,9 +36,7 @@ from operonx._authoring.scopes import check_binding
 from operonx._authoring.writer import export_config
 from operonx.refs import Ref
 
-__all__ = [
-    "END", "GraphFunction", "GraphOp", "OpNode", "Param", "START", "Soft", "current_graph", "graph",
-]
+__all__ = ["END", "GraphFunction", "GraphOp", "OpNode", "Param", "START", "Soft", "current_graph", "graph"]
 
 logger = logging.getLogger("operonx")
 
@@ -130,7 +128,7 @@ class GraphOp(OpNode):
     def loop(
         cls,
         name: str | None = None,
-        until: Any = None,
+        until: str | Callable[[dict[str, Any]], object] | None = None,
         max_iterations: int = DEFAULT_MAX_ITERATIONS,
         **initial: Any,
     ) -> "GraphOp":
@@ -180,7 +178,7 @@ class GraphOp(OpNode):
 
     # -- context manager -------------------------------------------------------
 
-    def __enter__(self) -> "GraphOp":
+    def __enter__(self) -> Self:
         self._tokens.append(CURRENT.set(self))
         enter_frame(self, caller_frame(1))
         return self
@@ -318,11 +316,11 @@ class GraphOp(OpNode):
 
     # -- documents -------------------------------------------------------------------
 
-    def export_config(self) -> dict:
+    def export_config(self) -> dict[str, Any]:
         """The graph document (schema 1.0) as a JSON-ready dict (see :mod:`operonx.document`)."""
         return export_config(self)
 
-    def serialize(self) -> dict:
+    def serialize(self) -> dict[str, Any]:
         """Same as :meth:`export_config`."""
         return export_config(self)
 
@@ -363,14 +361,19 @@ class GraphFunction(GraphFactory):
 
     graph_class = GraphOp
 
+    if TYPE_CHECKING:  # the arguments are refs, plain values or None standing for the parameters
+        def __call__(self, *args: Any, **kwargs: Any) -> GraphOp: ...
 
+
+@overload
+def graph(fn: Callable[..., object], /, *, name: str | None = None, until: Any = None, max_iterations: Any = None,
+          bound: str | None = None) -> GraphFunction: ...
+@overload
+def graph(fn: None = None, /, *, name: str | None = None, until: Any = None, max_iterations: Any = None,
+          bound: str | None = None) -> Callable[[Callable[..., object]], GraphFunction]: ...
 def graph(
-    fn: Callable | None = None,
-    *,
-    name: str | None = None,
-    until: Any = None,
-    max_iterations: Any = None,
-    bound: str | None = None,
+    fn: Callable[..., object] | None = None, *, name: str | None = None, until: Any = None,
+    max_iterations: Any = None, bound: str | None = None,
 ) -> Any:
     """``@graph`` / ``@graph(name=...)``: a function whose body builds ops becomes a graph factory.
 
@@ -379,9 +382,7 @@ def graph(
     for compatibility (a graph's ``bound`` is ``"io"``).
     """
     if fn is None:
-        return lambda f: GraphFunction(
-            f, name=name, until=until, max_iterations=max_iterations, bound=bound
-        )
+        return lambda f: GraphFunction(f, name=name, until=until, max_iterations=max_iterations, bound=bound)
     return GraphFunction(fn, name=name, until=until, max_iterations=max_iterations, bound=bound)
 
 

@@ -3,8 +3,8 @@
 ::
 
     handle = engine.start({"topic": "rust"})
-    async for op, ctx, data in handle:        # a frame per result of every op bound to END/PARENT
-        print(op, ctx, data)
+    async for frame in handle:                # a Frame per result of every op bound to END/PARENT
+        print(frame.op, frame.context, frame.data)   # or: async for op, ctx, data in handle
     result = await handle.result()            # grouped by key, from every frame (also after iteration)
 
 Other ways to read it: ``await handle.wait_for("op", "var")`` (or ``await handle["op", "var"]``),
@@ -15,19 +15,22 @@ Other ways to read it: ``await handle.wait_for("op", "var")`` (or ``await handle
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Iterator
+from typing import Any, AsyncIterator, Awaitable, Iterator, Literal, overload
 
+from operonx._core import Frame
 from operonx._core import Handle as _Handle
 from operonx.errors import OperonUsageError, RunCancelled
+
+__all__ = ["ExecutionHandle", "Frame"]
 
 
 class ExecutionHandle:
     """A running graph: iterate its frames, wait for values, collect results, or cancel it.
 
-    A frame is ``(op, ctx, data)``: the op's short name, its context path (``("main",)`` for a plain
-    op, ``("main", "[i]")`` for item ``i`` of a generator's stream) and its forwarded outputs. An op
-    error is raised by the iteration after every frame produced before it. A handle dropped while
-    its run is going cancels the run.
+    A frame is a :class:`Frame` ``(op, context, data)``, a named tuple: the op's short name, its
+    context path (``("main",)`` for a plain op, ``("main", "[i]")`` for item ``i`` of a generator's
+    stream) and its forwarded outputs. An op error is raised by the iteration after every frame
+    produced before it. A handle dropped while its run is going cancels the run.
     """
 
     __slots__ = ("_inner", "_graph", "_loop")
@@ -37,10 +40,14 @@ class ExecutionHandle:
         self._graph = graph_name
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def __aiter__(self) -> _Handle:
+    def __aiter__(self) -> AsyncIterator[Frame]:
         return self._inner
 
-    def __iter__(self) -> Iterator[tuple]:
+    def __repr__(self) -> str:
+        inner = self._inner
+        return f"<ExecutionHandle graph={self._graph!r} state={inner.state!r} frame_count={inner.frame_count}>"
+
+    def __iter__(self) -> Iterator[Frame]:
         """Iterates the frames from code with no running event loop (a private loop drives async ops)."""
         loop = self._private_loop("iterate the handle with `for`")
         anext = self._inner.__anext__
@@ -57,14 +64,19 @@ class ExecutionHandle:
                 self._inner.cancel()
                 _finish_tasks(loop)
 
-    def wait_for(self, op: str, var: str) -> Any:
+    def wait_for(self, op: str, var: str) -> Awaitable[Any]:
         """Awaitable: the value of ``var`` in op ``op``'s frames: the last one already buffered, else
         the first to arrive; ``None`` once the run has ended without one."""
         return self._inner.wait_for(op, var)
 
-    def __getitem__(self, key: tuple[str, str]) -> Any:
+    def __getitem__(self, key: tuple[str, str]) -> Awaitable[Any]:
         op, var = key
         return self._inner.wait_for(op, var)
+
+    @overload
+    async def collect(self, mode: Literal["group"] = "group", unwrap: bool = False) -> dict[str, Any]: ...
+    @overload
+    async def collect(self, mode: Literal["flat"], unwrap: bool = False) -> list[dict[str, Any]]: ...
 
     async def collect(self, mode: str = "group", unwrap: bool = False) -> Any:
         """Waits for the end of the run and returns the frames not yet consumed.
@@ -86,7 +98,7 @@ class ExecutionHandle:
         self._raise_if_failed(cancelled_ok=True)
         return grouped
 
-    async def result(self, unwrap: bool = True) -> dict:
+    async def result(self, unwrap: bool = True) -> dict[str, Any]:
         """Waits for the end of the run and groups every frame by key (also after iteration).
 
         ``unwrap=True`` makes keys with one value scalars. With ``errors="continue"`` the failed ops'

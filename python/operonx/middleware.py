@@ -22,22 +22,26 @@ __all__ = ["Middleware", "run_with_middleware"]
 class Middleware:
     """Base class of middleware; every hook is optional and the defaults change nothing."""
 
-    async def before_run(self, graph: Any, inputs: dict, context: dict) -> dict:
+    async def before_run(self, graph: Any, inputs: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         """Runs before the graph; returns the inputs the run uses."""
         return inputs
 
-    async def after_run(self, graph: Any, inputs: dict, result: dict, context: dict) -> dict:
+    async def after_run(
+        self, graph: Any, inputs: dict[str, Any], result: dict[str, Any], context: dict[str, Any]
+    ) -> dict[str, Any]:
         """Runs after a successful run (``result`` already has ``"$state"``); returns the result."""
         return result
 
-    async def on_error(self, graph: Any, inputs: dict, error: BaseException, context: dict) -> Any:
+    async def on_error(
+        self, graph: Any, inputs: dict[str, Any], error: BaseException, context: dict[str, Any]
+    ) -> Any:
         """Runs when the run fails. The default re-raises ``error``; return a value to recover."""
         raise error
 
 
 async def run_with_middleware(
-    core: Any, graph: Any, chain: list[Middleware], inputs: Any, errors: str, ids: tuple
-) -> dict:
+    core: Any, graph: Any, chain: list[Middleware], inputs: Any, errors: str, ids: tuple[Any, Any, Any]
+) -> dict[str, Any]:
     """One ``engine.run()`` through ``chain``: ``before_run`` hooks in order, the run on ``core`` (the
     engine's ``_core.Engine``), then ``after_run`` hooks, or ``on_error`` hooks, in reverse order.
     ``ids`` is ``(request_id, session_id, user_id)``; a missing id is a new uuid4."""

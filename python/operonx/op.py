@@ -19,10 +19,11 @@ from __future__ import annotations
 import functools
 import inspect
 import weakref
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Generic, Literal, Mapping, ParamSpec, Protocol, Sequence, TypeVar, overload
 
 from operonx.errors import GraphTypeError, OperonUsageError
 from operonx._authoring.functions import (
+    Bound,
     check_bound,
     check_delay,
     check_keys,
@@ -31,30 +32,37 @@ from operonx._authoring.functions import (
     read_source,
     refuse_unsupported,
 )
-from operonx._authoring.nodes import OpNode, Param, current_get, output_params
-from operonx._authoring.options import push, setup, unknown
-from operonx._authoring.scopes import check_scope, refs_in
+from operonx._authoring.code_node import CodeNode
+from operonx._authoring.nodes import current_get
+from operonx._authoring.options import setup
 from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name, site_of
-from operonx.refs import PARENT, Ref
+from operonx.refs import Ref
 
-__all__ = ["op", "OpFunction", "FuncOp", "declared_outputs"]
+__all__ = ["op", "Bound", "OpFunction", "FuncOp", "declared_outputs"]
 
 _UNPARSED: Any = object()
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-class OpFunction:
+
+class OpFunction(Generic[P, R]):
     """A function decorated with ``@op``.
 
     Called inside ``with GraphOp(...)`` it adds a node to that graph and
     returns it; called anywhere else it raises
     :class:`~operonx.errors.OperonUsageError` (a node made outside any graph
     would silently belong to none). The original function is ``.func`` (and
-    ``__wrapped__``).
+    ``__wrapped__``), with its
+    exact signature for type checkers.
     """
+
+    func: Callable[P, R]
+    __wrapped__: Callable[P, R]
 
     def __init__(
         self,
-        func: Callable,
+        func: Callable[P, R],
         *,
         bound: str | None = None,
         cache: Any = False,
@@ -106,36 +114,64 @@ class OpFunction:
     def __repr__(self) -> str:
         return f"<op {self.qualname}>"
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        graph = current_get()
-        if graph is None:
-            raise OperonUsageError(
-                f"{self.func_name}() is an op: calling it adds a node to the graph of the enclosing "
-                f"`with GraphOp(...):` block, and there is none here. Call it inside one, or call the "
-                f"plain function as {self.func_name}.func(...)"
-            )
-        if args:
-            raise GraphTypeError(
-                f"{self.func_name}(): inside a graph, bind inputs by keyword (got {len(args)} positional)"
-            )
-        frame = caller_frame(1)
-        name = kwargs.get("name")
-        auto = False
-        if name is None or type(name) is Ref:  # a Ref binds a parameter called `name`
-            name = self.name or assigned_name(frame)
-            if name is None or self.name:
-                name, auto = name or self.fallback_name, True
-        node = _new(FuncOp)
-        # site_of(graph, frame), inlined for the common case
-        site = frame.f_lasti if frame is graph.frame_ else site_of(graph, frame)
-        setup(node, self, graph, name, kwargs, auto, site)
-        return node
+    if TYPE_CHECKING:
+        # For type checkers (see op()): only a keyword call is valid (it adds a node to the graph).
+        def __call__(
+            self, *, name: str | Ref | None = None, inputs: Mapping[str, Any] | None = None,
+            outputs: Mapping[str, Ref] | Ref | None = None, bound: Bound | Ref | None = None,
+            cache: bool | Ref | None = None, delay: float | Ref | None = None,
+            return_keys: Sequence[str] | Ref | None = None, **kwargs: Any,
+        ) -> FuncOp[P, R]: ...
+    else:
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            graph = current_get()
+            if graph is None:
+                raise OperonUsageError(
+                    f"{self.func_name}() is an op: calling it adds a node to the graph of the enclosing "
+                    f"`with GraphOp(...):` block, and there is none here. Call it inside one, or call the "
+                    f"plain function as {self.func_name}.func(...)"
+                )
+            if args:
+                raise GraphTypeError(
+                    f"{self.func_name}(): inside a graph, bind inputs by keyword (got {len(args)} positional)"
+                )
+            frame = caller_frame(1)
+            name = kwargs.get("name")
+            auto = False
+            if name is None or type(name) is Ref:  # a Ref binds a parameter called `name`
+                name = self.name or assigned_name(frame)
+                if name is None or self.name:
+                    name, auto = name or self.fallback_name, True
+            node = _new(FuncOp)
+            # site_of(graph, frame), inlined for the common case
+            site = frame.f_lasti if frame is graph.frame_ else site_of(graph, frame)
+            setup(node, self, graph, name, kwargs, auto, site)
+            return node
+
+
+class OpDecorator(Protocol):
+    """What ``@op(...)`` with options returns: the decorator, keeping the function's type."""
+    def __call__(self, func: Callable[P, R], /) -> OpFunction[P, R]: ...
+
+
+@overload
+def op(
+    func: Callable[P, R], /, *, bound: Bound | None = None, cache: bool = False, delay: float = 0,
+    name: str | None = None, return_keys: Sequence[str] | None = None, executor: Literal["thread"] | None = None,
+    retries: None = None, timeout: None = None, tracer: None = None,
+) -> OpFunction[P, R]: ...
+@overload
+def op(
+    func: None = None, /, *, bound: Bound | None = None, cache: bool = False, delay: float = 0,
+    name: str | None = None, return_keys: Sequence[str] | None = None, executor: Literal["thread"] | None = None,
+    retries: None = None, timeout: None = None, tracer: None = None,
+) -> OpDecorator: ...
 
 
 def op(
-    func: Callable | None = None,
+    func: Callable[..., Any] | None = None,
     *,
-    bound: str | None = None,
+    bound: Bound | None = None,
     cache: Any = False,
     delay: float = 0,
     name: str | None = None,
@@ -158,6 +194,17 @@ def op(
     ``cache``, ``delay``, ``retries``, ``timeout`` and ``tracer`` are not
     implemented yet: switched on (``cache=True``, ``delay=0.5``...) they raise
     :class:`~operonx.errors.OperonUsageError` rather than being ignored.
+
+    Typing: ``@op def f(x: int) -> dict[str, int]`` is an ``OpFunction`` of that signature. Type checkers
+    see ``f.func`` (and ``__wrapped__``) as the function itself (``f.func(1)`` checks, ``f.func("a")``
+    does not) and check the options (``@op(bound="gpu")``, ``@op`` on a non-callable: errors). A call
+    with keywords only is the call that adds a node: it returns a ``FuncOp`` of the same signature, whose
+    ``node["k"]`` is a :class:`~operonx.refs.Ref` and which wires with ``>>``, ``>`` and ``~``; its options
+    (``name``, ``inputs``, ``outputs``, ``bound``, ``cache``, ``delay``, ``return_keys``) are checked,
+    each also taking a Ref (a parameter of that name), while inputs take any value, since a Ref or a
+    literal stands for the argument (a ParamSpec cannot retype them; unknown names are an error when the
+    graph is built). A call with positional arguments is an error (inside a graph inputs are bound by keyword;
+    outside one an op cannot be called): call the plain function as ``f.func(...)``.
     """
     for option, value in (("retries", retries), ("timeout", timeout), ("tracer", tracer)):
         refuse_unsupported(option, value)
@@ -197,14 +244,11 @@ def _spec_for(fn: Any) -> OpFunction:
 
 
 # ---------------------------------------------------------------------------
-# The code-op node
+# The code-op node (its graph-facing part: operonx._authoring.code_node)
 # ---------------------------------------------------------------------------
 
 
-_refs_in = refs_in
-
-
-class FuncOp(OpNode):
+class FuncOp(CodeNode, Generic[P, R]):
     """A code op: one call of a Python function inside a graph.
 
     Made by calling an ``@op`` function inside ``with GraphOp(...)``, or
@@ -215,15 +259,12 @@ class FuncOp(OpNode):
     inputs (or map declared outputs to ``PARENT[...]``).
     """
 
-    # the builder's fields (see operonx._authoring.nodes): the function's OpFunction, shared by its
-    # nodes, and the inputs bound {name: ref or literal}
-    __slots__ = ("spec_", "bind_")
+    __slots__ = ()
     spec_: OpFunction
-    bind_: dict[str, Any]
 
     type = "code"
 
-    def __init__(self, code_fn: Callable | None = None, **kwargs: Any) -> None:
+    def __init__(self, code_fn: Callable[P, R] | None = None, **kwargs: Any) -> None:
         if code_fn is None:
             raise GraphTypeError("FuncOp needs code_fn=<function>")
         graph = current_get()
@@ -242,7 +283,7 @@ class FuncOp(OpNode):
     # -- what users read ------------------------------------------------------
 
     @property
-    def func(self) -> Callable:
+    def func(self) -> Callable[P, R]:
         """The plain Python function this op calls."""
         return self.spec_.func
 
@@ -288,97 +329,6 @@ class FuncOp(OpNode):
     @delay.setter
     def delay(self, value: float) -> None:
         self.xset_("delay", check_delay(value))
-
-    def declared_(self) -> tuple[str, ...] | None:
-        """The output keys: ``return_keys=`` given to the call, else the function's."""
-        x = self.x_
-        if x is not None:
-            rk = x.get("rkeys")
-            if rk is not None:
-                return rk
-        return self.spec_.outputs
-
-    @property
-    def return_keys(self) -> tuple[str, ...] | None:
-        """The declared output keys (``None``: open until run time)."""
-        return self.declared_()
-
-    @property
-    def inputs(self) -> dict[str, Param]:
-        """The op's inputs in signature order (then extra ``**kwargs`` inputs)."""
-        spec = self.spec_
-        bind = self.bind_
-        defaults = spec.defaults
-        out: dict[str, Param] = {}
-        for p in spec.params:
-            has = p in defaults
-            out[p] = Param(p, not has, defaults[p] if has else None, bind.get(p))
-        for k, v in bind.items():
-            if k not in out:
-                out[k] = Param(k, False, None, v)
-        return out
-
-    @property
-    def outputs(self) -> dict[str, Param]:
-        """Declared outputs (plus mapped ones); a mapped output's value is its PARENT ref."""
-        return output_params(self.declared_() or (), self.xget_("omap", None) or {})
-
-    @property
-    def metadata(self) -> dict:
-        """Kind, full name, function name and source of the op (built on first use)."""
-        m = self.xget_("metadata", None)
-        if m is None:
-            spec = self.spec_
-            m = {
-                "type": "code",
-                "name": self.full_name,
-                "function_name": spec.func_name,
-                "code_fn": spec.source,
-            }
-            self.xset_("metadata", m)
-        return m
-
-    # -- wiring hooks -----------------------------------------------------------
-
-    def map_output_(self, key: str, target: str) -> None:
-        outs = self.declared_()
-        if outs is not None and key not in outs:
-            raise GraphTypeError(
-                f"op {self.name!r}: {key!r} is not an output of {self.spec_.func_name}(); "
-                f"outputs: {list(outs)}"
-            )
-        self.set_omap_(key, target)
-
-    def bind_input_(self, key: str, ref: Ref) -> None:
-        spec = self.spec_
-        if key not in spec.param_set and not spec.has_varkw:
-            raise unknown(spec, key)
-        check_scope(self.graph, f"op {self.name!r}", key, ref)
-        self.bind_[key] = push(self, key, ref)
-
-    def reads_(self) -> Iterator[tuple[str, bool, Any]]:
-        spec = self.spec_
-        defaults = spec.defaults
-        params = spec.param_set
-        for k, v in self.bind_.items():
-            if isinstance(v, Ref):
-                first = True
-                for r in _refs_in(v):
-                    if r.src_ is PARENT:
-                        if first and k not in params:  # a **kwargs extra: optional
-                            yield r.var_, True, None
-                        elif first and k in defaults:
-                            yield r.var_, True, defaults[k]
-                        else:
-                            yield r.var_, False, None
-                    first = False
-
-    def forwards_(self, wired_to_end: bool) -> Iterator[str]:
-        omap = self.xget_("omap", None)
-        if omap:
-            yield from omap.values()
-        elif wired_to_end:
-            yield from self.declared_() or ()
 
 
 _new = object.__new__

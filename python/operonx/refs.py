@@ -128,7 +128,7 @@ class Ref:
         return self.var_
 
     @property
-    def transforms(self) -> list:
+    def transforms(self) -> list[tuple[str, tuple[Any, ...]]]:
         """The recorded transforms, as ``[(kind, args), ...]``."""
         return list(self.tf_)
 
@@ -285,7 +285,7 @@ class Ref:
 
     # -- data wiring ---------------------------------------------------------
 
-    def __rshift__(self, other: Any) -> Any:
+    def __rshift__(self, other: Ref) -> Ref:
         """``op["k"] >> PARENT["out"]`` maps an output; ``a["k"] >> b["x"]`` binds b's input."""
         if not isinstance(other, Ref):
             return NotImplemented

@@ -7,11 +7,12 @@ import ast
 import inspect
 import textwrap
 from collections import deque
-from typing import Any, Callable
+from typing import Any, Callable, Literal, get_args
 
 from operonx.errors import GraphError, GraphTypeError, OperonUsageError
 
 __all__ = [
+    "Bound",
     "UNSUPPORTED",
     "check_bound",
     "check_delay",
@@ -22,7 +23,9 @@ __all__ = [
     "read_source",
 ]
 
-_BOUNDS = ("sync", "io", "cpu")
+#: Where an op runs: ``"sync"`` (inline), ``"io"`` (an asyncio task) or ``"cpu"`` (a worker thread).
+Bound = Literal["sync", "io", "cpu"]
+_BOUNDS: tuple[str, ...] = get_args(Bound)
 _EMPTY = inspect.Parameter.empty
 
 

@@ -14,7 +14,7 @@ because defining an op reads and writes them on its hot path.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Any, Iterable
+from typing import Any, Iterable, Never, NoReturn, Self, Sequence, TypeVar, overload
 
 from operonx.errors import GraphError, GraphTypeError
 from operonx.refs import PARENT, Ref
@@ -23,6 +23,12 @@ __all__ = [
     "CURRENT", "END", "START", "OpNode", "Param", "Soft", "Terminal", "connect", "current_get",
     "current_graph", "mark_built", "nodes_of", "output_params", "wire_end", "wire_start",
 ]
+
+_N = TypeVar("_N", bound="OpNode")
+#: A list on the right of ``>>`` (``a >> [b, ~c]``). On the left (``[a, b] >> c``) a list is typed
+#: before the operator is seen, and a type checker may widen a list of ops to ``list[object]``, so
+#: there any sequence is accepted and its items are checked when the edge is added.
+Wired = Sequence["OpNode | Soft"]
 
 #: The graph of the innermost ``with GraphOp(...)`` block.
 CURRENT: ContextVar[Any] = ContextVar("operonx_current_graph", default=None)
@@ -80,7 +86,7 @@ class Soft:
     def __repr__(self) -> str:
         return f"~{self.node!r}"
 
-    def __rrshift__(self, other: Any) -> "OpNode":
+    def __rrshift__(self, other: OpNode | Sequence[object]) -> OpNode:
         connect(other, self.node, True)
         return self.node
 
@@ -148,6 +154,15 @@ class OpNode:
     # `__getitem__` reads outputs: an op is not a sequence
     __iter__ = None
 
+    @overload
+    def __rshift__(self, other: _N) -> _N: ...
+    @overload
+    def __rshift__(self, other: Soft) -> Soft: ...
+    @overload
+    def __rshift__(self, other: EndType) -> EndType: ...
+    @overload
+    def __rshift__(self, other: Wired) -> Wired: ...
+
     def __rshift__(self, other: Any) -> Any:
         g = self.graph
         if isinstance(other, OpNode) and g is not None and not g.built_:
@@ -163,9 +178,14 @@ class OpNode:
         connect(self, other, False)
         return other
 
-    def __rrshift__(self, other: Any) -> Any:
+    def __rrshift__(self, other: Soft | Sequence[object]) -> Self:
         connect(other, self, False)
         return self
+
+    @overload
+    def __gt__(self, other: _N) -> _N: ...
+    @overload
+    def __gt__(self, other: Wired) -> Wired: ...
 
     def __gt__(self, other: Any) -> Any:
         if other is END:
@@ -173,7 +193,7 @@ class OpNode:
         connect(self, other, True)
         return other
 
-    def __lt__(self, other: Any) -> Any:
+    def __lt__(self, other: OpNode | Sequence[object]) -> Self:
         # `[a, b] > c` arrives here as c.__lt__([a, b]); `a < c` means `c > a`.
         connect(other, self, True)
         return self
@@ -213,7 +233,7 @@ class OpNode:
         return ()
 
     @property
-    def metadata(self) -> dict:
+    def metadata(self) -> dict[str, Any]:
         """Descriptive data about the op (its kind, full name...), created on first use."""
         m = self.xget_("metadata", None)
         if m is None:
@@ -320,24 +340,29 @@ class Terminal:
 class StartType(Terminal):
     __slots__ = ()
 
+    @overload
+    def __rshift__(self, other: _N) -> _N: ...
+    @overload
+    def __rshift__(self, other: Sequence[OpNode]) -> Sequence[OpNode]: ...
+
     def __rshift__(self, other: Any) -> Any:
         return wire_start(other)
 
-    def __gt__(self, other: Any) -> Any:
+    def __gt__(self, other: Never) -> NoReturn:
         raise GraphTypeError("a soft edge cannot start at START: write START >> op")
 
 
 class EndType(Terminal):
     __slots__ = ()
 
-    def __rrshift__(self, other: Any) -> Any:
+    def __rrshift__(self, other: OpNode | Sequence[object]) -> EndType:
         wire_end(other)
         return self
 
-    def __lt__(self, other: Any) -> Any:
+    def __lt__(self, other: Never) -> NoReturn:
         raise GraphTypeError("a soft edge cannot end at END: write op >> END")
 
-    def __invert__(self) -> Any:
+    def __invert__(self) -> NoReturn:
         raise GraphTypeError("END cannot be a soft target: write op >> END")
 
 

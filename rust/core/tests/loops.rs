@@ -45,6 +45,14 @@ fn a_root_loop_feeds_outputs_back_until_the_condition_holds() {
 }
 
 #[test]
+fn every_iteration_counts_its_op_runs() {
+    let out = engine(&root_loop(json!("count >= 3"), 10, 0)).run(json!({})).unwrap();
+    assert_eq!(out.op_runs, 3);
+    let out = engine(&root_loop(json!("count >= 3"), 10, 0)).run(json!({"count": 2})).unwrap();
+    assert_eq!(out.op_runs, 1);
+}
+
+#[test]
 fn run_inputs_override_initial_values() {
     let out = engine(&root_loop(json!("count >= 3"), 10, 0)).run(json!({"count": 2})).unwrap();
     assert_eq!(out.outputs["count"], json!(3));

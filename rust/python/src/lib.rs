@@ -4,7 +4,7 @@
 //! `runtime` (the Python value model the core's run semantics work over), `driver` (a run stepped
 //! on the caller's event-loop thread, and its `"$state"` view), `handle` (the consumer side and its
 //! awaitables), `errors` (the exception family), `until` (the grammar of a loop's `until`, asked
-//! when a loop is written), plus `call` (vectorcall), `frames` (frame tuples), `value` (constants
+//! when a loop is written), plus `call` (vectorcall), `frames` (the `Frame` named tuple), `value` (constants
 //! and transforms) and `workers` (threads for cpu ops).
 
 #![warn(missing_docs)]
@@ -47,5 +47,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::PyHandle>()?;
     m.add_class::<handle::PyReady>()?;
     m.add_class::<handle::PyNextFrame>()?;
+    m.add("Frame", frames::frame_type(m.py()))?;
     Ok(())
 }

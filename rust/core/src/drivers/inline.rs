@@ -27,6 +27,8 @@ pub struct RunOutput {
     pub errors: Vec<EngineError>,
     /// Loops that stopped because they reached `max_iterations`: `(loop full name, context)`.
     pub loops_at_max: Vec<(String, Vec<String>)>,
+    /// How many times ops ran (every loop iteration's and stream item's runs counted).
+    pub op_runs: u64,
 }
 
 /// A generator op being pulled: its stream, where it runs, and its next item's index.
@@ -174,7 +176,8 @@ impl Inline<'_> {
             .iter()
             .map(|(op, path)| (plan.ops[*op as usize].full_name.clone(), render(path)))
             .collect();
-        Ok(RunOutput { outputs, frames, errors: self.run.take_errors(), loops_at_max })
+        let op_runs = self.run.op_runs();
+        Ok(RunOutput { outputs, frames, errors: self.run.take_errors(), loops_at_max, op_runs })
     }
 }
 

@@ -21,7 +21,10 @@ impl<M: Model> Run<M> {
             return self.prepare_builtin(rt, op, ctx, args);
         }
         match self.resolve_into(rt, op, ctx, args) {
-            Ok(()) => true,
+            Ok(()) => {
+                self.op_runs += 1;
+                true
+            }
             Err(failure) => {
                 self.input_failed(rt, op, ctx, args, failure);
                 false
@@ -57,6 +60,9 @@ impl<M: Model> Run<M> {
         if let Err(failure) = self.resolve_into(rt, op, ctx, args) {
             self.input_failed(rt, op, ctx, args, failure);
             return false;
+        }
+        if kind == OpKind::Branch {
+            self.op_runs += 1;
         }
         let done =
             if kind == OpKind::LoopExit { self.end_iteration(rt, op, ctx) } else { self.builtin(rt, op, ctx, args) };

@@ -48,6 +48,9 @@ pub struct Run<M: Model> {
     pub(super) tags: Vec<M::Value>,
     pub(super) loops: Loops<M::Value>,
     pub(super) token: Option<CancelToken>,
+    /// Op runs so far: calls handed to the driver and branches taken, counted once per loop
+    /// iteration and per stream item they ran in.
+    pub(super) op_runs: u64,
 }
 
 impl<M: Model> Run<M> {
@@ -69,6 +72,7 @@ impl<M: Model> Run<M> {
             tags: Vec::new(),
             loops: Loops::default(),
             token: None,
+            op_runs: 0,
         }
     }
 
@@ -91,6 +95,7 @@ impl<M: Model> Run<M> {
             tags,
             loops,
             token,
+            op_runs,
         } = self;
         state.reset(plan);
         values.reset(plan.ops.len());
@@ -111,6 +116,7 @@ impl<M: Model> Run<M> {
         tags.clear();
         *loops = Loops::default();
         *token = None;
+        *op_runs = 0;
     }
 
     /// Lets go of everything the run produced (values, frames, errors, waiters; its inputs become
@@ -125,6 +131,7 @@ impl<M: Model> Run<M> {
         self.tags.clear();
         self.loops = Loops::default();
         self.token = None;
+        self.op_runs = 0;
         self.phase = Phase::Finished;
     }
 
@@ -236,6 +243,13 @@ impl<M: Model> Run<M> {
     /// The run's error, once it failed.
     pub fn failure(&self) -> Option<&M::Failure> {
         self.failure.as_ref()
+    }
+
+    /// How many times ops ran: each call of a code op (a generator's once, its per-item consumers
+    /// once per item) and each branch evaluated, in every loop iteration. Built-in plumbing (a
+    /// nested graph's or loop's entry and end) is not counted.
+    pub fn op_runs(&self) -> u64 {
+        self.op_runs
     }
 
     /// The tags ops returned under `$tags`, each once.

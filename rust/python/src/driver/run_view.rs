@@ -3,7 +3,7 @@
 use operonx::plan::{Builtin, OpKind};
 use pyo3::exceptions::PyKeyError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PySet, PyString, PyTuple};
 
 use super::{lock, PyRun};
 use crate::runtime::lookup;
@@ -77,22 +77,39 @@ impl PyRunView {
         Ok(loops)
     }
 
-    /// Every `(op full name, var)` key with a value, graph inputs first.
+    /// Every `(op full name, var)` key with a value, each once, graph inputs first. A loop or nested
+    /// graph is two ops of the plan under one name (and a root loop's are named as the graph): their
+    /// keys are listed once.
     fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let r = self.run.get();
         let eng = r.engine();
         let core = lock(r)?;
         let keys = PyList::empty(py);
-        let inputs = core.run().inputs().bind(py);
-        for k in inputs.try_iter()? {
-            keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan().full_name).into_any(), k?])?)?;
+        let seen = PySet::empty(py)?;
+        let add = |name: &str, var: Bound<'py, PyAny>| -> PyResult<()> {
+            let key = PyTuple::new(py, [PyString::new(py, name).into_any(), var])?;
+            if !seen.contains(&key)? {
+                seen.add(&key)?;
+                keys.append(key)?;
+            }
+            Ok(())
+        };
+        for k in core.run().inputs().bind(py).try_iter()? {
+            add(&eng.plan().full_name, k?)?;
         }
         for (i, record) in core.run().values().ops_with_values() {
             for k in record.bind(py).try_iter()? {
-                keys.append(PyTuple::new(py, [PyString::new(py, &eng.plan().ops[i].full_name).into_any(), k?])?)?;
+                add(&eng.plan().ops[i].full_name, k?)?;
             }
         }
         Ok(keys)
+    }
+
+    /// How many times ops ran in this run: each call of a code op (a generator's once, an op fed
+    /// its items once per item) and each branch, in every loop iteration.
+    #[getter]
+    fn ops_run(&self) -> PyResult<u64> {
+        Ok(lock(self.run.get())?.run().op_runs())
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -119,12 +136,11 @@ impl PyRunView {
         self.id(py, 2)
     }
 
-    fn __repr__(&self) -> PyResult<String> {
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let keys = self.keys(py)?.len();
         let r = self.run.get();
-        let eng = r.engine();
-        let core = lock(r)?;
-        let done = core.run().values().ops_with_values().count();
-        Ok(format!("RunState(name='{}', ops_run={done})", eng.plan().name))
+        let runs = lock(r)?.run().op_runs();
+        Ok(format!("RunState(name='{}', ops_run={runs}, keys={keys})", r.engine().plan().name))
     }
 }
 

@@ -42,7 +42,7 @@ pub(crate) fn ready(py: Python<'_>, value: Bound<'_, PyAny>) -> PyResult<Py<PyAn
     Ok(Py::new(py, PyReady { value: Some(value.unbind()) })?.into_any())
 }
 
-/// What `handle.__anext__()` returns: awaiting it gives the next `(op, ctx, data)` frame, raises
+/// What `handle.__anext__()` returns: awaiting it gives the next `Frame(op, context, data)`, raises
 /// `StopAsyncIteration` at the end, or raises the run's error after its last frame.
 ///
 /// The frame is taken from the buffer only when the awaiting task resumes, never handed to a

@@ -20,7 +20,7 @@ pub(crate) use awaitables::{PyNextFrame, PyReady};
 
 /// What awaiting the next frame comes to: a frame, or a loop future to wait on first.
 pub(crate) enum Next {
-    /// The `(op, ctx, data)` tuple.
+    /// The `Frame(op, context, data)`.
     Frame(Py<PyAny>),
     /// A future (already marked as awaited) that is resolved when a frame arrives or the run ends.
     Wait(Py<PyAny>),
@@ -173,7 +173,7 @@ impl PyHandle {
         settle(run)
     }
 
-    /// Frames not yet consumed, as `(op, ctx, data)` tuples; iteration then ends.
+    /// Frames not yet consumed, as `Frame(op, context, data)` tuples; iteration then ends.
     fn take_rest<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let run = self.run.bind(py);
         let eng = run.get().engine();
@@ -192,7 +192,7 @@ impl PyHandle {
         Ok(list)
     }
 
-    /// Every frame of the run, as `(op, ctx, data)` tuples (needs `retain_frames=True`).
+    /// Every frame of the run, as `Frame(op, context, data)` tuples (needs `retain_frames=True`).
     fn all_frames<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let run = self.run.bind(py);
         let eng = run.get().engine();
@@ -267,6 +267,19 @@ impl PyHandle {
     #[getter]
     fn done(&self) -> PyResult<bool> {
         Ok(lock(self.run.get())?.run().is_over())
+    }
+
+    /// Where the run is: `"created"` (not started yet), `"running"`, `"finished"`, `"failed"` or
+    /// `"cancelled"`.
+    #[getter]
+    fn state(&self) -> PyResult<&'static str> {
+        Ok(match lock(self.run.get())?.run().phase() {
+            Phase::Created => "created",
+            Phase::Running => "running",
+            Phase::Finished => "finished",
+            Phase::Failed => "failed",
+            Phase::Cancelled => "cancelled",
+        })
     }
 
     /// True when the run was cancelled.
