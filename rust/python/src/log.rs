@@ -11,10 +11,12 @@ use pyo3::types::PyDict;
 /// `logging.DEBUG`.
 const DEBUG: i32 = 10;
 
-/// The `operonx` logger and its `isEnabledFor` cache (`None` where `logging` keeps none).
+/// The `operonx` logger, its `isEnabledFor` cache (`None` where `logging` keeps none) and the key
+/// `DEBUG` as a Python int.
 struct Logger {
     logger: Py<PyAny>,
     cache: Option<Py<PyDict>>,
+    debug: Py<PyAny>,
 }
 
 static LOGGER: PyOnceLock<Logger> = PyOnceLock::new();
@@ -23,7 +25,7 @@ fn logger(py: Python<'_>) -> PyResult<&'static Logger> {
     LOGGER.get_or_try_init(py, || {
         let logger = py.import("logging")?.call_method1("getLogger", ("operonx",))?;
         let cache = logger.getattr("_cache").ok().and_then(|c| c.cast_into::<PyDict>().ok()).map(Bound::unbind);
-        Ok(Logger { logger: logger.unbind(), cache })
+        Ok(Logger { logger: logger.unbind(), cache, debug: DEBUG.into_pyobject(py)?.into_any().unbind() })
     })
 }
 
@@ -33,7 +35,7 @@ pub(crate) fn debug_enabled(py: Python<'_>) -> bool {
         return false;
     };
     if let Some(cache) = &l.cache {
-        if let Ok(Some(hit)) = cache.bind(py).get_item(DEBUG) {
+        if let Ok(Some(hit)) = cache.bind(py).get_item(l.debug.bind(py)) {
             return hit.is_truthy().unwrap_or(false);
         }
     }

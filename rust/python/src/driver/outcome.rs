@@ -56,12 +56,18 @@ impl RunCore {
         }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn release_over(&mut self, py: Python<'_>) {
+    /// Logs the end of a run that logs (once); nothing for the others.
+    #[inline]
+    pub(super) fn log_end(&mut self, py: Python<'_>) {
         if let Some(log) = self.log.take() {
             log.end(py, self);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn release_over(&mut self, py: Python<'_>) {
+        self.log_end(py);
         self.deferred.clear();
         for g in self.sync_gens.drain(..) {
             let _ = g.iter.bind(py).call_method0(pyo3::intern!(py, "close"));

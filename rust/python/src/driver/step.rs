@@ -29,13 +29,12 @@ pub fn start(
     lock(run.get())?.mark_started();
     drive(&run)?;
     let mut core = lock(run.get())?;
-    if let Some(err) = core.run.failure().map(|e| e.clone_ref(py)) {
-        core.release(py);
-        return Err(err);
+    if let Some(err) = core.run.failure() {
+        return Err(err.clone_ref(py));
     }
     if core.no_work_left() {
         core.run.finish();
-        core.release(py);
+        core.log_end(py);
         return Ok(core.result(py, &run)?.into_any().unbind());
     }
     let event_loop = core.ensure_loop(py, eng)?;
