@@ -35,8 +35,22 @@ pub(crate) fn debug_enabled(py: Python<'_>) -> bool {
         return false;
     };
     if let Some(cache) = &l.cache {
-        if let Ok(Some(hit)) = cache.bind(py).get_item(l.debug.bind(py)) {
-            return hit.is_truthy().unwrap_or(false);
+        // SAFETY: both are live objects (held by `LOGGER`) and the GIL is held (`py`). The result is a
+        // borrowed reference, compared by address only; were the lookup to raise (an int key never
+        // does), the error is cleared and the full check below decides.
+        let on = unsafe {
+            let hit = pyo3::ffi::PyDict_GetItemWithError(cache.as_ptr(), l.debug.as_ptr());
+            if hit.is_null() {
+                if !pyo3::ffi::PyErr_Occurred().is_null() {
+                    pyo3::ffi::PyErr_Clear();
+                }
+                None
+            } else {
+                Some(hit == pyo3::ffi::Py_True())
+            }
+        };
+        if let Some(on) = on {
+            return on;
         }
     }
     l.logger.bind(py).call_method1("isEnabledFor", (DEBUG,)).and_then(|r| r.is_truthy()).unwrap_or(false)

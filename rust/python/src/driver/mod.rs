@@ -127,7 +127,7 @@ pub(crate) struct RunCore {
     resume_scheduled: bool,
     ids: [Option<Py<PyAny>>; 3],
     /// Set while the run logs at DEBUG (see [`crate::log`]); taken when its end is logged.
-    log: Option<RunLog>,
+    log: Option<Box<RunLog>>,
 }
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -207,7 +207,7 @@ pub(crate) fn new_run<'py>(
         log: None,
     };
     if debug_enabled(py) {
-        core.log = Some(RunLog::begin(py, &mut core));
+        core.log = Some(Box::new(RunLog::begin(py, &mut core)));
     }
     Bound::new(
         py,
