@@ -97,3 +97,19 @@ def test_nothing_is_logged_when_debug_is_off_and_a_level_change_is_seen(caplog):
     with caplog.at_level(logging.DEBUG, logger="operonx"):
         engine.run_sync({"x": 1})
     assert len(messages(caplog)) == 3
+
+
+def test_a_disabled_op_and_what_follows_it_are_logged_as_skipped(caplog):
+    with GraphOp(name="d") as g:
+        a = inc(x=PARENT["x"], name="a")
+        off = inc(x=PARENT["x"], name="off")
+        off.enabled = False
+        after = inc(x=off["y"], name="after")
+        START >> [a, off]
+        a >> END
+        off >> after >> END
+    with caplog.at_level(logging.DEBUG, logger="operonx"):
+        Operon(g).run_sync({"x": 1})
+    got = messages(caplog)
+    assert "op 'd.off' skipped (context ('main',))" in got
+    assert "op 'd.after' skipped (context ('main',))" in got

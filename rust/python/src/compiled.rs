@@ -13,6 +13,7 @@ use pyo3::types::{PyFunction, PyString, PyTuple};
 use rustc_hash::FxHashMap;
 
 use crate::errors::to_pyerr;
+use crate::log::DebugCheck;
 use crate::model::PyModel;
 use crate::value::{int_to_py, json_to_py};
 
@@ -45,6 +46,8 @@ pub(crate) struct Compiled {
     /// allocate no scheduler state, value store or frame buffer, and move no run around); only for
     /// plans of at most [`SPARE_MAX_OPS`] ops.
     spare: Mutex<Option<Box<Run<PyModel>>>>,
+    /// Whether a run logs at DEBUG.
+    debug: DebugCheck,
 }
 
 impl Compiled {
@@ -123,7 +126,14 @@ impl Compiled {
             root_context,
             facts,
             spare: Mutex::new(None),
+            debug: DebugCheck::new(py)?,
         })
+    }
+
+    /// True when a run of this engine logs at DEBUG (asked once per run).
+    #[inline]
+    pub fn debug_enabled(&self, py: Python<'_>) -> bool {
+        self.debug.enabled(py)
     }
 
     /// The plan.

@@ -29,30 +29,50 @@ fn logger(py: Python<'_>) -> PyResult<&'static Logger> {
     })
 }
 
-/// True when the `operonx` logger would emit a DEBUG record (false when that cannot be told).
-pub(crate) fn debug_enabled(py: Python<'_>) -> bool {
-    let Ok(l) = logger(py) else {
-        return false;
-    };
-    if let Some(cache) = &l.cache {
-        // SAFETY: both are live objects (held by `LOGGER`) and the GIL is held (`py`). The result is a
-        // borrowed reference, compared by address only; were the lookup to raise (an int key never
-        // does), the error is cleared and the full check below decides.
-        let on = unsafe {
-            let hit = pyo3::ffi::PyDict_GetItemWithError(cache.as_ptr(), l.debug.as_ptr());
-            if hit.is_null() {
-                if !pyo3::ffi::PyErr_Occurred().is_null() {
-                    pyo3::ffi::PyErr_Clear();
-                }
-                None
-            } else {
-                Some(hit == pyo3::ffi::Py_True())
-            }
-        };
-        if let Some(on) = on {
-            return on;
-        }
+/// Asks whether a run logs, for one engine: holds the logger's `isEnabledFor` cache and the key
+/// `DEBUG`, so that the question costs one dict lookup per run.
+pub(crate) struct DebugCheck {
+    cache: Option<Py<PyDict>>,
+    key: Py<PyAny>,
+}
+
+impl DebugCheck {
+    /// The check for an engine being built.
+    pub(crate) fn new(py: Python<'_>) -> PyResult<DebugCheck> {
+        let l = logger(py)?;
+        Ok(DebugCheck { cache: l.cache.as_ref().map(|c| c.clone_ref(py)), key: l.debug.clone_ref(py) })
     }
+
+    /// True when the `operonx` logger would emit a DEBUG record (false when that cannot be told).
+    #[inline]
+    pub(crate) fn enabled(&self, py: Python<'_>) -> bool {
+        if let Some(cache) = &self.cache {
+            // SAFETY: both are live objects (held here) and the GIL is held (`py`). The result is a
+            // borrowed reference, compared by address only; were the lookup to raise (an int key
+            // never does), the error is cleared and the full check decides.
+            let on = unsafe {
+                let hit = pyo3::ffi::PyDict_GetItemWithError(cache.as_ptr(), self.key.as_ptr());
+                if hit.is_null() {
+                    if !pyo3::ffi::PyErr_Occurred().is_null() {
+                        pyo3::ffi::PyErr_Clear();
+                    }
+                    None
+                } else {
+                    Some(hit == pyo3::ffi::Py_True())
+                }
+            };
+            if let Some(on) = on {
+                return on;
+            }
+        }
+        logger(py).is_ok_and(|l| ask_logger(py, l))
+    }
+}
+
+/// `logger.isEnabledFor(DEBUG)`, which also fills the logger's cache for the next run.
+#[cold]
+#[inline(never)]
+fn ask_logger(py: Python<'_>, l: &Logger) -> bool {
     l.logger.bind(py).call_method1("isEnabledFor", (DEBUG,)).and_then(|r| r.is_truthy()).unwrap_or(false)
 }
 

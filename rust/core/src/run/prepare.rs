@@ -54,6 +54,7 @@ impl<M: Model> Run<M> {
             (p.enabled, p.kind)
         };
         if !enabled {
+            self.state.note_skip(op, ctx);
             self.state.finish(&self.plan, op, ctx, Outcome::Skipped);
             return false;
         }

@@ -27,7 +27,6 @@ use rustc_hash::FxHashMap;
 
 use crate::compiled::Compiled;
 use crate::errors::{to_pyerr, usage_error};
-use crate::log::debug_enabled;
 use crate::runtime::{PyModel, PyRuntime};
 
 mod callbacks;
@@ -192,7 +191,9 @@ pub(crate) fn new_run<'py>(
             Box::new(Run::new(plan, facts, inputs.unbind(), mode, retain))
         }
     };
-    let mut core = RunCore {
+    let mut run = run;
+    let log = if eng.debug_enabled(py) { Some(RunLog::begin(py, &mut run, ids[0].as_ref())) } else { None };
+    let core = RunCore {
         run,
         tasks: FxHashMap::default(),
         sync_gens: Vec::new(),
@@ -204,11 +205,8 @@ pub(crate) fn new_run<'py>(
         paused: false,
         resume_scheduled: false,
         ids: ids.map(|i| i.map(Bound::unbind)),
-        log: None,
+        log,
     };
-    if debug_enabled(py) {
-        core.log = Some(Box::new(RunLog::begin(py, &mut core)));
-    }
     Bound::new(
         py,
         PyRun {

@@ -1,4 +1,4 @@
-//! What a run logs at DEBUG through the `operonx` logger (when [`crate::log::debug_enabled`] says so
+//! What a run logs at DEBUG through the `operonx` logger (when [`crate::log::DebugCheck`] says so
 //! at its creation): its creation, its end (finished, failed, cancelled, with its duration), each op
 //! instance skipped and each op failure it lists.
 
@@ -9,8 +9,11 @@ use operonx::run::Phase;
 use operonx::scheduler::contexts::render;
 use pyo3::prelude::*;
 
+use operonx::run::Run;
+
 use super::RunCore;
 use crate::log::debug;
+use crate::runtime::PyModel;
 
 /// A context as Python shows a tuple of strings: `('main',)`, `('main', '[0]')`.
 fn tuple_text(parts: &[String]) -> String {
@@ -28,12 +31,14 @@ pub(crate) struct RunLog {
 
 impl RunLog {
     /// Starts logging a run (its skips are recorded from now on).
-    pub(crate) fn begin(py: Python<'_>, core: &mut RunCore) -> RunLog {
-        core.run_mut().state_mut().log_skips();
-        let id = core.id(0).map(|i| i.bind(py).to_string());
-        let name = &core.run().plan().name;
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn begin(py: Python<'_>, run: &mut Run<PyModel>, request_id: Option<&Bound<'_, PyAny>>) -> Box<RunLog> {
+        run.state_mut().log_skips();
+        let id = request_id.map(|i| i.to_string());
+        let name = &run.plan().name;
         debug(py, format!("run of graph '{name}' created (request_id {})", id.as_deref().unwrap_or("not set")));
-        RunLog { started: Instant::now() }
+        Box::new(RunLog { started: Instant::now() })
     }
 
     /// Logs the op instances skipped since the last call.
@@ -48,6 +53,8 @@ impl RunLog {
     }
 
     /// Logs the end of the run: its skips, the op failures it lists, how it ended.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn end(self, py: Python<'_>, core: &mut RunCore) {
         Self::skips(py, core);
         let run = core.run();

@@ -167,6 +167,15 @@ impl RunState {
         self.skip_log.get_or_insert_with(Vec::new);
     }
 
+    /// Records that op `op` is skipped in `ctx`, while [`RunState::log_skips`] is on (the scheduler
+    /// notes the skips it propagates; the run notes a disabled op).
+    #[inline]
+    pub fn note_skip(&mut self, op: OpId, ctx: CtxId) {
+        if let Some(log) = &mut self.skip_log {
+            log.push((op, self.contexts.path(ctx)));
+        }
+    }
+
     /// The op instances skipped since the last call, with their contexts' paths, while
     /// [`RunState::log_skips`] is on.
     pub fn take_skips(&mut self) -> Vec<(OpId, Path)> {

@@ -8,17 +8,13 @@ use crate::scheduler::contexts::{CtxId, Segment, ROOT};
 impl RunState {
     pub(super) fn drain_skips(&mut self, plan: &Plan) {
         while let Some((op, ctx)) = self.skip_stack.pop() {
+            self.note_skip(op, ctx);
             self.settle(plan, op, ctx, Outcome::Skipped, false);
         }
         self.queue_settled_iterations();
     }
 
     pub(super) fn settle(&mut self, plan: &Plan, op: OpId, ctx: CtxId, outcome: Outcome, admitted: bool) {
-        if let Some(log) = &mut self.skip_log {
-            if outcome == Outcome::Skipped {
-                log.push((op, self.contexts.path(ctx)));
-            }
-        }
         if self.is_gate_source[op as usize] {
             if ctx == ROOT {
                 self.root_done[op as usize] = Some(outcome);
