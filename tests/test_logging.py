@@ -113,3 +113,18 @@ def test_a_disabled_op_and_what_follows_it_are_logged_as_skipped(caplog):
     got = messages(caplog)
     assert "op 'd.off' skipped (context ('main',))" in got
     assert "op 'd.after' skipped (context ('main',))" in got
+
+
+def test_logging_disable_and_a_handler_level_are_seen_at_the_next_run(caplog):
+    engine = Operon(branchy())
+    with caplog.at_level(logging.DEBUG, logger="operonx"):
+        logging.disable(logging.CRITICAL)
+        try:
+            engine.run_sync({"x": 1})
+            assert messages(caplog) == []
+        finally:
+            logging.disable(logging.NOTSET)
+        engine.run_sync({"x": 1})
+        assert len(messages(caplog)) == 3
+    logger = logging.getLogger("operonx")
+    assert isinstance(logger._cache, dict) and logger.isEnabledFor(logging.WARNING)

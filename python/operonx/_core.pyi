@@ -25,6 +25,7 @@ __all__ = [
     "NextFrame",
     "Ready",
     "Frame",
+    "LevelCache",
 ]
 
 def _panic_for_tests(message: str) -> None:
@@ -121,6 +122,11 @@ class Engine:
 
 @final
 class Run: ...
+
+@final
+class LevelCache(dict[int, bool]):
+    """The ``operonx`` logger's cache of ``isEnabledFor`` answers; clearing it makes engines ask again."""
+    def clear(self) -> None: ...
 
 @final
 class RunState:

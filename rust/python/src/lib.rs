@@ -42,6 +42,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(until::check_until, m)?)?;
     m.add_class::<engine::PyEngine>()?;
+    m.add_class::<log::LevelCache>()?;
     m.add_class::<driver::PyRun>()?;
     m.add_class::<driver::PyRunView>()?;
     m.add_class::<handle::PyHandle>()?;

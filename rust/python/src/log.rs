@@ -1,8 +1,12 @@
 //! The `operonx` Python logger, as the driver uses it (what a run logs: `driver::run_log`).
 //!
-//! Whether to log is asked once per run, when it is created. The answer is read from the logger's
-//! own cache of `isEnabledFor` results (one dict lookup, which `logging` clears whenever a level
-//! changes), so a run with logging off pays one lookup and nothing else: no message is built.
+//! Whether to log is asked once per run, when it is created, and costs two atomic loads: each engine
+//! keeps its last answer with the *generation* it was read in. `logging` empties a logger's cache of
+//! `isEnabledFor` answers whenever a level changes anywhere (`setLevel`, `logging.disable`); the
+//! `operonx` logger's cache is a [`LevelCache`], a `dict` whose `clear()` also starts a new generation,
+//! and an engine asks the logger again only then. A run with logging off builds no message.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -11,12 +15,34 @@ use pyo3::types::PyDict;
 /// `logging.DEBUG`.
 const DEBUG: i32 = 10;
 
-/// The `operonx` logger, its `isEnabledFor` cache (`None` where `logging` keeps none) and the key
-/// `DEBUG` as a Python int.
+/// Bumped each time the `operonx` logger's level cache is cleared (a level changed somewhere).
+static GENERATION: AtomicU64 = AtomicU64::new(1);
+
+/// The `operonx` logger's cache of `isEnabledFor` answers: a `dict` that starts a new generation when
+/// `logging` clears it.
+#[pyclass(extends = PyDict, module = "operonx._core")]
+pub(crate) struct LevelCache;
+
+#[pymethods]
+impl LevelCache {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyAny>, _kwargs: Option<&Bound<'_, PyAny>>) -> Self {
+        LevelCache
+    }
+
+    /// Empties the cache, as `dict.clear()`, and makes every engine ask the logger again.
+    fn clear(slf: &Bound<'_, Self>) {
+        GENERATION.fetch_add(1, Ordering::AcqRel);
+        slf.as_super().clear();
+    }
+}
+
+/// The `operonx` logger, with a [`LevelCache`] installed as its cache when `logging` keeps one.
 struct Logger {
     logger: Py<PyAny>,
-    cache: Option<Py<PyDict>>,
-    debug: Py<PyAny>,
+    /// False where the logger has no `_cache` to replace: every run then asks the logger.
+    watched: bool,
 }
 
 static LOGGER: PyOnceLock<Logger> = PyOnceLock::new();
@@ -24,48 +50,54 @@ static LOGGER: PyOnceLock<Logger> = PyOnceLock::new();
 fn logger(py: Python<'_>) -> PyResult<&'static Logger> {
     LOGGER.get_or_try_init(py, || {
         let logger = py.import("logging")?.call_method1("getLogger", ("operonx",))?;
-        let cache = logger.getattr("_cache").ok().and_then(|c| c.cast_into::<PyDict>().ok()).map(Bound::unbind);
-        Ok(Logger { logger: logger.unbind(), cache, debug: DEBUG.into_pyobject(py)?.into_any().unbind() })
+        let watched = match logger.getattr("_cache").ok().and_then(|c| c.cast_into::<PyDict>().ok()) {
+            Some(old) => {
+                let cache = Bound::new(py, LevelCache)?;
+                cache.as_super().update(old.as_mapping())?;
+                logger.setattr("_cache", cache)?;
+                true
+            }
+            None => false,
+        };
+        Ok(Logger { logger: logger.unbind(), watched })
     })
 }
 
-/// Asks whether a run logs, for one engine: holds the logger's `isEnabledFor` cache and the key
-/// `DEBUG`, so that the question costs one dict lookup per run.
+/// Asks whether a run of one engine logs: its last answer, kept with the generation it was read in.
 pub(crate) struct DebugCheck {
-    cache: Option<Py<PyDict>>,
-    key: Py<PyAny>,
+    /// `generation << 1 | answer`; 0 before the first question.
+    last: AtomicU64,
 }
 
 impl DebugCheck {
     /// The check for an engine being built.
     pub(crate) fn new(py: Python<'_>) -> PyResult<DebugCheck> {
-        let l = logger(py)?;
-        Ok(DebugCheck { cache: l.cache.as_ref().map(|c| c.clone_ref(py)), key: l.debug.clone_ref(py) })
+        logger(py)?;
+        Ok(DebugCheck { last: AtomicU64::new(0) })
     }
 
     /// True when the `operonx` logger would emit a DEBUG record (false when that cannot be told).
     #[inline]
     pub(crate) fn enabled(&self, py: Python<'_>) -> bool {
-        if let Some(cache) = &self.cache {
-            // SAFETY: both are live objects (held here) and the GIL is held (`py`). The result is a
-            // borrowed reference, compared by address only; were the lookup to raise (an int key
-            // never does), the error is cleared and the full check decides.
-            let on = unsafe {
-                let hit = pyo3::ffi::PyDict_GetItemWithError(cache.as_ptr(), self.key.as_ptr());
-                if hit.is_null() {
-                    if !pyo3::ffi::PyErr_Occurred().is_null() {
-                        pyo3::ffi::PyErr_Clear();
-                    }
-                    None
-                } else {
-                    Some(hit == pyo3::ffi::Py_True())
-                }
-            };
-            if let Some(on) = on {
-                return on;
-            }
+        let generation = GENERATION.load(Ordering::Acquire);
+        let last = self.last.load(Ordering::Relaxed);
+        if last >> 1 == generation {
+            return last & 1 == 1;
         }
-        logger(py).is_ok_and(|l| ask_logger(py, l))
+        self.ask(py, generation)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn ask(&self, py: Python<'_>, generation: u64) -> bool {
+        let Ok(l) = logger(py) else {
+            return false;
+        };
+        let on = ask_logger(py, l);
+        if l.watched {
+            self.last.store(generation << 1 | u64::from(on), Ordering::Relaxed);
+        }
+        on
     }
 }
 
