@@ -170,3 +170,18 @@ def test_names_do_not_depend_on_the_python_version(python):
         [python, "-c", PROBE, str(naming)], capture_output=True, text=True, timeout=60, check=True
     ).stdout
     assert json.loads(out) == ["a", "b", "c", "d", "g", [None, None], "h", "m", None, "a", "d", "h"]
+
+
+def test_a_graph_factory_called_twice_without_a_name_makes_two_nested_graphs():
+    from operonx import graph
+
+    @graph
+    def twice(x):
+        step = inc(x=x)
+        START >> step >> END
+
+    with GraphOp(name="g") as g:
+        subs = [twice(x=PARENT["x"]) for _ in range(2)]
+        START >> subs >> END
+    assert [s.name for s in subs] == ["twice", "twice_2"]
+    assert Operon(g).run_sync({"x": 1})["y"] == [2, 2]

@@ -9,7 +9,7 @@ import inspect
 from typing import Any, Callable, Iterable, Iterator
 
 from operonx._authoring.loops import DEFAULT_MAX_ITERATIONS
-from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name
+from operonx._authoring.naming import assigned_name, caller_frame, check_name, free_name, is_valid_name
 from operonx._authoring.nodes import current_get
 from operonx._authoring.scopes import refs_in
 from operonx.errors import GraphError, GraphTypeError
@@ -157,7 +157,9 @@ class GraphFactory:
             given[k] = v
         name = options.get("name")
         if name is None:
-            name = self.name or assigned_name(caller_frame(1)) or self.fallback_name
+            name = assigned_name(caller_frame(1)) if not self.name else None
+            if name is None:  # a default name: made unique in the graph it is added to, as an op's
+                name = free_name(current_get(), self.name or self.fallback_name)
         missing = [p for p in params if p not in given and p not in self.defaults and p not in options]
         if missing:
             raise GraphTypeError(

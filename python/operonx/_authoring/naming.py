@@ -19,8 +19,8 @@ from typing import Any
 from operonx.errors import GraphError
 
 __all__ = [
-    "assigned_name", "caller_frame", "check_name", "is_valid_name", "enter_frame", "outside_frame", "site_of", "site_text", "unique_name",
-    "with_target",
+    "assigned_name", "caller_frame", "check_name", "enter_frame", "free_name", "is_valid_name", "outside_frame",
+    "site_of", "site_text", "unique_name", "with_target",
 ]
 
 _STORES = frozenset({"STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF"})
@@ -123,6 +123,19 @@ def outside_frame(frame: FrameType) -> FrameType:
     return f or frame
 
 
+def free_name(graph: Any, name: str) -> str:
+    """``name``, or its first free suffix (``name_2``, ``name_3``...) when ``graph`` has an op of
+    that name (no graph: ``name``)."""
+    if graph is None or name not in graph.ops_:
+        return name
+    autos = graph.autos_
+    k = autos.get(name, 2)
+    while f"{name}_{k}" in graph.ops_:
+        k += 1
+    autos[name] = k + 1
+    return f"{name}_{k}"
+
+
 def unique_name(graph: Any, node: Any, auto: bool, site: Any) -> str:
     """The name ``node`` takes in ``graph`` (renamed with the first free suffix when its default
     name is taken; a chosen name that is taken is a :class:`GraphError` naming both call sites),
@@ -136,12 +149,7 @@ def unique_name(graph: Any, node: Any, auto: bool, site: Any) -> str:
                 f"{site_text(graph, getattr(ops[name], 'site_', None))}, the other at {site_text(graph, site)}; give each "
                 f"its own name with name=... (in a loop, e.g. name=f\"{name}_{{i}}\")"
             )
-        autos = graph.autos_
-        k = autos.get(name, 2)
-        while f"{name}_{k}" in ops:
-            k += 1
-        autos[name] = k + 1
-        name = node.name = f"{name}_{k}"
+        name = node.name = free_name(graph, name)
         node.full_name = graph.full_name + "." + name
     node.site_ = site
     return name
