@@ -90,7 +90,11 @@ impl Compiled {
         if !problems.is_empty() {
             return Err(to_pyerr(py, &EngineError::Invalid { graph: plan.name.clone(), problems }));
         }
-        let kwnames = kwnames_of(py, &plan)?;
+        let kwnames = plan
+            .ops
+            .iter()
+            .map(|op| PyTuple::new(py, op.inputs.iter().map(|i| PyString::intern(py, &i.name))).map(Bound::unbind))
+            .collect::<PyResult<_>>()?;
         // one look at each distinct function (a graph often runs one function as many ops)
         let mut params: FxHashMap<*mut pyo3::ffi::PyObject, Option<Vec<String>>> = FxHashMap::default();
         let call_names = plan
@@ -224,22 +228,4 @@ fn positional_parameters(f: &Bound<'_, PyAny>) -> Option<Vec<String>> {
     let argcount = count(pyo3::intern!(py, "co_argcount"))?;
     let names = code.getattr(pyo3::intern!(py, "co_varnames")).ok()?.cast_into::<PyTuple>().ok()?;
     names.iter().take(argcount).map(|n| n.extract::<String>().ok()).collect()
-}
-
-/// The keyword names of each op's call, by op id: one tuple of interned names per distinct list of
-/// input names (a graph often runs one function as many ops).
-fn kwnames_of(py: Python<'_>, plan: &Plan) -> PyResult<Vec<Py<PyTuple>>> {
-    let mut by_names: FxHashMap<Vec<&str>, Py<PyTuple>> = FxHashMap::default();
-    plan.ops
-        .iter()
-        .map(|op| {
-            let names: Vec<&str> = op.inputs.iter().map(|i| i.name.as_str()).collect();
-            if let Some(t) = by_names.get(&names) {
-                return Ok(t.clone_ref(py));
-            }
-            let t = PyTuple::new(py, names.iter().map(|n| PyString::intern(py, n)))?.unbind();
-            by_names.insert(names, t.clone_ref(py));
-            Ok(t)
-        })
-        .collect()
 }
