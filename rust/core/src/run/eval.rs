@@ -115,6 +115,7 @@ pub fn resolve_input<H: Host>(host: &mut H, input: &InputPlan) -> Result<Resolve
 }
 
 /// The value of the first ref of `refs` that has one (not the host's null).
+#[inline(never)]
 fn first_present<H: Host>(host: &mut H, refs: &[RefPlan]) -> Result<Option<H::Value>, H::Error> {
     for r in refs {
         if let Some(v) = eval_ref(host, r)?.filter(|v| !host.is_none(v)) {

@@ -1,10 +1,10 @@
 //! Preparing a ready op instance: a disabled op is skipped, its inputs are resolved, a built-in op
 //! runs here; whatever is left is handed back to the driver to call.
 
-use crate::plan::{OpId, OpKind};
+use crate::plan::{InputPlan, OpId, OpKind, Plan};
 use crate::scheduler::{CtxId, Outcome};
 
-use super::eval::{resolve_input, suggest_key, Resolved};
+use super::eval::{resolve_input, suggest_key, Host, Resolved};
 use super::scope::Scope;
 use super::step::Args;
 use super::{Model, OpFailure, Run, Runtime};
@@ -101,13 +101,17 @@ impl<M: Model> Run<M> {
         for input in &p.inputs {
             match resolve_input(&mut scope, input) {
                 Ok(Resolved::Value(v)) => args.push(v),
-                Ok(Resolved::Missing) => {
-                    let suggestion = suggest_key(&mut scope, &self.plan, &p.inputs, input);
-                    return Err(OpFailure::Missing(input.name.clone(), suggestion));
-                }
+                Ok(Resolved::Missing) => return Err(missing(&mut scope, &self.plan, &p.inputs, input)),
                 Err(e) => return Err(OpFailure::Input(input.name.clone(), e)),
             }
         }
         Ok(())
     }
+}
+
+/// The failure of a required input with no value, naming a key that looks like a typo of it.
+#[cold]
+#[inline(never)]
+fn missing<H: Host>(host: &mut H, plan: &Plan, inputs: &[InputPlan], input: &InputPlan) -> OpFailure<H::Error> {
+    OpFailure::Missing(input.name.clone(), suggest_key(host, plan, inputs, input))
 }
