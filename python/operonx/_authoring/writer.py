@@ -138,7 +138,9 @@ class Writer:
 
     def ref(self, r: Ref, param_default: list | None) -> str:
         var = r.var_
-        source = _source_of(self, r, param_default)
+        src = r.src_
+        # an op's output (the common case) inline; graph inputs and a branch's own go through _source_of
+        source = src.full_name if src is not PARENT else _source_of(self, r, param_default)
         var_txt = _q(var) if type(var) is str else json.dumps(var)
         tf = r.tf_
         if not tf:
