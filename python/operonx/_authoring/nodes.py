@@ -167,7 +167,6 @@ class OpNode:
         g = self.graph
         if isinstance(other, OpNode) and g is not None and not g.built_:
             # the common `a >> b`, with GraphOp.add_edge_ inlined
-            # an op replaced by a later one of the same name wires by name (the last wins)
             if other.graph is g:
                 key = (self.name, other.name)
                 pairs = g.pairs_
