@@ -171,8 +171,17 @@ impl RunState {
     /// notes the skips it propagates; the run notes a disabled op).
     #[inline]
     pub fn note_skip(&mut self, op: OpId, ctx: CtxId) {
+        if self.skip_log.is_some() {
+            self.push_skip(op, ctx);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_skip(&mut self, op: OpId, ctx: CtxId) {
+        let path = self.contexts.path(ctx);
         if let Some(log) = &mut self.skip_log {
-            log.push((op, self.contexts.path(ctx)));
+            log.push((op, path));
         }
     }
 
