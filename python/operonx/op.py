@@ -139,14 +139,24 @@ class OpFunction(Generic[P, R]):
             name = kwargs.get("name")
             auto = False
             if name is None or type(name) is Ref:  # a Ref binds a parameter called `name`
-                name = self.name or assigned_name(frame)
-                if name is None or self.name:
-                    name, auto = name or self.fallback_name, True
+                name, auto = default_name(self, frame)
             node = _new(FuncOp)
             # site_of(graph, frame), inlined for the common case
             site = frame.f_lasti if frame is graph.frame_ else site_of(graph, frame)
             setup(node, self, graph, name, kwargs, auto, site)
             return node
+
+
+def default_name(spec: OpFunction[Any, Any], frame: Any) -> tuple[str, bool]:
+    """The name of a node made with no ``name=`` string in ``frame``, and whether it is a default (made
+    unique in its graph): ``@op(name=...)``, else the assignment target (a chosen name), else the
+    function's name."""
+    if spec.name:
+        return spec.name, True
+    target = assigned_name(frame)
+    if target is not None:
+        return target, False
+    return spec.fallback_name, True
 
 
 class OpDecorator(Protocol):
@@ -275,9 +285,7 @@ class FuncOp(CodeNode, Generic[P, R]):
         name = kwargs.get("name")
         auto = False
         if name is None or type(name) is Ref:
-            name = spec.name or assigned_name(frame)
-            if name is None or spec.name:
-                name, auto = name or spec.fallback_name, True
+            name, auto = default_name(spec, frame)
         setup(self, spec, graph, name, kwargs, auto, site_of(graph, frame))
 
     # -- what users read ------------------------------------------------------

@@ -13,9 +13,6 @@ from operonx.refs import PARENT, Ref
 
 __all__ = ["CodeNode"]
 
-_refs_in = refs_in
-
-
 class CodeNode(OpNode):
     """A node that calls a Python function: the function's ``OpFunction`` (``spec_``, shared by its
     nodes) and the inputs bound to it (``bind_``, ``{name: ref, pushed refs or literal}``)."""
@@ -98,7 +95,7 @@ class CodeNode(OpNode):
         for k, v in self.bind_.items():
             if isinstance(v, Ref):
                 first = True
-                for r in _refs_in(v):
+                for r in refs_in(v):
                     if r.src_ is PARENT:
                         if first and k not in params:  # a **kwargs extra: optional
                             yield r.var_, True, None
