@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::drivers::inline;
 pub use crate::drivers::inline::RunOutput;
 pub use crate::error::panic_message;
-use crate::error::{EngineError, Result};
+use crate::error::{OperonError, Result};
 use crate::graph::schema;
 use crate::ops::{bind, binding_problems, Implementation, RustGen, RustOp};
 use crate::plan::{self, Plan};
@@ -45,15 +45,15 @@ impl OperonBuilder {
         let mut problems = binding_problems(&doc, &self.impls);
         let plan = match plan::compile(&doc) {
             Ok(plan) => plan,
-            Err(EngineError::Invalid { graph, problems: mut found }) => {
+            Err(OperonError::Invalid { graph, problems: mut found }) => {
                 found.extend(problems);
-                return Err(EngineError::Invalid { graph, problems: found });
+                return Err(OperonError::Invalid { graph, problems: found });
             }
             Err(e) => return Err(e),
         };
         problems.extend(crate::value::unsupported_constants(&plan));
         if !problems.is_empty() {
-            return Err(EngineError::Invalid { graph: plan.name.clone(), problems });
+            return Err(OperonError::Invalid { graph: plan.name.clone(), problems });
         }
         let impls = bind(&plan, &self.impls);
         let facts = Arc::new(Facts::new(&plan));
@@ -90,7 +90,7 @@ impl Operon {
         let inputs = match inputs {
             Value::Null => Value::Object(Default::default()),
             Value::Object(_) => inputs,
-            other => return Err(EngineError::RunInputs { graph: plan.name.clone(), found: json_type(&other).into() }),
+            other => return Err(OperonError::RunInputs { graph: plan.name.clone(), found: json_type(&other).into() }),
         };
         inline::run(&self.plan, &self.facts, &self.impls, inputs, mode)
     }

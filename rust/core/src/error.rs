@@ -44,7 +44,7 @@ impl fmt::Display for Problem {
 
 /// Every way the engine can fail.
 #[derive(Debug, thiserror::Error)]
-pub enum EngineError {
+pub enum OperonError {
     /// The graph document is not valid JSON or does not have the shape of schema 1.0.
     #[error("malformed graph document: {0}")]
     Malformed(String),
@@ -122,6 +122,92 @@ pub enum EngineError {
     /// A bug in the engine (for example a caught panic).
     #[error("internal error in the operonx engine: {0}")]
     Internal(String),
+
+    // The variants below are those of the published crate's error type, so that code written for
+    // it (an op returning `Err(OperonError::Runtime(..))`, a `match` over them) compiles
+    // unchanged. The engine itself raises them only where it says so.
+    /// An op-level error of one category (what an op returns to fail).
+    #[error(transparent)]
+    Op(#[from] OpError),
+
+    /// A model or service provider failed.
+    #[error("provider error: {0}")]
+    Provider(String),
+
+    /// The resource hub could not give a resource.
+    #[error("resource hub: {0}")]
+    ResourceHub(String),
+
+    /// A configuration is wrong (a missing `resources.yaml`, a bad setting).
+    #[error("config: {0}")]
+    Config(String),
+
+    /// Run state could not be read or written.
+    #[error("state: {0}")]
+    State(String),
+
+    /// Anything else that failed while running (the usual error of an op written in Rust).
+    #[error("runtime: {0}")]
+    Runtime(String),
+
+    /// A document with a schema version other than `"1.0"`, as the published crate words it;
+    /// this engine reports [`OperonError::SchemaVersion`] instead.
+    #[error("schema: unsupported schema_version {0}; expected 1.0")]
+    UnsupportedSchema(String),
+
+    /// A `${VAR}` of `resources.yaml` names an environment variable that is not set.
+    #[error("resource '{key}' references unset environment variable {var:?}")]
+    EnvVarUnset {
+        /// The variable.
+        var: String,
+        /// The resource that reads it.
+        key: String,
+        /// The `resources.yaml` it was read from.
+        source_path: Option<std::path::PathBuf>,
+        /// The `.env` files that were loaded.
+        env_paths: Vec<std::path::PathBuf>,
+    },
+}
+
+/// An op-level error, by category; an op returns one (inside [`OperonError::Op`]) to fail.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    /// Parsing an op's output failed.
+    #[error("[PARSER] {0}")]
+    Parser(String),
+    /// A code op failed.
+    #[error("[CODE] {0}")]
+    Code(String),
+    /// A branch could not decide.
+    #[error("[BRANCH] {0}")]
+    Branch(String),
+    /// A loop condition failed.
+    #[error("[WHILE] {0}")]
+    Condition(String),
+    /// A loop iteration failed.
+    #[error("[FOR] {0}")]
+    Iteration(String),
+    /// Rendering a prompt failed.
+    #[error("[PROMPT] {0}")]
+    Prompt(String),
+    /// An embedding call failed.
+    #[error("[EMBEDDING] {0}")]
+    Embedding(String),
+    /// A rerank call failed.
+    #[error("[RERANK] {0}")]
+    Rerank(String),
+}
+
+impl From<serde_json::Error> for OperonError {
+    fn from(e: serde_json::Error) -> Self {
+        OperonError::Config(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for OperonError {
+    fn from(e: std::io::Error) -> Self {
+        OperonError::Runtime(e.to_string())
+    }
 }
 
 /// `: did you mean 'k'?` for a suggested key, else nothing.
@@ -142,7 +228,7 @@ fn render_problems(problems: &[Problem]) -> String {
 }
 
 /// The engine's result type.
-pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+pub type Result<T, E = OperonError> = std::result::Result<T, E>;
 
 /// The text of a caught panic.
 pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -40,4 +40,4 @@ pub mod scheduler;
 pub mod value;
 
 pub use engine::{Frame, Operon, OperonBuilder, RunOutput};
-pub use error::{EngineError, Problem, Result};
+pub use error::{OpError, OperonError, Problem, Result};

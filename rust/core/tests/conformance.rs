@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use operonx::scheduler::ErrorMode;
-use operonx::{EngineError, Frame, Operon};
+use operonx::{OperonError, Frame, Operon};
 use serde_json::{json, Map, Value};
 
 mod conformance_ops;
@@ -34,7 +34,7 @@ fn fixtures() -> Vec<(String, Value)> {
     out
 }
 
-fn build(fixture: &Value) -> Result<Operon, EngineError> {
+fn build(fixture: &Value) -> Result<Operon, OperonError> {
     conformance_ops::register(Operon::builder(fixture["document"].to_string())).build()
 }
 
@@ -46,10 +46,10 @@ fn mode(fixture: &Value) -> ErrorMode {
 }
 
 /// An engine error as fixtures write it: `{kind, op, context}`.
-fn error_json(e: &EngineError) -> Value {
+fn error_json(e: &OperonError) -> Value {
     match e {
-        EngineError::MissingInput { op, context, .. } => json!({"kind": "MissingInput", "op": op, "context": context}),
-        EngineError::OpFailed { op, context, .. } => json!({"kind": "OpFailed", "op": op, "context": context}),
+        OperonError::MissingInput { op, context, .. } => json!({"kind": "MissingInput", "op": op, "context": context}),
+        OperonError::OpFailed { op, context, .. } => json!({"kind": "OpFailed", "op": op, "context": context}),
         other => {
             let debug = format!("{other:?}");
             let kind: String = debug.chars().take_while(|c| c.is_alphanumeric()).collect();

@@ -1,7 +1,7 @@
 //! A missing required input names a key of its source that looks like a typo of the one it reads.
 
 use operonx::ops::{Inputs, Outputs};
-use operonx::{EngineError, Operon};
+use operonx::{OperonError, Operon};
 use serde_json::{json, Map, Value};
 
 fn echo(inputs: &Inputs) -> Result<Outputs, String> {
@@ -20,7 +20,7 @@ fn engine() -> Operon {
 
 fn suggestion(inputs: Value) -> Option<String> {
     match engine().run(inputs) {
-        Err(EngineError::MissingInput { input, suggestion, .. }) => {
+        Err(OperonError::MissingInput { input, suggestion, .. }) => {
             assert_eq!(input, "text");
             suggestion
         }

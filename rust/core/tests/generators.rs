@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use operonx::ops::{Inputs, Items, Outputs};
 use operonx::scheduler::ErrorMode;
-use operonx::{EngineError, Operon};
+use operonx::{OperonError, Operon};
 use serde_json::{json, Value};
 
 /// `numbers` (a generator of `{"i": 0..n}`) → `check` (per item: fails on `i == bad`) → END.
@@ -63,7 +63,7 @@ fn items_stream_through_their_consumer_in_order() {
 fn a_failing_consumer_stops_the_pulling() {
     let pulled = Arc::new(AtomicUsize::new(0));
     let err = engine(&pulled, None).run(json!({"n": 1_000_000, "bad": 2})).expect_err("the run fails");
-    let EngineError::OpFailed { op, context, message, .. } = err else { panic!("expected OpFailed, got {err:?}") };
+    let OperonError::OpFailed { op, context, message, .. } = err else { panic!("expected OpFailed, got {err:?}") };
     assert_eq!(
         (op.as_str(), context, message.as_str()),
         ("g.check", vec!["main".to_string(), "[2]".into()], "bad item 2")
@@ -83,7 +83,7 @@ fn with_errors_continue_every_other_item_goes_on() {
 fn a_panicking_stream_fails_its_op() {
     let pulled = Arc::new(AtomicUsize::new(0));
     let err = engine(&pulled, Some(1)).run(json!({"n": 5})).expect_err("the run fails");
-    let EngineError::OpFailed { op, message, .. } = err else { panic!("expected OpFailed, got {err:?}") };
+    let OperonError::OpFailed { op, message, .. } = err else { panic!("expected OpFailed, got {err:?}") };
     assert_eq!(op, "g.numbers");
     assert!(message.contains("panicked: the stream broke at 1"), "{message}");
 }

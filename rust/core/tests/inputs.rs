@@ -4,7 +4,7 @@
 use operonx::graph::TransformKind;
 use operonx::ops::{Inputs, Outputs};
 use operonx::value::{apply_json, truthy};
-use operonx::{EngineError, Operon, RunOutput};
+use operonx::{OperonError, Operon, RunOutput};
 use serde_json::{json, Map, Value};
 
 /// The outputs of op `src`, which runs before `probe` and whose outputs `probe` can read as `g.src`.
@@ -13,7 +13,7 @@ fn src_outputs() -> Value {
 }
 
 /// A graph `g` with `src` → `probe`; `probe` has the given inputs and outputs exactly its inputs.
-fn run_probe(inputs: Value, graph_inputs: Value) -> Result<RunOutput, EngineError> {
+fn run_probe(inputs: Value, graph_inputs: Value) -> Result<RunOutput, OperonError> {
     let d = json!({
         "schema_version": "1.0", "type": "graph", "name": "g",
         "ops": {"src": {"type": "code"}, "probe": {"type": "code", "inputs": inputs}},
@@ -90,9 +90,9 @@ fn a_required_input_bound_to_null_is_missing() {
     assert_missing(run_probe(json!({"x": r("g", "x", json!([]))}), json!({"x": null})), "x");
 }
 
-fn assert_missing(result: Result<RunOutput, EngineError>, want_input: &str) {
+fn assert_missing(result: Result<RunOutput, OperonError>, want_input: &str) {
     match result {
-        Err(EngineError::MissingInput { graph, op, input, context, .. }) => {
+        Err(OperonError::MissingInput { graph, op, input, context, .. }) => {
             assert_eq!(graph, "g");
             assert_eq!(op, "g.probe");
             assert_eq!(input, want_input);
@@ -127,7 +127,7 @@ fn the_op_full_name_comes_from_the_document() {
     });
     let engine = Operon::builder(d.to_string()).op("p", |_: &Inputs| Ok(Map::new())).build().unwrap();
     match engine.run(json!({})).unwrap_err() {
-        EngineError::MissingInput { graph, op, input, .. } => {
+        OperonError::MissingInput { graph, op, input, .. } => {
             assert_eq!((graph.as_str(), op.as_str(), input.as_str()), ("inner", "outer.inner.p", "x"));
         }
         other => panic!("expected MissingInput, got {other:?}"),
@@ -251,7 +251,7 @@ fn a_failing_transform_fails_the_op_naming_the_input() {
     for (var, transforms) in cases {
         let err = run_probe(json!({"x": r("g.src", var, transforms.clone())}), json!({})).unwrap_err();
         match err {
-            EngineError::OpFailed { op, message, .. } => {
+            OperonError::OpFailed { op, message, .. } => {
                 assert_eq!(op, "g.probe");
                 assert!(message.starts_with("evaluating input 'x' raised"), "{transforms}: {message}");
             }
@@ -271,7 +271,7 @@ fn integer_overflow_in_a_transform_fails_the_op_instead_of_panicking() {
             ("floordiv", Ok(out)) => assert_eq!(out.outputs["x"], json!(1u64 << 63)),
             ("mod", Ok(out)) => assert_eq!(out.outputs["x"], json!(0)),
             ("rmod", Ok(out)) => assert_eq!(out.outputs["x"], json!(-1)),
-            (_, Err(EngineError::OpFailed { message, .. })) => {
+            (_, Err(OperonError::OpFailed { message, .. })) => {
                 assert!(message.contains("overflow"), "{message}")
             }
             (_, other) => panic!("{kind}: unexpected {other:?}"),

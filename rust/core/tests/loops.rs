@@ -3,7 +3,7 @@
 
 use operonx::ops::{Inputs, Outputs};
 use operonx::plan::until;
-use operonx::{EngineError, Operon};
+use operonx::{OperonError, Operon};
 use serde_json::{json, Map, Value};
 
 mod common;
@@ -75,7 +75,7 @@ fn no_condition_runs_max_iterations() {
 #[test]
 fn an_until_over_an_unknown_variable_names_it() {
     let err = engine(&root_loop(json!("cnt >= 3"), 4, 0)).run(json!({})).unwrap_err();
-    let EngineError::OpFailed { op, message, .. } = &err else { panic!("{err:?}") };
+    let OperonError::OpFailed { op, message, .. } = &err else { panic!("{err:?}") };
     assert_eq!(op, "lp");
     assert!(message.contains("'cnt'"), "{message}");
 }
@@ -85,7 +85,7 @@ fn an_unreadable_until_is_a_validation_error() {
     for bad in ["count >=", "count in [1]", "count & 1", "(count", ""] {
         let doc = root_loop(json!(bad), 4, 0);
         let err = Operon::builder(doc.to_string()).op("inc", inc).build().err().unwrap();
-        assert!(matches!(err, EngineError::Invalid { .. }), "{bad}: {err:?}");
+        assert!(matches!(err, OperonError::Invalid { .. }), "{bad}: {err:?}");
         assert!(err.to_string().contains("until"), "{err}");
     }
     for max in [json!(0), json!(-1), json!("3"), json!(1.5)] {

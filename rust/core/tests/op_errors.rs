@@ -3,7 +3,7 @@
 
 use operonx::ops::{Inputs, Outputs};
 use operonx::scheduler::ErrorMode;
-use operonx::{EngineError, Operon};
+use operonx::{OperonError, Operon};
 use serde_json::{json, Value};
 
 mod common;
@@ -25,7 +25,7 @@ fn an_op_error_fails_the_run_and_stops_it() {
     let engine = recording(Operon::builder(d.to_string()), &["a", "c"], &log).op("bad", failing).build().unwrap();
     let err = engine.run(json!({})).unwrap_err();
     match &err {
-        EngineError::OpFailed { graph, op, context, message } => {
+        OperonError::OpFailed { graph, op, context, message } => {
             assert_eq!(graph, "g");
             assert_eq!(op, "g.bad");
             assert_eq!(context, &["main"]);
@@ -43,7 +43,7 @@ fn a_panicking_op_fails_the_run_without_crashing() {
     let d = doc(&["p"], &[], &["p"], &["p"]);
     let engine = Operon::builder(d.to_string()).op("p", panicking).build().unwrap();
     match engine.run(json!({})).unwrap_err() {
-        EngineError::OpFailed { op, message, .. } => {
+        OperonError::OpFailed { op, message, .. } => {
             assert_eq!(op, "g.p");
             assert!(message.contains("panicked"), "{message}");
             assert!(message.contains("kaboom 42"), "{message}");
@@ -67,7 +67,7 @@ fn continue_mode_skips_hard_successors_transitively_and_fires_soft_joins() {
     assert_eq!(*log.lock().unwrap(), ["ok", "other", "s", "after_s"]);
     assert_eq!(Value::Object(out.outputs), json!({"other": true, "after_s": true}));
     assert_eq!(out.errors.len(), 1);
-    assert!(matches!(&out.errors[0], EngineError::OpFailed { op, .. } if op == "g.bad"));
+    assert!(matches!(&out.errors[0], OperonError::OpFailed { op, .. } if op == "g.bad"));
 }
 
 #[test]
@@ -87,7 +87,7 @@ fn continue_mode_skips_a_soft_join_whose_soft_predecessors_all_failed() {
         .errors
         .iter()
         .map(|e| match e {
-            EngineError::OpFailed { op, .. } => op.as_str(),
+            OperonError::OpFailed { op, .. } => op.as_str(),
             other => panic!("unexpected {other:?}"),
         })
         .collect();
@@ -109,7 +109,7 @@ fn continue_mode_lists_missing_inputs() {
     let engine = recording(Operon::builder(d.to_string()), &["need", "next", "fine"], &log).build().unwrap();
     let out = engine.run_with(json!({}), ErrorMode::Continue).unwrap();
     assert_eq!(*log.lock().unwrap(), ["fine"]);
-    assert!(matches!(&out.errors[..], [EngineError::MissingInput { op, input, .. }] if op == "g.need" && input == "x"));
+    assert!(matches!(&out.errors[..], [OperonError::MissingInput { op, input, .. }] if op == "g.need" && input == "x"));
     // With x given, everything runs.
     let out = engine.run_with(json!({"x": 1}), ErrorMode::Continue).unwrap();
     assert!(out.errors.is_empty());

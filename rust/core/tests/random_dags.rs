@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use operonx::ops::{Inputs, Outputs};
 use operonx::scheduler::ErrorMode;
-use operonx::{EngineError, Operon};
+use operonx::{OperonError, Operon};
 use serde_json::{json, Map, Value};
 
 mod common;
@@ -158,7 +158,7 @@ fn check(seed: u64) {
         .errors
         .iter()
         .map(|e| match e {
-            EngineError::OpFailed { op, message, .. } => {
+            OperonError::OpFailed { op, message, .. } => {
                 assert!(message.contains("fails on purpose"), "{message}");
                 op.clone()
             }
@@ -179,7 +179,7 @@ fn check(seed: u64) {
     assert_eq!(called, want.called, "call order (raise), {}", ctx());
     match (result, want.failed.first()) {
         (Ok(out), None) => assert_eq!(out.outputs, group(&want.frames), "outputs (raise), {}", ctx()),
-        (Err(EngineError::OpFailed { op, .. }), Some(j)) => {
+        (Err(OperonError::OpFailed { op, .. }), Some(j)) => {
             assert_eq!(op, format!("g.op{j}"), "{}", ctx())
         }
         (other, _) => panic!("unexpected result {other:?}\n{}", ctx()),

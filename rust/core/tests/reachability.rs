@@ -5,7 +5,7 @@
 //! nested graph and in a loop, build exactly when every op is reached.
 
 use operonx::ops::{Inputs, Outputs};
-use operonx::{EngineError, Operon, Problem};
+use operonx::{OperonError, Operon, Problem};
 use serde_json::{json, Map, Value};
 
 mod common;
@@ -43,7 +43,7 @@ fn nested_loop(body: Value) -> Value {
 fn problems(doc: &Value) -> Vec<Problem> {
     match Operon::builder(doc.to_string()).op("f", noop).build() {
         Ok(_) => Vec::new(),
-        Err(EngineError::Invalid { problems, .. }) => problems,
+        Err(OperonError::Invalid { problems, .. }) => problems,
         Err(other) => panic!("expected Invalid or Ok, got {other:?}"),
     }
 }

@@ -53,14 +53,14 @@ fn a_chain_of_100k_ops_runs() {
     // A failure at the head skips the whole chain (iteratively): op0 misses its input.
     let out = engine.run_with(json!({}), ErrorMode::Continue).unwrap();
     assert!(out.frames.is_empty());
-    assert!(matches!(&out.errors[..], [operonx::EngineError::MissingInput { op, .. }] if op == "g.op0"));
+    assert!(matches!(&out.errors[..], [operonx::OperonError::MissingInput { op, .. }] if op == "g.op0"));
 }
 
 #[test]
 fn a_cycle_in_a_100k_chain_is_found() {
     let back_edge = format!(r#", {{"from": "op{}", "to": "op1"}}"#, N - 1);
     match Operon::builder(chain(N, &back_edge)).op("inc", inc).build() {
-        Err(operonx::EngineError::Invalid { problems, .. }) => {
+        Err(operonx::OperonError::Invalid { problems, .. }) => {
             assert_eq!(problems.len(), 1);
             assert_eq!(problems[0].category, "cycle");
         }
@@ -73,7 +73,7 @@ fn ops_start_does_not_reach_in_a_100k_chain_are_found_in_linear_time() {
     // START enters the chain halfway: each op before it is named once.
     let doc = chain(N, "").replace(r#""entries": ["op0"]"#, &format!(r#""entries": ["op{}"]"#, N / 2));
     match Operon::builder(doc).op("inc", inc).build() {
-        Err(operonx::EngineError::Invalid { problems, .. }) => {
+        Err(operonx::OperonError::Invalid { problems, .. }) => {
             assert_eq!(problems.len(), N / 2);
             assert!(problems.iter().all(|p| p.category == "unreachable"));
             assert_eq!(problems[N / 2 - 1].op_name.as_deref(), Some(format!("op{}", N / 2 - 1).as_str()));
@@ -119,7 +119,7 @@ fn refs_far_upstream_in_a_100k_chain_are_checked_in_linear_time() {
     let build = |stray| Operon::builder(chain_reading_upstream(N, stray)).op("inc", inc).op("side", inc).build();
     assert_eq!(build(false).unwrap().plan().ops.len(), N + 1);
     match build(true) {
-        Err(operonx::EngineError::Invalid { problems, .. }) => {
+        Err(operonx::OperonError::Invalid { problems, .. }) => {
             assert_eq!(problems.len(), 1, "{problems:?}");
             assert_eq!(problems[0].category, "not_upstream");
             assert_eq!(problems[0].op_name.as_deref(), Some(format!("op{}", N - 1).as_str()));

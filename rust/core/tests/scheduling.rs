@@ -2,7 +2,7 @@
 //! through `RunState` directly.
 
 use operonx::scheduler::{Outcome, RunState, ROOT};
-use operonx::{EngineError, Operon};
+use operonx::{OperonError, Operon};
 use serde_json::{json, Value};
 
 mod common;
@@ -104,7 +104,7 @@ fn ops_not_reachable_from_the_entries_are_refused() {
     );
     let log = Log::default();
     let names = ["a", "u", "v", "w", "s", "lonely"];
-    let Err(EngineError::Invalid { problems, .. }) = recording(Operon::builder(d.to_string()), &names, &log).build()
+    let Err(OperonError::Invalid { problems, .. }) = recording(Operon::builder(d.to_string()), &names, &log).build()
     else {
         panic!("expected the document to be refused")
     };

@@ -7,7 +7,7 @@ use operonx::ops::{Inputs, Outputs};
 use operonx::plan::until;
 use operonx::plan::Const;
 use operonx::value::apply_json;
-use operonx::{EngineError, Operon};
+use operonx::{OperonError, Operon};
 use serde_json::{json, Map, Value};
 
 mod common;
@@ -114,7 +114,7 @@ fn the_rust_driver_stops_exactly_at_the_top_of_64_bits() {
 #[test]
 fn the_rust_driver_refuses_an_until_integer_beyond_64_bits_naming_the_loop() {
     let err = Operon::builder(root_loop("count == 18446744073709551616")).op("inc", inc).build();
-    let Err(EngineError::Invalid { problems, .. }) = err else { panic!("expected Invalid, got {:?}", err.err()) };
+    let Err(OperonError::Invalid { problems, .. }) = err else { panic!("expected Invalid, got {:?}", err.err()) };
     assert_eq!(problems.len(), 1, "{problems:?}");
     let p = &problems[0];
     assert_eq!((p.category, p.op_name.as_deref()), ("unsupported", Some("lp")));
@@ -129,7 +129,7 @@ fn the_rust_driver_refuses_an_until_integer_beyond_64_bits_naming_the_loop() {
             "inputs": {"count": {"literal": 0}}, "graph": inner}},
         "edges": [], "entries": ["inner"], "exits": ["inner"]});
     let err = Operon::builder(doc.to_string()).op("inc", inc).build();
-    let Err(EngineError::Invalid { problems, .. }) = err else { panic!("expected Invalid, got {:?}", err.err()) };
+    let Err(OperonError::Invalid { problems, .. }) = err else { panic!("expected Invalid, got {:?}", err.err()) };
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].op_name.as_deref(), Some("inner"));
     assert!(problems[0].message.contains("99999999999999999999999"), "{}", problems[0].message);

@@ -6,7 +6,7 @@
 
 use operonx::graph::schema;
 use operonx::ops::{Inputs, Outputs};
-use operonx::{plan, EngineError, Operon, Problem};
+use operonx::{plan, OperonError, Operon, Problem};
 use serde_json::{json, Map, Value};
 
 mod common;
@@ -44,7 +44,7 @@ fn nested(outer: &str, name: &str, inputs: Value, body: Value) -> Value {
 fn problems(doc: &Value) -> Vec<Problem> {
     match Operon::builder(doc.to_string()).op("f", noop).build() {
         Ok(_) => Vec::new(),
-        Err(EngineError::Invalid { problems, .. }) => problems,
+        Err(OperonError::Invalid { problems, .. }) => problems,
         Err(other) => panic!("expected Invalid or Ok, got {other:?}"),
     }
 }
@@ -53,7 +53,7 @@ fn problems(doc: &Value) -> Vec<Problem> {
 fn plan_problems(doc: &Value) -> Vec<Problem> {
     match plan::compile(&schema::from_value(doc.clone()).unwrap()) {
         Ok(_) => Vec::new(),
-        Err(EngineError::Invalid { problems, .. }) => problems,
+        Err(OperonError::Invalid { problems, .. }) => problems,
         Err(other) => panic!("expected Invalid or Ok, got {other:?}"),
     }
 }

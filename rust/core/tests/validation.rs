@@ -1,8 +1,8 @@
-//! Document validation: every problem of a graph is reported in one `EngineError::Invalid`; schema
+//! Document validation: every problem of a graph is reported in one `OperonError::Invalid`; schema
 //! version and JSON shape errors come first.
 
 use operonx::ops::{Inputs, Outputs};
-use operonx::{EngineError, Operon, Problem};
+use operonx::{OperonError, Operon, Problem};
 use serde_json::{json, Map, Value};
 
 fn noop(_: &Inputs) -> Result<Outputs, String> {
@@ -10,7 +10,7 @@ fn noop(_: &Inputs) -> Result<Outputs, String> {
 }
 
 /// Builds the document with a no-op registered for every op name in it.
-fn build(doc: &Value) -> Result<Operon, EngineError> {
+fn build(doc: &Value) -> Result<Operon, OperonError> {
     let mut b = Operon::builder(doc.to_string());
     if let Some(ops) = doc.get("ops").and_then(Value::as_object) {
         for name in ops.keys() {
@@ -22,7 +22,7 @@ fn build(doc: &Value) -> Result<Operon, EngineError> {
 
 fn problems(doc: &Value) -> Vec<Problem> {
     match build(doc) {
-        Err(EngineError::Invalid { graph, problems }) => {
+        Err(OperonError::Invalid { graph, problems }) => {
             assert_eq!(graph, doc["name"].as_str().unwrap());
             assert!(!problems.is_empty());
             problems
@@ -189,7 +189,7 @@ fn an_op_bound_to_an_implementation_of_the_other_kind_is_reported() {
     let d = doc(&["a"], &[], &["a"], &["a"]);
     let items = |_: &operonx::ops::Inputs| -> Result<operonx::ops::Items, String> { Ok(Box::new(std::iter::empty())) };
     let err = Operon::builder(d.to_string()).gen("a", items).build().err().unwrap();
-    let EngineError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
+    let OperonError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
     assert_eq!(problems.len(), 1);
     assert!(problems[0].message.contains("OperonBuilder::op"), "{}", problems[0].message);
 }
@@ -199,7 +199,7 @@ fn binding_problems_are_reported_with_graph_problems() {
     let mut d = doc(&["a", "b"], &[("a", "b"), ("b", "a")], &["a"], &["b"]);
     d["ops"]["b"]["is_generator"] = json!(true);
     let err = Operon::builder(d.to_string()).op("b", noop).build().err().unwrap();
-    let EngineError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
+    let OperonError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
     let mut cats: Vec<_> = problems.iter().map(|p| (p.category, p.op_name.clone().unwrap())).collect();
     cats.sort_unstable();
     assert_eq!(cats, [("cycle", "a".to_string()), ("invalid", "b".to_string()), ("unknown_op", "a".to_string())]);
@@ -211,7 +211,7 @@ fn a_missing_rust_implementation_is_an_unknown_op() {
     d["ops"]["b"]["func_name"] = json!("make_b");
     let err = Operon::builder(d.to_string()).op("a", noop).build().err().unwrap();
     match err {
-        EngineError::Invalid { graph, problems } => {
+        OperonError::Invalid { graph, problems } => {
             assert_eq!(graph, "g");
             assert_eq!(problems.len(), 1);
             assert_eq!(problems[0].category, "unknown_op");
@@ -251,7 +251,7 @@ fn the_schema_version_is_checked_first() {
     for (version, found) in cases {
         d["schema_version"] = version.clone();
         match build(&d) {
-            Err(EngineError::SchemaVersion { found: f }) => {
+            Err(OperonError::SchemaVersion { found: f }) => {
                 assert!(found.contains(&f.as_str()), "{version}: {f}")
             }
             other => panic!("{version}: expected SchemaVersion, got {:?}", other.err()),
@@ -259,19 +259,19 @@ fn the_schema_version_is_checked_first() {
     }
     d.as_object_mut().unwrap().remove("schema_version");
     match build(&d) {
-        Err(EngineError::SchemaVersion { found }) => assert_eq!(found, "<missing>"),
+        Err(OperonError::SchemaVersion { found }) => assert_eq!(found, "<missing>"),
         other => panic!("expected SchemaVersion, got {:?}", other.err()),
     }
     // The version wins over a malformed body.
     let bad = json!({"schema_version": "0.9", "ops": 3});
-    assert!(matches!(build(&bad), Err(EngineError::SchemaVersion { .. })));
+    assert!(matches!(build(&bad), Err(OperonError::SchemaVersion { .. })));
 }
 
 #[test]
 fn malformed_documents() {
     for text in ["not json", "{\"schema_version\": \"1.0\"", "[1, 2]", "\"1.0\""] {
         match Operon::builder(text).build() {
-            Err(EngineError::Malformed(_)) => {}
+            Err(OperonError::Malformed(_)) => {}
             other => panic!("{text}: expected Malformed, got {:?}", other.err()),
         }
     }
@@ -283,7 +283,7 @@ fn malformed_documents() {
     ];
     for d in shapes {
         match build(&d) {
-            Err(EngineError::Malformed(_)) => {}
+            Err(OperonError::Malformed(_)) => {}
             other => panic!("{d}: expected Malformed, got {:?}", other.err()),
         }
     }
@@ -301,7 +301,7 @@ fn a_host_index_that_is_not_a_u32_is_a_problem_never_truncated_or_read_as_a_valu
     let mut d = doc(&["a"], &[], &["a"], &["a"]);
     d["ops"]["a"]["inputs"] = json!({"x": {"literal": {"$host": 4_294_967_295u64}}});
     match build(&d) {
-        Err(EngineError::Invalid { problems, .. }) => {
+        Err(OperonError::Invalid { problems, .. }) => {
             assert!(problems.iter().all(|p| !p.message.contains("host object index")), "{problems:?}")
         }
         other => panic!("expected the Rust driver's refusal of host objects, got {:?}", other.map(|_| ())),

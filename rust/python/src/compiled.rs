@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use operonx::graph::schema;
 use operonx::plan::{self, Const, ConstId, OpId, Plan, VarId};
 use operonx::run::{Facts, Run};
-use operonx::{EngineError, Problem};
+use operonx::{OperonError, Problem};
 use pyo3::prelude::*;
 use pyo3::types::{PyFunction, PyString, PyTuple};
 use rustc_hash::FxHashMap;
@@ -88,7 +88,7 @@ impl Compiled {
             }
         }
         if !problems.is_empty() {
-            return Err(to_pyerr(py, &EngineError::Invalid { graph: plan.name.clone(), problems }));
+            return Err(to_pyerr(py, &OperonError::Invalid { graph: plan.name.clone(), problems }));
         }
         let kwnames = plan
             .ops

@@ -1,10 +1,10 @@
-//! The Python exception family, declared in one place, and the one conversion from [`EngineError`].
+//! The Python exception family, declared in one place, and the one conversion from [`OperonError`].
 //!
 //! Classes that authoring code raises keep the builtin base that operonx 0.7.1 raised (`ValueError`,
 //! `TypeError`, `RuntimeError`) so existing `except` clauses keep working, while all derive from
 //! `OperonError`.
 
-use operonx::{EngineError, Problem};
+use operonx::{OperonError, Problem};
 use pyo3::exceptions::{PyException, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -169,14 +169,14 @@ fn context_tuple<'py>(py: Python<'py>, context: &[String]) -> Bound<'py, PyAny> 
 }
 
 /// Converts an engine error into the matching Python exception.
-pub fn to_pyerr(py: Python<'_>, err: &EngineError) -> PyErr {
+pub fn to_pyerr(py: Python<'_>, err: &OperonError) -> PyErr {
     let ex = exceptions(py);
     let msg = err.to_string();
     let s = |v: &str| v.into_pyobject(py).map(|o| o.into_any()).unwrap_or_else(|_| py.None().into_bound(py));
     match err {
-        EngineError::Malformed(_) => new_error(py, &ex.graph, &msg, &[]),
-        EngineError::SchemaVersion { found } => new_error(py, &ex.schema_version, &msg, &[("found", s(found))]),
-        EngineError::Invalid { graph, problems } => match issues(py, problems) {
+        OperonError::Malformed(_) => new_error(py, &ex.graph, &msg, &[]),
+        OperonError::SchemaVersion { found } => new_error(py, &ex.schema_version, &msg, &[("found", s(found))]),
+        OperonError::Invalid { graph, problems } => match issues(py, problems) {
             Ok(list) => {
                 let result = Bound::new(py, ValidationResult { valid: false, errors: list.clone().unbind() });
                 match result {
@@ -191,7 +191,7 @@ pub fn to_pyerr(py: Python<'_>, err: &EngineError) -> PyErr {
             }
             Err(e) => e,
         },
-        EngineError::MissingInput { graph, op, input, context, suggestion } => new_error(
+        OperonError::MissingInput { graph, op, input, context, suggestion } => new_error(
             py,
             &ex.input,
             &msg,
@@ -203,7 +203,7 @@ pub fn to_pyerr(py: Python<'_>, err: &EngineError) -> PyErr {
                 ("suggestion", suggestion.as_deref().map(s).unwrap_or_else(|| py.None().into_bound(py))),
             ],
         ),
-        EngineError::RunInputs { graph, .. } => new_error(
+        OperonError::RunInputs { graph, .. } => new_error(
             py,
             &ex.input,
             &msg,
@@ -215,12 +215,13 @@ pub fn to_pyerr(py: Python<'_>, err: &EngineError) -> PyErr {
                 ("suggestion", py.None().into_bound(py)),
             ],
         ),
-        EngineError::OpFailed { graph, op, context, .. } => {
+        OperonError::OpFailed { graph, op, context, .. } => {
             new_error(py, &ex.op, &msg, &[("graph", s(graph)), ("op", s(op)), ("context", context_tuple(py, context))])
         }
-        EngineError::Cancelled { graph } => new_error(py, &ex.cancelled, &msg, &[("graph", s(graph))]),
-        EngineError::Usage(_) => new_error(py, &ex.usage, &msg, &[]),
-        EngineError::Internal(_) => new_error(py, &ex.operon, &msg, &[]),
+        OperonError::Cancelled { graph } => new_error(py, &ex.cancelled, &msg, &[("graph", s(graph))]),
+        OperonError::Usage(_) => new_error(py, &ex.usage, &msg, &[]),
+        // Internal errors, and the published crate's categories (raised by Rust ops only).
+        _ => new_error(py, &ex.operon, &msg, &[]),
     }
 }
 

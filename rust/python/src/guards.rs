@@ -15,7 +15,7 @@ pub(crate) fn guard<T>(py: Python<'_>, f: impl FnOnce() -> PyResult<T>) -> PyRes
         Ok(r) => r,
         Err(panic) => {
             let msg = operonx::engine::panic_message(&*panic);
-            Err(errors::to_pyerr(py, &operonx::EngineError::Internal(msg)))
+            Err(errors::to_pyerr(py, &operonx::OperonError::Internal(msg)))
         }
     }
 }

@@ -2,7 +2,7 @@
 //! waiting consumer is an asyncio future resolved on the loop thread. The run semantics
 //! ([`operonx::run`]) reach Python only through [`PyRuntime`].
 
-use operonx::error::EngineError;
+use operonx::error::OperonError;
 use operonx::plan::{ConstId, OpId, TransformPlan, VarId};
 use operonx::run::{Entries, Key, Runtime};
 use pyo3::exceptions::{PyException, PyKeyError};
@@ -272,7 +272,7 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         !e.is_instance_of::<PyException>(self.py)
     }
 
-    fn failure(&mut self, error: EngineError, cause: Option<PyErr>) -> PyErr {
+    fn failure(&mut self, error: OperonError, cause: Option<PyErr>) -> PyErr {
         let err = to_pyerr(self.py, &error);
         err.set_cause(self.py, cause);
         err

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::{panic_message, EngineError, Result};
+use crate::error::{panic_message, OperonError, Result};
 use crate::ops::{Implementation, Inputs, Items};
 use crate::plan::{OpId, Plan};
 use crate::run::{Args, Facts, Frame, OpFailure, Run};
@@ -24,7 +24,7 @@ pub struct RunOutput {
     /// Every frame in order.
     pub frames: Vec<Frame>,
     /// Errors of failed ops (with [`ErrorMode::Continue`] only).
-    pub errors: Vec<EngineError>,
+    pub errors: Vec<OperonError>,
     /// Loops that stopped because they reached `max_iterations`: `(loop full name, context)`.
     pub loops_at_max: Vec<(String, Vec<String>)>,
     /// How many times ops ran (every loop iteration's and stream item's runs counted).
@@ -155,7 +155,7 @@ impl Inline<'_> {
         let outputs = match self.run.result(&mut self.rt) {
             Ok(Value::Object(map)) => map,
             Ok(_) => serde_json::Map::new(),
-            Err(message) => return Err(EngineError::Usage(message)),
+            Err(message) => return Err(OperonError::Usage(message)),
         };
         let frames = self
             .run

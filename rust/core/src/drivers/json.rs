@@ -1,9 +1,9 @@
 //! The value model of the Rust API: JSON values (`serde_json`), errors as messages, failures as
-//! [`EngineError`]s. Nothing waits on a run of the inline driver, so its waker has no values.
+//! [`OperonError`]s. Nothing waits on a run of the inline driver, so its waker has no values.
 
 use serde_json::{Map, Value};
 
-use crate::error::EngineError;
+use crate::error::OperonError;
 use crate::plan::{Const, ConstId, OpId, Plan, TransformPlan, VarId};
 use crate::run::{Entries, Key, Model, Runtime};
 use crate::value::{apply_json, json_type, truthy};
@@ -19,7 +19,7 @@ pub struct Json;
 impl Model for Json {
     type Value = Value;
     type Error = String;
-    type Failure = EngineError;
+    type Failure = OperonError;
     type Waker = NoWaker;
 }
 
@@ -184,12 +184,12 @@ impl Runtime<Json> for JsonRuntime<'_> {
         false
     }
 
-    fn failure(&mut self, error: EngineError, _cause: Option<String>) -> EngineError {
+    fn failure(&mut self, error: OperonError, _cause: Option<String>) -> OperonError {
         error
     }
 
-    fn fatal(&mut self, e: String) -> EngineError {
-        EngineError::Usage(e)
+    fn fatal(&mut self, e: String) -> OperonError {
+        OperonError::Usage(e)
     }
 
     fn wake(&mut self, waker: NoWaker, _value: Option<Value>) -> Result<(), String> {

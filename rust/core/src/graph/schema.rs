@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::refs::RefDoc;
-use crate::error::{EngineError, Result};
+use crate::error::{OperonError, Result};
 
 /// The only schema version this engine reads.
 pub const SCHEMA_VERSION: &str = "1.0";
@@ -221,13 +221,13 @@ pub fn parse(text: &str) -> Result<GraphDoc> {
     };
     match version {
         Some(Value::String(v)) if v == SCHEMA_VERSION => {}
-        Some(other) => return Err(EngineError::SchemaVersion { found: other.to_string() }),
+        Some(other) => return Err(OperonError::SchemaVersion { found: other.to_string() }),
         None if parsed.is_ok() || serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object()) => {
-            return Err(EngineError::SchemaVersion { found: "<missing>".into() })
+            return Err(OperonError::SchemaVersion { found: "<missing>".into() })
         }
         None => {}
     }
-    parsed.map_err(|e| EngineError::Malformed(e.to_string()))
+    parsed.map_err(|e| OperonError::Malformed(e.to_string()))
 }
 
 /// Deserializes without serde_json's limit of 128 nested levels: each nested graph adds a few, and

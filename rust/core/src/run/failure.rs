@@ -1,6 +1,6 @@
 //! Why an op produced no outputs, and the one wording of it for every driver.
 
-use crate::error::EngineError;
+use crate::error::OperonError;
 use crate::plan::{OpId, OpKind, Plan};
 use crate::scheduler::contexts::render;
 use crate::scheduler::{CtxId, ErrorMode, Outcome, Path};
@@ -33,10 +33,10 @@ impl<E> OpFailure<E> {
         op: crate::plan::OpId,
         path: &Path,
         describe: impl FnOnce(&E) -> String,
-    ) -> (EngineError, Option<E>) {
+    ) -> (OperonError, Option<E>) {
         let p = &plan.ops[op as usize];
         let (graph, op, context) = (plan.name.clone(), p.full_name.clone(), render(path));
-        let failed = |message: String| EngineError::OpFailed {
+        let failed = |message: String| OperonError::OpFailed {
             graph: graph.clone(),
             op: op.clone(),
             context: context.clone(),
@@ -47,7 +47,7 @@ impl<E> OpFailure<E> {
             OpFailure::BadReturn(message) => (failed(message), None),
             OpFailure::Panicked(message) => (failed(format!("panicked: {message}")), None),
             OpFailure::Missing(input, suggestion) => {
-                (EngineError::MissingInput { graph, op, input, context, suggestion }, None)
+                (OperonError::MissingInput { graph, op, input, context, suggestion }, None)
             }
             OpFailure::Until(message, None) => (failed(message), None),
             OpFailure::Until(message, Some(e)) => (failed(format!("{message}: {}", describe(&e))), Some(e)),

@@ -33,7 +33,7 @@ pub use frames::{group, Frame};
 pub use loops::LoopStats;
 pub use step::{Args, Phase, Run};
 
-use crate::error::EngineError;
+use crate::error::OperonError;
 use crate::plan::{ConstId, OpId, TransformPlan, VarId};
 
 /// The types of a driver's value model.
@@ -157,7 +157,7 @@ pub trait Runtime<M: Model> {
     /// `KeyboardInterrupt`, `SystemExit`, `CancelledError`).
     fn is_fatal(&mut self, e: &M::Error) -> bool;
     /// What the run keeps of a failure: the engine error, caused by `cause`.
-    fn failure(&mut self, error: EngineError, cause: Option<M::Error>) -> M::Failure;
+    fn failure(&mut self, error: OperonError, cause: Option<M::Error>) -> M::Failure;
     /// What the run keeps of a fatal error.
     fn fatal(&mut self, e: M::Error) -> M::Failure;
     /// Wakes a waiting consumer, with a value for those waiting for one.

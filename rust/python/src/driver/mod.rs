@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use operonx::plan::OpId;
 use operonx::run::Run;
 use operonx::scheduler::{CtxId, ErrorMode};
-use operonx::EngineError;
+use operonx::OperonError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
@@ -149,7 +149,7 @@ pub(crate) fn error_mode(py: Python<'_>, errors: &str) -> PyResult<ErrorMode> {
         "continue" => Ok(ErrorMode::Continue),
         other => {
             let msg = format!("errors={other:?} is not valid; use errors=\"raise\" or errors=\"continue\"");
-            Err(to_pyerr(py, &EngineError::Usage(msg)))
+            Err(to_pyerr(py, &OperonError::Usage(msg)))
         }
     }
 }
@@ -168,7 +168,7 @@ pub(crate) fn checked_inputs<'py>(
         return Ok(i);
     }
     let found = i.get_type().name()?.to_string();
-    Err(to_pyerr(py, &EngineError::RunInputs { graph: eng.plan().name.clone(), found }))
+    Err(to_pyerr(py, &OperonError::RunInputs { graph: eng.plan().name.clone(), found }))
 }
 
 /// Creates a run of `engine` (not started).
@@ -303,7 +303,7 @@ impl RunCore {
                  or `engine.run_sync(...)` from code with no running loop",
                 eng.plan().name
             );
-            to_pyerr(py, &EngineError::Usage(msg))
+            to_pyerr(py, &OperonError::Usage(msg))
         })?;
         self.event_loop = Some(event_loop.clone().unbind());
         Ok(event_loop.unbind())

@@ -6,7 +6,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::error::{EngineError, Problem, Result};
+use crate::error::{OperonError, Problem, Result};
 use crate::graph::schema::{GraphDoc, LoopDoc, OpDoc};
 use crate::plan::types::{Const, Edge, Forward, OpId, OpPlan, Plan, VarId};
 
@@ -43,7 +43,7 @@ enum Policy {
 }
 
 /// Compiles a parsed document. Validation is iterative (no recursion over the graph), so graphs of any
-/// size compile; every problem found is reported in one [`EngineError::Invalid`].
+/// size compile; every problem found is reported in one [`OperonError::Invalid`].
 pub fn compile(doc: &GraphDoc) -> Result<Plan> {
     Compiler::new(doc).run()
 }
@@ -214,7 +214,7 @@ impl<'d> Compiler<'d> {
             None => Placement::default(),
         };
         if !self.problems.is_empty() {
-            return Err(EngineError::Invalid { graph: doc.name.clone(), problems: self.problems });
+            return Err(OperonError::Invalid { graph: doc.name.clone(), problems: self.problems });
         }
         Ok(self.into_plan(ops, out, placement, entries))
     }
