@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::drivers::inline;
 pub use crate::drivers::inline::RunOutput;
 pub use crate::error::panic_message;
 use crate::error::{OperonError, Result};
 use crate::graph::schema;
-use crate::ops::{bind, binding_problems, Implementation, RustGen, RustOp};
+use crate::ops::{bind, binding_problems, AsyncFn, Implementation, RustGen, RustOp};
 use crate::plan::{self, Plan};
 use crate::run::Facts;
 pub use crate::run::Frame;
@@ -25,16 +25,37 @@ pub struct OperonBuilder {
 }
 
 impl OperonBuilder {
-    /// Registers the implementation of every op whose `func_name` (or name) is `name`.
-    pub fn op(mut self, name: &str, f: impl RustOp + 'static) -> Self {
-        self.impls.insert(name.to_string(), Implementation::Op(Arc::new(f)));
+    /// Registers the implementation of every op whose `func_name` (or name) is `name`: a function
+    /// of the op's inputs, by value, returning its outputs (an object; `null` is no output).
+    pub fn op<F>(mut self, name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(Map<String, Value>) -> Result<Value, OperonError> + Send + Sync + 'static,
+    {
+        self.impls.insert(name.into(), Implementation::Map(Arc::new(f)));
+        self
+    }
+
+    /// Registers an op over borrowed inputs (the fast path: no map is built for the call).
+    pub fn op_ref(mut self, name: impl Into<String>, f: impl RustOp + 'static) -> Self {
+        self.impls.insert(name.into(), Implementation::Op(Arc::new(f)));
+        self
+    }
+
+    /// Registers an async op: each call returns a future of the op's outputs. Async ops run on
+    /// the tokio driver.
+    pub fn op_async<F, Fut>(mut self, name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(Map<String, Value>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<Value, OperonError>> + Send + 'static,
+    {
+        self.impls.insert(name.into(), Implementation::Async(Arc::new(AsyncFn(f))));
         self
     }
 
     /// Registers the implementation of every generator op whose `func_name` (or name) is `name`:
     /// each call returns the iterator of its items.
-    pub fn gen(mut self, name: &str, f: impl RustGen + 'static) -> Self {
-        self.impls.insert(name.to_string(), Implementation::Gen(Arc::new(f)));
+    pub fn gen(mut self, name: impl Into<String>, f: impl RustGen + 'static) -> Self {
+        self.impls.insert(name.into(), Implementation::Gen(Arc::new(f)));
         self
     }
 
@@ -92,6 +113,12 @@ impl Operon {
             Value::Object(_) => inputs,
             other => return Err(OperonError::RunInputs { graph: plan.name.clone(), found: json_type(&other).into() }),
         };
+        if self.impls.iter().any(|i| matches!(i, Some(Implementation::Async(_)))) {
+            return Err(OperonError::Usage(format!(
+                "graph '{}' has async ops: run it with Operon::run_json_async or Operon::start",
+                plan.name
+            )));
+        }
         inline::run(&self.plan, &self.facts, &self.impls, inputs, mode)
     }
 }

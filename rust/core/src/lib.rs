@@ -16,7 +16,7 @@
 //!     "edges": [], "entries": ["inc"], "exits": ["inc"]
 //! });
 //! let engine = Operon::builder(doc.to_string())
-//!     .op("inc", |i: &operonx::ops::Inputs| {
+//!     .op_ref("inc", |i: &operonx::ops::Inputs| {
 //!         let x = i.get("x").and_then(Value::as_i64).ok_or("x must be an int")?;
 //!         Ok(Map::from_iter([("y".to_string(), json!(x + 1))]))
 //!     })

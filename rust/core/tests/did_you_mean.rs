@@ -15,7 +15,7 @@ fn engine() -> Operon {
             "inputs": {"text": {"required": true, "ref": {"source": "g", "var": "text"}}}}},
         "edges": [], "entries": ["a"], "exits": ["a"],
     });
-    Operon::builder(doc.to_string()).op("echo", echo).build().unwrap()
+    Operon::builder(doc.to_string()).op_ref("echo", echo).build().unwrap()
 }
 
 fn suggestion(inputs: Value) -> Option<String> {

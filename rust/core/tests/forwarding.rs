@@ -10,7 +10,7 @@ use common::{doc, fixed};
 #[test]
 fn an_exit_without_mapped_outputs_forwards_every_output_except_dollar_keys() {
     let engine = Operon::builder(doc(&["a"], &[], &["a"], &["a"]).to_string())
-        .op("a", fixed(json!({"x": 1, "$meta": "hidden", "y": "s"})))
+        .op_ref("a", fixed(json!({"x": 1, "$meta": "hidden", "y": "s"})))
         .build()
         .unwrap();
     let out = engine.run(json!({})).unwrap();
@@ -40,8 +40,8 @@ fn mapped_outputs_are_forwarded_renamed_even_when_not_an_exit() {
         "edges": [{"from": "a", "to": "b"}], "entries": ["a"], "exits": ["b"]
     });
     let engine = Operon::builder(d.to_string())
-        .op("a", fixed(json!({"k": 5, "other": 6, "$x": 7})))
-        .op("b", fixed(json!({"done": true})))
+        .op_ref("a", fixed(json!({"k": 5, "other": 6, "$x": 7})))
+        .op_ref("b", fixed(json!({"done": true})))
         .build()
         .unwrap();
     let out = engine.run(json!({})).unwrap();
@@ -58,7 +58,7 @@ fn an_exit_with_a_mapped_output_forwards_only_the_mapped_keys() {
         "ops": {"a": {"type": "code", "outputs": {"k": {"ref": {"source": "g", "var": "renamed"}}}}},
         "edges": [], "entries": ["a"], "exits": ["a"]
     });
-    let engine = Operon::builder(d.to_string()).op("a", fixed(json!({"k": 1, "z": 2}))).build().unwrap();
+    let engine = Operon::builder(d.to_string()).op_ref("a", fixed(json!({"k": 1, "z": 2}))).build().unwrap();
     let out = engine.run(json!({})).unwrap();
     assert_eq!(Value::Object(out.outputs), json!({"renamed": 1}));
 }
@@ -67,10 +67,10 @@ fn an_exit_with_a_mapped_output_forwards_only_the_mapped_keys() {
 fn outputs_group_frames_by_key_in_frame_order() {
     let ops = ["a", "b", "c", "d"];
     let engine = Operon::builder(doc(&ops, &[("c", "d", false)], &["c", "a", "b"], &ops).to_string())
-        .op("a", fixed(json!({"v": 1})))
-        .op("b", fixed(json!({"v": 2, "w": "only"})))
-        .op("c", fixed(json!({"v": [3]})))
-        .op("d", fixed(json!({"v": 4})))
+        .op_ref("a", fixed(json!({"v": 1})))
+        .op_ref("b", fixed(json!({"v": 2, "w": "only"})))
+        .op_ref("c", fixed(json!({"v": [3]})))
+        .op_ref("d", fixed(json!({"v": 4})))
         .build()
         .unwrap();
     let out = engine.run(json!({})).unwrap();
@@ -84,7 +84,7 @@ fn outputs_group_frames_by_key_in_frame_order() {
 fn forward_all_false_turns_forwarding_off() {
     let mut d = doc(&["a"], &[], &["a"], &["a"]);
     d["ops"]["a"]["forward_all"] = json!(false);
-    let engine = Operon::builder(d.to_string()).op("a", fixed(json!({"v": 1}))).build().unwrap();
+    let engine = Operon::builder(d.to_string()).op_ref("a", fixed(json!({"v": 1}))).build().unwrap();
     let out = engine.run(json!({})).unwrap();
     assert!(out.outputs.is_empty());
     assert!(out.frames.is_empty());

@@ -46,7 +46,7 @@ fn engine(pulled: &Arc<AtomicUsize>, panic_at: Option<i64>) -> Operon {
             Ok(Outputs::from_iter([("i".to_string(), json!(k))]))
         })))
     };
-    Operon::builder(doc()).gen("numbers", numbers).op("check", check).build().expect("a valid graph")
+    Operon::builder(doc()).gen("numbers", numbers).op_ref("check", check).build().expect("a valid graph")
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn root_loop(until: Value, max: u64, initial: i64) -> Value {
 }
 
 fn engine(doc: &Value) -> Operon {
-    Operon::builder(doc.to_string()).op("inc", inc).build().unwrap()
+    Operon::builder(doc.to_string()).op_ref("inc", inc).build().unwrap()
 }
 
 #[test]
@@ -84,14 +84,14 @@ fn an_until_over_an_unknown_variable_names_it() {
 fn an_unreadable_until_is_a_validation_error() {
     for bad in ["count >=", "count in [1]", "count & 1", "(count", ""] {
         let doc = root_loop(json!(bad), 4, 0);
-        let err = Operon::builder(doc.to_string()).op("inc", inc).build().err().unwrap();
+        let err = Operon::builder(doc.to_string()).op_ref("inc", inc).build().err().unwrap();
         assert!(matches!(err, OperonError::Invalid { .. }), "{bad}: {err:?}");
         assert!(err.to_string().contains("until"), "{err}");
     }
     for max in [json!(0), json!(-1), json!("3"), json!(1.5)] {
         let mut doc = root_loop(json!("count > 1"), 4, 0);
         doc["loop"]["max_iterations"] = max.clone();
-        let err = Operon::builder(doc.to_string()).op("inc", inc).build().err().unwrap();
+        let err = Operon::builder(doc.to_string()).op_ref("inc", inc).build().err().unwrap();
         assert!(err.to_string().contains("max_iterations"), "{max}: {err}");
     }
 }
@@ -129,8 +129,8 @@ fn nested(stop: i64, max: u64, inner_max: Option<u64>) -> Value {
 
 fn nested_engine(doc: &Value) -> Operon {
     Operon::builder(doc.to_string())
-        .op("inc", inc)
-        .op("double", |i: &Inputs| -> Result<Outputs, String> {
+        .op_ref("inc", inc)
+        .op_ref("double", |i: &Inputs| -> Result<Outputs, String> {
             let x = i.get("x").and_then(Value::as_i64).ok_or("x is not an int")?;
             Ok(Map::from_iter([("y".to_string(), json!(x * 2))]))
         })

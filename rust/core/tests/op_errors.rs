@@ -22,7 +22,7 @@ fn an_op_error_fails_the_run_and_stops_it() {
     let log = Log::default();
     let ops = ["a", "bad", "c"];
     let d = doc(&ops, &[("a", "bad", false), ("a", "c", false)], &["a"], &["bad", "c"]);
-    let engine = recording(Operon::builder(d.to_string()), &["a", "c"], &log).op("bad", failing).build().unwrap();
+    let engine = recording(Operon::builder(d.to_string()), &["a", "c"], &log).op_ref("bad", failing).build().unwrap();
     let err = engine.run(json!({})).unwrap_err();
     match &err {
         OperonError::OpFailed { graph, op, context, message } => {
@@ -41,7 +41,7 @@ fn an_op_error_fails_the_run_and_stops_it() {
 #[test]
 fn a_panicking_op_fails_the_run_without_crashing() {
     let d = doc(&["p"], &[], &["p"], &["p"]);
-    let engine = Operon::builder(d.to_string()).op("p", panicking).build().unwrap();
+    let engine = Operon::builder(d.to_string()).op_ref("p", panicking).build().unwrap();
     match engine.run(json!({})).unwrap_err() {
         OperonError::OpFailed { op, message, .. } => {
             assert_eq!(op, "g.p");
@@ -62,7 +62,7 @@ fn continue_mode_skips_hard_successors_transitively_and_fires_soft_joins() {
     let edges =
         [("bad", "h1", false), ("h1", "h2", false), ("bad", "s", true), ("ok", "s", true), ("s", "after_s", false)];
     let d = doc(&ops, &edges, &["bad", "ok", "other"], &["h2", "after_s", "other"]);
-    let engine = recording(Operon::builder(d.to_string()), &ops[1..], &log).op("bad", failing).build().unwrap();
+    let engine = recording(Operon::builder(d.to_string()), &ops[1..], &log).op_ref("bad", failing).build().unwrap();
     let out = engine.run_with(json!({}), ErrorMode::Continue).unwrap();
     assert_eq!(*log.lock().unwrap(), ["ok", "other", "s", "after_s"]);
     assert_eq!(Value::Object(out.outputs), json!({"other": true, "after_s": true}));
@@ -77,8 +77,8 @@ fn continue_mode_skips_a_soft_join_whose_soft_predecessors_all_failed() {
     let edges = [("bad1", "j", true), ("bad2", "j", true), ("j", "k", true)];
     let d = doc(&ops, &edges, &["bad1", "fine", "bad2"], &["k", "fine"]);
     let engine = recording(Operon::builder(d.to_string()), &["j", "k", "fine"], &log)
-        .op("bad1", failing)
-        .op("bad2", panicking)
+        .op_ref("bad1", failing)
+        .op_ref("bad2", panicking)
         .build()
         .unwrap();
     let out = engine.run_with(json!({}), ErrorMode::Continue).unwrap();

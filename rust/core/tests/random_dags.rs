@@ -125,7 +125,7 @@ fn group(frames: &[(String, Map<String, Value>)]) -> Map<String, Value> {
 fn engine(case: &Case, log: &Arc<Mutex<Vec<usize>>>) -> Operon {
     let log = log.clone();
     Operon::builder(document(case).to_string())
-        .op("node", move |i: &Inputs| -> Result<Outputs, String> {
+        .op_ref("node", move |i: &Inputs| -> Result<Outputs, String> {
             let id = i.get("id").and_then(Value::as_u64).ok_or("no id")? as usize;
             log.lock().unwrap().push(id);
             if i.get("fail") == Some(&json!(true)) {

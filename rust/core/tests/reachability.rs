@@ -41,7 +41,7 @@ fn nested_loop(body: Value) -> Value {
 
 /// The problems of building `doc` with the Rust driver (none when it builds).
 fn problems(doc: &Value) -> Vec<Problem> {
-    match Operon::builder(doc.to_string()).op("f", noop).build() {
+    match Operon::builder(doc.to_string()).op_ref("f", noop).build() {
         Ok(_) => Vec::new(),
         Err(OperonError::Invalid { problems, .. }) => problems,
         Err(other) => panic!("expected Invalid or Ok, got {other:?}"),
@@ -76,7 +76,7 @@ fn an_op_no_path_from_start_reaches_is_refused_naming_it() {
     let edges = [("a", "b", false), ("lonely", "after", true)];
     let p = problems(&graph("g", ops.clone(), &edges, &["a"], &["b", "after"]));
     assert_eq!(unreachable(&p), named(&[("lonely", "g"), ("after", "g")]));
-    let err = Operon::builder(graph("g", ops.clone(), &edges, &["a"], &["b"]).to_string()).op("f", noop).build();
+    let err = Operon::builder(graph("g", ops.clone(), &edges, &["a"], &["b"]).to_string()).op_ref("f", noop).build();
     assert!(err.err().unwrap().to_string().contains("op 'lonely' of graph 'g' is unreachable"));
 
     // wired from START, or from an op START reaches, the same ops build
@@ -112,7 +112,7 @@ fn soft_edges_and_ops_skipped_at_run_time_count_as_paths() {
     let mut ops = json!({"r": branch, "yes": code(), "no": code(), "off": off, "after": code()});
     let edges = [("r", "yes", false), ("r", "no", false), ("off", "after", false)];
     let doc = graph("g", ops.clone(), &edges, &["r", "off"], &["yes", "no", "after"]);
-    let engine = Operon::builder(doc.to_string()).op("f", noop).build().unwrap();
+    let engine = Operon::builder(doc.to_string()).op_ref("f", noop).build().unwrap();
     let out = engine.run(json!({})).unwrap();
     let ran: Vec<&str> = out.frames.iter().map(|f| f.op.as_str()).collect();
     assert_eq!(ran, ["yes"]);

@@ -43,7 +43,7 @@ fn chain(n: usize, extra_edges: &str) -> String {
 
 #[test]
 fn a_chain_of_100k_ops_runs() {
-    let engine = Operon::builder(chain(N, "")).op("inc", inc).build().unwrap();
+    let engine = Operon::builder(chain(N, "")).op_ref("inc", inc).build().unwrap();
     assert_eq!(engine.plan().ops.len(), N);
     let out = engine.run(json!({"x": 0})).unwrap();
     assert_eq!(out.outputs["v"], json!(N));
@@ -59,7 +59,7 @@ fn a_chain_of_100k_ops_runs() {
 #[test]
 fn a_cycle_in_a_100k_chain_is_found() {
     let back_edge = format!(r#", {{"from": "op{}", "to": "op1"}}"#, N - 1);
-    match Operon::builder(chain(N, &back_edge)).op("inc", inc).build() {
+    match Operon::builder(chain(N, &back_edge)).op_ref("inc", inc).build() {
         Err(operonx::OperonError::Invalid { problems, .. }) => {
             assert_eq!(problems.len(), 1);
             assert_eq!(problems[0].category, "cycle");
@@ -72,7 +72,7 @@ fn a_cycle_in_a_100k_chain_is_found() {
 fn ops_start_does_not_reach_in_a_100k_chain_are_found_in_linear_time() {
     // START enters the chain halfway: each op before it is named once.
     let doc = chain(N, "").replace(r#""entries": ["op0"]"#, &format!(r#""entries": ["op{}"]"#, N / 2));
-    match Operon::builder(doc).op("inc", inc).build() {
+    match Operon::builder(doc).op_ref("inc", inc).build() {
         Err(operonx::OperonError::Invalid { problems, .. }) => {
             assert_eq!(problems.len(), N / 2);
             assert!(problems.iter().all(|p| p.category == "unreachable"));
@@ -116,7 +116,7 @@ fn chain_reading_upstream(n: usize, stray: bool) -> String {
 
 #[test]
 fn refs_far_upstream_in_a_100k_chain_are_checked_in_linear_time() {
-    let build = |stray| Operon::builder(chain_reading_upstream(N, stray)).op("inc", inc).op("side", inc).build();
+    let build = |stray| Operon::builder(chain_reading_upstream(N, stray)).op_ref("inc", inc).op_ref("side", inc).build();
     assert_eq!(build(false).unwrap().plan().ops.len(), N + 1);
     match build(true) {
         Err(operonx::OperonError::Invalid { problems, .. }) => {
@@ -156,12 +156,12 @@ fn run_fan(soft_join: bool) -> (usize, Value) {
     let joined = Arc::new(AtomicUsize::new(0));
     let join_count = joined.clone();
     let engine = Operon::builder(fan(N, soft_join))
-        .op("src", |_: &Inputs| Ok(Map::new()))
-        .op("work", move |_: &Inputs| -> Result<Outputs, String> {
+        .op_ref("src", |_: &Inputs| Ok(Map::new()))
+        .op_ref("work", move |_: &Inputs| -> Result<Outputs, String> {
             let i = seen.fetch_add(1, Ordering::Relaxed);
             Ok(Map::from_iter([("i".to_string(), json!(i))]))
         })
-        .op("join", move |i: &Inputs| -> Result<Outputs, String> {
+        .op_ref("join", move |i: &Inputs| -> Result<Outputs, String> {
             let ran_before = join_count.fetch_add(1, Ordering::Relaxed);
             Ok(Map::from_iter([
                 ("last".to_string(), i.get("last").cloned().unwrap_or(Value::Null)),
@@ -209,7 +209,7 @@ fn a_hundred_thousand_entries_and_exits_run() {
     let count = Arc::new(AtomicUsize::new(0));
     let seen = count.clone();
     let engine = Operon::builder(s)
-        .op("work", move |_: &Inputs| -> Result<Outputs, String> {
+        .op_ref("work", move |_: &Inputs| -> Result<Outputs, String> {
             Ok(Map::from_iter([("v".to_string(), json!(seen.fetch_add(1, Ordering::Relaxed)))]))
         })
         .build()

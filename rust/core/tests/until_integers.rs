@@ -103,7 +103,7 @@ fn the_rust_driver_stops_exactly_at_the_top_of_64_bits() {
         ("count >= 18446744073709551615", u64::MAX - 6, 6),
         ("count - 18446744073709551613 == 1", u64::MAX - 3, 2),
     ] {
-        let engine = Operon::builder(root_loop(until)).op("inc", inc).build().unwrap();
+        let engine = Operon::builder(root_loop(until)).op_ref("inc", inc).build().unwrap();
         let out = engine.run(json!({"count": start})).unwrap();
         assert_eq!(out.outputs["count"], json!(start + iterations), "{until}");
         assert_eq!(out.frames.len() as u64, iterations, "{until}");
@@ -113,7 +113,7 @@ fn the_rust_driver_stops_exactly_at_the_top_of_64_bits() {
 
 #[test]
 fn the_rust_driver_refuses_an_until_integer_beyond_64_bits_naming_the_loop() {
-    let err = Operon::builder(root_loop("count == 18446744073709551616")).op("inc", inc).build();
+    let err = Operon::builder(root_loop("count == 18446744073709551616")).op_ref("inc", inc).build();
     let Err(OperonError::Invalid { problems, .. }) = err else { panic!("expected Invalid, got {:?}", err.err()) };
     assert_eq!(problems.len(), 1, "{problems:?}");
     let p = &problems[0];
@@ -128,7 +128,7 @@ fn the_rust_driver_refuses_an_until_integer_beyond_64_bits_naming_the_loop() {
         "ops": {"inner": {"type": "graph", "full_name": "g.inner", "loop": inner["loop"].clone(),
             "inputs": {"count": {"literal": 0}}, "graph": inner}},
         "edges": [], "entries": ["inner"], "exits": ["inner"]});
-    let err = Operon::builder(doc.to_string()).op("inc", inc).build();
+    let err = Operon::builder(doc.to_string()).op_ref("inc", inc).build();
     let Err(OperonError::Invalid { problems, .. }) = err else { panic!("expected Invalid, got {:?}", err.err()) };
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert_eq!(problems[0].op_name.as_deref(), Some("inner"));

@@ -42,7 +42,7 @@ fn nested(outer: &str, name: &str, inputs: Value, body: Value) -> Value {
 
 /// The problems of building `doc` with the Rust driver (none when it builds).
 fn problems(doc: &Value) -> Vec<Problem> {
-    match Operon::builder(doc.to_string()).op("f", noop).build() {
+    match Operon::builder(doc.to_string()).op_ref("f", noop).build() {
         Ok(_) => Vec::new(),
         Err(OperonError::Invalid { problems, .. }) => problems,
         Err(other) => panic!("expected Invalid or Ok, got {other:?}"),

@@ -14,7 +14,7 @@ fn build(doc: &Value) -> Result<Operon, OperonError> {
     let mut b = Operon::builder(doc.to_string());
     if let Some(ops) = doc.get("ops").and_then(Value::as_object) {
         for name in ops.keys() {
-            b = b.op(name, noop);
+            b = b.op_ref(name, noop);
         }
     }
     b.build()
@@ -198,7 +198,7 @@ fn an_op_bound_to_an_implementation_of_the_other_kind_is_reported() {
 fn binding_problems_are_reported_with_graph_problems() {
     let mut d = doc(&["a", "b"], &[("a", "b"), ("b", "a")], &["a"], &["b"]);
     d["ops"]["b"]["is_generator"] = json!(true);
-    let err = Operon::builder(d.to_string()).op("b", noop).build().err().unwrap();
+    let err = Operon::builder(d.to_string()).op_ref("b", noop).build().err().unwrap();
     let OperonError::Invalid { problems, .. } = err else { panic!("expected Invalid, got {err:?}") };
     let mut cats: Vec<_> = problems.iter().map(|p| (p.category, p.op_name.clone().unwrap())).collect();
     cats.sort_unstable();
@@ -209,7 +209,7 @@ fn binding_problems_are_reported_with_graph_problems() {
 fn a_missing_rust_implementation_is_an_unknown_op() {
     let mut d = doc(&["a", "b"], &[("a", "b")], &["a"], &["b"]);
     d["ops"]["b"]["func_name"] = json!("make_b");
-    let err = Operon::builder(d.to_string()).op("a", noop).build().err().unwrap();
+    let err = Operon::builder(d.to_string()).op_ref("a", noop).build().err().unwrap();
     match err {
         OperonError::Invalid { graph, problems } => {
             assert_eq!(graph, "g");
@@ -222,9 +222,9 @@ fn a_missing_rust_implementation_is_an_unknown_op() {
     }
     // Implementations are looked up by func_name first, then by op name.
     let engine = Operon::builder(d.to_string())
-        .op("a", noop)
-        .op("make_b", |_: &Inputs| Ok(Map::from_iter([("by".to_string(), json!("func_name"))])))
-        .op("b", |_: &Inputs| Ok(Map::from_iter([("by".to_string(), json!("name"))])))
+        .op_ref("a", noop)
+        .op_ref("make_b", |_: &Inputs| Ok(Map::from_iter([("by".to_string(), json!("func_name"))])))
+        .op_ref("b", |_: &Inputs| Ok(Map::from_iter([("by".to_string(), json!("name"))])))
         .build()
         .unwrap();
     assert_eq!(engine.run(json!({})).unwrap().outputs["by"], json!("func_name"));

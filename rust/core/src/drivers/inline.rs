@@ -91,6 +91,15 @@ impl Inline<'_> {
                 let result = guarded(|| f.call(&inputs).map(Value::Object));
                 self.run.complete(&mut self.rt, op, ctx, result);
             }
+            Some(Implementation::Map(f)) => {
+                let map = inputs.into_map();
+                let result = guarded(|| f.call(map).map_err(|e| e.to_string()));
+                self.run.complete(&mut self.rt, op, ctx, result);
+            }
+            Some(Implementation::Async(_)) => {
+                let message = "an async op runs only on the tokio driver (Operon::run_json_async or Operon::start)";
+                self.run.fail_op(&mut self.rt, op, ctx, OpFailure::Raised(message.into()));
+            }
             Some(Implementation::Gen(g)) => match guarded(|| g.call(&inputs)) {
                 Ok(items) => {
                     self.run.state_mut().begin_generator();

@@ -143,7 +143,7 @@ impl Runtime<Json> for JsonRuntime<'_> {
         match v {
             Value::Null => Ok(Value::Object(Map::new())),
             Value::Object(_) => Ok(v),
-            other => Err(json_type(&other).to_string()),
+            other => Err(json_type(&other).trim_start_matches("a ").trim_start_matches("an ").to_string()),
         }
     }
 

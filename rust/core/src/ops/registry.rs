@@ -25,7 +25,7 @@ pub(crate) fn binding_problems(doc: &GraphDoc, impls: &FxHashMap<String, Impleme
                 "graph" => graphs.extend(op.graph.as_deref()),
                 "code" => {
                     let func_name = op.func_name.as_deref().unwrap_or(name);
-                    let problem = match (lookup(impls, func_name, name), op.is_generator) {
+                    let problem = match (lookup(impls, func_name, name).map(Implementation::is_generator), op.is_generator) {
                         (None, gen) => Problem::new(
                             "unknown_op",
                             format!(
@@ -33,14 +33,14 @@ pub(crate) fn binding_problems(doc: &GraphDoc, impls: &FxHashMap<String, Impleme
                                 if gen { "generator (OperonBuilder::gen)" } else { "implementation" }
                             ),
                         ),
-                        (Some(Implementation::Op(_)), true) => Problem::new(
+                        (Some(false), true) => Problem::new(
                             "invalid",
                             format!(
                                 "op '{name}' is a generator but '{func_name}' is registered as a plain op; register a \
                                  generator with OperonBuilder::gen"
                             ),
                         ),
-                        (Some(Implementation::Gen(_)), false) => Problem::new(
+                        (Some(true), false) => Problem::new(
                             "invalid",
                             format!(
                                 "op '{name}' is not a generator but '{func_name}' is registered as one (OperonBuilder::gen); \

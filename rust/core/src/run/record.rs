@@ -40,7 +40,7 @@ impl<M: Model> Run<M> {
         let out = rt.outputs(out).map_err(|ty| {
             let gen = self.plan.ops[op as usize].is_gen();
             let (did, must) = if gen { ("yielded", "yield") } else { ("returned", "return") };
-            OpFailure::BadReturn(format!("it {did} a {ty}; an op must {must} a mapping (e.g. a dict) of its outputs"))
+            OpFailure::BadReturn(format!("it {did} a value of type {ty}; an op must {must} a mapping (e.g. a dict) of its outputs"))
         })?;
         self.keep_tags(rt, &out).map_err(OpFailure::Raised)?;
         if self.plan.ops[op as usize].forward.emits() {

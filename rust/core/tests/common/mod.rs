@@ -75,7 +75,7 @@ pub fn recording(mut b: OperonBuilder, names: &[&str], log: &Log) -> OperonBuild
     for &name in names {
         let log = log.clone();
         let owned = name.to_string();
-        b = b.op(name, move |_: &Inputs| -> Result<Outputs, String> {
+        b = b.op_ref(name, move |_: &Inputs| -> Result<Outputs, String> {
             log.lock().unwrap().push(owned.clone());
             Ok(Map::from_iter([(owned.clone(), json!(true))]))
         });
