@@ -17,6 +17,8 @@ use crate::run::Facts;
 pub use crate::run::Frame;
 use crate::scheduler::ErrorMode;
 use crate::value::json_type;
+#[cfg(feature = "tokio")]
+use crate::{drivers::tokio::Job, handle::ExecutionHandle, trace::RunIds, trace::Tracer};
 
 /// Builds an [`Operon`] from a graph document and Rust op implementations.
 pub struct OperonBuilder {
@@ -76,7 +78,7 @@ impl OperonBuilder {
         if !problems.is_empty() {
             return Err(OperonError::Invalid { graph: plan.name.clone(), problems });
         }
-        let impls = bind(&plan, &self.impls);
+        let impls = bind(&plan, &self.impls).into();
         let facts = Arc::new(Facts::new(&plan));
         Ok(Operon { plan: Arc::new(plan), facts, impls })
     }
@@ -86,7 +88,7 @@ impl OperonBuilder {
 pub struct Operon {
     plan: Arc<Plan>,
     facts: Arc<Facts>,
-    impls: Vec<Option<Implementation>>,
+    impls: Arc<[Option<Implementation>]>,
 }
 
 impl Operon {
@@ -108,11 +110,7 @@ impl Operon {
     /// Runs the graph once with the given error mode.
     pub fn run_with(&self, inputs: Value, mode: ErrorMode) -> Result<RunOutput> {
         let plan = &*self.plan;
-        let inputs = match inputs {
-            Value::Null => Value::Object(Default::default()),
-            Value::Object(_) => inputs,
-            other => return Err(OperonError::RunInputs { graph: plan.name.clone(), found: json_type(&other).into() }),
-        };
+        let inputs = run_inputs(plan, inputs)?;
         if self.impls.iter().any(|i| matches!(i, Some(Implementation::Async(_)))) {
             return Err(OperonError::Usage(format!(
                 "graph '{}' has async ops: run it with Operon::run_json_async or Operon::start",
@@ -120,5 +118,91 @@ impl Operon {
             )));
         }
         inline::run(&self.plan, &self.facts, &self.impls, inputs, mode)
+    }
+}
+
+/// The inputs of a run: an object (`null` is an empty one), else a [`OperonError::RunInputs`] error.
+fn run_inputs(plan: &Plan, inputs: Value) -> Result<Value> {
+    match inputs {
+        Value::Null => Ok(Value::Object(Default::default())),
+        Value::Object(_) => Ok(inputs),
+        other => Err(OperonError::RunInputs { graph: plan.name.clone(), found: json_type(&other).into() }),
+    }
+}
+
+/// Running on tokio: async ops, `bound="cpu"` ops on the blocking pool, streaming handles
+/// ([`crate::drivers::tokio`]).
+#[cfg(feature = "tokio")]
+impl Operon {
+    fn job(&self, inputs: Value, mode: ErrorMode, ids: RunIds, tracers: Vec<Arc<dyn Tracer>>) -> Job<'_> {
+        Job { plan: &self.plan, facts: &self.facts, impls: &self.impls, inputs, mode, ids, tracers }
+    }
+
+    /// Starts a run on the current tokio runtime and returns its streaming handle (dropping the
+    /// handle cancels the run). The ids are handed to the tracers with the run's summary;
+    /// `tracer_override` are the run's tracers. Outside a tokio runtime, a
+    /// [`OperonError::Usage`] error.
+    pub fn start(
+        &self,
+        inputs: Map<String, Value>,
+        user_id: Option<String>,
+        session_id: Option<String>,
+        request_id: Option<String>,
+        tracer_override: Option<Vec<Arc<dyn Tracer>>>,
+    ) -> Result<ExecutionHandle> {
+        let ids = RunIds { user_id, session_id, request_id };
+        let job = self.job(Value::Object(inputs), ErrorMode::Raise, ids, tracer_override.unwrap_or_default());
+        crate::drivers::tokio::spawn(job)
+    }
+
+    /// [`Operon::start`] with inputs as a JSON value (an object) and an error mode.
+    pub fn start_with(&self, inputs: Value, mode: ErrorMode) -> Result<ExecutionHandle> {
+        let inputs = run_inputs(&self.plan, inputs)?;
+        crate::drivers::tokio::spawn(self.job(inputs, mode, RunIds::default(), Vec::new()))
+    }
+
+    /// Runs the graph once in the calling task and returns its result: the frames grouped by key,
+    /// a key seen once as its value, several as a list. The first op error fails the run. A graph
+    /// of sync ops runs to its end in the first poll (nothing is spawned).
+    pub async fn run_json_async(
+        &self,
+        inputs: Map<String, Value>,
+        user_id: Option<String>,
+        session_id: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Value> {
+        let ids = RunIds { user_id, session_id, request_id };
+        crate::drivers::tokio::run_result(self.job(Value::Object(inputs), ErrorMode::Raise, ids, Vec::new())).await
+    }
+
+    /// [`Operon::run_json_async`] with inputs as a JSON value and an error mode, returning
+    /// everything the run produced (as [`Operon::run_with`] does).
+    pub async fn run_async_with(&self, inputs: Value, mode: ErrorMode) -> Result<RunOutput> {
+        let inputs = run_inputs(&self.plan, inputs)?;
+        crate::drivers::tokio::run_output(self.job(inputs, mode, RunIds::default(), Vec::new())).await
+    }
+
+    /// [`Operon::run_json_async`], blocking on a new current-thread runtime. Called inside a tokio
+    /// runtime (where blocking would stall it) it is a [`OperonError::Usage`] error: await
+    /// `run_json_async` there.
+    pub fn run_json(
+        &self,
+        inputs: Map<String, Value>,
+        user_id: Option<String>,
+        session_id: Option<String>,
+        request_id: Option<String>,
+    ) -> Result<Value> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(OperonError::Usage(format!(
+                "Operon::run_json on graph '{}' blocks the thread, and it was called inside a tokio runtime: use \
+                 `engine.run_json_async(inputs, user_id, session_id, request_id).await` there",
+                self.plan.name
+            )));
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| OperonError::Runtime(format!("could not start a tokio runtime: {e}")))?;
+        runtime.block_on(self.run_json_async(inputs, user_id, session_id, request_id))
     }
 }

@@ -42,8 +42,9 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Every way the engine can fail.
-#[derive(Debug, thiserror::Error)]
+/// Every way the engine can fail. Errors are cloned when several consumers of one run (a stream,
+/// `wait_for`, `result`) each receive the run's error.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum OperonError {
     /// The graph document is not valid JSON or does not have the shape of schema 1.0.
     #[error("malformed graph document: {0}")]
@@ -170,7 +171,7 @@ pub enum OperonError {
 }
 
 /// An op-level error, by category; an op returns one (inside [`OperonError::Op`]) to fail.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum OpError {
     /// Parsing an op's output failed.
     #[error("[PARSER] {0}")]

@@ -37,7 +37,12 @@ pub mod ops;
 pub mod plan;
 pub mod run;
 pub mod scheduler;
+pub mod trace;
 pub mod value;
 
 pub use engine::{Frame, Operon, OperonBuilder, RunOutput};
 pub use error::{OpError, OperonError, Problem, Result};
+pub use handle::FrameEvent;
+#[cfg(feature = "tokio")]
+pub use handle::{CollectMode, ExecutionHandle, Watcher};
+pub use trace::Tracer;

@@ -1,16 +1,19 @@
 //! The value model of the Rust API: JSON values (`serde_json`), errors as messages, failures as
-//! [`OperonError`]s. Nothing waits on a run of the inline driver, so its waker has no values.
+//! [`OperonError`]s, and [`Signal`]s as the wakers of consumers waiting on a run (the streaming
+//! handle; nothing waits on a run of the inline driver).
+
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::error::OperonError;
+use crate::handle::Signal;
 use crate::plan::{Const, ConstId, OpId, Plan, TransformPlan, VarId};
 use crate::run::{Entries, Key, Model, Runtime};
 use crate::value::{apply_json, json_type, truthy};
 
-/// A waker nobody can make: runs of the inline driver have no waiting consumers.
-#[derive(Debug)]
-pub enum NoWaker {}
+/// A consumer waiting on a run of the Rust API: fired with the value it waits for, if any.
+pub type JsonWaker = Arc<Signal<Value>>;
 
 /// The types of the JSON value model.
 #[derive(Debug)]
@@ -20,7 +23,7 @@ impl Model for Json {
     type Value = Value;
     type Error = String;
     type Failure = OperonError;
-    type Waker = NoWaker;
+    type Waker = JsonWaker;
 }
 
 /// JSON values of a run of `plan`.
@@ -192,11 +195,12 @@ impl Runtime<Json> for JsonRuntime<'_> {
         OperonError::Usage(e)
     }
 
-    fn wake(&mut self, waker: NoWaker, _value: Option<Value>) -> Result<(), String> {
-        match waker {}
+    fn wake(&mut self, waker: JsonWaker, value: Option<Value>) -> Result<(), String> {
+        waker.fire(value);
+        Ok(())
     }
 
-    fn gone(&mut self, waker: &NoWaker) -> bool {
-        match *waker {}
+    fn gone(&mut self, waker: &JsonWaker) -> bool {
+        Signal::is_abandoned(waker)
     }
 }

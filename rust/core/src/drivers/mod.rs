@@ -3,3 +3,6 @@
 
 pub mod inline;
 pub mod json;
+pub mod step;
+#[cfg(feature = "tokio")]
+pub mod tokio;

@@ -140,6 +140,11 @@ impl<M: Model> Run<M> {
         &self.plan
     }
 
+    /// The plan, shared (for a driver that reads it while the run changes).
+    pub fn plan_shared(&self) -> &Arc<Plan> {
+        &self.plan
+    }
+
     /// The plan, shared (to read it while the run changes).
     pub(super) fn plan_arc(&self) -> Arc<Plan> {
         Arc::clone(&self.plan)

@@ -1,0 +1,105 @@
+//! The ways into the tokio driver: a run awaited in place (its result, or everything it
+//! produced), or a run spawned on the current runtime behind an [`ExecutionHandle`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::Driver;
+use crate::drivers::inline::{output, RunOutput};
+use crate::drivers::json::JsonRuntime;
+use crate::error::{OperonError, Result};
+use crate::handle::shared::Core;
+use crate::handle::ExecutionHandle;
+use crate::ops::Implementation;
+use crate::plan::Plan;
+use crate::run::{Facts, Phase, Run};
+use crate::scheduler::ErrorMode;
+use crate::trace::{RunIds, RunStatus, RunSummary, Tracer};
+
+/// One run to drive: the engine's compiled graph and ops, the run's inputs (an object) and how
+/// it reports.
+pub struct Job<'a> {
+    /// The compiled graph.
+    pub plan: &'a Arc<Plan>,
+    /// Facts of the plan.
+    pub facts: &'a Arc<Facts>,
+    /// The implementation of each op (`None` for built-in ops).
+    pub impls: &'a Arc<[Option<Implementation>]>,
+    /// The run's inputs: an object.
+    pub inputs: Value,
+    /// What an op failure does.
+    pub mode: ErrorMode,
+    /// The ids the run was started with.
+    pub ids: RunIds,
+    /// Who receives the run's summary.
+    pub tracers: Vec<Arc<dyn Tracer>>,
+}
+
+impl Job<'_> {
+    fn driver(self) -> Driver {
+        let run = Run::new(Arc::clone(self.plan), Arc::clone(self.facts), self.inputs, self.mode, true);
+        Driver::new(self.plan, run, self.impls, self.tracers, self.ids)
+    }
+}
+
+/// Runs `job` in place (nothing is spawned) and returns its result: the frames grouped by key,
+/// one value as a scalar; the run's error if it failed.
+pub async fn run_result(job: Job<'_>) -> Result<Value> {
+    let mut driver = job.driver();
+    driver.drive().await;
+    let shared = Arc::clone(driver.shared());
+    drop(driver);
+    let core = shared.lock();
+    if let Some(e) = core.error(shared.plan()) {
+        return Err(e);
+    }
+    core.run().result(&mut JsonRuntime::new(shared.plan())).map_err(OperonError::Usage)
+}
+
+/// Runs `job` in place and returns everything it produced (frames, grouped outputs, errors
+/// listed with [`ErrorMode::Continue`]), or its error.
+pub async fn run_output(job: Job<'_>) -> Result<RunOutput> {
+    let mut driver = job.driver();
+    driver.drive().await;
+    let shared = Arc::clone(driver.shared());
+    drop(driver);
+    let mut core = shared.lock();
+    output(core.run_mut())
+}
+
+/// Spawns `job` on the current tokio runtime and returns its handle; outside a runtime, a
+/// [`OperonError::Usage`] error.
+pub fn spawn(job: Job<'_>) -> Result<ExecutionHandle> {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return Err(OperonError::Usage(format!(
+            "Operon::start on graph '{}' spawns the run on the current tokio runtime, and there is none: call it \
+             inside a runtime (e.g. under #[tokio::main]), or use Operon::run_json to run it to its end",
+            job.plan.name
+        )));
+    };
+    let mut driver = job.driver();
+    let shared = Arc::clone(driver.shared());
+    runtime.spawn(async move { driver.drive().await });
+    Ok(ExecutionHandle::new(shared))
+}
+
+/// The summary of a run that is over.
+pub(super) fn summary(core: &Core, plan: &Plan, ids: &RunIds, duration: Duration) -> RunSummary {
+    let run = core.run();
+    let status = match run.phase() {
+        Phase::Failed => RunStatus::Failed,
+        Phase::Cancelled => RunStatus::Cancelled,
+        _ => RunStatus::Finished,
+    };
+    RunSummary {
+        graph: plan.name.clone(),
+        ids: ids.clone(),
+        status,
+        error: core.error(plan).map(|e| e.to_string()),
+        op_runs: run.op_runs(),
+        frames: run.frames().total(),
+        duration,
+    }
+}

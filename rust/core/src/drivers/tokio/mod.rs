@@ -1,0 +1,259 @@
+//! The tokio driver: where and when the calls of a run's Rust ops run, on a tokio runtime.
+//!
+//! - Sync Rust ops run inline on the driver's task, in the order the scheduler makes them ready
+//!   (the stepping is the inline driver's: [`super::step::Stepper`]).
+//! - Async Rust ops are futures in one `FuturesUnordered` polled by the driver's task, under the
+//!   graph's `concurrency` cap; the calls that came back are applied to the run in batches, under
+//!   one lock.
+//! - `bound="cpu"` ops run on tokio's blocking pool (under the same cap); a job that starts after
+//!   the run stopped does not call its op.
+//! - Generator ops are pulled one item at a time while nothing else is ready, in batches between
+//!   which the calls in flight are collected.
+//! - A cancel (or the drop of the handle, or of the future of `run_json_async`) stops the run:
+//!   nothing new starts, the futures in flight are dropped, blocking jobs not yet started never call
+//!   their op.
+//!
+//! A graph whose ops are all sync runs to its end in the first poll of the run's future: nothing is
+//! spawned and no channel is made. What a run produces comes from [`crate::run::Run`].
+
+mod calls;
+mod entry;
+
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Instant;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use super::json::JsonRuntime;
+use super::step::{Call, Stepper};
+use crate::handle::shared::SharedRun;
+use crate::ops::Implementation;
+use crate::plan::{OpId, Plan};
+use crate::run::{CancelToken, Run};
+use crate::scheduler::CtxId;
+use crate::trace::{RunIds, Tracer};
+use calls::{InFlight, Landed, YieldNow};
+
+pub use entry::{run_output, run_result, spawn, Job};
+
+/// Steps run under one hold of the lock (consumers take frames between two holds).
+const LOCK_BATCH: u32 = 256;
+/// Steps between two turns given back to the executor.
+const YIELD_EVERY: u32 = 4096;
+/// Generator items pulled between two collections of the calls in flight.
+const PULL_BATCH: u32 = 64;
+
+/// What the driver does after a turn under the lock.
+enum Turn {
+    /// The run is over.
+    Over,
+    /// Collect the calls that came back (without waiting) and go on.
+    Poll,
+    /// Nothing can run until a call comes back: wait for one.
+    Wait,
+}
+
+/// One run on the tokio driver.
+pub struct Driver {
+    shared: Arc<SharedRun>,
+    impls: Arc<[Option<Implementation>]>,
+    stepper: Stepper,
+    calls: FuturesUnordered<InFlight>,
+    landed: Vec<Landed>,
+    token: CancelToken,
+    tracers: Vec<Arc<dyn Tracer>>,
+    ids: RunIds,
+    started: Instant,
+}
+
+impl Driver {
+    /// A driver of `run` (a run of `plan` with implementations `impls`), which it starts.
+    fn new(
+        plan: &Arc<Plan>,
+        mut run: Run<crate::drivers::json::Json>,
+        impls: &Arc<[Option<Implementation>]>,
+        tracers: Vec<Arc<dyn Tracer>>,
+        ids: RunIds,
+    ) -> Self {
+        run.start();
+        let token = run.token();
+        Driver {
+            shared: SharedRun::new(Arc::clone(plan), run),
+            impls: Arc::clone(impls),
+            stepper: Stepper::default(),
+            calls: FuturesUnordered::new(),
+            landed: Vec::new(),
+            token,
+            tracers,
+            ids,
+            started: Instant::now(),
+        }
+    }
+
+    /// The run, shared with consumers.
+    fn shared(&self) -> &Arc<SharedRun> {
+        &self.shared
+    }
+
+    /// Runs the run to its end.
+    async fn drive(&mut self) {
+        let mut since_yield = 0;
+        loop {
+            let turn = self.turn();
+            since_yield += LOCK_BATCH;
+            match turn {
+                Turn::Over => break,
+                Turn::Poll => {
+                    if since_yield >= YIELD_EVERY {
+                        since_yield = 0;
+                        YieldNow::default().await;
+                    }
+                    self.collect(false).await;
+                }
+                Turn::Wait => {
+                    since_yield = 0;
+                    self.collect(true).await;
+                }
+            }
+        }
+        // the run is over: calls still in flight are dropped (their results would be discarded)
+        self.calls.clear();
+        if !self.tracers.is_empty() {
+            self.trace();
+        }
+    }
+
+    /// One hold of the lock: applies the calls that came back, then steps ready ops (sync ones
+    /// inline, the others launched) and pulls generators, until the run must wait or the batch
+    /// is used up.
+    fn turn(&mut self) -> Turn {
+        let shared = Arc::clone(&self.shared);
+        let plan = shared.plan();
+        let mut core = shared.lock();
+        let mut rt = JsonRuntime::new(plan);
+        if !core.run().is_over() {
+            self.apply(core.run_mut(), &mut rt);
+        }
+        let mut pulled = 0;
+        for _ in 0..LOCK_BATCH {
+            let run = core.run_mut();
+            if run.is_over() {
+                core.end(plan);
+                return Turn::Over;
+            }
+            match self.stepper.next_ready(run) {
+                Some(instance) => {
+                    let call = self.stepper.step(run, &mut rt, &self.impls, instance, true);
+                    self.launch(instance, call);
+                }
+                None if self.stepper.is_streaming() => {
+                    if !self.calls.is_empty() && pulled >= PULL_BATCH {
+                        return Turn::Poll;
+                    }
+                    pulled += 1;
+                    self.stepper.pull(run, &mut rt);
+                }
+                None if self.calls.is_empty() && self.landed.is_empty() => {
+                    core.end(plan);
+                    return Turn::Over;
+                }
+                None if self.landed.is_empty() => return Turn::Wait,
+                None => return Turn::Poll,
+            }
+        }
+        Turn::Poll
+    }
+
+    /// Applies the calls that came back: each frees its slot under the concurrency cap (an
+    /// instance waiting for it starts) and completes its op.
+    fn apply(&mut self, run: &mut Run<crate::drivers::json::Json>, rt: &mut JsonRuntime<'_>) {
+        let landed = std::mem::take(&mut self.landed);
+        for (op, ctx, outcome) in landed {
+            let waiting = run.state_mut().end_concurrent();
+            if run.is_over() {
+                break;
+            }
+            if let Some(outcome) = outcome {
+                run.complete(rt, op, ctx, outcome);
+            }
+            self.start_waiting(run, rt, waiting);
+        }
+    }
+
+    /// Starts instances that waited for the concurrency cap, one freed slot at a time.
+    fn start_waiting(
+        &mut self,
+        run: &mut Run<crate::drivers::json::Json>,
+        rt: &mut JsonRuntime<'_>,
+        mut next: Option<(OpId, CtxId)>,
+    ) {
+        while let Some(instance) = next.take() {
+            if run.is_over() {
+                return;
+            }
+            match self.stepper.relaunch(run, rt, &self.impls, instance) {
+                Ok(call) => self.launch(instance, call),
+                Err(failure) => {
+                    next = run.state_mut().end_concurrent();
+                    run.fail_op(rt, instance.0, instance.1, failure);
+                }
+            }
+        }
+    }
+
+    /// Puts an offloaded call in flight.
+    fn launch(&mut self, (op, ctx): (OpId, CtxId), call: Call) {
+        match call {
+            Call::None => {}
+            Call::Async(future) => self.calls.push(InFlight::future(op, ctx, future)),
+            Call::Blocking(job) => match InFlight::blocking(op, ctx, job, self.token.clone()) {
+                Ok(in_flight) => self.calls.push(in_flight),
+                Err(outcome) => self.landed.push((op, ctx, Some(outcome))),
+            },
+            Call::Done(outcome) => self.landed.push((op, ctx, Some(outcome))),
+        }
+    }
+
+    /// Collects the calls that came back; with `wait`, waits until one does or the run is
+    /// cancelled.
+    async fn collect(&mut self, wait: bool) {
+        let Driver { shared, calls, landed, .. } = self;
+        std::future::poll_fn(|cx| {
+            while let Poll::Ready(Some(done)) = calls.poll_next_unpin(cx) {
+                landed.push(done);
+            }
+            if !landed.is_empty() || !wait {
+                return Poll::Ready(());
+            }
+            let mut core = shared.lock();
+            if core.run().is_over() {
+                return Poll::Ready(());
+            }
+            core.set_driver(cx.waker());
+            Poll::Pending
+        })
+        .await;
+    }
+
+    /// Hands the summary of the run to the tracers.
+    fn trace(&self) {
+        let summary = {
+            let core = self.shared.lock();
+            entry::summary(&core, self.shared.plan(), &self.ids, self.started.elapsed())
+        };
+        for tracer in &self.tracers {
+            // a tracer's panic is its own: the run's outcome stands
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tracer.run_ended(&summary)));
+        }
+    }
+}
+
+impl Drop for Driver {
+    /// A driver dropped before its run ended (the future of `run_json_async` dropped, the task
+    /// aborted, the runtime shut down) cancels the run: blocking jobs not yet started never call
+    /// their op, and consumers see the end.
+    fn drop(&mut self) {
+        self.shared.cancel();
+    }
+}

@@ -1,0 +1,117 @@
+//! [`SharedRun`]: a run of the Rust API shared by its driver and its consumers (the streaming
+//! handle and its watchers). One lock guards the run: the driver holds it while it steps the run,
+//! a consumer while it checks for a frame and, finding none, registers its [`Signal`]. The run
+//! fires signals under that lock, so no wake-up is lost.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Waker;
+
+use serde_json::Value;
+
+use crate::drivers::json::{Json, JsonRuntime};
+use crate::error::OperonError;
+use crate::plan::Plan;
+use crate::run::{Phase, Run};
+
+/// A run, its driver's waker and the ids it was started with, behind one lock.
+pub struct SharedRun {
+    plan: Arc<Plan>,
+    core: Mutex<Core>,
+}
+
+/// What the lock of a [`SharedRun`] guards.
+pub struct Core {
+    run: Run<Json>,
+    /// The driver's task while it waits for its in-flight calls: woken by a cancel.
+    driver: Option<Waker>,
+}
+
+impl SharedRun {
+    /// Shares `run` (a run of `plan`).
+    pub fn new(plan: Arc<Plan>, run: Run<Json>) -> Arc<Self> {
+        Arc::new(SharedRun { plan, core: Mutex::new(Core { run, driver: None }) })
+    }
+
+    /// The plan being run.
+    pub fn plan(&self) -> &Arc<Plan> {
+        &self.plan
+    }
+
+    /// Takes the lock. A panic never happens while it is held (op calls are guarded), so a
+    /// poisoned lock is taken as it is.
+    pub fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Cancels the run unless it is over: nothing new starts, every consumer and the driver are
+    /// woken (the driver then drops the calls in flight). Returns false when it was over.
+    pub fn cancel(&self) -> bool {
+        let mut core = self.lock();
+        if !core.run.cancel() {
+            return false;
+        }
+        core.wake_all(&self.plan);
+        true
+    }
+}
+
+impl Core {
+    /// The run.
+    pub fn run(&self) -> &Run<Json> {
+        &self.run
+    }
+
+    /// The run, to step it or to take frames.
+    pub fn run_mut(&mut self) -> &mut Run<Json> {
+        &mut self.run
+    }
+
+    /// Remembers the driver's task, woken when the run is cancelled.
+    pub fn set_driver(&mut self, waker: &Waker) {
+        match &mut self.driver {
+            Some(w) if w.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
+        }
+    }
+
+    /// Ends a run with no work left (finished unless it failed or was cancelled) and wakes every
+    /// consumer: they find the frames left, then the end.
+    pub fn end(&mut self, plan: &Plan) {
+        self.run.finish();
+        self.wake_all(plan);
+    }
+
+    /// Wakes every consumer and the driver.
+    pub fn wake_all(&mut self, plan: &Plan) {
+        // the Rust runtime's wake cannot fail
+        let _ = self.run.wake_all(&mut JsonRuntime::new(plan));
+        if let Some(w) = self.driver.take() {
+            w.wake();
+        }
+    }
+
+    /// The run's error once it is over: its failure, or [`OperonError::Cancelled`].
+    pub fn error(&self, plan: &Plan) -> Option<OperonError> {
+        match self.run.phase() {
+            Phase::Failed => self.run.failure().cloned(),
+            Phase::Cancelled => Some(OperonError::Cancelled { graph: plan.name.clone() }),
+            _ => None,
+        }
+    }
+
+    /// The run's failure, if it failed (not when it was cancelled).
+    pub fn failure(&self) -> Option<OperonError> {
+        match self.run.phase() {
+            Phase::Failed => self.run.failure().cloned(),
+            _ => None,
+        }
+    }
+
+    /// The data of a frame as a map (frames always carry a mapping).
+    pub fn data_map(data: &Value) -> serde_json::Map<String, Value> {
+        match data {
+            Value::Object(map) => map.clone(),
+            _ => serde_json::Map::new(),
+        }
+    }
+}
