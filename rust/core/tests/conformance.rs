@@ -1,12 +1,16 @@
 //! The conformance fixtures (`tests/conformance/*.json`, described in its README) through the Rust
-//! inline driver: every fixture is built with the vocabulary of `conformance_ops`, run with its error
-//! mode, and its frames, grouped result and errors (or its failure) are compared with the expectation.
-//! The same files run through the Python driver in `tests/test_conformance.py`.
+//! drivers: every fixture is built with the vocabulary of `conformance_ops`, run with its error
+//! mode, and its frames, grouped result and errors (or its failure) are compared with the
+//! expectation. Three runners: the inline driver (`Operon::run_with`), the tokio driver awaited in
+//! place (`Operon::run_async_with`, with real async ops for the `async def` twins), and the tokio
+//! driver spawned behind a handle (the frames of its stream, then `result(true)`). The same files run
+//! through the Python driver in `tests/test_conformance.py`.
 
 use std::path::Path;
 
+use operonx::drivers::inline::RunOutput;
 use operonx::scheduler::ErrorMode;
-use operonx::{OperonError, Frame, Operon};
+use operonx::{Frame, Operon, OperonError};
 use serde_json::{json, Map, Value};
 
 mod conformance_ops;
@@ -36,6 +40,14 @@ fn fixtures() -> Vec<(String, Value)> {
 
 fn build(fixture: &Value) -> Result<Operon, OperonError> {
     conformance_ops::register(Operon::builder(fixture["document"].to_string())).build()
+}
+
+/// How a runner runs one fixture's engine: what the run produced, or its error.
+type Runner = fn(&Value) -> Result<Result<RunOutput, OperonError>, String>;
+
+fn inline(fixture: &Value) -> Result<Result<RunOutput, OperonError>, String> {
+    let engine = build(fixture).map_err(|e| format!("build failed: {e}"))?;
+    Ok(engine.run_with(fixture["inputs"].clone(), mode(fixture)))
 }
 
 fn mode(fixture: &Value) -> ErrorMode {
@@ -97,11 +109,10 @@ fn array(v: &Value) -> &[Value] {
 }
 
 /// Runs one fixture; `Err` says what differs from its expectation.
-fn check(fixture: &Value) -> Result<(), String> {
-    let engine = build(fixture).map_err(|e| format!("build failed: {e}"))?;
+fn check(fixture: &Value, runner: Runner) -> Result<(), String> {
     let expected = &fixture["expected"];
     let ordered = expected["frames_ordered"].as_bool().unwrap_or(true);
-    let run = engine.run_with(fixture["inputs"].clone(), mode(fixture));
+    let run = runner(fixture)?;
     if let Some(want) = expected.get("error") {
         // A failed run returns no frames: the ones produced before the failure are not checked here.
         return match run {
@@ -129,8 +140,8 @@ fn listed<'a>(list: &[(&str, &'a str)], name: &str) -> Option<&'a str> {
     list.iter().find(|(n, _)| *n == name).map(|(_, why)| *why)
 }
 
-#[test]
-fn every_fixture_gives_its_expected_frames_result_and_errors() {
+/// Runs every fixture (but the known discrepancies) through `runner`.
+fn check_all(runner: Runner) {
     let mut failures = Vec::new();
     let mut ran = 0;
     for (name, fixture) in fixtures() {
@@ -138,7 +149,7 @@ fn every_fixture_gives_its_expected_frames_result_and_errors() {
             continue;
         }
         ran += 1;
-        if let Err(why) = check(&fixture) {
+        if let Err(why) = check(&fixture, runner) {
             failures.push(format!("{name}: {why}"));
         }
     }
@@ -147,11 +158,31 @@ fn every_fixture_gives_its_expected_frames_result_and_errors() {
 }
 
 #[test]
+fn every_fixture_gives_its_expected_frames_result_and_errors() {
+    check_all(inline);
+}
+
+#[cfg(feature = "tokio")]
+mod conformance_tokio;
+
+#[cfg(feature = "tokio")]
+#[test]
+fn every_fixture_gives_the_same_on_the_tokio_driver_awaited_in_place() {
+    check_all(conformance_tokio::in_place);
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn every_fixture_gives_the_same_through_a_streaming_handle() {
+    check_all(conformance_tokio::through_handle);
+}
+
+#[test]
 fn known_discrepancies_still_differ() {
     let all = fixtures();
     for (name, what) in KNOWN_DISCREPANCIES {
         let (_, fixture) = all.iter().find(|(n, _)| n == name).expect("a listed fixture exists");
-        assert!(check(fixture).is_err(), "{name} now passes: remove it from KNOWN_DISCREPANCIES ({what})");
+        assert!(check(fixture, inline).is_err(), "{name} now passes: remove it from KNOWN_DISCREPANCIES ({what})");
     }
 }
 

@@ -119,3 +119,17 @@ fn spread(i: &Inputs) -> Result<Items, String> {
     let base = x.checked_mul(10).ok_or("integer overflow")?;
     Ok(Box::new((0..x).map(move |j| Ok(outputs([("z", checked(base.checked_add(j))?)])))))
 }
+
+/// [`register`], with the twins of the `async def` ops (`ainc`) as async ops: each call yields to
+/// the runtime once before it returns, so calls in flight overlap.
+#[cfg(feature = "tokio")]
+pub fn register_async(builder: OperonBuilder) -> OperonBuilder {
+    register(builder).op_async("ainc", |inputs: serde_json::Map<String, Value>| async move {
+        tokio::task::yield_now().await;
+        let x = inputs.get("x").and_then(Value::as_i64).ok_or_else(|| {
+            operonx::OperonError::Runtime(format!("input 'x' must be an int, got {}", inputs.get("x").unwrap_or(&Value::Null)))
+        })?;
+        let y = x.checked_add(1).ok_or_else(|| operonx::OperonError::Runtime("integer overflow".into()))?;
+        Ok(json!({ "y": y }))
+    })
+}
