@@ -182,9 +182,9 @@ impl Operon {
         crate::drivers::tokio::run_output(self.job(inputs, mode, RunIds::default(), Vec::new())).await
     }
 
-    /// [`Operon::run_json_async`], blocking on a new current-thread runtime. Called inside a tokio
-    /// runtime (where blocking would stall it) it is a [`OperonError::Usage`] error: await
-    /// `run_json_async` there.
+    /// [`Operon::run_json_async`], blocking the calling thread (on a new current-thread tokio
+    /// runtime when the graph has async or cpu ops). Called inside a tokio runtime (where blocking
+    /// would stall it) it is a [`OperonError::Usage`] error: await `run_json_async` there.
     pub fn run_json(
         &self,
         inputs: Map<String, Value>,
@@ -199,10 +199,7 @@ impl Operon {
                 self.plan.name
             )));
         }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| OperonError::Runtime(format!("could not start a tokio runtime: {e}")))?;
-        runtime.block_on(self.run_json_async(inputs, user_id, session_id, request_id))
+        let ids = RunIds { user_id, session_id, request_id };
+        crate::drivers::tokio::block_on(self.job(Value::Object(inputs), ErrorMode::Raise, ids, Vec::new()))
     }
 }

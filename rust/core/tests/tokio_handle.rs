@@ -69,7 +69,7 @@ async fn the_handle_streams_every_frame_in_order_then_ends() {
     assert_eq!(ops, ["p", "q"]);
     assert_eq!(got[1].data["y"], json!(3));
     assert_eq!(got[1].context.as_slice(), ["main"]);
-    assert!(handle.next().await.is_none(), "the stream stays ended");
+    assert!(within(handle.next()).await.is_none(), "the stream stays ended");
     assert!(handle.is_done());
     assert_eq!(handle.frame_count(), 2);
 }
@@ -105,7 +105,7 @@ async fn collect_groups_or_lists_what_the_stream_did_not_take() {
         // `StreamExt` is in scope: its `collect` is reached by value, this one by path
         let got = within(ExecutionHandle::collect(&mut handle, mode, unwrap)).await.unwrap();
         assert_eq!(got, want, "{mode:?} unwrap={unwrap}");
-        assert!(handle.next().await.is_none(), "collect took the rest of the stream");
+        assert!(within(handle.next()).await.is_none(), "collect took the rest of the stream");
     }
     // one frame per key: unwrap makes it a scalar, else a list
     let single = Operon::builder(chain(false)).op("inc", inc).build().unwrap();
@@ -133,9 +133,11 @@ async fn result_groups_every_frame_even_after_the_stream_took_them() {
 }
 
 #[test]
-fn run_json_runs_async_ops_to_the_end_outside_a_runtime() {
-    let engine = engine(1);
-    assert_eq!(engine.run_json(inputs(1), None, None, None).unwrap(), json!({"y": [2, 3]}));
+fn run_json_runs_to_the_end_outside_a_runtime() {
+    // with an async op (on a runtime of its own), and with sync ops only (on a plain executor)
+    for delay in [1, 0] {
+        assert_eq!(engine(delay).run_json(inputs(1), None, None, None).unwrap(), json!({"y": [2, 3]}));
+    }
 }
 
 #[tokio::test]

@@ -13,7 +13,7 @@ use crate::error::{OperonError, Result};
 use crate::handle::shared::Core;
 use crate::handle::ExecutionHandle;
 use crate::ops::Implementation;
-use crate::plan::Plan;
+use crate::plan::{OpKind, Plan};
 use crate::run::{Facts, Phase, Run};
 use crate::scheduler::ErrorMode;
 use crate::trace::{RunIds, RunStatus, RunSummary, Tracer};
@@ -67,6 +67,29 @@ pub async fn run_output(job: Job<'_>) -> Result<RunOutput> {
     drop(driver);
     let mut core = shared.lock();
     output(core.run_mut())
+}
+
+/// True when a run of the graph needs a tokio runtime: it has an async op, or a `bound="cpu"` op
+/// (which runs on the blocking pool). The others run on any executor.
+pub fn needs_runtime(plan: &Plan, impls: &[Option<Implementation>]) -> bool {
+    impls.iter().zip(&plan.ops).any(|(i, op)| match i {
+        Some(Implementation::Async(_)) => true,
+        Some(Implementation::Op(_) | Implementation::Map(_)) => op.kind == OpKind::Cpu,
+        _ => false,
+    })
+}
+
+/// Runs `job` to its end on the calling thread, on a new current-thread tokio runtime when the
+/// graph needs one, else on a plain executor (building a runtime costs more than a small run).
+pub fn block_on(job: Job<'_>) -> Result<Value> {
+    if !needs_runtime(job.plan, job.impls) {
+        return futures::executor::block_on(run_result(job));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| OperonError::Runtime(format!("could not start a tokio runtime: {e}")))?;
+    runtime.block_on(run_result(job))
 }
 
 /// Spawns `job` on the current tokio runtime and returns its handle; outside a runtime, a

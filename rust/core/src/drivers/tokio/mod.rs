@@ -13,8 +13,9 @@
 //!   nothing new starts, the futures in flight are dropped, blocking jobs not yet started never call
 //!   their op.
 //!
-//! A graph whose ops are all sync runs to its end in the first poll of the run's future: nothing is
-//! spawned and no channel is made. What a run produces comes from [`crate::run::Run`].
+//! A graph whose ops are all sync runs in the task that awaits it (`run_json_async`): nothing is
+//! spawned and no channel is made; the executor gets a turn every few thousand steps. What a run
+//! produces comes from [`crate::run::Run`].
 
 mod calls;
 mod entry;
@@ -35,7 +36,7 @@ use crate::scheduler::CtxId;
 use crate::trace::{RunIds, Tracer};
 use calls::{InFlight, Landed, YieldNow};
 
-pub use entry::{run_output, run_result, spawn, Job};
+pub use entry::{block_on, needs_runtime, run_output, run_result, spawn, Job};
 
 /// Steps run under one hold of the lock (consumers take frames between two holds).
 const LOCK_BATCH: u32 = 256;
