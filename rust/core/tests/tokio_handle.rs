@@ -190,3 +190,37 @@ async fn a_tracer_receives_the_summary_of_the_run() {
     })
     .await;
 }
+
+/// What a program written for the published crate does with a handle, written as it writes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_written_for_the_published_crate_compiles_and_runs() {
+    let graph_json = chain(true);
+    let engine = Operon::builder(&graph_json)
+        .op("inc", |inputs| {
+            let x = inputs.get("x").and_then(|v| v.as_i64()).ok_or_else(|| OperonError::Runtime("no x".into()))?;
+            Ok(json!({ "y": x + 1 }))
+        })
+        .op_async("slow_inc", |inputs| async move { inc(inputs) })
+        .build()
+        .unwrap();
+    let mut handle: ExecutionHandle = engine.start(inputs(1), None, None, None, None).unwrap();
+    let mut seen = Vec::new();
+    within(async {
+        while let Some(frame) = handle.next().await {
+            let frame: FrameEvent = frame.unwrap();
+            assert_eq!(frame.context[0], "main");
+            assert_eq!(frame.context, smallvec::smallvec!["main".to_string()] as operonx::handle::ContextId);
+            seen.push(format!("{}@{}", frame.op, frame.context.join("/")));
+        }
+    })
+    .await;
+    assert_eq!(seen, ["p@main", "q@main"]);
+    assert_eq!(within(handle.wait_for("q", "y")).await.unwrap(), Some(json!(3)));
+    let grouped = within(ExecutionHandle::collect(&mut handle, CollectMode::Group, true)).await.unwrap();
+    assert_eq!(grouped, json!({}), "the stream took every frame");
+    assert_eq!(within(handle.result(true)).await.unwrap(), json!({"y": [2, 3]}));
+    assert!(handle.is_done());
+    assert_eq!(handle.frame_count(), 2);
+    handle.cancel(); // a run that is over stays as it is
+    assert!(within(handle.result(true)).await.is_ok());
+}
