@@ -89,6 +89,10 @@ impl Runtime<Json> for JsonRuntime<'_> {
         v.clone()
     }
 
+    fn keeps_last(&self) -> bool {
+        false // nothing reads them in the Rust API, and a copy is a deep clone
+    }
+
     fn map(&mut self) -> Value {
         Value::Object(Map::new())
     }

@@ -5,12 +5,13 @@
 //! [`crate::run::Run`].
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::error::panic_message;
 use crate::ops::{Implementation, Inputs, Items, OpFuture};
-use crate::plan::{OpId, OpKind, Plan};
+use crate::plan::{OpId, OpKind};
 use crate::run::{Args, OpFailure, Run};
 use crate::scheduler::CtxId;
 
@@ -35,7 +36,7 @@ pub enum Call {
     /// An async op's call: the future of its return value (already counted as in flight).
     Async(OpFuture),
     /// A `bound="cpu"` op's call, for a blocking thread (already counted as in flight).
-    Blocking(BlockingCall),
+    Blocking(Box<BlockingCall>),
     /// An offloaded call that ended at once (making its future panicked): complete it as one
     /// that came back.
     Done(Outcome),
@@ -141,10 +142,11 @@ impl Stepper {
         (op, ctx): (OpId, CtxId),
         offloaded: bool,
     ) -> Call {
-        let inputs = inputs(run.plan(), op, &mut self.args);
+        let names = Arc::clone(run.facts().input_names(run.plan(), op));
+        let inputs = Inputs::from_parts(names, std::mem::take(&mut self.args));
         match &impls[op as usize] {
             Some(f @ (Implementation::Op(_) | Implementation::Map(_))) if offloaded => {
-                return Call::Blocking(BlockingCall { op: f.clone(), inputs });
+                return Call::Blocking(Box::new(BlockingCall { op: f.clone(), inputs }));
             }
             Some(f @ (Implementation::Op(_) | Implementation::Map(_))) => {
                 let result = call_sync(f, inputs);
@@ -196,12 +198,6 @@ impl Stepper {
             Some(failure) => run.fail_op(rt, op, ctx, failure),
         }
     }
-}
-
-/// The inputs of op `op` by parameter name, taking the resolved arguments.
-fn inputs(plan: &Plan, op: OpId, args: &mut Args<Value>) -> Inputs {
-    let names = plan.ops[op as usize].inputs.iter().map(|i| i.name.clone());
-    Inputs::new(names.zip(args.drain(..)).collect())
 }
 
 /// Calls a sync op; a returned error or a panic fails it.

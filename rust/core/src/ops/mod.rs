@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 use crate::error::OperonError;
 
@@ -17,28 +18,38 @@ pub type Outputs = Map<String, Value>;
 /// The resolved inputs of one op call, by parameter name.
 #[derive(Debug, Default)]
 pub struct Inputs {
-    pairs: Vec<(String, Value)>,
+    /// The parameter names, shared by every call of the op.
+    names: Arc<[String]>,
+    /// The values, in the order of `names`.
+    values: SmallVec<[Value; 8]>,
 }
 
 impl Inputs {
     /// Inputs from `(name, value)` pairs.
     pub fn new(pairs: Vec<(String, Value)>) -> Self {
-        Inputs { pairs }
+        let (names, values): (Vec<String>, SmallVec<[Value; 8]>) = pairs.into_iter().unzip();
+        Inputs { names: names.into(), values }
+    }
+
+    /// Inputs from the op's parameter names and their values in the same order (a name with no
+    /// value is left out).
+    pub fn from_parts(names: Arc<[String]>, values: SmallVec<[Value; 8]>) -> Self {
+        Inputs { names, values }
     }
 
     /// The value of input `name`.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        self.names.iter().position(|n| n == name).and_then(|i| self.values.get(i))
     }
 
     /// The inputs as a map by name, in signature order.
     pub fn into_map(self) -> Map<String, Value> {
-        self.pairs.into_iter().collect()
+        self.names.iter().cloned().zip(self.values).collect()
     }
 
     /// Every input in signature order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.pairs.iter().map(|(k, v)| (k.as_str(), v))
+        self.names.iter().map(String::as_str).zip(self.values.iter())
     }
 }
 

@@ -141,9 +141,11 @@ impl<M: Model> Run<M> {
         rt.set_known(&mut record, Key::Target, target).map_err(OpFailure::Raised)?;
         rt.set_known(&mut record, Key::Matched, matched).map_err(OpFailure::Raised)?;
         let out = self.record(rt, op, ctx, record)?;
-        let last = rt.copy(&out);
+        if rt.keeps_last() {
+            let last = rt.copy(&out);
+            self.values.put_last(op, last);
+        }
         self.values.set(op, ctx, out);
-        self.values.put_last(op, last);
         if self.facts().feeds_exit[op as usize] {
             self.values.stamp(op, ctx);
         }

@@ -1,5 +1,7 @@
 //! Facts about a plan that every run of it reads: computed once per engine.
 
+use std::sync::{Arc, OnceLock};
+
 use smallvec::SmallVec;
 
 use crate::plan::{Builtin, EdgeKind, OpId, Plan};
@@ -17,6 +19,9 @@ pub struct Facts {
     pub loop_sink: Vec<Option<(OpId, usize)>>,
     /// Per op: the end ops of the loops it is inside.
     pub loops_of: Vec<SmallVec<[OpId; 2]>>,
+    /// Per op: its parameter names, shared by the inputs of its calls (made on first use, by the
+    /// Rust drivers only).
+    input_names: OnceLock<Vec<Arc<[String]>>>,
 }
 
 impl Facts {
@@ -29,6 +34,7 @@ impl Facts {
             feeds_exit: vec![false; n],
             loop_sink: vec![None; n],
             loops_of: vec![SmallVec::new(); n],
+            input_names: OnceLock::new(),
         };
         for i in 0..n {
             for e in plan.successors(i as OpId) {
@@ -58,5 +64,15 @@ impl Facts {
             }
         }
         f
+    }
+}
+
+impl Facts {
+    /// The parameter names of op `op` of `plan` (the plan these facts were read off), shared.
+    pub fn input_names(&self, plan: &Plan, op: OpId) -> &Arc<[String]> {
+        let all = self.input_names.get_or_init(|| {
+            plan.ops.iter().map(|o| o.inputs.iter().map(|i| i.name.clone()).collect()).collect()
+        });
+        &all[op as usize]
     }
 }

@@ -107,6 +107,12 @@ pub trait Runtime<M: Model> {
     ) -> Result<M::Value, M::Error>;
     /// Another reference to the same value (a reference count, or a copy).
     fn copy(&mut self, v: &M::Value) -> M::Value;
+    /// True when the run keeps each op's latest outputs for its host to read (Python's `"$state"`).
+    /// A runtime whose host never reads them, and whose copies are deep, says no: the run then
+    /// makes no copy of each op's outputs for them.
+    fn keeps_last(&self) -> bool {
+        true
+    }
     /// A new empty mapping.
     fn map(&mut self) -> M::Value;
     /// A list of `items`.

@@ -317,8 +317,12 @@ impl<M: Model> Run<M> {
 
     /// Stores an op's checked outputs in `ctx`.
     pub(super) fn store<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, out: M::Value) {
-        let last = rt.copy(&out);
-        self.values.put(op, ctx, out, last);
+        if rt.keeps_last() {
+            let last = rt.copy(&out);
+            self.values.put(op, ctx, out, last);
+        } else {
+            self.values.set(op, ctx, out);
+        }
         if self.facts.feeds_exit[op as usize] {
             self.values.stamp(op, ctx);
         }
@@ -347,9 +351,13 @@ impl<M: Model> Run<M> {
             self.values.collect(gen, ctx, kept);
         }
         if self.facts.item_readers[gen as usize] {
-            let last = rt.copy(&out);
-            self.values.put(gen, item_ctx, out, last);
-        } else {
+            if rt.keeps_last() {
+                let last = rt.copy(&out);
+                self.values.put(gen, item_ctx, out, last);
+            } else {
+                self.values.set(gen, item_ctx, out);
+            }
+        } else if rt.keeps_last() {
             self.values.put_last(gen, out);
         }
         self.state.close_item(&self.plan, gen, item_ctx);

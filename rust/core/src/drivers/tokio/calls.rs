@@ -43,7 +43,7 @@ impl InFlight {
     /// A cpu op's call, started on the blocking pool of the current runtime; the job checks the
     /// run's token first and does not call the op once the run stopped. `Err` when there is no
     /// runtime to run it.
-    pub fn blocking(op: OpId, ctx: CtxId, call: BlockingCall, token: CancelToken) -> Result<Self, Outcome> {
+    pub fn blocking(op: OpId, ctx: CtxId, call: Box<BlockingCall>, token: CancelToken) -> Result<Self, Outcome> {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             let message = "a bound=\"cpu\" op runs on tokio's blocking pool: await the run inside a tokio runtime";
             return Err(Err(OpFailure::Raised(message.into())));
