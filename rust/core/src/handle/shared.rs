@@ -1,6 +1,6 @@
 //! [`SharedRun`]: a run of the Rust API shared by its driver and its consumers (the streaming
 //! handle and its watchers). One lock guards the run: the driver holds it while it steps the run,
-//! a consumer while it checks for a frame and, finding none, registers its [`Signal`]. The run
+//! a consumer while it checks for a frame and, finding none, registers its [`super::Signal`]. The run
 //! fires signals under that lock, so no wake-up is lost.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -1,7 +1,9 @@
 //! The tokio driver: where and when the calls of a run's Rust ops run, on a tokio runtime.
 //!
 //! - Sync Rust ops run inline on the driver's task, in the order the scheduler makes them ready
-//!   (the stepping is the inline driver's: [`super::step::Stepper`]).
+//!   (the stepping is the inline driver's: [`super::step::Stepper`]), with the run's lock held (a
+//!   consumer waits for the op to return): a slow one belongs on the blocking pool
+//!   (`bound="cpu"`).
 //! - Async Rust ops are futures in one `FuturesUnordered` polled by the driver's task, under the
 //!   graph's `concurrency` cap; the calls that came back are applied to the run in batches, under
 //!   one lock.
@@ -101,7 +103,7 @@ impl Driver {
     async fn drive(&mut self) {
         let mut since_yield = 0;
         loop {
-            let turn = self.turn();
+            let turn = self.guarded_turn();
             since_yield += LOCK_BATCH;
             match turn {
                 Turn::Over => break,
@@ -122,6 +124,21 @@ impl Driver {
         self.calls.clear();
         if !self.tracers.is_empty() {
             self.trace();
+        }
+    }
+
+    /// [`Driver::turn`]; a panic there (a bug of the engine: op calls are guarded on their own)
+    /// fails the run with an internal error instead of leaving its consumers waiting.
+    fn guarded_turn(&mut self) -> Turn {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.turn())) {
+            Ok(turn) => turn,
+            Err(panic) => {
+                let message = crate::error::panic_message(&*panic);
+                let mut core = self.shared.lock();
+                core.run_mut().fail(crate::error::OperonError::Internal(format!("the tokio driver panicked: {message}")));
+                core.end(self.shared.plan());
+                Turn::Over
+            }
         }
     }
 
