@@ -194,6 +194,12 @@ async fn a_panic_in_a_sync_or_async_op_is_a_typed_error() {
         .unwrap();
     let err = failure(&engine).await;
     assert!(failed_with(&err, "panicked: eager kaboom"), "{err}");
+    // on the blocking pool
+    let doc = json!({"schema_version": "1.0", "type": "graph", "name": "g",
+        "ops": {"bad": {"type": "code", "bound": "cpu"}}, "edges": [], "entries": ["bad"], "exits": ["bad"]});
+    let engine = Operon::builder(doc.to_string()).op("bad", |_| panic!("cpu kaboom")).build().unwrap();
+    let err = failure(&engine).await;
+    assert!(failed_with(&err, "panicked: cpu kaboom"), "{err}");
 }
 
 /// `src` → six async ops `w0..w5` under `concurrency: 2` (or the given cap).

@@ -136,7 +136,7 @@ async fn consumers_racing_the_driver_never_miss_a_frame_or_the_end() {
             .build()
             .unwrap(),
     );
-    for run in 0..2_000 {
+    for run in 0..5_000 {
         let mut handle = engine.start(Map::from_iter([("x".to_string(), json!(run))]), None, None, None, None).unwrap();
         let watcher = handle.watcher();
         let waiting = tokio::spawn(async move { watcher.wait_for("c", "y").await });
