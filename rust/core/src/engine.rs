@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 
 use crate::drivers::inline;
+use crate::drivers::spare::Spare;
 pub use crate::drivers::inline::RunOutput;
 pub use crate::error::panic_message;
 use crate::error::{OperonError, Result};
@@ -80,7 +81,7 @@ impl OperonBuilder {
         }
         let impls = bind(&plan, &self.impls).into();
         let facts = Arc::new(Facts::new(&plan));
-        Ok(Operon { plan: Arc::new(plan), facts, impls })
+        Ok(Operon { plan: Arc::new(plan), facts, impls, spare: Spare::default() })
     }
 }
 
@@ -89,6 +90,8 @@ pub struct Operon {
     plan: Arc<Plan>,
     facts: Arc<Facts>,
     impls: Arc<[Option<Implementation>]>,
+    /// The last run's buffers, for the next run.
+    spare: Spare,
 }
 
 impl Operon {
@@ -117,7 +120,7 @@ impl Operon {
                 plan.name
             )));
         }
-        inline::run(&self.plan, &self.facts, &self.impls, inputs, mode)
+        inline::run(&self.spare, (&self.plan, &self.facts), &self.impls, inputs, mode)
     }
 }
 
@@ -135,7 +138,7 @@ fn run_inputs(plan: &Plan, inputs: Value) -> Result<Value> {
 #[cfg(feature = "tokio")]
 impl Operon {
     fn job(&self, inputs: Value, mode: ErrorMode, ids: RunIds, tracers: Vec<Arc<dyn Tracer>>) -> Job<'_> {
-        Job { plan: &self.plan, facts: &self.facts, impls: &self.impls, inputs, mode, ids, tracers }
+        Job { plan: &self.plan, facts: &self.facts, impls: &self.impls, spare: &self.spare, inputs, mode, ids, tracers }
     }
 
     /// Starts a run on the current tokio runtime and returns its streaming handle (dropping the

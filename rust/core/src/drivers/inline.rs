@@ -14,6 +14,7 @@ use crate::scheduler::contexts::render;
 use crate::scheduler::ErrorMode;
 
 use super::json::{Json, JsonRuntime};
+use super::spare::Spare;
 use super::step::Stepper;
 
 /// What a run produced.
@@ -35,25 +36,28 @@ pub struct RunOutput {
 /// of its items runs between two of its items (other work waits until it ends).
 struct Inline<'a> {
     impls: &'a [Option<Implementation>],
-    run: Run<Json>,
+    run: Box<Run<Json>>,
     rt: JsonRuntime<'a>,
     stepper: Stepper,
 }
 
-/// Runs `plan` once over `inputs` (an object), calling `impls[op]` for each op.
+/// Runs `plan` once over `inputs` (an object), calling `impls[op]` for each op; the run's buffers
+/// come from `spare` and go back to it.
 pub fn run(
-    plan: &Arc<Plan>,
-    facts: &Arc<Facts>,
+    spare: &Spare,
+    (plan, facts): (&Arc<Plan>, &Arc<Facts>),
     impls: &[Option<Implementation>],
     inputs: Value,
     mode: ErrorMode,
 ) -> Result<RunOutput> {
-    let run = Run::new(Arc::clone(plan), Arc::clone(facts), inputs, mode, true);
+    let run = spare.run(plan, facts, inputs, mode);
     let mut inline = Inline { impls, run, rt: JsonRuntime::new(plan), stepper: Stepper::default() };
     inline.run.start();
     inline.drive();
     inline.run.finish();
-    output(&mut inline.run)
+    let out = output(&mut inline.run);
+    spare.offer(inline.run);
+    out
 }
 
 impl Inline<'_> {

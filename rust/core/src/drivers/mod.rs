@@ -3,6 +3,7 @@
 
 pub mod inline;
 pub mod json;
+pub mod spare;
 pub mod step;
 #[cfg(feature = "tokio")]
 pub mod tokio;

@@ -5,14 +5,13 @@
 //! [`crate::run::Run`].
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::error::panic_message;
 use crate::ops::{Implementation, Inputs, Items, OpFuture};
 use crate::plan::{OpId, OpKind};
-use crate::run::{Args, OpFailure, Run};
+use crate::run::{OpFailure, Run};
 use crate::scheduler::CtxId;
 
 use super::json::{Json, JsonRuntime};
@@ -60,7 +59,8 @@ impl BlockingCall {
 pub struct Stepper {
     streams: Vec<Streaming>,
     deferred: Vec<(OpId, CtxId)>,
-    args: Args<Value>,
+    /// The inputs of the call being made: resolved in place, reused from call to call.
+    inputs: Inputs,
 }
 
 impl Stepper {
@@ -99,7 +99,7 @@ impl Stepper {
         (op, ctx): (OpId, CtxId),
         offload: bool,
     ) -> Call {
-        if !run.prepare(rt, op, ctx, &mut self.args) {
+        if !run.prepare(rt, op, ctx, self.inputs.values_mut()) {
             return Call::None;
         }
         let offloaded = offload
@@ -109,7 +109,7 @@ impl Stepper {
                 _ => false,
             };
         if offloaded && !run.state_mut().begin_concurrent(op, ctx) {
-            self.args.clear();
+            self.inputs.values_mut().clear();
             return Call::None;
         }
         self.call(run, rt, impls, (op, ctx), offloaded)
@@ -125,9 +125,9 @@ impl Stepper {
         impls: &[Option<Implementation>],
         (op, ctx): (OpId, CtxId),
     ) -> Result<Call, OpFailure<String>> {
-        self.args.clear();
-        if let Err(failure) = run.resolve_into(rt, op, ctx, &mut self.args) {
-            self.args.clear();
+        self.inputs.values_mut().clear();
+        if let Err(failure) = run.resolve_into(rt, op, ctx, self.inputs.values_mut()) {
+            self.inputs.values_mut().clear();
             return Err(failure);
         }
         Ok(self.call(run, rt, impls, (op, ctx), true))
@@ -142,34 +142,49 @@ impl Stepper {
         (op, ctx): (OpId, CtxId),
         offloaded: bool,
     ) -> Call {
-        let names = Arc::clone(run.facts().input_names(run.plan(), op));
-        let inputs = Inputs::from_parts(names, std::mem::take(&mut self.args));
+        self.inputs.set_names(run.facts().input_names(run.plan(), op));
+        let inputs = &mut self.inputs;
         match &impls[op as usize] {
             Some(f @ (Implementation::Op(_) | Implementation::Map(_))) if offloaded => {
-                return Call::Blocking(Box::new(BlockingCall { op: f.clone(), inputs }));
+                return Call::Blocking(Box::new(BlockingCall { op: f.clone(), inputs: inputs.take() }));
             }
-            Some(f @ (Implementation::Op(_) | Implementation::Map(_))) => {
-                let result = call_sync(f, inputs);
+            Some(Implementation::Op(f)) => {
+                let result = guarded(|| f.call(inputs).map(Value::Object));
+                inputs.values_mut().clear();
+                run.complete(rt, op, ctx, result);
+            }
+            Some(Implementation::Map(f)) => {
+                let map = inputs.take_map();
+                let result = guarded(|| f.call(map).map_err(|e| e.to_string()));
                 run.complete(rt, op, ctx, result);
             }
             Some(Implementation::Async(f)) if offloaded => {
-                return match guarded(|| Ok(f.call(inputs.into_map()))) {
+                let map = inputs.take_map();
+                return match guarded(|| Ok(f.call(map))) {
                     Ok(future) => Call::Async(future),
                     Err(failure) => Call::Done(Err(failure)),
                 };
             }
             Some(Implementation::Async(_)) => {
+                inputs.values_mut().clear();
                 let message = "an async op runs only on the tokio driver (Operon::run_json_async or Operon::start)";
                 run.fail_op(rt, op, ctx, OpFailure::Raised(message.into()));
             }
-            Some(Implementation::Gen(g)) => match guarded(|| g.call(&inputs)) {
-                Ok(items) => {
-                    run.state_mut().begin_generator();
-                    self.streams.push(Streaming { op, ctx, items, index: 0 });
+            Some(Implementation::Gen(g)) => {
+                let started = guarded(|| g.call(inputs));
+                inputs.values_mut().clear();
+                match started {
+                    Ok(items) => {
+                        run.state_mut().begin_generator();
+                        self.streams.push(Streaming { op, ctx, items, index: 0 });
+                    }
+                    Err(failure) => run.fail_op(rt, op, ctx, failure),
                 }
-                Err(failure) => run.fail_op(rt, op, ctx, failure),
-            },
-            None => run.fail_op(rt, op, ctx, OpFailure::Raised("no implementation".into())),
+            }
+            None => {
+                inputs.values_mut().clear();
+                run.fail_op(rt, op, ctx, OpFailure::Raised("no implementation".into()));
+            }
         }
         Call::None
     }

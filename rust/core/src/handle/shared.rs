@@ -21,15 +21,21 @@ pub struct SharedRun {
 
 /// What the lock of a [`SharedRun`] guards.
 pub struct Core {
-    run: Run<Json>,
+    run: Box<Run<Json>>,
     /// The driver's task while it waits for its in-flight calls: woken by a cancel.
     driver: Option<Waker>,
 }
 
 impl SharedRun {
     /// Shares `run` (a run of `plan`).
-    pub fn new(plan: Arc<Plan>, run: Run<Json>) -> Arc<Self> {
+    pub fn new(plan: Arc<Plan>, run: Box<Run<Json>>) -> Arc<Self> {
         Arc::new(SharedRun { plan, core: Mutex::new(Core { run, driver: None }) })
+    }
+
+    /// The run back, once nobody else shares it.
+    pub fn into_run(this: Arc<Self>) -> Option<Box<Run<Json>>> {
+        let shared = Arc::into_inner(this)?;
+        Some(shared.core.into_inner().unwrap_or_else(PoisonError::into_inner).run)
     }
 
     /// The plan being run.

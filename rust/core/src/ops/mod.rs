@@ -51,6 +51,29 @@ impl Inputs {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.names.iter().map(String::as_str).zip(self.values.iter())
     }
+
+    /// The values, for a driver that resolves a call's inputs into this buffer (reused from call
+    /// to call).
+    pub(crate) fn values_mut(&mut self) -> &mut SmallVec<[Value; 8]> {
+        &mut self.values
+    }
+
+    /// Names the values of the next call.
+    pub(crate) fn set_names(&mut self, names: &Arc<[String]>) {
+        if !Arc::ptr_eq(&self.names, names) {
+            self.names = Arc::clone(names);
+        }
+    }
+
+    /// Takes the values out as a map by name, leaving the buffer empty.
+    pub(crate) fn take_map(&mut self) -> Map<String, Value> {
+        self.names.iter().cloned().zip(self.values.drain(..)).collect()
+    }
+
+    /// Takes the inputs out, leaving the buffer empty.
+    pub(crate) fn take(&mut self) -> Inputs {
+        Inputs { names: Arc::clone(&self.names), values: std::mem::take(&mut self.values) }
+    }
 }
 
 /// A synchronous op implemented in Rust. An error message fails the op.

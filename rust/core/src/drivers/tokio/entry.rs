@@ -8,9 +8,10 @@ use serde_json::Value;
 
 use super::Driver;
 use crate::drivers::inline::{output, RunOutput};
-use crate::drivers::json::JsonRuntime;
+use crate::drivers::json::{Json, JsonRuntime};
+use crate::drivers::spare::Spare;
 use crate::error::{OperonError, Result};
-use crate::handle::shared::Core;
+use crate::handle::shared::{Core, SharedRun};
 use crate::handle::ExecutionHandle;
 use crate::ops::Implementation;
 use crate::plan::{OpKind, Plan};
@@ -27,6 +28,8 @@ pub struct Job<'a> {
     pub facts: &'a Arc<Facts>,
     /// The implementation of each op (`None` for built-in ops).
     pub impls: &'a Arc<[Option<Implementation>]>,
+    /// Where the run's buffers come from (and go back to, for a run awaited in place).
+    pub spare: &'a Spare,
     /// The run's inputs: an object.
     pub inputs: Value,
     /// What an op failure does.
@@ -39,7 +42,7 @@ pub struct Job<'a> {
 
 impl Job<'_> {
     fn driver(self) -> Driver {
-        let run = Run::new(Arc::clone(self.plan), Arc::clone(self.facts), self.inputs, self.mode, true);
+        let run = self.spare.run(self.plan, self.facts, self.inputs, self.mode);
         Driver::new(self.plan, run, self.impls, self.tracers, self.ids)
     }
 }
@@ -47,26 +50,35 @@ impl Job<'_> {
 /// Runs `job` in place (nothing is spawned) and returns its result: the frames grouped by key,
 /// one value as a scalar; the run's error if it failed.
 pub async fn run_result(job: Job<'_>) -> Result<Value> {
+    let (spare, plan) = (job.spare, Arc::clone(job.plan));
+    let run = run_in_place(job).await?;
+    let result = match (run.failure(), run.phase()) {
+        (Some(e), _) => Err(e.clone()),
+        (None, Phase::Cancelled) => Err(OperonError::Cancelled { graph: plan.name.clone() }),
+        (None, _) => run.result(&mut JsonRuntime::new(&plan)).map_err(OperonError::Usage),
+    };
+    spare.offer(run);
+    result
+}
+
+/// Drives `job` to its end in the calling task; returns the run (nothing else shares it).
+async fn run_in_place(job: Job<'_>) -> Result<Box<Run<Json>>> {
     let mut driver = job.driver();
     driver.drive().await;
     let shared = Arc::clone(driver.shared());
     drop(driver);
-    let core = shared.lock();
-    if let Some(e) = core.error(shared.plan()) {
-        return Err(e);
-    }
-    core.run().result(&mut JsonRuntime::new(shared.plan())).map_err(OperonError::Usage)
+    SharedRun::into_run(shared)
+        .ok_or_else(|| OperonError::Internal("a run awaited in place was still shared at its end".into()))
 }
 
 /// Runs `job` in place and returns everything it produced (frames, grouped outputs, errors
 /// listed with [`ErrorMode::Continue`]), or its error.
 pub async fn run_output(job: Job<'_>) -> Result<RunOutput> {
-    let mut driver = job.driver();
-    driver.drive().await;
-    let shared = Arc::clone(driver.shared());
-    drop(driver);
-    let mut core = shared.lock();
-    output(core.run_mut())
+    let spare = job.spare;
+    let mut run = run_in_place(job).await?;
+    let out = output(&mut run);
+    spare.offer(run);
+    out
 }
 
 /// True when a run of the graph needs a tokio runtime: it has an async op, or a `bound="cpu"` op

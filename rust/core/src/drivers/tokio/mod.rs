@@ -62,9 +62,11 @@ pub struct Driver {
     shared: Arc<SharedRun>,
     impls: Arc<[Option<Implementation>]>,
     stepper: Stepper,
-    calls: FuturesUnordered<InFlight>,
+    /// The calls in flight (made with the first one: a run of sync ops makes none).
+    calls: Option<FuturesUnordered<InFlight>>,
     landed: Vec<Landed>,
-    token: CancelToken,
+    /// The run's token, for blocking jobs (taken with the first one).
+    token: Option<CancelToken>,
     tracers: Vec<Arc<dyn Tracer>>,
     ids: RunIds,
     started: Instant,
@@ -74,20 +76,19 @@ impl Driver {
     /// A driver of `run` (a run of `plan` with implementations `impls`), which it starts.
     fn new(
         plan: &Arc<Plan>,
-        mut run: Run<crate::drivers::json::Json>,
+        mut run: Box<Run<crate::drivers::json::Json>>,
         impls: &Arc<[Option<Implementation>]>,
         tracers: Vec<Arc<dyn Tracer>>,
         ids: RunIds,
     ) -> Self {
         run.start();
-        let token = run.token();
         Driver {
             shared: SharedRun::new(Arc::clone(plan), run),
             impls: Arc::clone(impls),
             stepper: Stepper::default(),
-            calls: FuturesUnordered::new(),
+            calls: None,
             landed: Vec::new(),
-            token,
+            token: None,
             tracers,
             ids,
             started: Instant::now(),
@@ -121,7 +122,7 @@ impl Driver {
             }
         }
         // the run is over: calls still in flight are dropped (their results would be discarded)
-        self.calls.clear();
+        self.calls = None;
         if !self.tracers.is_empty() {
             self.trace();
         }
@@ -163,16 +164,16 @@ impl Driver {
             match self.stepper.next_ready(run) {
                 Some(instance) => {
                     let call = self.stepper.step(run, &mut rt, &self.impls, instance, true);
-                    self.launch(instance, call);
+                    self.launch(run, instance, call);
                 }
                 None if self.stepper.is_streaming() => {
-                    if !self.calls.is_empty() && pulled >= PULL_BATCH {
+                    if self.in_flight() && pulled >= PULL_BATCH {
                         return Turn::Poll;
                     }
                     pulled += 1;
                     self.stepper.pull(run, &mut rt);
                 }
-                None if self.calls.is_empty() && self.landed.is_empty() => {
+                None if !self.in_flight() && self.landed.is_empty() => {
                     core.end(plan);
                     return Turn::Over;
                 }
@@ -211,7 +212,7 @@ impl Driver {
                 return;
             }
             match self.stepper.relaunch(run, rt, &self.impls, instance) {
-                Ok(call) => self.launch(instance, call),
+                Ok(call) => self.launch(run, instance, call),
                 Err(failure) => {
                     next = run.state_mut().end_concurrent();
                     run.fail_op(rt, instance.0, instance.1, failure);
@@ -220,17 +221,26 @@ impl Driver {
         }
     }
 
+    /// True while calls are in flight.
+    fn in_flight(&self) -> bool {
+        self.calls.as_ref().is_some_and(|c| !c.is_empty())
+    }
+
     /// Puts an offloaded call in flight.
-    fn launch(&mut self, (op, ctx): (OpId, CtxId), call: Call) {
-        match call {
-            Call::None => {}
-            Call::Async(future) => self.calls.push(InFlight::future(op, ctx, future)),
-            Call::Blocking(job) => match InFlight::blocking(op, ctx, job, self.token.clone()) {
-                Ok(in_flight) => self.calls.push(in_flight),
-                Err(outcome) => self.landed.push((op, ctx, Some(outcome))),
-            },
-            Call::Done(outcome) => self.landed.push((op, ctx, Some(outcome))),
-        }
+    fn launch(&mut self, run: &mut Run<crate::drivers::json::Json>, (op, ctx): (OpId, CtxId), call: Call) {
+        let in_flight = match call {
+            Call::None => return,
+            Call::Async(future) => InFlight::future(op, ctx, future),
+            Call::Blocking(job) => {
+                let token = self.token.get_or_insert_with(|| run.token()).clone();
+                match InFlight::blocking(op, ctx, job, token) {
+                    Ok(in_flight) => in_flight,
+                    Err(outcome) => return self.landed.push((op, ctx, Some(outcome))),
+                }
+            }
+            Call::Done(outcome) => return self.landed.push((op, ctx, Some(outcome))),
+        };
+        self.calls.get_or_insert_with(FuturesUnordered::new).push(in_flight);
     }
 
     /// Collects the calls that came back; with `wait`, waits until one does or the run is
@@ -238,8 +248,10 @@ impl Driver {
     async fn collect(&mut self, wait: bool) {
         let Driver { shared, calls, landed, .. } = self;
         std::future::poll_fn(|cx| {
-            while let Poll::Ready(Some(done)) = calls.poll_next_unpin(cx) {
-                landed.push(done);
+            if let Some(calls) = calls.as_mut() {
+                while let Poll::Ready(Some(done)) = calls.poll_next_unpin(cx) {
+                    landed.push(done);
+                }
             }
             if !landed.is_empty() || !wait {
                 return Poll::Ready(());

@@ -1,0 +1,49 @@
+//! [`Spare`]: the buffers of an engine's last run, kept for its next one. A run of a small plan
+//! spends as much time allocating and freeing its state as running its ops; a parked run
+//! restarted keeps its buffers (see [`Run::restart`]).
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+
+use super::json::Json;
+use crate::plan::Plan;
+use crate::run::{Facts, Run};
+use crate::scheduler::ErrorMode;
+
+/// Plans of at most this many ops keep a spare run (larger runs cost little to make next to
+/// running them, and a parked one would hold its memory).
+pub const SPARE_MAX_OPS: usize = 256;
+
+/// One parked run of an engine, taken by its next run.
+#[derive(Default)]
+pub struct Spare {
+    slot: Mutex<Option<Box<Run<Json>>>>,
+}
+
+impl Spare {
+    /// A run of `plan` over `inputs` (an object) that keeps its frames: the spare one restarted
+    /// when there is one, else a new one.
+    pub fn run(&self, plan: &Arc<Plan>, facts: &Arc<Facts>, inputs: Value, mode: ErrorMode) -> Box<Run<Json>> {
+        let spare = self.slot.try_lock().ok().and_then(|mut slot| slot.take());
+        match spare {
+            Some(mut run) => {
+                run.restart(plan, facts, inputs, mode, true);
+                run
+            }
+            None => Box::new(Run::new(Arc::clone(plan), Arc::clone(facts), inputs, mode, true)),
+        }
+    }
+
+    /// Parks a run that is over and keeps it for the next run (plans of at most
+    /// [`SPARE_MAX_OPS`] ops; never waits for another thread).
+    pub fn offer(&self, mut run: Box<Run<Json>>) {
+        if run.plan().ops.len() > SPARE_MAX_OPS {
+            return;
+        }
+        run.park(Value::Null);
+        if let Ok(mut slot) = self.slot.try_lock() {
+            *slot = Some(run);
+        }
+    }
+}
