@@ -132,6 +132,13 @@ impl Runtime<Json> for JsonRuntime<'_> {
         Ok(map.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect())
     }
 
+    fn copy_map(&mut self, map: &Value) -> Result<Value, String> {
+        match map {
+            Value::Object(_) => Ok(map.clone()),
+            _ => Err("expected an object".into()),
+        }
+    }
+
     fn get_key(&mut self, map: &Value, key: &Value) -> Result<Option<Value>, String> {
         Ok(key.as_str().and_then(|k| map.get(k)).cloned())
     }
