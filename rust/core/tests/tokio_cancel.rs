@@ -302,3 +302,14 @@ async fn cpu_ops_queued_behind_the_cap_never_start_after_a_cancel() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(gauge.calls.load(Ordering::SeqCst), 1, "the running call ends; the queued ones never start");
 }
+
+#[test]
+fn a_cpu_op_awaited_outside_a_tokio_runtime_fails_naming_what_it_needs() {
+    let engine = Operon::builder(fan(json!(1), "cpu")).op("src", |_| Ok(Value::Null)).op("work", |_| Ok(json!({}))).build().unwrap();
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(futures::executor::block_on(engine.run_json_async(Map::new(), None, None, None)));
+    });
+    let err = result.recv_timeout(Duration::from_secs(10)).expect("the run hung").unwrap_err();
+    assert!(matches!(&err, OperonError::OpFailed { message, .. } if message.contains("tokio runtime")), "{err}");
+}
