@@ -157,7 +157,9 @@ fn start_outside_a_runtime_is_a_usage_error() {
 #[test]
 fn the_futures_and_the_handle_can_move_between_threads() {
     fn send<T: Send>(_: &T) {}
+    fn shared<T: Send + Sync>(_: &T) {}
     let engine = engine(0);
+    shared(&engine);
     send(&engine.run_json_async(inputs(1), None, None, None));
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let handle = rt.block_on(async { engine.start(inputs(1), None, None, None, None).unwrap() });
