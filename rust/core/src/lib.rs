@@ -143,3 +143,26 @@ pub use ops::inventory::{OpEntry, OpKind};
 /// }
 /// ```
 pub use operonx_macros::op;
+
+/// Derives `Serialize`, `Deserialize`, `Debug` and `Clone` on a struct or enum, as the published
+/// crate's `#[model]` does: the traits a type of typed [`op`] parameters and returns needs. The
+/// program depends on `serde` (with its `derive` feature) itself.
+///
+/// ```
+/// use operonx::{model, op};
+/// use serde_json::{json, Value};
+///
+/// #[model]
+/// struct Point {
+///     x: f64,
+///     y: f64,
+/// }
+///
+/// #[op]
+/// fn norm(p: Point) -> Value {
+///     json!({"norm": (p.x * p.x + p.y * p.y).sqrt()})
+/// }
+///
+/// assert_eq!(norm(Point { x: 3.0, y: 4.0 }.clone()), json!({"norm": 5.0}));
+/// ```
+pub use operonx_macros::model;

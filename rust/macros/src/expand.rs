@@ -2,7 +2,7 @@
 //! whose function adapts the user's signature to one of the engine's op shapes.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::ItemFn;
 
 use crate::sig::{Inputs, Param, Return, Shape};
@@ -106,12 +106,12 @@ fn returned(call: TokenStream, ret: &Return, fn_name: &str) -> TokenStream {
             #call;
             ::core::result::Result::Ok(__s::Value::Null)
         }},
-        Return::Result => quote! {
+        Return::Result(span) => quote_spanned! {*span=>
             match #call {
                 ::core::result::Result::Ok(__v) => __s::output(__v, #fn_name),
                 ::core::result::Result::Err(__e) => ::core::result::Result::Err(__s::Failure(__e).into_op_error()),
             }
         },
-        Return::Plain => quote!(__s::output(#call, #fn_name)),
+        Return::Plain(span) => quote_spanned!(*span=> __s::output(#call, #fn_name)),
     }
 }

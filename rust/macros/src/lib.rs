@@ -1,7 +1,8 @@
-//! `#[op]`: registers a Rust function as an op of the operonx workflow engine.
+//! `#[op]`: registers a Rust function as an op of the operonx workflow engine; `#[model]`: the
+//! derives of a type that typed ops take or return.
 //!
-//! Use it through the engine crate (`use operonx::op;`); its documentation, with examples, is on
-//! `operonx::op`. The attribute leaves the function as it is and adds, next to it, an
+//! Use them through the engine crate (`use operonx::{op, model};`); their documentation, with
+//! examples, is on `operonx::op` and `operonx::model`. The attribute leaves the function as it is and adds, next to it, an
 //! `operonx::OpEntry` that `OperonBuilder::auto_register()` finds at run time (link-time
 //! registration through the `inventory` crate, re-exported as `operonx::inventory`).
 
@@ -29,6 +30,26 @@ pub fn op(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(shape) => expand::expand(&func, &args, &shape).into(),
         Err(e) => with_fn(&func, e),
     }
+}
+
+/// Derives `Serialize`, `Deserialize`, `Debug` and `Clone` on a struct or enum: the traits a type
+/// of typed `#[op]` parameters and returns needs (the program depends on `serde` with its `derive`
+/// feature). Documented, with an example, on `operonx::model`.
+#[proc_macro_attribute]
+pub fn model(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = parse_macro_input!(item as syn::Item);
+    if !attr.is_empty() {
+        let attr = proc_macro2::TokenStream::from(attr);
+        return syn::Error::new_spanned(attr, "#[model] takes no arguments").to_compile_error().into();
+    }
+    if !matches!(item, syn::Item::Struct(_) | syn::Item::Enum(_)) {
+        return syn::Error::new_spanned(item, "#[model] goes on a struct or an enum").to_compile_error().into();
+    }
+    quote::quote! {
+        #[derive(::serde::Serialize, ::serde::Deserialize, ::core::fmt::Debug, ::core::clone::Clone)]
+        #item
+    }
+    .into()
 }
 
 /// The arguments of one `#[op(...)]`.

@@ -1,5 +1,6 @@
 //! Which of the accepted signatures an `#[op]` function has.
 
+use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, Pat, ReturnType, Type};
 
 /// How a function receives its inputs.
@@ -29,10 +30,10 @@ pub(crate) struct Param {
 pub(crate) enum Return {
     /// Nothing: the op has no outputs.
     Unit,
-    /// A `Result`: `Ok` is the outputs, `Err` fails the op.
-    Result,
-    /// A value serialized into the outputs.
-    Plain,
+    /// A `Result`: `Ok` is the outputs, `Err` fails the op. The span is the return type's.
+    Result(proc_macro2::Span),
+    /// A value serialized into the outputs. The span is the return type's.
+    Plain(proc_macro2::Span),
 }
 
 /// The shape of an `#[op]` function.
@@ -108,7 +109,7 @@ fn inputs_of(func: &ItemFn, ret: &Return) -> syn::Result<Inputs> {
                 return Ok(Inputs::Borrowed);
             }
         }
-        if matches!(ret, Return::Result) && last_ident_is(&only.ty, "Map") {
+        if matches!(ret, Return::Result(_)) && last_ident_is(&only.ty, "Map") {
             return Ok(Inputs::Map);
         }
     }
@@ -148,10 +149,10 @@ fn return_kind(output: &ReturnType) -> Return {
         ReturnType::Type(_, ty) => match &**ty {
             Type::Tuple(t) if t.elems.is_empty() => Return::Unit,
             Type::Path(p) if p.qself.is_none() => match p.path.segments.last() {
-                Some(seg) if seg.ident == "Result" && !seg.arguments.is_empty() => Return::Result,
-                _ => Return::Plain,
+                Some(seg) if seg.ident == "Result" && !seg.arguments.is_empty() => Return::Result(ty.span()),
+                _ => Return::Plain(ty.span()),
             },
-            _ => Return::Plain,
+            _ => Return::Plain(ty.span()),
         },
     }
 }
