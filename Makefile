@@ -36,6 +36,7 @@ dev: venv
 test: dev
 	cargo check --locked --all-targets -p operonx
 	cargo clippy --locked --all-targets -p operonx -- -D warnings
+	cargo clippy --locked --all-targets -p operonx-macros -- -D warnings
 	PYO3_PYTHON=$(abspath $(VPY)) cargo clippy --locked --all-targets -p operonx-python -- -D warnings
 	cargo test --locked
 	$(VENV)/bin/lint-imports

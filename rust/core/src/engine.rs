@@ -12,7 +12,7 @@ pub use crate::drivers::inline::RunOutput;
 pub use crate::error::panic_message;
 use crate::error::{OperonError, Result};
 use crate::graph::schema;
-use crate::ops::{bind, binding_problems, AsyncFn, Implementation, RustGen, RustOp};
+use crate::ops::{bind, binding_problems, AsyncFn, Implementation, Registry, RustGen, RustOp};
 use crate::plan::{self, Plan};
 use crate::run::Facts;
 pub use crate::run::Frame;
@@ -25,6 +25,7 @@ use crate::{drivers::tokio::Job, handle::ExecutionHandle, trace::RunIds, trace::
 pub struct OperonBuilder {
     json: String,
     impls: FxHashMap<String, Implementation>,
+    auto_register: bool,
 }
 
 impl OperonBuilder {
@@ -62,11 +63,46 @@ impl OperonBuilder {
         self
     }
 
+    /// Registers every [`#[op]`](crate::op) function of the program: `build()` also binds ops to
+    /// them, by their bare name
+    /// (`double`), their module-qualified name without the crate (`math::double`, as the
+    /// published crate names them) or their full name (`my_crate::math::double`). A name
+    /// registered with [`op`](Self::op) and its kin wins over an `#[op]` function's. `build()`
+    /// refuses, with a problem naming the candidates, an op calling a bare name that several
+    /// `#[op]` functions have (`ambiguous_op`), and two `#[op]` functions with one full name
+    /// (`duplicate_op`).
+    ///
+    /// ```
+    /// use operonx::{op, Operon, OperonError};
+    /// use serde_json::{json, Value};
+    ///
+    /// #[op]
+    /// fn add(a: i64, b: i64) -> Value {
+    ///     json!({"sum": a + b})
+    /// }
+    ///
+    /// let doc = json!({
+    ///     "schema_version": "1.0", "type": "graph", "name": "g",
+    ///     "ops": {"add": {"type": "code", "func_name": "add", "inputs": {
+    ///         "a": {"required": true, "ref": {"source": "g", "var": "a"}},
+    ///         "b": {"required": true, "ref": {"source": "g", "var": "b"}}}}},
+    ///     "edges": [], "entries": ["add"], "exits": ["add"]
+    /// });
+    /// let engine = Operon::builder(doc.to_string()).auto_register().build()?;
+    /// assert_eq!(engine.run(json!({"a": 2, "b": 3}))?.outputs["sum"], json!(5));
+    /// # Ok::<(), OperonError>(())
+    /// ```
+    pub fn auto_register(mut self) -> Self {
+        self.auto_register = true;
+        self
+    }
+
     /// Parses and compiles the document and binds every op to an implementation.
     pub fn build(self) -> Result<Operon> {
         let doc = schema::parse(&self.json)?;
         // Binding problems are collected before compiling so that an invalid graph reports them too.
-        let mut problems = binding_problems(&doc, &self.impls);
+        let registry = Registry::new(self.impls, self.auto_register);
+        let mut problems = binding_problems(&doc, &registry);
         let plan = match plan::compile(&doc) {
             Ok(plan) => plan,
             Err(OperonError::Invalid { graph, problems: mut found }) => {
@@ -79,7 +115,7 @@ impl OperonBuilder {
         if !problems.is_empty() {
             return Err(OperonError::Invalid { graph: plan.name.clone(), problems });
         }
-        let impls = bind(&plan, &self.impls).into();
+        let impls = bind(&plan, &registry).into();
         let facts = Arc::new(Facts::new(&plan));
         Ok(Operon { plan: Arc::new(plan), facts, impls, spare: Spare::default() })
     }
@@ -97,7 +133,7 @@ pub struct Operon {
 impl Operon {
     /// Starts building an engine from a graph document (schema 1.0).
     pub fn builder(json: impl Into<String>) -> OperonBuilder {
-        OperonBuilder { json: json.into(), impls: FxHashMap::default() }
+        OperonBuilder { json: json.into(), impls: FxHashMap::default(), auto_register: false }
     }
 
     /// The compiled plan.

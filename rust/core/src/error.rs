@@ -7,7 +7,9 @@ use std::fmt;
 pub struct Problem {
     /// A short machine-readable kind: `empty`, `no_entry`, `no_exit`, `unknown_op`, `unknown_ref`,
     /// `cycle`, `not_upstream` (a ref to an op with no path of edges to its reader), `unreachable` (an op
-    /// no path of edges from its graph's START reaches), `stream`, `unsupported`, `invalid`.
+    /// no path of edges from its graph's START reaches), `stream`, `unsupported`, `invalid`,
+    /// `ambiguous_op` (an op calls a name several `#[op]` functions have), `duplicate_op` (two
+    /// `#[op]` functions with one full name).
     pub category: &'static str,
     /// What is wrong, in words a person can act on.
     pub message: String,

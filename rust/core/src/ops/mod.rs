@@ -9,8 +9,11 @@ use smallvec::SmallVec;
 
 use crate::error::OperonError;
 
+pub mod inventory;
+#[doc(hidden)]
+pub mod macro_support;
 mod registry;
-pub(crate) use registry::{bind, binding_problems};
+pub(crate) use registry::{bind, binding_problems, Registry};
 
 /// The outputs an op returns: each key is an output variable.
 pub type Outputs = Map<String, Value>;

@@ -101,11 +101,10 @@ fn operand<H: Host>(host: &mut H, a: &Operand) -> Result<H::Value, H::Error> {
 /// Resolves one input: its binding's value; the default when that is absent or `None`; `Missing` when a
 /// parameter with no default has nothing but `None` (as in operonx 0.7.1, `None` counts as absent).
 pub fn resolve_input<H: Host>(host: &mut H, input: &InputPlan) -> Result<Resolved<H::Value>, H::Error> {
+    // A ref is by far the most common binding: it is tested alone, the others out of line.
     let bound = match &input.binding {
-        Binding::Unbound => None,
-        Binding::Literal(c) => Some(host.constant(*c)),
         Binding::Ref(r) => eval_ref(host, r)?,
-        Binding::AnyOf(refs) => first_present(host, refs)?,
+        other => bound_otherwise(host, other)?,
     };
     Ok(match (bound.filter(|v| !host.is_none(v)), input.default) {
         (Some(v), _) => Resolved::Value(v),
@@ -114,8 +113,18 @@ pub fn resolve_input<H: Host>(host: &mut H, input: &InputPlan) -> Result<Resolve
     })
 }
 
-/// The value of the first ref of `refs` that has one (not the host's null).
+/// The value a binding other than a single ref gives.
 #[inline(never)]
+fn bound_otherwise<H: Host>(host: &mut H, binding: &Binding) -> Result<Option<H::Value>, H::Error> {
+    match binding {
+        Binding::Unbound => Ok(None),
+        Binding::Literal(c) => Ok(Some(host.constant(*c))),
+        Binding::Ref(r) => eval_ref(host, r),
+        Binding::AnyOf(refs) => first_present(host, refs),
+    }
+}
+
+/// The value of the first ref of `refs` that has one (not the host's null).
 fn first_present<H: Host>(host: &mut H, refs: &[RefPlan]) -> Result<Option<H::Value>, H::Error> {
     for r in refs {
         if let Some(v) = eval_ref(host, r)?.filter(|v| !host.is_none(v)) {

@@ -57,8 +57,16 @@ impl RunCore {
     }
 
     /// Logs the end of a run that logs (once); nothing for the others.
-    #[inline]
+    #[inline(always)]
     pub(super) fn log_end(&mut self, py: Python<'_>) {
+        if self.log.is_some() {
+            self.log_end_now(py);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn log_end_now(&mut self, py: Python<'_>) {
         if let Some(log) = self.log.take() {
             log.end(py, self);
         }
