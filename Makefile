@@ -39,6 +39,8 @@ test: dev
 	cargo clippy --locked --all-targets -p operonx-macros -- -D warnings
 	PYO3_PYTHON=$(abspath $(VPY)) cargo clippy --locked --all-targets -p operonx-python -- -D warnings
 	cargo test --locked
+	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p operonx -p operonx-macros
+	cargo run --locked --example words
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check python/operonx
 	$(VPY) -m pytest -q
