@@ -171,3 +171,8 @@ pub use operonx_macros::op;
 /// assert_eq!(norm(Point { x: 3.0, y: 4.0 }.clone()), json!({"norm": 5.0}));
 /// ```
 pub use operonx_macros::model;
+
+/// The guide `docs/rust.md`, whose code blocks run as this crate's doc tests.
+#[cfg(all(doctest, feature = "tokio"))]
+#[doc = include_str!("../../../docs/rust.md")]
+pub struct RustGuide;
