@@ -33,6 +33,7 @@ pub mod engine;
 pub mod error;
 pub mod graph;
 pub mod handle;
+pub mod json;
 pub mod ops;
 pub mod plan;
 pub mod run;

@@ -13,7 +13,7 @@ use crate::run::{Facts, Frame, Run};
 use crate::scheduler::contexts::render;
 use crate::scheduler::ErrorMode;
 
-use super::json::{Json, JsonRuntime};
+use crate::json::{Json, JsonRuntime};
 use super::spare::Spare;
 use super::step::Stepper;
 

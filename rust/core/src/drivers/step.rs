@@ -14,7 +14,7 @@ use crate::plan::{OpId, OpKind};
 use crate::run::{OpFailure, Run};
 use crate::scheduler::CtxId;
 
-use super::json::{Json, JsonRuntime};
+use crate::json::{Json, JsonRuntime};
 
 /// What came of an op call: its return value, or why it failed.
 pub type Outcome = Result<Value, OpFailure<String>>;
