@@ -97,7 +97,7 @@ fn run_state_only(plan: &Plan) -> usize {
 }
 
 fn bench_graph(c: &mut Criterion, name: &str, doc: String) {
-    let engine = Operon::builder(doc.clone()).op("inc", inc).build().expect("the benchmark graph is valid");
+    let engine = Operon::builder(doc.clone()).op_ref("inc", inc).build().expect("the benchmark graph is valid");
     let ops = engine.plan().ops.len() as u64;
     let inputs = json!({"x": 1});
     assert!(engine.run(inputs.clone()).expect("the benchmark graph runs").frames.len() == 1);
@@ -107,7 +107,7 @@ fn bench_graph(c: &mut Criterion, name: &str, doc: String) {
     group.bench_function("driver_run", |b| b.iter(|| engine.run(black_box(inputs.clone())).unwrap()));
     group.bench_function("run_state_only", |b| b.iter(|| run_state_only(black_box(engine.plan()))));
     group.bench_function("build", |b| {
-        b.iter(|| Operon::builder(black_box(doc.clone())).op("inc", inc).build().unwrap())
+        b.iter(|| Operon::builder(black_box(doc.clone())).op_ref("inc", inc).build().unwrap())
     });
     group.finish();
 }
@@ -130,7 +130,7 @@ fn counting_loop(limit: u32) -> String {
 
 fn bench_loop(c: &mut Criterion) {
     let limit = 1000;
-    let engine = Operon::builder(counting_loop(limit)).op("inc", inc).build().expect("the loop graph is valid");
+    let engine = Operon::builder(counting_loop(limit)).op_ref("inc", inc).build().expect("the loop graph is valid");
     let out = engine.run(json!({})).expect("the loop runs");
     assert_eq!(out.outputs["x"], json!(1002));
     let body_ops = 3 * (limit as u64).div_ceil(3);
