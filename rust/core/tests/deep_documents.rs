@@ -84,7 +84,7 @@ fn a_document_100_000_levels_deep_is_refused() {
 }
 
 #[test]
-fn values_nested_deeper_than_1000_levels_are_refused_where_they_are() {
+fn values_nested_deeper_than_256_levels_are_refused_where_they_are() {
     let value = |d: usize| format!("{}1{}", "[".repeat(d), "]".repeat(d));
     let doc = |literal: &str, transform_arg: &str| {
         format!(
@@ -94,10 +94,10 @@ fn values_nested_deeper_than_1000_levels_are_refused_where_they_are() {
         )
     };
     let m = malformed(doc(&value(15_000), "0"));
-    assert!(m.contains("at ops.a.inputs.x.literal") && m.contains("more than 1000 levels"), "{m}");
+    assert!(m.contains("at ops.a.inputs.x.literal") && m.contains("more than 256 levels"), "{m}");
     let m = malformed(doc("1", &value(15_000)));
-    assert!(m.contains("at ops.a.inputs.z.ref.transforms") && m.contains("more than 1000 levels"), "{m}");
-    let engine = build(doc(&value(1000), "0")).unwrap();
+    assert!(m.contains("at ops.a.inputs.z.ref.transforms") && m.contains("more than 256 levels"), "{m}");
+    let engine = build(doc(&value(256), "0")).unwrap();
     let out = engine.run(json!({"z": [5]})).unwrap();
     assert_eq!(out.outputs["y"], json!(1));
     // Refs nested in transform arguments count too: 400 of them are 2000 levels (built as text: a
@@ -107,7 +107,7 @@ fn values_nested_deeper_than_1000_levels_are_refused_where_they_are() {
         nested_refs = format!(r#"{{"source": "g", "var": "z", "transforms": [["add", [{{"__ref__": {nested_refs}}}]]]}}"#);
     }
     let text = doc("1", "0").replace(r#"[["getitem", [0]]]"#, &format!(r#"[["add", [{{"__ref__": {nested_refs}}}]]]"#));
-    assert!(malformed(text).contains("more than 1000 levels"));
+    assert!(malformed(text).contains("more than 256 levels"));
 }
 
 /// Graphs nested `depth` deep in the published form, written without full names (the engine derives
@@ -130,4 +130,21 @@ fn graphs_nested_to_the_depth_limit_build_and_run() {
     // Each published nested graph is two levels of the document: 9 000 of them are 18 000 levels.
     let engine = build(nested_published_short(9_000)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(engine.run(json!({"x": 41})).unwrap().outputs["y"], json!(42));
+}
+
+#[test]
+fn a_syntax_error_after_a_deep_value_is_refused() {
+    // Found by the fuzzer: a 5 000-deep default followed by a syntax error crashed the parse, which
+    // dropped the finished value recursively while giving up. Values are now refused as soon as they
+    // are too deep, and those allowed are dropped with stack to spare.
+    for depth in [256, 257, 5_000] {
+        let text = format!(
+            r#"{{"schema_version": "1.0", "type": "graph", "name": "g", "ops": {{"a": {{"type": "code",
+                "inputs": {{"x": {{"default": [{}1{}, }}]"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let m = malformed(text);
+        assert!(m.contains("at ops.a.inputs.x.default"), "{depth}: {m}");
+    }
 }

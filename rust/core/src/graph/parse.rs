@@ -12,6 +12,11 @@ use crate::error::{OperonError, Result};
 /// is read.
 pub const MAX_DOCUMENT_DEPTH: usize = 20_000;
 
+/// Stack each level of the parse may use before the parse moves to a new stack segment.
+const RED_ZONE: usize = 1024 * 1024;
+/// The size of each new stack segment of the parse.
+const STACK_SEGMENT: usize = 8 * 1024 * 1024;
+
 /// Parses a document. A wrong or missing `schema_version` is reported before any other problem.
 pub fn parse(text: &str) -> Result<GraphDoc> {
     #[derive(Deserialize)]
@@ -85,7 +90,10 @@ fn too_deep(text: &str) -> Option<String> {
 fn parse_deep<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
-    let value = serde_path_to_error::deserialize(serde_stacker::Deserializer::new(&mut de)).map_err(|e| {
+    // The red zone is what any one level may use before the stack grows: ample, so that dropping what
+    // a level holds (values nest at most `MAX_VALUE_DEPTH` deep) never runs out of stack either.
+    let stacked = serde_stacker::Deserializer { de: &mut de, red_zone: RED_ZONE, stack_size: STACK_SEGMENT };
+    let value = serde_path_to_error::deserialize(stacked).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." {

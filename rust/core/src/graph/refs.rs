@@ -23,7 +23,7 @@ pub struct RefDoc {
 
 /// A ref as written: our `policy` / `max`, or the published form's `stream_policy`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a ref (a JSON object with source and var)")]
 struct RefWire {
     source: String,
     var: String,
@@ -41,7 +41,7 @@ struct RefWire {
 
 /// The published form's stream policy of a ref.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a stream_policy (a JSON object with collect, parallel and parallel_max)")]
 struct StreamPolicyWire {
     #[serde(default)]
     collect: bool,

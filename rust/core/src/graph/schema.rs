@@ -67,7 +67,7 @@ pub enum EdgeOrigin {
 
 /// What makes a graph a loop: its body runs again, fed its own outputs, until `until` holds.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a loop (a JSON object with until and max_iterations)")]
 pub struct LoopDoc {
     /// The stop condition: an expression over the loop's variables (text), a host callable
     /// (`{"$host": i}`), or `null` (run `max_iterations` times).
@@ -149,7 +149,7 @@ impl Drop for OpDoc {
 
 /// One case of a branch.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a branch case (a JSON object with condition and target)")]
 pub struct CaseDoc {
     /// The condition: a ref whose value's truth picks the case.
     pub condition: RefDoc,
@@ -162,7 +162,7 @@ pub struct CaseDoc {
 
 /// A parameter (input or output) of an op.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a parameter (a JSON object with required, default, ref or literal)")]
 pub struct ParamDoc {
     /// The function has no default for it.
     #[serde(default)]

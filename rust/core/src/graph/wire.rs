@@ -20,7 +20,7 @@ pub const PUBLISHED_MAX_ITERATIONS: u64 = 1000;
 
 /// The published form's loop (`loop_config`).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a loop_config (a JSON object with until and max_iterations)")]
 pub(super) struct PublishedLoop {
     #[serde(default, deserialize_with = "bounded_opt")]
     until: Option<Value>,
@@ -45,7 +45,7 @@ struct Body {
 
 /// A whole document (or our form's nested `graph` body) as written.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a graph document (a JSON object)")]
 pub(super) struct GraphWire {
     #[serde(default, deserialize_with = "bounded_opt")]
     schema_version: Option<Value>,
@@ -220,7 +220,7 @@ fn refuse_unsupported(name: &str, settings: &[(&str, &Option<Value>)]) -> Result
 
 /// One op as written, in either form.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an op (a JSON object with a type)")]
 pub(super) struct OpWire {
     #[serde(rename = "type")]
     kind: String,
@@ -409,7 +409,7 @@ impl TryFrom<OpWire> for OpDoc {
 
 /// An edge as written: the published form may give its `type`.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an edge (a JSON object with from and to)")]
 pub(super) struct EdgeWire {
     from: String,
     to: String,
