@@ -285,3 +285,42 @@ fn contradictions_between_the_two_forms_are_refused() {
         document("chain.published.json").replacen("\"ops\": {", "\"ops\": {\"double\": {\"type\": \"code\"},", 1);
     assert!(malformed(op_twice).contains("the key `double` is given twice"));
 }
+
+/// The published crate's stream-policy test graph: a plain (not generator) source whose output the
+/// sink reads with a stream_policy.
+fn policy_graph(collect: bool, parallel: bool) -> String {
+    json!({
+        "schema_version": "1.0", "type": "graph", "name": "main", "full_name": "main",
+        "entries": ["source"], "exits": ["sink"],
+        "initial_ready_count": {"source": 0, "sink": 1},
+        "compiled_adj": {"source": [["sink", false]], "sink": []},
+        "inputs": {"items": {"required": true}}, "outputs": {"saw": {}},
+        "ops": {
+            "source": {"type": "code", "name": "source", "full_name": "main.source", "func_name": "stream_source",
+                "bound": "sync", "inputs": {"items": {"required": true, "ref": {"source": "__PARENT__", "var": "items"}}},
+                "outputs": {"item": {}}},
+            "sink": {"type": "code", "name": "sink", "full_name": "main.sink", "func_name": "stream_sink", "bound": "sync",
+                "inputs": {"item": {"required": true, "ref": {"source": "main.source", "var": "item",
+                    "stream_policy": {"collect": collect, "parallel": parallel, "parallel_max": 0}}}},
+                "outputs": {"saw": {"ref": {"source": "__PARENT__", "var": "saw", "is_output": true}}}}
+        }
+    })
+    .to_string()
+}
+
+#[test]
+fn a_stream_policy_on_a_plain_ops_output_runs_as_the_published_crate_runs_it() {
+    let engine = |collect, parallel| {
+        Operon::builder(policy_graph(collect, parallel))
+            .op("stream_source", |i| Ok(json!({"item": i["items"]})))
+            .op("stream_sink", |i| Ok(json!({"saw": i["item"]})))
+            .build()
+            .unwrap()
+    };
+    // collect: the one frame of the source is collected into a list of one item
+    let out = engine(true, false).run(json!({"items": [1, 2, 3]})).unwrap();
+    assert_eq!(out.outputs["saw"], json!([[1, 2, 3]]));
+    // parallel: the value as it is
+    let out = engine(false, true).run(json!({"items": "hello"})).unwrap();
+    assert_eq!(out.outputs["saw"], json!("hello"));
+}

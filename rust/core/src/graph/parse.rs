@@ -86,24 +86,33 @@ fn too_deep(text: &str) -> Option<String> {
 
 /// Deserializes without serde_json's limit of 128 nested levels: each nested graph adds a few, and
 /// graphs nest deeply. The parse recurses once per level, so it grows its stack as it goes instead of
-/// overflowing it. A failure names the path of the key where it happened.
+/// overflowing it. A failure names the path of the key where it happened: the text is read again,
+/// tracking the path, only when the first reading fails (tracking it costs every valid document).
 fn parse_deep<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
-    // The red zone is what any one level may use before the stack grows: ample, so that dropping what
-    // a level holds (values nest at most `MAX_VALUE_DEPTH` deep) never runs out of stack either.
-    let stacked = serde_stacker::Deserializer { de: &mut de, red_zone: RED_ZONE, stack_size: STACK_SEGMENT };
-    let value = serde_path_to_error::deserialize(stacked).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." {
-            inner.to_string()
-        } else {
-            format!("at {}: {inner}", short(&path))
+    let first = T::deserialize(stacked(&mut de)).and_then(|v| de.end().map(|()| v));
+    let Err(plain) = first else {
+        return first.map_err(|e| e.to_string());
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    match serde_path_to_error::deserialize::<_, T>(stacked(&mut de)) {
+        Err(e) if e.path().to_string() != "." => {
+            let path = short(&e.path().to_string());
+            Err(format!("at {path}: {}", e.into_inner()))
         }
-    })?;
-    de.end().map_err(|e| e.to_string())?;
-    Ok(value)
+        _ => Err(plain.to_string()),
+    }
+}
+
+/// A deserializer that grows its stack as it goes deeper. The red zone is what any one level may use
+/// before the stack grows: ample, so that dropping what a level holds (values nest at most
+/// `MAX_VALUE_DEPTH` deep) never runs out of stack either.
+fn stacked<'a, 'de>(
+    de: &'a mut serde_json::Deserializer<serde_json::de::StrRead<'de>>,
+) -> serde_stacker::Deserializer<&'a mut serde_json::Deserializer<serde_json::de::StrRead<'de>>> {
+    serde_stacker::Deserializer { de, red_zone: RED_ZONE, stack_size: STACK_SEGMENT }
 }
 
 /// Text cut to a readable length (a path or a value can be as long as the document).
