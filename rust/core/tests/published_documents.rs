@@ -324,3 +324,35 @@ fn a_stream_policy_on_a_plain_ops_output_runs_as_the_published_crate_runs_it() {
     let out = engine(false, true).run(json!({"items": "hello"})).unwrap();
     assert_eq!(out.outputs["saw"], json!("hello"));
 }
+
+/// A chain of `n` ops in the published form, each reading the previous one's output (the first reads
+/// `__PARENT__`), with its compiled_adj and initial_ready_count.
+fn published_chain(n: usize) -> String {
+    let mut ops = Vec::with_capacity(n);
+    let mut adj = Vec::with_capacity(n);
+    let mut counts = Vec::with_capacity(n);
+    for i in 0..n {
+        let source = if i == 0 { "__PARENT__".to_string() } else { format!("main.op{}", i - 1) };
+        let var = if i == 0 { "x" } else { "y" };
+        let out = if i + 1 == n { r#"{"ref": {"source": "__PARENT__", "var": "y", "is_output": true}}"# } else { "{}" };
+        ops.push(format!(
+            r#""op{i}": {{"type": "code", "func_name": "inc", "inputs": {{"x": {{"required": true, "ref": {{"source": "{source}", "var": "{var}"}}}}}}, "outputs": {{"y": {out}}}}}"#
+        ));
+        adj.push(if i + 1 == n { format!(r#""op{i}": []"#) } else { format!(r#""op{i}": [["op{}", false]]"#, i + 1) });
+        counts.push(format!(r#""op{i}": {}"#, usize::from(i > 0)));
+    }
+    format!(
+        r#"{{"schema_version": "1.0", "type": "graph", "name": "main", "ops": {{{}}}, "compiled_adj": {{{}}},
+            "initial_ready_count": {{{}}}, "entries": ["op0"], "exits": ["op{}"]}}"#,
+        ops.join(","),
+        adj.join(","),
+        counts.join(","),
+        n - 1
+    )
+}
+
+#[test]
+fn a_published_chain_of_100k_ops_builds_and_runs() {
+    let engine = build(published_chain(100_000)).unwrap();
+    assert_eq!(engine.run(json!({"x": 0})).unwrap().outputs["y"], json!(100_000));
+}

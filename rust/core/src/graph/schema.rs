@@ -209,11 +209,6 @@ impl<T> Ordered<T> {
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())
     }
-
-    /// The value under `key`.
-    pub fn get(&self, key: &str) -> Option<&T> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {

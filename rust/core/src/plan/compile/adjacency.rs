@@ -27,7 +27,8 @@ impl<'d> Compiler<'d> {
         if doc.edge_origin != EdgeOrigin::Missing {
             return;
         }
-        let waiting: Vec<&str> = doc.ops.keys().filter(|k| !doc.entries.iter().any(|e| e == k)).collect();
+        let entries: FxHashSet<&str> = doc.entries.iter().map(String::as_str).collect();
+        let waiting: Vec<&str> = doc.ops.keys().filter(|k| !entries.contains(k)).collect();
         let Some(first) = waiting.first() else {
             return;
         };
@@ -64,7 +65,9 @@ impl<'d> Compiler<'d> {
                 *hard.entry(e.to.as_str()).or_default() += 1;
             }
         }
-        for name in counts.keys().filter(|k| doc.ops.get(k).is_none()) {
+        let ops: FxHashSet<&str> = doc.ops.keys().collect();
+        let counts: FxHashMap<&str, i64> = counts.0.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        for name in doc.initial_ready_count.iter().flat_map(|c| c.keys()).filter(|k| !ops.contains(k)) {
             self.problem(
                 Problem::new(
                     "unknown_op",
