@@ -356,3 +356,15 @@ fn a_published_chain_of_100k_ops_builds_and_runs() {
     let engine = build(published_chain(100_000)).unwrap();
     assert_eq!(engine.run(json!({"x": 0})).unwrap().outputs["y"], json!(100_000));
 }
+
+#[test]
+fn a_root_input_value_the_published_engine_would_give_is_refused() {
+    for key in ["literal", "default"] {
+        let text = edited("chain.published.json", |d| d["inputs"]["x"][key] = json!(5));
+        let found = problems(text);
+        assert_eq!(found[0].0, "unsupported");
+        assert!(found[0].2.contains(&format!("graph input 'x' of graph 'main' has the {key} 5")), "{found:?}");
+    }
+    // A loop's initial value is its literal, as in our form.
+    build(document("loop.published.json")).unwrap();
+}

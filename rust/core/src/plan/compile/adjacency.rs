@@ -18,6 +18,36 @@ impl<'d> Compiler<'d> {
             self.check_edges_given(si);
             self.check_ready_counts(si);
         }
+        self.check_root_input_values();
+    }
+
+    /// The published engine gives a root graph input its `literal`, else its `default`, when the run
+    /// does not; this engine reads a root input's `literal` only as a loop's initial value. So a
+    /// published-form root (edges from `compiled_adj`) that is not a loop and gives an input such a
+    /// value is refused rather than run without it.
+    fn check_root_input_values(&mut self) {
+        let doc = self.doc;
+        if doc.edge_origin == EdgeOrigin::Edges || doc.loop_config.is_some() {
+            return;
+        }
+        for (name, p) in &doc.inputs.0 {
+            let Some((key, value)) = [("literal", &p.literal), ("default", &p.default)].into_iter().find(|(_, v)| !v.is_null())
+            else {
+                continue;
+            };
+            self.problem(
+                Problem::new(
+                    "unsupported",
+                    format!(
+                        "graph input '{name}' of graph '{}' has the {key} {value}, which the published engine gives it \
+                         when a run does not; this engine does not: give the value in the run inputs, or as the \
+                         default of the op parameters that read it",
+                        doc.name
+                    ),
+                )
+                .target(name),
+            );
+        }
     }
 
     /// A graph with neither `edges` nor `compiled_adj` is refused when it has an op that is not an
