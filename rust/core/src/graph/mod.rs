@@ -6,6 +6,7 @@ pub mod refs;
 pub mod schema;
 pub mod values;
 mod wire;
+mod wire_op;
 
 pub use refs::{RefDoc, TransformKind};
 pub use schema::{CaseDoc, EdgeDoc, EdgeOrigin, GraphDoc, OpDoc, ParamDoc, PARENT, SCHEMA_VERSION};

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use super::refs::RefDoc;
 use super::values::bounded;
-use super::wire::{EdgeWire, GraphWire, OpWire};
+use super::wire::{EdgeWire, GraphWire};
+use super::wire_op::OpWire;
 
 pub use super::parse::{from_value, parse, MAX_DOCUMENT_DEPTH};
 
