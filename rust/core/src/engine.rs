@@ -97,8 +97,17 @@ impl OperonBuilder {
         self
     }
 
-    /// Parses and compiles the document and binds every op to an implementation.
+    /// Parses and compiles the document and binds every op to an implementation. A refusal is a
+    /// typed [`OperonError`] naming what is wrong; a bug of the engine met on the way is an
+    /// [`OperonError::Internal`], never a panic.
     pub fn build(self) -> Result<Operon> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.build_now())) {
+            Ok(built) => built,
+            Err(panic) => Err(OperonError::Internal(format!("building the engine panicked: {}", panic_message(&*panic)))),
+        }
+    }
+
+    fn build_now(self) -> Result<Operon> {
         let doc = schema::parse(&self.json)?;
         // Binding problems are collected before compiling so that an invalid graph reports them too.
         let registry = Registry::new(self.impls, self.auto_register);
