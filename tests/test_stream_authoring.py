@@ -16,7 +16,7 @@ from operonx.graph import GraphOp
 from operonx.op import FuncOp, op
 from operonx import END, PARENT, START
 from operonx.refs import Ref
-from documents import unhost
+from documents import engine_view, unhost
 
 
 @op
@@ -55,7 +55,7 @@ def both_documents(g: GraphOp) -> dict:
     """export_config(g), after checking the engine document says the same."""
     doc = export_config(g)
     text, hosts = engine_document(g)
-    assert unhost(json.loads(text), hosts) | {"ops": None} == doc | {"ops": None}
+    assert unhost(json.loads(text), hosts) | {"ops": None} == engine_view(doc) | {"ops": None}
     engine_ops = unhost(json.loads(text), hosts)["ops"]
     for name, op_doc in engine_ops.items():
         op_doc.pop("callable")

@@ -100,6 +100,10 @@ class Writer:
 
     __slots__ = ("hosts", "host_ids", "gname", "reads", "writes", "specs", "local", "arg_default", "depth")
 
+    #: whether the root also gets ``initial_ready_count`` and ``compiled_adj``: the exported document
+    #: shows them (as 0.7.1's does); the engine reads the edges, so its document goes without
+    root_informational = False
+
     def __init__(self) -> None:
         self.hosts: list = []
         # the deepest nesting of graphs written
@@ -199,7 +203,7 @@ class Writer:
                 continue
             stack.pop()
             if not stack:
-                edges, adj, hard = write_ops.edges_text(f.g, True)
+                edges, adj, hard = write_ops.edges_text(f.g, self.root_informational)
                 out.append(self.root_tail(f, edges, adj, hard))
                 out[0] = self.root_head(f)
                 return "".join(out)
@@ -300,12 +304,13 @@ class Writer:
         edges_txt = ",".join(edges)
         entries_txt = ",".join([f'"{n}"' for n in g.entries_])
         exits_txt = ",".join([f'"{n}"' for n in g.exits_])
+        head = f'}},"edges":[{edges_txt}],"entries":[{entries_txt}],"exits":[{exits_txt}]'
+        if not self.root_informational:
+            return f"{head}{self.loop_text(g)}}}"
         irc_txt = ",".join([f'"{n}":{c}' for n, c in hard.items()])
         adj_txt = ",".join([f'"{n}":[{",".join(a)}]' for n, a in adj.items()])
-        return (
-            f'}},"edges":[{edges_txt}],"entries":[{entries_txt}],"exits":[{exits_txt}],'
-            f'"initial_ready_count":{{{irc_txt}}},"compiled_adj":{{{adj_txt}}}{self.loop_text(g)}}}'
-        )
+        return f'{head},"initial_ready_count":{{{irc_txt}}},"compiled_adj":{{{adj_txt}}}{self.loop_text(g)}}}'
+
 
 
 def _callable_name(f: Any) -> str:
@@ -326,6 +331,7 @@ class _ExportWriter(Writer):
     into the host list as what the exported document shows for them."""
 
     __slots__ = ()
+    root_informational = True
 
     def fn_host(self, v: Any) -> str:
         return self.host(_Shown({"func_name": getattr(v, "__qualname__", None) or repr(v)}))

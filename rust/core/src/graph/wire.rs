@@ -115,7 +115,7 @@ impl TryFrom<GraphWire> for GraphDoc {
         if w.enabled == Some(false) {
             return Err(format!("graph '{}' is disabled (\"enabled\": false): nothing of it would run", w.name));
         }
-        refuse_unsupported(&w.name, &[("cache", &w.cache), ("delay", &w.delay)])?;
+        refuse_unsupported(&|| w.name.clone(), &[("cache", &w.cache), ("delay", &w.delay)])?;
         let body = Body {
             ops: w.ops,
             edges: w.edges,
@@ -196,7 +196,7 @@ pub(super) fn one_loop(name: &str, ours: Option<LoopDoc>, published: Option<Publ
 
 /// Refuses settings whose meaning this engine does not have, unless they are off (`null`, `false`,
 /// `0`, empty).
-pub(super) fn refuse_unsupported(name: &str, settings: &[(&str, &Option<Value>)]) -> Result<(), String> {
+pub(super) fn refuse_unsupported(name: &dyn Fn() -> String, settings: &[(&str, &Option<Value>)]) -> Result<(), String> {
     let off = |v: &Value| match v {
         Value::Null => true,
         Value::Bool(b) => !b,
@@ -212,7 +212,7 @@ pub(super) fn refuse_unsupported(name: &str, settings: &[(&str, &Option<Value>)]
                 "delay" => "delaying an op's runs".to_string(),
                 _ => format!("a provider op's setting (for ops such as llm or embedding), given {v}"),
             };
-            return Err(format!("'{name}' has \"{key}\" ({what}), which this engine does not support; remove it"));
+            return Err(format!("'{}' has \"{key}\" ({what}), which this engine does not support; remove it", name()));
         }
     }
     Ok(())

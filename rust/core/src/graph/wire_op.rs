@@ -136,9 +136,9 @@ impl TryFrom<OpWire> for OpDoc {
     type Error = String;
 
     fn try_from(mut w: OpWire) -> Result<OpDoc, String> {
-        let label = w.label();
+        // The label is made only for a message: most ops are read without one.
         refuse_unsupported(
-            &label,
+            &|| w.label(),
             &[
                 ("cache", &w.cache),
                 ("delay", &w.delay),
@@ -158,16 +158,16 @@ impl TryFrom<OpWire> for OpDoc {
         let loops = (w.loop_doc.take(), w.loop_config.take());
         let (graph, loop_config) = match (is_graph, w.graph.take(), body) {
             (false, _, Some(_)) | (false, Some(_), None) => {
-                return Err(format!("{label} has type '{}' but holds a graph (its ops, edges or \"graph\"); only an op of type 'graph' does", w.kind))
+                return Err(format!("{} has type '{}' but holds a graph (its ops, edges or \"graph\"); only an op of type 'graph' does", w.label(), w.kind))
             }
             (false, None, None) => match loops {
                 (None, None) => (None, None),
-                _ => return Err(format!("{label} has type '{}' but a loop; only an op of type 'graph' loops", w.kind)),
+                _ => return Err(format!("{} has type '{}' but a loop; only an op of type 'graph' loops", w.label(), w.kind)),
             },
             (true, Some(_), Some(_)) => {
-                return Err(format!("{label} has a \"graph\" document and also the graph's ops or edges inline; give one"))
+                return Err(format!("{} has a \"graph\" document and also the graph's ops or edges inline; give one", w.label()))
             }
-            (true, Some(g), None) => (Some(g), one_loop(&label, loops.0, loops.1)?),
+            (true, Some(g), None) => (Some(g), one_loop(&w.label(), loops.0, loops.1)?),
             (true, None, Some(mut body)) => {
                 (body.loop_doc, body.loop_config) = loops;
                 let mut inner = body.into_graph(w.name.clone().unwrap_or_default())?;
@@ -175,7 +175,7 @@ impl TryFrom<OpWire> for OpDoc {
                 let loop_config = inner.loop_config.take();
                 (Some(Box::new(inner)), loop_config)
             }
-            (true, None, None) => (None, one_loop(&label, loops.0, loops.1)?),
+            (true, None, None) => (None, one_loop(&w.label(), loops.0, loops.1)?),
         };
         Ok(OpDoc {
             kind: std::mem::take(&mut w.kind),
