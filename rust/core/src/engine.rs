@@ -154,8 +154,10 @@ impl OperonBuilder {
     }
 
     /// Parses and compiles the document and binds every op to an implementation.
+    ///
+    /// Then applies the options: a [`resources`](Self::resources) file that does not exist is a
+    /// [`OperonError::Config`] error naming it; [`load_dotenv`](Self::load_dotenv) loads `.env`.
     pub fn build(mut self) -> Result<Operon> {
-        self.options.apply()?;
         let doc = schema::parse(&self.json)?;
         // Binding problems are collected before compiling so that an invalid graph reports them too.
         let registry = Registry::new(self.impls, self.auto_register);
@@ -172,6 +174,7 @@ impl OperonBuilder {
         if !problems.is_empty() {
             return Err(OperonError::Invalid { graph: plan.name.clone(), problems });
         }
+        self.options.apply()?;
         let impls = bind(&plan, &registry).into();
         let facts = Arc::new(Facts::new(&plan));
         Ok(Operon {
@@ -198,6 +201,17 @@ pub struct Operon {
     #[cfg(feature = "tokio")]
     middleware: Vec<Arc<dyn Middleware>>,
     options: EngineOptions,
+}
+
+impl std::fmt::Debug for Operon {
+    /// The graph's name and how many ops, tracers and middleware the engine has.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Operon");
+        d.field("name", &self.plan.name).field("ops", &self.plan.ops.len()).field("tracer_count", &self.tracers.len());
+        #[cfg(feature = "tokio")]
+        d.field("middleware_count", &self.middleware.len());
+        d.finish()
+    }
 }
 
 impl Operon {
