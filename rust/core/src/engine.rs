@@ -151,11 +151,20 @@ impl OperonBuilder {
         self
     }
 
-    /// Parses and compiles the document and binds every op to an implementation.
+    /// Parses and compiles the document and binds every op to an implementation. A refusal is a
+    /// typed [`OperonError`] naming what is wrong; a bug of the engine met on the way is an
+    /// [`OperonError::Internal`], never a panic.
     ///
     /// Then applies the options: a [`resources`](Self::resources) file that does not exist is a
     /// [`OperonError::Config`] error naming it; [`load_dotenv`](Self::load_dotenv) loads `.env`.
-    pub fn build(mut self) -> Result<Operon> {
+    pub fn build(self) -> Result<Operon> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.build_now())) {
+            Ok(built) => built,
+            Err(panic) => Err(OperonError::Internal(format!("building the engine panicked: {}", panic_message(&*panic)))),
+        }
+    }
+
+    fn build_now(mut self) -> Result<Operon> {
         let doc = schema::parse(&self.json)?;
         // Binding problems are collected before compiling so that an invalid graph reports them too.
         let registry = Registry::new(self.impls, self.auto_register);

@@ -36,6 +36,7 @@ pub mod graph;
 pub mod handle;
 #[cfg(feature = "tokio")]
 pub mod middleware;
+pub mod json;
 pub mod ops;
 pub mod options;
 pub mod plan;

@@ -81,7 +81,7 @@ fn operon_new_with_no_op_registered_refuses_a_graph_of_code_ops_naming_them() {
 }
 
 #[test]
-fn a_graph_with_an_op_that_uses_a_resource_is_refused_naming_the_op() {
+fn a_graph_with_an_op_that_uses_a_resource_is_refused_naming_the_op_and_the_resource() {
     let json = json!({
         "schema_version": "1.0", "type": "graph", "name": "g", "full_name": "g",
         "ops": {"chat": {"type": "llm", "resource": "gpt-4o"}}, "edges": [], "entries": ["chat"], "exits": ["chat"]
@@ -89,5 +89,5 @@ fn a_graph_with_an_op_that_uses_a_resource_is_refused_naming_the_op() {
     .to_string();
     let err = Operon::builder(json).no_resources().build().unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("chat") && text.contains("llm"), "{text}");
+    assert!(text.contains("chat") && text.contains("\"resource\"") && text.contains("gpt-4o"), "{text}");
 }

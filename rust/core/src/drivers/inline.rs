@@ -14,7 +14,7 @@ use crate::scheduler::contexts::render;
 use crate::scheduler::ErrorMode;
 use crate::trace::{deliver, Finished, RunIds, Tracer};
 
-use super::json::{Json, JsonRuntime};
+use crate::json::{Json, JsonRuntime};
 use super::spare::Spare;
 use super::step::Stepper;
 

@@ -2,7 +2,6 @@
 //! decided by [`crate::run`].
 
 pub mod inline;
-pub mod json;
 pub mod spare;
 pub mod step;
 #[cfg(feature = "tokio")]

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::json::Json;
+use crate::json::Json;
 use crate::plan::Plan;
 use crate::run::{Facts, Run};
 use crate::scheduler::ErrorMode;

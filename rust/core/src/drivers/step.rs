@@ -15,7 +15,7 @@ use crate::run::{OpFailure, Run};
 use crate::scheduler::CtxId;
 use crate::trace::SpanLog;
 
-use super::json::{Json, JsonRuntime};
+use crate::json::{Json, JsonRuntime};
 
 /// What came of an op call: its return value, or why it failed.
 pub type Outcome = Result<Value, OpFailure<String>>;

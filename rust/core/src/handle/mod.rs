@@ -1,19 +1,16 @@
-//! The consumer side of a run, shared by drivers: the frame buffer with its cursor
-//! ([`buffer::FrameBuffer`]) and the consumers waiting on it ([`waiters::Waiters`]), generic over
-//! the value and the waker of a driver.
+//! The consumer side of a run: the Rust API's [`ExecutionHandle`] (a stream of [`FrameEvent`]s, with
+//! `wait_for`, `collect`, `result` and `cancel`), over the frame buffer and waiters every run keeps
+//! ([`crate::run::buffer`], [`crate::run::waiters`], re-exported here).
 
-pub mod buffer;
 pub mod event;
 #[cfg(feature = "tokio")]
 pub mod shared;
-pub mod signal;
 #[cfg(feature = "tokio")]
 pub mod stream;
-pub mod waiters;
 
-pub use buffer::{Frame, FrameBuffer, HIGH_WATER, LOW_WATER};
+pub use crate::json::{Fired, Signal};
+pub use crate::run::buffer::{Frame, FrameBuffer, HIGH_WATER, LOW_WATER};
+pub use crate::run::waiters::{ValueWaiter, Waiters};
 pub use event::{ContextId, FrameEvent};
-pub use signal::{Fired, Signal};
 #[cfg(feature = "tokio")]
 pub use stream::{CollectMode, ExecutionHandle, Watcher};
-pub use waiters::{ValueWaiter, Waiters};

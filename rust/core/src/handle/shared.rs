@@ -8,7 +8,7 @@ use std::task::Waker;
 
 use serde_json::Value;
 
-use crate::drivers::json::{Json, JsonRuntime};
+use crate::json::{Json, JsonRuntime};
 use crate::error::OperonError;
 use crate::plan::Plan;
 use crate::run::{Phase, Run};

@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::event::FrameEvent;
 use super::shared::{Core, SharedRun};
-use super::signal::{Fired, Signal};
-use crate::drivers::json::JsonRuntime;
+use crate::json::{Fired, Signal};
+use crate::json::JsonRuntime;
 use crate::error::OperonError;
 use crate::middleware::MiddlewareContext;
 use crate::run::group;

@@ -9,12 +9,14 @@
 //! The layer is generic over a driver's value model: a [`Model`] names the types (a Python object,
 //! a JSON value...) and a [`Runtime`] implements the few operations the semantics need on them.
 
+pub mod buffer;
 pub mod cancel;
 pub mod eval;
 pub mod facts;
 pub mod failure;
 pub mod frames;
 pub mod values;
+pub mod waiters;
 
 mod builtins;
 mod loops;

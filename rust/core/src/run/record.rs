@@ -1,7 +1,7 @@
 //! What an op's outputs become: checked, their tags kept, their frame emitted (to whoever waits
 //! for it), and what they forward to a loop's iteration gathered.
 
-use crate::handle::Frame;
+use super::buffer::Frame;
 use crate::plan::{Forward, OpId};
 use crate::scheduler::CtxId;
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use crate::handle::{FrameBuffer, Waiters};
+use super::buffer::FrameBuffer;
+use super::waiters::Waiters;
 use crate::plan::{OpId, Plan};
 use crate::scheduler::{CtxId, ErrorMode, Outcome, RunState};
 

@@ -1,6 +1,7 @@
 //! The op vocabulary of the conformance fixtures in Rust: the twins of `tests/conformance/ops.py`,
 //! registered under the same `func_name`s with the same behaviour. `ainc` is `inc` and `acount_to` is
 //! `count_to` (Rust ops are called inline; the Python twins are an `async def` and an async generator).
+#![allow(dead_code)] // each test crate that includes it uses its own part of it
 
 use operonx::ops::{Inputs, Items, Outputs};
 use operonx::OperonBuilder;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::Driver;
 use crate::drivers::inline::{output, RunOutput};
-use crate::drivers::json::{Json, JsonRuntime};
+use crate::json::{Json, JsonRuntime};
 use crate::drivers::spare::Spare;
 use crate::error::{OperonError, Result};
 use crate::handle::shared::SharedRun;

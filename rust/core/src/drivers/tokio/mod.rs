@@ -27,7 +27,7 @@ use std::task::Poll;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use super::json::JsonRuntime;
+use crate::json::JsonRuntime;
 use super::step::{Call, Stepper};
 use crate::handle::shared::SharedRun;
 use crate::ops::Implementation;
@@ -74,7 +74,7 @@ impl Driver {
     /// A driver of `run` (a run of `plan` with implementations `impls`), which it starts.
     fn new(
         plan: &Arc<Plan>,
-        mut run: Box<Run<crate::drivers::json::Json>>,
+        mut run: Box<Run<crate::json::Json>>,
         impls: &Arc<[Option<Implementation>]>,
         tracers: Vec<Arc<dyn Tracer>>,
         ids: RunIds,
@@ -187,7 +187,7 @@ impl Driver {
 
     /// Applies the calls that came back: each frees its slot under the concurrency cap (an
     /// instance waiting for it starts) and completes its op.
-    fn apply(&mut self, run: &mut Run<crate::drivers::json::Json>, rt: &mut JsonRuntime<'_>) {
+    fn apply(&mut self, run: &mut Run<crate::json::Json>, rt: &mut JsonRuntime<'_>) {
         let landed = std::mem::take(&mut self.landed);
         for (op, ctx, outcome) in landed {
             let waiting = run.state_mut().end_concurrent();
@@ -205,7 +205,7 @@ impl Driver {
     /// Starts instances that waited for the concurrency cap, one freed slot at a time.
     fn start_waiting(
         &mut self,
-        run: &mut Run<crate::drivers::json::Json>,
+        run: &mut Run<crate::json::Json>,
         rt: &mut JsonRuntime<'_>,
         mut next: Option<(OpId, CtxId)>,
     ) {
@@ -229,7 +229,7 @@ impl Driver {
     }
 
     /// Puts an offloaded call in flight.
-    fn launch(&mut self, run: &mut Run<crate::drivers::json::Json>, (op, ctx): (OpId, CtxId), call: Call) {
+    fn launch(&mut self, run: &mut Run<crate::json::Json>, (op, ctx): (OpId, CtxId), call: Call) {
         let in_flight = match call {
             Call::None => return,
             Call::Async(future) => InFlight::future(op, ctx, future),

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::error::OperonError;
-use crate::handle::Signal;
+pub mod signal;
+
+pub use signal::{Fired, Signal};
 use crate::plan::{Const, ConstId, OpId, Plan, TransformPlan, VarId};
 use crate::run::{Entries, Key, Model, Runtime};
 use crate::value::{apply_json, json_type, truthy};

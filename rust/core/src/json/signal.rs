@@ -1,5 +1,5 @@
 //! [`Signal`]: how a run wakes a consumer of the Rust API. A consumer that finds nothing to take
-//! makes a signal and registers it with the run's [`super::Waiters`] under the run's lock, in the
+//! makes a signal and registers it with the run's [`crate::run::waiters::Waiters`] under the run's lock, in the
 //! same critical section as its check; the run fires it (with a value, for a `wait_for`) under the
 //! same lock. A frame pushed between a check and a wait is therefore always seen. Std only: any
 //! executor can wait on a signal.
