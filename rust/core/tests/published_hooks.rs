@@ -82,6 +82,7 @@ struct Noop;
 #[async_trait]
 impl Middleware for Noop {}
 
+/// The published crate's own tracer test graph, as it writes it.
 fn graph_json() -> String {
     r#"{
         "schema_version": "1.0",
@@ -90,8 +91,10 @@ fn graph_json() -> String {
         "full_name": "main",
         "entries": ["double"],
         "exits": ["double"],
-        "edges": [],
+        "initial_ready_count": {"double": 0},
+        "compiled_adj": {"double": []},
         "inputs": {"x": {"required": true}},
+        "outputs": {"result": {}},
         "ops": {
             "double": {
                 "type": "code",
@@ -99,7 +102,21 @@ fn graph_json() -> String {
                 "full_name": "main.double",
                 "func_name": "double",
                 "bound": "sync",
-                "inputs": {"x": {"required": true, "ref": {"source": "main", "var": "x"}}}
+                "inputs": {
+                    "x": {
+                        "required": true,
+                        "ref": {"source": "__PARENT__", "var": "x"}
+                    }
+                },
+                "outputs": {
+                    "result": {
+                        "ref": {
+                            "source": "__PARENT__",
+                            "var": "result",
+                            "is_output": true
+                        }
+                    }
+                }
             }
         }
     }"#
