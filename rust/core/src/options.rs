@@ -119,8 +119,9 @@ impl EngineOptions {
                 .map_err(|e| OperonError::Config(format!("load_dotenv: the current directory cannot be read: {e}")))?;
             let path = cwd.join(".env");
             if path.is_file() {
-                dotenvy::from_path_override(&path)
-                    .map_err(|e| OperonError::Config(format!("load_dotenv: {} cannot be loaded: {e}", path.display())))?;
+                dotenvy::from_path_override(&path).map_err(|e| {
+                    OperonError::Config(format!("load_dotenv: {} cannot be loaded: {e}", path.display()))
+                })?;
                 self.dotenv_loaded = Some(path);
             }
         }

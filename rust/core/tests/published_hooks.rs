@@ -167,7 +167,10 @@ async fn middleware_tracers_and_options_written_for_the_published_crate_run() {
         while let Some(frame) = handle.next().await {
             assert_eq!(frame.unwrap().data["result"], Value::from(14));
         }
-        assert_eq!(ExecutionHandle::collect(&mut handle, CollectMode::Group, true).await.unwrap(), serde_json::json!({}));
+        assert_eq!(
+            ExecutionHandle::collect(&mut handle, CollectMode::Group, true).await.unwrap(),
+            serde_json::json!({})
+        );
 
         let log = log.lock().unwrap().clone();
         assert_eq!(log[0], "start req-1");

@@ -249,7 +249,13 @@ impl Stepper {
     }
 
     /// Fails a called op (its span ends with the failure).
-    fn fail(&mut self, run: &mut Run<Json>, rt: &mut JsonRuntime<'_>, (op, ctx): (OpId, CtxId), failure: OpFailure<String>) {
+    fn fail(
+        &mut self,
+        run: &mut Run<Json>,
+        rt: &mut JsonRuntime<'_>,
+        (op, ctx): (OpId, CtxId),
+        failure: OpFailure<String>,
+    ) {
         if let Some(log) = &mut self.spans {
             log.fail(op, ctx, &failure);
         }

@@ -58,7 +58,8 @@ impl Operon {
         let inputs = run_inputs(&self.plan, inputs)?;
         let (ids, tracers) = self.traced(RunIds::default());
         let context = (!tracers.is_empty()).then(|| MiddlewareContext::from_ids(ids.clone()));
-        crate::drivers::tokio::spawn(self.job(inputs, mode, ids, tracers)).map(|h| h.with_context(RunIds::default(), context))
+        crate::drivers::tokio::spawn(self.job(inputs, mode, ids, tracers))
+            .map(|h| h.with_context(RunIds::default(), context))
     }
 
     /// Runs the graph once in the calling task and returns its result: the frames grouped by key,
@@ -83,8 +84,12 @@ impl Operon {
         let ctx = MiddlewareContext::from_ids(ids);
         // boxed: the chain's state does not weigh on the future of a run without middleware
         Box::pin(crate::middleware::around(&self.middleware, inputs, &ctx, |inputs| {
-            let tracers = self.tracers.clone();
-            crate::drivers::tokio::run_result(self.job(Value::Object(inputs), ErrorMode::Raise, ctx.ids(), tracers))
+            let (ids, tracers) = if self.tracers.is_empty() {
+                (RunIds::default(), Vec::new())
+            } else {
+                (ctx.ids(), self.tracers.clone())
+            };
+            crate::drivers::tokio::run_result(self.job(Value::Object(inputs), ErrorMode::Raise, ids, tracers))
         }))
         .await
     }

@@ -55,9 +55,13 @@ pub fn deliver(tracers: Vec<Arc<dyn Tracer>>, finished: Finished) {
     }
 }
 
-/// Waits until every trace of a run that ended before the call has been handed to its tracers
-/// (their `flush` returned), at most `timeout`; false when the time ran out. For a program that
-/// exits right after its last run, and for tests.
+/// Waits until every trace handed over before the call has been flushed to its tracers (their
+/// `flush` returned), at most `timeout`; false when the time ran out. For a program that exits
+/// right after its last run, and for tests.
+///
+/// A run awaited in place (`run_json`, `run_json_async`, `run`) hands its trace over before it
+/// returns; a run started with `start` hands it over just after its consumers see its end, so the
+/// trace of a run whose `result()` just returned may not be handed over yet.
 ///
 /// ```
 /// assert!(operonx::trace::flush_pending(std::time::Duration::from_secs(5)));
@@ -95,7 +99,9 @@ fn flush_all(tracers: &[Arc<dyn Tracer>], finished: &Finished) {
         }));
         match outcome {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(target: "operonx::trace", "tracer '{}' failed to flush a trace: {e}", tracer.name()),
+            Ok(Err(e)) => {
+                tracing::error!(target: "operonx::trace", "tracer '{}' failed to flush a trace: {e}", tracer.name())
+            }
             Err(panic) => tracing::error!(
                 target: "operonx::trace",
                 "tracer '{}' panicked flushing a trace: {}",

@@ -81,14 +81,7 @@ impl SpanLog {
     pub fn begin<M: Model>(&mut self, run: &Run<M>, op: OpId, ctx: CtxId) {
         let path = run.state().contexts().path(ctx);
         self.open.insert((op, ctx), self.spans.len());
-        self.spans.push(Span {
-            op,
-            path,
-            start: self.epoch.elapsed(),
-            end: None,
-            status: SpanStatus::Open,
-            items: 0,
-        });
+        self.spans.push(Span { op, path, start: self.epoch.elapsed(), end: None, status: SpanStatus::Open, items: 0 });
     }
 
     /// The call of `op` in `ctx` came back with `outcome` (a generator: its end).
