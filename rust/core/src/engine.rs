@@ -1,6 +1,7 @@
 //! Running a graph from Rust: `Operon::builder(json).op("name", f).build()?.run(inputs)`.
 //! Ops are Rust functions over JSON values, called inline in FIFO order.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -14,18 +15,27 @@ use crate::error::{OperonError, Result};
 use crate::graph::schema;
 use crate::ops::{bind, binding_problems, AsyncFn, Implementation, Registry, RustGen, RustOp};
 use crate::plan::{self, Plan};
+pub use crate::options::EngineOptions;
 use crate::run::Facts;
 pub use crate::run::Frame;
 use crate::scheduler::ErrorMode;
+use crate::trace::Tracer;
 use crate::value::json_type;
 #[cfg(feature = "tokio")]
-use crate::{drivers::tokio::Job, handle::ExecutionHandle, trace::RunIds, trace::Tracer};
+use crate::middleware::Middleware;
+
+#[cfg(feature = "tokio")]
+mod run_async;
 
 /// Builds an [`Operon`] from a graph document and Rust op implementations.
 pub struct OperonBuilder {
     json: String,
     impls: FxHashMap<String, Implementation>,
     auto_register: bool,
+    tracers: Vec<Arc<dyn Tracer>>,
+    #[cfg(feature = "tokio")]
+    middleware: Vec<Arc<dyn Middleware>>,
+    options: EngineOptions,
 }
 
 impl OperonBuilder {
@@ -97,9 +107,56 @@ impl OperonBuilder {
         self
     }
 
+    /// Adds a tracer: it receives the trace of every run of the engine (see [`crate::trace`]).
+    pub fn tracer(mut self, tracer: Arc<dyn Tracer>) -> Self {
+        self.tracers.push(tracer);
+        self
+    }
+
+    /// Adds a middleware around the runs of [`Operon::run_json_async`] and [`Operon::run_json`]
+    /// (see [`crate::middleware`]).
+    #[cfg(feature = "tokio")]
+    pub fn middleware(mut self, mw: Arc<dyn Middleware>) -> Self {
+        self.middleware.push(mw);
+        self
+    }
+
+    /// The `resources.yaml` of the engine's resource hub: `build()` fails naming it when it does
+    /// not exist. Recorded only, until the resource hub is part of this engine
+    /// ([`crate::options`]).
+    pub fn resources(mut self, path: impl Into<PathBuf>) -> Self {
+        self.options.set_resources(path.into());
+        self
+    }
+
+    /// With `true`, `build()` loads `./.env` of the current directory when there is one (its
+    /// values override the environment's); a file that cannot be read fails `build()`. Off by
+    /// default.
+    pub fn load_dotenv(mut self, enable: bool) -> Self {
+        self.options.set_load_dotenv(enable);
+        self
+    }
+
+    /// The engine uses no resources (recorded; a graph with an op that names a resource is
+    /// refused by `build()` in any case, for now).
+    pub fn no_resources(mut self) -> Self {
+        self.options.set_no_resources();
+        self
+    }
+
+    /// Whether the engine's resource hub becomes the process's hub (true by default). Recorded
+    /// only, until the resource hub is part of this engine.
+    pub fn install_global_hub(mut self, enable: bool) -> Self {
+        self.options.set_install_global_hub(enable);
+        self
+    }
+
     /// Parses and compiles the document and binds every op to an implementation. A refusal is a
     /// typed [`OperonError`] naming what is wrong; a bug of the engine met on the way is an
     /// [`OperonError::Internal`], never a panic.
+    ///
+    /// Then applies the options: a [`resources`](Self::resources) file that does not exist is a
+    /// [`OperonError::Config`] error naming it; [`load_dotenv`](Self::load_dotenv) loads `.env`.
     pub fn build(self) -> Result<Operon> {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.build_now())) {
             Ok(built) => built,
@@ -107,7 +164,7 @@ impl OperonBuilder {
         }
     }
 
-    fn build_now(self) -> Result<Operon> {
+    fn build_now(mut self) -> Result<Operon> {
         let doc = schema::parse(&self.json)?;
         // Binding problems are collected before compiling so that an invalid graph reports them too.
         let registry = Registry::new(self.impls, self.auto_register);
@@ -124,9 +181,19 @@ impl OperonBuilder {
         if !problems.is_empty() {
             return Err(OperonError::Invalid { graph: plan.name.clone(), problems });
         }
+        self.options.apply()?;
         let impls = bind(&plan, &registry).into();
         let facts = Arc::new(Facts::new(&plan));
-        Ok(Operon { plan: Arc::new(plan), facts, impls, spare: Spare::default() })
+        Ok(Operon {
+            plan: Arc::new(plan),
+            facts,
+            impls,
+            spare: Spare::default(),
+            tracers: self.tracers,
+            #[cfg(feature = "tokio")]
+            middleware: self.middleware,
+            options: self.options,
+        })
     }
 }
 
@@ -137,12 +204,67 @@ pub struct Operon {
     impls: Arc<[Option<Implementation>]>,
     /// The last run's buffers, for the next run.
     spare: Spare,
+    tracers: Vec<Arc<dyn Tracer>>,
+    #[cfg(feature = "tokio")]
+    middleware: Vec<Arc<dyn Middleware>>,
+    options: EngineOptions,
+}
+
+impl std::fmt::Debug for Operon {
+    /// The graph's name and how many ops, tracers and middleware the engine has.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Operon");
+        d.field("name", &self.plan.name).field("ops", &self.plan.ops.len()).field("tracer_count", &self.tracers.len());
+        #[cfg(feature = "tokio")]
+        d.field("middleware_count", &self.middleware.len());
+        d.finish()
+    }
 }
 
 impl Operon {
     /// Starts building an engine from a graph document (schema 1.0).
     pub fn builder(json: impl Into<String>) -> OperonBuilder {
-        OperonBuilder { json: json.into(), impls: FxHashMap::default(), auto_register: false }
+        OperonBuilder {
+            json: json.into(),
+            impls: FxHashMap::default(),
+            auto_register: false,
+            tracers: Vec::new(),
+            #[cfg(feature = "tokio")]
+            middleware: Vec::new(),
+            options: EngineOptions::default(),
+        }
+    }
+
+    /// An engine of a graph document with no op registered and the default options
+    /// (`Operon::builder(json).build()`). Unlike the published crate, whose engine is built and
+    /// fails when a run reaches an op with no implementation, `build()` refuses a graph with a
+    /// code op that has none, naming it: register ops with [`Operon::builder`], or `#[op]`
+    /// functions with [`OperonBuilder::auto_register`].
+    pub fn new(graph_json: &str) -> Result<Operon> {
+        Operon::builder(graph_json).build()
+    }
+
+    /// The graph's name.
+    pub fn name(&self) -> &str {
+        &self.plan.name
+    }
+
+    /// How the engine was set up for resources and the environment.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// The tracers that receive the trace of each run.
+    pub fn tracers(&self) -> &[Arc<dyn Tracer>] {
+        &self.tracers
+    }
+
+    /// Adds a middleware around the runs of [`Operon::run_json_async`] and [`Operon::run_json`]
+    /// (after those of the builder).
+    #[cfg(feature = "tokio")]
+    pub fn use_middleware(&mut self, mw: Arc<dyn Middleware>) -> &mut Self {
+        self.middleware.push(mw);
+        self
     }
 
     /// The compiled plan.
@@ -165,7 +287,7 @@ impl Operon {
                 plan.name
             )));
         }
-        inline::run(&self.spare, (&self.plan, &self.facts), &self.impls, inputs, mode)
+        inline::run(&self.spare, (&self.plan, &self.facts), &self.impls, inputs, mode, &self.tracers)
     }
 }
 
@@ -175,79 +297,5 @@ fn run_inputs(plan: &Plan, inputs: Value) -> Result<Value> {
         Value::Null => Ok(Value::Object(Default::default())),
         Value::Object(_) => Ok(inputs),
         other => Err(OperonError::RunInputs { graph: plan.name.clone(), found: json_type(&other).into() }),
-    }
-}
-
-/// Running on tokio: async ops, `bound="cpu"` ops on the blocking pool, streaming handles
-/// ([`crate::drivers::tokio`]).
-#[cfg(feature = "tokio")]
-impl Operon {
-    fn job(&self, inputs: Value, mode: ErrorMode, ids: RunIds, tracers: Vec<Arc<dyn Tracer>>) -> Job<'_> {
-        Job { plan: &self.plan, facts: &self.facts, impls: &self.impls, spare: &self.spare, inputs, mode, ids, tracers }
-    }
-
-    /// Starts a run on the current tokio runtime and returns its streaming handle (dropping the
-    /// handle cancels the run). The ids are handed to the tracers with the run's summary;
-    /// `tracer_override` are the run's tracers. Outside a tokio runtime, a
-    /// [`OperonError::Usage`] error.
-    pub fn start(
-        &self,
-        inputs: Map<String, Value>,
-        user_id: Option<String>,
-        session_id: Option<String>,
-        request_id: Option<String>,
-        tracer_override: Option<Vec<Arc<dyn Tracer>>>,
-    ) -> Result<ExecutionHandle> {
-        let ids = RunIds { user_id, session_id, request_id };
-        let job = self.job(Value::Object(inputs), ErrorMode::Raise, ids, tracer_override.unwrap_or_default());
-        crate::drivers::tokio::spawn(job)
-    }
-
-    /// [`Operon::start`] with inputs as a JSON value (an object) and an error mode.
-    pub fn start_with(&self, inputs: Value, mode: ErrorMode) -> Result<ExecutionHandle> {
-        let inputs = run_inputs(&self.plan, inputs)?;
-        crate::drivers::tokio::spawn(self.job(inputs, mode, RunIds::default(), Vec::new()))
-    }
-
-    /// Runs the graph once in the calling task and returns its result: the frames grouped by key,
-    /// a key seen once as its value, several as a list. The first op error fails the run. A graph
-    /// of sync ops runs to its end in the first poll (nothing is spawned).
-    pub async fn run_json_async(
-        &self,
-        inputs: Map<String, Value>,
-        user_id: Option<String>,
-        session_id: Option<String>,
-        request_id: Option<String>,
-    ) -> Result<Value> {
-        let ids = RunIds { user_id, session_id, request_id };
-        crate::drivers::tokio::run_result(self.job(Value::Object(inputs), ErrorMode::Raise, ids, Vec::new())).await
-    }
-
-    /// [`Operon::run_json_async`] with inputs as a JSON value and an error mode, returning
-    /// everything the run produced (as [`Operon::run_with`] does).
-    pub async fn run_async_with(&self, inputs: Value, mode: ErrorMode) -> Result<RunOutput> {
-        let inputs = run_inputs(&self.plan, inputs)?;
-        crate::drivers::tokio::run_output(self.job(inputs, mode, RunIds::default(), Vec::new())).await
-    }
-
-    /// [`Operon::run_json_async`], blocking the calling thread (on a new current-thread tokio
-    /// runtime when the graph has async or cpu ops). Called inside a tokio runtime (where blocking
-    /// would stall it) it is a [`OperonError::Usage`] error: await `run_json_async` there.
-    pub fn run_json(
-        &self,
-        inputs: Map<String, Value>,
-        user_id: Option<String>,
-        session_id: Option<String>,
-        request_id: Option<String>,
-    ) -> Result<Value> {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return Err(OperonError::Usage(format!(
-                "Operon::run_json on graph '{}' blocks the thread, and it was called inside a tokio runtime: use \
-                 `engine.run_json_async(inputs, user_id, session_id, request_id).await` there",
-                self.plan.name
-            )));
-        }
-        let ids = RunIds { user_id, session_id, request_id };
-        crate::drivers::tokio::block_on(self.job(Value::Object(inputs), ErrorMode::Raise, ids, Vec::new()))
     }
 }

@@ -28,13 +28,17 @@
 
 #![warn(missing_docs)]
 
+pub mod core;
 pub mod drivers;
 pub mod engine;
 pub mod error;
 pub mod graph;
 pub mod handle;
+#[cfg(feature = "tokio")]
+pub mod middleware;
 pub mod json;
 pub mod ops;
+pub mod options;
 pub mod plan;
 pub mod run;
 pub mod scheduler;
@@ -47,6 +51,13 @@ pub use handle::FrameEvent;
 #[cfg(feature = "tokio")]
 pub use handle::{CollectMode, ExecutionHandle, Watcher};
 pub use trace::Tracer;
+#[cfg(feature = "tokio")]
+pub use middleware::{Middleware, MiddlewareContext};
+/// The attribute that declares and implements async trait methods, for [`Middleware`]: the
+/// `async-trait` crate's, so `#[operonx::async_trait]` and `#[async_trait::async_trait]` are one.
+#[cfg(feature = "tokio")]
+pub use async_trait::async_trait;
+pub use options::EngineOptions;
 /// The [`inventory`](https://docs.rs/inventory) crate, through which [`op`] registers functions
 /// (its expansion names `::operonx::inventory`, so a program needs no dependency of its own).
 pub use inventory;

@@ -228,9 +228,9 @@ fn generators_stream_their_items() {
 
 #[test]
 fn a_generator_and_a_plain_op_are_not_interchangeable() {
-    let err = Operon::builder(one_op("count", &["n"], false)).auto_register().build().err().expect("a build error");
+    let err = Operon::builder(one_op("count", &["n"], false)).auto_register().build().expect_err("a build error");
     assert_eq!(problems(&err)[0].0, "invalid", "{err}");
-    let err = Operon::builder(one_op("add", &["a"], true)).auto_register().build().err().expect("a build error");
+    let err = Operon::builder(one_op("add", &["a"], true)).auto_register().build().expect_err("a build error");
     assert_eq!(problems(&err)[0].0, "invalid", "{err}");
 }
 
@@ -245,7 +245,7 @@ fn qualified_names_find_functions_of_modules() {
 
 #[test]
 fn a_bare_name_of_two_functions_is_refused_naming_both() {
-    let err = Operon::builder(one_op("double", &["x"], false)).auto_register().build().err().expect("a build error");
+    let err = Operon::builder(one_op("double", &["x"], false)).auto_register().build().expect_err("a build error");
     let found = problems(&err);
     assert_eq!(found.len(), 1, "{err}");
     let (category, message) = &found[0];
@@ -273,7 +273,7 @@ fn the_builder_wins_over_op_functions() {
 
 #[test]
 fn without_auto_register_op_functions_are_not_bound_and_the_error_says_so() {
-    let err = Operon::builder(one_op("add", &["a", "b"], false)).build().err().expect("a build error");
+    let err = Operon::builder(one_op("add", &["a", "b"], false)).build().expect_err("a build error");
     let (category, message) = &problems(&err)[0];
     assert_eq!(*category, "unknown_op");
     assert!(message.contains("'op_macro::add'") && message.contains("auto_register()"), "{message}");

@@ -49,7 +49,7 @@ fn doc(func: &str) -> String {
 #[test]
 fn duplicate_full_names_fail_the_build_naming_both() {
     // the document does not even call them: a program with a duplicate is refused
-    let err = Operon::builder(doc("unique")).auto_register().build().err().expect("a build error");
+    let err = Operon::builder(doc("unique")).auto_register().build().expect_err("a build error");
     let OperonError::Invalid { problems, .. } = &err else { panic!("expected a validation error, got {err}") };
     let duplicates: Vec<_> = problems.iter().filter(|p| p.category == "duplicate_op").collect();
     assert_eq!(duplicates.len(), 2, "{err}");

@@ -169,18 +169,20 @@ fn the_futures_and_the_handle_can_move_between_threads() {
 }
 
 /// Counts calls of a tracer.
+#[derive(Debug)]
 struct Count(Arc<AtomicUsize>);
 
 impl operonx::Tracer for Count {
-    fn run_ended(&self, summary: &operonx::trace::RunSummary) {
-        assert_eq!(summary.status, operonx::trace::RunStatus::Finished);
-        assert_eq!(summary.ids.request_id.as_deref(), Some("r1"));
+    fn flush(&self, trace: &operonx::trace::TraceData) -> Result<(), OperonError> {
+        assert_eq!(trace.root().and_then(|r| r.status()), Some("ok"));
+        assert_eq!(trace.request_id, "r1");
         self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }
 
 #[tokio::test]
-async fn a_tracer_receives_the_summary_of_the_run() {
+async fn a_tracer_receives_the_trace_of_the_run() {
     let count = Arc::new(AtomicUsize::new(0));
     let tracer: Arc<dyn operonx::Tracer> = Arc::new(Count(Arc::clone(&count)));
     let handle = engine(1).start(inputs(1), None, None, Some("r1".into()), Some(vec![tracer])).unwrap();

@@ -12,6 +12,7 @@ use crate::plan::Plan;
 use crate::run::{Facts, Frame, Run};
 use crate::scheduler::contexts::render;
 use crate::scheduler::ErrorMode;
+use crate::trace::{deliver, Finished, RunIds, Tracer};
 
 use crate::json::{Json, JsonRuntime};
 use super::spare::Spare;
@@ -42,19 +43,27 @@ struct Inline<'a> {
 }
 
 /// Runs `plan` once over `inputs` (an object), calling `impls[op]` for each op; the run's buffers
-/// come from `spare` and go back to it.
+/// come from `spare` and go back to it. `tracers` receive the run's trace (with ids made up).
 pub fn run(
     spare: &Spare,
     (plan, facts): (&Arc<Plan>, &Arc<Facts>),
     impls: &[Option<Implementation>],
     inputs: Value,
     mode: ErrorMode,
+    tracers: &[Arc<dyn Tracer>],
 ) -> Result<RunOutput> {
     let run = spare.run(plan, facts, inputs, mode);
     let mut inline = Inline { impls, run, rt: JsonRuntime::new(plan), stepper: Stepper::default() };
+    if !tracers.is_empty() {
+        inline.stepper.record_spans();
+    }
     inline.run.start();
     inline.drive();
     inline.run.finish();
+    if let Some(spans) = inline.stepper.take_spans() {
+        let error = inline.run.failure().map(ToString::to_string);
+        deliver(tracers.to_vec(), Finished::of(&inline.run, RunIds::default().filled(), spans, error));
+    }
     let out = output(&mut inline.run);
     spare.offer(inline.run);
     out

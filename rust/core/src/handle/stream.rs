@@ -6,7 +6,7 @@
 //! hold of the run's lock (see [`super::shared`]): no wake-up is lost.
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use serde_json::Value;
@@ -16,8 +16,10 @@ use super::shared::{Core, SharedRun};
 use crate::json::{Fired, Signal};
 use crate::json::JsonRuntime;
 use crate::error::OperonError;
+use crate::middleware::MiddlewareContext;
 use crate::run::group;
 use crate::scheduler::contexts::render;
+use crate::trace::RunIds;
 
 /// How [`ExecutionHandle::collect`] gives the frames it takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,6 +63,10 @@ pub struct ExecutionHandle {
     watcher: Watcher,
     /// What the stream waits on, when it waits.
     next: Option<Arc<Signal<Value>>>,
+    /// The ids the run was started with, for [`ExecutionHandle::context`] (made when first asked
+    /// for, unless the run needed them at its start).
+    ids: RunIds,
+    context: OnceLock<MiddlewareContext>,
 }
 
 /// Another consumer of a run: `wait_for`, `result`, `cancel` from any task. Cloning it is
@@ -73,7 +79,22 @@ pub struct Watcher {
 impl ExecutionHandle {
     /// The handle of a run shared with its driver.
     pub(crate) fn new(shared: Arc<SharedRun>) -> Self {
-        ExecutionHandle { watcher: Watcher { shared }, next: None }
+        ExecutionHandle { watcher: Watcher { shared }, next: None, ids: RunIds::default(), context: OnceLock::new() }
+    }
+
+    /// The handle with the ids its run was started with, or the context made of them already.
+    pub(crate) fn with_context(mut self, ids: RunIds, context: Option<MiddlewareContext>) -> Self {
+        self.ids = ids;
+        if let Some(context) = context {
+            self.context = OnceLock::from(context);
+        }
+        self
+    }
+
+    /// The run's ids (as the published handle gives them): those given to `start`, each one not
+    /// given made up (a UUID), the same as the run's trace has.
+    pub fn context(&self) -> &MiddlewareContext {
+        self.context.get_or_init(|| MiddlewareContext::from_ids(self.ids.clone()))
     }
 
     /// A consumer of the same run for another task (a `wait_for` while this handle streams).

@@ -2,7 +2,6 @@
 //! produced), or a run spawned on the current runtime behind an [`ExecutionHandle`].
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -11,13 +10,13 @@ use crate::drivers::inline::{output, RunOutput};
 use crate::json::{Json, JsonRuntime};
 use crate::drivers::spare::Spare;
 use crate::error::{OperonError, Result};
-use crate::handle::shared::{Core, SharedRun};
+use crate::handle::shared::SharedRun;
 use crate::handle::ExecutionHandle;
 use crate::ops::Implementation;
 use crate::plan::{OpKind, Plan};
 use crate::run::{Facts, Phase, Run};
 use crate::scheduler::ErrorMode;
-use crate::trace::{RunIds, RunStatus, RunSummary, Tracer};
+use crate::trace::{RunIds, Tracer};
 
 /// One run to drive: the engine's compiled graph and ops, the run's inputs (an object) and how
 /// it reports.
@@ -36,7 +35,7 @@ pub struct Job<'a> {
     pub mode: ErrorMode,
     /// The ids the run was started with.
     pub ids: RunIds,
-    /// Who receives the run's summary.
+    /// Who receives the run's trace (none: nothing is recorded).
     pub tracers: Vec<Arc<dyn Tracer>>,
 }
 
@@ -118,23 +117,4 @@ pub fn spawn(job: Job<'_>) -> Result<ExecutionHandle> {
     let shared = Arc::clone(driver.shared());
     runtime.spawn(async move { driver.drive().await });
     Ok(ExecutionHandle::new(shared))
-}
-
-/// The summary of a run that is over.
-pub(super) fn summary(core: &Core, plan: &Plan, ids: &RunIds, duration: Duration) -> RunSummary {
-    let run = core.run();
-    let status = match run.phase() {
-        Phase::Failed => RunStatus::Failed,
-        Phase::Cancelled => RunStatus::Cancelled,
-        _ => RunStatus::Finished,
-    };
-    RunSummary {
-        graph: plan.name.clone(),
-        ids: ids.clone(),
-        status,
-        error: core.error(plan).map(|e| e.to_string()),
-        op_runs: run.op_runs(),
-        frames: run.frames().total(),
-        duration,
-    }
 }

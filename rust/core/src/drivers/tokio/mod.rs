@@ -24,7 +24,6 @@ mod entry;
 
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Instant;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
@@ -35,7 +34,7 @@ use crate::ops::Implementation;
 use crate::plan::{OpId, Plan};
 use crate::run::{CancelToken, Run};
 use crate::scheduler::CtxId;
-use crate::trace::{RunIds, Tracer};
+use crate::trace::{deliver, Finished, RunIds, Tracer};
 use calls::{InFlight, Landed, YieldNow};
 
 pub use entry::{block_on, needs_runtime, run_output, run_result, spawn, Job};
@@ -69,7 +68,6 @@ pub struct Driver {
     token: Option<CancelToken>,
     tracers: Vec<Arc<dyn Tracer>>,
     ids: RunIds,
-    started: Instant,
 }
 
 impl Driver {
@@ -82,16 +80,19 @@ impl Driver {
         ids: RunIds,
     ) -> Self {
         run.start();
+        let mut stepper = Stepper::default();
+        if !tracers.is_empty() {
+            stepper.record_spans();
+        }
         Driver {
             shared: SharedRun::new(Arc::clone(plan), run),
             impls: Arc::clone(impls),
-            stepper: Stepper::default(),
+            stepper,
             calls: None,
             landed: Vec::new(),
             token: None,
             tracers,
             ids,
-            started: Instant::now(),
         }
     }
 
@@ -194,6 +195,7 @@ impl Driver {
                 break;
             }
             if let Some(outcome) = outcome {
+                self.stepper.span_end(op, ctx, &outcome);
                 run.complete(rt, op, ctx, outcome);
             }
             self.start_waiting(run, rt, waiting);
@@ -266,16 +268,15 @@ impl Driver {
         .await;
     }
 
-    /// Hands the summary of the run to the tracers.
-    fn trace(&self) {
-        let summary = {
+    /// Hands the run's trace to its tracers (built and flushed off this task).
+    fn trace(&mut self) {
+        let Some(spans) = self.stepper.take_spans() else { return };
+        let finished = {
             let core = self.shared.lock();
-            entry::summary(&core, self.shared.plan(), &self.ids, self.started.elapsed())
+            let error = core.error(self.shared.plan()).map(|e| e.to_string());
+            Finished::of(core.run(), std::mem::take(&mut self.ids), spans, error)
         };
-        for tracer in &self.tracers {
-            // a tracer's panic is its own: the run's outcome stands
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tracer.run_ended(&summary)));
-        }
+        deliver(std::mem::take(&mut self.tracers), finished);
     }
 }
 
