@@ -6,7 +6,8 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// A short machine-readable kind: `empty`, `no_entry`, `no_exit`, `unknown_op`, `unknown_ref`,
-    /// `cycle`, `not_upstream` (a ref to an op with no path of edges to its reader), `unreachable` (an op
+    /// `cycle`, `not_upstream` (a ref to an op with no path of edges to its reader), `no_edges` (a graph with
+    /// neither `edges` nor `compiled_adj` whose ops are not all entries), `unreachable` (an op
     /// no path of edges from its graph's START reaches), `stream`, `unsupported`, `invalid`,
     /// `ambiguous_op` (an op calls a name several `#[op]` functions have), `duplicate_op` (two
     /// `#[op]` functions with one full name).

@@ -3,22 +3,76 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-/// A ref as written in the document.
+use super::values::bounded_transforms;
+
+/// A ref as the compiler reads it.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "RefWire")]
 pub struct RefDoc {
-    /// The graph's full name (a graph input) or an op's full name (its output).
+    /// The graph's full name or `"__PARENT__"` (a graph input) or an op's full name (its output).
     pub source: String,
     /// The variable read.
     pub var: String,
     /// Transforms applied in order: `[kind, [args...]]`.
-    #[serde(default)]
     pub transforms: Vec<(String, Vec<Value>)>,
     /// Stream policy of the edge this ref reads over: `parallel` or `collect` (default: sequential).
-    #[serde(default)]
     pub policy: Option<String>,
     /// With `parallel`: how many items may run at once.
-    #[serde(default)]
     pub max: Option<u32>,
+}
+
+/// A ref as written: our `policy` / `max`, or the published form's `stream_policy`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a ref (a JSON object with source and var)")]
+struct RefWire {
+    source: String,
+    var: String,
+    #[serde(default, deserialize_with = "bounded_transforms")]
+    transforms: Vec<(String, Vec<Value>)>,
+    #[serde(default)]
+    is_output: Option<bool>,
+    #[serde(default)]
+    policy: Option<String>,
+    #[serde(default)]
+    max: Option<u32>,
+    #[serde(default)]
+    stream_policy: Option<StreamPolicyWire>,
+}
+
+/// The published form's stream policy of a ref.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a stream_policy (a JSON object with collect, parallel and parallel_max)")]
+struct StreamPolicyWire {
+    #[serde(default)]
+    collect: bool,
+    #[serde(default)]
+    parallel: bool,
+    /// 0: no cap.
+    #[serde(default)]
+    parallel_max: u32,
+}
+
+impl TryFrom<RefWire> for RefDoc {
+    type Error = String;
+
+    fn try_from(w: RefWire) -> Result<RefDoc, String> {
+        let at = || format!("the ref to '{}' of '{}'", w.var, w.source);
+        let (policy, max) = match (w.policy, w.max, w.stream_policy) {
+            (None, None, Some(sp)) => match (sp.collect, sp.parallel) {
+                (true, true) => return Err(format!("{} asks for both collect and parallel in its stream_policy; give one", at())),
+                (true, false) => (Some("collect".to_string()), None),
+                (false, true) => (Some("parallel".to_string()), Some(sp.parallel_max).filter(|m| *m > 0)),
+                (false, false) => (None, None),
+            },
+            (_, _, Some(_)) => return Err(format!("{} has both \"policy\"/\"max\" and \"stream_policy\"; give one", at())),
+            (policy, max, None) => (policy, max),
+        };
+        if let Some(p) = policy.as_deref().filter(|p| !matches!(*p, "parallel" | "collect")) {
+            return Err(format!("{} has stream policy '{p}'; a policy is \"parallel\" or \"collect\"", at()));
+        }
+        let _ = w.is_output; // which side of a binding a ref is on changes nothing in what runs
+        Ok(RefDoc { source: w.source, var: w.var, transforms: w.transforms, policy, max })
+    }
 }
 
 /// What a transform does to the value it receives.

@@ -1,57 +1,81 @@
-//! Serde types of the graph document and the schema-version check.
+//! The graph document as the compiler reads it.
+//!
+//! Two written forms parse into these types (see `docs/graph-schema.md`): this engine's own (what
+//! `GraphOp.export_config()` writes: `edges`, nested graphs under `graph`, `loop`, `policy`) and the
+//! published operonx 0.7.1 form (`compiled_adj` / `initial_ready_count`, `"__PARENT__"` refs, nested
+//! graphs inline, `loop_config`, `stream_policy`, `max_stream_concurrent`). `wire` reads both and
+//! translates the second into the first; what cannot be translated is refused there or by the
+//! compiler, never ignored.
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::refs::RefDoc;
-use crate::error::{OperonError, Result};
+use super::values::bounded;
+use super::wire::{EdgeWire, GraphWire};
+use super::wire_op::OpWire;
+
+pub use super::parse::{from_value, parse, MAX_DOCUMENT_DEPTH};
 
 /// The only schema version this engine reads.
 pub const SCHEMA_VERSION: &str = "1.0";
 
-/// A whole graph document.
+/// The source a ref names to read its own graph's inputs (`PARENT[k]` in the published form): the
+/// enclosing graph, whichever graph that is.
+pub const PARENT: &str = "__PARENT__";
+
+/// A whole graph document, or the body of a nested graph.
 #[derive(Debug, Deserialize)]
+#[serde(try_from = "GraphWire")]
 pub struct GraphDoc {
     /// Must equal [`SCHEMA_VERSION`] (checked by [`parse`]).
-    #[serde(default)]
     pub schema_version: Option<Value>,
     /// The graph's short name.
     pub name: String,
     /// The graph's dotted path from the root graph.
-    #[serde(default)]
     pub full_name: Option<String>,
     /// Cap on in-flight async and cpu ops; `None` means no cap.
-    #[serde(default)]
     pub concurrency: Option<u32>,
     /// The ops, keyed by short name, in creation order.
-    #[serde(default)]
     pub ops: Ordered<OpDoc>,
     /// Op-to-op edges in declaration order.
-    #[serde(default)]
     pub edges: Vec<EdgeDoc>,
+    /// Where [`GraphDoc::edges`] come from.
+    pub edge_origin: EdgeOrigin,
+    /// The published form's ready counts (`{op: count}`), checked against the edges when these come
+    /// from `compiled_adj` (or are missing); `None` when absent.
+    pub initial_ready_count: Option<Ordered<i64>>,
     /// Ops wired from START, in wiring order.
-    #[serde(default)]
     pub entries: Vec<String>,
     /// Ops wired to END, in wiring order.
-    #[serde(default)]
     pub exits: Vec<String>,
     /// The root graph's inputs (a loop's initial values are their literals).
-    #[serde(default)]
     pub inputs: Ordered<ParamDoc>,
     /// Makes the root graph a loop.
-    #[serde(default, rename = "loop")]
     pub loop_config: Option<LoopDoc>,
+}
+
+/// Where a graph's edges were read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeOrigin {
+    /// The document's `edges` (its `compiled_adj` and `initial_ready_count`, if any, are informational).
+    Edges,
+    /// The published form: no `edges`, so every `[target, soft]` link of `compiled_adj` is an edge.
+    CompiledAdj,
+    /// Neither `edges` nor `compiled_adj`: the graph has no edges.
+    Missing,
 }
 
 /// What makes a graph a loop: its body runs again, fed its own outputs, until `until` holds.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a loop (a JSON object with until and max_iterations)")]
 pub struct LoopDoc {
     /// The stop condition: an expression over the loop's variables (text), a host callable
     /// (`{"$host": i}`), or `null` (run `max_iterations` times).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded")]
     pub until: Value,
     /// Cap on iterations (at least 1).
-    #[serde(default = "default_max_iterations")]
+    #[serde(default = "default_max_iterations", deserialize_with = "bounded")]
     pub max_iterations: Value,
 }
 
@@ -71,56 +95,62 @@ impl GraphDoc {
 
 /// One op of the document.
 #[derive(Debug, Deserialize)]
+#[serde(try_from = "OpWire")]
 pub struct OpDoc {
-    /// The op kind: `code` is the only one this version runs.
-    #[serde(rename = "type")]
+    /// The op kind: `code`, `branch` or `graph`.
     pub kind: String,
     /// The op's full name (defaults to `<graph>.<name>`).
-    #[serde(default)]
     pub full_name: Option<String>,
     /// The function's name, used to look up a Rust implementation.
-    #[serde(default)]
     pub func_name: Option<String>,
     /// `sync`, `io` or `cpu`.
-    #[serde(default)]
     pub bound: Option<String>,
     /// True for `async def` and async generators.
-    #[serde(default)]
     pub is_async: bool,
     /// True for both kinds of generator.
-    #[serde(default)]
     pub is_generator: bool,
     /// A disabled op does not run and its dependents are skipped.
-    #[serde(default = "yes")]
     pub enabled: bool,
     /// Parameters in signature order.
-    #[serde(default)]
     pub inputs: Ordered<ParamDoc>,
     /// Declared outputs; a `ref` maps the output to a graph output.
-    #[serde(default)]
     pub outputs: Ordered<ParamDoc>,
     /// True when the op is wired to END with no mapped output.
-    #[serde(default)]
     pub forward_all: Option<bool>,
     /// The host object to call (inside the Python package only).
-    #[serde(default)]
     pub callable: Option<Value>,
     /// A branch's cases, in order.
-    #[serde(default)]
     pub cases: Vec<CaseDoc>,
     /// A branch's default target.
-    #[serde(default, rename = "default")]
     pub default_target: Option<String>,
+    /// A branch's targets as the published form lists them (`candidates`); checked against the
+    /// cases and the default.
+    pub candidates: Option<Vec<String>>,
     /// A nested graph's own document.
-    #[serde(default)]
     pub graph: Option<Box<GraphDoc>>,
     /// Makes a nested graph a loop.
-    #[serde(default, rename = "loop")]
     pub loop_config: Option<LoopDoc>,
+}
+
+impl Drop for OpDoc {
+    /// Nested graphs are dropped one after another, not inside each other, so a document nested to
+    /// any depth is freed without deep recursion.
+    fn drop(&mut self) {
+        let Some(graph) = self.graph.take() else {
+            return;
+        };
+        let mut pending = vec![graph];
+        while let Some(mut g) = pending.pop() {
+            for (_, op) in &mut g.ops.0 {
+                pending.extend(op.graph.take());
+            }
+        }
+    }
 }
 
 /// One case of a branch.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a branch case (a JSON object with condition and target)")]
 pub struct CaseDoc {
     /// The condition: a ref whose value's truth picks the case.
     pub condition: RefDoc,
@@ -131,18 +161,15 @@ pub struct CaseDoc {
     pub text: Option<String>,
 }
 
-fn yes() -> bool {
-    true
-}
-
 /// A parameter (input or output) of an op.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a parameter (a JSON object with required, default, ref or literal)")]
 pub struct ParamDoc {
     /// The function has no default for it.
     #[serde(default)]
     pub required: bool,
     /// The function's default.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded")]
     pub default: Value,
     /// The ref it is bound to.
     #[serde(default, rename = "ref")]
@@ -152,23 +179,23 @@ pub struct ParamDoc {
     #[serde(default)]
     pub refs: Vec<RefDoc>,
     /// The literal it is bound to (a `null` literal counts as unbound).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bounded")]
     pub literal: Value,
 }
 
 /// An edge between two ops.
 #[derive(Debug, Deserialize)]
+#[serde(try_from = "EdgeWire")]
 pub struct EdgeDoc {
     /// The predecessor.
     pub from: String,
     /// The successor.
     pub to: String,
     /// A soft edge: one soft predecessor is enough.
-    #[serde(default)]
     pub soft: bool,
 }
 
-/// A JSON object read as `(key, value)` pairs in document order.
+/// A JSON object read as `(key, value)` pairs in document order; a key given twice is refused.
 #[derive(Debug)]
 pub struct Ordered<T>(pub Vec<(String, T)>);
 
@@ -198,7 +225,12 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
                 let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some((k, v)) = map.next_entry::<String, T>()? {
+                let mut seen = rustc_hash::FxHashSet::default();
+                while let Some(k) = map.next_key::<String>()? {
+                    if !seen.insert(k.clone()) {
+                        return Err(serde::de::Error::custom(format!("the key `{k}` is given twice")));
+                    }
+                    let v = map.next_value::<T>()?;
                     pairs.push((k, v));
                 }
                 Ok(Ordered(pairs))
@@ -206,42 +238,4 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
         }
         d.deserialize_any(Visit(std::marker::PhantomData))
     }
-}
-
-/// Parses a document. A wrong or missing `schema_version` is reported before any other problem.
-pub fn parse(text: &str) -> Result<GraphDoc> {
-    #[derive(Deserialize)]
-    struct VersionOnly {
-        schema_version: Option<Value>,
-    }
-    let parsed = parse_deep::<GraphDoc>(text);
-    let version = match &parsed {
-        Ok(doc) => doc.schema_version.clone(),
-        Err(_) => serde_json::from_str::<VersionOnly>(text).ok().and_then(|v| v.schema_version),
-    };
-    match version {
-        Some(Value::String(v)) if v == SCHEMA_VERSION => {}
-        Some(other) => return Err(OperonError::SchemaVersion { found: other.to_string() }),
-        None if parsed.is_ok() || serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object()) => {
-            return Err(OperonError::SchemaVersion { found: "<missing>".into() })
-        }
-        None => {}
-    }
-    parsed.map_err(|e| OperonError::Malformed(e.to_string()))
-}
-
-/// Deserializes without serde_json's limit of 128 nested levels: each nested graph adds a few, and
-/// graphs nest to any depth. The parse recurses once per level, so it grows its stack as it goes
-/// instead of overflowing it.
-fn parse_deep<T: serde::de::DeserializeOwned>(text: &str) -> serde_json::Result<T> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    de.disable_recursion_limit();
-    let value = T::deserialize(serde_stacker::Deserializer::new(&mut de))?;
-    de.end()?;
-    Ok(value)
-}
-
-/// Reads a document that is already a JSON value.
-pub fn from_value(value: Value) -> Result<GraphDoc> {
-    parse(&value.to_string())
 }

@@ -8,8 +8,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{OperonError, Problem, Result};
 use crate::graph::schema::{GraphDoc, LoopDoc, OpDoc};
+use crate::graph::EdgeOrigin;
 use crate::plan::types::{Const, Edge, Forward, OpId, OpPlan, Plan, VarId};
 
+mod adjacency;
 mod edges;
 mod ops;
 mod reach;
@@ -197,6 +199,7 @@ impl<'d> Compiler<'d> {
             ops[0].inputs = self.root_loop_inputs();
         }
         let EdgeLists { mut out, hard_preds, soft_preds, .. } = self.edges(&ops);
+        self.check_adjacency();
         let entries = match self.scopes[0].enter_exit {
             Some((enter, _)) => vec![enter], // a root loop: its entries were wired from its entry op
             None => self.names_to_ids(&doc.entries, "entry", true),
@@ -280,8 +283,12 @@ impl<'d> Compiler<'d> {
         let id = if into { scope.into.get(name) } else { scope.from.get(name) }.copied();
         if id.is_none() {
             let graph = scope.full.clone();
+            let edge = match scope.doc.edge_origin {
+                EdgeOrigin::CompiledAdj => "a compiled_adj link",
+                _ => "an edge",
+            };
             self.problem(
-                Problem::new("unknown_op", format!("an edge names op '{name}', which is not in graph '{graph}'"))
+                Problem::new("unknown_op", format!("{edge} names op '{name}', which is not in graph '{graph}'"))
                     .op(other)
                     .target(name),
             );

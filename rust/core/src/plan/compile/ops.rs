@@ -5,6 +5,7 @@ use serde_json::Value;
 use super::{Compiler, Role};
 use crate::error::Problem;
 use crate::graph::schema::{OpDoc, ParamDoc};
+use crate::graph::PARENT;
 use crate::plan::types::{Binding, Builtin, CasePlan, Forward, InputPlan, OpId, OpKind, OpPlan};
 
 impl<'d> Compiler<'d> {
@@ -144,7 +145,7 @@ impl<'d> Compiler<'d> {
         let mut mapped = Vec::new();
         for (oname, p) in &op.outputs.0 {
             if let Some(r) = &p.reference {
-                if r.source != scope_full {
+                if r.source != scope_full && r.source != PARENT {
                     self.problem(
                         Problem::new(
                             "unknown_ref",
@@ -216,11 +217,37 @@ impl<'d> Compiler<'d> {
             }
         }
         let default = op.default_target.as_deref().and_then(|t| target_of(self, t));
+        self.check_candidates(name, op);
         if let Some(d) = default {
             if !candidates.contains(&d) {
                 candidates.push(d);
             }
         }
         Builtin::Branch { cases, default, candidates }
+    }
+
+    /// A published branch may list its `candidates`: exactly its cases' targets and its default.
+    fn check_candidates(&mut self, name: &str, op: &OpDoc) {
+        let Some(listed) = &op.candidates else {
+            return;
+        };
+        let mut targets: Vec<&str> = op.cases.iter().map(|c| c.target.as_str()).chain(op.default_target.as_deref()).collect();
+        let mut given: Vec<&str> = listed.iter().map(String::as_str).collect();
+        for list in [&mut targets, &mut given] {
+            list.sort_unstable();
+            list.dedup();
+        }
+        if targets != given {
+            self.problem(
+                Problem::new(
+                    "invalid",
+                    format!(
+                        "branch '{name}' lists candidates {given:?}, but its cases and default target {targets:?}; \
+                         the candidates must be exactly those"
+                    ),
+                )
+                .op(name),
+            );
+        }
     }
 }

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::Compiler;
 use crate::error::Problem;
-use crate::graph::{RefDoc, TransformKind};
+use crate::graph::{RefDoc, TransformKind, PARENT};
 use crate::plan::types::{Const, ConstId, OpId, Operand, RefPlan, RefSource, TransformPlan, VarId};
 use crate::plan::until;
 
@@ -58,7 +58,7 @@ impl<'d> Compiler<'d> {
         let scope_full = &self.scopes[scope].full;
         // the op of this graph the ref reads (not the graph's inputs, read through its entry op)
         let mut of_op = None;
-        let source = if &r.source == scope_full {
+        let source = if r.source == PARENT || &r.source == scope_full {
             match self.scopes[scope].enter_exit {
                 Some((enter, _)) => {
                     if scope == 0 {
