@@ -15,6 +15,7 @@ use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::{json, Value};
 
+#[allow(dead_code)] // its async ops are for the conformance test
 mod conformance_ops;
 mod fuzz_mutate;
 
