@@ -143,6 +143,8 @@ impl Stepper {
         offloaded: bool,
     ) -> Call {
         self.inputs.set_names(run.facts().input_names(run.plan(), op));
+        // the inputs are resolved and the call is made now: what only this call reads can go
+        run.release_reads(op, ctx);
         let inputs = &mut self.inputs;
         match &impls[op as usize] {
             Some(f @ (Implementation::Op(_) | Implementation::Map(_))) if offloaded => {

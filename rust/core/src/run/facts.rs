@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use smallvec::SmallVec;
 
-use crate::plan::{Builtin, EdgeKind, OpId, Plan};
+use crate::plan::{Binding, Builtin, EdgeKind, OpId, Operand, Plan, RefPlan, RefSource};
 
 /// Per-op facts of a plan the run semantics need at each step.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +22,8 @@ pub struct Facts {
     /// Per op: its parameter names, shared by the inputs of its calls (made on first use, by the
     /// Rust drivers only).
     input_names: OnceLock<Vec<Arc<[String]>>>,
+    /// Per op: the ops whose outputs it alone reads (see [`Facts::sole_reads`]).
+    sole_reads: Vec<SmallVec<[OpId; 1]>>,
 }
 
 impl Facts {
@@ -35,6 +37,7 @@ impl Facts {
             loop_sink: vec![None; n],
             loops_of: vec![SmallVec::new(); n],
             input_names: OnceLock::new(),
+            sole_reads: Vec::new(),
         };
         for i in 0..n {
             for e in plan.successors(i as OpId) {
@@ -63,7 +66,64 @@ impl Facts {
                 _ => {}
             }
         }
+        f.sole_reads = sole_reads(plan, &f);
         f
+    }
+
+    /// The ops whose outputs op `op` alone reads, in the context it runs in: once it is called,
+    /// nothing reads them again, and a driver may let them go ([`crate::run::Run::release_reads`]).
+    /// Such a source is a code op (not a generator) of the reader's depth that neither feeds a
+    /// nested graph's end nor a loop's, and exactly one ref of the whole plan reads it (an input of
+    /// `op`, not over a collect edge).
+    #[inline]
+    pub fn sole_reads(&self, op: OpId) -> &[OpId] {
+        &self.sole_reads[op as usize]
+    }
+}
+
+/// [`Facts::sole_reads`] of every op.
+fn sole_reads(plan: &Plan, f: &Facts) -> Vec<SmallVec<[OpId; 1]>> {
+    let n = plan.ops.len();
+    // per source op: how many refs read it (a collected read counts as many), and the last reader
+    let mut reads = vec![(0u32, 0 as OpId); n];
+    let mut note = |r: &RefPlan, by: OpId| note_ref(&mut reads, r, by);
+    for (id, op) in plan.ops.iter().enumerate() {
+        for input in &op.inputs {
+            match &input.binding {
+                Binding::Ref(r) => note(r, id as OpId),
+                Binding::AnyOf(refs) => refs.iter().for_each(|r| note(r, id as OpId)),
+                Binding::Unbound | Binding::Literal(_) => {}
+            }
+        }
+        if let Builtin::Branch { cases, .. } = &op.builtin {
+            cases.iter().for_each(|c| note(&c.condition, id as OpId));
+        }
+    }
+    let mut sole = vec![SmallVec::new(); n];
+    for (src, &(count, reader)) in reads.iter().enumerate() {
+        let (s, r) = (&plan.ops[src], &plan.ops[reader as usize]);
+        let plain = |o: &crate::plan::OpPlan| !o.kind.is_builtin() && !o.is_gen() && o.value_depth() == o.depth;
+        if count == 1 && plain(s) && plain(r) && s.depth == r.depth && !f.feeds_exit[src] && f.loop_sink[src].is_none()
+        {
+            sole[reader as usize].push(src as OpId);
+        }
+    }
+    sole
+}
+
+/// Counts the reads of ref `r` (and of the refs among its transforms' operands) by op `by`.
+fn note_ref(reads: &mut [(u32, OpId)], r: &RefPlan, by: OpId) {
+    if let RefSource::Op(src) = r.source {
+        let (count, reader) = &mut reads[src as usize];
+        *count += if r.collect { 2 } else { 1 };
+        *reader = by;
+    }
+    for t in &r.transforms {
+        for operand in t.args.iter().chain(t.kwargs.iter().map(|(_, a)| a)) {
+            if let Operand::Ref(inner) = operand {
+                note_ref(reads, inner, by);
+            }
+        }
     }
 }
 

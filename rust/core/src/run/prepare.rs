@@ -74,6 +74,17 @@ impl<M: Model> Run<M> {
         false
     }
 
+    /// Op `op`, called in `ctx` with its inputs resolved, was their only reader: the outputs it
+    /// alone reads ([`crate::run::Facts::sole_reads`]) are dropped now rather than with the run, so
+    /// a run holds only what is still to be read. A driver calls it once the call is made (not
+    /// when an instance resolved its inputs only to wait for a slot, since it resolves them again).
+    #[inline]
+    pub fn release_reads(&mut self, op: OpId, ctx: CtxId) {
+        for &src in self.facts.sole_reads(op) {
+            self.values.remove(src, ctx);
+        }
+    }
+
     /// Resolves the arguments of op `op` in `ctx`.
     pub fn resolve<R: Runtime<M>>(
         &self,

@@ -35,7 +35,7 @@ pub type Args<V> = SmallVec<[V; 8]>;
 /// One run of a plan: its scheduler state, the values and frames it produced, its errors.
 pub struct Run<M: Model> {
     pub(super) plan: Arc<Plan>,
-    facts: Arc<Facts>,
+    pub(super) facts: Arc<Facts>,
     pub(super) state: RunState,
     pub(super) mode: ErrorMode,
     pub(super) phase: Phase,
