@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::error::OperonError;
 use crate::handle::Signal;
-use crate::plan::{Const, ConstId, OpId, Plan, TransformPlan, VarId};
+use crate::plan::{Const, ConstId, Forward, OpId, Plan, TransformPlan, VarId};
 use crate::run::{Entries, Key, Model, Runtime};
 use crate::value::{apply_json, json_type, truthy};
 
@@ -44,8 +44,12 @@ fn object(v: &mut Value) -> Result<&mut Map<String, Value>, String> {
 }
 
 impl Runtime<Json> for JsonRuntime<'_> {
+    #[inline]
     fn get(&mut self, map: &Value, var: VarId) -> Result<Option<Value>, String> {
-        Ok(map.get(self.plan.var(var)).cloned())
+        Ok(match map {
+            Value::Object(map) => map.get(self.plan.var(var)).cloned(),
+            _ => None,
+        })
     }
 
     fn get_str(&mut self, map: &Value, key: &str) -> Result<Option<Value>, String> {
@@ -91,6 +95,25 @@ impl Runtime<Json> for JsonRuntime<'_> {
 
     fn keeps_last(&self) -> bool {
         false // nothing reads them in the Rust API, and a copy is a deep clone
+    }
+
+    fn forward_whole(&mut self, forward: &Forward, out: Value) -> Result<Value, Value> {
+        let Value::Object(map) = &out else { return Err(out) };
+        let whole = match forward {
+            Forward::Nothing => false,
+            // `update(.., public)` copies every entry but those starting with `$`, in order
+            Forward::All => !map.keys().any(|k| k.starts_with('$')),
+            // every output, in order, under its own name
+            Forward::Mapped(pairs) => {
+                map.len() == pairs.len()
+                    && pairs.iter().zip(map.keys()).all(|(&(from, to), key)| from == to && self.plan.var(from) == key)
+            }
+        };
+        if whole {
+            Ok(out)
+        } else {
+            Err(out)
+        }
     }
 
     fn map(&mut self) -> Value {

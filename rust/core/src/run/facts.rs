@@ -24,6 +24,8 @@ pub struct Facts {
     input_names: OnceLock<Vec<Arc<[String]>>>,
     /// Per op: the ops whose outputs it alone reads (see [`Facts::sole_reads`]).
     sole_reads: Vec<SmallVec<[OpId; 1]>>,
+    /// Per op: nothing reads its outputs (see [`Facts::unread`]).
+    unread: Vec<bool>,
 }
 
 impl Facts {
@@ -38,6 +40,7 @@ impl Facts {
             loops_of: vec![SmallVec::new(); n],
             input_names: OnceLock::new(),
             sole_reads: Vec::new(),
+            unread: Vec::new(),
         };
         for i in 0..n {
             for e in plan.successors(i as OpId) {
@@ -66,8 +69,24 @@ impl Facts {
                 _ => {}
             }
         }
-        f.sole_reads = sole_reads(plan, &f);
+        let reads = reads(plan);
+        f.sole_reads = sole_reads(plan, &f, &reads);
+        f.unread = (0..n)
+            .map(|i| {
+                let op = &plan.ops[i];
+                reads[i].0 == 0
+                    && !op.kind.is_builtin()
+                    && !(f.collects[i] || f.item_readers[i] || f.feeds_exit[i] || f.loop_sink[i].is_some())
+            })
+            .collect();
         f
+    }
+
+    /// True when nothing reads op `op`'s outputs once it has emitted its frame: a code op no ref
+    /// reads, whose outputs feed no nested graph's end, loop, or consumer of its items.
+    #[inline]
+    pub fn unread(&self, op: OpId) -> bool {
+        self.unread[op as usize]
     }
 
     /// The ops whose outputs op `op` alone reads, in the context it runs in: once it is called,
@@ -81,11 +100,10 @@ impl Facts {
     }
 }
 
-/// [`Facts::sole_reads`] of every op.
-fn sole_reads(plan: &Plan, f: &Facts) -> Vec<SmallVec<[OpId; 1]>> {
-    let n = plan.ops.len();
-    // per source op: how many refs read it (a collected read counts as many), and the last reader
-    let mut reads = vec![(0u32, 0 as OpId); n];
+/// Per op: how many refs of the plan read it (a collected read counts as two), and the last
+/// op that does.
+fn reads(plan: &Plan) -> Vec<(u32, OpId)> {
+    let mut reads = vec![(0u32, 0 as OpId); plan.ops.len()];
     let mut note = |r: &RefPlan, by: OpId| note_ref(&mut reads, r, by);
     for (id, op) in plan.ops.iter().enumerate() {
         for input in &op.inputs {
@@ -99,7 +117,12 @@ fn sole_reads(plan: &Plan, f: &Facts) -> Vec<SmallVec<[OpId; 1]>> {
             cases.iter().for_each(|c| note(&c.condition, id as OpId));
         }
     }
-    let mut sole = vec![SmallVec::new(); n];
+    reads
+}
+
+/// [`Facts::sole_reads`] of every op.
+fn sole_reads(plan: &Plan, f: &Facts, reads: &[(u32, OpId)]) -> Vec<SmallVec<[OpId; 1]>> {
+    let mut sole = vec![SmallVec::new(); plan.ops.len()];
     for (src, &(count, reader)) in reads.iter().enumerate() {
         let (s, r) = (&plan.ops[src], &plan.ops[reader as usize]);
         let plain = |o: &crate::plan::OpPlan| !o.kind.is_builtin() && !o.is_gen() && o.value_depth() == o.depth;
