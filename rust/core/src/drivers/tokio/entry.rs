@@ -115,7 +115,7 @@ pub fn spawn(job: Job<'_>) -> Result<ExecutionHandle> {
             job.plan.name
         )));
     };
-    let mut driver = job.driver();
+    let mut driver = job.driver().for_consumers();
     let shared = Arc::clone(driver.shared());
     runtime.spawn(async move { driver.drive().await });
     Ok(ExecutionHandle::new(shared))
