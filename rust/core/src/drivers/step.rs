@@ -156,12 +156,12 @@ impl Stepper {
                 run.complete(rt, op, ctx, result);
             }
             Some(Implementation::Map(f)) => {
-                let map = inputs.take_map();
+                let map = inputs.take_map_from(run.facts().input_map(run.plan(), op));
                 let result = guarded(|| f.call(map).map_err(|e| e.to_string()));
                 run.complete(rt, op, ctx, result);
             }
             Some(Implementation::Async(f)) if offloaded => {
-                let map = inputs.take_map();
+                let map = inputs.take_map_from(run.facts().input_map(run.plan(), op));
                 return match guarded(|| Ok(f.call(map))) {
                     Ok(future) => Call::Async(future),
                     Err(failure) => Call::Done(Err(failure)),

@@ -22,6 +22,9 @@ pub struct Facts {
     /// Per op: its parameter names, shared by the inputs of its calls (made on first use, by the
     /// Rust drivers only).
     input_names: OnceLock<Vec<Arc<[String]>>>,
+    /// Per op: a JSON object of its parameter names, each `null`, in order: the inputs of a call
+    /// by value are a copy of it with the values set (made on first use, by the Rust drivers only).
+    input_maps: OnceLock<Vec<serde_json::Map<String, serde_json::Value>>>,
     /// Per op: the ops whose outputs it alone reads (see [`Facts::sole_reads`]).
     sole_reads: Vec<SmallVec<[OpId; 1]>>,
     /// Per op: nothing reads its outputs (see [`Facts::unread`]).
@@ -39,6 +42,7 @@ impl Facts {
             loop_sink: vec![None; n],
             loops_of: vec![SmallVec::new(); n],
             input_names: OnceLock::new(),
+            input_maps: OnceLock::new(),
             sole_reads: Vec::new(),
             unread: Vec::new(),
         };
@@ -155,6 +159,18 @@ impl Facts {
     pub fn input_names(&self, plan: &Plan, op: OpId) -> &Arc<[String]> {
         let all = self.input_names.get_or_init(|| {
             plan.ops.iter().map(|o| o.inputs.iter().map(|i| i.name.clone()).collect()).collect()
+        });
+        &all[op as usize]
+    }
+
+    /// The parameter names of op `op` of `plan` as a JSON object whose values are `null`, in
+    /// order: copying it makes no hash of a name (an insert would make one per name).
+    pub fn input_map(&self, plan: &Plan, op: OpId) -> &serde_json::Map<String, serde_json::Value> {
+        let all = self.input_maps.get_or_init(|| {
+            plan.ops
+                .iter()
+                .map(|o| o.inputs.iter().map(|i| (i.name.clone(), serde_json::Value::Null)).collect())
+                .collect()
         });
         &all[op as usize]
     }
