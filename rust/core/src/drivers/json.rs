@@ -38,6 +38,20 @@ impl<'p> JsonRuntime<'p> {
     }
 }
 
+/// Entries of a mapping this small are looked up by comparing keys: cheaper than hashing the key.
+const SCAN_MAX: usize = 8;
+
+/// Entry `key` of `map` (`None` when `map` is not an object).
+#[inline]
+fn lookup<'v>(map: &'v Value, key: &str) -> Option<&'v Value> {
+    let Value::Object(map) = map else { return None };
+    if map.len() <= SCAN_MAX {
+        map.iter().find_map(|(k, v)| (k == key).then_some(v))
+    } else {
+        map.get(key)
+    }
+}
+
 fn object(v: &mut Value) -> Result<&mut Map<String, Value>, String> {
     let ty = json_type(v);
     v.as_object_mut().ok_or_else(|| format!("expected an object, found {ty}"))
@@ -46,14 +60,16 @@ fn object(v: &mut Value) -> Result<&mut Map<String, Value>, String> {
 impl Runtime<Json> for JsonRuntime<'_> {
     #[inline]
     fn get(&mut self, map: &Value, var: VarId) -> Result<Option<Value>, String> {
-        Ok(match map {
-            Value::Object(map) => map.get(self.plan.var(var)).cloned(),
-            _ => None,
-        })
+        Ok(lookup(map, self.plan.var(var)).cloned())
     }
 
     fn get_str(&mut self, map: &Value, key: &str) -> Result<Option<Value>, String> {
-        Ok(map.get(key).cloned())
+        Ok(lookup(map, key).cloned())
+    }
+
+    #[inline]
+    fn get_known(&mut self, map: &Value, key: Key) -> Result<Option<Value>, String> {
+        Ok(lookup(map, key.name()).cloned())
     }
 
     fn keys(&mut self, map: &Value) -> Vec<String> {
