@@ -1,6 +1,7 @@
 //! The Rust API with trivial Rust ops, on the documents the Rust peer runs (`benches/rust/docs/`):
 //! W1 (a 1000-op chain), W2 (1 → 1000 → 1), W3 (the 5-op diamond, per run), B (building W1's
-//! engine) and W5 (a stream of 100 000 items), each run through `Operon::run_json_async` (W5
+//! engine) and W5 (a stream of 100 000 items), and `body` (the trivial op alone, called 1000
+//! times per iteration: the floor of a run's cost per op), each run through `Operon::run_json_async` (W5
 //! through `Operon::start` and the handle's `Stream`) on a tokio current-thread runtime, with the
 //! ops registered in both forms (see `workloads.rs`).
 //!
@@ -177,6 +178,46 @@ fn bench_build(c: &mut Criterion, figures: &Figures) {
     group.finish();
 }
 
+/// The trivial op alone, without the engine (the floor of W1's cost per op): `inc` called with
+/// its inputs and its outputs dropped, in each form. For `.op` the call includes making its
+/// inputs as the engine makes them (an object copied from one holding the parameter names).
+fn bench_body(c: &mut Criterion, figures: &Figures) {
+    let mut group = figures.group(c, "body");
+    let template: Map<String, Value> = Map::from_iter([("x".to_string(), Value::Null)]);
+    let names: std::sync::Arc<[String]> = vec!["x".to_string()].into();
+    const CALLS: u64 = 1000;
+    group.throughput(Throughput::Elements(CALLS));
+    group.bench_function("op", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            for i in 0..iters * CALLS {
+                let mut inputs = template.clone();
+                if let Some(x) = inputs.get_mut("x") {
+                    *x = Value::from(black_box(i));
+                }
+                black_box(workloads::inc(inputs).expect("inc succeeds"));
+            }
+            let total = t.elapsed();
+            figures.note("body", 1.0, "per_op_ns", iters * CALLS, total, None);
+            total
+        })
+    });
+    group.bench_function("op_ref", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            for i in 0..iters * CALLS {
+                let values = smallvec::smallvec![Value::from(black_box(i))];
+                let inputs = operonx::ops::Inputs::from_parts(std::sync::Arc::clone(&names), values);
+                black_box(workloads::inc_ref(&inputs).expect("inc succeeds"));
+            }
+            let total = t.elapsed();
+            figures.note("body/op_ref", 1.0, "per_op_ns", iters * CALLS, total, None);
+            total
+        })
+    });
+    group.finish();
+}
+
 /// One whole stream through `start()`: (total, first item).
 async fn one_stream(engine: &operonx::Operon, inputs: &Map<String, Value>) -> (Duration, Duration) {
     let t = Instant::now();
@@ -245,6 +286,7 @@ fn main() {
     bench_runs(&mut c, &rt, &figures, ("W2", "W2.json", FANOUT_OPS, 2000));
     bench_runs(&mut c, &rt, &figures, ("W3", "W3.json", DIAMOND_OPS, 5));
     bench_build(&mut c, &figures);
+    bench_body(&mut c, &figures);
     bench_stream(&mut c, &rt, &figures);
     c.final_summary();
     figures.print();
