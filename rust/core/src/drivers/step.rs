@@ -167,6 +167,8 @@ impl Stepper {
             log.begin(run, op, ctx);
         }
         self.inputs.set_names(run.facts().input_names(run.plan(), op));
+        // the inputs are resolved and the call is made now: what only this call reads can go
+        run.release_reads(op, ctx);
         let inputs = &mut self.inputs;
         match &impls[op as usize] {
             Some(f @ (Implementation::Op(_) | Implementation::Map(_))) if offloaded => {
@@ -179,13 +181,13 @@ impl Stepper {
                 run.complete(rt, op, ctx, result);
             }
             Some(Implementation::Map(f)) => {
-                let map = inputs.take_map();
+                let map = inputs.take_map_from(run.facts().input_map(run.plan(), op));
                 let result = guarded(|| f.call(map).map_err(|e| e.to_string()));
                 self.span_end(op, ctx, &result);
                 run.complete(rt, op, ctx, result);
             }
             Some(Implementation::Async(f)) if offloaded => {
-                let map = inputs.take_map();
+                let map = inputs.take_map_from(run.facts().input_map(run.plan(), op));
                 return match guarded(|| Ok(f.call(map))) {
                     Ok(future) => Call::Async(future),
                     Err(failure) => Call::Done(Err(failure)),

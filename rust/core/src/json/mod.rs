@@ -10,7 +10,7 @@ use crate::error::OperonError;
 pub mod signal;
 
 pub use signal::{Fired, Signal};
-use crate::plan::{Const, ConstId, OpId, Plan, TransformPlan, VarId};
+use crate::plan::{Const, ConstId, Forward, OpId, Plan, TransformPlan, VarId};
 use crate::run::{Entries, Key, Model, Runtime};
 use crate::value::{apply_json, json_type, truthy};
 
@@ -40,18 +40,38 @@ impl<'p> JsonRuntime<'p> {
     }
 }
 
+/// Entries of a mapping this small are looked up by comparing keys: cheaper than hashing the key.
+const SCAN_MAX: usize = 8;
+
+/// Entry `key` of `map` (`None` when `map` is not an object).
+#[inline]
+fn lookup<'v>(map: &'v Value, key: &str) -> Option<&'v Value> {
+    let Value::Object(map) = map else { return None };
+    if map.len() <= SCAN_MAX {
+        map.iter().find_map(|(k, v)| (k == key).then_some(v))
+    } else {
+        map.get(key)
+    }
+}
+
 fn object(v: &mut Value) -> Result<&mut Map<String, Value>, String> {
     let ty = json_type(v);
     v.as_object_mut().ok_or_else(|| format!("expected an object, found {ty}"))
 }
 
 impl Runtime<Json> for JsonRuntime<'_> {
+    #[inline]
     fn get(&mut self, map: &Value, var: VarId) -> Result<Option<Value>, String> {
-        Ok(map.get(self.plan.var(var)).cloned())
+        Ok(lookup(map, self.plan.var(var)).cloned())
     }
 
     fn get_str(&mut self, map: &Value, key: &str) -> Result<Option<Value>, String> {
-        Ok(map.get(key).cloned())
+        Ok(lookup(map, key).cloned())
+    }
+
+    #[inline]
+    fn get_known(&mut self, map: &Value, key: Key) -> Result<Option<Value>, String> {
+        Ok(lookup(map, key.name()).cloned())
     }
 
     fn keys(&mut self, map: &Value) -> Vec<String> {
@@ -93,6 +113,25 @@ impl Runtime<Json> for JsonRuntime<'_> {
 
     fn keeps_last(&self) -> bool {
         false // nothing reads them in the Rust API, and a copy is a deep clone
+    }
+
+    fn forward_whole(&mut self, forward: &Forward, out: Value) -> Result<Value, Value> {
+        let Value::Object(map) = &out else { return Err(out) };
+        let whole = match forward {
+            Forward::Nothing => false,
+            // `update(.., public)` copies every entry but those starting with `$`, in order
+            Forward::All => !map.keys().any(|k| k.starts_with('$')),
+            // every output, in order, under its own name
+            Forward::Mapped(pairs) => {
+                map.len() == pairs.len()
+                    && pairs.iter().zip(map.keys()).all(|(&(from, to), key)| from == to && self.plan.var(from) == key)
+            }
+        };
+        if whole {
+            Ok(out)
+        } else {
+            Err(out)
+        }
     }
 
     fn map(&mut self) -> Value {

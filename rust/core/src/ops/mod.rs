@@ -73,6 +73,19 @@ impl Inputs {
         self.names.iter().cloned().zip(self.values.drain(..)).collect()
     }
 
+    /// [`Inputs::take_map`] made from `template`, the names as a map of nulls in order (a copy of
+    /// it hashes no name): its values are replaced by the buffer's.
+    pub(crate) fn take_map_from(&mut self, template: &Map<String, Value>) -> Map<String, Value> {
+        if template.len() != self.values.len() {
+            return self.take_map();
+        }
+        let mut map = template.clone();
+        for (slot, value) in map.values_mut().zip(self.values.drain(..)) {
+            *slot = value;
+        }
+        map
+    }
+
     /// Takes the inputs out, leaving the buffer empty.
     pub(crate) fn take(&mut self) -> Inputs {
         Inputs { names: Arc::clone(&self.names), values: std::mem::take(&mut self.values) }

@@ -127,6 +127,11 @@ impl<V> FrameBuffer<V> {
         self.frames.iter().filter(|f| !f.superseded)
     }
 
+    /// [`FrameBuffer::kept`], to move data out of frames of a run that is over.
+    pub fn kept_mut(&mut self) -> impl Iterator<Item = &mut Frame<V>> {
+        self.frames.iter_mut().filter(|f| !f.superseded)
+    }
+
     /// The newest retained frame of `op` for which `pick` finds something.
     pub fn latest<T, E>(&self, op: OpId, mut pick: impl FnMut(&V) -> Result<Option<T>, E>) -> Result<Option<T>, E> {
         for f in self.frames.iter().rev() {

@@ -140,14 +140,16 @@ impl<M: Model> Run<M> {
         };
         rt.set_known(&mut record, Key::Target, target).map_err(OpFailure::Raised)?;
         rt.set_known(&mut record, Key::Matched, matched).map_err(OpFailure::Raised)?;
-        let out = self.record(rt, op, ctx, record)?;
-        if rt.keeps_last() {
-            let last = rt.copy(&out);
-            self.values.put_last(op, last);
-        }
-        self.values.set(op, ctx, out);
-        if self.facts().feeds_exit[op as usize] {
-            self.values.stamp(op, ctx);
+        // a branch's record is always kept (never moved into a frame: only code ops are)
+        if let Some(out) = self.record(rt, op, ctx, record)? {
+            if rt.keeps_last() {
+                let last = rt.copy(&out);
+                self.values.put_last(op, last);
+            }
+            self.values.set(op, ctx, out);
+            if self.facts().feeds_exit[op as usize] {
+                self.values.stamp(op, ctx);
+            }
         }
         self.state.finish_branch(&plan, op, ctx, chosen);
         self.free_contexts();

@@ -4,7 +4,7 @@ use std::sync::{Arc, OnceLock};
 
 use smallvec::SmallVec;
 
-use crate::plan::{Builtin, EdgeKind, OpId, Plan};
+use crate::plan::{Binding, Builtin, EdgeKind, OpId, Operand, Plan, RefPlan, RefSource};
 
 /// Per-op facts of a plan the run semantics need at each step.
 #[derive(Debug, Clone, Default)]
@@ -22,6 +22,13 @@ pub struct Facts {
     /// Per op: its parameter names, shared by the inputs of its calls (made on first use, by the
     /// Rust drivers only).
     input_names: OnceLock<Vec<Arc<[String]>>>,
+    /// Per op: a JSON object of its parameter names, each `null`, in order: the inputs of a call
+    /// by value are a copy of it with the values set (made on first use, by the Rust drivers only).
+    input_maps: OnceLock<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// Per op: the ops whose outputs it alone reads (see [`Facts::sole_reads`]).
+    sole_reads: Vec<SmallVec<[OpId; 1]>>,
+    /// Per op: nothing reads its outputs (see [`Facts::unread`]).
+    unread: Vec<bool>,
 }
 
 impl Facts {
@@ -35,6 +42,9 @@ impl Facts {
             loop_sink: vec![None; n],
             loops_of: vec![SmallVec::new(); n],
             input_names: OnceLock::new(),
+            input_maps: OnceLock::new(),
+            sole_reads: Vec::new(),
+            unread: Vec::new(),
         };
         for i in 0..n {
             for e in plan.successors(i as OpId) {
@@ -63,7 +73,84 @@ impl Facts {
                 _ => {}
             }
         }
+        let reads = reads(plan);
+        f.sole_reads = sole_reads(plan, &f, &reads);
+        f.unread = (0..n)
+            .map(|i| {
+                let op = &plan.ops[i];
+                reads[i].0 == 0
+                    && !op.kind.is_builtin()
+                    && !(f.collects[i] || f.item_readers[i] || f.feeds_exit[i] || f.loop_sink[i].is_some())
+            })
+            .collect();
         f
+    }
+
+    /// True when nothing reads op `op`'s outputs once it has emitted its frame: a code op no ref
+    /// reads, whose outputs feed no nested graph's end, loop, or consumer of its items.
+    #[inline]
+    pub fn unread(&self, op: OpId) -> bool {
+        self.unread[op as usize]
+    }
+
+    /// The ops whose outputs op `op` alone reads, in the context it runs in: once it is called,
+    /// nothing reads them again, and a driver may let them go ([`crate::run::Run::release_reads`]).
+    /// Such a source is a code op (not a generator) of the reader's depth that neither feeds a
+    /// nested graph's end nor a loop's, and exactly one ref of the whole plan reads it (an input of
+    /// `op`, not over a collect edge).
+    #[inline]
+    pub fn sole_reads(&self, op: OpId) -> &[OpId] {
+        &self.sole_reads[op as usize]
+    }
+}
+
+/// Per op: how many refs of the plan read it (a collected read counts as two), and the last
+/// op that does.
+fn reads(plan: &Plan) -> Vec<(u32, OpId)> {
+    let mut reads = vec![(0u32, 0 as OpId); plan.ops.len()];
+    let mut note = |r: &RefPlan, by: OpId| note_ref(&mut reads, r, by);
+    for (id, op) in plan.ops.iter().enumerate() {
+        for input in &op.inputs {
+            match &input.binding {
+                Binding::Ref(r) => note(r, id as OpId),
+                Binding::AnyOf(refs) => refs.iter().for_each(|r| note(r, id as OpId)),
+                Binding::Unbound | Binding::Literal(_) => {}
+            }
+        }
+        if let Builtin::Branch { cases, .. } = &op.builtin {
+            cases.iter().for_each(|c| note(&c.condition, id as OpId));
+        }
+    }
+    reads
+}
+
+/// [`Facts::sole_reads`] of every op.
+fn sole_reads(plan: &Plan, f: &Facts, reads: &[(u32, OpId)]) -> Vec<SmallVec<[OpId; 1]>> {
+    let mut sole = vec![SmallVec::new(); plan.ops.len()];
+    for (src, &(count, reader)) in reads.iter().enumerate() {
+        let (s, r) = (&plan.ops[src], &plan.ops[reader as usize]);
+        let plain = |o: &crate::plan::OpPlan| !o.kind.is_builtin() && !o.is_gen() && o.value_depth() == o.depth;
+        if count == 1 && plain(s) && plain(r) && s.depth == r.depth && !f.feeds_exit[src] && f.loop_sink[src].is_none()
+        {
+            sole[reader as usize].push(src as OpId);
+        }
+    }
+    sole
+}
+
+/// Counts the reads of ref `r` (and of the refs among its transforms' operands) by op `by`.
+fn note_ref(reads: &mut [(u32, OpId)], r: &RefPlan, by: OpId) {
+    if let RefSource::Op(src) = r.source {
+        let (count, reader) = &mut reads[src as usize];
+        *count += if r.collect { 2 } else { 1 };
+        *reader = by;
+    }
+    for t in &r.transforms {
+        for operand in t.args.iter().chain(t.kwargs.iter().map(|(_, a)| a)) {
+            if let Operand::Ref(inner) = operand {
+                note_ref(reads, inner, by);
+            }
+        }
     }
 }
 
@@ -72,6 +159,18 @@ impl Facts {
     pub fn input_names(&self, plan: &Plan, op: OpId) -> &Arc<[String]> {
         let all = self.input_names.get_or_init(|| {
             plan.ops.iter().map(|o| o.inputs.iter().map(|i| i.name.clone()).collect()).collect()
+        });
+        &all[op as usize]
+    }
+
+    /// The parameter names of op `op` of `plan` as a JSON object whose values are `null`, in
+    /// order: copying it makes no hash of a name (an insert would make one per name).
+    pub fn input_map(&self, plan: &Plan, op: OpId) -> &serde_json::Map<String, serde_json::Value> {
+        let all = self.input_maps.get_or_init(|| {
+            plan.ops
+                .iter()
+                .map(|o| o.inputs.iter().map(|i| (i.name.clone(), serde_json::Value::Null)).collect())
+                .collect()
         });
         &all[op as usize]
     }

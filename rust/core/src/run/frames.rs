@@ -23,6 +23,19 @@ impl<M: Model> Run<M> {
     pub fn result<R: Runtime<M>>(&self, rt: &mut R) -> Result<M::Value, M::Error> {
         group(rt, self.frames.kept().map(|f| &f.data), true)
     }
+
+    /// [`Run::result`] of a run that is over and that nothing reads again (its frames are let go
+    /// next): the data of a one-frame result is moved out of its frame instead of copied.
+    pub fn take_result<R: Runtime<M>>(&mut self, rt: &mut R) -> Result<M::Value, M::Error> {
+        if self.frames.kept().nth(1).is_some() {
+            return self.result(rt);
+        }
+        match self.frames.kept_mut().next() {
+            // a frame's data is a mapping the run made: what `copy_map` would copy
+            Some(only) => Ok(std::mem::replace(&mut only.data, rt.none())),
+            None => Ok(rt.map()),
+        }
+    }
 }
 
 /// A key seen more than once, and its values so far.

@@ -147,8 +147,10 @@ impl<M: Model> Run<M> {
             self.next_iteration(rt, exit, iteration, since, &outputs, vars).map_err(OpFailure::Raised)?;
             return Ok(());
         }
-        let out = self.record(rt, exit, iteration, outputs)?;
-        self.store(rt, exit, parent, out);
+        // a loop's record is always kept (never moved into a frame: only code ops are)
+        if let Some(out) = self.record(rt, exit, iteration, outputs)? {
+            self.store(rt, exit, parent, out);
+        }
         let stats = self.loops.stats.entry(exit).or_default();
         stats.runs += 1;
         stats.iterations += u64::from(n) + 1;

@@ -36,7 +36,7 @@ pub use loops::LoopStats;
 pub use step::{Args, Phase, Run};
 
 use crate::error::OperonError;
-use crate::plan::{ConstId, OpId, TransformPlan, VarId};
+use crate::plan::{ConstId, Forward, OpId, TransformPlan, VarId};
 
 /// The types of a driver's value model.
 pub trait Model: 'static {
@@ -114,6 +114,14 @@ pub trait Runtime<M: Model> {
     /// makes no copy of each op's outputs for them.
     fn keeps_last(&self) -> bool {
         true
+    }
+    /// `out` (an op's checked outputs) as the data of its frame, when it is exactly what `forward`
+    /// would copy out of it (every key forwarded under its own name, in order): `Err(out)` when it
+    /// is not, or when the runtime cannot tell. Asked only for outputs nothing else reads
+    /// ([`Facts::unread`]) by a runtime that keeps no latest outputs ([`Runtime::keeps_last`]).
+    fn forward_whole(&mut self, forward: &Forward, out: M::Value) -> Result<M::Value, M::Value> {
+        let _ = forward;
+        Err(out)
     }
     /// A new empty mapping.
     fn map(&mut self) -> M::Value;

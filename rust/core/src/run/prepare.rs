@@ -1,7 +1,7 @@
 //! Preparing a ready op instance: a disabled op is skipped, its inputs are resolved, a built-in op
 //! runs here; whatever is left is handed back to the driver to call.
 
-use crate::plan::{InputPlan, OpId, OpKind, Plan};
+use crate::plan::{Binding, InputPlan, OpId, OpKind, Plan};
 use crate::scheduler::{CtxId, Outcome};
 
 use super::eval::{resolve_input, suggest_key, Host, Resolved};
@@ -74,6 +74,17 @@ impl<M: Model> Run<M> {
         false
     }
 
+    /// Op `op`, called in `ctx` with its inputs resolved, was their only reader: the outputs it
+    /// alone reads ([`crate::run::Facts::sole_reads`]) are dropped now rather than with the run, so
+    /// a run holds only what is still to be read. A driver calls it once the call is made (not
+    /// when an instance resolved its inputs only to wait for a slot, since it resolves them again).
+    #[inline]
+    pub fn release_reads(&mut self, op: OpId, ctx: CtxId) {
+        for &src in self.facts.sole_reads(op) {
+            self.values.remove(src, ctx);
+        }
+    }
+
     /// Resolves the arguments of op `op` in `ctx`.
     pub fn resolve<R: Runtime<M>>(
         &self,
@@ -99,6 +110,20 @@ impl<M: Model> Run<M> {
         let p = &self.plan.ops[op as usize];
         let mut scope = Scope { rt, run: self, ctx };
         for input in &p.inputs {
+            // The usual binding, one ref read as it is, when it has a value: what the general path
+            // below gives, without its layers.
+            if let Binding::Ref(r) = &input.binding {
+                if r.transforms.is_empty() && !r.collect {
+                    match scope.read(r.source, r.var, false) {
+                        Ok(Some(v)) if !scope.is_none(&v) => {
+                            args.push(v);
+                            continue;
+                        }
+                        Err(e) => return Err(OpFailure::Input(input.name.clone(), e)),
+                        _ => {} // absent or none: the default, or missing
+                    }
+                }
+            }
             match resolve_input(&mut scope, input) {
                 Ok(Resolved::Value(v)) => args.push(v),
                 Ok(Resolved::Missing) => return Err(missing(&mut scope, &self.plan, &p.inputs, input)),

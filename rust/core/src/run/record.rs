@@ -29,26 +29,42 @@ pub(super) fn forward_into<M: Model, R: Runtime<M>>(
 }
 
 impl<M: Model> Run<M> {
-    /// Checks an op's outputs, keeps its tags and emits its frame. Returns the outputs to store.
+    /// Checks an op's outputs, keeps its tags and emits its frame. Returns the outputs to store,
+    /// or `None` when they became the frame's data as they were (nothing else reads them).
     pub(super) fn record<R: Runtime<M>>(
         &mut self,
         rt: &mut R,
         op: OpId,
         ctx: CtxId,
         out: M::Value,
-    ) -> Result<M::Value, OpFailure<M::Error>> {
+    ) -> Result<Option<M::Value>, OpFailure<M::Error>> {
         let out = rt.outputs(out).map_err(|ty| {
             let gen = self.plan.ops[op as usize].is_gen();
             let (did, must) = if gen { ("yielded", "yield") } else { ("returned", "return") };
             OpFailure::BadReturn(format!("it {did} a value of type {ty}; an op must {must} a mapping (e.g. a dict) of its outputs"))
         })?;
         self.keep_tags(rt, &out).map_err(OpFailure::Raised)?;
-        if self.plan.ops[op as usize].forward.emits() {
-            let mut data = rt.map();
-            forward_into(rt, &self.plan.ops[op as usize].forward, &out, &mut data).map_err(OpFailure::Raised)?;
+        let forward = &self.plan.ops[op as usize].forward;
+        let out = if forward.emits() {
+            // outputs nothing else reads become the frame's data as they are, when that is what
+            // the forward would copy out of them
+            let whole = if !rt.keeps_last() && self.facts.unread(op) { rt.forward_whole(forward, out) } else { Err(out) };
+            let (data, out) = match whole {
+                Ok(data) => (data, None),
+                Err(out) => {
+                    let mut data = rt.map();
+                    forward_into(rt, forward, &out, &mut data).map_err(OpFailure::Raised)?;
+                    (data, Some(out))
+                }
+            };
             self.emit(rt, op, ctx, data).map_err(OpFailure::Raised)?;
+            out
+        } else {
+            Some(out)
+        };
+        if let Some(o) = &out {
+            self.forward_to_loop(rt, op, ctx, o).map_err(OpFailure::Raised)?;
         }
-        self.forward_to_loop(rt, op, ctx, &out).map_err(OpFailure::Raised)?;
         Ok(out)
     }
 

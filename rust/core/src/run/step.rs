@@ -36,7 +36,7 @@ pub type Args<V> = SmallVec<[V; 8]>;
 /// One run of a plan: its scheduler state, the values and frames it produced, its errors.
 pub struct Run<M: Model> {
     pub(super) plan: Arc<Plan>,
-    facts: Arc<Facts>,
+    pub(super) facts: Arc<Facts>,
     pub(super) state: RunState,
     pub(super) mode: ErrorMode,
     pub(super) phase: Phase,
@@ -306,7 +306,9 @@ impl<M: Model> Run<M> {
             Ok(_) if self.plan.ops[op as usize].is_gen() => self.state.finish(&self.plan, op, ctx, Outcome::Done),
             Ok(out) => match self.record(rt, op, ctx, out) {
                 Ok(out) => {
-                    self.store(rt, op, ctx, out);
+                    if let Some(out) = out {
+                        self.store(rt, op, ctx, out);
+                    }
                     self.state.finish(&self.plan, op, ctx, Outcome::Done);
                 }
                 Err(failure) => self.fail_op(rt, op, ctx, failure),
@@ -341,7 +343,13 @@ impl<M: Model> Run<M> {
     ) -> Result<(), OpFailure<M::Error>> {
         let item_ctx = self.state.open_item(gen, ctx, index);
         let out = match self.record(rt, gen, item_ctx, item) {
-            Ok(out) => out,
+            Ok(Some(out)) => out,
+            Ok(None) => {
+                // the item became its frame's data: nothing reads it
+                self.state.close_item(&self.plan, gen, item_ctx);
+                self.free_contexts();
+                return Ok(());
+            }
             Err(e) => {
                 self.state.close_item(&self.plan, gen, item_ctx);
                 return Err(e);

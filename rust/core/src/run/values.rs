@@ -95,6 +95,16 @@ impl<V> Values<V> {
         }
     }
 
+    /// Drops the outputs of `op` in `ctx` (nothing reads them again).
+    #[inline]
+    pub fn remove(&mut self, op: OpId, ctx: CtxId) {
+        if ctx == ROOT {
+            self.root[op as usize] = None;
+        } else if let Some(slot) = self.nested.get_mut(&ctx) {
+            slot.retain(|(o, _)| *o != op);
+        }
+    }
+
     /// Keeps only the last outputs of `op` (an item nothing downstream reads).
     pub fn put_last(&mut self, op: OpId, value: V) {
         self.last[op as usize] = Some(value);

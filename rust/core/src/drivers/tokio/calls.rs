@@ -74,19 +74,3 @@ impl Future for InFlight {
     }
 }
 
-/// Gives the executor one turn: pending once (waking itself), then ready.
-#[derive(Default)]
-pub struct YieldNow(bool);
-
-impl Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            return Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}

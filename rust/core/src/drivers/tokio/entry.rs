@@ -49,12 +49,13 @@ impl Job<'_> {
 /// Runs `job` in place (nothing is spawned) and returns its result: the frames grouped by key,
 /// one value as a scalar; the run's error if it failed.
 pub async fn run_result(job: Job<'_>) -> Result<Value> {
-    let (spare, plan) = (job.spare, Arc::clone(job.plan));
-    let run = run_in_place(job).await?;
-    let result = match (run.failure(), run.phase()) {
-        (Some(e), _) => Err(e.clone()),
+    let (spare, plan) = (job.spare, job.plan);
+    let mut run = run_in_place(job).await?;
+    let result = match (run.take_failure(), run.phase()) {
+        (Some(e), _) => Err(e),
         (None, Phase::Cancelled) => Err(OperonError::Cancelled { graph: plan.name.clone() }),
-        (None, _) => run.result(&mut JsonRuntime::new(&plan)).map_err(OperonError::Usage),
+        // the run is parked next: its one frame's data becomes the result without a copy
+        (None, _) => run.take_result(&mut JsonRuntime::new(plan)).map_err(OperonError::Usage),
     };
     spare.offer(run);
     result
@@ -113,7 +114,7 @@ pub fn spawn(job: Job<'_>) -> Result<ExecutionHandle> {
             job.plan.name
         )));
     };
-    let mut driver = job.driver();
+    let mut driver = job.driver().for_consumers();
     let shared = Arc::clone(driver.shared());
     runtime.spawn(async move { driver.drive().await });
     Ok(ExecutionHandle::new(shared))

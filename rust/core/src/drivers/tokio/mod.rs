@@ -35,13 +35,14 @@ use crate::plan::{OpId, Plan};
 use crate::run::{CancelToken, Run};
 use crate::scheduler::CtxId;
 use crate::trace::{deliver, Finished, RunIds, Tracer};
-use calls::{InFlight, Landed, YieldNow};
+use calls::{InFlight, Landed};
 
 pub use entry::{block_on, needs_runtime, run_output, run_result, spawn, Job};
 
 /// Steps run under one hold of the lock (consumers take frames between two holds).
 const LOCK_BATCH: u32 = 256;
-/// Steps between two turns given back to the executor.
+/// Steps between two turns given back to the executor, for a run awaited in place (nothing
+/// consumes its frames while it runs).
 const YIELD_EVERY: u32 = 4096;
 /// Generator items pulled between two collections of the calls in flight.
 const PULL_BATCH: u32 = 64;
@@ -68,6 +69,10 @@ pub struct Driver {
     token: Option<CancelToken>,
     tracers: Vec<Arc<dyn Tracer>>,
     ids: RunIds,
+    /// Steps between two turns given back to the executor: [`YIELD_EVERY`], or one hold of the
+    /// lock for a run whose handle's consumers take frames while it runs (on a current-thread
+    /// runtime they run only when the driver yields).
+    yield_every: u32,
 }
 
 impl Driver {
@@ -93,7 +98,15 @@ impl Driver {
             token: None,
             tracers,
             ids,
+            yield_every: YIELD_EVERY,
         }
+    }
+
+    /// Gives the executor a turn after every hold of the lock, so that the consumers of a
+    /// spawned run's handle take its frames while it runs (not all of them at its end).
+    fn for_consumers(mut self) -> Self {
+        self.yield_every = LOCK_BATCH;
+        self
     }
 
     /// The run, shared with consumers.
@@ -110,9 +123,10 @@ impl Driver {
             match turn {
                 Turn::Over => break,
                 Turn::Poll => {
-                    if since_yield >= YIELD_EVERY {
+                    if since_yield >= self.yield_every {
                         since_yield = 0;
-                        YieldNow::default().await;
+                        // deferred: the runtime polls the other tasks and the consumers first
+                        tokio::task::yield_now().await;
                     }
                     self.collect(false).await;
                 }
