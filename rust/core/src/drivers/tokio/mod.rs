@@ -179,7 +179,10 @@ impl Driver {
             match self.stepper.next_ready(run) {
                 Some(instance) => {
                     let call = self.stepper.step(run, &mut rt, &self.impls, instance, true);
-                    self.launch(run, instance, call);
+                    // a sync op ran inline: nothing to launch (the usual case)
+                    if !matches!(call, Call::None) {
+                        self.launch(run, instance, call);
+                    }
                 }
                 None if self.stepper.is_streaming() => {
                     if self.in_flight() && pulled >= PULL_BATCH {
