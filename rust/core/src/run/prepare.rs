@@ -108,8 +108,11 @@ impl<M: Model> Run<M> {
     ) -> Result<(), OpFailure<M::Error>> {
         debug_assert!(args.is_empty(), "resolve_into takes an empty buffer");
         let p = &self.plan.ops[op as usize];
-        // one allocation for an op of many inputs (a join), not one per doubling
-        args.reserve(p.inputs.len());
+        // one allocation for an op of more inputs than the buffer holds inline (a join), not one per
+        // doubling; the usual op pays one comparison
+        if p.inputs.len() > args.inline_size() {
+            args.reserve(p.inputs.len());
+        }
         let mut scope = Scope { rt, run: self, ctx };
         for input in &p.inputs {
             // The usual binding, one ref read as it is, when it has a value: what the general path
