@@ -12,6 +12,11 @@ next `Fault` of `server.faults` (none left: a normal reply), so a test scripts e
 Replies are deterministic: the content is `reply` (cut at a `stop` sequence or after `max_tokens` words),
 streamed one word per chunk unless `chunks` says how many chunks; an embedding is a pure function of its
 text. Every request is kept in `server.requests` for the test to inspect.
+
+Run as a program (`python tests/llm_server.py`), it serves until its standard input closes and prints its
+base URL as its first line; tests in other languages script it over HTTP: `POST /_fake/config` with
+`{"faults": [{"status": 429, "retry_after": 0.1}, ...], "reply": ..., "chunks": ..., "chunk_delay": ...}`
+sets the knobs (and clears the recorded requests), `GET /_fake/requests` returns them.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class Fault:
     delay: float = 0.0  # seconds before the response starts (a read timeout on the client)
     disconnect_after: int | None = None  # chunks sent before the connection is cut (streams)
     malformed_at: int | None = None  # index of the chunk sent as invalid JSON (streams)
+    reply: str | None = None  # this request's reply instead of the server's
 
 
 @dataclass
@@ -116,9 +122,9 @@ class FakeLLMServer:
             self.requests.append(request)
             return self.faults.pop(0) if self.faults else None
 
-    def content(self, body: dict[str, Any]) -> tuple[str, str]:
+    def content(self, body: dict[str, Any], reply: str | None = None) -> tuple[str, str]:
         """The reply's text and finish reason for a chat request `body`."""
-        text, finish = self.reply, "stop"
+        text, finish = (reply if reply is not None else self.reply), "stop"
         stops = body.get("stop") or []
         for stop in [stops] if isinstance(stops, str) else stops:
             if stop in text:
@@ -216,6 +222,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         request = self._request()
+        if request is not None and self.path == "/_fake/requests":
+            with self.fake._lock:
+                seen = [vars(r) for r in self.fake.requests]
+            self._send_json(200, seen)
+            return
         if request is None or self._fault_answered(request, self.fake._next_fault(request)):
             return
         if self.path.rstrip("/") == "/v1/models":
@@ -228,6 +239,9 @@ class _Handler(BaseHTTPRequestHandler):
         request = self._request()
         if request is None:
             return
+        if self.path == "/_fake/config":
+            self._configure(request.body if isinstance(request.body, dict) else {})
+            return
         fault = self.fake._next_fault(request)
         if self._fault_answered(request, fault):
             return
@@ -239,6 +253,19 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(404, f"no route {self.path}")
 
+    def _configure(self, body: dict[str, Any]) -> None:
+        knobs = {"reply", "chunks", "chunk_delay", "dimensions", "api_key", "tool_call"}
+        unknown = set(body) - knobs - {"faults"}
+        if unknown:
+            self._error(400, f"unknown knobs {sorted(unknown)}")
+            return
+        with self.fake._lock:
+            self.fake.faults = [Fault(**f) for f in body.get("faults", [])]
+            self.fake.requests = []
+            for knob in knobs & set(body):
+                setattr(self.fake, knob, body[knob])
+        self._send_json(200, {"ok": True})
+
     def _chat(self, body: dict[str, Any], fault: Fault | None) -> None:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -247,7 +274,7 @@ class _Handler(BaseHTTPRequestHandler):
         model = body.get("model") or self.fake.models[0]
         usage = {"prompt_tokens": prompt_tokens(messages)}
         call = self.fake.tool_call if body.get("tools") else None
-        text, finish = ("", "tool_calls") if call else self.fake.content(body)
+        text, finish = ("", "tool_calls") if call else self.fake.content(body, fault.reply if fault else None)
         usage["completion_tokens"] = tokens(text)
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         calls = None
@@ -328,3 +355,14 @@ class _Handler(BaseHTTPRequestHandler):
         payload = {"object": "list", "data": data, "model": body.get("model") or self.fake.models[-1],
                    "usage": {"prompt_tokens": used, "total_tokens": used}}
         self._send_json(200, payload)
+
+
+def main() -> None:
+    """Serves until standard input closes; the first line printed is the base URL."""
+    with FakeLLMServer() as server:
+        print(server.base_url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()
