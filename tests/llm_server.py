@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 import socket
 import struct
 import sys
@@ -72,9 +73,13 @@ class FakeLLMServer:
     tool_call: dict[str, Any] | None = None  # when set and the request has tools: call it instead of replying
     faults: list[Fault] = field(default_factory=list)
     requests: list[Request] = field(default_factory=list)
+    fault_rate: float = 0.0  # with no fault queued, the share of requests that meet a random one
+    fault_seed: int = 0
+    disconnects: int = 0  # streams whose client went away before the end
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._random = random.Random(self.fault_seed)
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -120,7 +125,23 @@ class FakeLLMServer:
     def _next_fault(self, request: Request) -> Fault | None:
         with self._lock:
             self.requests.append(request)
-            return self.faults.pop(0) if self.faults else None
+            if self.faults:
+                return self.faults.pop(0)
+            if self.fault_rate and self._random.random() < self.fault_rate:
+                return self.random_fault()
+            return None
+
+    def random_fault(self) -> Fault:
+        """One of: a 429 with a short `Retry-After`, a 500, a delay of 0.5 s (a client waiting less times
+        out), a stream cut after a few chunks."""
+        kind = self._random.randrange(4)
+        if kind == 0:
+            return Fault(status=429, retry_after=0.01)
+        if kind == 1:
+            return Fault(status=500)
+        if kind == 2:
+            return Fault(delay=0.5)
+        return Fault(disconnect_after=self._random.randrange(1, 4))
 
     def content(self, body: dict[str, Any], reply: str | None = None) -> tuple[str, str]:
         """The reply's text and finish reason for a chat request `body`."""
@@ -222,6 +243,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         request = self._request()
+        if request is not None and self.path == "/_fake/disconnects":
+            self._send_json(200, {"disconnects": self.fake.disconnects})
+            return
         if request is not None and self.path == "/_fake/requests":
             with self.fake._lock:
                 seen = [vars(r) for r in self.fake.requests]
@@ -246,6 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self._fault_answered(request, fault):
             return
         body = request.body if isinstance(request.body, dict) else {}
+        if fault is not None and fault.disconnect_after is not None and not body.get("stream"):
+            self._cut_reply()
+            return
         if self.path == "/v1/chat/completions":
             self._chat(body, fault)
         elif self.path == "/v1/embeddings":
@@ -254,8 +281,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"no route {self.path}")
 
     def _configure(self, body: dict[str, Any]) -> None:
-        knobs = {"reply", "chunks", "chunk_delay", "dimensions", "api_key", "tool_call"}
-        unknown = set(body) - knobs - {"faults"}
+        knobs = {"reply", "chunks", "chunk_delay", "dimensions", "api_key", "tool_call", "fault_rate"}
+        unknown = set(body) - knobs - {"faults", "fault_seed"}
         if unknown:
             self._error(400, f"unknown knobs {sorted(unknown)}")
             return
@@ -264,6 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.requests = []
             for knob in knobs & set(body):
                 setattr(self.fake, knob, body[knob])
+            if "fault_seed" in body:
+                self.fake._random = random.Random(body["fault_seed"])
         self._send_json(200, {"ok": True})
 
     def _chat(self, body: dict[str, Any], fault: Fault | None) -> None:
@@ -318,7 +347,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._cut()
                 return
             data = "{not json" if fault is not None and fault.malformed_at == i else json.dumps(event)
-            self._write_chunk(f"data: {data}\n\n")
+            try:
+                self._write_chunk(f"data: {data}\n\n")
+            except OSError:  # the client went away
+                with self.fake._lock:
+                    self.fake.disconnects += 1
+                self.close_connection = True
+                return
             if self.fake.chunk_delay and i + 1 < len(events):
                 time.sleep(self.fake.chunk_delay)
         self._write_chunk("data: [DONE]\n\n")
@@ -328,6 +363,15 @@ class _Handler(BaseHTTPRequestHandler):
         data = text.encode()
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
+
+    def _cut_reply(self) -> None:
+        """A JSON reply cut after its first bytes."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        self.wfile.write(b'{"id": "chatcmpl-')
+        self._cut()
 
     def _cut(self) -> None:
         """Ends the connection mid-body, as a provider that dies would."""

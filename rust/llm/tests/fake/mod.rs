@@ -49,6 +49,13 @@ impl Fake {
         answer.json::<Vec<Value>>().await.expect("requests as JSON")
     }
 
+    /// Streams whose client went away before their end.
+    pub async fn disconnects(&self) -> u64 {
+        let url = self.base_url.replace("/v1", "/_fake/disconnects");
+        let answer: Value = reqwest::get(url).await.expect("disconnects").json().await.expect("JSON");
+        answer["disconnects"].as_u64().expect("a count")
+    }
+
     /// Its settings, with `model` as the default model and `key` as the API key.
     pub fn config(&self) -> ProviderConfig {
         let entry = json!({"provider": "openai_compatible", "base_url": self.base_url, "api_key": "sk-test",
