@@ -1,4 +1,6 @@
 //! The fake provider of `tests/llm_server.py`, run in a child process and scripted over HTTP.
+// Each test binary uses part of this module.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
