@@ -22,7 +22,7 @@ from operonx.document import engine_document
 from operonx._authoring.nodes import mark_built
 from operonx.graph import GraphOp
 from operonx.handle import ExecutionHandle
-from operonx.middleware import Middleware, run_with_middleware
+from operonx.middleware import Middleware, check_middleware, run_with_middleware
 
 
 class Operon:
@@ -56,7 +56,7 @@ class Operon:
         self._run_core = self._core.run  # the bound method, looked up once: run() is the hot path
         mark_built(graph)
         self._graph = graph
-        self._middleware: list[Middleware] = list(middleware or ())
+        self._middleware: list[Middleware] = [check_middleware(mw) for mw in middleware or ()]
 
     @property
     def name(self) -> str:
@@ -72,8 +72,9 @@ class Operon:
         return f"<Operon engine='{self._core.name}' ops={self._core.op_count}>"
 
     def use(self, middleware: Middleware) -> "Operon":
-        """Appends a middleware and returns the engine, for chaining."""
-        self._middleware.append(middleware)
+        """Appends a middleware (see :mod:`operonx.middleware`) and returns the engine, for chaining:
+        ``engine.use(m1).use(m2)`` runs ``m1.before_run`` first and ``m1.after_run`` last."""
+        self._middleware.append(check_middleware(middleware))
         return self
 
     async def run(
@@ -165,20 +166,24 @@ class Operon:
         self,
         inputs_list: Iterable[Mapping[str, Any] | None],
         *,
+        concurrency: int | None = 10,
         user_id: Any = None,
         session_id: Any = None,
         tracer: Any = None,
         errors: Literal["raise", "continue"] = "raise",
     ) -> list[dict[str, Any]]:
-        """Runs the graph once per inputs mapping, concurrently; results in the same order. The
-        keywords are :meth:`run`'s (each run gets its own request id)."""
-        return list(
-            await asyncio.gather(
-                *(
-                    self.run(inputs, user_id=user_id, session_id=session_id, tracer=tracer, errors=errors)
-                    for inputs in inputs_list
-                )
-            )
+        """Runs the graph once per inputs mapping, at most ``concurrency`` runs at a time (``None``:
+        no cap); returns the results in the order of ``inputs_list``. Each run goes through the
+        middleware and gets its own request id; the other keywords are :meth:`run`'s. When a run
+        fails, the runs still going are cancelled, the ones not started never start, and the error
+        is raised.
+        """
+        concurrency = _check_concurrency(concurrency)
+        items = list(inputs_list)
+        return await _bounded(
+            lambda inputs: self.run(inputs, user_id=user_id, session_id=session_id, tracer=tracer, errors=errors),
+            items,
+            len(items) if concurrency is None else min(concurrency, len(items)),
         )
 
     def input_schema(self) -> dict[str, Any]:
@@ -206,6 +211,37 @@ class Operon:
     def serialize(self) -> dict[str, Any]:
         """The graph document (see :meth:`GraphOp.export_config`)."""
         return self._graph.export_config()
+
+
+def _check_concurrency(concurrency: Any) -> int | None:
+    if concurrency is None:
+        return None
+    if type(concurrency) is not int or concurrency < 1:
+        raise OperonUsageError(
+            f"batch(concurrency=...) must be a whole number >= 1 (or None for no cap), got {concurrency!r}"
+        )
+    return concurrency
+
+
+async def _bounded(run_one: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
+    """``run_one(item)`` for every item, ``workers`` at a time, results in item order; the first
+    failure cancels the runs still going (the rest never start) and is raised."""
+    results: list[Any] = [None] * len(items)
+    pending = iter(enumerate(items))
+
+    async def worker() -> None:
+        for i, item in pending:
+            results[i] = await run_one(item)
+
+    tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    return results
 
 
 def _refuse_tracer(tracer: Any) -> None:
