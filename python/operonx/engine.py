@@ -14,11 +14,12 @@ asyncio tasks, ``bound="cpu"`` ops on worker threads.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Coroutine, Iterable, Literal, Mapping
+import copy
+from typing import Any, Callable, Coroutine, Iterable, Iterator, Literal, Mapping, NamedTuple
 
 from operonx._core import Engine as _Engine
 from operonx.errors import GraphTypeError, OperonUsageError
-from operonx.document import engine_document
+from operonx.document import DocumentSource, GraphDocument, OpsMapping, bind_document, engine_document
 from operonx._authoring.nodes import mark_built
 from operonx.graph import GraphOp
 from operonx.handle import ExecutionHandle
@@ -31,7 +32,7 @@ class Operon:
     ``Operon(graph)`` takes a :class:`GraphOp`; ``Operon(factory, params={...})`` builds the graph as
     ``factory(**params)``. Building validates the whole graph and raises
     :class:`~operonx.errors.GraphValidationError` listing every problem found. Once built, the graph
-    takes no new ops.
+    takes no new ops. :meth:`from_json` makes an engine from a graph document instead.
     """
 
     __slots__ = ("_graph", "_core", "_run_core", "_middleware", "__weakref__")
@@ -52,11 +53,47 @@ class Operon:
                 raise GraphTypeError(f"the graph factory returned {type(graph).__name__}, not a GraphOp")
         _refuse_tracer(tracer)
         document, hosts = engine_document(graph)
+        self._build(document, hosts, graph, middleware)
+        mark_built(graph)
+
+    def _build(self, document: str, hosts: list[Any], graph: Any, middleware: Iterable[Middleware] | None) -> None:
         self._core = _Engine(document, hosts)
         self._run_core = self._core.run  # the bound method, looked up once: run() is the hot path
-        mark_built(graph)
-        self._graph = graph
+        # the GraphOp, or for an engine made by from_json the document (what middleware hooks receive)
+        self._graph: GraphOp | GraphDocument = graph
         self._middleware: list[Middleware] = [check_middleware(mw) for mw in middleware or ()]
+
+    @classmethod
+    def from_json(
+        cls,
+        source: DocumentSource,
+        *,
+        ops: OpsMapping | None = None,
+        tracer: Any = None,
+        middleware: Iterable[Middleware] | None = None,
+    ) -> "Operon":
+        """An engine running a graph document written by ``export_config()`` / ``serialize()``.
+
+        ``source`` is the document: JSON text, the dict, or the path of a JSON file (a ``str`` that
+        does not start with ``{``, or a ``PathLike``). Each code op runs the function its
+        ``func_name`` names: from ``ops`` (name -> function or ``@op`` function) if given there,
+        else from :mod:`operonx.registry`, which holds every ``@op`` function of the modules
+        imported so far. In a new process, import the modules that define the ops first.
+        Functions of ``.apply()`` transforms and callable ``until`` values are named in the
+        document too, and must be given in ``ops`` (a builtin such as ``len`` is found by itself).
+
+        Raises :class:`~operonx.errors.SchemaVersionError` for a document of another schema
+        version, :class:`~operonx.errors.GraphError` naming the graph and every op whose function
+        is not found (or is ambiguous, or of another kind than the document says), and
+        :class:`~operonx.errors.GraphValidationError` as ``Operon(graph)`` does. The engine has
+        no :class:`GraphOp`: :attr:`graph` raises, :meth:`serialize` returns the document, and
+        middleware hooks receive the document as their ``graph``.
+        """
+        _refuse_tracer(tracer)
+        document, text, hosts = bind_document(source, ops)
+        engine = cls.__new__(cls)
+        cls._build(engine, text, hosts, document, middleware)
+        return engine
 
     @property
     def name(self) -> str:
@@ -65,8 +102,15 @@ class Operon:
 
     @property
     def graph(self) -> GraphOp:
-        """The graph this engine runs."""
-        return self._graph
+        """The graph this engine runs (an engine made by :meth:`from_json` has none: it raises
+        :class:`~operonx.errors.OperonUsageError`; :meth:`serialize` gives its document)."""
+        graph = self._graph
+        if not isinstance(graph, GraphOp):
+            raise OperonUsageError(
+                f"engine '{self.name}' was made from a graph document and has no GraphOp; "
+                f"engine.serialize() returns the document"
+            )
+        return graph
 
     def __repr__(self) -> str:
         return f"<Operon engine='{self._core.name}' ops={self._core.op_count}>"
@@ -190,7 +234,9 @@ class Operon:
         """A JSON Schema of the graph's inputs (required ones are listed under ``required``)."""
         properties: dict[str, dict[str, Any]] = {}
         required: list[str] = []
-        for name, p in self._graph.inputs.items():
+        graph = self._graph
+        params = graph.inputs.items() if isinstance(graph, GraphOp) else _document_inputs(graph)
+        for name, p in params:
             if p.value is not None and p.ref is None:  # a bound value (a loop's initial value)
                 properties[name] = {"default": _jsonable(p.value)}
             elif p.required:
@@ -202,15 +248,20 @@ class Operon:
 
     def output_schema(self) -> dict[str, Any]:
         """A JSON Schema of the graph's outputs."""
+        graph = self._graph
+        outputs = graph.outputs if isinstance(graph, GraphOp) else graph.get("outputs") or {}
         return {
             "title": f"{self.name} outputs",
             "type": "object",
-            "properties": {name: {} for name in self._graph.outputs},
+            "properties": {name: {} for name in outputs},
         }
 
     def serialize(self) -> dict[str, Any]:
         """The graph document (see :meth:`GraphOp.export_config`)."""
-        return self._graph.export_config()
+        graph = self._graph
+        if isinstance(graph, GraphOp):
+            return graph.export_config()
+        return copy.deepcopy(dict(graph))
 
 
 def _check_concurrency(concurrency: Any) -> int | None:
@@ -242,6 +293,20 @@ async def _bounded(run_one: Callable[[Any], Any], items: list[Any], workers: int
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
     return results
+
+
+class _DocParam(NamedTuple):
+    """A graph input as a document writes it, read like a GraphOp's input by input_schema()."""
+
+    value: Any
+    ref: Any
+    required: bool
+    default: Any
+
+
+def _document_inputs(document: Any) -> Iterator[tuple[str, _DocParam]]:
+    for name, p in (document.get("inputs") or {}).items():
+        yield name, _DocParam(p.get("literal"), p.get("ref"), bool(p.get("required")), p.get("default"))
 
 
 def _refuse_tracer(tracer: Any) -> None:

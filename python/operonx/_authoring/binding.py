@@ -1,0 +1,208 @@
+"""Reading a graph document back for ``Operon.from_json``: the document as given (text, dict or file),
+and the document the engine compiles, with each code op bound to a Python function.
+
+An exported document names functions, it never holds them: a code op has its ``func_name``, a
+``.apply(fn)`` transform ``{"func_name": ...}``, a callable loop ``until`` ``{"callable": ...}``.
+Binding gives each code op ``"callable": {"$host": i}``, an index into the host list compiled with
+the document (as :func:`~operonx._authoring.writer.engine_document` does for a live graph), so both
+paths run the same compiled graph. A code op's function is found by its ``func_name`` in ``ops=``,
+then in :mod:`operonx.registry`; an op written without a ``func_name`` is looked up by its own name
+(as the Rust crate does). Transform functions and callable ``until`` values come from ``ops=`` (a
+transform may also name a Python builtin such as ``len``). Whatever cannot be bound is reported at
+once, every op named, before anything runs.
+"""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import inspect
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Callable, Union
+
+from operonx import registry
+from operonx.errors import GraphError, GraphTypeError, SchemaVersionError
+
+__all__ = ["DocumentSource", "OpsMapping", "bind_document", "read_document"]
+
+#: What ``Operon.from_json`` reads: JSON text, the document as a dict, or the path of a JSON file.
+DocumentSource = Union[str, bytes, os.PathLike, Mapping[str, Any]]
+#: ``ops=`` of ``Operon.from_json``: name -> the function (or ``@op`` function) that runs it.
+OpsMapping = Mapping[str, Callable[..., Any]]
+
+_SCHEMA_VERSION = "1.0"
+
+
+def read_document(source: Any) -> dict:
+    """The document ``source`` holds, as a new dict: JSON text (a string starting with ``{``, or
+    bytes), a mapping (copied, never changed), or the path of a JSON file."""
+    if isinstance(source, Mapping):
+        return copy.deepcopy(dict(source))
+    if isinstance(source, (bytes, bytearray)):
+        text, where = bytes(source).decode("utf-8"), "the JSON text"
+    elif isinstance(source, str) and source.lstrip().startswith("{"):
+        text, where = source, "the JSON text"
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"Operon.from_json(): no file {str(path)!r} (a document given as text must be a JSON object, "
+                f"starting with '{{')"
+            )
+        text, where = path.read_text(encoding="utf-8"), f"file {str(path)!r}"
+    else:
+        raise GraphTypeError(
+            f"Operon.from_json() takes JSON text, a dict or a file path, not {type(source).__name__}"
+        )
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise GraphError(f"Operon.from_json(): {where} is not valid JSON: {e}") from e
+    if not isinstance(doc, dict):
+        raise GraphError(f"Operon.from_json(): {where} holds a JSON {type(doc).__name__}, not a graph document")
+    return doc
+
+
+def _ops_table(ops: Any) -> dict[str, Callable[..., Any]]:
+    if ops is None:
+        return {}
+    if not isinstance(ops, Mapping):
+        raise GraphTypeError(f"ops= must map names to functions, not {type(ops).__name__}")
+    table = {}
+    for name, fn in ops.items():
+        if not isinstance(name, str) or not callable(fn):
+            raise GraphTypeError(f"ops= must map names to functions; got {name!r}: {fn!r}")
+        table[name] = registry.function_of(fn)
+    return table
+
+
+class _Binder:
+    """Walks one document (an explicit stack: any nesting depth), binding what it names."""
+
+    def __init__(self, graph: str, ops: dict[str, Callable[..., Any]]) -> None:
+        self.graph = graph
+        self.ops = ops
+        self.hosts: list[Any] = []
+        self.problems: list[str] = []
+
+    def host(self, value: Any) -> dict:
+        self.hosts.append(value)
+        return {"$host": len(self.hosts) - 1}
+
+    def code_op(self, name: str, op: dict) -> None:
+        full = op.get("full_name") or name
+        func_name = op.get("func_name")
+        wanted = func_name if isinstance(func_name, str) and func_name else name
+        fn = self.ops.get(wanted)
+        if fn is None:
+            try:
+                entry = registry.lookup(wanted)
+            except GraphError as e:
+                self.problems.append(f"op '{full}': {e}")
+                return
+            fn = entry.func if entry is not None else None
+        if fn is None:
+            self.problems.append(
+                f"op '{full}' calls '{wanted}', which no @op function registers: import the module that "
+                f"defines it, or pass Operon.from_json(..., ops={{'{wanted}': function}})"
+            )
+            return
+        self.check_kind(full, wanted, op, fn)
+        op["callable"] = self.host(fn)
+
+    def check_kind(self, full: str, wanted: str, op: dict, fn: Callable[..., Any]) -> None:
+        plain = inspect.unwrap(fn)
+        if not inspect.isfunction(plain):
+            return  # a callable object or builtin: the engine calls it as the document says
+        is_gen = inspect.isgeneratorfunction(plain) or inspect.isasyncgenfunction(plain)
+        is_async = inspect.iscoroutinefunction(plain) or inspect.isasyncgenfunction(plain)
+        for flag, actual, what in (("is_generator", is_gen, "a generator"), ("is_async", is_async, "async")):
+            if bool(op.get(flag, False)) != actual:
+                self.problems.append(
+                    f"op '{full}' is {'' if op.get(flag) else 'not '}{what} in the document, but its function "
+                    f"'{wanted}' ({getattr(plain, '__module__', '?')}.{plain.__qualname__}) is "
+                    f"{'' if actual else 'not '}{what}"
+                )
+
+    def named(self, spec: Any, key: str, where: str) -> Any:
+        """A function the document names as ``{key: name}``, from ``ops=`` (or a builtin)."""
+        name = spec.get(key) if isinstance(spec, dict) and len(spec) == 1 else None
+        if not isinstance(name, str):
+            return spec
+        fn = self.ops.get(name)
+        if fn is None and key == "func_name" and callable(getattr(builtins, name, None)):
+            fn = getattr(builtins, name)
+        if fn is None:
+            self.problems.append(
+                f"{where} names the function '{name}', which a document cannot hold: "
+                f"pass Operon.from_json(..., ops={{'{name}': function}})"
+            )
+            return spec
+        return self.host(fn)
+
+    def ref(self, ref: dict, where: str) -> None:
+        for tf in ref.get("transforms") or ():
+            if isinstance(tf, list) and len(tf) == 2 and tf[0] == "apply" and isinstance(tf[1], list) and tf[1]:
+                tf[1][0] = self.named(tf[1][0], "func_name", f"a .apply() of {where}")
+
+    def walk(self, doc: dict) -> None:
+        stack: list[tuple[Any, str]] = [(doc, "")]
+        while stack:
+            node, where = stack.pop()
+            if isinstance(node, list):
+                stack.extend((v, where) for v in node)
+                continue
+            if not isinstance(node, dict):
+                continue
+            if len(node) == 1 and "$repr" in node:
+                self.problems.append(
+                    f"{where or 'the document'} holds a Python object written only as its repr "
+                    f"({node['$repr']}): a document runs with JSON values"
+                )
+                continue
+            if "transforms" in node and "source" in node:
+                self.ref(node, where)
+            if isinstance(node.get("loop"), dict) and isinstance(node["loop"].get("until"), dict):
+                node["loop"]["until"] = self.named(node["loop"]["until"], "callable", f"the until of '{where}'")
+            ops = node.get("ops")
+            if isinstance(ops, dict) and node.get("type") in ("graph", None):
+                for name, op in ops.items():
+                    if isinstance(op, dict) and op.get("type") == "code":
+                        self.code_op(name, op)
+            if node.get("type") is not None and isinstance(node.get("full_name"), str):
+                kind = "graph" if node.get("type") == "graph" and "graph" not in node else "op"
+                where = f"{kind} '{node['full_name']}'"
+            for key, value in node.items():
+                if key in ("inputs", "outputs") and isinstance(value, dict):
+                    stack.extend((v, f"{key[:-1]} '{k}' of {where}") for k, v in value.items())
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, where))
+
+
+def bind_document(source: Any, ops: Any = None) -> tuple[dict, str, list[Any]]:
+    """``(document, engine_text, hosts)``: the document ``source`` holds (see :func:`read_document`),
+    and the JSON text the engine compiles with the hosts it refers to, every code op bound to its
+    function. Raises :class:`~operonx.errors.SchemaVersionError` for a document of another
+    schema version, and :class:`~operonx.errors.GraphError` naming the graph and every op that
+    cannot be bound.
+    """
+    document = read_document(source)
+    version = document.get("schema_version")
+    if version != _SCHEMA_VERSION:
+        shown = "<missing>" if "schema_version" not in document else json.dumps(version)
+        raise SchemaVersionError(
+            f"graph document has schema_version {shown}; this engine reads schema_version \"{_SCHEMA_VERSION}\""
+        )
+    graph = str(document.get("name") or document.get("full_name") or "?")
+    binder = _Binder(graph, _ops_table(ops))
+    bound = copy.deepcopy(document)
+    binder.walk(bound)
+    if binder.problems:
+        raise GraphError(
+            f"graph '{graph}' cannot run from its document ({len(binder.problems)} problem"
+            f"{'' if len(binder.problems) == 1 else 's'}):\n" + "\n".join(f"  - {p}" for p in binder.problems)
+        )
+    return document, json.dumps(bound), binder.hosts
