@@ -163,18 +163,18 @@ class _Binder:
                     f"({node['$repr']}): a document runs with JSON values"
                 )
                 continue
+            if node.get("type") is not None and isinstance(node.get("full_name"), str):
+                kind = "graph" if node.get("type") == "graph" and "graph" not in node else "op"
+                where = f"{kind} '{node['full_name']}'"
             if "transforms" in node and "source" in node:
                 self.ref(node, where)
             if isinstance(node.get("loop"), dict) and isinstance(node["loop"].get("until"), dict):
-                node["loop"]["until"] = self.named(node["loop"]["until"], "callable", f"the until of '{where}'")
+                node["loop"]["until"] = self.named(node["loop"]["until"], "callable", f"the until of {where}")
             ops = node.get("ops")
             if isinstance(ops, dict) and node.get("type") in ("graph", None):
                 for name, op in ops.items():
                     if isinstance(op, dict) and op.get("type") == "code":
                         self.code_op(name, op)
-            if node.get("type") is not None and isinstance(node.get("full_name"), str):
-                kind = "graph" if node.get("type") == "graph" and "graph" not in node else "op"
-                where = f"{kind} '{node['full_name']}'"
             for key, value in node.items():
                 if key in ("inputs", "outputs") and isinstance(value, dict):
                     stack.extend((v, f"{key[:-1]} '{k}' of {where}") for k, v in value.items())
