@@ -138,6 +138,9 @@ class Operon:
         that raises fails the run with :class:`~operonx.errors.OpError` (the op's exception is its
         ``__cause__``); with ``errors="continue"`` the run goes on, the failed op's successors are
         skipped and the errors are listed under ``"$errors"``.
+
+        The run goes through the engine's middleware (:mod:`operonx.middleware`): ``before_run``
+        hooks in order, then ``after_run`` (or, when the run fails, ``on_error``) hooks in reverse.
         """
         if tracer is not None:
             _refuse_tracer(tracer)
@@ -160,7 +163,7 @@ class Operon:
         retain_frames: bool = True,
     ) -> ExecutionHandle:
         """Starts a run and returns its :class:`~operonx.handle.ExecutionHandle` (middleware is not
-        applied). Inside a running event loop the run starts at once; from sync code it starts when
+        applied: there is no single result to hand to ``after_run``). Inside a running event loop the run starts at once; from sync code it starts when
         the handle is first iterated. ``retain_frames=False`` drops each frame once it is consumed,
         so an endless stream runs in flat memory (then ``result()`` is not available).
         """
@@ -184,7 +187,7 @@ class Operon:
         errors: Literal["raise", "continue"] = "raise",
     ) -> dict[str, Any]:
         """Runs the graph from code that has no running event loop (a script, a test); the keywords
-        are :meth:`run`'s.
+        are :meth:`run`'s, and the run goes through the middleware as :meth:`run`'s does.
 
         Inside a running loop this raises :class:`~operonx.errors.OperonUsageError`: use
         ``await engine.run(...)`` there.

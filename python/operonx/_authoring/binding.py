@@ -29,7 +29,7 @@ from operonx.errors import GraphError, GraphTypeError, SchemaVersionError
 __all__ = ["DocumentSource", "OpsMapping", "bind_document", "read_document"]
 
 #: What ``Operon.from_json`` reads: JSON text, the document as a dict, or the path of a JSON file.
-DocumentSource = Union[str, bytes, os.PathLike, Mapping[str, Any]]
+DocumentSource = Union[str, bytes, "os.PathLike[str]", Mapping[str, Any]]
 #: ``ops=`` of ``Operon.from_json``: name -> the function (or ``@op`` function) that runs it.
 OpsMapping = Mapping[str, Callable[..., Any]]
 
