@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import roundtrip_ops
-from operonx import END, PARENT, START, FuncOp, GraphOp, Middleware, Operon, op
+from operonx import END, PARENT, START, FuncOp, GraphOp, Middleware, Operon, op, registry
 from operonx.errors import GraphError, GraphTypeError, GraphValidationError, OperonUsageError, SchemaVersionError
 
 TESTS = Path(__file__).resolve().parent
@@ -145,6 +145,8 @@ def test_ops_overrides_the_registry_and_binds_transform_functions():
         return {"y": x * 3}
 
     assert Operon.from_json(doc, ops={qual: triple, lam: abs}).run_sync({"x": -2})["y"] == 6
+    # ops= may also name the op itself (as the Rust builder's names may)
+    assert Operon.from_json(doc, ops={"a": triple, lam: abs}).run_sync({"x": -2})["y"] == 6
 
 
 def test_a_builtin_named_by_a_transform_is_found():
@@ -229,6 +231,22 @@ def test_a_document_the_engine_finds_invalid_is_a_validation_error():
     doc = roundtrip_ops.build().export_config()
     doc["entries"] = ["nowhere"]
     with pytest.raises(GraphValidationError):
+        Operon.from_json(doc)
+
+
+def test_the_registry_is_not_asked_for_the_op_name_when_the_func_name_is_missing():
+    @op
+    def opname_decoy(x):
+        return {"y": "decoy"}
+
+    with GraphOp(name="decoy") as g:
+        a = FuncOp(code_fn=lambda x: {"y": x}, inputs={"x": PARENT["x"]}, name="opname_decoy")
+        START >> a >> END
+    doc = g.export_config()
+    assert doc["ops"]["opname_decoy"]["func_name"].endswith("<lambda>")
+    doc["ops"]["opname_decoy"]["func_name"] = "not_imported_anywhere"
+    assert registry.lookup("opname_decoy").op is opname_decoy
+    with pytest.raises(GraphError, match="op 'decoy.opname_decoy' calls 'not_imported_anywhere'"):
         Operon.from_json(doc)
 
 

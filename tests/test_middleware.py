@@ -237,6 +237,8 @@ def test_middleware_objects_are_checked_when_added():
         Operon(chain(inc)).use(NotOne())
     with pytest.raises(OperonUsageError, match="int has no before_run"):
         Operon(chain(inc), middleware=[1])  # type: ignore[list-item]
+    with pytest.raises(OperonUsageError, match=r"middleware= takes a list of middleware: write middleware=\[m\]"):
+        Operon(chain(inc), middleware=Middleware())  # type: ignore[arg-type]
 
 
 def test_a_hook_that_is_not_async_is_refused_when_called():

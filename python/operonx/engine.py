@@ -61,6 +61,8 @@ class Operon:
         self._run_core = self._core.run  # the bound method, looked up once: run() is the hot path
         # the GraphOp, or for an engine made by from_json the document (what middleware hooks receive)
         self._graph: GraphOp | GraphDocument = graph
+        if isinstance(middleware, Middleware):
+            raise OperonUsageError("middleware= takes a list of middleware: write middleware=[m]")
         self._middleware: list[Middleware] = [check_middleware(mw) for mw in middleware or ()]
 
     @classmethod

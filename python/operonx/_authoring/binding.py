@@ -6,8 +6,11 @@ An exported document names functions, it never holds them: a code op has its ``f
 Binding gives each code op ``"callable": {"$host": i}``, an index into the host list compiled with
 the document (as :func:`~operonx._authoring.writer.engine_document` does for a live graph), so both
 paths run the same compiled graph. A code op's function is found by its ``func_name`` in ``ops=``,
-then in :mod:`operonx.registry`; an op written without a ``func_name`` is looked up by its own name
-(as the Rust crate does). Transform functions and callable ``until`` values come from ``ops=`` (a
+then by the op's own name in ``ops=``, then by its ``func_name`` in :mod:`operonx.registry`; an op
+written without a ``func_name`` is looked up by its own name. (The Rust crate also tries the op's
+name in its ``#[op]`` registry when nothing has the ``func_name``; here the registry is only asked
+for the name the document gives, so that a function of another module that happens to share an
+op's name is never run in place of a missing one.) Transform functions and callable ``until`` values come from ``ops=`` (a
 transform may also name a Python builtin such as ``len``). Whatever cannot be bound is reported at
 once, every op named, before anything runs.
 """
@@ -97,6 +100,8 @@ class _Binder:
         func_name = op.get("func_name")
         wanted = func_name if isinstance(func_name, str) and func_name else name
         fn = self.ops.get(wanted)
+        if fn is None and wanted != name:
+            fn = self.ops.get(name)  # ops= may name the op itself, as the Rust builder's names may
         if fn is None:
             try:
                 entry = registry.lookup(wanted)
