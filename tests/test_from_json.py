@@ -275,3 +275,60 @@ def test_a_hand_written_document_binds_by_bare_name_and_by_op_name():
             "edges": [], "entries": [name], "exits": [name], "inputs": {}, "outputs": {},
         }
         assert Operon.from_json(doc).run_sync({"x": 1})["y"] == 2
+
+
+SAME_NAME = """
+from operonx import op
+
+@op
+def same_name_fn(x):
+    return {"y": __name__}
+"""
+
+
+def test_the_module_a_document_names_settles_a_name_two_modules_share():
+    first: dict = {"__name__": "same_a"}
+    exec(compile(SAME_NAME, "/virtual/same_a.py", "exec"), first)
+    second: dict = {"__name__": "same_b"}
+    exec(compile(SAME_NAME, "/virtual/same_b.py", "exec"), second)
+    with GraphOp(name="same") as g:
+        a = second["same_name_fn"](x=PARENT["x"])
+        START >> a >> END
+    doc = g.export_config()
+    assert (doc["ops"]["a"]["func_name"], doc["ops"]["a"]["module"]) == ("same_name_fn", "same_b")
+    assert Operon.from_json(doc).run_sync({"x": 0})["y"] == "same_b"
+    del doc["ops"]["a"]["module"]
+    with pytest.raises(GraphError, match=r"'same_name_fn' is ambiguous: 2 @op functions answer to it: "
+                                         r"'same_a.same_name_fn' \(/virtual/same_a.py:4\) and 'same_b.same_name_fn'"):
+        Operon.from_json(doc)
+
+
+def test_a_function_of_main_is_written_without_its_module(tmp_path):
+    script = tmp_path / "exported_script.py"
+    script.write_text(
+        "import json, sys\n"
+        "from operonx import END, PARENT, START, GraphOp, op\n"
+        "@op\n"
+        "def script_step(x):\n"
+        "    return {'y': x * 5}\n"
+        "with GraphOp(name='script') as g:\n"
+        "    a = script_step(x=PARENT['x'])\n"
+        "    START >> a >> END\n"
+        "if __name__ == '__main__':\n"
+        "    print(json.dumps(g.export_config()))\n"
+    )
+    export = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert export.returncode == 0, export.stderr
+    doc = json.loads(export.stdout)
+    assert "module" not in doc["ops"]["a"]
+    (tmp_path / "script.json").write_text(export.stdout)
+    # the script imported under its file name binds by func_name
+    run = python(
+        "import exported_script\nfrom operonx import Operon\n"
+        "print(Operon.from_json('script.json').run_sync({'x': 2})['y'])\n",
+        tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "10"

@@ -86,7 +86,7 @@ def test_two_definitions_of_one_qualified_name_are_an_error_naming_both():
         START >> a >> END
     with pytest.raises(GraphError) as raised:
         Operon.from_json(g.export_config())
-    assert f"  - op 'twins.a': {message.replace('clash_mod.twin', 'twin', 1)}" in str(raised.value)
+    assert f"  - op 'twins.a': {message}" in str(raised.value)
     # the document runs once the one meant is named
     assert Operon.from_json(g.export_config(), ops={"twin": ns["twin"]}).run_sync({"x": 0})["y"] == 2
     # once the first definition is gone, the name is no longer a clash

@@ -86,6 +86,8 @@ class OpFunction(Generic[P, R]):
             getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
         )
         fname: str = getattr(func, "__name__", None) or self.qualname
+        #: the function's module (``""`` when it has none), written beside ``func_name`` in documents
+        self.module: str = str(getattr(func, "__module__", None) or "")
         self.func_name = fname
         self.fallback_name = fname if is_valid_name(fname) else "op"
         params, defaults, has_varkw = read_signature(func)

@@ -6,7 +6,9 @@ An exported document names functions, it never holds them: a code op has its ``f
 Binding gives each code op ``"callable": {"$host": i}``, an index into the host list compiled with
 the document (as :func:`~operonx._authoring.writer.engine_document` does for a live graph), so both
 paths run the same compiled graph. A code op's function is found by its ``func_name`` in ``ops=``,
-then by the op's own name in ``ops=``, then by its ``func_name`` in :mod:`operonx.registry`; an op
+then by the op's own name in ``ops=``, then in :mod:`operonx.registry` by ``module.func_name``
+(the qualified name, when the document has the function's ``module``: export_config() writes it)
+and by ``func_name`` alone (a script exported as ``__main__`` and imported by its file name); an op
 written without a ``func_name`` is looked up by its own name. (The Rust crate also tries the op's
 name in its ``#[op]`` registry when nothing has the ``func_name``; here the registry is only asked
 for the name the document gives, so that a function of another module that happens to share an
@@ -103,8 +105,11 @@ class _Binder:
         if fn is None and wanted != name:
             fn = self.ops.get(name)  # ops= may name the op itself, as the Rust builder's names may
         if fn is None:
+            # the function's module, when the document names it, makes the name exact
+            module = op.get("module")
+            exact = f"{module}.{wanted}" if isinstance(module, str) and module and wanted == func_name else None
             try:
-                entry = registry.lookup(wanted)
+                entry = (registry.lookup(exact) if exact else None) or registry.lookup(wanted)
             except GraphError as e:
                 self.problems.append(f"op '{full}': {e}")
                 return
