@@ -12,8 +12,9 @@ three names:
 
 :func:`lookup` finds a name by the most specific of these that matches it: a qualified name before
 a ``func_name`` before a bare name. ``Operon.from_json`` binds each code op this way (after the
-``ops=`` mapping it is given), so a document exported in one process runs in another once the
-modules that define its ops are imported.
+``ops=`` mapping it is given): by ``module.func_name`` when the document names the function's
+``module`` (``export_config()`` writes it, except for ``__main__``), else by ``func_name``. So a
+document exported in one process runs in another once the modules that define its ops are imported.
 
 Two definitions
     A definition is a place in the source: a file and a line. Decorating again at the same place
@@ -28,9 +29,13 @@ Two definitions
     **ambiguous** in the same way, while each one's qualified name still finds it.
 
 The Rust crate's registry (``#[op]`` functions) follows the same rules with Rust paths: its full
-name ``crate::module::f`` ranks before ``module::f``, which ranks before the bare ``f``; an op is
-bound by its ``func_name``, else by its own name; an ambiguous name and two definitions of one full
-name are errors naming every candidate.
+name ``crate::module::f`` ranks before ``module::f``, which ranks before the bare ``f``; an ambiguous
+name and two definitions of one full name are errors naming every candidate. Bare names are where
+the two meet: a document whose ``func_name`` is ``inc`` binds a Python ``@op def inc`` and a Rust
+``#[op] fn inc``. One difference: when nothing has an op's ``func_name``, the Rust crate also tries
+the op's own name among its ``#[op]`` functions; ``from_json`` tries it only in ``ops=`` (and for an
+op written without a ``func_name``), so that a function of another module that happens to share an
+op's name never runs in place of a missing one.
 """
 
 from __future__ import annotations
