@@ -332,3 +332,20 @@ def test_a_function_of_main_is_written_without_its_module(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "10"
+
+
+def test_a_thousand_levels_of_nesting_run_from_a_dict_and_from_text():
+    from test_control_flow import nested
+
+    doc = nested(1000).export_config()
+    limit = sys.getrecursionlimit()
+    engine = Operon.from_json(doc)
+    assert engine.run_sync({"x": 0})["y"] == 1001
+    assert sys.getrecursionlimit() == limit
+    sys.setrecursionlimit(20_000)
+    try:
+        text = json.dumps(doc)  # the test's own writer needs the room
+    finally:
+        sys.setrecursionlimit(limit)
+    assert Operon.from_json(text).run_sync({"x": 0})["y"] == 1001
+    assert engine.serialize()["ops"].keys() == doc["ops"].keys()

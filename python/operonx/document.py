@@ -22,13 +22,13 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict, Union
 
-from operonx._authoring.binding import DocumentSource, OpsMapping, bind_document
+from operonx._authoring.binding import DocumentSource, OpsMapping, bind_document, read_document
 from operonx._authoring.writer import SCHEMA_VERSION, engine_document, export_config
 
 __all__ = [
     "SCHEMA_VERSION", "BranchDoc", "CaseDoc", "CodeOpDoc", "DocumentSource", "EdgeDoc", "GraphBodyDoc",
     "GraphDocument", "GraphNodeDoc", "LoopDoc", "OpDoc", "OpsMapping", "ParamDoc", "RefDoc", "bind_document",
-    "engine_document", "export_config",
+    "engine_document", "export_config", "read_document",
 ]
 
 

@@ -14,12 +14,13 @@ asyncio tasks, ``bound="cpu"`` ops on worker threads.
 from __future__ import annotations
 
 import asyncio
-import copy
 from typing import Any, Callable, Coroutine, Iterable, Iterator, Literal, Mapping, NamedTuple
 
 from operonx._core import Engine as _Engine
 from operonx.errors import GraphTypeError, OperonUsageError
-from operonx.document import DocumentSource, GraphDocument, OpsMapping, bind_document, engine_document
+from operonx.document import (
+    DocumentSource, GraphDocument, OpsMapping, bind_document, engine_document, read_document,
+)
 from operonx._authoring.nodes import mark_built
 from operonx.graph import GraphOp
 from operonx.handle import ExecutionHandle
@@ -266,7 +267,7 @@ class Operon:
         graph = self._graph
         if isinstance(graph, GraphOp):
             return graph.export_config()
-        return copy.deepcopy(dict(graph))
+        return read_document(graph)  # a copy: the engine's document stays as it was
 
 
 def _check_concurrency(concurrency: Any) -> int | None:

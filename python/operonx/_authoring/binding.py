@@ -20,15 +20,18 @@ once, every op named, before anything runs.
 from __future__ import annotations
 
 import builtins
-import copy
 import inspect
 import json
 import os
+import re
+import sys
+from itertools import accumulate
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Callable, Union
 
 from operonx import registry
+from operonx._authoring.writer import SCHEMA_VERSION
 from operonx.errors import GraphError, GraphTypeError, SchemaVersionError
 
 __all__ = ["DocumentSource", "OpsMapping", "bind_document", "read_document"]
@@ -38,14 +41,57 @@ DocumentSource = Union[str, bytes, "os.PathLike[str]", Mapping[str, Any]]
 #: ``ops=`` of ``Operon.from_json``: name -> the function (or ``@op`` function) that runs it.
 OpsMapping = Mapping[str, Callable[..., Any]]
 
-_SCHEMA_VERSION = "1.0"
+_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NESTING = {"{": 1, "[": 1, "}": -1, "]": -1}
+
+
+def _depth(value: Any) -> int:
+    """How deep a JSON value nests (an explicit stack: any depth)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        v, d = stack.pop()
+        children = v.values() if isinstance(v, dict) else v
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
+
+
+def _text_depth(text: str) -> int:
+    """How deep JSON text nests: its brackets outside strings."""
+    bare = _STRINGS.sub("", text)
+    return max(accumulate(_NESTING.get(ch, 0) for ch in bare if ch in _NESTING), default=0)
+
+
+def _deep(fn: Callable[[], Any], depth: Callable[[], int]) -> Any:
+    """``fn()``, the JSON reader and writer being recursive: a document nested deeper than Python's
+    recursion limit allows (graphs nested a thousand levels) is read again with room for its depth."""
+    try:
+        return fn()
+    except RecursionError:
+        pass
+    need = 8 * depth() + 200
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(need, limit))
+    try:
+        return fn()
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _json_copy(doc: Any) -> Any:
+    """A copy of a JSON-ready value (which it must be: a document holds JSON values only)."""
+    try:
+        return _deep(lambda: json.loads(json.dumps(doc)), lambda: _depth(doc))
+    except (TypeError, ValueError) as e:
+        raise GraphError(f"Operon.from_json(): the document is not JSON-ready: {e}") from e
 
 
 def read_document(source: Any) -> dict:
     """The document ``source`` holds, as a new dict: JSON text (a string starting with ``{``, or
     bytes), a mapping (copied, never changed), or the path of a JSON file."""
     if isinstance(source, Mapping):
-        return copy.deepcopy(dict(source))
+        return _json_copy(dict(source))
     if isinstance(source, (bytes, bytearray)):
         text, where = bytes(source).decode("utf-8"), "the JSON text"
     elif isinstance(source, str) and source.lstrip().startswith("{"):
@@ -63,7 +109,7 @@ def read_document(source: Any) -> dict:
             f"Operon.from_json() takes JSON text, a dict or a file path, not {type(source).__name__}"
         )
     try:
-        doc = json.loads(text)
+        doc = _deep(lambda: json.loads(text), lambda: _text_depth(text))
     except json.JSONDecodeError as e:
         raise GraphError(f"Operon.from_json(): {where} is not valid JSON: {e}") from e
     if not isinstance(doc, dict):
@@ -201,18 +247,18 @@ def bind_document(source: Any, ops: Any = None) -> tuple[dict, str, list[Any]]:
     """
     document = read_document(source)
     version = document.get("schema_version")
-    if version != _SCHEMA_VERSION:
+    if version != SCHEMA_VERSION:
         shown = "<missing>" if "schema_version" not in document else json.dumps(version)
         raise SchemaVersionError(
-            f"graph document has schema_version {shown}; this engine reads schema_version \"{_SCHEMA_VERSION}\""
+            f"graph document has schema_version {shown}; this engine reads schema_version \"{SCHEMA_VERSION}\""
         )
     graph = str(document.get("name") or document.get("full_name") or "?")
     binder = _Binder(graph, _ops_table(ops))
-    bound = copy.deepcopy(document)
+    bound = _json_copy(document)
     binder.walk(bound)
     if binder.problems:
         raise GraphError(
             f"graph '{graph}' cannot run from its document ({len(binder.problems)} problem"
             f"{'' if len(binder.problems) == 1 else 's'}):\n" + "\n".join(f"  - {p}" for p in binder.problems)
         )
-    return document, json.dumps(bound), binder.hosts
+    return document, _deep(lambda: json.dumps(bound), lambda: _depth(bound)), binder.hosts
