@@ -41,6 +41,7 @@ DocumentSource = Union[str, bytes, "os.PathLike[str]", Mapping[str, Any]]
 #: ``ops=`` of ``Operon.from_json``: name -> the function (or ``@op`` function) that runs it.
 OpsMapping = Mapping[str, Callable[..., Any]]
 
+_ABSENT: Any = object()
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"')
 _NESTING = {"{": 1, "[": 1, "}": -1, "]": -1}
 
@@ -138,6 +139,21 @@ class _Binder:
         self.ops = ops
         self.hosts: list[Any] = []
         self.problems: list[str] = []
+        # what set() changed, to put the document back as it was once the engine's text is written
+        self.changes: list[tuple[Any, Any, Any]] = []
+
+    def set(self, container: Any, key: Any, value: Any) -> None:
+        old = container.get(key, _ABSENT) if isinstance(container, dict) else container[key]
+        self.changes.append((container, key, old))
+        container[key] = value
+
+    def undo(self) -> None:
+        for container, key, old in reversed(self.changes):
+            if old is _ABSENT:
+                del container[key]
+            else:
+                container[key] = old
+        self.changes.clear()
 
     def host(self, value: Any) -> dict:
         self.hosts.append(value)
@@ -167,7 +183,7 @@ class _Binder:
             )
             return
         self.check_kind(full, wanted, op, fn)
-        op["callable"] = self.host(fn)
+        self.set(op, "callable", self.host(fn))
 
     def check_kind(self, full: str, wanted: str, op: dict, fn: Callable[..., Any]) -> None:
         plain = inspect.unwrap(fn)
@@ -202,7 +218,7 @@ class _Binder:
     def ref(self, ref: dict, where: str) -> None:
         for tf in ref.get("transforms") or ():
             if isinstance(tf, list) and len(tf) == 2 and tf[0] == "apply" and isinstance(tf[1], list) and tf[1]:
-                tf[1][0] = self.named(tf[1][0], "func_name", f"a .apply() of {where}")
+                self.set(tf[1], 0, self.named(tf[1][0], "func_name", f"a .apply() of {where}"))
 
     def walk(self, doc: dict) -> None:
         stack: list[tuple[Any, str]] = [(doc, "")]
@@ -225,7 +241,7 @@ class _Binder:
             if "transforms" in node and "source" in node:
                 self.ref(node, where)
             if isinstance(node.get("loop"), dict) and isinstance(node["loop"].get("until"), dict):
-                node["loop"]["until"] = self.named(node["loop"]["until"], "callable", f"the until of {where}")
+                self.set(node["loop"], "until", self.named(node["loop"]["until"], "callable", f"the until of {where}"))
             ops = node.get("ops")
             if isinstance(ops, dict) and node.get("type") in ("graph", None):
                 for name, op in ops.items():
@@ -254,11 +270,15 @@ def bind_document(source: Any, ops: Any = None) -> tuple[dict, str, list[Any]]:
         )
     graph = str(document.get("name") or document.get("full_name") or "?")
     binder = _Binder(graph, _ops_table(ops))
-    bound = _json_copy(document)
-    binder.walk(bound)
-    if binder.problems:
-        raise GraphError(
-            f"graph '{graph}' cannot run from its document ({len(binder.problems)} problem"
-            f"{'' if len(binder.problems) == 1 else 's'}):\n" + "\n".join(f"  - {p}" for p in binder.problems)
-        )
-    return document, _deep(lambda: json.dumps(bound), lambda: _depth(bound)), binder.hosts
+    # the functions are written into the document for the engine's text, then taken out again
+    try:
+        binder.walk(document)
+        if binder.problems:
+            raise GraphError(
+                f"graph '{graph}' cannot run from its document ({len(binder.problems)} problem"
+                f"{'' if len(binder.problems) == 1 else 's'}):\n" + "\n".join(f"  - {p}" for p in binder.problems)
+            )
+        text = _deep(lambda: json.dumps(document), lambda: _depth(document))
+    finally:
+        binder.undo()
+    return document, text, binder.hosts
