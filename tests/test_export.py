@@ -38,7 +38,7 @@ def test_code_op_fields():
     doc = sample_graph().export_config()
     a = doc["ops"]["a"]
     assert {k: a[k] for k in a if k not in ("inputs", "outputs")} == {
-        "type": "code", "name": "a", "full_name": "g.a", "func_name": "add", "bound": "sync",
+        "type": "code", "name": "a", "full_name": "g.a", "func_name": "add", "module": "export_helpers", "bound": "sync",
         "is_async": False, "is_generator": False, "enabled": True, "forward_all": False,
     }
     assert doc["ops"]["c"]["bound"] == "io" and doc["ops"]["c"]["is_async"] is True

@@ -42,6 +42,7 @@ def test_nested_graph_document():
                     "name": "bb",
                     "full_name": "outer.inner.bb",
                     "func_name": "b",
+                    "module": "nested_helpers",
                     "bound": "sync",
                     "is_async": False,
                     "is_generator": False,

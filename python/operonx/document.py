@@ -12,17 +12,23 @@ a target and the case's text, ``default``, outputs ``target`` / ``matched``) and
 graph's own ``graph`` document, whose refs to its inputs have the nested graph's full name as their
 source). A branch condition's ``PARENT[k]``, where ``k`` is one of the branch's own inputs, is written
 with the branch's full name as its source.
+
+``Operon.from_json()`` reads such a document back (:func:`bind_document`): each code op is bound to
+a Python function by its ``func_name`` (through ``ops=``, then :mod:`operonx.registry`), and the
+document runs as the graph it was exported from, its literals being the JSON values it holds.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal, TypedDict, Union
 
+from operonx._authoring.binding import DocumentSource, OpsMapping, bind_document, read_document
 from operonx._authoring.writer import SCHEMA_VERSION, engine_document, export_config
 
 __all__ = [
-    "SCHEMA_VERSION", "BranchDoc", "CaseDoc", "CodeOpDoc", "EdgeDoc", "GraphBodyDoc", "GraphDocument",
-    "GraphNodeDoc", "LoopDoc", "OpDoc", "ParamDoc", "RefDoc", "engine_document", "export_config",
+    "SCHEMA_VERSION", "BranchDoc", "CaseDoc", "CodeOpDoc", "DocumentSource", "EdgeDoc", "GraphBodyDoc",
+    "GraphDocument", "GraphNodeDoc", "LoopDoc", "OpDoc", "OpsMapping", "ParamDoc", "RefDoc", "bind_document",
+    "engine_document", "export_config", "read_document",
 ]
 
 

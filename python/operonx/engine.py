@@ -14,15 +14,17 @@ asyncio tasks, ``bound="cpu"`` ops on worker threads.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Coroutine, Iterable, Literal, Mapping
+from typing import Any, Callable, Coroutine, Iterable, Iterator, Literal, Mapping, NamedTuple
 
 from operonx._core import Engine as _Engine
 from operonx.errors import GraphTypeError, OperonUsageError
-from operonx.document import engine_document
+from operonx.document import (
+    DocumentSource, GraphDocument, OpsMapping, bind_document, engine_document, read_document,
+)
 from operonx._authoring.nodes import mark_built
 from operonx.graph import GraphOp
 from operonx.handle import ExecutionHandle
-from operonx.middleware import Middleware, run_with_middleware
+from operonx.middleware import Middleware, check_middleware, run_with_middleware
 
 
 class Operon:
@@ -31,7 +33,7 @@ class Operon:
     ``Operon(graph)`` takes a :class:`GraphOp`; ``Operon(factory, params={...})`` builds the graph as
     ``factory(**params)``. Building validates the whole graph and raises
     :class:`~operonx.errors.GraphValidationError` listing every problem found. Once built, the graph
-    takes no new ops.
+    takes no new ops. :meth:`from_json` makes an engine from a graph document instead.
     """
 
     __slots__ = ("_graph", "_core", "_run_core", "_middleware", "__weakref__")
@@ -52,11 +54,49 @@ class Operon:
                 raise GraphTypeError(f"the graph factory returned {type(graph).__name__}, not a GraphOp")
         _refuse_tracer(tracer)
         document, hosts = engine_document(graph)
+        self._build(document, hosts, graph, middleware)
+        mark_built(graph)
+
+    def _build(self, document: str, hosts: list[Any], graph: Any, middleware: Iterable[Middleware] | None) -> None:
         self._core = _Engine(document, hosts)
         self._run_core = self._core.run  # the bound method, looked up once: run() is the hot path
-        mark_built(graph)
-        self._graph = graph
-        self._middleware: list[Middleware] = list(middleware or ())
+        # the GraphOp, or for an engine made by from_json the document (what middleware hooks receive)
+        self._graph: GraphOp | GraphDocument = graph
+        if isinstance(middleware, Middleware):
+            raise OperonUsageError("middleware= takes a list of middleware: write middleware=[m]")
+        self._middleware: list[Middleware] = [check_middleware(mw) for mw in middleware or ()]
+
+    @classmethod
+    def from_json(
+        cls,
+        source: DocumentSource,
+        *,
+        ops: OpsMapping | None = None,
+        tracer: Any = None,
+        middleware: Iterable[Middleware] | None = None,
+    ) -> "Operon":
+        """An engine running a graph document written by ``export_config()`` / ``serialize()``.
+
+        ``source`` is the document: JSON text, the dict, or the path of a JSON file (a ``str`` that
+        does not start with ``{``, or a ``PathLike``). Each code op runs the function its
+        ``func_name`` names: from ``ops`` (name -> function or ``@op`` function) if given there,
+        else from :mod:`operonx.registry`, which holds every ``@op`` function of the modules
+        imported so far. In a new process, import the modules that define the ops first.
+        Functions of ``.apply()`` transforms and callable ``until`` values are named in the
+        document too, and must be given in ``ops`` (a builtin such as ``len`` is found by itself).
+
+        Raises :class:`~operonx.errors.SchemaVersionError` for a document of another schema
+        version, :class:`~operonx.errors.GraphError` naming the graph and every op whose function
+        is not found (or is ambiguous, or of another kind than the document says), and
+        :class:`~operonx.errors.GraphValidationError` as ``Operon(graph)`` does. The engine has
+        no :class:`GraphOp`: :attr:`graph` raises, :meth:`serialize` returns the document, and
+        middleware hooks receive the document as their ``graph``.
+        """
+        _refuse_tracer(tracer)
+        document, text, hosts = bind_document(source, ops)
+        engine = cls.__new__(cls)
+        cls._build(engine, text, hosts, document, middleware)
+        return engine
 
     @property
     def name(self) -> str:
@@ -65,15 +105,23 @@ class Operon:
 
     @property
     def graph(self) -> GraphOp:
-        """The graph this engine runs."""
-        return self._graph
+        """The graph this engine runs (an engine made by :meth:`from_json` has none: it raises
+        :class:`~operonx.errors.OperonUsageError`; :meth:`serialize` gives its document)."""
+        graph = self._graph
+        if not isinstance(graph, GraphOp):
+            raise OperonUsageError(
+                f"engine '{self.name}' was made from a graph document and has no GraphOp; "
+                f"engine.serialize() returns the document"
+            )
+        return graph
 
     def __repr__(self) -> str:
         return f"<Operon engine='{self._core.name}' ops={self._core.op_count}>"
 
     def use(self, middleware: Middleware) -> "Operon":
-        """Appends a middleware and returns the engine, for chaining."""
-        self._middleware.append(middleware)
+        """Appends a middleware (see :mod:`operonx.middleware`) and returns the engine, for chaining:
+        ``engine.use(m1).use(m2)`` runs ``m1.before_run`` first and ``m1.after_run`` last."""
+        self._middleware.append(check_middleware(middleware))
         return self
 
     async def run(
@@ -93,6 +141,9 @@ class Operon:
         that raises fails the run with :class:`~operonx.errors.OpError` (the op's exception is its
         ``__cause__``); with ``errors="continue"`` the run goes on, the failed op's successors are
         skipped and the errors are listed under ``"$errors"``.
+
+        The run goes through the engine's middleware (:mod:`operonx.middleware`): ``before_run``
+        hooks in order, then ``after_run`` (or, when the run fails, ``on_error``) hooks in reverse.
         """
         if tracer is not None:
             _refuse_tracer(tracer)
@@ -115,7 +166,7 @@ class Operon:
         retain_frames: bool = True,
     ) -> ExecutionHandle:
         """Starts a run and returns its :class:`~operonx.handle.ExecutionHandle` (middleware is not
-        applied). Inside a running event loop the run starts at once; from sync code it starts when
+        applied: there is no single result to hand to ``after_run``). Inside a running event loop the run starts at once; from sync code it starts when
         the handle is first iterated. ``retain_frames=False`` drops each frame once it is consumed,
         so an endless stream runs in flat memory (then ``result()`` is not available).
         """
@@ -139,7 +190,7 @@ class Operon:
         errors: Literal["raise", "continue"] = "raise",
     ) -> dict[str, Any]:
         """Runs the graph from code that has no running event loop (a script, a test); the keywords
-        are :meth:`run`'s.
+        are :meth:`run`'s, and the run goes through the middleware as :meth:`run`'s does.
 
         Inside a running loop this raises :class:`~operonx.errors.OperonUsageError`: use
         ``await engine.run(...)`` there.
@@ -165,27 +216,33 @@ class Operon:
         self,
         inputs_list: Iterable[Mapping[str, Any] | None],
         *,
+        concurrency: int | None = 10,
         user_id: Any = None,
         session_id: Any = None,
         tracer: Any = None,
         errors: Literal["raise", "continue"] = "raise",
     ) -> list[dict[str, Any]]:
-        """Runs the graph once per inputs mapping, concurrently; results in the same order. The
-        keywords are :meth:`run`'s (each run gets its own request id)."""
-        return list(
-            await asyncio.gather(
-                *(
-                    self.run(inputs, user_id=user_id, session_id=session_id, tracer=tracer, errors=errors)
-                    for inputs in inputs_list
-                )
-            )
+        """Runs the graph once per inputs mapping, at most ``concurrency`` runs at a time (``None``:
+        no cap); returns the results in the order of ``inputs_list``. Each run goes through the
+        middleware and gets its own request id; the other keywords are :meth:`run`'s. When a run
+        fails, the runs still going are cancelled, the ones not started never start, and the error
+        is raised.
+        """
+        concurrency = _check_concurrency(concurrency)
+        items = list(inputs_list)
+        return await _bounded(
+            lambda inputs: self.run(inputs, user_id=user_id, session_id=session_id, tracer=tracer, errors=errors),
+            items,
+            len(items) if concurrency is None else min(concurrency, len(items)),
         )
 
     def input_schema(self) -> dict[str, Any]:
         """A JSON Schema of the graph's inputs (required ones are listed under ``required``)."""
         properties: dict[str, dict[str, Any]] = {}
         required: list[str] = []
-        for name, p in self._graph.inputs.items():
+        graph = self._graph
+        params = graph.inputs.items() if isinstance(graph, GraphOp) else _document_inputs(graph)
+        for name, p in params:
             if p.value is not None and p.ref is None:  # a bound value (a loop's initial value)
                 properties[name] = {"default": _jsonable(p.value)}
             elif p.required:
@@ -197,15 +254,65 @@ class Operon:
 
     def output_schema(self) -> dict[str, Any]:
         """A JSON Schema of the graph's outputs."""
+        graph = self._graph
+        outputs = graph.outputs if isinstance(graph, GraphOp) else graph.get("outputs") or {}
         return {
             "title": f"{self.name} outputs",
             "type": "object",
-            "properties": {name: {} for name in self._graph.outputs},
+            "properties": {name: {} for name in outputs},
         }
 
     def serialize(self) -> dict[str, Any]:
         """The graph document (see :meth:`GraphOp.export_config`)."""
-        return self._graph.export_config()
+        graph = self._graph
+        if isinstance(graph, GraphOp):
+            return graph.export_config()
+        return read_document(graph)  # a copy: the engine's document stays as it was
+
+
+def _check_concurrency(concurrency: Any) -> int | None:
+    if concurrency is None:
+        return None
+    if type(concurrency) is not int or concurrency < 1:
+        raise OperonUsageError(
+            f"batch(concurrency=...) must be a whole number >= 1 (or None for no cap), got {concurrency!r}"
+        )
+    return concurrency
+
+
+async def _bounded(run_one: Callable[[Any], Any], items: list[Any], workers: int) -> list[Any]:
+    """``run_one(item)`` for every item, ``workers`` at a time, results in item order; the first
+    failure cancels the runs still going (the rest never start) and is raised."""
+    results: list[Any] = [None] * len(items)
+    pending = iter(enumerate(items))
+
+    async def worker() -> None:
+        for i, item in pending:
+            results[i] = await run_one(item)
+
+    tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+    return results
+
+
+class _DocParam(NamedTuple):
+    """A graph input as a document writes it, read like a GraphOp's input by input_schema()."""
+
+    value: Any
+    ref: Any
+    required: bool
+    default: Any
+
+
+def _document_inputs(document: Any) -> Iterator[tuple[str, _DocParam]]:
+    for name, p in (document.get("inputs") or {}).items():
+        yield name, _DocParam(p.get("literal"), p.get("ref"), bool(p.get("required")), p.get("default"))
 
 
 def _refuse_tracer(tracer: Any) -> None:

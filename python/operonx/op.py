@@ -37,6 +37,7 @@ from operonx._authoring.nodes import current_get
 from operonx._authoring.options import setup
 from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name, site_of
 from operonx.refs import Ref
+from operonx import registry
 
 __all__ = ["op", "Bound", "OpFunction", "FuncOp", "declared_outputs"]
 
@@ -85,6 +86,8 @@ class OpFunction(Generic[P, R]):
             getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
         )
         fname: str = getattr(func, "__name__", None) or self.qualname
+        #: the function's module (``""`` when it has none), written beside ``func_name`` in documents
+        self.module: str = str(getattr(func, "__module__", None) or "")
         self.func_name = fname
         self.fallback_name = fname if is_valid_name(fname) else "op"
         params, defaults, has_varkw = read_signature(func)
@@ -95,6 +98,7 @@ class OpFunction(Generic[P, R]):
         self.return_keys = check_keys(return_keys) if return_keys is not None else None
         self._outputs = self.return_keys if self.return_keys is not None else _UNPARSED
         self._source: str | None = None
+        registry.register(self)  # so that Operon.from_json finds it by name
 
     @property
     def outputs(self) -> tuple[str, ...] | None:

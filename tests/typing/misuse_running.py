@@ -23,6 +23,7 @@ engine = Operon(g)
 Operon("g")  # expect-error[arg-type, reportArgumentType]: a GraphOp or a factory of one
 engine.run_sync("not a dict")  # expect-error[arg-type, reportArgumentType]: inputs are a mapping
 engine.run_sync({"x": 1}, 2)  # expect-error[call-arg, reportCallIssue]: options are keywords
+Operon.from_json(5)  # expect-error[arg-type, reportArgumentType]: JSON text, a dict or a path
 
 
 async def main() -> None:
@@ -34,6 +35,7 @@ async def main() -> None:
         op_name: int = frame.op  # expect-error[assignment, reportAssignmentType]: the op's name is a str
         print(op_name)
     await handle.collect("rows")  # expect-error[call-overload, reportCallIssue]: "group" or "flat"
+    await engine.batch([{"x": 1}], concurrency="3")  # expect-error[arg-type, reportArgumentType]: an int or None
 
 
 asyncio.run(main())

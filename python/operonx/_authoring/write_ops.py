@@ -25,6 +25,7 @@ __all__ = [
     "fixed_outputs",
     "graph_node_head",
     "extras_text",
+    "importable",
     "mapped_outputs",
     "mapped_text",
     "other_binding",
@@ -76,7 +77,7 @@ def spec_doc(w: Any, spec: Any) -> tuple:
         unbound[p] = heads[p] + '"ref":null}'
     outs = spec.outputs
     static = (
-        f'"func_name":{_q(spec.qualname)}',
+        f'"func_name":{_q(spec.qualname)}' + (f',"module":{_q(spec.module)}' if importable(spec.module) else ""),
         f'"is_async":{"true" if spec.is_async else "false"},'
         f'"is_generator":{"true" if spec.is_gen else "false"}',
     )
@@ -86,6 +87,12 @@ def spec_doc(w: Any, spec: Any) -> tuple:
     )
     w.specs[id(spec)] = got
     return got
+
+
+def importable(module: str) -> bool:
+    """Whether a function's module is worth writing: one another process can import by that name
+    (not ``__main__``, nor a name such as ``<run_path>`` that runpy gives)."""
+    return bool(module) and module != "__main__" and not module.startswith("<")
 
 
 def other_binding(w: Any, head: str, v: Any, default: Any) -> str:

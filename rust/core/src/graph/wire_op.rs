@@ -68,6 +68,9 @@ pub(super) struct OpWire {
     max_stream_concurrent: Option<u32>,
     #[serde(default, rename = "python_callable")]
     _python_callable: Option<IgnoredAny>,
+    // The Python module of a code op's function, which `Operon.from_json` binds it by: nothing here.
+    #[serde(default, rename = "module")]
+    _module: Option<IgnoredAny>,
     #[serde(default, rename = "verbose")]
     _verbose: Option<IgnoredAny>,
     #[serde(default, rename = "stream")]
