@@ -21,6 +21,7 @@ mod guards;
 mod handle;
 mod log;
 mod model;
+mod resources;
 mod runtime;
 mod until;
 mod value;
@@ -48,6 +49,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::PyHandle>()?;
     m.add_class::<handle::PyReady>()?;
     m.add_class::<handle::PyNextFrame>()?;
+    m.add_class::<resources::PyResourceHub>()?;
     m.add("Frame", frames::frame_type(m.py()))?;
     Ok(())
 }
