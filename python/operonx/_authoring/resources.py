@@ -39,11 +39,14 @@ class _WithResources:
 
 
 def _code_nodes(graph: Any) -> Iterator[Any]:
-    for node in graph.ops.values():
-        if getattr(node, "spec_", None) is not None:
-            yield node
-        elif hasattr(node, "ops"):
-            yield from _code_nodes(node)
+    """The code ops of ``graph`` and of its nested graphs (iteratively: graphs nest deeply)."""
+    stack = [graph]
+    while stack:
+        for node in stack.pop().ops.values():
+            if getattr(node, "spec_", None) is not None:
+                yield node
+            elif hasattr(node, "ops"):
+                stack.append(node)
 
 
 def engine_hub(resources: Any, env_file: Any) -> ResourceHub | None:
