@@ -208,6 +208,9 @@ def op(
     function's ``return {...}`` literals. ``executor="thread"`` is an old
     spelling of ``bound="cpu"``.
 
+    A parameter annotated with :class:`~operonx.resources.Resource` (``llm: Resource["llm:gpt"]``) is
+    not an input: the engine passes that resource's settings at each call (see :mod:`operonx.resources`).
+
     ``cache``, ``delay``, ``retries``, ``timeout`` and ``tracer`` are not
     implemented yet: switched on (``cache=True``, ``delay=0.5``...) they raise
     :class:`~operonx.errors.OperonUsageError` rather than being ignored.

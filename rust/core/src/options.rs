@@ -139,7 +139,9 @@ impl EngineOptions {
         let (hub, own) = if let Some(hub) = &self.hub {
             (hub.clone(), true)
         } else if let Some(path) = &self.resources {
-            let hub = ResourceHub::from_yaml(path)?;
+            // with load_dotenv(true) the .env values are in the environment already; naming the file
+            // lets an unset variable's error say where it was looked for
+            let hub = ResourceHub::load(path, self.dotenv_loaded.as_ref())?;
             hub.log_warnings();
             (Arc::new(hub), true)
         } else if self.no_resources {
