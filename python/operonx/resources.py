@@ -18,13 +18,11 @@
     def ask(question: str, llm: Resource["llm:gpt"]):     # injected: the settings of "llm:gpt"
         ...
 
-Files are parsed in Rust (YAML by serde_norway, ``.env`` by dotenvy); the hub is the Rust hub that the
-Rust API uses too. ``${VAR}`` takes the variable from the environment first, then from the ``.env``
-file given to :meth:`ResourceHub.load` (the environment wins, as dotenv tools do); ``${VAR:-default}``
-gives ``default`` when the variable is unset or empty, ``${VAR:default}`` (0.7.1's form) when it is unset.
-
-An unset variable does not fail the load: a :class:`UnsetVariableWarning` names the variable, the key
-that reads it and the file, and using that resource raises :class:`EnvVarUnsetError` naming the same.
+Files are parsed in Rust (YAML by serde_norway, ``.env`` by dotenvy) into the hub the Rust API uses too.
+``${VAR}`` is read from the environment, then from the ``.env`` file given to :meth:`ResourceHub.load` (the
+environment wins); ``${VAR:-default}`` applies when unset or empty, ``${VAR:default}`` (0.7.1's) when unset.
+An unset variable does not fail the load: a :class:`UnsetVariableWarning` names the variable, the key that
+reads it and the file, and using that resource raises :class:`EnvVarUnsetError` naming the same.
 
 Ops receive a resource by declaring a parameter annotated with :class:`Resource` (``llm: Resource`` reads
 the resource named like the parameter; ``Resource["llm:gpt"]`` or ``Annotated[dict, Resource("llm:gpt")]``
@@ -71,6 +69,9 @@ class UnsetVariableWarning(ResourceHubWarning):
 class ResourceError(OperonError):
     """Base of the resource errors."""
 
+    def __str__(self) -> str:  # the message as given, also for the KeyError and OSError subclasses
+        return str(self.args[0]) if self.args else ""
+
 
 class ResourceFileError(ResourceError, ValueError):
     """A ``resources.yaml`` or ``.env`` that does not parse, or is not shaped as named resources:
@@ -88,9 +89,6 @@ class ResourceFileNotFoundError(ResourceError, FileNotFoundError):
         super().__init__(message)
         self.file = file
 
-    def __str__(self) -> str:
-        return str(self.args[0])
-
 
 class ResourceNotFoundError(ResourceError, KeyError):
     """The hub has no resource of that name: ``.name``, ``.available`` (the names it has), ``.file``;
@@ -102,9 +100,6 @@ class ResourceNotFoundError(ResourceError, KeyError):
     ) -> None:
         super().__init__(message)
         self.name, self.available, self.file, self.op, self.parameter = name, available, file, op, parameter
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 class EnvVarUnsetError(ResourceError, RuntimeError):
@@ -143,6 +138,8 @@ class ResourceHub:
     __slots__ = ("_core",)
 
     def __init__(self, core: _CoreHub) -> None:
+        if not isinstance(core, _CoreHub):
+            raise TypeError(f"make a ResourceHub with ResourceHub.load(path) or ResourceHub.empty(), not from {core!r}")
         self._core = core
 
     @classmethod
@@ -287,7 +284,9 @@ def bootstrap(*, resources: str | os.PathLike[str] | None = None, env: bool = Tr
 
     A missing ``./.env`` is fine. A missing ``./resources.yaml`` is a :class:`ResourceHubWarning` and
     returns ``None`` (nothing installed); a missing ``resources`` path raises
-    :class:`ResourceFileNotFoundError`. Unset variables are :class:`UnsetVariableWarning`\\ s.
+    :class:`ResourceFileNotFoundError`; a ``.env`` or ``resources.yaml`` that does not parse raises
+    :class:`ResourceFileError` naming the file and the line. Unset variables are
+    :class:`UnsetVariableWarning`\\ s.
     """
     env_path = (Path.cwd() / ".env").resolve()
     loaded_env = None
@@ -378,9 +377,12 @@ def resources_declared() -> bool:
 def resource_parameters(func: Callable[..., Any]) -> tuple[tuple[str, str], ...]:
     """``(parameter, resource name)`` for each parameter of ``func`` annotated with :class:`Resource`."""
     raw = getattr(func, "__annotations__", None)
-    if not raw or not any(not isinstance(v, str) or "Resource" in v for v in raw.values()):
+    if not raw:
         return ()
-    hints = _annotations(func, raw)
+    text = [k for k, v in raw.items() if isinstance(v, str) and "Resource" in v]
+    if not text and not any(_marker(v) is not None for v in raw.values() if not isinstance(v, str)):
+        return ()
+    hints = _annotations(func, raw) if text else raw
     try:
         params = inspect.signature(func).parameters
     except (TypeError, ValueError):
