@@ -37,9 +37,11 @@ test: dev
 	cargo check --locked --all-targets -p operonx
 	cargo clippy --locked --all-targets -p operonx -- -D warnings
 	cargo clippy --locked --all-targets -p operonx-macros -- -D warnings
+	cargo clippy --locked --all-targets -p operonx-llm -- -D warnings
 	PYO3_PYTHON=$(abspath $(VPY)) cargo clippy --locked --all-targets -p operonx-python -- -D warnings
 	cargo test --locked
-	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p operonx -p operonx-macros
+	cargo test --locked -p operonx-llm
+	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p operonx -p operonx-macros -p operonx-llm
 	cargo run --locked --example words
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check python/operonx

@@ -28,6 +28,7 @@ __all__ = [
     "Frame",
     "LevelCache",
     "ResourceHub",
+    "LlmBridge",
 ]
 
 def _panic_for_tests(message: str) -> None:
@@ -126,6 +127,25 @@ class Engine:
 class Run: ...
 
 @final
+class LlmBridge:
+    """The LLM provider calls of one event loop (``operonx.llm``): run in Rust, their results queued and the
+    loop woken once per batch through ``fileno()``, whose reader must call ``drain()``."""
+
+    def __init__(self) -> None: ...
+    def fileno(self) -> int: ...
+    def chat(
+        self, event_loop: Any, resource: str, provider: str, request: str, retries: int, timeout: float | None,
+        stream: bool,
+    ) -> tuple[int, Any]: ...
+    def embed(
+        self, event_loop: Any, resource: str, provider: str, texts: list[str], model: str | None, retries: int,
+        timeout: float | None,
+    ) -> tuple[int, Any]: ...
+    def next(self, event_loop: Any, id: int) -> Any: ...
+    def cancel(self, id: int) -> None: ...
+    def pending(self) -> int: ...
+    def drain(self) -> None: ...
+
 class LevelCache(dict[int, bool]):
     """The ``operonx`` logger's cache of ``isEnabledFor`` answers; clearing it makes engines ask again."""
     def clear(self) -> None: ...

@@ -19,6 +19,7 @@ mod errors;
 mod frames;
 mod guards;
 mod handle;
+mod llm;
 mod log;
 mod model;
 mod resources;
@@ -50,6 +51,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::PyReady>()?;
     m.add_class::<handle::PyNextFrame>()?;
     m.add_class::<resources::PyResourceHub>()?;
+    m.add_class::<llm::PyLlmBridge>()?;
     m.add("Frame", frames::frame_type(m.py()))?;
     Ok(())
 }
