@@ -49,6 +49,27 @@ pub struct EngineOptions {
     hub: Option<Arc<ResourceHub>>,
 }
 
+impl PartialEq for EngineOptions {
+    /// Equal settings; hubs given with `resource_hub(..)` are equal when they are the same hub.
+    fn eq(&self, other: &Self) -> bool {
+        #[cfg(feature = "resources")]
+        let same_hub = match (&self.hub, &other.hub) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        #[cfg(not(feature = "resources"))]
+        let same_hub = true;
+        same_hub
+            && self.resources == other.resources
+            && self.load_dotenv == other.load_dotenv
+            && self.no_resources == other.no_resources
+            && self.install_global_hub == other.install_global_hub
+            && self.dotenv_loaded == other.dotenv_loaded
+    }
+}
+
+impl Eq for EngineOptions {}
+
 impl Default for EngineOptions {
     /// The published crate's defaults: no `resources.yaml` required, `.env` not loaded, the hub
     /// installed as the process's hub.
