@@ -25,6 +25,7 @@ from operonx.handle import ExecutionHandle, Frame
 from operonx.middleware import Middleware
 from operonx.op import FuncOp, op
 from operonx.refs import PARENT
+from operonx.resources import ResourceHub, bootstrap
 
 # `operonx.graph` is the module, callable as the @graph decorator (see graph._GraphModule); type checkers
 # are shown the decorator itself, which is what `from operonx import graph` is used as
@@ -34,6 +35,6 @@ else:
     from operonx import graph
 
 __all__ = [
-    "BranchOp", "END", "ExecutionHandle", "Frame", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START",
-    "__version__", "graph", "if_", "op",
+    "BranchOp", "END", "ExecutionHandle", "Frame", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT",
+    "ResourceHub", "START", "__version__", "bootstrap", "graph", "if_", "op",
 ]

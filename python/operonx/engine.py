@@ -14,6 +14,7 @@ asyncio tasks, ``bound="cpu"`` ops on worker threads.
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any, Callable, Coroutine, Iterable, Iterator, Literal, Mapping, NamedTuple
 
 from operonx._core import Engine as _Engine
@@ -25,6 +26,8 @@ from operonx._authoring.nodes import mark_built
 from operonx.graph import GraphOp
 from operonx.handle import ExecutionHandle
 from operonx.middleware import Middleware, check_middleware, run_with_middleware
+from operonx.resources import ResourceHub
+from operonx._authoring.resources import bind_resources, engine_hub
 
 
 class Operon:
@@ -34,9 +37,15 @@ class Operon:
     ``factory(**params)``. Building validates the whole graph and raises
     :class:`~operonx.errors.GraphValidationError` listing every problem found. Once built, the graph
     takes no new ops. :meth:`from_json` makes an engine from a graph document instead.
+
+    ``resources`` (a path to a ``resources.yaml``, or a :class:`~operonx.resources.ResourceHub`) gives the
+    engine a hub of its own, with ``${VAR}`` read from the environment, then from ``env_file`` (a ``.env``);
+    its ops receive its entries through parameters annotated with
+    :class:`~operonx.resources.Resource`. An op asking for a resource the hub does not have raises
+    :class:`~operonx.resources.ResourceNotFoundError` here, naming the op, the parameter and the resource.
     """
 
-    __slots__ = ("_graph", "_core", "_run_core", "_middleware", "__weakref__")
+    __slots__ = ("_graph", "_core", "_run_core", "_middleware", "_resources", "__weakref__")
 
     def __init__(
         self,
@@ -45,6 +54,8 @@ class Operon:
         params: Mapping[str, Any] | None = None,
         tracer: Any = None,
         middleware: Iterable[Middleware] | None = None,
+        resources: str | os.PathLike[str] | ResourceHub | None = None,
+        env_file: str | os.PathLike[str] | None = None,
     ) -> None:
         if not isinstance(graph, GraphOp):
             if not callable(graph):
@@ -54,6 +65,8 @@ class Operon:
                 raise GraphTypeError(f"the graph factory returned {type(graph).__name__}, not a GraphOp")
         _refuse_tracer(tracer)
         document, hosts = engine_document(graph)
+        self._resources = engine_hub(resources, env_file)
+        hosts = bind_resources(graph, hosts, self._resources)
         self._build(document, hosts, graph, middleware)
         mark_built(graph)
 
@@ -95,6 +108,7 @@ class Operon:
         _refuse_tracer(tracer)
         document, text, hosts = bind_document(source, ops)
         engine = cls.__new__(cls)
+        engine._resources = None  # its ops read the process-wide hub
         cls._build(engine, text, hosts, document, middleware)
         return engine
 
@@ -102,6 +116,12 @@ class Operon:
     def name(self) -> str:
         """The graph's name."""
         return self._core.name
+
+    @property
+    def resources(self) -> ResourceHub | None:
+        """The engine's own resource hub (``Operon(g, resources=...)``), or ``None``: then its ops read
+        the process-wide hub (see :mod:`operonx.resources`)."""
+        return self._resources
 
     @property
     def graph(self) -> GraphOp:

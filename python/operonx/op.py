@@ -38,6 +38,7 @@ from operonx._authoring.options import setup
 from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name, site_of
 from operonx.refs import Ref
 from operonx import registry
+from operonx.resources import resource_parameters
 
 __all__ = ["op", "Bound", "OpFunction", "FuncOp", "declared_outputs"]
 
@@ -91,6 +92,12 @@ class OpFunction(Generic[P, R]):
         self.func_name = fname
         self.fallback_name = fname if is_valid_name(fname) else "op"
         params, defaults, has_varkw = read_signature(func)
+        # parameters annotated with Resource are filled by the engine at each call, never inputs
+        self.resources = resource_parameters(func)
+        if self.resources:
+            taken = {p for p, _ in self.resources}
+            params = tuple(p for p in params if p not in taken)
+            defaults = {k: v for k, v in defaults.items() if k not in taken}
         self.params = params
         self.param_set = frozenset(params)
         self.defaults = defaults
@@ -204,6 +211,9 @@ def op(
     ``return_keys`` declares the output keys instead of reading them from the
     function's ``return {...}`` literals. ``executor="thread"`` is an old
     spelling of ``bound="cpu"``.
+
+    A parameter annotated with :class:`~operonx.resources.Resource` (``llm: Resource["llm:gpt"]``) is
+    not an input: the engine passes that resource's settings at each call (see :mod:`operonx.resources`).
 
     ``cache``, ``delay``, ``retries``, ``timeout`` and ``tracer`` are not
     implemented yet: switched on (``cache=True``, ``delay=0.5``...) they raise

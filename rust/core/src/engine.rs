@@ -121,31 +121,40 @@ impl OperonBuilder {
         self
     }
 
-    /// The `resources.yaml` of the engine's resource hub: `build()` fails naming it when it does
-    /// not exist. Recorded only, until the resource hub is part of this engine
-    /// ([`crate::options`]).
+    /// The `resources.yaml` of the engine's resource hub ([`crate::resources`]): `build()` loads it
+    /// (`${VAR}` from the environment) and fails naming it when it does not exist or does not parse;
+    /// an unset variable is logged and fails the resource when it is used. See
+    /// [`crate::options`] for how the options combine.
     pub fn resources(mut self, path: impl Into<PathBuf>) -> Self {
         self.options.set_resources(path.into());
         self
     }
 
-    /// With `true`, `build()` loads `./.env` of the current directory when there is one (its
-    /// values override the environment's); a file that cannot be read fails `build()`. Off by
-    /// default.
+    /// The engine uses this hub (loaded beforehand; an op's closure may hold the same `Arc`).
+    #[cfg(feature = "resources")]
+    pub fn resource_hub(mut self, hub: Arc<crate::resources::ResourceHub>) -> Self {
+        self.options.set_hub(hub);
+        self
+    }
+
+    /// With `true`, `build()` loads `./.env` of the current directory into the process
+    /// environment when there is one (variables the environment already has are kept); a file
+    /// that cannot be read fails `build()`. Off by default.
     pub fn load_dotenv(mut self, enable: bool) -> Self {
         self.options.set_load_dotenv(enable);
         self
     }
 
-    /// The engine uses no resources (recorded; a graph with an op that names a resource is
+    /// The engine's hub is empty, whatever the process-wide hub (a graph with a provider op is
     /// refused by `build()` in any case, for now).
     pub fn no_resources(mut self) -> Self {
         self.options.set_no_resources();
         self
     }
 
-    /// Whether the engine's resource hub becomes the process's hub (true by default). Recorded
-    /// only, until the resource hub is part of this engine.
+    /// Whether the engine's hub (from [`resources`](Self::resources) or
+    /// [`resource_hub`](Self::resource_hub)) becomes the process-wide hub read by
+    /// `operonx::resources::get` when none is installed yet (true by default).
     pub fn install_global_hub(mut self, enable: bool) -> Self {
         self.options.set_install_global_hub(enable);
         self
@@ -155,8 +164,10 @@ impl OperonBuilder {
     /// typed [`OperonError`] naming what is wrong; a bug of the engine met on the way is an
     /// [`OperonError::Internal`], never a panic.
     ///
-    /// Then applies the options: a [`resources`](Self::resources) file that does not exist is a
-    /// [`OperonError::Config`] error naming it; [`load_dotenv`](Self::load_dotenv) loads `.env`.
+    /// Then applies the options ([`crate::options`]): [`load_dotenv`](Self::load_dotenv) loads
+    /// `.env`, and the engine's resource hub is loaded or chosen; a
+    /// [`resources`](Self::resources) file that does not exist is an [`OperonError::Config`] error
+    /// naming it.
     pub fn build(self) -> Result<Operon> {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.build_now())) {
             Ok(built) => built,
@@ -181,6 +192,9 @@ impl OperonBuilder {
         if !problems.is_empty() {
             return Err(OperonError::Invalid { graph: plan.name.clone(), problems });
         }
+        #[cfg(feature = "resources")]
+        let hub = self.options.apply()?;
+        #[cfg(not(feature = "resources"))]
         self.options.apply()?;
         let impls = bind(&plan, &registry).into();
         let facts = Arc::new(Facts::new(&plan));
@@ -193,6 +207,8 @@ impl OperonBuilder {
             #[cfg(feature = "tokio")]
             middleware: self.middleware,
             options: self.options,
+            #[cfg(feature = "resources")]
+            hub,
         })
     }
 }
@@ -208,6 +224,8 @@ pub struct Operon {
     #[cfg(feature = "tokio")]
     middleware: Vec<Arc<dyn Middleware>>,
     options: EngineOptions,
+    #[cfg(feature = "resources")]
+    hub: Arc<crate::resources::ResourceHub>,
 }
 
 impl std::fmt::Debug for Operon {
@@ -252,6 +270,12 @@ impl Operon {
     /// How the engine was set up for resources and the environment.
     pub fn options(&self) -> &EngineOptions {
         &self.options
+    }
+
+    /// The engine's resource hub (see [`crate::options`] for where it comes from).
+    #[cfg(feature = "resources")]
+    pub fn resources(&self) -> &Arc<crate::resources::ResourceHub> {
+        &self.hub
     }
 
     /// The tracers that receive the trace of each run.

@@ -154,17 +154,34 @@ pub enum OperonError {
     #[error("runtime: {0}")]
     Runtime(String),
 
+    /// A `resources.yaml` or `.env` file that cannot be read or does not parse, or a
+    /// `resources.yaml` whose shape is not that of named resources.
+    #[error("{}{}: {message}", file.display(), line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    ResourceFile {
+        /// The file.
+        file: std::path::PathBuf,
+        /// The line of the problem (1-based), when known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+
     /// A document with a schema version other than `"1.0"`, as the published crate words it;
     /// this engine reports [`OperonError::SchemaVersion`] instead.
     #[error("schema: unsupported schema_version {0}; expected 1.0")]
     UnsupportedSchema(String),
 
-    /// A `${VAR}` of `resources.yaml` names an environment variable that is not set.
-    #[error("resource '{key}' references unset environment variable {var:?}")]
+    /// A `${VAR}` of `resources.yaml` names an environment variable that is not set (raised when
+    /// the resource that reads it is used; loading the file only warns).
+    #[error(
+        "resource key '{key}' references unset environment variable {var:?} (in {}); set it in the \
+         environment or in a .env file, or write ${{{var}:-default}}",
+        source_path.as_ref().map_or_else(|| "<no file>".to_string(), |p| p.display().to_string())
+    )]
     EnvVarUnset {
         /// The variable.
         var: String,
-        /// The resource that reads it.
+        /// The key that reads it: the resource and the path of the setting (`llm:gpt.api_key`).
         key: String,
         /// The `resources.yaml` it was read from.
         source_path: Option<std::path::PathBuf>,

@@ -40,6 +40,8 @@ pub mod json;
 pub mod ops;
 pub mod options;
 pub mod plan;
+#[cfg(feature = "resources")]
+pub mod resources;
 pub mod run;
 pub mod scheduler;
 pub mod trace;
@@ -58,6 +60,8 @@ pub use middleware::{Middleware, MiddlewareContext};
 #[cfg(feature = "tokio")]
 pub use async_trait::async_trait;
 pub use options::EngineOptions;
+#[cfg(feature = "resources")]
+pub use resources::{bootstrap, BootstrapOpts, ResourceHub};
 /// The [`inventory`](https://docs.rs/inventory) crate, through which [`op`] registers functions
 /// (its expansion names `::operonx::inventory`, so a program needs no dependency of its own).
 pub use inventory;

@@ -37,14 +37,14 @@ fn the_options_are_recorded_and_readable() {
         .op("f", f)
         .resources(&file)
         .load_dotenv(false)
-        .no_resources()
         .install_global_hub(false)
         .tracer(Arc::new(operonx::trace::LocalTracer::new(None, Vec::new())))
         .build()
         .unwrap();
     let o = engine.options();
     assert_eq!(o.resources_path(), Some(file.as_path()));
-    assert!(!o.load_dotenv() && o.no_resources() && !o.install_global_hub());
+    assert!(!o.load_dotenv() && !o.no_resources() && !o.install_global_hub());
+    assert_eq!(engine.resources().keys(), vec!["llm"]);
     assert_eq!(engine.tracers().len(), 1);
     assert_eq!(engine.tracers()[0].name(), "local");
     let _ = std::fs::remove_file(&file);

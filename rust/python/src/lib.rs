@@ -22,6 +22,7 @@ mod handle;
 mod llm;
 mod log;
 mod model;
+mod resources;
 mod runtime;
 mod until;
 mod value;
@@ -49,6 +50,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::PyHandle>()?;
     m.add_class::<handle::PyReady>()?;
     m.add_class::<handle::PyNextFrame>()?;
+    m.add_class::<resources::PyResourceHub>()?;
     m.add_class::<llm::PyLlmBridge>()?;
     m.add("Frame", frames::frame_type(m.py()))?;
     Ok(())
