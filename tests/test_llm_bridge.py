@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from llm_server import Fault, FakeLLMServer
+from operonx.llm.testing import Fault, FakeLLMServer
 from operonx._core import LlmBridge
 
 T = 10

@@ -1,4 +1,4 @@
-"""The fake provider of tests/llm_server.py speaks the real protocol: the official `openai` client, pointed
+"""The fake provider of operonx.llm.testing speaks the real protocol: the official `openai` client, pointed
 at it, gets what it gets from a hosted provider, and every fault knob reaches the client as the fault it
 imitates."""
 
@@ -12,7 +12,7 @@ import urllib.request
 import openai
 import pytest
 
-from llm_server import Fault, FakeLLMServer
+from operonx.llm.testing import Fault, FakeLLMServer
 
 T = 10  # seconds: the client's timeout on every request
 

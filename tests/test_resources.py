@@ -284,3 +284,17 @@ def test_the_hub_api_and_the_published_import_paths(project, monkeypatch):
     assert core_error is EnvVarUnsetError and w is ResourceHubWarning
     assert BOOTSTRAP_ENV_PATHS is resources.BOOTSTRAP_ENV_PATHS
     assert operonx.bootstrap is resources.bootstrap
+
+
+def test_a_parameter_annotated_with_the_hub_type_receives_the_hub(tmp_path):
+    (tmp_path / "r.yaml").write_text("svc:\n  url: http://a\nother:\n  url: http://b\n")
+
+    @op
+    async def pick(name, hub: ResourceHub):
+        return {"url": hub.get(name)["url"]}
+
+    with GraphOp(name="g") as g:
+        p = pick(name=PARENT["name"])
+        START >> p >> END
+    engine = Operon(g, resources=tmp_path / "r.yaml")
+    assert asyncio.run(asyncio.wait_for(engine.run({"name": "other"}), 10))["url"] == "http://b"

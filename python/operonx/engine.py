@@ -65,12 +65,16 @@ class Operon:
                 raise GraphTypeError(f"the graph factory returned {type(graph).__name__}, not a GraphOp")
         _refuse_tracer(tracer)
         document, hosts = engine_document(graph)
-        self._resources = engine_hub(resources, env_file)
-        hosts = bind_resources(graph, hosts, self._resources)
-        self._build(document, hosts, graph, middleware)
+        hub = engine_hub(resources, env_file)
+        hosts = bind_resources(graph, hosts, hub)
+        self._build(document, hosts, graph, middleware, hub)
         mark_built(graph)
 
-    def _build(self, document: str, hosts: list[Any], graph: Any, middleware: Iterable[Middleware] | None) -> None:
+    def _build(
+        self, document: str, hosts: list[Any], graph: Any, middleware: Iterable[Middleware] | None,
+        hub: ResourceHub | None = None,
+    ) -> None:
+        self._resources = hub
         self._core = _Engine(document, hosts)
         self._run_core = self._core.run  # the bound method, looked up once: run() is the hot path
         # the GraphOp, or for an engine made by from_json the document (what middleware hooks receive)
@@ -108,7 +112,6 @@ class Operon:
         _refuse_tracer(tracer)
         document, text, hosts = bind_document(source, ops)
         engine = cls.__new__(cls)
-        engine._resources = None  # its ops read the process-wide hub
         cls._build(engine, text, hosts, document, middleware)
         return engine
 

@@ -38,7 +38,7 @@ from operonx._authoring.options import setup
 from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name, site_of
 from operonx.refs import Ref
 from operonx import registry
-from operonx.resources import resource_parameters
+from operonx._authoring.resources import resource_parameters
 
 __all__ = ["op", "Bound", "OpFunction", "FuncOp", "declared_outputs"]
 

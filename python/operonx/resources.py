@@ -26,22 +26,22 @@ reads it and the file, and using that resource raises :class:`EnvVarUnsetError` 
 
 Ops receive a resource by declaring a parameter annotated with :class:`Resource` (``llm: Resource`` reads
 the resource named like the parameter; ``Resource["llm:gpt"]`` or ``Annotated[dict, Resource("llm:gpt")]``
-names it), or call :func:`get`. An engine made with ``Operon(g, resources=...)`` gives its ops the
+names it; a parameter annotated with :class:`ResourceHub` receives the hub itself, for ops that pick a resource
+by name at run time), or call :func:`get`. An engine made with ``Operon(g, resources=...)`` gives its ops the
 entries of its own hub; otherwise ops read the process-wide hub installed by :func:`bootstrap` or
 :meth:`ResourceHub.install`.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import typing
 import warnings
 from pathlib import Path
-from typing import Any, Annotated, Callable, Iterator, NamedTuple
+from typing import Any, Annotated, Iterator, NamedTuple
 
 from operonx._core import ResourceHub as _CoreHub
-from operonx.errors import OperonError, OperonUsageError
+from operonx.errors import OperonError
 
 __all__ = [
     "BOOTSTRAP_ENV_PATHS", "EnvVarUnsetError", "NoResourceHubError", "Resource", "ResourceError",
@@ -303,18 +303,12 @@ def bootstrap(*, resources: str | os.PathLike[str] | None = None, env: bool = Tr
     if resources is None:
         path = Path.cwd() / "resources.yaml"
         if not path.is_file():
-            warnings.warn(
-                f"no resources.yaml at {path.resolve()}: no resource hub installed (ops that ask for a resource "
-                "will fail); pass bootstrap(resources=<path>) if the file is elsewhere",
-                ResourceHubWarning,
-                stacklevel=2,
-            )
+            message = f"no resources.yaml at {path.resolve()}: no resource hub installed (ops that ask for a resource "
+            warnings.warn(message + "will fail); pass bootstrap(resources=<path>) if the file is elsewhere",
+                          ResourceHubWarning, stacklevel=2)
             return None
         resources = path
     return ResourceHub.load(resources, loaded_env, stacklevel=3).install()
-
-
-# -- resources given to ops --------------------------------------------------------------------------
 
 
 class Resource:
@@ -337,64 +331,3 @@ class Resource:
 
     def __repr__(self) -> str:
         return f"Resource({self.name!r})"
-
-
-class _Uses:
-    """Whether any function declared a resource parameter yet: engines skip the scan until one does."""
-
-    any = False
-
-
-def _marker(annotation: Any) -> Resource | type[Resource] | None:
-    if annotation is Resource or isinstance(annotation, Resource):
-        return annotation
-    if typing.get_origin(annotation) is Annotated:
-        for meta in annotation.__metadata__:
-            if meta is Resource or isinstance(meta, Resource):
-                return meta
-    return None
-
-
-def _annotations(func: Callable[..., Any], raw: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return typing.get_type_hints(func, include_extras=True)
-    except Exception:  # an unresolvable annotation elsewhere: evaluate the ones that may be ours
-        out = {}
-        scope = getattr(func, "__globals__", {})
-        for k, v in raw.items():
-            try:
-                out[k] = eval(v, scope) if isinstance(v, str) else v  # noqa: S307 (annotation text)
-            except Exception:
-                continue
-        return out
-
-
-def resources_declared() -> bool:
-    """True once some function has declared a resource parameter."""
-    return _Uses.any
-
-
-def resource_parameters(func: Callable[..., Any]) -> tuple[tuple[str, str], ...]:
-    """``(parameter, resource name)`` for each parameter of ``func`` annotated with :class:`Resource`."""
-    raw = getattr(func, "__annotations__", None)
-    if not raw:
-        return ()
-    text = [k for k, v in raw.items() if isinstance(v, str) and "Resource" in v]
-    if not text and not any(_marker(v) is not None for v in raw.values() if not isinstance(v, str)):
-        return ()
-    hints = _annotations(func, raw) if text else raw
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return ()
-    found = []
-    for name, p in params.items():
-        marker = _marker(hints.get(name))
-        if marker is None:
-            continue
-        if p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            raise OperonUsageError(f"{func.__qualname__}(): resource parameter '{name}' must be a named parameter")
-        found.append((name, (marker.name if isinstance(marker, Resource) else None) or name))
-    if found:
-        _Uses.any = True
-    return tuple(found)

@@ -3,19 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+import inspect
+import typing
+from typing import Annotated, Any, Callable, Iterator
 
 from operonx.errors import OperonUsageError
-from operonx.resources import (
-    NO_HUB,
-    NoResourceHubError,
-    ResourceHub,
-    ResourceNotFoundError,
-    installed,
-    resources_declared,
-)
+from operonx.resources import NO_HUB, NoResourceHubError, Resource, ResourceHub, ResourceNotFoundError, installed
 
-__all__ = ["bind_resources", "engine_hub"]
+__all__ = ["bind_resources", "engine_hub", "resource_parameters", "resources_declared"]
 
 
 class _WithResources:
@@ -34,7 +29,7 @@ class _WithResources:
                 raise NoResourceHubError(
                     f"{self.__qualname__}(): parameter '{param}' asks for resource '{name}' and {NO_HUB}"
                 )
-            kwargs[param] = hub.resolve_(name, (self.__qualname__, param))
+            kwargs[param] = hub.resolve_(name, (self.__qualname__, param)) if name else hub
         return self.func(*args, **kwargs)
 
 
@@ -79,7 +74,7 @@ def bind_resources(graph: Any, hosts: list[Any], hub: ResourceHub | None) -> lis
             continue
         if hub is not None:
             for param, name in needs:
-                if name not in hub:
+                if name and name not in hub:
                     raise ResourceNotFoundError(
                         f"op '{node.full_name}': parameter '{param}' asks for resource '{name}', which is not in "
                         f"{hub.source_path or 'the hub'}; it has: {', '.join(map(repr, hub.names())) or 'nothing'}",
@@ -94,3 +89,73 @@ def bind_resources(graph: Any, hosts: list[Any], hub: ResourceHub | None) -> lis
         if got is not None and got[0] is h:
             out[i] = _WithResources(h, got[1], hub)
     return out
+
+
+class _Uses:
+    """Whether any function declared a resource parameter yet: engines skip the scan until one does."""
+
+    any = False
+
+
+#: the marker of a parameter annotated with :class:`ResourceHub`: it receives the hub itself
+_HUB = Resource("")
+
+
+def _marker(annotation: Any) -> Resource | type[Resource] | None:
+    if annotation is ResourceHub:
+        return _HUB
+    if annotation is Resource or isinstance(annotation, Resource):
+        return annotation
+    if typing.get_origin(annotation) is Annotated:
+        for meta in annotation.__metadata__:
+            if meta is Resource or isinstance(meta, Resource):
+                return meta
+    return None
+
+
+def _annotations(func: Callable[..., Any], raw: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(func, include_extras=True)
+    except Exception:  # an unresolvable annotation elsewhere: evaluate the ones that may be ours
+        out = {}
+        scope = getattr(func, "__globals__", {})
+        for k, v in raw.items():
+            try:
+                out[k] = eval(v, scope) if isinstance(v, str) else v  # noqa: S307 (annotation text)
+            except Exception:
+                continue
+        return out
+
+
+def resources_declared() -> bool:
+    """True once some function has declared a resource parameter."""
+    return _Uses.any
+
+
+def resource_parameters(func: Callable[..., Any]) -> tuple[tuple[str, str], ...]:
+    """``(parameter, resource name)`` for each parameter of ``func`` annotated with :class:`Resource`."""
+    raw = getattr(func, "__annotations__", None)
+    if not raw:
+        return ()
+    text = [k for k, v in raw.items() if isinstance(v, str) and "Resource" in v]
+    if not text and not any(_marker(v) is not None for v in raw.values() if not isinstance(v, str)):
+        return ()
+    hints = _annotations(func, raw) if text else raw
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return ()
+    found = []
+    for name, p in params.items():
+        marker = _marker(hints.get(name))
+        if marker is None:
+            continue
+        if p.kind in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise OperonUsageError(f"{func.__qualname__}(): resource parameter '{name}' must be a named parameter")
+        if marker is _HUB:
+            found.append((name, ""))  # the hub itself
+        else:
+            found.append((name, (marker.name if isinstance(marker, Resource) else None) or name))
+    if found:
+        _Uses.any = True
+    return tuple(found)

@@ -1,4 +1,4 @@
-//! The fake provider of `tests/llm_server.py`, run in a child process and scripted over HTTP.
+//! The fake provider of `operonx.llm.testing` (python/operonx/llm/testing.py), run in a child process and scripted over HTTP.
 // Each test binary uses part of this module.
 #![allow(dead_code)]
 
@@ -20,9 +20,9 @@ pub struct Fake {
 }
 
 impl Fake {
-    /// Starts one, replying `reply` with the given knobs and faults (`Fault` fields of llm_server.py).
+    /// Starts one, replying `reply` with the given knobs and faults (`Fault` fields of operonx.llm.testing).
     pub async fn start(knobs: Value) -> Fake {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/llm_server.py");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../python/operonx/llm/testing.py");
         let python = std::env::var("OPERONX_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
         let mut child = Command::new(&python)
             .arg(script)
