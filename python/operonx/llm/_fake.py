@@ -50,6 +50,8 @@ def prompt_tokens(messages: list[dict[str, Any]]) -> int:
 
 
 class Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # a thousand streams may connect at once
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hung up (a timeout test, a cancelled stream) is not a server error."""
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
@@ -57,6 +59,7 @@ class Server(ThreadingHTTPServer):
 
 
 class Handler(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # each reply is written in pieces: no 40 ms delayed-ACK stalls
     protocol_version = "HTTP/1.1"
     fake: Any  # the FakeLLMServer it serves
 
@@ -147,7 +150,7 @@ class Handler(BaseHTTPRequestHandler):
             self._error(404, f"no route {self.path}")
 
     def _configure(self, body: dict[str, Any]) -> None:
-        knobs = {"reply", "chunks", "chunk_delay", "dimensions", "api_key", "tool_call", "fault_rate"}
+        knobs = {"reply", "chunks", "chunk_delay", "dimensions", "api_key", "tool_call", "fault_rate", "timestamps"}
         unknown = set(body) - knobs - {"faults", "fault_seed"}
         if unknown:
             self._error(400, f"unknown knobs {sorted(unknown)}")
@@ -203,7 +206,8 @@ class Handler(BaseHTTPRequestHandler):
 
         deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
         deltas += [{"tool_calls": [dict(c, index=i)]} for i, c in enumerate(calls or [])]
-        deltas += [{"content": piece} for piece in ([] if calls else self.fake.pieces(text))]
+        pieces = [] if calls else self.fake.pieces(text)
+        deltas += [{"content": "\0ts" if self.fake.timestamps else p} for p in pieces]
         events: list[Any] = [chunk(d) for d in deltas] + [chunk({}, finish)]
         if usage is not None:
             events.append({"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": CREATED,
@@ -213,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
                 self._cut()
                 return
             data = "{not json" if fault is not None and fault.malformed_at == i else json.dumps(event)
+            if self.fake.timestamps:  # the send time, for latency benchmarks
+                data = data.replace("\\u0000ts", str(time.monotonic_ns()))
             try:
                 self._write_chunk(f"data: {data}\n\n")
             except OSError:  # the client went away

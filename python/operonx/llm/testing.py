@@ -54,6 +54,7 @@ class FakeLLMServer:
     fault_rate: float = 0.0  # with no fault queued, the share of requests that meet a random one
     fault_seed: int = 0
     disconnects: int = 0  # streams whose client went away before the end
+    timestamps: bool = False  # stream chunks carry their send time (time.monotonic_ns()) as their text
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
