@@ -23,7 +23,7 @@ from operonx.engine import Operon
 from operonx.graph import END, START, GraphOp
 from operonx.handle import ExecutionHandle, Frame
 from operonx.middleware import Middleware
-from operonx.op import FuncOp, op
+from operonx.op import FuncOp, cache_info, clear_cache, op, set_cache_size
 from operonx.refs import PARENT
 
 # `operonx.graph` is the module, callable as the @graph decorator (see graph._GraphModule); type checkers
@@ -35,5 +35,5 @@ else:
 
 __all__ = [
     "BranchOp", "END", "ExecutionHandle", "Frame", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START",
-    "__version__", "graph", "if_", "op",
+    "__version__", "cache_info", "clear_cache", "graph", "if_", "op", "set_cache_size",
 ]

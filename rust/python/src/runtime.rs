@@ -267,6 +267,10 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         format!("{}: {}", e.get_type(self.py).name().map(|n| n.to_string()).unwrap_or_default(), e.value(self.py))
     }
 
+    fn is_instance(&mut self, e: &PyErr, class: ConstId) -> bool {
+        e.value(self.py).is_instance(self.eng.constant(class).bind(self.py)).unwrap_or(false)
+    }
+
     fn is_fatal(&mut self, e: &PyErr) -> bool {
         // KeyboardInterrupt, SystemExit, CancelledError...: never wrapped, they end the run.
         !e.is_instance_of::<PyException>(self.py)

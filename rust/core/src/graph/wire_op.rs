@@ -5,6 +5,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::calls::{CallsDoc, Written};
 use super::schema::{CaseDoc, EdgeDoc, GraphDoc, LoopDoc, OpDoc, Ordered, ParamDoc};
 use super::values::bounded_opt;
 use super::wire::{one_loop, refuse_unsupported, Body, Links, PublishedLoop};
@@ -79,6 +80,14 @@ pub(super) struct OpWire {
     #[serde(default, deserialize_with = "bounded_opt")]
     delay: Option<Value>,
     #[serde(default, deserialize_with = "bounded_opt")]
+    retries: Option<Value>,
+    #[serde(default, deserialize_with = "bounded_opt")]
+    backoff: Option<Value>,
+    #[serde(default, deserialize_with = "bounded_opt")]
+    retry_on: Option<Value>,
+    #[serde(default, deserialize_with = "bounded_opt")]
+    timeout: Option<Value>,
+    #[serde(default, deserialize_with = "bounded_opt")]
     resource: Option<Value>,
     #[serde(default, deserialize_with = "bounded_opt")]
     ratios: Option<Value>,
@@ -140,8 +149,6 @@ impl TryFrom<OpWire> for OpDoc {
         refuse_unsupported(
             &|| w.label(),
             &[
-                ("cache", &w.cache),
-                ("delay", &w.delay),
                 ("resource", &w.resource),
                 ("ratios", &w.ratios),
                 ("fallback", &w.fallback),
@@ -153,6 +160,15 @@ impl TryFrom<OpWire> for OpDoc {
                 ("outputs_map", &w.outputs_map),
             ],
         )?;
+        let written = Written {
+            cache: w.cache.take(),
+            delay: w.delay.take(),
+            retries: w.retries.take(),
+            backoff: w.backoff.take(),
+            retry_on: w.retry_on.take(),
+            timeout: w.timeout.take(),
+        };
+        let calls = CallsDoc::read(&|| w.label(), written)?;
         let is_graph = w.kind == "graph";
         let body = w.take_body();
         let loops = (w.loop_doc.take(), w.loop_config.take());
@@ -194,6 +210,7 @@ impl TryFrom<OpWire> for OpDoc {
             candidates: w.candidates.take(),
             graph,
             loop_config,
+            calls,
         })
     }
 }

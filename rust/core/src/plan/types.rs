@@ -258,6 +258,8 @@ pub struct OpPlan {
     pub item_cap: Option<u32>,
     /// What a built-in op does.
     pub builtin: Builtin,
+    /// How its calls are made (delay, retries, timeout, cache); `None` for a plain call.
+    pub calls: Option<Box<super::CallPolicy>>,
 }
 
 impl OpPlan {
@@ -373,8 +375,9 @@ impl Plan {
         self.ops.iter().position(|o| o.full_name == name || o.name == name).map(|i| i as OpId)
     }
 
-    /// True when some op needs an event loop or a worker thread.
+    /// True when some op needs an event loop or a worker thread (or waits for a timer: a delay, a
+    /// retry, a time limit).
     pub fn has_async(&self) -> bool {
-        self.ops.iter().any(|o| !matches!(o.kind, OpKind::Sync))
+        self.ops.iter().any(|o| !matches!(o.kind, OpKind::Sync) || o.calls.as_ref().is_some_and(|c| c.needs_timer()))
     }
 }

@@ -9,7 +9,9 @@
 //! The layer is generic over a driver's value model: a [`Model`] names the types (a Python object,
 //! a JSON value...) and a [`Runtime`] implements the few operations the semantics need on them.
 
+pub mod attempts;
 pub mod buffer;
+pub mod cache;
 pub mod cancel;
 pub mod eval;
 pub mod facts;
@@ -25,6 +27,8 @@ mod record;
 mod scope;
 mod step;
 
+pub use attempts::Retry;
+pub use cache::{OpCache, DEFAULT_CACHE_SIZE};
 pub use cancel::CancelToken;
 pub use eval::{
     absent_variable, choose_branch, eval_ref, eval_until, resolve_input, suggest_key, Host, Resolved, UntilError,
@@ -169,6 +173,12 @@ pub trait Runtime<M: Model> {
     fn until_callable(&mut self, c: ConstId, vars: &M::Value) -> Result<bool, (String, M::Error)>;
     /// An error in words: its type and message (`"ValueError: boom"`).
     fn describe(&mut self, e: &M::Error) -> String;
+    /// True when error `e` is of the error type the plan's constant `class` holds (one of an op's
+    /// `retry_on` types). A runtime whose errors have no types says no.
+    fn is_instance(&mut self, e: &M::Error, class: ConstId) -> bool {
+        let _ = (e, class);
+        false
+    }
     /// True for an error that must end the run as it is, never wrapped nor listed (Python's
     /// `KeyboardInterrupt`, `SystemExit`, `CancelledError`).
     fn is_fatal(&mut self, e: &M::Error) -> bool;

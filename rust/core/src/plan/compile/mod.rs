@@ -12,6 +12,7 @@ use crate::graph::EdgeOrigin;
 use crate::plan::types::{Const, Edge, Forward, OpId, OpPlan, Plan, VarId};
 
 mod adjacency;
+mod calls;
 mod edges;
 mod ops;
 mod reach;

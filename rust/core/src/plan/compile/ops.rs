@@ -45,6 +45,10 @@ impl<'d> Compiler<'d> {
             _ => Builtin::None,
         };
         let callable = if kind.is_builtin() { None } else { op.callable.as_ref().map(|c| self.constant(c)) };
+        let calls = match role {
+            Role::Op(op) | Role::Enter(op) => self.calls(name, op, kind),
+            _ => None,
+        };
         OpPlan {
             name: name.to_string(),
             full_name,
@@ -57,6 +61,7 @@ impl<'d> Compiler<'d> {
             depth: 0,
             item_cap: None,
             builtin,
+            calls,
         }
     }
 
@@ -106,6 +111,7 @@ impl<'d> Compiler<'d> {
             depth: 0,
             item_cap: None,
             builtin,
+            calls: None,
         }
     }
 
