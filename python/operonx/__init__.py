@@ -25,6 +25,7 @@ from operonx.handle import ExecutionHandle, Frame
 from operonx.middleware import Middleware
 from operonx.op import FuncOp, cache_info, clear_cache, op, set_cache_size
 from operonx.refs import PARENT
+from operonx.textops import ParserOp, PromptOp
 
 # `operonx.graph` is the module, callable as the @graph decorator (see graph._GraphModule); type checkers
 # are shown the decorator itself, which is what `from operonx import graph` is used as
@@ -34,6 +35,7 @@ else:
     from operonx import graph
 
 __all__ = [
-    "BranchOp", "END", "ExecutionHandle", "Frame", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT", "START",
+    "BranchOp", "END", "ExecutionHandle", "Frame", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT",
+    "ParserOp", "PromptOp", "START",
     "__version__", "cache_info", "clear_cache", "graph", "if_", "op", "set_cache_size",
 ]

@@ -243,8 +243,8 @@ class Writer:
             elif kind == "graph":
                 nested = node
                 break
-            else:
-                raise NotImplementedError(f"op {node.full_name!r}: type {node.type!r} cannot be exported yet")
+            else:  # a node that writes its own part (parser, prompt)
+                append(node.write_(self, name in exits))
         f.ops = n
         return nested
 

@@ -13,7 +13,9 @@ from operonx.graph import END, START, GraphOp
 from operonx.middleware import Middleware
 from operonx.op import FuncOp, op
 from operonx.refs import PARENT, Ref
+from operonx.textops import ParserOp, PromptOp
 
 __all__ = [
     "GraphOp", "op", "graph", "FuncOp", "BranchOp", "START", "END", "PARENT", "Ref", "Operon", "Middleware",
+    "ParserOp", "PromptOp",
 ]

@@ -42,6 +42,7 @@ pub mod options;
 pub mod plan;
 pub mod run;
 pub mod scheduler;
+pub mod textops;
 pub mod trace;
 pub mod value;
 

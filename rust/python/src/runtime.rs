@@ -248,6 +248,14 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         PyString::new(self.py, s).into_any().unbind()
     }
 
+    fn json_value(&mut self, v: &serde_json::Value) -> PyResult<Py<PyAny>> {
+        crate::value::json_to_py(self.py, v).map(Bound::unbind)
+    }
+
+    fn to_json(&mut self, v: &Py<PyAny>) -> Option<serde_json::Value> {
+        crate::value::py_to_json(v.bind(self.py), 0)
+    }
+
     fn text_of(&mut self, v: &Py<PyAny>) -> Option<String> {
         v.bind(self.py).extract::<String>().ok()
     }

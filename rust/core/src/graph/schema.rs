@@ -133,6 +133,12 @@ pub struct OpDoc {
     pub loop_config: Option<LoopDoc>,
     /// How the op's calls are made: cache, delay, retries, timeout (all off by default).
     pub calls: CallsDoc,
+    /// A parser op's text format: `json`, `xml` or `yaml`.
+    pub format: Option<String>,
+    /// A parser op's fields: `"a.b: int"`, ...
+    pub extract: Option<Vec<String>>,
+    /// A prompt op's template: role → text with `{variable}`s.
+    pub template: Option<Value>,
 }
 
 impl Drop for OpDoc {

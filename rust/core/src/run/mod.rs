@@ -26,6 +26,7 @@ mod prepare;
 mod record;
 mod scope;
 mod step;
+mod textops;
 
 pub use attempts::Retry;
 pub use cache::{OpCache, DEFAULT_CACHE_SIZE};
@@ -166,6 +167,10 @@ pub trait Runtime<M: Model> {
     fn op_name(&mut self, op: OpId) -> M::Value;
     /// A text as a value (a branch's `matched`).
     fn text(&mut self, s: &str) -> M::Value;
+    /// A JSON value as a value (the outputs of a built-in text op).
+    fn json_value(&mut self, v: &serde_json::Value) -> Result<M::Value, M::Error>;
+    /// A value as JSON when it is one (a built-in text op's inputs); `None` for anything else.
+    fn to_json(&mut self, v: &M::Value) -> Option<serde_json::Value>;
     /// A value's text, when it is one (a branch's `anchor`).
     fn text_of(&mut self, v: &M::Value) -> Option<String>;
     /// A loop's `until` given as a callable of the host (constant `c`) over the loop's variables.

@@ -19,6 +19,7 @@ mod reach;
 mod refs;
 mod scopes;
 mod streams;
+mod textops;
 mod upstream;
 
 use edges::EdgeLists;
