@@ -267,3 +267,17 @@ async def test_with_errors_continue_the_last_failure_is_listed():
     assert out["z"] == 1
     [err] = out["$errors"]
     assert "failed after 2 attempts" in str(err)
+
+
+async def test_a_timeout_is_retried_whatever_retry_on_lists():
+    attempts = []
+
+    @op(timeout=0.05, retries=1, backoff=0.001, retry_on=KeyError)
+    async def slow_once(x):
+        attempts.append(x)
+        if len(attempts) == 1:
+            await asyncio.sleep(T)
+        return {"y": x}
+
+    assert (await asyncio.wait_for(Operon(one_op_graph(slow_once)).run({"x": 3}), T))["y"] == 3
+    assert len(attempts) == 2

@@ -231,8 +231,8 @@ def op(
       ``retry_on=(ExcType, ...)`` retries only those exceptions (others fail at once). The
       last failure is an :class:`~operonx.errors.OpError` saying how many attempts ran, with
       the last exception as its ``__cause__``.
-    - ``timeout=s``: an attempt still running after ``s`` seconds fails (and is retried like
-      any failure): an ``async def`` op's task is cancelled; a ``bound="cpu"`` op's result is
+    - ``timeout=s``: an attempt still running after ``s`` seconds fails (and is retried while
+      retries are left, whatever ``retry_on`` lists): an ``async def`` op's task is cancelled; a ``bound="cpu"`` op's result is
       abandoned (its worker thread finishes the call). A sync op running inline cannot be
       stopped: ``timeout=`` on one is refused when the engine is built (use ``bound="cpu"``).
       Generators take ``delay`` only (their items reach consumers as they come, so a retry

@@ -276,7 +276,19 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
     }
 
     fn is_instance(&mut self, e: &PyErr, class: ConstId) -> bool {
-        e.value(self.py).is_instance(self.eng.constant(class).bind(self.py)).unwrap_or(false)
+        let given = self.eng.constant(class).bind(self.py);
+        // an exported document names the type ("builtins.ValueError"): it is imported
+        let class = match given.extract::<String>() {
+            Ok(name) => match name.rsplit_once('.') {
+                Some((module, attr)) => match self.py.import(module).and_then(|m| m.getattr(attr)) {
+                    Ok(c) => c,
+                    Err(_) => return false,
+                },
+                None => return false,
+            },
+            Err(_) => given.clone(),
+        };
+        e.value(self.py).is_instance(&class).unwrap_or(false)
     }
 
     fn is_fatal(&mut self, e: &PyErr) -> bool {
