@@ -232,13 +232,13 @@ def op(
       last failure is an :class:`~operonx.errors.OpError` saying how many attempts ran, with
       the last exception as its ``__cause__``.
     - ``timeout=s``: an attempt still running after ``s`` seconds fails (and is retried while
-      retries are left, whatever ``retry_on`` lists): an ``async def`` op's task is cancelled; a ``bound="cpu"`` op's result is
-      abandoned (its worker thread finishes the call). A sync op running inline cannot be
+      retries are left, whatever ``retry_on`` lists): an ``async def`` op's task is cancelled;
+      a ``bound="cpu"`` op's result is abandoned (its worker thread finishes the call). A sync op running inline cannot be
       stopped: ``timeout=`` on one is refused when the engine is built (use ``bound="cpu"``).
       Generators take ``delay`` only (their items reach consumers as they come, so a retry
       would repeat them).
 
-    ``tracer`` is not implemented here: set it raises :class:`~operonx.errors.OperonUsageError`.
+    ``tracer`` is not implemented here: setting it raises :class:`~operonx.errors.OperonUsageError`.
 
     Typing: ``@op def f(x: int) -> dict[str, int]`` is an ``OpFunction`` of that signature. Type checkers
     see ``f.func`` (and ``__wrapped__``) as the function itself (``f.func(1)`` checks, ``f.func("a")``
