@@ -281,3 +281,26 @@ async def test_a_timeout_is_retried_whatever_retry_on_lists():
 
     assert (await asyncio.wait_for(Operon(one_op_graph(slow_once)).run({"x": 3}), T))["y"] == 3
     assert len(attempts) == 2
+
+
+async def test_retried_ops_of_every_kind_under_a_concurrency_cap():
+    flakies = {k: Flaky(1) for k in ("sync", "async", "cpu")}
+
+    @op
+    def join(a, b, c):
+        return {"s": a + b + c}
+
+    with GraphOp(name="g", concurrency=1) as g:
+        a = flaky_op("sync", flakies["sync"], retries=1, backoff=0.001)(x=PARENT["x"])
+        b = flaky_op("async", flakies["async"], retries=1, backoff=0.001)(x=PARENT["x"])
+        c = flaky_op("cpu", flakies["cpu"], retries=1, backoff=0.001)(x=PARENT["x"])
+        j = join(a=a["y"], b=b["y"], c=c["y"])
+        START >> [a, b, c] >> j >> END
+    handle = Operon(g).start({"x": 1})
+
+    async def drain():
+        return [f async for f in handle]
+
+    frames = await asyncio.wait_for(drain(), T)
+    assert [(f.op, f.data) for f in frames] == [("j", {"s": 6})]
+    assert {k: f.calls for k, f in flakies.items()} == {"sync": 2, "async": 2, "cpu": 2}
