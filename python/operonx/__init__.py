@@ -23,9 +23,10 @@ from operonx.engine import Operon
 from operonx.graph import END, START, GraphOp
 from operonx.handle import ExecutionHandle, Frame
 from operonx.middleware import Middleware
-from operonx.op import FuncOp, op
+from operonx.op import FuncOp, cache_info, clear_cache, op, set_cache_size
 from operonx.refs import PARENT
 from operonx.resources import ResourceHub, bootstrap
+from operonx.textops import ParserOp, PromptOp
 
 # `operonx.graph` is the module, callable as the @graph decorator (see graph._GraphModule); type checkers
 # are shown the decorator itself, which is what `from operonx import graph` is used as
@@ -36,5 +37,6 @@ else:
 
 __all__ = [
     "BranchOp", "END", "ExecutionHandle", "Frame", "FuncOp", "GraphOp", "Middleware", "Operon", "PARENT",
-    "ResourceHub", "START", "__version__", "bootstrap", "graph", "if_", "op",
+    "ParserOp", "PromptOp", "ResourceHub", "START", "__version__", "bootstrap", "cache_info", "clear_cache",
+    "graph", "if_", "op", "set_cache_size",
 ]

@@ -19,6 +19,9 @@ __all__ = [
     "ValidationResult",
     "_panic_for_tests",
     "check_until",
+    "set_cache_size",
+    "clear_cache",
+    "cache_info",
     "Engine",
     "Run",
     "RunState",
@@ -33,6 +36,15 @@ __all__ = [
 
 def _panic_for_tests(message: str) -> None:
     """Panics inside the engine's guard (tests check it surfaces as OperonError)."""
+
+def set_cache_size(size: int) -> None:
+    """Sets the most entries the process-wide op cache keeps (0 turns caching off)."""
+
+def clear_cache() -> None:
+    """Empties the process-wide op cache."""
+
+def cache_info() -> tuple[int, int]:
+    """``(entries, most entries kept)`` of the process-wide op cache."""
 
 def check_until(text: str) -> None:
     """Checks a loop's ``until`` text against the engine's grammar (the one the engine runs).

@@ -32,6 +32,7 @@ from operonx._authoring.functions import (
     read_source,
     refuse_unsupported,
 )
+from operonx._authoring.calls import cache_info, check_call_option, clear_cache, merged_calls, set_cache_size
 from operonx._authoring.code_node import CodeNode
 from operonx._authoring.nodes import current_get
 from operonx._authoring.options import setup
@@ -40,7 +41,9 @@ from operonx.refs import Ref
 from operonx import registry
 from operonx._authoring.resources import resource_parameters
 
-__all__ = ["op", "Bound", "OpFunction", "FuncOp", "declared_outputs"]
+__all__ = [
+    "op", "Bound", "OpFunction", "FuncOp", "declared_outputs", "set_cache_size", "clear_cache", "cache_info",
+]
 
 _UNPARSED: Any = object()
 
@@ -71,6 +74,10 @@ class OpFunction(Generic[P, R]):
         delay: float = 0,
         name: str | None = None,
         return_keys: Any = None,
+        retries: int | None = None,
+        backoff: float | None = None,
+        retry_on: Any = None,
+        timeout: float | None = None,
     ) -> None:
         if not callable(func) or isinstance(func, type):
             raise GraphTypeError(f"@op needs a function, got {func!r}")
@@ -79,9 +86,12 @@ class OpFunction(Generic[P, R]):
         self.is_gen = inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
         self.is_async = inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
         self.bound = check_bound(bound) if bound is not None else ("io" if self.is_async else "sync")
-        refuse_unsupported("cache", cache)
-        self.cache = cache
-        self.delay = check_delay(delay)
+        given = {"cache": cache, "delay": check_delay(delay), "retries": retries, "backoff": backoff,
+                 "retry_on": retry_on, "timeout": timeout}
+        #: the options of the op's calls that are on (``None``: a plain call)
+        self.calls = merged_calls(None, {k: check_call_option(k, v) for k, v in given.items()})
+        self.cache = bool(cache)
+        self.delay = given["delay"]
         self.name = check_name(name) if name is not None else None
         self.qualname: str = str(
             getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
@@ -131,7 +141,9 @@ class OpFunction(Generic[P, R]):
             self, *, name: str | Ref | None = None, inputs: Mapping[str, Any] | None = None,
             outputs: Mapping[str, Ref] | Ref | None = None, bound: Bound | Ref | None = None,
             cache: bool | Ref | None = None, delay: float | Ref | None = None,
-            return_keys: Sequence[str] | Ref | None = None, **kwargs: Any,
+            return_keys: Sequence[str] | Ref | None = None, retries: int | Ref | None = None,
+            backoff: float | Ref | None = None, retry_on: Any = None, timeout: float | Ref | None = None,
+            **kwargs: Any,
         ) -> FuncOp[P, R]: ...
     else:
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -179,13 +191,17 @@ class OpDecorator(Protocol):
 def op(
     func: Callable[P, R], /, *, bound: Bound | None = None, cache: bool = False, delay: float = 0,
     name: str | None = None, return_keys: Sequence[str] | None = None, executor: Literal["thread"] | None = None,
-    retries: None = None, timeout: None = None, tracer: None = None,
+    retries: int | None = None, backoff: float | None = None,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None, timeout: float | None = None,
+    tracer: None = None,
 ) -> OpFunction[P, R]: ...
 @overload
 def op(
     func: None = None, /, *, bound: Bound | None = None, cache: bool = False, delay: float = 0,
     name: str | None = None, return_keys: Sequence[str] | None = None, executor: Literal["thread"] | None = None,
-    retries: None = None, timeout: None = None, tracer: None = None,
+    retries: int | None = None, backoff: float | None = None,
+    retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None, timeout: float | None = None,
+    tracer: None = None,
 ) -> OpDecorator: ...
 
 
@@ -199,6 +215,8 @@ def op(
     return_keys: Any = None,
     executor: str | None = None,
     retries: int | None = None,
+    backoff: float | None = None,
+    retry_on: Any = None,
     timeout: float | None = None,
     tracer: Any = None,
 ) -> Any:
@@ -215,9 +233,26 @@ def op(
     A parameter annotated with :class:`~operonx.resources.Resource` (``llm: Resource["llm:gpt"]``) is
     not an input: the engine passes that resource's settings at each call (see :mod:`operonx.resources`).
 
-    ``cache``, ``delay``, ``retries``, ``timeout`` and ``tracer`` are not
-    implemented yet: switched on (``cache=True``, ``delay=0.5``...) they raise
-    :class:`~operonx.errors.OperonUsageError` rather than being ignored.
+    Options of the op's calls (also given per node, at the call inside a graph):
+
+    - ``cache=True``: outputs are kept in a process-wide LRU cache (see
+      :func:`operonx.set_cache_size`) keyed by the op's full name and the JSON of its
+      inputs; a hit returns a copy of them without calling the function.
+    - ``delay=s``: sleeps ``s`` seconds before each execution (each attempt).
+    - ``retries=N``: a failed attempt is retried up to ``N`` times after the first, waiting
+      ``backoff`` seconds (default 0.1) before the first retry and twice as long before each
+      later one (at most 60 s), each wait drawn at random from its upper half (jitter).
+      ``retry_on=(ExcType, ...)`` retries only those exceptions (others fail at once). The
+      last failure is an :class:`~operonx.errors.OpError` saying how many attempts ran, with
+      the last exception as its ``__cause__``.
+    - ``timeout=s``: an attempt still running after ``s`` seconds fails (and is retried while
+      retries are left, whatever ``retry_on`` lists): an ``async def`` op's task is cancelled;
+      a ``bound="cpu"`` op's result is abandoned (its worker thread finishes the call). A sync op running inline cannot be
+      stopped: ``timeout=`` on one is refused when the engine is built (use ``bound="cpu"``).
+      Generators take ``delay`` only (their items reach consumers as they come, so a retry
+      would repeat them).
+
+    ``tracer`` is not implemented here: setting it raises :class:`~operonx.errors.OperonUsageError`.
 
     Typing: ``@op def f(x: int) -> dict[str, int]`` is an ``OpFunction`` of that signature. Type checkers
     see ``f.func`` (and ``__wrapped__``) as the function itself (``f.func(1)`` checks, ``f.func("a")``
@@ -230,8 +265,7 @@ def op(
     graph is built). A call with positional arguments is an error (inside a graph inputs are bound by keyword;
     outside one an op cannot be called): call the plain function as ``f.func(...)``.
     """
-    for option, value in (("retries", retries), ("timeout", timeout), ("tracer", tracer)):
-        refuse_unsupported(option, value)
+    refuse_unsupported("tracer", tracer)
     if executor is not None:
         if executor != "thread":
             raise OperonUsageError(
@@ -241,11 +275,11 @@ def op(
             bound = "cpu"
     if isinstance(func, OpFunction):
         func = func.func
+    opts = {"bound": bound, "cache": cache, "delay": delay, "name": name, "return_keys": return_keys,
+            "retries": retries, "backoff": backoff, "retry_on": retry_on, "timeout": timeout}
     if func is None:
-        return lambda f: op(
-            f, bound=bound, cache=cache, delay=delay, name=name, return_keys=return_keys
-        )
-    return OpFunction(func, bound=bound, cache=cache, delay=delay, name=name, return_keys=return_keys)
+        return lambda f: OpFunction(f.func if isinstance(f, OpFunction) else f, **opts)
+    return OpFunction(func, **opts)
 
 
 _specs: "weakref.WeakKeyDictionary[Callable, OpFunction]" = weakref.WeakKeyDictionary()
@@ -334,23 +368,33 @@ class FuncOp(CodeNode, Generic[P, R]):
         self.xset_("bound", check_bound(value))
 
     @property
-    def cache(self) -> Any:
-        """True when results are cached by the op's inputs."""
-        return self.xget_("cache", self.spec_.cache)
+    def cache(self) -> bool:
+        """True when results are cached by the op's full name and inputs."""
+        return bool(self.calls_().get("cache"))
 
     @cache.setter
-    def cache(self, value: Any) -> None:
-        refuse_unsupported("cache", value)
-        self.xset_("cache", value)
+    def cache(self, value: bool) -> None:
+        self.set_calls_({"cache": check_call_option("cache", value)})
 
     @property
     def delay(self) -> float:
         """Seconds slept before each execution (0: none)."""
-        return self.xget_("delay", self.spec_.delay)
+        return self.calls_().get("delay", 0)
 
     @delay.setter
     def delay(self, value: float) -> None:
-        self.xset_("delay", check_delay(value))
+        self.set_calls_({"delay": check_call_option("delay", check_delay(value))})
+
+    @property
+    def retries(self) -> int:
+        """Attempts made after a failed first one (0: none)."""
+        return self.calls_().get("retries", 0)
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds an attempt may take (``None``: no limit)."""
+        return self.calls_().get("timeout")
 
 
 _new = object.__new__
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from operonx._authoring.calls import merged_calls
 from operonx._authoring.nodes import OpNode, Param, output_params
 from operonx._authoring.options import push, unknown
 from operonx._authoring.scopes import check_scope, refs_in
@@ -29,6 +30,17 @@ class CodeNode(OpNode):
             if rk is not None:
                 return rk
         return self.spec_.outputs
+
+    def calls_(self) -> dict:
+        """The options of the op's calls that are on: the call's, else the function's."""
+        x = self.x_
+        if x is not None and "calls" in x:
+            return x["calls"] or {}
+        return self.spec_.calls or {}
+
+    def set_calls_(self, given: dict) -> None:
+        """Sets options of the op's calls (checked values; ``None`` turns one off)."""
+        self.xset_("calls", merged_calls(self.calls_(), given))
 
     @property
     def return_keys(self) -> tuple[str, ...] | None:

@@ -106,23 +106,18 @@ def check_bound(bound: Any) -> str:
 def check_delay(delay: Any) -> float:
     if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
         raise GraphError(f"delay must be a number of seconds >= 0, got {delay!r}")
-    refuse_unsupported("delay", delay)
     return delay
 
 
 #: op options this version accepts only switched off, with what they would do
 UNSUPPORTED = {
-    "cache": "caching results by the op's inputs",
-    "delay": "sleeping before each execution",
-    "retries": "retrying a failed op",
-    "timeout": "a time limit per execution",
     "tracer": "tracing",
 }
 
 
 def refuse_unsupported(option: str, value: Any) -> None:
     """Raise :class:`OperonUsageError` when an option the engine does not implement yet is switched
-    on (``cache=True``, ``delay=0.5``, ``retries=3``...): accepting it would silently do nothing."""
+    on (``tracer=...``): accepting it would silently do nothing."""
     if value is None or value is False or (type(value) in (int, float) and value == 0):
         return
     raise OperonUsageError(

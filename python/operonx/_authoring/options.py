@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from operonx._authoring.functions import check_bound, check_delay, check_keys, refuse_unsupported
+from operonx._authoring.calls import CALL_OPTIONS, check_call_option
+from operonx._authoring.functions import check_bound, check_delay, check_keys
 from operonx._authoring.naming import check_name
 from operonx._authoring.nodes import OpNode, Terminal
 from operonx._authoring.scopes import bad_input, check_scope
@@ -16,7 +17,7 @@ __all__ = [
     "NOT_VALUES", "OPTIONS", "bad_value", "bind_inputs", "options", "parent_var", "push", "setup", "unknown",
 ]
 
-OPTIONS = frozenset({"name", "inputs", "outputs", "bound", "cache", "return_keys", "delay"})
+OPTIONS = frozenset({"name", "inputs", "outputs", "bound", "return_keys", *CALL_OPTIONS})
 #: builder objects that cannot be an input's value
 NOT_VALUES = (OpNode, ParentType, Terminal)
 
@@ -97,11 +98,11 @@ def options(node: Any, spec: Any, extra: list) -> None:
             kws.append((k, v))
     if opts.get("bound") is not None:
         node.xset_("bound", check_bound(opts["bound"]))
-    if "cache" in opts:
-        refuse_unsupported("cache", opts["cache"])
-        node.xset_("cache", opts["cache"])
-    if opts.get("delay") is not None:
-        node.xset_("delay", check_delay(opts["delay"]))
+    calls = {k: check_call_option(k, opts[k]) for k in CALL_OPTIONS if k in opts}
+    if calls:
+        if "delay" in calls:
+            check_delay(opts["delay"])
+        node.set_calls_(calls)
     if opts.get("return_keys") is not None:
         node.xset_("rkeys", check_keys(opts["return_keys"]))
     bind = node.bind_

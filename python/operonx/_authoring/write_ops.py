@@ -20,6 +20,7 @@ __all__ = [
     "any_of",
     "binding",
     "branch_op",
+    "calls_text",
     "code_op",
     "edges_text",
     "fixed_outputs",
@@ -136,10 +137,12 @@ def code_op(w: Any, node: Any, wired_to_end: bool, sd: tuple) -> str:
     else:
         inputs_txt = all_unbound
     x = node.x_
+    calls = spec.calls
     if x is None:
         enabled = "true"
         omap = None
     else:
+        calls = x.get("calls", calls)
         bound = x.get("bound", bound)
         enabled = "true" if x.get("enabled", True) else "false"
         omap = x.get("omap")
@@ -162,8 +165,20 @@ def code_op(w: Any, node: Any, wired_to_end: bool, sd: tuple) -> str:
     return (
         f'"{name}":{{"type":"code","name":"{name}","full_name":"{node.full_name}",{static[0]},'
         f'"bound":"{bound}",{static[1]},"enabled":{enabled},"inputs":{{{inputs_txt}}},'
-        f'"outputs":{{{outs_txt}}},"forward_all":{forward_all},"callable":{call}}}'
+        f'"outputs":{{{outs_txt}}},"forward_all":{forward_all},"callable":{call}'
+        f'{calls_text(w, calls) if calls else ""}}}'
     )
+
+
+def calls_text(w: Any, calls: dict) -> str:
+    """The options of an op's calls that are on, as keys of its document (``,"retries":2,...``)."""
+    parts = [""]
+    for k, v in calls.items():
+        if k == "retry_on":
+            parts.append('"retry_on":[' + ",".join([w.type_host(t) for t in v]) + "]")
+        else:
+            parts.append(f'"{k}":{"true" if v is True else repr(v)}')
+    return ",".join(parts)
 
 
 def mapped_outputs(w: Any, omap: dict, outs: Any) -> str:

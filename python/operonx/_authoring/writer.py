@@ -134,6 +134,7 @@ class Writer:
     # a transform's function and a loop's callable until: one host slot per object
     fn_host = shared
     until_host = shared
+    type_host = shared  # an exception type of an op's retry_on
 
     def arg(self, v: Any) -> str:
         if isinstance(v, Ref):
@@ -242,8 +243,8 @@ class Writer:
             elif kind == "graph":
                 nested = node
                 break
-            else:
-                raise NotImplementedError(f"op {node.full_name!r}: type {node.type!r} cannot be exported yet")
+            else:  # a node that writes its own part (parser, prompt)
+                append(node.write_(self, name in exits))
         f.ops = n
         return nested
 
@@ -338,6 +339,9 @@ class _ExportWriter(Writer):
 
     def until_host(self, v: Any) -> str:
         return self.host(_Shown({"callable": _callable_name(v)}))
+
+    def type_host(self, v: Any) -> str:
+        return self.host(_Shown(f"{v.__module__}.{v.__qualname__}"))  # type: ignore[arg-type]
 
 
 def _render(doc: dict, hosts: list) -> dict:

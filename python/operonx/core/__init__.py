@@ -14,8 +14,9 @@ from operonx.middleware import Middleware
 from operonx.op import FuncOp, op
 from operonx.refs import PARENT, Ref
 from operonx.resources import ResourceHub
+from operonx.textops import ParserOp, PromptOp
 
 __all__ = [
     "GraphOp", "op", "graph", "FuncOp", "BranchOp", "START", "END", "PARENT", "Ref", "Operon", "Middleware",
-    "ResourceHub",
+    "ParserOp", "PromptOp", "ResourceHub",
 ]

@@ -44,6 +44,7 @@ pub mod plan;
 pub mod resources;
 pub mod run;
 pub mod scheduler;
+pub mod textops;
 pub mod trace;
 pub mod value;
 

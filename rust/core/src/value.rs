@@ -11,7 +11,8 @@ use crate::graph::TransformKind;
 use crate::plan::{Builtin, Const, LoopPlan, Plan, Until};
 
 /// The constants of a plan that a graph run from Rust cannot hold: host objects, and whole numbers
-/// beyond 64 bits in a loop's `until` (each named with its loop).
+/// beyond 64 bits in a loop's `until` (each named with its loop), and options of op calls (cache, delay,
+/// retries, timeout), which the Rust drivers do not make.
 pub fn unsupported_constants(plan: &Plan) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Some(c) = plan.consts.iter().find(|c| matches!(c, Const::Host(_))) {
@@ -36,6 +37,14 @@ pub fn unsupported_constants(plan: &Plan) -> Vec<Problem> {
                 problems.push(Problem::new("unsupported", message).op(&op.name));
             }
         }
+    }
+    for op in plan.ops.iter().filter(|o| o.calls.is_some()) {
+        let message = format!(
+            "op '{}' has cache, delay, retries or timeout, which a graph run from Rust does not support yet \
+             (the Python package runs them)",
+            op.full_name
+        );
+        problems.push(Problem::new("unsupported", message).op(&op.name));
     }
     problems
 }

@@ -237,10 +237,17 @@ fn published_settings_this_engine_cannot_honour_are_refused_by_name() {
         let key = key.to_string();
         malformed(edited("chain.published.json", move |d| d["ops"]["add_one"][&key] = value))
     };
-    for (key, value) in [("cache", json!(true)), ("delay", json!(0.5)), ("resource", json!("gpt")), ("batch_mode", json!(true))]
-    {
+    for (key, value) in [("cache", json!("cache.bin")), ("resource", json!("gpt")), ("batch_mode", json!(true))] {
         let m = on_add_one(key, value);
         assert!(m.contains(&format!("\"{key}\"")) && m.contains("ops.add_one"), "{m}");
+    }
+    // A cache or a delay is read (the Python package runs them); a graph run from Rust refuses it.
+    for (key, value) in [("cache", json!(true)), ("delay", json!(0.5))] {
+        let key = key.to_string();
+        let found = problems(edited("chain.published.json", move |d| d["ops"]["add_one"][&key] = value));
+        assert!(found.iter().any(|(c, op, m)| c == "unsupported"
+            && op.as_deref() == Some("add_one")
+            && m.contains("cache, delay, retries or timeout")), "{found:?}");
     }
     let m = on_add_one("shiny", json!(1));
     assert!(m.contains("unknown field `shiny`") && m.contains("ops.add_one"), "{m}");

@@ -43,6 +43,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     m.add_function(wrap_pyfunction!(_panic_for_tests, m)?)?;
     m.add_function(wrap_pyfunction!(until::check_until, m)?)?;
+    m.add_function(wrap_pyfunction!(driver::cache::set_cache_size, m)?)?;
+    m.add_function(wrap_pyfunction!(driver::cache::clear_cache, m)?)?;
+    m.add_function(wrap_pyfunction!(driver::cache::cache_info, m)?)?;
     m.add_class::<engine::PyEngine>()?;
     m.add_class::<log::LevelCache>()?;
     m.add_class::<driver::PyRun>()?;

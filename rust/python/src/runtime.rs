@@ -248,6 +248,14 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         PyString::new(self.py, s).into_any().unbind()
     }
 
+    fn json_value(&mut self, v: &serde_json::Value) -> PyResult<Py<PyAny>> {
+        crate::value::json_to_py(self.py, v).map(Bound::unbind)
+    }
+
+    fn to_json(&mut self, v: &Py<PyAny>) -> Option<serde_json::Value> {
+        crate::value::py_to_json(v.bind(self.py), 0)
+    }
+
     fn text_of(&mut self, v: &Py<PyAny>) -> Option<String> {
         v.bind(self.py).extract::<String>().ok()
     }
@@ -265,6 +273,22 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
 
     fn describe(&mut self, e: &PyErr) -> String {
         format!("{}: {}", e.get_type(self.py).name().map(|n| n.to_string()).unwrap_or_default(), e.value(self.py))
+    }
+
+    fn is_instance(&mut self, e: &PyErr, class: ConstId) -> bool {
+        let given = self.eng.constant(class).bind(self.py);
+        // an exported document names the type ("builtins.ValueError"): it is imported
+        let class = match given.extract::<String>() {
+            Ok(name) => match name.rsplit_once('.') {
+                Some((module, attr)) => match self.py.import(module).and_then(|m| m.getattr(attr)) {
+                    Ok(c) => c,
+                    Err(_) => return false,
+                },
+                None => return false,
+            },
+            Err(_) => given.clone(),
+        };
+        e.value(self.py).is_instance(&class).unwrap_or(false)
     }
 
     fn is_fatal(&mut self, e: &PyErr) -> bool {

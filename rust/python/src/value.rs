@@ -37,6 +37,36 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>
     })
 }
 
+/// A Python value as JSON when it is one: `None`, `bool`, `int` (64 bits), `float` (finite), `str`,
+/// lists and tuples of them, dicts of them with `str` keys; `None` for anything else.
+pub fn py_to_json(v: &Bound<'_, PyAny>, depth: u32) -> Option<Value> {
+    use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+    if depth > 256 {
+        return None;
+    }
+    if v.is_none() {
+        Some(Value::Null)
+    } else if let Ok(b) = v.cast::<PyBool>() {
+        Some(Value::Bool(b.is_true()))
+    } else if v.cast::<PyInt>().is_ok() {
+        v.extract::<i64>().ok().map(Value::from).or_else(|| v.extract::<u64>().ok().map(Value::from))
+    } else if let Ok(f) = v.cast::<PyFloat>() {
+        serde_json::Number::from_f64(f.value()).map(Value::Number)
+    } else if let Ok(s) = v.cast::<PyString>() {
+        s.to_str().ok().map(|s| Value::String(s.to_string()))
+    } else if let Ok(d) = v.cast::<PyDict>() {
+        let mut map = serde_json::Map::new();
+        for (k, item) in d.iter() {
+            map.insert(k.cast::<PyString>().ok()?.to_str().ok()?.to_string(), py_to_json(&item, depth + 1)?);
+        }
+        Some(Value::Object(map))
+    } else if v.cast::<PyList>().is_ok() || v.cast::<PyTuple>().is_ok() {
+        v.try_iter().ok()?.map(|i| i.ok().and_then(|i| py_to_json(&i, depth + 1))).collect::<Option<Vec<_>>>().map(Value::Array)
+    } else {
+        None
+    }
+}
+
 /// Converts a whole number given by its decimal digits (a constant beyond 64 bits) into a Python `int`,
 /// exactly. The digits go through bytes, so Python's limit on converting long digit strings never applies.
 pub fn int_to_py<'py>(py: Python<'py>, digits: &str) -> PyResult<Bound<'py, PyAny>> {

@@ -10,6 +10,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use super::calls::{CallsDoc, DEFAULT_BACKOFF};
 use super::refs::RefDoc;
 use super::values::bounded;
 use super::wire::{EdgeWire, GraphWire};
@@ -130,6 +131,14 @@ pub struct OpDoc {
     pub graph: Option<Box<GraphDoc>>,
     /// Makes a nested graph a loop.
     pub loop_config: Option<LoopDoc>,
+    /// How the op's calls are made: cache, delay, retries, timeout (all off by default).
+    pub calls: CallsDoc,
+    /// A parser op's text format: `json`, `xml` or `yaml`.
+    pub format: Option<String>,
+    /// A parser op's fields: `"a.b: int"`, ...
+    pub extract: Option<Vec<String>>,
+    /// A prompt op's template: role → text with `{variable}`s.
+    pub template: Option<Value>,
 }
 
 impl Drop for OpDoc {

@@ -1,8 +1,8 @@
 //! The document as written, in either form, and its translation into [`GraphDoc`] / [`OpDoc`].
 //!
 //! Every key either form may hold is listed here; any other key is refused (naming it), and so is a
-//! key of the published form whose meaning this engine does not have (`cache`, `delay`, a provider
-//! op's settings, lookback edges). Keys that change nothing in what runs (`python_callable`,
+//! key of the published form whose meaning this engine does not have (a provider
+//! op's settings, a graph's own `cache` or `delay`, lookback edges). Keys that change nothing in what runs (`python_callable`,
 //! `verbose`, `description`, `stream_initial_ready`, a ref's `is_output`) are read and dropped.
 
 use serde::de::IgnoredAny;

@@ -5,6 +5,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::calls::{CallsDoc, Written};
 use super::schema::{CaseDoc, EdgeDoc, GraphDoc, LoopDoc, OpDoc, Ordered, ParamDoc};
 use super::values::bounded_opt;
 use super::wire::{one_loop, refuse_unsupported, Body, Links, PublishedLoop};
@@ -81,6 +82,20 @@ pub(super) struct OpWire {
     cache: Option<Value>,
     #[serde(default, deserialize_with = "bounded_opt")]
     delay: Option<Value>,
+    #[serde(default)]
+    format: Option<String>,
+    #[serde(default)]
+    extract: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "bounded_opt")]
+    template: Option<Value>,
+    #[serde(default, deserialize_with = "bounded_opt")]
+    retries: Option<Value>,
+    #[serde(default, deserialize_with = "bounded_opt")]
+    backoff: Option<Value>,
+    #[serde(default, deserialize_with = "bounded_opt")]
+    retry_on: Option<Value>,
+    #[serde(default, deserialize_with = "bounded_opt")]
+    timeout: Option<Value>,
     #[serde(default, deserialize_with = "bounded_opt")]
     resource: Option<Value>,
     #[serde(default, deserialize_with = "bounded_opt")]
@@ -143,8 +158,6 @@ impl TryFrom<OpWire> for OpDoc {
         refuse_unsupported(
             &|| w.label(),
             &[
-                ("cache", &w.cache),
-                ("delay", &w.delay),
                 ("resource", &w.resource),
                 ("ratios", &w.ratios),
                 ("fallback", &w.fallback),
@@ -156,6 +169,18 @@ impl TryFrom<OpWire> for OpDoc {
                 ("outputs_map", &w.outputs_map),
             ],
         )?;
+        let written = Written {
+            cache: w.cache.take(),
+            delay: w.delay.take(),
+            retries: w.retries.take(),
+            backoff: w.backoff.take(),
+            retry_on: w.retry_on.take(),
+            timeout: w.timeout.take(),
+        };
+        let calls = CallsDoc::read(&|| w.label(), written)?;
+        if w.kind == "parser" {
+            published_parser(&mut w);
+        }
         let is_graph = w.kind == "graph";
         let body = w.take_body();
         let loops = (w.loop_doc.take(), w.loop_config.take());
@@ -197,6 +222,29 @@ impl TryFrom<OpWire> for OpDoc {
             candidates: w.candidates.take(),
             graph,
             loop_config,
+            calls,
+            format: w.format.take(),
+            extract: w.extract.take(),
+            template: w.template.take(),
         })
+    }
+}
+
+/// A published parser op gives its format and fields as literal inputs `mode` and `schema`: they
+/// become its `format` and `extract` (when it has none of its own), and leave its inputs.
+fn published_parser(w: &mut OpWire) {
+    let take = |w: &mut OpWire, key: &str| -> Option<Value> {
+        let i = w.inputs.0.iter().position(|(k, p)| k == key && p.reference.is_none() && p.refs.is_empty())?;
+        Some(w.inputs.0.remove(i).1.literal)
+    };
+    if w.format.is_none() {
+        if let Some(Value::String(mode)) = take(w, "mode") {
+            w.format = Some(mode);
+        }
+    }
+    if w.extract.is_none() {
+        if let Some(Value::Array(schema)) = take(w, "schema") {
+            w.extract = Some(schema.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect());
+        }
     }
 }

@@ -222,6 +222,14 @@ impl Runtime<Json> for JsonRuntime<'_> {
         Value::String(s.to_string())
     }
 
+    fn json_value(&mut self, v: &Value) -> Result<Value, String> {
+        Ok(v.clone())
+    }
+
+    fn to_json(&mut self, v: &Value) -> Option<Value> {
+        Some(v.clone())
+    }
+
     fn text_of(&mut self, v: &Value) -> Option<String> {
         v.as_str().map(str::to_string)
     }

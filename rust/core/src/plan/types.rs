@@ -48,13 +48,23 @@ pub enum OpKind {
     /// The end of one iteration of a loop: decides whether another one runs. It runs in the
     /// iteration's context once every op there has settled, and finishes in the loop's own.
     LoopExit,
+    /// An op whose outputs the engine computes from its inputs (a parser, a prompt).
+    Transform,
 }
 
 impl OpKind {
     /// True for ops the engine runs itself (no host function).
     #[inline]
     pub fn is_builtin(self) -> bool {
-        matches!(self, OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit | OpKind::LoopEnter | OpKind::LoopExit)
+        matches!(
+            self,
+            OpKind::Branch
+                | OpKind::GraphEnter
+                | OpKind::GraphExit
+                | OpKind::LoopEnter
+                | OpKind::LoopExit
+                | OpKind::Transform
+        )
     }
 }
 
@@ -88,6 +98,10 @@ pub enum Builtin {
     Exit(Vec<(OpId, Forward)>),
     /// The end of a loop's iteration.
     Loop(LoopPlan),
+    /// A parser op: text into fields.
+    Parser(Box<crate::textops::parser::ParserSpec>),
+    /// A prompt op: a template into chat messages.
+    Prompt(Box<crate::textops::prompt::PromptSpec>),
 }
 
 /// How a loop decides to stop.
@@ -258,6 +272,8 @@ pub struct OpPlan {
     pub item_cap: Option<u32>,
     /// What a built-in op does.
     pub builtin: Builtin,
+    /// How its calls are made (delay, retries, timeout, cache); `None` for a plain call.
+    pub calls: Option<Box<super::CallPolicy>>,
 }
 
 impl OpPlan {
@@ -373,8 +389,9 @@ impl Plan {
         self.ops.iter().position(|o| o.full_name == name || o.name == name).map(|i| i as OpId)
     }
 
-    /// True when some op needs an event loop or a worker thread.
+    /// True when some op needs an event loop or a worker thread (or waits for a timer: a delay, a
+    /// retry, a time limit).
     pub fn has_async(&self) -> bool {
-        self.ops.iter().any(|o| !matches!(o.kind, OpKind::Sync))
+        self.ops.iter().any(|o| !matches!(o.kind, OpKind::Sync) || o.calls.as_ref().is_some_and(|c| c.needs_timer()))
     }
 }

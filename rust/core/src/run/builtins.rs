@@ -38,6 +38,10 @@ impl<M: Model> Run<M> {
             self.start_iteration(rt, op, ctx, 0, vars);
             return Ok(());
         }
+        if let Some(out) = self.text_outputs(rt, &p.builtin, &record) {
+            self.complete(rt, op, ctx, out);
+            return Ok(());
+        }
         match &p.builtin {
             Builtin::Exit(sources) => self.gather(rt, op, ctx, sources, &mut record).map_err(OpFailure::Raised)?,
             Builtin::Branch { cases, default, .. } => return self.branch(rt, op, ctx, cases, *default, record),

@@ -22,6 +22,11 @@ pub enum OpFailure<E> {
     Until(String, Option<E>),
     /// The op panicked (Rust ops): the panic's message.
     Panicked(String),
+    /// An attempt ran longer than the op's `timeout` (seconds): it was cancelled or its result
+    /// abandoned.
+    TimedOut(f64),
+    /// The last of `n` attempts failed (`retries=`): how.
+    Attempts(u32, Box<OpFailure<E>>),
 }
 
 impl<E> OpFailure<E> {
@@ -30,11 +35,11 @@ impl<E> OpFailure<E> {
     pub fn into_error(
         self,
         plan: &Plan,
-        op: crate::plan::OpId,
+        op_id: crate::plan::OpId,
         path: &Path,
         describe: impl FnOnce(&E) -> String,
     ) -> (OperonError, Option<E>) {
-        let p = &plan.ops[op as usize];
+        let p = &plan.ops[op_id as usize];
         let (graph, op, context) = (plan.name.clone(), p.full_name.clone(), render(path));
         let failed = |message: String| OperonError::OpFailed {
             graph: graph.clone(),
@@ -54,7 +59,22 @@ impl<E> OpFailure<E> {
             OpFailure::Input(input, e) => {
                 (failed(format!("evaluating input '{input}' raised {}", describe(&e))), Some(e))
             }
+            OpFailure::TimedOut(seconds) => (failed(format!("timed out after {seconds} s")), None),
+            OpFailure::Attempts(n, last) => {
+                let (error, cause) = last.into_error(plan, op_id, path, describe);
+                (attempts_error(error, n), cause)
+            }
         }
+    }
+}
+
+/// `error`, the failure of the last of `n` attempts, saying how many ran.
+fn attempts_error(error: OperonError, n: u32) -> OperonError {
+    match error {
+        OperonError::OpFailed { graph, op, context, message } => {
+            OperonError::OpFailed { graph, op, context, message: format!("failed after {n} attempts; the last: {message}") }
+        }
+        other => other,
     }
 }
 

@@ -9,7 +9,9 @@
 //! The layer is generic over a driver's value model: a [`Model`] names the types (a Python object,
 //! a JSON value...) and a [`Runtime`] implements the few operations the semantics need on them.
 
+pub mod attempts;
 pub mod buffer;
+pub mod cache;
 pub mod cancel;
 pub mod eval;
 pub mod facts;
@@ -24,7 +26,10 @@ mod prepare;
 mod record;
 mod scope;
 mod step;
+mod textops;
 
+pub use attempts::Retry;
+pub use cache::{OpCache, DEFAULT_CACHE_SIZE};
 pub use cancel::CancelToken;
 pub use eval::{
     absent_variable, choose_branch, eval_ref, eval_until, resolve_input, suggest_key, Host, Resolved, UntilError,
@@ -162,6 +167,10 @@ pub trait Runtime<M: Model> {
     fn op_name(&mut self, op: OpId) -> M::Value;
     /// A text as a value (a branch's `matched`).
     fn text(&mut self, s: &str) -> M::Value;
+    /// A JSON value as a value (the outputs of a built-in text op).
+    fn json_value(&mut self, v: &serde_json::Value) -> Result<M::Value, M::Error>;
+    /// A value as JSON when it is one (a built-in text op's inputs); `None` for anything else.
+    fn to_json(&mut self, v: &M::Value) -> Option<serde_json::Value>;
     /// A value's text, when it is one (a branch's `anchor`).
     fn text_of(&mut self, v: &M::Value) -> Option<String>;
     /// A loop's `until` given as a callable of the host (constant `c`) over the loop's variables.
@@ -169,6 +178,12 @@ pub trait Runtime<M: Model> {
     fn until_callable(&mut self, c: ConstId, vars: &M::Value) -> Result<bool, (String, M::Error)>;
     /// An error in words: its type and message (`"ValueError: boom"`).
     fn describe(&mut self, e: &M::Error) -> String;
+    /// True when error `e` is of the error type the plan's constant `class` holds (one of an op's
+    /// `retry_on` types). A runtime whose errors have no types says no.
+    fn is_instance(&mut self, e: &M::Error, class: ConstId) -> bool {
+        let _ = (e, class);
+        false
+    }
     /// True for an error that must end the run as it is, never wrapped nor listed (Python's
     /// `KeyboardInterrupt`, `SystemExit`, `CancelledError`).
     fn is_fatal(&mut self, e: &M::Error) -> bool;

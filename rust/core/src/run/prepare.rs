@@ -62,7 +62,7 @@ impl<M: Model> Run<M> {
             self.input_failed(rt, op, ctx, args, failure);
             return false;
         }
-        if kind == OpKind::Branch {
+        if matches!(kind, OpKind::Branch | OpKind::Transform) {
             self.op_runs += 1;
         }
         let done =

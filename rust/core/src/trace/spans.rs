@@ -124,5 +124,7 @@ fn describe(failure: &OpFailure<String>) -> String {
         OpFailure::Input(input, e) => format!("evaluating input '{input}' raised {e}"),
         OpFailure::Until(message, None) => message.clone(),
         OpFailure::Until(message, Some(e)) => format!("{message}: {e}"),
+        OpFailure::TimedOut(seconds) => format!("timed out after {seconds} s"),
+        OpFailure::Attempts(n, last) => format!("failed after {n} attempts; the last: {}", describe(last)),
     }
 }

@@ -98,6 +98,9 @@ pub(super) fn launch_waiting(run: &Bound<'_, PyRun>, next: Option<(OpId, CtxId)>
             }
         }
     };
+    if eng.plan().ops[op as usize].calls.is_some() {
+        return super::attempts::started(run, op, ctx, args);
+    }
     launch(run, op, ctx, args)
 }
 

@@ -29,6 +29,8 @@ use crate::compiled::Compiled;
 use crate::errors::{to_pyerr, usage_error};
 use crate::runtime::{PyModel, PyRuntime};
 
+mod attempts;
+pub(crate) mod cache;
 mod callbacks;
 mod generators;
 mod outcome;

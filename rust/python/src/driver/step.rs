@@ -87,7 +87,13 @@ pub(crate) fn drive(run: &Bound<'_, PyRun>) -> PyResult<()> {
             core.release(py);
             continue;
         }
-        match eng.plan().ops[op as usize].kind {
+        let p = &eng.plan().ops[op as usize];
+        if p.calls.is_some() {
+            drop(core);
+            super::attempts::begin(run, op, ctx, std::mem::take(&mut args))?;
+            continue;
+        }
+        match p.kind {
             OpKind::Sync => {
                 // The lock stays held through the call: an op that calls back into its own run
                 // gets a UsageError (a cancel is recorded and applied at the next step).
@@ -127,7 +133,7 @@ fn release_args(py: Python<'_>, args: &mut Args) {
 }
 
 impl RunCore {
-    fn start_generator(
+    pub(super) fn start_generator(
         &mut self,
         py: Python<'_>,
         eng: &Compiled,

@@ -12,12 +12,14 @@ use crate::graph::EdgeOrigin;
 use crate::plan::types::{Const, Edge, Forward, OpId, OpPlan, Plan, VarId};
 
 mod adjacency;
+mod calls;
 mod edges;
 mod ops;
 mod reach;
 mod refs;
 mod scopes;
 mod streams;
+mod textops;
 mod upstream;
 
 use edges::EdgeLists;

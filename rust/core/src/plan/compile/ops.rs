@@ -42,9 +42,15 @@ impl<'d> Compiler<'d> {
                 None => Builtin::Exit(Vec::new()),
             },
             Role::Op(op) if kind == OpKind::Branch => self.branch(scope, id, name, op),
+            Role::Op(op) if kind == OpKind::Transform => self.textop(name, op),
             _ => Builtin::None,
         };
+        let forward = if kind == OpKind::Transform { self.parser_forward(&builtin, forward) } else { forward };
         let callable = if kind.is_builtin() { None } else { op.callable.as_ref().map(|c| self.constant(c)) };
+        let calls = match role {
+            Role::Op(op) | Role::Enter(op) => self.calls(name, op, kind),
+            _ => None,
+        };
         OpPlan {
             name: name.to_string(),
             full_name,
@@ -57,6 +63,7 @@ impl<'d> Compiler<'d> {
             depth: 0,
             item_cap: None,
             builtin,
+            calls,
         }
     }
 
@@ -106,6 +113,7 @@ impl<'d> Compiler<'d> {
             depth: 0,
             item_cap: None,
             builtin,
+            calls: None,
         }
     }
 
@@ -113,6 +121,7 @@ impl<'d> Compiler<'d> {
         match op.kind.as_str() {
             "code" => {}
             "branch" => return OpKind::Branch,
+            "parser" | "prompt" => return OpKind::Transform,
             other => {
                 self.problem(
                     Problem::new(
