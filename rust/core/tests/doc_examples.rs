@@ -26,6 +26,8 @@ use syn::{Attribute, ImplItem, Item, TraitItem, UseTree, Visibility};
 
 /// One module of the crate: its items (after `cfg`), its parent and its children.
 struct Module {
+    /// The file the module is written in (its parent's, for an inline module).
+    file: PathBuf,
     parent: Option<usize>,
     items: Vec<Item>,
     children: BTreeMap<String, usize>,
@@ -87,18 +89,25 @@ fn hidden(attrs: &[Attribute]) -> bool {
     })
 }
 
-/// The doc comment of an item, its lines joined.
-fn docs(attrs: &[Attribute]) -> String {
+/// The doc comment of an item written in `file`, its lines joined: `///` lines and
+/// `#[doc = include_str!("...")]` files (read relative to `file`, as rustc reads them).
+fn docs(file: &Path, attrs: &[Attribute]) -> String {
     let mut out = String::new();
     for a in attrs {
-        if let syn::Meta::NameValue(nv) = &a.meta {
-            if nv.path.is_ident("doc") {
-                if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &nv.value {
-                    out.push_str(&s.value());
-                    out.push('\n');
-                }
-            }
+        let syn::Meta::NameValue(nv) = &a.meta else { continue };
+        if !nv.path.is_ident("doc") {
+            continue;
         }
+        match &nv.value {
+            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => out.push_str(&s.value()),
+            syn::Expr::Macro(m) if m.mac.path.is_ident("include_str") => {
+                let rel: syn::LitStr = m.mac.parse_body().expect("include_str! of a string literal");
+                let path = file.parent().unwrap().join(rel.value());
+                out.push_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())));
+            }
+            _ => {}
+        }
+        out.push('\n');
     }
     out
 }
@@ -208,7 +217,7 @@ impl Crate {
         });
         let items: Vec<Item> = items.into_iter().filter(|i| enabled(item_attrs(i))).collect();
         let idx = self.modules.len();
-        self.modules.push(Module { parent, items: items.clone(), children: BTreeMap::new() });
+        self.modules.push(Module { file: file.to_path_buf(), parent, items: items.clone(), children: BTreeMap::new() });
         for item in &items {
             let Item::Mod(m) = item else { continue };
             let name = m.ident.to_string();
@@ -307,9 +316,9 @@ struct Api<'a> {
 }
 
 impl Api<'_> {
-    fn check(&mut self, name: String, attrs: &[Attribute]) {
+    fn check(&mut self, m: usize, name: String, attrs: &[Attribute]) {
         self.count += 1;
-        if !has_example(&docs(attrs)) {
+        if !has_example(&docs(&self.krate.modules[m].file, attrs)) {
             self.missing.insert(name);
         }
     }
@@ -338,7 +347,7 @@ impl Api<'_> {
                                 self.items.entry((dm, di)).or_insert_with(|| format!("{path}::{bound}"));
                             }
                             Target::Module(child) => self.walk(child, &format!("{path}::{bound}")),
-                            Target::External => self.check(format!("{path}::{bound}"), &u.attrs),
+                            Target::External => self.check(m, format!("{path}::{bound}"), &u.attrs),
                         }
                     }
                 }
@@ -360,12 +369,12 @@ impl Api<'_> {
             if hidden(item_attrs(item)) {
                 continue;
             }
-            self.check(name.clone(), item_attrs(item));
+            self.check(m, name.clone(), item_attrs(item));
             if let Item::Trait(t) = item {
                 for ti in &t.items {
                     if let TraitItem::Fn(f) = ti {
                         if enabled(&f.attrs) && !hidden(&f.attrs) {
-                            self.check(format!("{name}::{}", f.sig.ident), &f.attrs);
+                            self.check(m, format!("{name}::{}", f.sig.ident), &f.attrs);
                         }
                     }
                 }
@@ -388,7 +397,7 @@ impl Api<'_> {
                         _ => continue,
                     };
                     if matches!(vis, Visibility::Public(_)) && enabled(attrs) && !hidden(attrs) {
-                        self.check(format!("{type_name}::{ident}"), attrs);
+                        self.check(m, format!("{type_name}::{ident}"), attrs);
                     }
                 }
             }
@@ -414,7 +423,7 @@ fn missing_macro_examples(lib: &Path) -> (usize, BTreeSet<String>) {
         if let Item::Fn(f) = item {
             if matches!(f.vis, Visibility::Public(_)) {
                 count += 1;
-                if !has_example(&docs(&f.attrs)) {
+                if !has_example(&docs(lib, &f.attrs)) {
                     missing.insert(format!("operonx_macros::{}", f.sig.ident));
                 }
             }
