@@ -18,13 +18,16 @@ use super::wire_op::OpWire;
 pub use super::parse::{from_value, parse, MAX_DOCUMENT_DEPTH};
 
 /// The only schema version this engine reads.
+#[doc = include_str!("../../doc/graph/schema/SCHEMA_VERSION.md")]
 pub const SCHEMA_VERSION: &str = "1.0";
 
 /// The source a ref names to read its own graph's inputs (`PARENT[k]` in the published form): the
 /// enclosing graph, whichever graph that is.
+#[doc = include_str!("../../doc/graph/schema/PARENT.md")]
 pub const PARENT: &str = "__PARENT__";
 
 /// A whole graph document, or the body of a nested graph.
+#[doc = include_str!("../../doc/graph/schema/GraphDoc.md")]
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "GraphWire")]
 pub struct GraphDoc {
@@ -56,6 +59,7 @@ pub struct GraphDoc {
 }
 
 /// Where a graph's edges were read from.
+#[doc = include_str!("../../doc/graph/schema/EdgeOrigin.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EdgeOrigin {
     /// The document's `edges` (its `compiled_adj` and `initial_ready_count`, if any, are informational).
@@ -67,6 +71,7 @@ pub enum EdgeOrigin {
 }
 
 /// What makes a graph a loop: its body runs again, fed its own outputs, until `until` holds.
+#[doc = include_str!("../../doc/graph/schema/LoopDoc.md")]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a loop (a JSON object with until and max_iterations)")]
 pub struct LoopDoc {
@@ -80,6 +85,7 @@ pub struct LoopDoc {
 }
 
 /// The cap on a loop's iterations when its document gives none.
+#[doc = include_str!("../../doc/graph/schema/DEFAULT_MAX_ITERATIONS.md")]
 pub const DEFAULT_MAX_ITERATIONS: u64 = 100;
 
 fn default_max_iterations() -> Value {
@@ -88,12 +94,14 @@ fn default_max_iterations() -> Value {
 
 impl GraphDoc {
     /// The graph's full name (its name when the document has none).
+    #[doc = include_str!("../../doc/graph/schema/GraphDoc.full_name.md")]
     pub fn full_name(&self) -> &str {
         self.full_name.as_deref().unwrap_or(&self.name)
     }
 }
 
 /// One op of the document.
+#[doc = include_str!("../../doc/graph/schema/OpDoc.md")]
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "OpWire")]
 pub struct OpDoc {
@@ -149,6 +157,7 @@ impl Drop for OpDoc {
 }
 
 /// One case of a branch.
+#[doc = include_str!("../../doc/graph/schema/CaseDoc.md")]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a branch case (a JSON object with condition and target)")]
 pub struct CaseDoc {
@@ -162,6 +171,7 @@ pub struct CaseDoc {
 }
 
 /// A parameter (input or output) of an op.
+#[doc = include_str!("../../doc/graph/schema/ParamDoc.md")]
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a parameter (a JSON object with required, default, ref or literal)")]
 pub struct ParamDoc {
@@ -184,6 +194,7 @@ pub struct ParamDoc {
 }
 
 /// An edge between two ops.
+#[doc = include_str!("../../doc/graph/schema/EdgeDoc.md")]
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "EdgeWire")]
 pub struct EdgeDoc {
@@ -196,6 +207,7 @@ pub struct EdgeDoc {
 }
 
 /// A JSON object read as `(key, value)` pairs in document order; a key given twice is refused.
+#[doc = include_str!("../../doc/graph/schema/Ordered.md")]
 #[derive(Debug)]
 pub struct Ordered<T>(pub Vec<(String, T)>);
 
@@ -207,6 +219,7 @@ impl<T> Default for Ordered<T> {
 
 impl<T> Ordered<T> {
     /// The keys in order.
+    #[doc = include_str!("../../doc/graph/schema/Ordered.keys.md")]
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())
     }

@@ -5,14 +5,17 @@ use serde_json::Value;
 use crate::graph::TransformKind;
 
 /// Dense id of an op (its index in [`Plan::ops`]).
+#[doc = include_str!("../../doc/plan/types/OpId.md")]
 pub type OpId = u32;
 /// Dense id of a variable name (an index into [`Plan::vars`]).
+#[doc = include_str!("../../doc/plan/types/VarId.md")]
 pub type VarId = u32;
 /// Dense id of a constant (an index into [`Plan::consts`]).
 pub type ConstId = u32;
 
 /// A constant of the document: a JSON value, a whole number too large for JSON, or a host object
 /// supplied beside the document.
+#[doc = include_str!("../../doc/plan/types/Const.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Const {
     /// A plain JSON value.
@@ -25,6 +28,7 @@ pub enum Const {
 }
 
 /// How an op is executed.
+#[doc = include_str!("../../doc/plan/types/OpKind.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
     /// Called inline by the driver.
@@ -52,6 +56,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// True for ops the engine runs itself (no host function).
+    #[doc = include_str!("../../doc/plan/types/OpKind.is_builtin.md")]
     #[inline]
     pub fn is_builtin(self) -> bool {
         matches!(self, OpKind::Branch | OpKind::GraphEnter | OpKind::GraphExit | OpKind::LoopEnter | OpKind::LoopExit)
@@ -139,6 +144,7 @@ pub enum EdgeKind {
 }
 
 /// A successor edge.
+#[doc = include_str!("../../doc/plan/types/Edge.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Edge {
     /// The successor op.
@@ -228,12 +234,14 @@ pub enum Forward {
 
 impl Forward {
     /// True when the op emits frames.
+    #[doc = include_str!("../../doc/plan/types/Forward.emits.md")]
     pub fn emits(&self) -> bool {
         !matches!(self, Forward::Nothing)
     }
 }
 
 /// One compiled op.
+#[doc = include_str!("../../doc/plan/types/OpPlan.md")]
 #[derive(Debug, Clone)]
 pub struct OpPlan {
     /// Short name.
@@ -262,6 +270,7 @@ pub struct OpPlan {
 
 impl OpPlan {
     /// True for both kinds of generator.
+    #[doc = include_str!("../../doc/plan/types/OpPlan.is_gen.md")]
     #[inline]
     pub fn is_gen(&self) -> bool {
         matches!(self.kind, OpKind::SyncGen | OpKind::AsyncGen)
@@ -269,6 +278,7 @@ impl OpPlan {
 
     /// True for ops whose successors run in child contexts they open: generators (one per item)
     /// and loop entries (one per iteration).
+    #[doc = include_str!("../../doc/plan/types/OpPlan.opens_contexts.md")]
     #[inline]
     pub fn opens_contexts(&self) -> bool {
         self.is_gen() || self.kind == OpKind::LoopEnter
@@ -283,6 +293,7 @@ impl OpPlan {
 }
 
 /// A compiled graph.
+#[doc = include_str!("../../doc/plan/types/Plan.md")]
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Short name of the graph.
@@ -331,6 +342,7 @@ pub struct Plan {
 
 impl Plan {
     /// The successors of an op.
+    #[doc = include_str!("../../doc/plan/types/Plan.successors.md")]
     #[inline]
     pub fn successors(&self, op: OpId) -> &[Edge] {
         let i = op as usize;
@@ -338,6 +350,7 @@ impl Plan {
     }
 
     /// The gate predecessors of an op.
+    #[doc = include_str!("../../doc/plan/types/Plan.gates_of.md")]
     #[inline]
     pub fn gates_of(&self, op: OpId) -> &[OpId] {
         let i = op as usize;
@@ -358,22 +371,26 @@ impl Plan {
     }
 
     /// True when some op is a generator (runs then open item contexts).
+    #[doc = include_str!("../../doc/plan/types/Plan.has_streams.md")]
     pub fn has_streams(&self) -> bool {
         self.ops.iter().any(OpPlan::is_gen)
     }
 
     /// The name of a variable.
+    #[doc = include_str!("../../doc/plan/types/Plan.var.md")]
     #[inline]
     pub fn var(&self, v: VarId) -> &str {
         &self.vars[v as usize]
     }
 
     /// Finds an op by full name or short name.
+    #[doc = include_str!("../../doc/plan/types/Plan.find_op.md")]
     pub fn find_op(&self, name: &str) -> Option<OpId> {
         self.ops.iter().position(|o| o.full_name == name || o.name == name).map(|i| i as OpId)
     }
 
     /// True when some op needs an event loop or a worker thread.
+    #[doc = include_str!("../../doc/plan/types/Plan.has_async.md")]
     pub fn has_async(&self) -> bool {
         self.ops.iter().any(|o| !matches!(o.kind, OpKind::Sync))
     }
