@@ -39,6 +39,7 @@ test: dev
 	cargo clippy --locked --all-targets -p operonx-macros -- -D warnings
 	PYO3_PYTHON=$(abspath $(VPY)) cargo clippy --locked --all-targets -p operonx-python -- -D warnings
 	cargo test --locked
+	cargo test --locked --doc -p operonx-macros
 	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p operonx -p operonx-macros
 	cargo run --locked --example words
 	$(VENV)/bin/lint-imports
