@@ -13,7 +13,10 @@
 //!
 //! An example is a fenced block that rustdoc compiles as a doc test: no language, `rust`, or only
 //! doctest attributes (`no_run`, `should_panic`, `edition20xx`); `ignore`, `text`, `compile_fail`
-//! and other languages do not count.
+//! and other languages do not count. The doc comment is read as rustdoc reads it: its `///` lines
+//! and the files of its `#[doc = include_str!("...")]` attributes. Examples are written in
+//! `rust/core/doc/<module>/<Item>.md` and included that way, so that a source file keeps its
+//! prose and stays under the 400-line limit of `tests/test_file_sizes.py`.
 //!
 //! Items that still lack one are listed in `tests/doc_examples_pending.txt`. The list only
 //! shrinks: an item missing from it fails this test, and so does a listed item that now has an
