@@ -41,6 +41,7 @@ test: dev
 	PYO3_PYTHON=$(abspath $(VPY)) cargo clippy --locked --all-targets -p operonx-python -- -D warnings
 	cargo test --locked
 	cargo test --locked -p operonx-llm
+	cargo test --locked --doc -p operonx-macros
 	RUSTDOCFLAGS="-D warnings" cargo doc --locked --no-deps -p operonx -p operonx-macros -p operonx-llm
 	cargo run --locked --example words
 	$(VENV)/bin/lint-imports

@@ -22,6 +22,7 @@ pub mod engine {
 pub mod exceptions {
     pub use crate::error::{OpError, OperonError, Result};
     /// The graph document's schema version this engine reads.
+    #[doc = include_str!("../doc/core/SUPPORTED_SCHEMA_VERSION.md")]
     pub const SUPPORTED_SCHEMA_VERSION: &str = crate::graph::schema::SCHEMA_VERSION;
 }
 

@@ -28,6 +28,7 @@ use crate::middleware::Middleware;
 mod run_async;
 
 /// Builds an [`Operon`] from a graph document and Rust op implementations.
+#[doc = include_str!("../doc/engine/OperonBuilder.md")]
 pub struct OperonBuilder {
     json: String,
     impls: FxHashMap<String, Implementation>,
@@ -41,6 +42,7 @@ pub struct OperonBuilder {
 impl OperonBuilder {
     /// Registers the implementation of every op whose `func_name` (or name) is `name`: a function
     /// of the op's inputs, by value, returning its outputs (an object; `null` is no output).
+    #[doc = include_str!("../doc/engine/OperonBuilder.op.md")]
     pub fn op<F>(mut self, name: impl Into<String>, f: F) -> Self
     where
         F: Fn(Map<String, Value>) -> Result<Value, OperonError> + Send + Sync + 'static,
@@ -50,6 +52,7 @@ impl OperonBuilder {
     }
 
     /// Registers an op over borrowed inputs (the fast path: no map is built for the call).
+    #[doc = include_str!("../doc/engine/OperonBuilder.op_ref.md")]
     pub fn op_ref(mut self, name: impl Into<String>, f: impl RustOp + 'static) -> Self {
         self.impls.insert(name.into(), Implementation::Op(Arc::new(f)));
         self
@@ -57,6 +60,7 @@ impl OperonBuilder {
 
     /// Registers an async op: each call returns a future of the op's outputs. Async ops run on
     /// the tokio driver.
+    #[doc = include_str!("../doc/engine/OperonBuilder.op_async.md")]
     pub fn op_async<F, Fut>(mut self, name: impl Into<String>, f: F) -> Self
     where
         F: Fn(Map<String, Value>) -> Fut + Send + Sync + 'static,
@@ -68,6 +72,7 @@ impl OperonBuilder {
 
     /// Registers the implementation of every generator op whose `func_name` (or name) is `name`:
     /// each call returns the iterator of its items.
+    #[doc = include_str!("../doc/engine/OperonBuilder.gen.md")]
     pub fn gen(mut self, name: impl Into<String>, f: impl RustGen + 'static) -> Self {
         self.impls.insert(name.into(), Implementation::Gen(Arc::new(f)));
         self
@@ -108,6 +113,7 @@ impl OperonBuilder {
     }
 
     /// Adds a tracer: it receives the trace of every run of the engine (see [`crate::trace`]).
+    #[doc = include_str!("../doc/engine/OperonBuilder.tracer.md")]
     pub fn tracer(mut self, tracer: Arc<dyn Tracer>) -> Self {
         self.tracers.push(tracer);
         self
@@ -115,6 +121,7 @@ impl OperonBuilder {
 
     /// Adds a middleware around the runs of [`Operon::run_json_async`] and [`Operon::run_json`]
     /// (see [`crate::middleware`]).
+    #[doc = include_str!("../doc/engine/OperonBuilder.middleware.md")]
     #[cfg(feature = "tokio")]
     pub fn middleware(mut self, mw: Arc<dyn Middleware>) -> Self {
         self.middleware.push(mw);
@@ -125,6 +132,7 @@ impl OperonBuilder {
     /// (`${VAR}` from the environment) and fails naming it when it does not exist or does not parse;
     /// an unset variable is logged and fails the resource when it is used. See
     /// [`crate::options`] for how the options combine.
+    #[doc = include_str!("../doc/engine/OperonBuilder.resources.md")]
     pub fn resources(mut self, path: impl Into<PathBuf>) -> Self {
         self.options.set_resources(path.into());
         self
@@ -140,6 +148,7 @@ impl OperonBuilder {
     /// With `true`, `build()` loads `./.env` of the current directory into the process
     /// environment when there is one (variables the environment already has are kept); a file
     /// that cannot be read fails `build()`. Off by default.
+    #[doc = include_str!("../doc/engine/OperonBuilder.load_dotenv.md")]
     pub fn load_dotenv(mut self, enable: bool) -> Self {
         self.options.set_load_dotenv(enable);
         self
@@ -147,6 +156,7 @@ impl OperonBuilder {
 
     /// The engine's hub is empty, whatever the process-wide hub (a graph with a provider op is
     /// refused by `build()` in any case, for now).
+    #[doc = include_str!("../doc/engine/OperonBuilder.no_resources.md")]
     pub fn no_resources(mut self) -> Self {
         self.options.set_no_resources();
         self
@@ -155,6 +165,7 @@ impl OperonBuilder {
     /// Whether the engine's hub (from [`resources`](Self::resources) or
     /// [`resource_hub`](Self::resource_hub)) becomes the process-wide hub read by
     /// `operonx::resources::get` when none is installed yet (true by default).
+    #[doc = include_str!("../doc/engine/OperonBuilder.install_global_hub.md")]
     pub fn install_global_hub(mut self, enable: bool) -> Self {
         self.options.set_install_global_hub(enable);
         self
@@ -168,6 +179,7 @@ impl OperonBuilder {
     /// `.env`, and the engine's resource hub is loaded or chosen; a
     /// [`resources`](Self::resources) file that does not exist is an [`OperonError::Config`] error
     /// naming it.
+    #[doc = include_str!("../doc/engine/OperonBuilder.build.md")]
     pub fn build(self) -> Result<Operon> {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.build_now())) {
             Ok(built) => built,
@@ -214,6 +226,7 @@ impl OperonBuilder {
 }
 
 /// A compiled graph with its Rust ops, ready to run any number of times.
+#[doc = include_str!("../doc/engine/Operon.md")]
 pub struct Operon {
     plan: Arc<Plan>,
     facts: Arc<Facts>,
@@ -241,6 +254,7 @@ impl std::fmt::Debug for Operon {
 
 impl Operon {
     /// Starts building an engine from a graph document (schema 1.0).
+    #[doc = include_str!("../doc/engine/Operon.builder.md")]
     pub fn builder(json: impl Into<String>) -> OperonBuilder {
         OperonBuilder {
             json: json.into(),
@@ -258,16 +272,19 @@ impl Operon {
     /// fails when a run reaches an op with no implementation, `build()` refuses a graph with a
     /// code op that has none, naming it: register ops with [`Operon::builder`], or `#[op]`
     /// functions with [`OperonBuilder::auto_register`].
+    #[doc = include_str!("../doc/engine/Operon.new.md")]
     pub fn new(graph_json: &str) -> Result<Operon> {
         Operon::builder(graph_json).build()
     }
 
     /// The graph's name.
+    #[doc = include_str!("../doc/engine/Operon.name.md")]
     pub fn name(&self) -> &str {
         &self.plan.name
     }
 
     /// How the engine was set up for resources and the environment.
+    #[doc = include_str!("../doc/engine/Operon.options.md")]
     pub fn options(&self) -> &EngineOptions {
         &self.options
     }
@@ -279,12 +296,14 @@ impl Operon {
     }
 
     /// The tracers that receive the trace of each run.
+    #[doc = include_str!("../doc/engine/Operon.tracers.md")]
     pub fn tracers(&self) -> &[Arc<dyn Tracer>] {
         &self.tracers
     }
 
     /// Adds a middleware around the runs of [`Operon::run_json_async`] and [`Operon::run_json`]
     /// (after those of the builder).
+    #[doc = include_str!("../doc/engine/Operon.use_middleware.md")]
     #[cfg(feature = "tokio")]
     pub fn use_middleware(&mut self, mw: Arc<dyn Middleware>) -> &mut Self {
         self.middleware.push(mw);
@@ -292,16 +311,19 @@ impl Operon {
     }
 
     /// The compiled plan.
+    #[doc = include_str!("../doc/engine/Operon.plan.md")]
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
 
     /// Runs the graph once; the first op error fails the run.
+    #[doc = include_str!("../doc/engine/Operon.run.md")]
     pub fn run(&self, inputs: Value) -> Result<RunOutput> {
         self.run_with(inputs, ErrorMode::Raise)
     }
 
     /// Runs the graph once with the given error mode.
+    #[doc = include_str!("../doc/engine/Operon.run_with.md")]
     pub fn run_with(&self, inputs: Value, mode: ErrorMode) -> Result<RunOutput> {
         let plan = &*self.plan;
         let inputs = run_inputs(plan, inputs)?;

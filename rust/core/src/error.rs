@@ -3,6 +3,7 @@
 use std::fmt;
 
 /// One problem found while validating a graph document.
+#[doc = include_str!("../doc/error/Problem.md")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// A short machine-readable kind: `empty`, `no_entry`, `no_exit`, `unknown_op`, `unknown_ref`,
@@ -22,17 +23,20 @@ pub struct Problem {
 
 impl Problem {
     /// A problem with no op attached.
+    #[doc = include_str!("../doc/error/Problem.new.md")]
     pub fn new(category: &'static str, message: impl Into<String>) -> Self {
         Problem { category, message: message.into(), op_name: None, target_name: None }
     }
 
     /// Attaches the op the problem is about.
+    #[doc = include_str!("../doc/error/Problem.op.md")]
     pub fn op(mut self, op: &str) -> Self {
         self.op_name = Some(op.to_string());
         self
     }
 
     /// Attaches the other end of the problem.
+    #[doc = include_str!("../doc/error/Problem.target.md")]
     pub fn target(mut self, target: &str) -> Self {
         self.target_name = Some(target.to_string());
         self
@@ -47,6 +51,7 @@ impl fmt::Display for Problem {
 
 /// Every way the engine can fail. Errors are cloned when several consumers of one run (a stream,
 /// `wait_for`, `result`) each receive the run's error.
+#[doc = include_str!("../doc/error/OperonError.md")]
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum OperonError {
     /// The graph document is not valid JSON or does not have the shape of schema 1.0.
@@ -191,6 +196,7 @@ pub enum OperonError {
 }
 
 /// An op-level error, by category; an op returns one (inside [`OperonError::Op`]) to fail.
+#[doc = include_str!("../doc/error/OpError.md")]
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum OpError {
     /// Parsing an op's output failed.
@@ -249,9 +255,11 @@ fn render_problems(problems: &[Problem]) -> String {
 }
 
 /// The engine's result type.
+#[doc = include_str!("../doc/error/Result.md")]
 pub type Result<T, E = OperonError> = std::result::Result<T, E>;
 
 /// The text of a caught panic.
+#[doc = include_str!("../doc/error/panic_message.md")]
 pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()

@@ -58,6 +58,7 @@ pub use trace::Tracer;
 pub use middleware::{Middleware, MiddlewareContext};
 /// The attribute that declares and implements async trait methods, for [`Middleware`]: the
 /// `async-trait` crate's, so `#[operonx::async_trait]` and `#[async_trait::async_trait]` are one.
+#[doc = include_str!("../doc/async_trait.md")]
 #[cfg(feature = "tokio")]
 pub use async_trait::async_trait;
 pub use options::EngineOptions;
@@ -65,6 +66,7 @@ pub use options::EngineOptions;
 pub use resources::{bootstrap, BootstrapOpts, ResourceHub};
 /// The [`inventory`](https://docs.rs/inventory) crate, through which [`op`] registers functions
 /// (its expansion names `::operonx::inventory`, so a program needs no dependency of its own).
+#[doc = include_str!("../doc/inventory.md")]
 pub use inventory;
 pub use ops::inventory::{OpEntry, OpKind};
 /// Registers a function as an op for [`OperonBuilder::auto_register`]: `#[op]`,

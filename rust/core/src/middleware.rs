@@ -58,6 +58,7 @@ use crate::trace::RunIds;
 
 /// What every hook of one run is told about it. Ids not given to the run are made up (a new
 /// UUID each), as in the published crate, so that they can be logged and correlated.
+#[doc = include_str!("../doc/middleware/MiddlewareContext.md")]
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MiddlewareContext {
     /// The user the run is for.
@@ -72,6 +73,7 @@ pub struct MiddlewareContext {
 
 impl MiddlewareContext {
     /// The context of a run started with `ids`, each missing one made up.
+    #[doc = include_str!("../doc/middleware/MiddlewareContext.from_ids.md")]
     pub fn from_ids(ids: RunIds) -> Self {
         let ids = ids.filled();
         MiddlewareContext {
@@ -83,6 +85,7 @@ impl MiddlewareContext {
     }
 
     /// The context's ids, all set.
+    #[doc = include_str!("../doc/middleware/MiddlewareContext.ids.md")]
     pub fn ids(&self) -> RunIds {
         RunIds {
             user_id: Some(self.user_id.clone()),
@@ -94,10 +97,12 @@ impl MiddlewareContext {
 
 /// Hooks around a run (the published crate's trait). Every hook has a default that changes
 /// nothing: implement those you need.
+#[doc = include_str!("../doc/middleware/Middleware.md")]
 #[async_trait]
 pub trait Middleware: Send + Sync {
     /// Before the run: returns the inputs the run (or the next middleware) gets. An error ends
     /// the call with it: the graph does not run, and no `on_error` is called.
+    #[doc = include_str!("../doc/middleware/Middleware.before_run.md")]
     async fn before_run(
         &self,
         inputs: Map<String, Value>,
@@ -108,6 +113,7 @@ pub trait Middleware: Send + Sync {
 
     /// After a run that succeeded: returns the result the caller (or the middleware registered
     /// before this one) gets. `inputs` are those the run got. An error ends the call with it.
+    #[doc = include_str!("../doc/middleware/Middleware.after_run.md")]
     async fn after_run(
         &self,
         _inputs: &Map<String, Value>,
@@ -120,6 +126,7 @@ pub trait Middleware: Send + Sync {
     /// After a run that failed, with its error. Returning `Err(e)` makes `e` the error the
     /// middleware registered before this one, and then the caller, get; `Ok(())` leaves the error
     /// as it was. The call fails either way.
+    #[doc = include_str!("../doc/middleware/Middleware.on_error.md")]
     async fn on_error(
         &self,
         _inputs: &Map<String, Value>,
@@ -131,6 +138,7 @@ pub trait Middleware: Send + Sync {
 }
 
 /// Runs `run` (the graph, over the inputs it is given) inside the chain of `chain`.
+#[doc = include_str!("../doc/middleware/around.md")]
 pub async fn around<F, Fut>(
     chain: &[Arc<dyn Middleware>],
     mut inputs: Map<String, Value>,

@@ -88,27 +88,32 @@ impl Default for EngineOptions {
 
 impl EngineOptions {
     /// The `resources.yaml` given to [`crate::OperonBuilder::resources`].
+    #[doc = include_str!("../doc/options/EngineOptions.resources_path.md")]
     pub fn resources_path(&self) -> Option<&Path> {
         self.resources.as_deref()
     }
 
     /// True when `build()` loads `./.env` ([`crate::OperonBuilder::load_dotenv`]).
+    #[doc = include_str!("../doc/options/EngineOptions.load_dotenv.md")]
     pub fn load_dotenv(&self) -> bool {
         self.load_dotenv
     }
 
     /// True when [`crate::OperonBuilder::no_resources`] was called.
+    #[doc = include_str!("../doc/options/EngineOptions.no_resources.md")]
     pub fn no_resources(&self) -> bool {
         self.no_resources
     }
 
     /// True when the engine's hub is to be installed as the process's hub
     /// ([`crate::OperonBuilder::install_global_hub`]; true by default).
+    #[doc = include_str!("../doc/options/EngineOptions.install_global_hub.md")]
     pub fn install_global_hub(&self) -> bool {
         self.install_global_hub
     }
 
     /// The `.env` file `build()` loaded, if it loaded one.
+    #[doc = include_str!("../doc/options/EngineOptions.dotenv_loaded.md")]
     pub fn dotenv_loaded(&self) -> Option<&Path> {
         self.dotenv_loaded.as_deref()
     }

@@ -13,6 +13,7 @@ use crate::plan::{Builtin, Const, LoopPlan, Plan, Until};
 /// The constants of a plan that a graph run from Rust cannot hold: host objects, and whole numbers
 /// beyond 64 bits in a loop's `until` (each named with its loop), and options of op calls (cache, delay,
 /// retries, timeout), which the Rust drivers do not make.
+#[doc = include_str!("../doc/value/unsupported_constants.md")]
 pub fn unsupported_constants(plan: &Plan) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Some(c) = plan.consts.iter().find(|c| matches!(c, Const::Host(_))) {
@@ -51,6 +52,7 @@ pub fn unsupported_constants(plan: &Plan) -> Vec<Problem> {
 
 /// Applies a transform to a JSON value. `apply` and calls of unknown methods are refused: a JSON graph
 /// run from Rust has no host functions.
+#[doc = include_str!("../doc/value/apply_json.md")]
 pub fn apply_json(kind: TransformKind, value: Value, args: &[Value]) -> Result<Value, String> {
     use TransformKind::*;
     let arg = || args.first().cloned().ok_or_else(|| format!("transform {kind:?} needs an argument"));
@@ -99,6 +101,7 @@ pub fn apply_json(kind: TransformKind, value: Value, args: &[Value]) -> Result<V
 }
 
 /// Python's truthiness for a JSON value.
+#[doc = include_str!("../doc/value/truthy.md")]
 pub fn truthy(v: &Value) -> bool {
     match v {
         Value::Null => false,
@@ -252,6 +255,7 @@ fn same_singleton(a: &Value, b: &Value) -> bool {
 }
 
 /// The JSON type name of a value, for messages.
+#[doc = include_str!("../doc/value/json_type.md")]
 pub fn json_type(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",

@@ -18,7 +18,36 @@ mod sig;
 /// name and its module-qualified names.
 ///
 /// Arguments: `#[op]`, `#[op(generator)]`, `#[op(name = "custom")]`, or both. The accepted
-/// signatures, the names registered and examples are documented on `operonx::op`.
+/// signatures, the names registered and more examples are documented on `operonx::op`.
+///
+/// ```
+/// use operonx::{op, Operon, OperonError};
+/// use serde_json::{json, Value};
+///
+/// #[op]
+/// fn shout(text: String) -> Value {
+///     json!({"text": text.to_uppercase()})
+/// }
+///
+/// #[op(generator, name = "words")]
+/// fn split_words(text: String) -> Vec<Value> {
+///     text.split_whitespace().map(|w| json!({"word": w})).collect()
+/// }
+///
+/// let doc = json!({"schema_version": "1.0", "type": "graph", "name": "g",
+///     "ops": {
+///         "split": {"type": "code", "func_name": "words", "is_generator": true,
+///                   "inputs": {"text": {"required": true, "ref": {"source": "g", "var": "text"}}}},
+///         "loud": {"type": "code", "func_name": "shout",
+///                  "inputs": {"text": {"required": true, "ref": {"source": "g.split", "var": "word"}}}}},
+///     "edges": [{"from": "split", "to": "loud"}], "entries": ["split"], "exits": ["loud"]});
+/// let engine = Operon::builder(doc.to_string()).auto_register().build()?;
+/// let out = engine.run(json!({"text": "hello operonx"}))?;
+/// assert_eq!(out.outputs["text"], json!(["HELLO", "OPERONX"]));
+/// // The function is unchanged.
+/// assert_eq!(shout("a".into()), json!({"text": "A"}));
+/// # Ok::<(), OperonError>(())
+/// ```
 #[proc_macro_attribute]
 pub fn op(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func = parse_macro_input!(item as ItemFn);
@@ -34,7 +63,36 @@ pub fn op(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Derives `Serialize`, `Deserialize`, `Debug` and `Clone` on a struct or enum: the traits a type
 /// of typed `#[op]` parameters and returns needs (the program depends on `serde` with its `derive`
-/// feature). Documented, with an example, on `operonx::model`.
+/// feature). Documented on `operonx::model` too.
+///
+/// ```
+/// use operonx::{model, op, Operon, OperonError};
+/// use serde_json::json;
+///
+/// #[model]
+/// struct Order {
+///     qty: u32,
+///     price: f64,
+/// }
+///
+/// #[model]
+/// struct Total {
+///     total: f64,
+/// }
+///
+/// #[op]
+/// fn price(order: Order) -> Total {
+///     Total { total: f64::from(order.qty) * order.price }
+/// }
+///
+/// let doc = json!({"schema_version": "1.0", "type": "graph", "name": "g",
+///     "ops": {"price": {"type": "code", "inputs": {"order": {"required": true, "ref": {"source": "g", "var": "order"}}}}},
+///     "edges": [], "entries": ["price"], "exits": ["price"]});
+/// let engine = Operon::builder(doc.to_string()).auto_register().build()?;
+/// let out = engine.run(json!({"order": {"qty": 3, "price": 2.5}}))?;
+/// assert_eq!(out.outputs["total"], json!(7.5));
+/// # Ok::<(), OperonError>(())
+/// ```
 #[proc_macro_attribute]
 pub fn model(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = parse_macro_input!(item as syn::Item);

@@ -19,6 +19,7 @@ use super::spare::Spare;
 use super::step::Stepper;
 
 /// What a run produced.
+#[doc = include_str!("../../doc/drivers/inline/RunOutput.md")]
 #[derive(Debug, Default)]
 pub struct RunOutput {
     /// Frames grouped by key in frame order: one value stays a scalar, several become a list.
@@ -44,6 +45,7 @@ struct Inline<'a> {
 
 /// Runs `plan` once over `inputs` (an object), calling `impls[op]` for each op; the run's buffers
 /// come from `spare` and go back to it. `tracers` receive the run's trace (with ids made up).
+#[doc = include_str!("../../doc/drivers/inline/run.md")]
 pub fn run(
     spare: &Spare,
     (plan, facts): (&Arc<Plan>, &Arc<Facts>),
@@ -87,6 +89,7 @@ impl Inline<'_> {
 
 /// What a run that is over produced, or its error (frames and values are copied out; the run
 /// keeps its own).
+#[doc = include_str!("../../doc/drivers/inline/output.md")]
 pub fn output(run: &mut Run<Json>) -> Result<RunOutput> {
     if let Some(failure) = run.take_failure() {
         return Err(failure);

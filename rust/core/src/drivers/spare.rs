@@ -13,9 +13,11 @@ use crate::scheduler::ErrorMode;
 
 /// Plans of at most this many ops keep a spare run (larger runs cost little to make next to
 /// running them, and a parked one would hold its memory).
+#[doc = include_str!("../../doc/drivers/spare/SPARE_MAX_OPS.md")]
 pub const SPARE_MAX_OPS: usize = 256;
 
 /// One parked run of an engine, taken by its next run.
+#[doc = include_str!("../../doc/drivers/spare/Spare.md")]
 #[derive(Default)]
 pub struct Spare {
     slot: Mutex<Option<Box<Run<Json>>>>,
@@ -24,6 +26,7 @@ pub struct Spare {
 impl Spare {
     /// A run of `plan` over `inputs` (an object) that keeps its frames: the spare one restarted
     /// when there is one, else a new one.
+    #[doc = include_str!("../../doc/drivers/spare/Spare.run.md")]
     pub fn run(&self, plan: &Arc<Plan>, facts: &Arc<Facts>, inputs: Value, mode: ErrorMode) -> Box<Run<Json>> {
         let spare = self.slot.try_lock().ok().and_then(|mut slot| slot.take());
         match spare {
@@ -37,6 +40,7 @@ impl Spare {
 
     /// Parks a run that is over and keeps it for the next run (plans of at most
     /// [`SPARE_MAX_OPS`] ops; never waits for another thread).
+    #[doc = include_str!("../../doc/drivers/spare/Spare.offer.md")]
     pub fn offer(&self, mut run: Box<Run<Json>>) {
         if run.plan().ops.len() > SPARE_MAX_OPS {
             return;

@@ -18,6 +18,7 @@ use crate::trace::SpanLog;
 use crate::json::{Json, JsonRuntime};
 
 /// What came of an op call: its return value, or why it failed.
+#[doc = include_str!("../../doc/drivers/step/Outcome.md")]
 pub type Outcome = Result<Value, OpFailure<String>>;
 
 /// A generator op being pulled: where it runs, its items and the next item's index.
@@ -29,6 +30,7 @@ struct Streaming {
 }
 
 /// A call the driver runs away from its thread.
+#[doc = include_str!("../../doc/drivers/step/Call.md")]
 pub enum Call {
     /// Nothing to run: the op ran inline, was a built-in, failed, or waits for the concurrency cap
     /// (the scheduler hands it back through `RunState::end_concurrent`).
@@ -43,6 +45,7 @@ pub enum Call {
 }
 
 /// The call of a sync op that runs on a blocking thread: the op and its inputs.
+#[doc = include_str!("../../doc/drivers/step/BlockingCall.md")]
 pub struct BlockingCall {
     op: Implementation,
     inputs: Inputs,
@@ -50,12 +53,14 @@ pub struct BlockingCall {
 
 impl BlockingCall {
     /// Calls the op; a returned error or a panic fails it.
+    #[doc = include_str!("../../doc/drivers/step/BlockingCall.run.md")]
     pub fn run(self) -> Outcome {
         call_sync(&self.op, self.inputs)
     }
 }
 
 /// The stepping state a driver keeps beside its run.
+#[doc = include_str!("../../doc/drivers/step/Stepper.md")]
 #[derive(Default)]
 pub struct Stepper {
     streams: Vec<Streaming>,
@@ -68,16 +73,19 @@ pub struct Stepper {
 
 impl Stepper {
     /// Records the run's op executions from now on (for its tracers).
+    #[doc = include_str!("../../doc/drivers/step/Stepper.record_spans.md")]
     pub fn record_spans(&mut self) {
         self.spans = Some(Box::default());
     }
 
     /// The op executions recorded, if they were.
+    #[doc = include_str!("../../doc/drivers/step/Stepper.take_spans.md")]
     pub fn take_spans(&mut self) -> Option<Box<SpanLog>> {
         self.spans.take()
     }
 
     /// An offloaded call of `op` in `ctx` came back with `outcome`.
+    #[doc = include_str!("../../doc/drivers/step/Stepper.span_end.md")]
     #[inline]
     pub fn span_end(&mut self, op: OpId, ctx: CtxId, outcome: &Outcome) {
         if let Some(log) = &mut self.spans {
@@ -86,11 +94,13 @@ impl Stepper {
     }
 
     /// True while a generator streams.
+    #[doc = include_str!("../../doc/drivers/step/Stepper.is_streaming.md")]
     pub fn is_streaming(&self) -> bool {
         !self.streams.is_empty()
     }
 
     /// The next ready instance; while a generator streams, work outside its items waits.
+    #[doc = include_str!("../../doc/drivers/step/Stepper.next_ready.md")]
     pub fn next_ready(&mut self, run: &mut Run<Json>) -> Option<(OpId, CtxId)> {
         let Some(top) = self.streams.last() else {
             return run.pop_ready();
@@ -112,6 +122,7 @@ impl Stepper {
     /// Prepares a ready instance and runs it: a sync op inline; with `offload`, an async op or a
     /// `bound="cpu"` op is counted as in flight (under the concurrency cap) and handed back; without
     /// it, an async op fails and a cpu op runs inline.
+    #[doc = include_str!("../../doc/drivers/step/Stepper.step.md")]
     pub fn step(
         &mut self,
         run: &mut Run<Json>,
@@ -139,6 +150,7 @@ impl Stepper {
     /// Calls an instance that waited for the concurrency cap (already counted as in flight) with
     /// its inputs resolved again; `Err` when resolving them failed (the driver ends the instance's
     /// slot and fails it).
+    #[doc = include_str!("../../doc/drivers/step/Stepper.relaunch.md")]
     pub fn relaunch(
         &mut self,
         run: &mut Run<Json>,
@@ -218,6 +230,7 @@ impl Stepper {
     }
 
     /// Pulls the next item of the innermost streaming generator (or ends it).
+    #[doc = include_str!("../../doc/drivers/step/Stepper.pull.md")]
     pub fn pull(&mut self, run: &mut Run<Json>, rt: &mut JsonRuntime<'_>) {
         let Some(top) = self.streams.last_mut() else { return };
         let (op, ctx, index) = (top.op, top.ctx, top.index);
@@ -278,6 +291,7 @@ fn call_sync(f: &Implementation, inputs: Inputs) -> Outcome {
 }
 
 /// Runs an op's code; a returned error or a panic fails the op.
+#[doc = include_str!("../../doc/drivers/step/guarded.md")]
 pub fn guarded<T>(f: impl FnOnce() -> Result<T, String>) -> Result<T, OpFailure<String>> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(v)) => Ok(v),

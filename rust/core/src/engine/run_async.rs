@@ -34,6 +34,7 @@ impl Operon {
     /// run's trace; `tracer_override`, when given, replaces the engine's tracers for this run
     /// (`Some(vec![])`: none). Middleware does not apply (as in the published crate: it wraps
     /// [`Operon::run_json_async`]). Outside a tokio runtime, a [`OperonError::Usage`] error.
+    #[doc = include_str!("../../doc/engine/run_async/Operon.start.md")]
     pub fn start(
         &self,
         inputs: Map<String, Value>,
@@ -54,6 +55,7 @@ impl Operon {
     }
 
     /// [`Operon::start`] with inputs as a JSON value (an object) and an error mode.
+    #[doc = include_str!("../../doc/engine/run_async/Operon.start_with.md")]
     pub fn start_with(&self, inputs: Value, mode: ErrorMode) -> Result<ExecutionHandle> {
         let inputs = run_inputs(&self.plan, inputs)?;
         let (ids, tracers) = self.traced(RunIds::default());
@@ -68,6 +70,7 @@ impl Operon {
     ///
     /// With middleware, the run is wrapped in its chain ([`crate::middleware`]); with none, there
     /// is no chain at all.
+    #[doc = include_str!("../../doc/engine/run_async/Operon.run_json_async.md")]
     pub async fn run_json_async(
         &self,
         inputs: Map<String, Value>,
@@ -96,6 +99,7 @@ impl Operon {
 
     /// [`Operon::run_json_async`] with inputs as a JSON value and an error mode, returning
     /// everything the run produced (as [`Operon::run_with`] does). Middleware does not apply.
+    #[doc = include_str!("../../doc/engine/run_async/Operon.run_async_with.md")]
     pub async fn run_async_with(&self, inputs: Value, mode: ErrorMode) -> Result<RunOutput> {
         let inputs = run_inputs(&self.plan, inputs)?;
         let (ids, tracers) = self.traced(RunIds::default());
@@ -106,6 +110,7 @@ impl Operon {
     /// runtime when the graph has async or cpu ops, or the engine has middleware). Called inside
     /// a tokio runtime (where blocking would stall it) it is a [`OperonError::Usage`] error: await
     /// `run_json_async` there.
+    #[doc = include_str!("../../doc/engine/run_async/Operon.run_json.md")]
     pub fn run_json(
         &self,
         inputs: Map<String, Value>,

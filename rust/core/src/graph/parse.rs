@@ -10,6 +10,7 @@ use crate::error::{OperonError, Result};
 /// How many levels of arrays and objects a document may nest. Nested graphs take two or three levels
 /// each, so this leaves room for graphs nested thousands deep; a deeper document is refused before it
 /// is read.
+#[doc = include_str!("../../doc/graph/parse/MAX_DOCUMENT_DEPTH.md")]
 pub const MAX_DOCUMENT_DEPTH: usize = 20_000;
 
 /// Stack each level of the parse may use before the parse moves to a new stack segment.
@@ -18,6 +19,7 @@ const RED_ZONE: usize = 1024 * 1024;
 const STACK_SEGMENT: usize = 8 * 1024 * 1024;
 
 /// Parses a document. A wrong or missing `schema_version` is reported before any other problem.
+#[doc = include_str!("../../doc/graph/parse/parse.md")]
 pub fn parse(text: &str) -> Result<GraphDoc> {
     #[derive(Deserialize)]
     struct VersionOnly {
@@ -138,6 +140,7 @@ fn short(text: &str) -> String {
 }
 
 /// Reads a document that is already a JSON value.
+#[doc = include_str!("../../doc/graph/parse/from_value.md")]
 pub fn from_value(value: Value) -> Result<GraphDoc> {
     parse(&value.to_string())
 }

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::values::bounded_transforms;
 
 /// A ref as the compiler reads it.
+#[doc = include_str!("../../doc/graph/refs/RefDoc.md")]
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "RefWire")]
 pub struct RefDoc {
@@ -76,6 +77,7 @@ impl TryFrom<RefWire> for RefDoc {
 }
 
 /// What a transform does to the value it receives.
+#[doc = include_str!("../../doc/graph/refs/TransformKind.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransformKind {
     /// `a[key]`.
@@ -146,6 +148,7 @@ pub enum TransformKind {
 
 impl TransformKind {
     /// Reads a transform name of the document.
+    #[doc = include_str!("../../doc/graph/refs/TransformKind.parse.md")]
     pub fn parse(name: &str) -> Option<Self> {
         use TransformKind::*;
         Some(match name {
@@ -186,6 +189,7 @@ impl TransformKind {
     }
 
     /// The binary operator with its operands swapped for reflected kinds (`rsub` → `Sub`, true).
+    #[doc = include_str!("../../doc/graph/refs/TransformKind.unreflected.md")]
     pub fn unreflected(self) -> (Self, bool) {
         use TransformKind::*;
         match self {

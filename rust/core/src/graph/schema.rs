@@ -19,13 +19,16 @@ use super::wire_op::OpWire;
 pub use super::parse::{from_value, parse, MAX_DOCUMENT_DEPTH};
 
 /// The only schema version this engine reads.
+#[doc = include_str!("../../doc/graph/schema/SCHEMA_VERSION.md")]
 pub const SCHEMA_VERSION: &str = "1.0";
 
 /// The source a ref names to read its own graph's inputs (`PARENT[k]` in the published form): the
 /// enclosing graph, whichever graph that is.
+#[doc = include_str!("../../doc/graph/schema/PARENT.md")]
 pub const PARENT: &str = "__PARENT__";
 
 /// A whole graph document, or the body of a nested graph.
+#[doc = include_str!("../../doc/graph/schema/GraphDoc.md")]
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "GraphWire")]
 pub struct GraphDoc {
@@ -57,6 +60,7 @@ pub struct GraphDoc {
 }
 
 /// Where a graph's edges were read from.
+#[doc = include_str!("../../doc/graph/schema/EdgeOrigin.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EdgeOrigin {
     /// The document's `edges` (its `compiled_adj` and `initial_ready_count`, if any, are informational).
@@ -68,6 +72,7 @@ pub enum EdgeOrigin {
 }
 
 /// What makes a graph a loop: its body runs again, fed its own outputs, until `until` holds.
+#[doc = include_str!("../../doc/graph/schema/LoopDoc.md")]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a loop (a JSON object with until and max_iterations)")]
 pub struct LoopDoc {
@@ -81,6 +86,7 @@ pub struct LoopDoc {
 }
 
 /// The cap on a loop's iterations when its document gives none.
+#[doc = include_str!("../../doc/graph/schema/DEFAULT_MAX_ITERATIONS.md")]
 pub const DEFAULT_MAX_ITERATIONS: u64 = 100;
 
 fn default_max_iterations() -> Value {
@@ -89,12 +95,14 @@ fn default_max_iterations() -> Value {
 
 impl GraphDoc {
     /// The graph's full name (its name when the document has none).
+    #[doc = include_str!("../../doc/graph/schema/GraphDoc.full_name.md")]
     pub fn full_name(&self) -> &str {
         self.full_name.as_deref().unwrap_or(&self.name)
     }
 }
 
 /// One op of the document.
+#[doc = include_str!("../../doc/graph/schema/OpDoc.md")]
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "OpWire")]
 pub struct OpDoc {
@@ -158,6 +166,7 @@ impl Drop for OpDoc {
 }
 
 /// One case of a branch.
+#[doc = include_str!("../../doc/graph/schema/CaseDoc.md")]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a branch case (a JSON object with condition and target)")]
 pub struct CaseDoc {
@@ -171,6 +180,7 @@ pub struct CaseDoc {
 }
 
 /// A parameter (input or output) of an op.
+#[doc = include_str!("../../doc/graph/schema/ParamDoc.md")]
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a parameter (a JSON object with required, default, ref or literal)")]
 pub struct ParamDoc {
@@ -193,6 +203,7 @@ pub struct ParamDoc {
 }
 
 /// An edge between two ops.
+#[doc = include_str!("../../doc/graph/schema/EdgeDoc.md")]
 #[derive(Debug, Deserialize)]
 #[serde(try_from = "EdgeWire")]
 pub struct EdgeDoc {
@@ -205,6 +216,7 @@ pub struct EdgeDoc {
 }
 
 /// A JSON object read as `(key, value)` pairs in document order; a key given twice is refused.
+#[doc = include_str!("../../doc/graph/schema/Ordered.md")]
 #[derive(Debug)]
 pub struct Ordered<T>(pub Vec<(String, T)>);
 
@@ -216,6 +228,7 @@ impl<T> Default for Ordered<T> {
 
 impl<T> Ordered<T> {
     /// The keys in order.
+    #[doc = include_str!("../../doc/graph/schema/Ordered.keys.md")]
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())
     }

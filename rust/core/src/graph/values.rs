@@ -14,9 +14,11 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Number, Value};
 
 /// How many levels of arrays and objects a literal, default, transform argument or `until` may nest.
+#[doc = include_str!("../../doc/graph/values/MAX_VALUE_DEPTH.md")]
 pub const MAX_VALUE_DEPTH: usize = 256;
 
 /// A JSON value nesting at most [`MAX_VALUE_DEPTH`] levels.
+#[doc = include_str!("../../doc/graph/values/BoundedValue.md")]
 pub struct BoundedValue(pub Value);
 
 impl<'de> Deserialize<'de> for BoundedValue {
@@ -113,16 +115,19 @@ impl<'de> Visitor<'de> for Levels {
 }
 
 /// A JSON value, refused when it nests more than [`MAX_VALUE_DEPTH`] levels.
+#[doc = include_str!("../../doc/graph/values/bounded.md")]
 pub fn bounded<'de, D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
     BoundedValue::deserialize(d).map(|b| b.0)
 }
 
 /// An optional JSON value (`null` is `None`), refused when it nests too deeply.
+#[doc = include_str!("../../doc/graph/values/bounded_opt.md")]
 pub fn bounded_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Ok(Some(bounded(d)?).filter(|v| !v.is_null()))
 }
 
 /// A ref's transforms, `[[kind, [args...]], ...]`, each argument refused when it nests too deeply.
+#[doc = include_str!("../../doc/graph/values/bounded_transforms.md")]
 pub fn bounded_transforms<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, Vec<Value>)>, D::Error> {
     let transforms = Vec::<(String, Vec<BoundedValue>)>::deserialize(d)?;
     Ok(transforms.into_iter().map(|(kind, args)| (kind, args.into_iter().map(|a| a.0).collect())).collect())

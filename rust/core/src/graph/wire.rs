@@ -16,6 +16,7 @@ use super::values::bounded_opt;
 pub(super) type Links = Vec<(String, bool)>;
 
 /// The published form's cap on a loop whose `loop_config` gives no `max_iterations`.
+#[doc = include_str!("../../doc/graph/wire/PUBLISHED_MAX_ITERATIONS.md")]
 pub const PUBLISHED_MAX_ITERATIONS: u64 = 1000;
 
 /// The published form's loop (`loop_config`).

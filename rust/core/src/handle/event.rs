@@ -6,6 +6,7 @@ use smallvec::SmallVec;
 /// A context path, starting with `"main"` (`"[i]"` for item `i` of a stream, `"loop_i"` for
 /// iteration `i` of a loop). The type the published crate uses for it, so that code that builds
 /// or compares one compiles unchanged; it derefs to `[String]`.
+#[doc = include_str!("../../doc/handle/event/ContextId.md")]
 pub type ContextId = SmallVec<[String; 4]>;
 
 /// One frame: an op's outputs bound to graph outputs, as they arrive.

@@ -14,12 +14,14 @@ use crate::plan::Plan;
 use crate::run::{Phase, Run};
 
 /// A run, its driver's waker and the ids it was started with, behind one lock.
+#[doc = include_str!("../../doc/handle/shared/SharedRun.md")]
 pub struct SharedRun {
     plan: Arc<Plan>,
     core: Mutex<Core>,
 }
 
 /// What the lock of a [`SharedRun`] guards.
+#[doc = include_str!("../../doc/handle/shared/Core.md")]
 pub struct Core {
     run: Box<Run<Json>>,
     /// The driver's task while it waits for its in-flight calls: woken by a cancel.
@@ -28,29 +30,34 @@ pub struct Core {
 
 impl SharedRun {
     /// Shares `run` (a run of `plan`).
+    #[doc = include_str!("../../doc/handle/shared/SharedRun.new.md")]
     pub fn new(plan: Arc<Plan>, run: Box<Run<Json>>) -> Arc<Self> {
         Arc::new(SharedRun { plan, core: Mutex::new(Core { run, driver: None }) })
     }
 
     /// The run back, once nobody else shares it.
+    #[doc = include_str!("../../doc/handle/shared/SharedRun.into_run.md")]
     pub fn into_run(this: Arc<Self>) -> Option<Box<Run<Json>>> {
         let shared = Arc::into_inner(this)?;
         Some(shared.core.into_inner().unwrap_or_else(PoisonError::into_inner).run)
     }
 
     /// The plan being run.
+    #[doc = include_str!("../../doc/handle/shared/SharedRun.plan.md")]
     pub fn plan(&self) -> &Arc<Plan> {
         &self.plan
     }
 
     /// Takes the lock. A panic never happens while it is held (op calls are guarded), so a
     /// poisoned lock is taken as it is.
+    #[doc = include_str!("../../doc/handle/shared/SharedRun.lock.md")]
     pub fn lock(&self) -> MutexGuard<'_, Core> {
         self.core.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Cancels the run unless it is over: nothing new starts, every consumer and the driver are
     /// woken (the driver then drops the calls in flight). Returns false when it was over.
+    #[doc = include_str!("../../doc/handle/shared/SharedRun.cancel.md")]
     pub fn cancel(&self) -> bool {
         let mut core = self.lock();
         if !core.run.cancel() {
@@ -63,16 +70,19 @@ impl SharedRun {
 
 impl Core {
     /// The run.
+    #[doc = include_str!("../../doc/handle/shared/Core.run.md")]
     pub fn run(&self) -> &Run<Json> {
         &self.run
     }
 
     /// The run, to step it or to take frames.
+    #[doc = include_str!("../../doc/handle/shared/Core.run_mut.md")]
     pub fn run_mut(&mut self) -> &mut Run<Json> {
         &mut self.run
     }
 
     /// Remembers the driver's task, woken when the run is cancelled.
+    #[doc = include_str!("../../doc/handle/shared/Core.set_driver.md")]
     pub fn set_driver(&mut self, waker: &Waker) {
         match &mut self.driver {
             Some(w) if w.will_wake(waker) => {}
@@ -82,12 +92,14 @@ impl Core {
 
     /// Ends a run with no work left (finished unless it failed or was cancelled) and wakes every
     /// consumer: they find the frames left, then the end.
+    #[doc = include_str!("../../doc/handle/shared/Core.end.md")]
     pub fn end(&mut self, plan: &Plan) {
         self.run.finish();
         self.wake_all(plan);
     }
 
     /// Wakes every consumer and the driver.
+    #[doc = include_str!("../../doc/handle/shared/Core.wake_all.md")]
     pub fn wake_all(&mut self, plan: &Plan) {
         // the Rust runtime's wake cannot fail
         let _ = self.run.wake_all(&mut JsonRuntime::new(plan));
@@ -97,6 +109,7 @@ impl Core {
     }
 
     /// The run's error once it is over: its failure, or [`OperonError::Cancelled`].
+    #[doc = include_str!("../../doc/handle/shared/Core.error.md")]
     pub fn error(&self, plan: &Plan) -> Option<OperonError> {
         match self.run.phase() {
             Phase::Failed => self.run.failure().cloned(),
@@ -106,6 +119,7 @@ impl Core {
     }
 
     /// The run's failure, if it failed (not when it was cancelled).
+    #[doc = include_str!("../../doc/handle/shared/Core.failure.md")]
     pub fn failure(&self) -> Option<OperonError> {
         match self.run.phase() {
             Phase::Failed => self.run.failure().cloned(),
@@ -114,6 +128,7 @@ impl Core {
     }
 
     /// The data of a frame as a map (frames always carry a mapping).
+    #[doc = include_str!("../../doc/handle/shared/Core.data_map.md")]
     pub fn data_map(data: &Value) -> serde_json::Map<String, Value> {
         match data {
             Value::Object(map) => map.clone(),

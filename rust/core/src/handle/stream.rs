@@ -22,6 +22,7 @@ use crate::scheduler::contexts::render;
 use crate::trace::RunIds;
 
 /// How [`ExecutionHandle::collect`] gives the frames it takes.
+#[doc = include_str!("../../doc/handle/stream/CollectMode.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CollectMode {
     /// An object of each key's values in frame order: a list per key, or with `unwrap` a key seen
@@ -71,6 +72,7 @@ pub struct ExecutionHandle {
 
 /// Another consumer of a run: `wait_for`, `result`, `cancel` from any task. Cloning it is
 /// cheap; dropping it does not cancel the run (dropping the [`ExecutionHandle`] does).
+#[doc = include_str!("../../doc/handle/stream/Watcher.md")]
 #[derive(Clone)]
 pub struct Watcher {
     shared: Arc<SharedRun>,
@@ -93,21 +95,25 @@ impl ExecutionHandle {
 
     /// The run's ids (as the published handle gives them): those given to `start`, each one not
     /// given made up (a UUID), the same as the run's trace has.
+    #[doc = include_str!("../../doc/handle/stream/Watcher.context.md")]
     pub fn context(&self) -> &MiddlewareContext {
         self.context.get_or_init(|| MiddlewareContext::from_ids(self.ids.clone()))
     }
 
     /// A consumer of the same run for another task (a `wait_for` while this handle streams).
+    #[doc = include_str!("../../doc/handle/stream/Watcher.watcher.md")]
     pub fn watcher(&self) -> Watcher {
         self.watcher.clone()
     }
 
     /// Frames emitted so far.
+    #[doc = include_str!("../../doc/handle/stream/ExecutionHandle.frame_count.md")]
     pub fn frame_count(&self) -> usize {
         self.watcher.frame_count()
     }
 
     /// True once the run is over (finished, failed or cancelled).
+    #[doc = include_str!("../../doc/handle/stream/ExecutionHandle.is_done.md")]
     pub fn is_done(&self) -> bool {
         self.watcher.is_done()
     }
@@ -115,6 +121,7 @@ impl ExecutionHandle {
     /// The value of `var` in the frames of op `op` (its short or full name): the last one emitted
     /// so far, else the first to arrive; `None` once the run ended without one. The run's error if
     /// it failed without one; an op the graph does not have is a [`OperonError::Usage`] error.
+    #[doc = include_str!("../../doc/handle/stream/ExecutionHandle.wait_for.md")]
     pub async fn wait_for(&self, op: &str, var: &str) -> Result<Option<Value>, OperonError> {
         self.watcher.wait_for(op, var).await
     }
@@ -123,6 +130,7 @@ impl ExecutionHandle {
     /// one of a loop iteration that was not the last) grouped by key, with `unwrap` a key seen
     /// once as its value, else every key as a list. The run's error if it failed;
     /// [`OperonError::Cancelled`] if it was cancelled. Frames the stream took are included.
+    #[doc = include_str!("../../doc/handle/stream/ExecutionHandle.result.md")]
     pub async fn result(&self, unwrap: bool) -> Result<Value, OperonError> {
         self.watcher.result(unwrap).await
     }
@@ -133,6 +141,7 @@ impl ExecutionHandle {
     ///
     /// `futures::StreamExt` has a `collect` too: with it in scope, call this one as
     /// `ExecutionHandle::collect(&mut handle, mode, unwrap)`.
+    #[doc = include_str!("../../doc/handle/stream/Watcher.collect.md")]
     pub async fn collect(&mut self, mode: CollectMode, unwrap: bool) -> Result<Value, OperonError> {
         self.next = None;
         let shared = &self.watcher.shared;
@@ -160,11 +169,13 @@ impl ExecutionHandle {
 
     /// Cancels the run: nothing new starts, async ops in flight are dropped, and consumers see the
     /// frames that arrived, then the end.
+    #[doc = include_str!("../../doc/handle/stream/ExecutionHandle.cancel.md")]
     pub fn cancel(&self) {
         self.watcher.cancel();
     }
 
     /// The errors of the ops that failed, with `ErrorMode::Continue` (the run goes on past them).
+    #[doc = include_str!("../../doc/handle/stream/ExecutionHandle.errors.md")]
     pub fn errors(&self) -> Vec<OperonError> {
         self.watcher.errors()
     }
@@ -217,26 +228,31 @@ impl futures::Stream for ExecutionHandle {
 
 impl Watcher {
     /// Frames emitted so far.
+    #[doc = include_str!("../../doc/handle/stream/Watcher.frame_count.md")]
     pub fn frame_count(&self) -> usize {
         self.shared.lock().run().frames().total()
     }
 
     /// True once the run is over (finished, failed or cancelled).
+    #[doc = include_str!("../../doc/handle/stream/Watcher.is_done.md")]
     pub fn is_done(&self) -> bool {
         self.shared.lock().run().is_over()
     }
 
     /// Cancels the run (see [`ExecutionHandle::cancel`]).
+    #[doc = include_str!("../../doc/handle/stream/Watcher.cancel.md")]
     pub fn cancel(&self) {
         self.shared.cancel();
     }
 
     /// The errors of the ops that failed, with `ErrorMode::Continue`.
+    #[doc = include_str!("../../doc/handle/stream/Watcher.errors.md")]
     pub fn errors(&self) -> Vec<OperonError> {
         self.shared.lock().run().errors().to_vec()
     }
 
     /// See [`ExecutionHandle::wait_for`].
+    #[doc = include_str!("../../doc/handle/stream/Watcher.wait_for.md")]
     pub async fn wait_for(&self, op: &str, var: &str) -> Result<Option<Value>, OperonError> {
         let plan = self.shared.plan();
         let Some(id) = plan.find_op(op) else {
@@ -269,6 +285,7 @@ impl Watcher {
     }
 
     /// See [`ExecutionHandle::result`].
+    #[doc = include_str!("../../doc/handle/stream/Watcher.result.md")]
     pub async fn result(&self, unwrap: bool) -> Result<Value, OperonError> {
         self.wait_done().await;
         let plan = self.shared.plan();

@@ -15,9 +15,11 @@ use crate::run::{Entries, Key, Model, Runtime};
 use crate::value::{apply_json, json_type, truthy};
 
 /// A consumer waiting on a run of the Rust API: fired with the value it waits for, if any.
+#[doc = include_str!("../../doc/json/JsonWaker.md")]
 pub type JsonWaker = Arc<Signal<Value>>;
 
 /// The types of the JSON value model.
+#[doc = include_str!("../../doc/json/Json.md")]
 #[derive(Debug)]
 pub struct Json;
 
@@ -29,12 +31,14 @@ impl Model for Json {
 }
 
 /// JSON values of a run of `plan`.
+#[doc = include_str!("../../doc/json/JsonRuntime.md")]
 pub struct JsonRuntime<'p> {
     plan: &'p Plan,
 }
 
 impl<'p> JsonRuntime<'p> {
     /// The runtime of runs of `plan`.
+    #[doc = include_str!("../../doc/json/JsonRuntime.new.md")]
     pub fn new(plan: &'p Plan) -> Self {
         JsonRuntime { plan }
     }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 /// A one-shot wake-up, with an optional value, shared by a run and one waiting consumer.
+#[doc = include_str!("../../doc/json/signal/Signal.md")]
 #[derive(Debug, Default)]
 pub struct Signal<V> {
     state: Mutex<State<V>>,
@@ -28,6 +29,7 @@ impl<V> Default for State<V> {
 
 impl<V> Signal<V> {
     /// A signal not yet fired, shared between the run and the consumer.
+    #[doc = include_str!("../../doc/json/signal/Signal.new.md")]
     pub fn new() -> Arc<Self> {
         Arc::new(Signal { state: Mutex::new(State::default()) })
     }
@@ -37,6 +39,7 @@ impl<V> Signal<V> {
     }
 
     /// Fires the signal (the first call wins), waking the consumer's task if it waits.
+    #[doc = include_str!("../../doc/json/signal/Signal.fire.md")]
     pub fn fire(&self, value: Option<V>) {
         let waker = {
             let mut s = self.state();
@@ -53,11 +56,13 @@ impl<V> Signal<V> {
     }
 
     /// True once fired.
+    #[doc = include_str!("../../doc/json/signal/Signal.is_fired.md")]
     pub fn is_fired(&self) -> bool {
         self.state().fired
     }
 
     /// Ready with the value it was fired with (taken once), else registers the task to wake.
+    #[doc = include_str!("../../doc/json/signal/Signal.poll_fired.md")]
     pub fn poll_fired(&self, cx: &mut Context<'_>) -> Poll<Option<V>> {
         let mut s = self.state();
         if s.fired {
@@ -71,12 +76,14 @@ impl<V> Signal<V> {
     }
 
     /// True when the consumer gave up (only the run holds the signal any more).
+    #[doc = include_str!("../../doc/json/signal/Signal.is_abandoned.md")]
     pub fn is_abandoned(this: &Arc<Self>) -> bool {
         Arc::strong_count(this) == 1
     }
 }
 
 /// Waits for a signal to fire; resolves with its value.
+#[doc = include_str!("../../doc/json/signal/Fired.md")]
 #[derive(Debug)]
 pub struct Fired<V>(pub Arc<Signal<V>>);
 

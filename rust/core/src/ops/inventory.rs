@@ -12,6 +12,7 @@ use crate::error::OperonError;
 use crate::value::json_type;
 
 /// Whether an [`OpEntry`] is a plain op or a generator (`#[op(generator)]`).
+#[doc = include_str!("../../doc/ops/inventory/OpKind.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
     /// A plain op: one set of outputs per call.
@@ -72,17 +73,20 @@ impl OpEntry {
 
     /// A plain op of the published crate's untyped shape: every input as one object in, the
     /// outputs (an object; `null` is no output) out.
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.new_op.md")]
     pub const fn new_op(name: &'static str, module_path: &'static str, op_fn: fn(&Value) -> Value) -> Self {
         Self::with(name, module_path, OpKind::Regular, Call::Value(op_fn))
     }
 
     /// A generator of the published crate's untyped shape: it returns the array of its items,
     /// each an object of outputs.
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.new_gen.md")]
     pub const fn new_gen(name: &'static str, module_path: &'static str, op_fn: fn(&Value) -> Value) -> Self {
         Self::with(name, module_path, OpKind::Generator, Call::Value(op_fn))
     }
 
     /// A plain op over its inputs by value (the shape of [`OperonBuilder::op`](crate::OperonBuilder::op)).
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.op_map.md")]
     pub const fn op_map(
         name: &'static str,
         module_path: &'static str,
@@ -92,6 +96,7 @@ impl OpEntry {
     }
 
     /// A generator over its inputs by value: it returns the array of its items (`null` is none).
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.gen_map.md")]
     pub const fn gen_map(
         name: &'static str,
         module_path: &'static str,
@@ -101,6 +106,7 @@ impl OpEntry {
     }
 
     /// A plain op over borrowed inputs (the fast path of [`OperonBuilder::op_ref`](crate::OperonBuilder::op_ref)).
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.op_ref.md")]
     pub const fn op_ref(
         name: &'static str,
         module_path: &'static str,
@@ -110,17 +116,20 @@ impl OpEntry {
     }
 
     /// A generator over borrowed inputs, as [`OperonBuilder::gen`](crate::OperonBuilder::gen) takes.
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.gen_ref.md")]
     pub const fn gen_ref(name: &'static str, module_path: &'static str, f: fn(&Inputs) -> Result<Items, String>) -> Self {
         Self::with(name, module_path, OpKind::Generator, Call::Items(f))
     }
 
     /// An async op (the shape of [`OperonBuilder::op_async`](crate::OperonBuilder::op_async)).
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.op_async.md")]
     pub const fn op_async(name: &'static str, module_path: &'static str, f: fn(Map<String, Value>) -> OpFuture) -> Self {
         Self::with(name, module_path, OpKind::Regular, Call::Async(f))
     }
 
     /// The same entry, made from Rust function `function` defined at `file:line` (for error
     /// messages).
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.at.md")]
     pub const fn at(mut self, function: &'static str, file: &'static str, line: u32) -> Self {
         self.function = function;
         self.file = file;
@@ -130,6 +139,7 @@ impl OpEntry {
 
     /// The name qualified by the module, without the crate's name, as the published crate writes
     /// it: `"math::double"` for `double` in `my_crate::math`; the bare name at a crate's root.
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.qualified_name.md")]
     pub fn qualified_name(&self) -> String {
         match self.module_path.split_once("::") {
             Some((_, path)) if !path.is_empty() => format!("{path}::{}", self.name),
@@ -139,16 +149,19 @@ impl OpEntry {
 
     /// The name qualified by the whole module path, crate included: `"my_crate::math::double"`.
     /// No two entries of a program may share it.
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.full_name.md")]
     pub fn full_name(&self) -> String {
         format!("{}::{}", self.module_path, self.name)
     }
 
     /// Where the function is defined, `file:line`, when the entry was given it (`#[op]` does).
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.location.md")]
     pub fn location(&self) -> Option<String> {
         (!self.file.is_empty()).then(|| format!("{}:{}", self.file, self.line))
     }
 
     /// The name of the Rust function, when the entry was given it (`#[op]` does).
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.function.md")]
     pub fn function(&self) -> Option<&'static str> {
         (!self.function.is_empty()).then_some(self.function)
     }
@@ -159,11 +172,13 @@ impl OpEntry {
     }
 
     /// True for an async op.
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.is_async.md")]
     pub fn is_async(&self) -> bool {
         matches!(self.call, Call::Async(_))
     }
 
     /// The entry as the engine runs it.
+    #[doc = include_str!("../../doc/ops/inventory/OpEntry.implementation.md")]
     pub fn implementation(&self) -> Implementation {
         let generator = self.kind == OpKind::Generator;
         match self.call {

@@ -16,9 +16,11 @@ mod registry;
 pub(crate) use registry::{bind, binding_problems, Registry};
 
 /// The outputs an op returns: each key is an output variable.
+#[doc = include_str!("../../doc/ops/Outputs.md")]
 pub type Outputs = Map<String, Value>;
 
 /// The resolved inputs of one op call, by parameter name.
+#[doc = include_str!("../../doc/ops/Inputs.md")]
 #[derive(Debug, Default)]
 pub struct Inputs {
     /// The parameter names, shared by every call of the op.
@@ -29,6 +31,7 @@ pub struct Inputs {
 
 impl Inputs {
     /// Inputs from `(name, value)` pairs.
+    #[doc = include_str!("../../doc/ops/Inputs.new.md")]
     pub fn new(pairs: Vec<(String, Value)>) -> Self {
         let (names, values): (Vec<String>, SmallVec<[Value; 8]>) = pairs.into_iter().unzip();
         Inputs { names: names.into(), values }
@@ -36,21 +39,25 @@ impl Inputs {
 
     /// Inputs from the op's parameter names and their values in the same order (a name with no
     /// value is left out).
+    #[doc = include_str!("../../doc/ops/Inputs.from_parts.md")]
     pub fn from_parts(names: Arc<[String]>, values: SmallVec<[Value; 8]>) -> Self {
         Inputs { names, values }
     }
 
     /// The value of input `name`.
+    #[doc = include_str!("../../doc/ops/Inputs.get.md")]
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.names.iter().position(|n| n == name).and_then(|i| self.values.get(i))
     }
 
     /// The inputs as a map by name, in signature order.
+    #[doc = include_str!("../../doc/ops/Inputs.into_map.md")]
     pub fn into_map(self) -> Map<String, Value> {
         self.names.iter().cloned().zip(self.values).collect()
     }
 
     /// Every input in signature order.
+    #[doc = include_str!("../../doc/ops/Inputs.iter.md")]
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.names.iter().map(String::as_str).zip(self.values.iter())
     }
@@ -93,8 +100,10 @@ impl Inputs {
 }
 
 /// A synchronous op implemented in Rust. An error message fails the op.
+#[doc = include_str!("../../doc/ops/RustOp.md")]
 pub trait RustOp: Send + Sync {
     /// Runs the op once.
+    #[doc = include_str!("../../doc/ops/RustOp.call.md")]
     fn call(&self, inputs: &Inputs) -> Result<Outputs, String>;
 }
 
@@ -108,16 +117,20 @@ where
 }
 
 /// A shared op implementation.
+#[doc = include_str!("../../doc/ops/SharedOp.md")]
 pub type SharedOp = Arc<dyn RustOp>;
 
 /// The items of one call of a generator op, in order: each one set of outputs; an error ends the
 /// stream and fails the op.
+#[doc = include_str!("../../doc/ops/Items.md")]
 pub type Items = Box<dyn Iterator<Item = Result<Outputs, String>> + Send>;
 
 /// A generator op implemented in Rust: each call returns an iterator of items, pulled one at a
 /// time while the items' downstream ops run. An error message fails the op.
+#[doc = include_str!("../../doc/ops/RustGen.md")]
 pub trait RustGen: Send + Sync {
     /// Starts the op's stream.
+    #[doc = include_str!("../../doc/ops/RustGen.call.md")]
     fn call(&self, inputs: &Inputs) -> Result<Items, String>;
 }
 
@@ -131,12 +144,15 @@ where
 }
 
 /// A shared generator implementation.
+#[doc = include_str!("../../doc/ops/SharedGen.md")]
 pub type SharedGen = Arc<dyn RustGen>;
 
 /// A synchronous op as the published crate writes it: it takes its inputs by value, as a map,
 /// and returns its outputs (an object; `null` is no output) or an error.
+#[doc = include_str!("../../doc/ops/MapOp.md")]
 pub trait MapOp: Send + Sync {
     /// Runs the op once.
+    #[doc = include_str!("../../doc/ops/MapOp.call.md")]
     fn call(&self, inputs: Map<String, Value>) -> Result<Value, OperonError>;
 }
 
@@ -150,16 +166,20 @@ where
 }
 
 /// The future of one call of an async op.
+#[doc = include_str!("../../doc/ops/OpFuture.md")]
 pub type OpFuture = Pin<Box<dyn Future<Output = Result<Value, OperonError>> + Send + 'static>>;
 
 /// An asynchronous op: each call returns a future of its outputs (an object; `null` is no
 /// output). It runs on the tokio driver (`Operon::run_json_async`, `Operon::start`).
+#[doc = include_str!("../../doc/ops/AsyncRustOp.md")]
 pub trait AsyncRustOp: Send + Sync {
     /// Starts one call of the op.
+    #[doc = include_str!("../../doc/ops/AsyncRustOp.call.md")]
     fn call(&self, inputs: Map<String, Value>) -> OpFuture;
 }
 
 /// An async op made of a closure returning a future.
+#[doc = include_str!("../../doc/ops/AsyncFn.md")]
 pub struct AsyncFn<F>(pub F);
 
 impl<F, Fut> AsyncRustOp for AsyncFn<F>
@@ -173,6 +193,7 @@ where
 }
 
 /// What runs one op: a function, or a generator.
+#[doc = include_str!("../../doc/ops/Implementation.md")]
 #[derive(Clone)]
 pub enum Implementation {
     /// A plain op over borrowed inputs (the fast path): one set of outputs per call.
@@ -187,6 +208,7 @@ pub enum Implementation {
 
 impl Implementation {
     /// True for a generator.
+    #[doc = include_str!("../../doc/ops/Implementation.is_generator.md")]
     pub fn is_generator(&self) -> bool {
         matches!(self, Implementation::Gen(_))
     }

@@ -3,6 +3,7 @@
 
 mod calls;
 mod compile;
+mod refs;
 mod types;
 pub mod until;
 

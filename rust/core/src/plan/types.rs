@@ -2,17 +2,12 @@
 
 use serde_json::Value;
 
-use crate::graph::TransformKind;
+pub use super::refs::{Binding, ConstId, Forward, InputPlan, OpId, Operand, RefPlan, RefSource, TransformPlan, VarId};
 
-/// Dense id of an op (its index in [`Plan::ops`]).
-pub type OpId = u32;
-/// Dense id of a variable name (an index into [`Plan::vars`]).
-pub type VarId = u32;
-/// Dense id of a constant (an index into [`Plan::consts`]).
-pub type ConstId = u32;
 
 /// A constant of the document: a JSON value, a whole number too large for JSON, or a host object
 /// supplied beside the document.
+#[doc = include_str!("../../doc/plan/types/Const.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Const {
     /// A plain JSON value.
@@ -25,6 +20,7 @@ pub enum Const {
 }
 
 /// How an op is executed.
+#[doc = include_str!("../../doc/plan/types/OpKind.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpKind {
     /// Called inline by the driver.
@@ -54,6 +50,7 @@ pub enum OpKind {
 
 impl OpKind {
     /// True for ops the engine runs itself (no host function).
+    #[doc = include_str!("../../doc/plan/types/OpKind.is_builtin.md")]
     #[inline]
     pub fn is_builtin(self) -> bool {
         matches!(
@@ -153,6 +150,7 @@ pub enum EdgeKind {
 }
 
 /// A successor edge.
+#[doc = include_str!("../../doc/plan/types/Edge.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Edge {
     /// The successor op.
@@ -163,91 +161,9 @@ pub struct Edge {
     pub kind: EdgeKind,
 }
 
-/// Where a ref reads from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefSource {
-    /// A graph input (`PARENT[var]`).
-    Parent,
-    /// Another op's output.
-    Op(OpId),
-}
-
-/// An operand of a transform.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Operand {
-    /// A constant.
-    Const(ConstId),
-    /// Another ref, evaluated in the same context.
-    Ref(Box<RefPlan>),
-}
-
-/// One compiled transform.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TransformPlan {
-    /// What it does.
-    pub kind: TransformKind,
-    /// Positional operands (for `apply` the function first).
-    pub args: Vec<Operand>,
-    /// Keyword operands (`call` only).
-    pub kwargs: Vec<(String, Operand)>,
-}
-
-/// A compiled ref.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RefPlan {
-    /// Where it reads.
-    pub source: RefSource,
-    /// Read over a collect edge: the value is the list of the source's values.
-    pub collect: bool,
-    /// The variable read.
-    pub var: VarId,
-    /// Transforms applied in order.
-    pub transforms: Vec<TransformPlan>,
-}
-
-/// What an input is bound to.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Binding {
-    /// Nothing: the default applies, or the input is missing.
-    Unbound,
-    /// A literal.
-    Literal(ConstId),
-    /// A ref.
-    Ref(RefPlan),
-    /// Several producers: the first of these refs with a value (not `None`) gives the input's value.
-    AnyOf(Vec<RefPlan>),
-}
-
-/// One input of an op.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InputPlan {
-    /// The parameter's name.
-    pub name: String,
-    /// What it is bound to.
-    pub binding: Binding,
-    /// The function's default, when it has one.
-    pub default: Option<ConstId>,
-}
-
-/// Which outputs of an op become graph outputs (and so frames).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Forward {
-    /// None: the op emits no frames.
-    Nothing,
-    /// Every output key under its own name.
-    All,
-    /// Only these `(op output, graph output)` pairs.
-    Mapped(Vec<(VarId, VarId)>),
-}
-
-impl Forward {
-    /// True when the op emits frames.
-    pub fn emits(&self) -> bool {
-        !matches!(self, Forward::Nothing)
-    }
-}
 
 /// One compiled op.
+#[doc = include_str!("../../doc/plan/types/OpPlan.md")]
 #[derive(Debug, Clone)]
 pub struct OpPlan {
     /// Short name.
@@ -278,6 +194,7 @@ pub struct OpPlan {
 
 impl OpPlan {
     /// True for both kinds of generator.
+    #[doc = include_str!("../../doc/plan/types/OpPlan.is_gen.md")]
     #[inline]
     pub fn is_gen(&self) -> bool {
         matches!(self.kind, OpKind::SyncGen | OpKind::AsyncGen)
@@ -285,6 +202,7 @@ impl OpPlan {
 
     /// True for ops whose successors run in child contexts they open: generators (one per item)
     /// and loop entries (one per iteration).
+    #[doc = include_str!("../../doc/plan/types/OpPlan.opens_contexts.md")]
     #[inline]
     pub fn opens_contexts(&self) -> bool {
         self.is_gen() || self.kind == OpKind::LoopEnter
@@ -299,6 +217,7 @@ impl OpPlan {
 }
 
 /// A compiled graph.
+#[doc = include_str!("../../doc/plan/types/Plan.md")]
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Short name of the graph.
@@ -347,6 +266,7 @@ pub struct Plan {
 
 impl Plan {
     /// The successors of an op.
+    #[doc = include_str!("../../doc/plan/types/Plan.successors.md")]
     #[inline]
     pub fn successors(&self, op: OpId) -> &[Edge] {
         let i = op as usize;
@@ -354,6 +274,7 @@ impl Plan {
     }
 
     /// The gate predecessors of an op.
+    #[doc = include_str!("../../doc/plan/types/Plan.gates_of.md")]
     #[inline]
     pub fn gates_of(&self, op: OpId) -> &[OpId] {
         let i = op as usize;
@@ -374,23 +295,27 @@ impl Plan {
     }
 
     /// True when some op is a generator (runs then open item contexts).
+    #[doc = include_str!("../../doc/plan/types/Plan.has_streams.md")]
     pub fn has_streams(&self) -> bool {
         self.ops.iter().any(OpPlan::is_gen)
     }
 
     /// The name of a variable.
+    #[doc = include_str!("../../doc/plan/types/Plan.var.md")]
     #[inline]
     pub fn var(&self, v: VarId) -> &str {
         &self.vars[v as usize]
     }
 
     /// Finds an op by full name or short name.
+    #[doc = include_str!("../../doc/plan/types/Plan.find_op.md")]
     pub fn find_op(&self, name: &str) -> Option<OpId> {
         self.ops.iter().position(|o| o.full_name == name || o.name == name).map(|i| i as OpId)
     }
 
     /// True when some op needs an event loop or a worker thread (or waits for a timer: a delay, a
     /// retry, a time limit).
+    #[doc = include_str!("../../doc/plan/types/Plan.has_async.md")]
     pub fn has_async(&self) -> bool {
         self.ops.iter().any(|o| !matches!(o.kind, OpKind::Sync) || o.calls.as_ref().is_some_and(|c| c.needs_timer()))
     }

@@ -8,6 +8,7 @@ use crate::plan::{
 };
 
 /// What a driver supplies to resolve inputs in its own value representation.
+#[doc = include_str!("../../doc/run/eval/Host.md")]
 pub trait Host {
     /// A value (a Python object, a JSON value...).
     type Value;
@@ -16,22 +17,29 @@ pub trait Host {
 
     /// Reads `var` from a graph input (`RefSource::Parent`) or from an op's output; `None` when absent.
     /// With `collect`, the value is the list of the source's values over a collect edge.
+    #[doc = include_str!("../../doc/run/eval/Host.read.md")]
     fn read(&mut self, source: RefSource, var: VarId, collect: bool) -> Result<Option<Self::Value>, Self::Error>;
     /// The value of a constant.
+    #[doc = include_str!("../../doc/run/eval/Host.constant.md")]
     fn constant(&mut self, c: ConstId) -> Self::Value;
     /// The host's null (`None`).
+    #[doc = include_str!("../../doc/run/eval/Host.none.md")]
     fn none(&mut self) -> Self::Value;
     /// True for the host's null.
+    #[doc = include_str!("../../doc/run/eval/Host.is_none.md")]
     fn is_none(&self, v: &Self::Value) -> bool;
     /// The value's truth (branch conditions).
+    #[doc = include_str!("../../doc/run/eval/Host.truthy.md")]
     fn truthy(&self, v: &Self::Value) -> Result<bool, Self::Error>;
     /// The keys `source` holds now (the run inputs, or an op's outputs), for a "did you mean" hint
     /// when an input is missing; empty when the host cannot tell.
+    #[doc = include_str!("../../doc/run/eval/Host.keys.md")]
     fn keys(&mut self, source: RefSource) -> Vec<String> {
         let _ = source;
         Vec::new()
     }
     /// Applies one transform to `value` with its operands already evaluated.
+    #[doc = include_str!("../../doc/run/eval/Host.transform.md")]
     fn transform(
         &mut self,
         t: &TransformPlan,
@@ -42,6 +50,7 @@ pub trait Host {
 }
 
 /// An input's value, or why it has none.
+#[doc = include_str!("../../doc/run/eval/Resolved.md")]
 #[derive(Debug)]
 pub enum Resolved<V> {
     /// The value to pass.
@@ -51,6 +60,7 @@ pub enum Resolved<V> {
 }
 
 /// Evaluates a ref; `None` when the variable it reads is absent (transforms are then not applied).
+#[doc = include_str!("../../doc/run/eval/eval_ref.md")]
 pub fn eval_ref<H: Host>(host: &mut H, r: &RefPlan) -> Result<Option<H::Value>, H::Error> {
     let Some(value) = host.read(r.source, r.var, r.collect)? else {
         return Ok(None);
@@ -59,6 +69,7 @@ pub fn eval_ref<H: Host>(host: &mut H, r: &RefPlan) -> Result<Option<H::Value>, 
 }
 
 /// Evaluates a branch condition: an absent value reads as the host's null, as Python would see it.
+#[doc = include_str!("../../doc/run/eval/eval_condition.md")]
 pub fn eval_condition<H: Host>(host: &mut H, r: &RefPlan) -> Result<H::Value, H::Error> {
     let value = match host.read(r.source, r.var, r.collect)? {
         Some(v) => v,
@@ -100,6 +111,7 @@ fn operand<H: Host>(host: &mut H, a: &Operand) -> Result<H::Value, H::Error> {
 
 /// Resolves one input: its binding's value; the default when that is absent or `None`; `Missing` when a
 /// parameter with no default has nothing but `None` (as in operonx 0.7.1, `None` counts as absent).
+#[doc = include_str!("../../doc/run/eval/resolve_input.md")]
 pub fn resolve_input<H: Host>(host: &mut H, input: &InputPlan) -> Result<Resolved<H::Value>, H::Error> {
     // A ref is by far the most common binding: it is tested alone, the others out of line.
     let bound = match &input.binding {
@@ -137,6 +149,7 @@ fn first_present<H: Host>(host: &mut H, refs: &[RefPlan]) -> Result<Option<H::Va
 /// Picks a branch's target: the first case whose condition holds (a condition that cannot be
 /// evaluated, for example over a missing input, does not hold), else the default. Returns the
 /// target and the `matched` text (`"default"` for the default, `None` when nothing runs).
+#[doc = include_str!("../../doc/run/eval/choose_branch.md")]
 pub fn choose_branch<'p, H: Host>(
     host: &mut H,
     cases: &'p [CasePlan],
@@ -158,6 +171,7 @@ pub fn choose_branch<'p, H: Host>(
 }
 
 /// Why a loop's `until` expression could not be evaluated.
+#[doc = include_str!("../../doc/run/eval/UntilError.md")]
 #[derive(Debug)]
 pub enum UntilError<E> {
     /// It reads a variable the iteration does not have.
@@ -167,6 +181,7 @@ pub enum UntilError<E> {
 }
 
 /// The message for an `until` that reads a variable the iteration does not have.
+#[doc = include_str!("../../doc/run/eval/absent_variable.md")]
 pub fn absent_variable(plan: &crate::plan::Plan, text: &str, var: VarId) -> String {
     format!(
         "until {text:?} reads '{}', which is neither an input of the loop nor an output of this iteration",
@@ -176,6 +191,7 @@ pub fn absent_variable(plan: &crate::plan::Plan, text: &str, var: VarId) -> Stri
 
 /// Evaluates a loop's `until` expression over the variables of the current iteration, which the
 /// host reads as the outputs of the loop's entry op `enter`. Returns the expression's truth.
+#[doc = include_str!("../../doc/run/eval/eval_until.md")]
 pub fn eval_until<H: Host>(host: &mut H, cond: &Cond, enter: OpId) -> Result<bool, UntilError<H::Error>> {
     let value = eval_cond(host, cond, enter)?;
     host.truthy(&value).map_err(UntilError::Host)
@@ -219,6 +235,7 @@ fn eval_cond<H: Host>(host: &mut H, cond: &Cond, enter: OpId) -> Result<H::Value
 /// the ref reads (case, `_` / `-`, or at most one edit in four characters apart, and not a whole
 /// different name such as `a` for `b`), to name in the error. Keys another input of the same op
 /// (`inputs`) already reads from that source are not typos of this one.
+#[doc = include_str!("../../doc/run/eval/suggest_key.md")]
 pub fn suggest_key<H: Host>(host: &mut H, plan: &Plan, inputs: &[InputPlan], input: &InputPlan) -> Option<String> {
     let Binding::Ref(r) = &input.binding else {
         return None;

@@ -7,6 +7,7 @@ use smallvec::SmallVec;
 use crate::plan::{Binding, Builtin, EdgeKind, OpId, Operand, Plan, RefPlan, RefSource};
 
 /// Per-op facts of a plan the run semantics need at each step.
+#[doc = include_str!("../../doc/run/facts/Facts.md")]
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     /// Per op: a generator whose items some op collects.
@@ -33,6 +34,7 @@ pub struct Facts {
 
 impl Facts {
     /// Reads the facts off a plan.
+    #[doc = include_str!("../../doc/run/facts/Facts.new.md")]
     pub fn new(plan: &Plan) -> Self {
         let n = plan.ops.len();
         let mut f = Facts {
@@ -88,6 +90,7 @@ impl Facts {
 
     /// True when nothing reads op `op`'s outputs once it has emitted its frame: a code op no ref
     /// reads, whose outputs feed no nested graph's end, loop, or consumer of its items.
+    #[doc = include_str!("../../doc/run/facts/Facts.unread.md")]
     #[inline]
     pub fn unread(&self, op: OpId) -> bool {
         self.unread[op as usize]
@@ -98,6 +101,7 @@ impl Facts {
     /// Such a source is a code op (not a generator) of the reader's depth that neither feeds a
     /// nested graph's end nor a loop's, and exactly one ref of the whole plan reads it (an input of
     /// `op`, not over a collect edge).
+    #[doc = include_str!("../../doc/run/facts/Facts.sole_reads.md")]
     #[inline]
     pub fn sole_reads(&self, op: OpId) -> &[OpId] {
         &self.sole_reads[op as usize]
@@ -156,6 +160,7 @@ fn note_ref(reads: &mut [(u32, OpId)], r: &RefPlan, by: OpId) {
 
 impl Facts {
     /// The parameter names of op `op` of `plan` (the plan these facts were read off), shared.
+    #[doc = include_str!("../../doc/run/facts/Facts.input_names.md")]
     pub fn input_names(&self, plan: &Plan, op: OpId) -> &Arc<[String]> {
         let all = self.input_names.get_or_init(|| {
             plan.ops.iter().map(|o| o.inputs.iter().map(|i| i.name.clone()).collect()).collect()
@@ -165,6 +170,7 @@ impl Facts {
 
     /// The parameter names of op `op` of `plan` as a JSON object whose values are `null`, in
     /// order: copying it makes no hash of a name (an insert would make one per name).
+    #[doc = include_str!("../../doc/run/facts/Facts.input_map.md")]
     pub fn input_map(&self, plan: &Plan, op: OpId) -> &serde_json::Map<String, serde_json::Value> {
         let all = self.input_maps.get_or_init(|| {
             plan.ops

@@ -8,6 +8,7 @@ use crate::scheduler::{CtxId, ErrorMode, Outcome, Path};
 use super::{Model, Phase, Run, Runtime};
 
 /// Why an op did not produce outputs.
+#[doc = include_str!("../../doc/run/failure/OpFailure.md")]
 #[derive(Debug)]
 pub enum OpFailure<E> {
     /// The op raised (or returned an error).
@@ -32,6 +33,7 @@ pub enum OpFailure<E> {
 impl<E> OpFailure<E> {
     /// The engine error of op `op` failing in context `path`, and the error that caused it.
     /// `describe` puts an error in words (`"ValueError: boom"`).
+    #[doc = include_str!("../../doc/run/failure/OpFailure.into_error.md")]
     pub fn into_error(
         self,
         plan: &Plan,
@@ -80,6 +82,7 @@ fn attempts_error(error: OperonError, n: u32) -> OperonError {
 
 impl<M: Model> Run<M> {
     /// An op failed: listed and skipped with `errors="continue"`, else the run fails.
+    #[doc = include_str!("../../doc/run/failure/Run.fail_op.md")]
     pub fn fail_op<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, failure: OpFailure<M::Error>) {
         let failure = match failure {
             OpFailure::Raised(e) if rt.is_fatal(&e) => {
@@ -106,6 +109,7 @@ impl<M: Model> Run<M> {
     }
 
     /// Ends the run with `failure` (the first one wins): nothing new starts.
+    #[doc = include_str!("../../doc/run/failure/Run.fail.md")]
     pub fn fail(&mut self, failure: M::Failure) {
         if !self.is_over() {
             self.failure = Some(failure);
@@ -116,6 +120,7 @@ impl<M: Model> Run<M> {
 
     /// Cancels the run: what arrived stays readable, nothing new starts. Returns false when the
     /// run was already over.
+    #[doc = include_str!("../../doc/run/failure/Run.cancel.md")]
     pub fn cancel(&mut self) -> bool {
         if self.is_over() {
             return false;

@@ -7,6 +7,7 @@ use smallvec::SmallVec;
 use super::{Model, Run, Runtime};
 
 /// One result of an op bound to a graph output (the Rust API's frame).
+#[doc = include_str!("../../doc/run/frames/Frame.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Frame {
     /// The op's short name.
@@ -20,12 +21,14 @@ pub struct Frame {
 impl<M: Model> Run<M> {
     /// The run's result: the frames that are part of it (not superseded), grouped by key; a key
     /// seen once keeps its value.
+    #[doc = include_str!("../../doc/run/frames/Run.result.md")]
     pub fn result<R: Runtime<M>>(&self, rt: &mut R) -> Result<M::Value, M::Error> {
         group(rt, self.frames.kept().map(|f| &f.data), true)
     }
 
     /// [`Run::result`] of a run that is over and that nothing reads again (its frames are let go
     /// next): the data of a one-frame result is moved out of its frame instead of copied.
+    #[doc = include_str!("../../doc/run/frames/Run.take_result.md")]
     pub fn take_result<R: Runtime<M>>(&mut self, rt: &mut R) -> Result<M::Value, M::Error> {
         if self.frames.kept().nth(1).is_some() {
             return self.result(rt);
@@ -46,6 +49,7 @@ type Group<V> = (V, Vec<V>);
 ///
 /// The result mapping is its own index (one lookup per entry); only keys seen more than once are
 /// gathered on the side, and become lists at the end, in the position of their first value.
+#[doc = include_str!("../../doc/run/frames/group.md")]
 pub fn group<'v, M: Model, R: Runtime<M>>(
     rt: &mut R,
     frames: impl Iterator<Item = &'v M::Value>,

@@ -16,6 +16,7 @@ use super::scope::Scope;
 use super::{Model, OpFailure, Run, Runtime};
 
 /// What the runs of one loop did.
+#[doc = include_str!("../../doc/run/loops/LoopStats.md")]
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LoopStats {
     /// Times the loop ran to its end.

@@ -14,6 +14,7 @@ impl<M: Model> Run<M> {
     /// (a failure fails the op), and a built-in op runs here. Returns true when the driver is to
     /// call the op with `args`; else there is nothing to call and `args` is left empty. The
     /// driver owns the buffer, so a step moves no argument list around.
+    #[doc = include_str!("../../doc/run/prepare/Run.prepare.md")]
     #[inline]
     pub fn prepare<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &mut Args<M::Value>) -> bool {
         let p = &self.plan.ops[op as usize];
@@ -78,6 +79,7 @@ impl<M: Model> Run<M> {
     /// alone reads ([`crate::run::Facts::sole_reads`]) are dropped now rather than with the run, so
     /// a run holds only what is still to be read. A driver calls it once the call is made (not
     /// when an instance resolved its inputs only to wait for a slot, since it resolves them again).
+    #[doc = include_str!("../../doc/run/prepare/Run.release_reads.md")]
     #[inline]
     pub fn release_reads(&mut self, op: OpId, ctx: CtxId) {
         for &src in self.facts.sole_reads(op) {
@@ -86,6 +88,7 @@ impl<M: Model> Run<M> {
     }
 
     /// Resolves the arguments of op `op` in `ctx`.
+    #[doc = include_str!("../../doc/run/prepare/Run.resolve.md")]
     pub fn resolve<R: Runtime<M>>(
         &self,
         rt: &mut R,
@@ -98,6 +101,7 @@ impl<M: Model> Run<M> {
     }
 
     /// Resolves the arguments of op `op` in `ctx` into `args` (empty on entry).
+    #[doc = include_str!("../../doc/run/prepare/Run.resolve_into.md")]
     #[inline]
     pub fn resolve_into<R: Runtime<M>>(
         &self,

@@ -16,6 +16,7 @@ use super::values::Values;
 use super::{CancelToken, Facts, Model, OpFailure, Runtime};
 
 /// Where a run is in its life.
+#[doc = include_str!("../../doc/run/step/Phase.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     /// Created; nothing has run yet.
@@ -34,6 +35,7 @@ pub enum Phase {
 pub type Args<V> = SmallVec<[V; 8]>;
 
 /// One run of a plan: its scheduler state, the values and frames it produced, its errors.
+#[doc = include_str!("../../doc/run/step/Run.md")]
 pub struct Run<M: Model> {
     pub(super) plan: Arc<Plan>,
     pub(super) facts: Arc<Facts>,
@@ -57,6 +59,7 @@ pub struct Run<M: Model> {
 impl<M: Model> Run<M> {
     /// A run of `plan` over `inputs` (a mapping); with `retain`, frames are kept for the result
     /// after they are consumed.
+    #[doc = include_str!("../../doc/run/step/Run.new.md")]
     pub fn new(plan: Arc<Plan>, facts: Arc<Facts>, inputs: M::Value, mode: ErrorMode, retain: bool) -> Self {
         Run {
             state: RunState::new(&plan),
@@ -182,6 +185,7 @@ impl<M: Model> Run<M> {
     }
 
     /// The frames.
+    #[doc = include_str!("../../doc/run/step/Run.frames.md")]
     pub fn frames(&self) -> &FrameBuffer<M::Value> {
         &self.frames
     }
@@ -197,6 +201,7 @@ impl<M: Model> Run<M> {
     }
 
     /// Where the run is in its life.
+    #[doc = include_str!("../../doc/run/step/Run.phase.md")]
     pub fn phase(&self) -> Phase {
         self.phase
     }
@@ -207,11 +212,13 @@ impl<M: Model> Run<M> {
     }
 
     /// True once the run is over (finished, failed or cancelled).
+    #[doc = include_str!("../../doc/run/step/Run.is_over.md")]
     pub fn is_over(&self) -> bool {
         matches!(self.phase, Phase::Finished | Phase::Failed | Phase::Cancelled)
     }
 
     /// Marks the run as started.
+    #[doc = include_str!("../../doc/run/step/Run.start.md")]
     pub fn start(&mut self) {
         if self.phase == Phase::Created {
             self.phase = Phase::Running;
@@ -219,6 +226,7 @@ impl<M: Model> Run<M> {
     }
 
     /// Marks a run with no work left as finished.
+    #[doc = include_str!("../../doc/run/step/Run.finish.md")]
     pub fn finish(&mut self) {
         if !self.is_over() {
             self.phase = Phase::Finished;
@@ -281,6 +289,7 @@ impl<M: Model> Run<M> {
     }
 
     /// The next ready op instance.
+    #[doc = include_str!("../../doc/run/step/Run.pop_ready.md")]
     #[inline]
     pub fn pop_ready(&mut self) -> Option<(OpId, CtxId)> {
         self.state.pop_ready()
@@ -295,6 +304,7 @@ impl<M: Model> Run<M> {
 
     /// An op the driver called came back: its return value (for a generator, its end), or why it
     /// failed.
+    #[doc = include_str!("../../doc/run/step/Run.complete.md")]
     pub fn complete<R: Runtime<M>>(
         &mut self,
         rt: &mut R,

@@ -10,6 +10,7 @@ use crate::scheduler::{CtxId, ROOT};
 type CtxValues<V> = SmallVec<[(OpId, V); 2]>;
 
 /// The outputs of every op instance of a run that are still reachable.
+#[doc = include_str!("../../doc/run/values/Values.md")]
 #[derive(Debug)]
 pub struct Values<V> {
     root: Vec<Option<V>>,
@@ -25,6 +26,7 @@ pub struct Values<V> {
 
 impl<V> Values<V> {
     /// Storage for `n` ops.
+    #[doc = include_str!("../../doc/run/values/Values.new.md")]
     pub fn new(n: usize) -> Self {
         let mut values = Values {
             root: Vec::new(),
@@ -39,6 +41,7 @@ impl<V> Values<V> {
     }
 
     /// Drops every value and makes room for `n` ops, keeping the buffers.
+    #[doc = include_str!("../../doc/run/values/Values.reset.md")]
     pub fn reset(&mut self, n: usize) {
         self.root.clear();
         self.root.resize_with(n, || None);
@@ -51,17 +54,20 @@ impl<V> Values<V> {
     }
 
     /// Notes that `op`'s outputs in `ctx` arrived now.
+    #[doc = include_str!("../../doc/run/values/Values.stamp.md")]
     pub fn stamp(&mut self, op: OpId, ctx: CtxId) {
         self.clock += 1;
         self.arrivals.insert((op, ctx), self.clock);
     }
 
     /// When `op`'s outputs in `ctx` arrived (0 when never stamped).
+    #[doc = include_str!("../../doc/run/values/Values.arrival.md")]
     pub fn arrival(&self, op: OpId, ctx: CtxId) -> u64 {
         self.arrivals.get(&(op, ctx)).copied().unwrap_or(0)
     }
 
     /// The outputs of `op` in `ctx`.
+    #[doc = include_str!("../../doc/run/values/Values.get.md")]
     #[inline]
     pub fn get(&self, op: OpId, ctx: CtxId) -> Option<&V> {
         if ctx == ROOT {
@@ -73,6 +79,7 @@ impl<V> Values<V> {
 
     /// Stores the outputs of `op` in `ctx`; `last` (another reference to them) is what the run's
     /// state shows as the op's latest outputs.
+    #[doc = include_str!("../../doc/run/values/Values.put.md")]
     pub fn put(&mut self, op: OpId, ctx: CtxId, value: V, last: V) {
         self.last[op as usize] = Some(last);
         if ctx == ROOT {
@@ -83,6 +90,7 @@ impl<V> Values<V> {
     }
 
     /// Replaces the outputs of `op` in `ctx` (a loop's variables after an iteration).
+    #[doc = include_str!("../../doc/run/values/Values.set.md")]
     pub fn set(&mut self, op: OpId, ctx: CtxId, value: V) {
         if ctx == ROOT {
             self.root[op as usize] = Some(value);
@@ -96,6 +104,7 @@ impl<V> Values<V> {
     }
 
     /// Drops the outputs of `op` in `ctx` (nothing reads them again).
+    #[doc = include_str!("../../doc/run/values/Values.remove.md")]
     #[inline]
     pub fn remove(&mut self, op: OpId, ctx: CtxId) {
         if ctx == ROOT {
@@ -106,31 +115,37 @@ impl<V> Values<V> {
     }
 
     /// Keeps only the last outputs of `op` (an item nothing downstream reads).
+    #[doc = include_str!("../../doc/run/values/Values.put_last.md")]
     pub fn put_last(&mut self, op: OpId, value: V) {
         self.last[op as usize] = Some(value);
     }
 
     /// The last outputs `op` produced in any context.
+    #[doc = include_str!("../../doc/run/values/Values.last.md")]
     pub fn last(&self, op: OpId) -> Option<&V> {
         self.last[op as usize].as_ref()
     }
 
     /// Ops with outputs and their latest outputs.
+    #[doc = include_str!("../../doc/run/values/Values.ops_with_values.md")]
     pub fn ops_with_values(&self) -> impl Iterator<Item = (usize, &V)> {
         self.last.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_ref()?)))
     }
 
     /// Keeps an item of `gen` (running in `ctx`) for its collected consumers.
+    #[doc = include_str!("../../doc/run/values/Values.collect.md")]
     pub fn collect(&mut self, gen: OpId, ctx: CtxId, item: V) {
         self.collected.entry((gen, ctx)).or_default().push(item);
     }
 
     /// The items of `gen` kept in `ctx`.
+    #[doc = include_str!("../../doc/run/values/Values.collected.md")]
     pub fn collected(&self, gen: OpId, ctx: CtxId) -> &[V] {
         self.collected.get(&(gen, ctx)).map(Vec::as_slice).unwrap_or(&[])
     }
 
     /// Drops the values of a freed context.
+    #[doc = include_str!("../../doc/run/values/Values.free.md")]
     pub fn free(&mut self, ctx: CtxId) {
         self.nested.remove(&ctx);
         if !self.arrivals.is_empty() {
@@ -141,7 +156,9 @@ impl<V> Values<V> {
         }
     }
 
-    /// Drops every value (a run that stopped).
+    /// Drops the values of every context but the root, the collected items and the arrival
+    /// stamps (a run that stopped); the root's outputs stay readable.
+    #[doc = include_str!("../../doc/run/values/Values.clear_nested.md")]
     pub fn clear_nested(&mut self) {
         self.nested.clear();
         self.collected.clear();

@@ -2,6 +2,7 @@
 //! end. Generic over a driver's waker (an asyncio future, a task waker).
 
 /// A consumer waiting for the first frame of op `op` that has key `var`.
+#[doc = include_str!("../../doc/run/waiters/ValueWaiter.md")]
 #[derive(Debug)]
 pub struct ValueWaiter<W> {
     /// The op's short name.
@@ -13,6 +14,7 @@ pub struct ValueWaiter<W> {
 }
 
 /// Every consumer waiting on a run.
+#[doc = include_str!("../../doc/run/waiters/Waiters.md")]
 #[derive(Debug)]
 pub struct Waiters<W> {
     next: Vec<W>,
@@ -28,42 +30,49 @@ impl<W> Default for Waiters<W> {
 
 impl<W> Waiters<W> {
     /// Adds a consumer waiting for the next frame (or the end), forgetting those `gone` says gave up.
+    #[doc = include_str!("../../doc/run/waiters/Waiters.add_next.md")]
     pub fn add_next(&mut self, waker: W, gone: impl FnMut(&W) -> bool) {
         forget(&mut self.next, gone);
         self.next.push(waker);
     }
 
     /// Adds a consumer waiting for a value, forgetting those `gone` says gave up.
+    #[doc = include_str!("../../doc/run/waiters/Waiters.add_value.md")]
     pub fn add_value(&mut self, op: &str, var: &str, waker: W, mut gone: impl FnMut(&W) -> bool) {
         self.values.retain(|w| !gone(&w.waker));
         self.values.push(ValueWaiter { op: op.to_string(), var: var.to_string(), waker });
     }
 
     /// Adds a consumer waiting for the end, forgetting those `gone` says gave up.
+    #[doc = include_str!("../../doc/run/waiters/Waiters.add_done.md")]
     pub fn add_done(&mut self, waker: W, gone: impl FnMut(&W) -> bool) {
         forget(&mut self.done, gone);
         self.done.push(waker);
     }
 
     /// True when someone waits for the next frame.
+    #[doc = include_str!("../../doc/run/waiters/Waiters.wants_next.md")]
     #[inline]
     pub fn wants_next(&self) -> bool {
         !self.next.is_empty()
     }
 
     /// True when someone waits for a value.
+    #[doc = include_str!("../../doc/run/waiters/Waiters.wants_values.md")]
     #[inline]
     pub fn wants_values(&self) -> bool {
         !self.values.is_empty()
     }
 
     /// Takes every consumer waiting for the next frame.
+    #[doc = include_str!("../../doc/run/waiters/Waiters.take_next.md")]
     pub fn take_next(&mut self) -> Vec<W> {
         std::mem::take(&mut self.next)
     }
 
     /// Takes the value waiters of op `op` (give back those a frame did not satisfy with
     /// [`Waiters::put_back`]).
+    #[doc = include_str!("../../doc/run/waiters/Waiters.take_values_of.md")]
     pub fn take_values_of(&mut self, op: &str) -> Vec<ValueWaiter<W>> {
         let mut taken = Vec::new();
         let mut i = 0;
@@ -78,11 +87,13 @@ impl<W> Waiters<W> {
     }
 
     /// Gives back a value waiter taken by [`Waiters::take_values_of`].
+    #[doc = include_str!("../../doc/run/waiters/Waiters.put_back.md")]
     pub fn put_back(&mut self, w: ValueWaiter<W>) {
         self.values.push(w);
     }
 
     /// Takes every waiter (the run is over): next-frame, value and done waiters.
+    #[doc = include_str!("../../doc/run/waiters/Waiters.take_all.md")]
     pub fn take_all(&mut self) -> Vec<W> {
         let mut all = std::mem::take(&mut self.next);
         all.extend(self.values.drain(..).map(|w| w.waker));

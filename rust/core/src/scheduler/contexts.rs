@@ -8,12 +8,15 @@ use smallvec::SmallVec;
 use crate::plan::OpId;
 
 /// Dense id of a context (reused after it is freed).
+#[doc = include_str!("../../doc/scheduler/contexts/CtxId.md")]
 pub type CtxId = u32;
 
 /// The root context of a run.
+#[doc = include_str!("../../doc/scheduler/contexts/ROOT.md")]
 pub const ROOT: CtxId = 0;
 
 /// The last segment of a context path.
+#[doc = include_str!("../../doc/scheduler/contexts/Segment.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Segment {
     /// The root, `"main"`.
@@ -27,6 +30,7 @@ pub enum Segment {
 }
 
 /// A rendered context path, cheap to keep after the context itself is freed.
+#[doc = include_str!("../../doc/scheduler/contexts/Path.md")]
 pub type Path = SmallVec<[Segment; 4]>;
 
 #[derive(Debug, Clone)]
@@ -39,6 +43,7 @@ struct Context {
 }
 
 /// Every context of a run.
+#[doc = include_str!("../../doc/scheduler/contexts/Contexts.md")]
 #[derive(Debug, Clone)]
 pub struct Contexts {
     arena: Vec<Context>,
@@ -57,11 +62,13 @@ impl Default for Contexts {
 
 impl Contexts {
     /// No context at all (not even the root), allocating nothing; [`Contexts::reset`] makes it usable.
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.empty.md")]
     pub fn empty() -> Self {
         Contexts { arena: Vec::new(), free: Vec::new(), freed: Vec::new(), settled: Vec::new() }
     }
 
     /// Back to the root context alone, keeping the buffers.
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.reset.md")]
     pub fn reset(&mut self) {
         self.arena.clear();
         self.arena.push(Context { parent: ROOT, segment: Segment::Root, depth: 0, origin: OpId::MAX, live: 1 });
@@ -71,6 +78,7 @@ impl Contexts {
     }
 
     /// Opens a child of `parent` made by `origin` (the generator, or the collected op).
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.open.md")]
     pub fn open(&mut self, parent: CtxId, segment: Segment, origin: OpId) -> CtxId {
         let depth = self.arena[parent as usize].depth + 1;
         self.arena[parent as usize].live += 1;
@@ -88,6 +96,7 @@ impl Contexts {
     }
 
     /// Counts one more piece of work (an op instance, a child) in `ctx`.
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.hold.md")]
     #[inline]
     pub fn hold(&mut self, ctx: CtxId) {
         self.arena[ctx as usize].live += 1;
@@ -96,6 +105,7 @@ impl Contexts {
     /// Counts one piece of work of `ctx` as done; frees the context (and then its ancestors) when
     /// nothing is left in it. A loop iteration keeps one hold of its loop's: when only that one is
     /// left, the iteration has settled and is listed for [`Contexts::pop_settled`].
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.release.md")]
     pub fn release(&mut self, mut ctx: CtxId) {
         loop {
             let c = &mut self.arena[ctx as usize];
@@ -115,40 +125,47 @@ impl Contexts {
     }
 
     /// A loop iteration that settled (only its loop's hold is left), once.
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.pop_settled.md")]
     pub fn pop_settled(&mut self) -> Option<CtxId> {
         self.settled.pop()
     }
 
     /// The last segment of a context's path.
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.segment.md")]
     #[inline]
     pub fn segment(&self, ctx: CtxId) -> Segment {
         self.arena[ctx as usize].segment
     }
 
     /// Contexts freed since the last call (their values can be dropped).
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.drain_freed.md")]
     pub fn drain_freed(&mut self) -> std::vec::Drain<'_, CtxId> {
         self.freed.drain(..)
     }
 
     /// The depth of a context (the root is 0).
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.depth.md")]
     #[inline]
     pub fn depth(&self, ctx: CtxId) -> u16 {
         self.arena[ctx as usize].depth
     }
 
     /// The parent of a context (the root is its own parent).
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.parent.md")]
     #[inline]
     pub fn parent(&self, ctx: CtxId) -> CtxId {
         self.arena[ctx as usize].parent
     }
 
     /// The op that opened a context.
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.origin.md")]
     #[inline]
     pub fn origin(&self, ctx: CtxId) -> OpId {
         self.arena[ctx as usize].origin
     }
 
     /// The ancestor of `ctx` (or `ctx` itself) at `depth`; `None` when `ctx` is shallower.
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.ancestor.md")]
     #[inline]
     pub fn ancestor(&self, mut ctx: CtxId, depth: u16) -> Option<CtxId> {
         let mut d = self.depth(ctx);
@@ -163,6 +180,7 @@ impl Contexts {
     }
 
     /// The path from the root to `ctx`.
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.path.md")]
     pub fn path(&self, mut ctx: CtxId) -> Path {
         let mut path = Path::new();
         loop {
@@ -178,12 +196,14 @@ impl Contexts {
     }
 
     /// Number of contexts alive (the root included).
+    #[doc = include_str!("../../doc/scheduler/contexts/Contexts.alive.md")]
     pub fn alive(&self) -> usize {
         self.arena.len() - self.free.len()
     }
 }
 
 /// Renders a path the way frames show it: `["main", "[0]", "__collect__"]`.
+#[doc = include_str!("../../doc/scheduler/contexts/render.md")]
 pub fn render(path: &[Segment]) -> Vec<String> {
     path.iter()
         .map(|s| match s {

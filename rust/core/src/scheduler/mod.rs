@@ -8,4 +8,5 @@ pub use contexts::{CtxId, Path, Segment, ROOT};
 pub use state::{ErrorMode, Outcome, RunState};
 
 /// The context path of every op run at the top level of a graph.
+#[doc = include_str!("../../doc/scheduler/ROOT_CONTEXT.md")]
 pub const ROOT_CONTEXT: &str = "main";

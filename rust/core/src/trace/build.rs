@@ -17,6 +17,7 @@ use crate::scheduler::Segment;
 
 /// What the trace of a run is made of, taken from the run at its end (moves and counts only: the
 /// trace itself is built off the run's task).
+#[doc = include_str!("../../doc/trace/build/Finished.md")]
 #[derive(Debug)]
 pub struct Finished {
     plan: Arc<Plan>,
@@ -32,6 +33,7 @@ pub struct Finished {
 impl Finished {
     /// The run `run`, over, with the ids it was started with (all set), its spans and its error
     /// in words (when it failed).
+    #[doc = include_str!("../../doc/trace/build/Finished.of.md")]
     pub fn of<M: Model>(run: &Run<M>, ids: RunIds, spans: Box<SpanLog>, error: Option<String>) -> Self {
         let status = match run.phase() {
             Phase::Failed => "error",
@@ -52,6 +54,7 @@ impl Finished {
 
     /// The trace, keeping the op executions of the first `limit` items of each stream (all with
     /// `None`).
+    #[doc = include_str!("../../doc/trace/build/Finished.trace.md")]
     pub fn trace(&self, limit: Option<usize>) -> TraceData {
         let rid = self.ids.request_id.clone().unwrap_or_default();
         let root_key = format!("__root__:{rid}");

@@ -74,12 +74,14 @@ const CONTEXT_KINDS: [&str; 3] = ["stream_context", "loop_iter", "labeled_iter"]
 impl TraceFilter {
     /// A filter from its settings as a JSON object; settings it does not know, or of the wrong
     /// type, give the default filter (as the published crate does).
+    #[doc = include_str!("../../doc/trace/filter/TraceFilter.from_value.md")]
     pub fn from_value(v: &Value) -> Self {
         serde_json::from_value(v.clone()).unwrap_or_default()
     }
 
     /// The nodes this filter keeps, re-parented onto kept ancestors, their inputs and outputs
     /// shortened to `max_io_size`.
+    #[doc = include_str!("../../doc/trace/filter/TraceFilter.apply.md")]
     pub fn apply(&self, nodes: Vec<TraceNode>) -> Vec<TraceNode> {
         let parent_of: HashMap<String, Option<String>> =
             nodes.iter().map(|n| (n.trace_key.clone(), n.parent_trace_key.clone())).collect();

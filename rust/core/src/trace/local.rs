@@ -27,11 +27,13 @@ pub struct LocalTracer {
 
 impl LocalTracer {
     /// A tracer writing into `path`; `None` is `$OPERON_TRACES_DIR`, else `~/.operonx/traces`.
+    #[doc = include_str!("../../doc/trace/local/LocalTracer.new.md")]
     pub fn new(path: Option<PathBuf>, tags: Vec<String>) -> Self {
         LocalTracer { path: path.unwrap_or_else(default_dir), tags }
     }
 
     /// The directory it writes into.
+    #[doc = include_str!("../../doc/trace/local/LocalTracer.path.md")]
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -76,13 +76,16 @@ use crate::error::OperonError;
 /// `flush` is called on the engine's tracing thread, never on a run's task: it may block (write
 /// a file, make a blocking HTTP call). An error it returns, or a panic, is logged through
 /// `tracing` and does not affect the run nor the other tracers.
+#[doc = include_str!("../../doc/trace/Tracer.md")]
 pub trait Tracer: Send + Sync + Debug {
     /// A short name for log lines.
+    #[doc = include_str!("../../doc/trace/Tracer.name.md")]
     fn name(&self) -> &str {
         "unknown"
     }
 
     /// Tags set on every trace this tracer receives.
+    #[doc = include_str!("../../doc/trace/Tracer.tags.md")]
     fn tags(&self) -> &[String] {
         &[]
     }
@@ -90,25 +93,30 @@ pub trait Tracer: Send + Sync + Debug {
     /// How many items of each stream are traced: the op executions in the contexts of later
     /// items are left out of this tracer's trace (they still count in its summary). `None`
     /// traces every item; the default is 100.
+    #[doc = include_str!("../../doc/trace/Tracer.stream_trace_limit.md")]
     fn stream_trace_limit(&self) -> Option<usize> {
         Some(100)
     }
 
     /// Nodes to leave out of this tracer's traces.
+    #[doc = include_str!("../../doc/trace/Tracer.trace_filter.md")]
     fn trace_filter(&self) -> Option<&TraceFilter> {
         None
     }
 
     /// The tracer's settings as JSON, for tools that export an engine's setup; `None` by default.
+    #[doc = include_str!("../../doc/trace/Tracer.to_config_dict.md")]
     fn to_config_dict(&self) -> Option<serde_json::Value> {
         None
     }
 
     /// Takes the trace of one run.
+    #[doc = include_str!("../../doc/trace/Tracer.flush.md")]
     fn flush(&self, trace: &TraceData) -> Result<(), OperonError>;
 }
 
 /// The ids a run was started with.
+#[doc = include_str!("../../doc/trace/RunIds.md")]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunIds {
     /// The user the run is for.
@@ -121,6 +129,7 @@ pub struct RunIds {
 
 impl RunIds {
     /// The same ids, each one not given made up (a new UUID), as the published crate makes them.
+    #[doc = include_str!("../../doc/trace/RunIds.filled.md")]
     pub fn filled(self) -> RunIds {
         let fill = |id: Option<String>| Some(id.unwrap_or_else(new_id));
         RunIds { user_id: fill(self.user_id), session_id: fill(self.session_id), request_id: fill(self.request_id) }
@@ -128,6 +137,7 @@ impl RunIds {
 }
 
 /// A new id: a random (version 4) UUID as text.
+#[doc = include_str!("../../doc/trace/new_id.md")]
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }

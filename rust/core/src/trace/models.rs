@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 /// failed), `"context"` (the context path, `["main", "[0]"]`) and, for a generator, `"items"` (how
 /// many items it yielded). [`TraceNode::status`], [`TraceNode::error`] and
 /// [`TraceNode::context`] read them.
+#[doc = include_str!("../../doc/trace/models/TraceNode.md")]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TraceNode {
     /// The node's key, unique in its trace.
@@ -91,16 +92,19 @@ impl Default for TraceNode {
 impl TraceNode {
     /// `"ok"`, `"error"` or `"cancelled"` for an op execution and for the root; `None` for a
     /// context node.
+    #[doc = include_str!("../../doc/trace/models/TraceNode.status.md")]
     pub fn status(&self) -> Option<&str> {
         self.metadata.get("status").and_then(Value::as_str)
     }
 
     /// The error of a failed execution (or of a failed run, on the root), in words.
+    #[doc = include_str!("../../doc/trace/models/TraceNode.error.md")]
     pub fn error(&self) -> Option<&str> {
         self.metadata.get("error").and_then(Value::as_str)
     }
 
     /// The context path the op ran in (`["main", "[0]"]`); empty for the root.
+    #[doc = include_str!("../../doc/trace/models/TraceNode.context.md")]
     pub fn context(&self) -> Vec<&str> {
         match self.metadata.get("context") {
             Some(Value::Array(path)) => path.iter().filter_map(Value::as_str).collect(),
@@ -109,12 +113,14 @@ impl TraceNode {
     }
 
     /// True for the node of an op execution.
+    #[doc = include_str!("../../doc/trace/models/TraceNode.is_op.md")]
     pub fn is_op(&self) -> bool {
         self.op_name.is_some()
     }
 }
 
 /// Counts over a whole run.
+#[doc = include_str!("../../doc/trace/models/TraceSummary.md")]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TraceSummary {
     /// Op executions (spans) in the trace, before any sampling or filter.
@@ -141,6 +147,7 @@ pub struct TraceSummary {
 }
 
 /// The trace of one run, handed to [`super::Tracer::flush`] once the run is over.
+#[doc = include_str!("../../doc/trace/models/TraceData.md")]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct TraceData {
     /// The run's request id (made up, a UUID, when the run was started without one).
@@ -166,11 +173,13 @@ pub struct TraceData {
 
 impl TraceData {
     /// The nodes of op executions (the spans), in the order they started.
+    #[doc = include_str!("../../doc/trace/models/TraceData.spans.md")]
     pub fn spans(&self) -> impl Iterator<Item = &TraceNode> {
         self.nodes.iter().filter(|n| n.is_op())
     }
 
     /// The root node (the run).
+    #[doc = include_str!("../../doc/trace/models/TraceData.root.md")]
     pub fn root(&self) -> Option<&TraceNode> {
         self.nodes.iter().find(|n| n.node_type == "trace")
     }

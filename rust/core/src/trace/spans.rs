@@ -13,6 +13,7 @@ use crate::scheduler::{CtxId, Path};
 use crate::value::json_type;
 
 /// How an op execution ended.
+#[doc = include_str!("../../doc/trace/spans/SpanStatus.md")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpanStatus {
     /// Not back yet (at the end of a run: the run stopped before it came back).
@@ -24,6 +25,7 @@ pub enum SpanStatus {
 }
 
 /// One op execution.
+#[doc = include_str!("../../doc/trace/spans/Span.md")]
 #[derive(Debug, Clone)]
 pub struct Span {
     /// The op.
@@ -41,6 +43,7 @@ pub struct Span {
 }
 
 /// The op executions of one run.
+#[doc = include_str!("../../doc/trace/spans/SpanLog.md")]
 #[derive(Debug)]
 pub struct SpanLog {
     epoch: Instant,
@@ -58,26 +61,31 @@ impl Default for SpanLog {
 
 impl SpanLog {
     /// An empty log; the run starts now.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.new.md")]
     pub fn new() -> Self {
         SpanLog { epoch: Instant::now(), wall: SystemTime::now(), spans: Vec::new(), open: FxHashMap::default() }
     }
 
     /// When the run started (wall clock).
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.started_at.md")]
     pub fn started_at(&self) -> SystemTime {
         self.wall
     }
 
     /// Time since the run started.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.elapsed.md")]
     pub fn elapsed(&self) -> Duration {
         self.epoch.elapsed()
     }
 
     /// The spans, in the order they started.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.spans.md")]
     pub fn spans(&self) -> &[Span] {
         &self.spans
     }
 
     /// Op `op` is called in context `ctx` of `run`.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.begin.md")]
     pub fn begin<M: Model>(&mut self, run: &Run<M>, op: OpId, ctx: CtxId) {
         let path = run.state().contexts().path(ctx);
         self.open.insert((op, ctx), self.spans.len());
@@ -85,6 +93,7 @@ impl SpanLog {
     }
 
     /// The call of `op` in `ctx` came back with `outcome` (a generator: its end).
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.end.md")]
     pub fn end(&mut self, op: OpId, ctx: CtxId, outcome: &Result<Value, OpFailure<String>>) {
         let status = match outcome {
             Ok(Value::Object(_) | Value::Null) => SpanStatus::Ok,
@@ -95,11 +104,13 @@ impl SpanLog {
     }
 
     /// The call of `op` in `ctx` failed with `failure` (it never ran, or its generator stopped).
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.fail.md")]
     pub fn fail(&mut self, op: OpId, ctx: CtxId, failure: &OpFailure<String>) {
         self.close(op, ctx, SpanStatus::Error(describe(failure)));
     }
 
     /// Generator `op` in `ctx` yielded an item.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.item.md")]
     pub fn item(&mut self, op: OpId, ctx: CtxId) {
         if let Some(&i) = self.open.get(&(op, ctx)) {
             self.spans[i].items += 1;

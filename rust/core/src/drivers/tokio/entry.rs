@@ -20,6 +20,7 @@ use crate::trace::{RunIds, Tracer};
 
 /// One run to drive: the engine's compiled graph and ops, the run's inputs (an object) and how
 /// it reports.
+#[doc = include_str!("../../../doc/drivers/tokio/entry/Job.md")]
 pub struct Job<'a> {
     /// The compiled graph.
     pub plan: &'a Arc<Plan>,
@@ -48,6 +49,7 @@ impl Job<'_> {
 
 /// Runs `job` in place (nothing is spawned) and returns its result: the frames grouped by key,
 /// one value as a scalar; the run's error if it failed.
+#[doc = include_str!("../../../doc/drivers/tokio/entry/run_result.md")]
 pub async fn run_result(job: Job<'_>) -> Result<Value> {
     let (spare, plan) = (job.spare, job.plan);
     let mut run = run_in_place(job).await?;
@@ -73,6 +75,7 @@ async fn run_in_place(job: Job<'_>) -> Result<Box<Run<Json>>> {
 
 /// Runs `job` in place and returns everything it produced (frames, grouped outputs, errors
 /// listed with [`ErrorMode::Continue`]), or its error.
+#[doc = include_str!("../../../doc/drivers/tokio/entry/run_output.md")]
 pub async fn run_output(job: Job<'_>) -> Result<RunOutput> {
     let spare = job.spare;
     let mut run = run_in_place(job).await?;
@@ -83,6 +86,7 @@ pub async fn run_output(job: Job<'_>) -> Result<RunOutput> {
 
 /// True when a run of the graph needs a tokio runtime: it has an async op, or a `bound="cpu"` op
 /// (which runs on the blocking pool). The others run on any executor.
+#[doc = include_str!("../../../doc/drivers/tokio/entry/needs_runtime.md")]
 pub fn needs_runtime(plan: &Plan, impls: &[Option<Implementation>]) -> bool {
     impls.iter().zip(&plan.ops).any(|(i, op)| match i {
         Some(Implementation::Async(_)) => true,
@@ -93,6 +97,7 @@ pub fn needs_runtime(plan: &Plan, impls: &[Option<Implementation>]) -> bool {
 
 /// Runs `job` to its end on the calling thread, on a new current-thread tokio runtime when the
 /// graph needs one, else on a plain executor (building a runtime costs more than a small run).
+#[doc = include_str!("../../../doc/drivers/tokio/entry/block_on.md")]
 pub fn block_on(job: Job<'_>) -> Result<Value> {
     if !needs_runtime(job.plan, job.impls) {
         return futures::executor::block_on(run_result(job));
@@ -106,6 +111,7 @@ pub fn block_on(job: Job<'_>) -> Result<Value> {
 
 /// Spawns `job` on the current tokio runtime and returns its handle; outside a runtime, a
 /// [`OperonError::Usage`] error.
+#[doc = include_str!("../../../doc/drivers/tokio/entry/spawn.md")]
 pub fn spawn(job: Job<'_>) -> Result<ExecutionHandle> {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return Err(OperonError::Usage(format!(

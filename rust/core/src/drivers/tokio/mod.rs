@@ -58,6 +58,7 @@ enum Turn {
 }
 
 /// One run on the tokio driver.
+#[doc = include_str!("../../../doc/drivers/tokio/Driver.md")]
 pub struct Driver {
     shared: Arc<SharedRun>,
     impls: Arc<[Option<Implementation>]>,

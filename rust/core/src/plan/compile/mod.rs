@@ -48,6 +48,7 @@ enum Policy {
 
 /// Compiles a parsed document. Validation is iterative (no recursion over the graph), so graphs of any
 /// size compile; every problem found is reported in one [`OperonError::Invalid`].
+#[doc = include_str!("../../../doc/plan/compile/compile.md")]
 pub fn compile(doc: &GraphDoc) -> Result<Plan> {
     Compiler::new(doc).run()
 }

@@ -21,6 +21,7 @@ mod strings;
 mod tokens;
 
 /// A parsed `until` expression.
+#[doc = include_str!("../../../doc/plan/until/Cond.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
     /// A loop variable.
@@ -42,6 +43,7 @@ pub enum Cond {
 
 impl Cond {
     /// The variables the expression reads, each once, in reading order.
+    #[doc = include_str!("../../../doc/plan/until/Cond.names.md")]
     pub fn names(&self) -> Vec<VarId> {
         let mut names = Vec::new();
         let mut stack = vec![self];
@@ -60,6 +62,7 @@ impl Cond {
     }
 
     /// The constants the expression holds, in reading order.
+    #[doc = include_str!("../../../doc/plan/until/Cond.constants.md")]
     pub fn constants(&self) -> Vec<ConstId> {
         let mut constants = Vec::new();
         let mut stack = vec![self];
@@ -79,21 +82,27 @@ impl Cond {
 }
 
 /// Where the parser puts what it finds: variable names and constants of the plan.
+#[doc = include_str!("../../../doc/plan/until/Sink.md")]
 pub trait Sink {
     /// The id of a variable name.
+    #[doc = include_str!("../../../doc/plan/until/Sink.var.md")]
     fn var(&mut self, name: &str) -> VarId;
     /// The id of a new constant: a JSON value, or a whole number beyond 64 bits ([`Const::Int`]).
+    #[doc = include_str!("../../../doc/plan/until/Sink.constant.md")]
     fn constant(&mut self, value: Const) -> ConstId;
 }
 
 /// Deepest nesting an `until` may have: the parse, the evaluation and dropping the tree recurse.
+#[doc = include_str!("../../../doc/plan/until/MAX_DEPTH.md")]
 pub const MAX_DEPTH: usize = 100;
 
 /// Longest expression (in tokens) an `until` may be: it bounds every tree the parser builds, so even a
 /// refused one is dropped without deep recursion.
+#[doc = include_str!("../../../doc/plan/until/MAX_TOKENS.md")]
 pub const MAX_TOKENS: usize = 1000;
 
 /// Parses an `until` text. The error says what is wrong, for a person.
+#[doc = include_str!("../../../doc/plan/until/parse.md")]
 pub fn parse(text: &str, sink: &mut dyn Sink) -> Result<Cond, String> {
     let tokens = tokenize(text, MAX_TOKENS)?;
     if tokens.is_empty() {
@@ -107,6 +116,7 @@ pub fn parse(text: &str, sink: &mut dyn Sink) -> Result<Cond, String> {
 }
 
 /// Checks an `until` text without keeping what it reads: `Err` says why the engine would refuse it.
+#[doc = include_str!("../../../doc/plan/until/check.md")]
 pub fn check(text: &str) -> Result<(), String> {
     /// Numbers names and constants, keeping nothing.
     struct Discard(u32);
