@@ -23,13 +23,15 @@ from operonx._authoring.nodes import mark_built
 from operonx.graph import GraphOp
 from operonx.handle import ExecutionHandle
 from operonx.middleware import Middleware, run_with_middleware
+from operonx.tracing import sinks_of as _sinks_of
 
 
 class Operon:
     """An engine: a graph compiled once and run any number of times.
 
     ``Operon(graph)`` takes a :class:`GraphOp`; ``Operon(factory, params={...})`` builds the graph as
-    ``factory(**params)``. Building validates the whole graph and raises
+    ``factory(**params)``. ``tracer=`` (a tracer of :mod:`operonx.tracing`, or a list of them) traces
+    every run; a run's own ``tracer=`` replaces it for that run. Building validates the whole graph and raises
     :class:`~operonx.errors.GraphValidationError` listing every problem found. Once built, the graph
     takes no new ops.
     """
@@ -50,9 +52,9 @@ class Operon:
             graph = graph(**dict(params or {}))
             if not isinstance(graph, GraphOp):
                 raise GraphTypeError(f"the graph factory returned {type(graph).__name__}, not a GraphOp")
-        _refuse_tracer(tracer)
+        sinks = None if tracer is None else _sinks_of(tracer)
         document, hosts = engine_document(graph)
-        self._core = _Engine(document, hosts)
+        self._core = _Engine(document, hosts) if sinks is None else _Engine(document, hosts, sinks)
         self._run_core = self._core.run  # the bound method, looked up once: run() is the hot path
         mark_built(graph)
         self._graph = graph
@@ -92,14 +94,17 @@ class Operon:
         ``"$state"``, a read-only view of every value the run produced (``state["g.op", "var"]``). An op
         that raises fails the run with :class:`~operonx.errors.OpError` (the op's exception is its
         ``__cause__``); with ``errors="continue"`` the run goes on, the failed op's successors are
-        skipped and the errors are listed under ``"$errors"``.
+        skipped and the errors are listed under ``"$errors"``. ``tracer=`` traces this run with the given
+        tracer(s) instead of the engine's.
         """
-        if tracer is not None:
-            _refuse_tracer(tracer)
         if self._middleware:
             ids = (request_id, session_id, user_id)
-            return await run_with_middleware(self._core, self._graph, self._middleware, inputs, errors, ids)
-        result = self._run_core(inputs, errors, request_id, session_id, user_id)
+            sinks = None if tracer is None else _sinks_of(tracer)
+            return await run_with_middleware(self._core, self._graph, self._middleware, inputs, errors, ids, sinks)
+        if tracer is None:
+            result = self._run_core(inputs, errors, request_id, session_id, user_id)
+        else:
+            result = self._run_core(inputs, errors, request_id, session_id, user_id, _sinks_of(tracer))
         if result.__class__ is dict:
             return result
         return await result
@@ -113,13 +118,16 @@ class Operon:
         request_id: Any = None,
         errors: Literal["raise", "continue"] = "raise",
         retain_frames: bool = True,
+        tracer: Any = None,
     ) -> ExecutionHandle:
         """Starts a run and returns its :class:`~operonx.handle.ExecutionHandle` (middleware is not
         applied). Inside a running event loop the run starts at once; from sync code it starts when
         the handle is first iterated. ``retain_frames=False`` drops each frame once it is consumed,
-        so an endless stream runs in flat memory (then ``result()`` is not available).
+        so an endless stream runs in flat memory (then ``result()`` is not available). ``tracer=`` is
+        :meth:`run`'s.
         """
-        inner = self._core.start(inputs, errors, retain_frames, request_id, session_id, user_id)
+        sinks = None if tracer is None else _sinks_of(tracer)
+        inner = self._core.start(inputs, errors, retain_frames, request_id, session_id, user_id, sinks)
         return ExecutionHandle(inner, self._core.name)
 
     def __call__(
@@ -206,11 +214,6 @@ class Operon:
     def serialize(self) -> dict[str, Any]:
         """The graph document (see :meth:`GraphOp.export_config`)."""
         return self._graph.export_config()
-
-
-def _refuse_tracer(tracer: Any) -> None:
-    if tracer is not None:
-        raise OperonUsageError("tracers are not supported by this version of operonx; pass tracer=None")
 
 
 def _jsonable(value: Any) -> Any:

@@ -22,6 +22,7 @@ mod handle;
 mod log;
 mod model;
 mod runtime;
+mod trace;
 mod until;
 mod value;
 mod workers;
@@ -49,5 +50,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<handle::PyReady>()?;
     m.add_class::<handle::PyNextFrame>()?;
     m.add("Frame", frames::frame_type(m.py()))?;
+    m.add_class::<trace::PyLocalTracer>()?;
+    m.add_class::<trace::PyTraceQueue>()?;
+    m.add_function(wrap_pyfunction!(trace::flush_traces, m)?)?;
     Ok(())
 }

@@ -263,6 +263,10 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         f.call1((vars,)).and_then(|v| v.is_truthy()).map_err(|e| (what(), e))
     }
 
+    fn to_json(&mut self, v: &Py<PyAny>) -> serde_json::Value {
+        crate::trace::to_json(v.bind(self.py))
+    }
+
     fn describe(&mut self, e: &PyErr) -> String {
         format!("{}: {}", e.get_type(self.py).name().map(|n| n.to_string()).unwrap_or_default(), e.value(self.py))
     }

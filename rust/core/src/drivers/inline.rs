@@ -55,12 +55,12 @@ pub fn run(
     let run = spare.run(plan, facts, inputs, mode);
     let mut inline = Inline { impls, run, rt: JsonRuntime::new(plan), stepper: Stepper::default() };
     if !tracers.is_empty() {
-        inline.stepper.record_spans();
+        inline.run.record_spans(Box::default());
     }
     inline.run.start();
     inline.drive();
     inline.run.finish();
-    if let Some(spans) = inline.stepper.take_spans() {
+    if let Some(spans) = inline.run.take_spans() {
         let error = inline.run.failure().map(ToString::to_string);
         deliver(tracers.to_vec(), Finished::of(&inline.run, RunIds::default().filled(), spans, error));
     }

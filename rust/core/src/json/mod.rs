@@ -231,6 +231,10 @@ impl Runtime<Json> for JsonRuntime<'_> {
         // refused at build time
     }
 
+    fn to_json(&mut self, v: &Value) -> Value {
+        v.clone()
+    }
+
     fn describe(&mut self, e: &String) -> String {
         e.clone()
     }

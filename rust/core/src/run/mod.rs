@@ -24,6 +24,7 @@ mod prepare;
 mod record;
 mod scope;
 mod step;
+mod trace;
 
 pub use cancel::CancelToken;
 pub use eval::{
@@ -169,6 +170,12 @@ pub trait Runtime<M: Model> {
     fn until_callable(&mut self, c: ConstId, vars: &M::Value) -> Result<bool, (String, M::Error)>;
     /// An error in words: its type and message (`"ValueError: boom"`).
     fn describe(&mut self, e: &M::Error) -> String;
+    /// A value as JSON, for a trace: mappings as objects (their `None` entries left out), a value
+    /// JSON has no form for as its text. The default knows no value (`null`).
+    fn to_json(&mut self, v: &M::Value) -> serde_json::Value {
+        let _ = v;
+        serde_json::Value::Null
+    }
     /// True for an error that must end the run as it is, never wrapped nor listed (Python's
     /// `KeyboardInterrupt`, `SystemExit`, `CancelledError`).
     fn is_fatal(&mut self, e: &M::Error) -> bool;

@@ -52,6 +52,8 @@ pub struct Run<M: Model> {
     /// Op runs so far: calls handed to the driver and branches taken, counted once per loop
     /// iteration and per stream item they ran in.
     pub(super) op_runs: u64,
+    /// The op executions being recorded for the run's tracers (`None`: no tracer, nothing kept).
+    pub(super) spans: Option<Box<crate::trace::SpanLog>>,
 }
 
 impl<M: Model> Run<M> {
@@ -74,6 +76,7 @@ impl<M: Model> Run<M> {
             loops: Loops::default(),
             token: None,
             op_runs: 0,
+            spans: None,
         }
     }
 
@@ -97,6 +100,7 @@ impl<M: Model> Run<M> {
             loops,
             token,
             op_runs,
+            spans,
         } = self;
         state.reset(plan);
         values.reset(plan.ops.len());
@@ -118,6 +122,7 @@ impl<M: Model> Run<M> {
         *loops = Loops::default();
         *token = None;
         *op_runs = 0;
+        *spans = None;
     }
 
     /// Lets go of everything the run produced (values, frames, errors, waiters; its inputs become
@@ -133,6 +138,7 @@ impl<M: Model> Run<M> {
         self.loops = Loops::default();
         self.token = None;
         self.op_runs = 0;
+        self.spans = None;
         self.phase = Phase::Finished;
     }
 
@@ -302,6 +308,9 @@ impl<M: Model> Run<M> {
         ctx: CtxId,
         result: Result<M::Value, OpFailure<M::Error>>,
     ) {
+        if self.spans.is_some() {
+            self.span_complete(rt, op, ctx, &result);
+        }
         match result {
             Ok(_) if self.plan.ops[op as usize].is_gen() => self.state.finish(&self.plan, op, ctx, Outcome::Done),
             Ok(out) => match self.record(rt, op, ctx, out) {
@@ -341,6 +350,9 @@ impl<M: Model> Run<M> {
         index: u32,
         item: M::Value,
     ) -> Result<(), OpFailure<M::Error>> {
+        if self.spans.is_some() {
+            self.span_item(rt, gen, ctx, &item);
+        }
         let item_ctx = self.state.open_item(gen, ctx, index);
         let out = match self.record(rt, gen, item_ctx, item) {
             Ok(Some(out)) => out,

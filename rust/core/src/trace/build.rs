@@ -57,7 +57,7 @@ impl Finished {
         let root_key = format!("__root__:{rid}");
         let mut nodes = vec![self.root(&root_key)];
         let mut contexts: HashMap<Vec<String>, String> = HashMap::new();
-        for (i, span) in self.spans.spans().iter().enumerate() {
+        for (i, span) in self.code_spans().enumerate() {
             if !within(&span.path, limit) {
                 continue;
             }
@@ -129,8 +129,14 @@ impl Finished {
         }
     }
 
+    /// The executions of code ops (the run also records its nested graphs' entries and ends and
+    /// its branches, which the Rust API's traces leave out).
+    fn code_spans(&self) -> impl Iterator<Item = &Span> + Clone {
+        self.spans.spans().iter().filter(|s| !self.plan.ops[s.op as usize].kind.is_builtin())
+    }
+
     fn summary(&self) -> TraceSummary {
-        let spans = self.spans.spans();
+        let spans: Vec<&Span> = self.code_spans().collect();
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         let gens = spans.iter().filter(|s| self.plan.ops[s.op as usize].is_gen());
         TraceSummary {

@@ -54,6 +54,7 @@
 
 mod build;
 mod deliver;
+mod document;
 mod filter;
 mod local;
 mod models;
@@ -62,7 +63,8 @@ pub mod spans;
 use std::fmt::Debug;
 
 pub use build::Finished;
-pub use deliver::{deliver, flush_pending};
+pub use deliver::{deliver, deliver_job, flush_pending};
+pub use document::{OpSource, RunRecord};
 pub use filter::TraceFilter;
 pub use local::LocalTracer;
 pub use models::{TraceData, TraceNode, TraceSummary};

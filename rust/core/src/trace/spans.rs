@@ -1,16 +1,17 @@
-//! [`SpanLog`]: the op executions of one run, recorded by a driver as they start and end. A run
-//! with no tracer has no log (drivers keep an `Option<Box<SpanLog>>` that is `None`), so it pays
-//! one test per op call and nothing else.
+//! [`SpanLog`]: the op executions of one run, recorded by the run layer ([`crate::run::Run`]) as
+//! they start and end. A run with no tracer has no log (the run keeps an `Option<Box<SpanLog>>`
+//! that is `None`), so it pays one test per op call and nothing else.
+//!
+//! A log made [`SpanLog::with_values`] also keeps each execution's inputs and outputs as JSON (the
+//! Python package's traces show them); the Rust API's traces do not, and their logs keep none.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use rustc_hash::FxHashMap;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::plan::OpId;
-use crate::run::{Model, OpFailure, Run};
 use crate::scheduler::{CtxId, Path};
-use crate::value::json_type;
 
 /// How an op execution ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,11 @@ pub struct Span {
     pub status: SpanStatus,
     /// Items yielded (generators).
     pub items: u32,
+    /// Its inputs by name, `null`s left out (a log with values only).
+    pub inputs: Map<String, Value>,
+    /// Its outputs, `null`s left out; a generator's hold each key's items in a list (a log with
+    /// values only).
+    pub outputs: Map<String, Value>,
 }
 
 /// The op executions of one run.
@@ -48,6 +54,12 @@ pub struct SpanLog {
     spans: Vec<Span>,
     /// The spans not ended yet, by op instance.
     open: FxHashMap<(OpId, CtxId), usize>,
+    /// The span ended last, by op instance (an op whose outputs are refused just after it came
+    /// back fails that span).
+    last: Option<((OpId, CtxId), usize)>,
+    values: bool,
+    /// The run's inputs and the last value of each graph output (a log with values only).
+    run_io: (Map<String, Value>, Map<String, Value>),
 }
 
 impl Default for SpanLog {
@@ -57,9 +69,27 @@ impl Default for SpanLog {
 }
 
 impl SpanLog {
-    /// An empty log; the run starts now.
+    /// An empty log that keeps no values; the run starts now.
     pub fn new() -> Self {
-        SpanLog { epoch: Instant::now(), wall: SystemTime::now(), spans: Vec::new(), open: FxHashMap::default() }
+        SpanLog {
+            epoch: Instant::now(),
+            wall: SystemTime::now(),
+            spans: Vec::new(),
+            open: FxHashMap::default(),
+            last: None,
+            values: false,
+            run_io: (Map::new(), Map::new()),
+        }
+    }
+
+    /// An empty log that keeps the inputs and outputs of each execution; the run starts now.
+    pub fn with_values() -> Self {
+        SpanLog { values: true, ..SpanLog::new() }
+    }
+
+    /// True when the log keeps inputs and outputs.
+    pub fn keeps_values(&self) -> bool {
+        self.values
     }
 
     /// When the run started (wall clock).
@@ -77,52 +107,99 @@ impl SpanLog {
         &self.spans
     }
 
-    /// Op `op` is called in context `ctx` of `run`.
-    pub fn begin<M: Model>(&mut self, run: &Run<M>, op: OpId, ctx: CtxId) {
-        let path = run.state().contexts().path(ctx);
+    /// The run's inputs (a log with values only).
+    pub fn run_inputs(&self) -> &Map<String, Value> {
+        &self.run_io.0
+    }
+
+    /// The last non-null value of each graph output (a log with values only).
+    pub fn run_outputs(&self) -> &Map<String, Value> {
+        &self.run_io.1
+    }
+
+    /// Sets the run's inputs and outputs, at its end.
+    pub fn set_run_io(&mut self, inputs: Map<String, Value>, outputs: Map<String, Value>) {
+        self.run_io = (inputs, outputs);
+    }
+
+    /// Op `op` is called in context `ctx` (at `path`) with `inputs`.
+    pub fn begin(&mut self, op: OpId, ctx: CtxId, path: Path, inputs: Map<String, Value>) {
         self.open.insert((op, ctx), self.spans.len());
-        self.spans.push(Span { op, path, start: self.epoch.elapsed(), end: None, status: SpanStatus::Open, items: 0 });
+        self.spans.push(Span {
+            op,
+            path,
+            start: self.epoch.elapsed(),
+            end: None,
+            status: SpanStatus::Open,
+            items: 0,
+            inputs,
+            outputs: Map::new(),
+        });
     }
 
-    /// The call of `op` in `ctx` came back with `outcome` (a generator: its end).
-    pub fn end(&mut self, op: OpId, ctx: CtxId, outcome: &Result<Value, OpFailure<String>>) {
-        let status = match outcome {
-            Ok(Value::Object(_) | Value::Null) => SpanStatus::Ok,
-            Ok(other) => SpanStatus::Error(format!("returned {}, not a mapping of outputs", json_type(other))),
-            Err(failure) => SpanStatus::Error(describe(failure)),
-        };
-        self.close(op, ctx, status);
+    /// True while `op` runs in `ctx`.
+    pub fn is_open(&self, op: OpId, ctx: CtxId) -> bool {
+        self.open.contains_key(&(op, ctx))
     }
 
-    /// The call of `op` in `ctx` failed with `failure` (it never ran, or its generator stopped).
-    pub fn fail(&mut self, op: OpId, ctx: CtxId, failure: &OpFailure<String>) {
-        self.close(op, ctx, SpanStatus::Error(describe(failure)));
+    /// A built-in op that ran at once (a nested graph's entry or end, a branch): a span of no
+    /// length with its outputs.
+    pub fn point(&mut self, op: OpId, path: Path, outputs: Map<String, Value>) {
+        let now = self.epoch.elapsed();
+        self.spans.push(Span {
+            op,
+            path,
+            start: now,
+            end: Some(now),
+            status: SpanStatus::Ok,
+            items: 0,
+            inputs: Map::new(),
+            outputs,
+        });
     }
 
-    /// Generator `op` in `ctx` yielded an item.
-    pub fn item(&mut self, op: OpId, ctx: CtxId) {
-        if let Some(&i) = self.open.get(&(op, ctx)) {
-            self.spans[i].items += 1;
+    /// The call of `op` in `ctx` came back with its outputs (a generator: its end, its outputs
+    /// being the items it yielded).
+    pub fn end_ok(&mut self, op: OpId, ctx: CtxId, outputs: Option<Map<String, Value>>) {
+        if let Some(i) = self.close(op, ctx, SpanStatus::Ok) {
+            if let Some(outputs) = outputs {
+                self.spans[i].outputs = outputs;
+            }
         }
     }
 
-    fn close(&mut self, op: OpId, ctx: CtxId, status: SpanStatus) {
-        if let Some(i) = self.open.remove(&(op, ctx)) {
-            let span = &mut self.spans[i];
-            span.end = Some(self.epoch.elapsed());
-            span.status = status;
+    /// The call of `op` in `ctx` failed with `error` (in words): the span still open, or the one
+    /// that just ended (its outputs were refused).
+    pub fn fail(&mut self, op: OpId, ctx: CtxId, error: String) {
+        if self.close(op, ctx, SpanStatus::Error(error.clone())).is_some() {
+            return;
+        }
+        if let Some(((lop, lctx), i)) = self.last {
+            if (lop, lctx) == (op, ctx) {
+                self.spans[i].status = SpanStatus::Error(error);
+            }
         }
     }
-}
 
-/// An op failure in words, as the run's error words it (without the op and context around it).
-fn describe(failure: &OpFailure<String>) -> String {
-    match failure {
-        OpFailure::Raised(message) | OpFailure::BadReturn(message) => message.clone(),
-        OpFailure::Panicked(message) => format!("panicked: {message}"),
-        OpFailure::Missing(input, _) => format!("missing required input '{input}'"),
-        OpFailure::Input(input, e) => format!("evaluating input '{input}' raised {e}"),
-        OpFailure::Until(message, None) => message.clone(),
-        OpFailure::Until(message, Some(e)) => format!("{message}: {e}"),
+    /// Generator `op` in `ctx` yielded an item (`item`: its outputs, in a log with values).
+    pub fn item(&mut self, op: OpId, ctx: CtxId, item: Option<Map<String, Value>>) {
+        let Some(&i) = self.open.get(&(op, ctx)) else { return };
+        let span = &mut self.spans[i];
+        span.items += 1;
+        for (k, v) in item.into_iter().flatten() {
+            match span.outputs.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
+                Value::Array(items) => items.push(v),
+                other => *other = Value::Array(vec![v]),
+            }
+        }
+    }
+
+    fn close(&mut self, op: OpId, ctx: CtxId, status: SpanStatus) -> Option<usize> {
+        let i = self.open.remove(&(op, ctx))?;
+        let span = &mut self.spans[i];
+        span.end = Some(self.epoch.elapsed());
+        span.status = status;
+        self.last = Some(((op, ctx), i));
+        Some(i)
     }
 }

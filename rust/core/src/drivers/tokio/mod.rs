@@ -85,9 +85,9 @@ impl Driver {
         ids: RunIds,
     ) -> Self {
         run.start();
-        let mut stepper = Stepper::default();
+        let stepper = Stepper::default();
         if !tracers.is_empty() {
-            stepper.record_spans();
+            run.record_spans(Box::default());
         }
         Driver {
             shared: SharedRun::new(Arc::clone(plan), run),
@@ -212,7 +212,6 @@ impl Driver {
                 break;
             }
             if let Some(outcome) = outcome {
-                self.stepper.span_end(op, ctx, &outcome);
                 run.complete(rt, op, ctx, outcome);
             }
             self.start_waiting(run, rt, waiting);
@@ -287,9 +286,9 @@ impl Driver {
 
     /// Hands the run's trace to its tracers (built and flushed off this task).
     fn trace(&mut self) {
-        let Some(spans) = self.stepper.take_spans() else { return };
         let finished = {
-            let core = self.shared.lock();
+            let mut core = self.shared.lock();
+            let Some(spans) = core.run_mut().take_spans() else { return };
             let error = core.error(self.shared.plan()).map(|e| e.to_string());
             Finished::of(core.run(), std::mem::take(&mut self.ids), spans, error)
         };

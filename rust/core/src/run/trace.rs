@@ -1,0 +1,149 @@
+//! Recording a run's op executions for its tracers, once for every driver: a run given a
+//! [`SpanLog`] ([`Run::record_spans`]) records each call the driver makes (from [`Run::prepare`]
+//! handing it over to [`Run::complete`] or [`Run::fail_op`]), each item a generator yields, and the
+//! built-in ops that stand for a nested graph and a branch. A run with no log pays one test of an
+//! `Option` at each of those points; everything else here is out of line.
+
+use serde_json::{Map, Value};
+
+use crate::plan::{OpId, OpKind};
+use crate::scheduler::CtxId;
+use crate::trace::SpanLog;
+
+use super::step::Args;
+use super::{Model, OpFailure, Run, Runtime};
+
+impl<M: Model> Run<M> {
+    /// Records the run's op executions from now on into `log` (for its tracers).
+    pub fn record_spans(&mut self, log: Box<SpanLog>) {
+        self.spans = Some(log);
+    }
+
+    /// The op executions recorded, if they were (the run records no more).
+    pub fn take_spans(&mut self) -> Option<Box<SpanLog>> {
+        self.spans.take()
+    }
+
+    /// True while the run records its op executions.
+    #[inline]
+    pub fn records_spans(&self) -> bool {
+        self.spans.is_some()
+    }
+
+    /// The call of `op` in `ctx` with `args` starts.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn span_begin<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &Args<M::Value>) {
+        let path = self.state.contexts().path(ctx);
+        let Some(log) = self.spans.as_deref_mut() else { return };
+        let mut inputs = Map::new();
+        if log.keeps_values() {
+            let names = self.facts.input_names(&self.plan, op);
+            for (name, v) in names.iter().zip(args.iter()) {
+                if !rt.is_none(v) {
+                    inputs.insert(name.clone(), rt.to_json(v));
+                }
+            }
+        }
+        log.begin(op, ctx, path, inputs);
+    }
+
+    /// The call of `op` in `ctx` came back with `result` (before its outputs are checked); a
+    /// nested graph's entry or end, or a branch, ran.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn span_complete<R: Runtime<M>>(
+        &mut self,
+        rt: &mut R,
+        op: OpId,
+        ctx: CtxId,
+        result: &Result<M::Value, OpFailure<M::Error>>,
+    ) {
+        let kind = self.plan.ops[op as usize].kind;
+        let builtin = matches!(kind, OpKind::GraphEnter | OpKind::GraphExit | OpKind::Branch);
+        let path = if builtin { Some(self.state.contexts().path(ctx)) } else { None };
+        let Some(log) = self.spans.as_deref_mut() else { return };
+        match result {
+            Ok(v) => {
+                let gen = matches!(kind, OpKind::SyncGen | OpKind::AsyncGen);
+                let outputs = if log.keeps_values() && !gen { Some(json_map(rt, v)) } else { None };
+                match path {
+                    Some(path) if !log.is_open(op, ctx) => log.point(op, path, outputs.unwrap_or_default()),
+                    _ => log.end_ok(op, ctx, outputs),
+                }
+            }
+            Err(failure) => log.fail(op, ctx, describe(rt, failure)),
+        }
+    }
+
+    /// Op `op` in `ctx` failed with `failure`.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn span_fail<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, failure: &OpFailure<M::Error>) {
+        let error = describe(rt, failure);
+        if let Some(log) = self.spans.as_deref_mut() {
+            log.fail(op, ctx, error);
+        }
+    }
+
+    /// Generator `gen` in `ctx` yielded `item`.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn span_item<R: Runtime<M>>(&mut self, rt: &mut R, gen: OpId, ctx: CtxId, item: &M::Value) {
+        let Some(log) = self.spans.as_deref_mut() else { return };
+        let item = if log.keeps_values() { Some(json_map(rt, item)) } else { None };
+        log.item(gen, ctx, item);
+    }
+
+    /// Records the run's inputs and the last non-null value of each graph output (from the frames
+    /// kept), for a log with values; a driver calls it once the run is over, before it takes the
+    /// log.
+    pub fn finish_spans<R: Runtime<M>>(&mut self, rt: &mut R) {
+        if !self.spans.as_deref().is_some_and(SpanLog::keeps_values) {
+            return;
+        }
+        let inputs = json_map(rt, self.inputs());
+        let mut outputs = Map::new();
+        for frame in self.frames.kept() {
+            if frame.superseded {
+                continue;
+            }
+            for (k, v) in rt.items(&frame.data).unwrap_or_default() {
+                if rt.is_none(&v) {
+                    continue;
+                }
+                if let Value::String(k) = rt.to_json(&k) {
+                    outputs.insert(k, rt.to_json(&v));
+                }
+            }
+        }
+        if let Some(log) = self.spans.as_deref_mut() {
+            log.set_run_io(inputs, outputs);
+        }
+    }
+}
+
+/// A mapping of the runtime as a JSON object (its `null` entries left out); a value that is not a
+/// mapping gives an empty object.
+fn json_map<M: Model, R: Runtime<M>>(rt: &mut R, v: &M::Value) -> Map<String, Value> {
+    match rt.to_json(v) {
+        Value::Object(mut map) => {
+            map.retain(|k, v| !v.is_null() && !k.starts_with('$'));
+            map
+        }
+        _ => Map::new(),
+    }
+}
+
+/// An op failure in words, as the run's error words it (without the op and context around it).
+fn describe<M: Model, R: Runtime<M>>(rt: &mut R, failure: &OpFailure<M::Error>) -> String {
+    match failure {
+        OpFailure::Raised(e) => rt.describe(e),
+        OpFailure::BadReturn(message) => message.clone(),
+        OpFailure::Panicked(message) => format!("panicked: {message}"),
+        OpFailure::Missing(input, _) => format!("missing required input '{input}'"),
+        OpFailure::Input(input, e) => format!("evaluating input '{input}' raised {}", rt.describe(e)),
+        OpFailure::Until(message, None) => message.clone(),
+        OpFailure::Until(message, Some(e)) => format!("{message}: {}", rt.describe(e)),
+    }
+}
