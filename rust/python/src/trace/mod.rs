@@ -136,7 +136,10 @@ impl TraceRun {
         run.finish_spans(&mut rt);
         let Some(spans) = run.take_spans() else { return };
         let tags = run.tags().iter().map(|t| text(t.bind(py))).collect();
-        let error = run.failure().map(|e| text(e.value(py).as_any()));
+        let error = run.failure().map(|e| {
+            let ty = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
+            format!("{ty}: {}", text(e.value(py).as_any()))
+        });
         let [request_id, session_id, user_id] = ids;
         let record = RunRecord {
             plan: Arc::clone(run.plan_shared()),
