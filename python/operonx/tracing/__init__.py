@@ -203,6 +203,7 @@ class LocalTracer:
 
 _LIVE: "weakref.WeakSet[Tracer]" = weakref.WeakSet()
 _LOCAL: "weakref.WeakSet[LocalTracer]" = weakref.WeakSet()
+_USED = [False]  # set once an engine is given a tracer: only then is there anything to deliver at exit
 
 
 def flush(timeout: float = 10.0) -> bool:
@@ -211,7 +212,8 @@ def flush(timeout: float = 10.0) -> bool:
     the time ran out."""
     deadline = time.monotonic() + timeout
     done = True
-    for tracer in [*_LOCAL, *_LIVE]:
+    tracers: list[LocalTracer | Tracer] = [*_LOCAL, *_LIVE]
+    for tracer in tracers:
         done = tracer.force_flush(max(0.0, deadline - time.monotonic())) and done
     return _flush_traces(max(0.0, deadline - time.monotonic())) and done
 
@@ -219,6 +221,7 @@ def flush(timeout: float = 10.0) -> bool:
 def sinks_of(tracer: Any) -> list[Any]:
     """The engine-side sinks of ``tracer``: a tracer, or a list of tracers (0.7.1 accepts both)."""
     tracers = tracer if isinstance(tracer, (list, tuple)) else (tracer,)
+    _USED[0] = True
     out: list[Any] = []
     for t in tracers:
         get = getattr(t, "trace_sinks", None)
@@ -235,6 +238,8 @@ def sinks_of(tracer: Any) -> list[Any]:
 def _deliver_at_exit() -> None:
     """Before the interpreter finalizes: pending traces are delivered and the tracers' threads
     stopped, so none of them runs Python code while the interpreter shuts down."""
+    if not _USED[0]:
+        return
     try:
         flush(5.0)
     finally:
