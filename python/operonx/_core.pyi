@@ -99,8 +99,18 @@ class Engine:
         request_id: Any = None,
         session_id: Any = None,
         user_id: Any = None,
+    ) -> Any: ...
+    def run_traced(
+        self,
+        inputs: Mapping[str, Any] | None,
+        errors: str = "raise",
+        request_id: Any = None,
+        session_id: Any = None,
+        user_id: Any = None,
         tracer: list[Any] | None = None,
     ) -> Any: ...
+    @property
+    def traced(self) -> bool: ...
     def start(
         self,
         inputs: Mapping[str, Any] | None,

@@ -55,7 +55,8 @@ class Operon:
         sinks = None if tracer is None else _sinks_of(tracer)
         document, hosts = engine_document(graph)
         self._core = _Engine(document, hosts) if sinks is None else _Engine(document, hosts, sinks)
-        self._run_core = self._core.run  # the bound method, looked up once: run() is the hot path
+        # the bound method, looked up once: run() is the hot path (an engine with a tracer runs traced)
+        self._run_core = self._core.run if sinks is None else self._core.run_traced
         mark_built(graph)
         self._graph = graph
         self._middleware: list[Middleware] = list(middleware or ())
@@ -104,7 +105,7 @@ class Operon:
         if tracer is None:
             result = self._run_core(inputs, errors, request_id, session_id, user_id)
         else:
-            result = self._run_core(inputs, errors, request_id, session_id, user_id, _sinks_of(tracer))
+            result = self._core.run_traced(inputs, errors, request_id, session_id, user_id, _sinks_of(tracer))
         if result.__class__ is dict:
             return result
         return await result
@@ -162,7 +163,7 @@ class Operon:
                 "use `await engine.run(...)` there"
             )
         if not self._middleware and not self._core.has_async and tracer is None:
-            return self._core.run(inputs, errors, request_id, session_id, user_id)
+            return self._run_core(inputs, errors, request_id, session_id, user_id)
         return asyncio.run(
             self.run(
                 inputs, user_id=user_id, session_id=session_id, request_id=request_id, tracer=tracer, errors=errors

@@ -64,7 +64,8 @@ async def run_with_middleware(
         if changed is not None:
             inputs = changed
     try:
-        result = core.run(inputs, errors, context["request_id"], context["session_id"], context["user_id"], tracer)
+        run_ids = (context["request_id"], context["session_id"], context["user_id"])
+        result = core.run_traced(inputs, errors, *run_ids, tracer)
         if result.__class__ is not dict:
             result = await result
     except Exception as error:

@@ -33,11 +33,26 @@ impl PyEngine {
     }
 
     /// Starts a run. Returns the result dict when the run finished without waiting, else an asyncio
-    /// future that resolves to it. `tracer` (a list of `_core` tracers) replaces the engine's for
-    /// this run.
+    /// future that resolves to it. The run is not traced (see `run_traced`).
+    #[pyo3(signature = (inputs, errors = "raise", request_id = None, session_id = None, user_id = None))]
+    fn run(
+        slf: &Bound<'_, Self>,
+        inputs: Option<Bound<'_, PyAny>>,
+        errors: &str,
+        request_id: Option<Bound<'_, PyAny>>,
+        session_id: Option<Bound<'_, PyAny>>,
+        user_id: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let ids = [request_id, session_id, user_id];
+        crate::guard(py, || driver::start(py, &slf.get().compiled, inputs, errors, ids, None))
+    }
+
+    /// `run` traced by `tracer` (a list of `_core` tracers), else by the engine's tracers (then
+    /// untraced when it has none). A method of its own, so that an untraced run pays nothing for it.
     #[pyo3(signature = (inputs, errors = "raise", request_id = None, session_id = None, user_id = None, tracer = None))]
     #[allow(clippy::too_many_arguments)]
-    fn run(
+    fn run_traced(
         slf: &Bound<'_, Self>,
         inputs: Option<Bound<'_, PyAny>>,
         errors: &str,
@@ -48,16 +63,19 @@ impl PyEngine {
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let this = slf.get();
-        let ids = [request_id, session_id, user_id];
-        if tracer.is_none() && this.trace.default.is_none() {
-            return crate::guard(py, || driver::start(py, &this.compiled, inputs, errors, ids, None));
-        }
         let sinks = match crate::trace::sinks(tracer)? {
             Some(s) => Some(s),
             None => this.trace.default.clone(),
         };
         let trace = sinks.as_ref().map(|s| (s, &this.trace));
+        let ids = [request_id, session_id, user_id];
         crate::guard(py, || driver::start(py, &this.compiled, inputs, errors, ids, trace))
+    }
+
+    /// True when the engine has tracers of its own (`Engine(..., tracer=[...])`).
+    #[getter]
+    fn traced(&self) -> bool {
+        self.trace.default.is_some()
     }
 
     /// Starts a run and returns its handle. With a running event loop the run starts at once (in the

@@ -264,7 +264,7 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
     }
 
     fn to_json(&mut self, v: &Py<PyAny>) -> serde_json::Value {
-        crate::trace::to_json(v.bind(self.py))
+        crate::value::py_to_json(v.bind(self.py))
     }
 
     fn describe(&mut self, e: &PyErr) -> String {

@@ -12,7 +12,7 @@ use crate::plan::Plan;
 use crate::run::{Facts, Frame, Run};
 use crate::scheduler::contexts::render;
 use crate::scheduler::ErrorMode;
-use crate::trace::{deliver, Finished, RunIds, Tracer};
+use crate::trace::{deliver, RunIds, Tracer};
 
 use crate::json::{Json, JsonRuntime};
 use super::spare::Spare;
@@ -62,7 +62,7 @@ pub fn run(
     inline.run.finish();
     if let Some(spans) = inline.run.take_spans() {
         let error = inline.run.failure().map(ToString::to_string);
-        deliver(tracers.to_vec(), Finished::of(&inline.run, RunIds::default().filled(), spans, error));
+        deliver(tracers.to_vec(), inline.run.finished(RunIds::default().filled(), spans, error));
     }
     let out = output(&mut inline.run);
     spare.offer(inline.run);

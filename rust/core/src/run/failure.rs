@@ -61,9 +61,7 @@ impl<E> OpFailure<E> {
 impl<M: Model> Run<M> {
     /// An op failed: listed and skipped with `errors="continue"`, else the run fails.
     pub fn fail_op<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, failure: OpFailure<M::Error>) {
-        if self.spans.is_some() {
-            self.span_fail(rt, op, ctx, &failure);
-        }
+        self.trace_fail(rt, op, ctx, &failure);
         let failure = match failure {
             OpFailure::Raised(e) if rt.is_fatal(&e) => {
                 let f = rt.fatal(e);

@@ -23,9 +23,7 @@ impl<M: Model> Run<M> {
         match self.resolve_into(rt, op, ctx, args) {
             Ok(()) => {
                 self.op_runs += 1;
-                if self.spans.is_some() {
-                    self.span_begin(rt, op, ctx, args);
-                }
+                self.trace_begin(rt, op, ctx, args);
                 true
             }
             Err(failure) => {

@@ -52,7 +52,7 @@ pub struct Run<M: Model> {
     /// Op runs so far: calls handed to the driver and branches taken, counted once per loop
     /// iteration and per stream item they ran in.
     pub(super) op_runs: u64,
-    /// The op executions being recorded for the run's tracers (`None`: no tracer, nothing kept).
+    /// The op executions recorded for the run's tracers (`None`: no tracer, nothing kept).
     pub(super) spans: Option<Box<crate::trace::SpanLog>>,
 }
 
@@ -308,20 +308,23 @@ impl<M: Model> Run<M> {
         ctx: CtxId,
         result: Result<M::Value, OpFailure<M::Error>>,
     ) {
-        if self.spans.is_some() {
-            self.span_complete(rt, op, ctx, &result);
-        }
         match result {
-            Ok(_) if self.plan.ops[op as usize].is_gen() => self.state.finish(&self.plan, op, ctx, Outcome::Done),
-            Ok(out) => match self.record(rt, op, ctx, out) {
-                Ok(out) => {
-                    if let Some(out) = out {
-                        self.store(rt, op, ctx, out);
+            Ok(_) if self.plan.ops[op as usize].is_gen() => {
+                self.trace_done(rt, op, ctx, None);
+                self.state.finish(&self.plan, op, ctx, Outcome::Done);
+            }
+            Ok(out) => {
+                self.trace_done(rt, op, ctx, Some(&out));
+                match self.record(rt, op, ctx, out) {
+                    Ok(out) => {
+                        if let Some(out) = out {
+                            self.store(rt, op, ctx, out);
+                        }
+                        self.state.finish(&self.plan, op, ctx, Outcome::Done);
                     }
-                    self.state.finish(&self.plan, op, ctx, Outcome::Done);
+                    Err(failure) => self.fail_op(rt, op, ctx, failure),
                 }
-                Err(failure) => self.fail_op(rt, op, ctx, failure),
-            },
+            }
             Err(failure) => self.fail_op(rt, op, ctx, failure),
         }
         self.free_contexts();
@@ -350,9 +353,7 @@ impl<M: Model> Run<M> {
         index: u32,
         item: M::Value,
     ) -> Result<(), OpFailure<M::Error>> {
-        if self.spans.is_some() {
-            self.span_item(rt, gen, ctx, &item);
-        }
+        self.trace_item(rt, gen, ctx, &item);
         let item_ctx = self.state.open_item(gen, ctx, index);
         let out = match self.record(rt, gen, item_ctx, item) {
             Ok(Some(out)) => out,

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::plan::{OpId, OpKind};
 use crate::scheduler::CtxId;
-use crate::trace::SpanLog;
+use crate::trace::{Finished, RunEnd, RunIds, SpanLog};
 
 use super::step::Args;
 use super::{Model, OpFailure, Run, Runtime};
@@ -17,6 +17,25 @@ impl<M: Model> Run<M> {
     /// Records the run's op executions from now on into `log` (for its tracers).
     pub fn record_spans(&mut self, log: Box<SpanLog>) {
         self.spans = Some(log);
+    }
+
+    /// The trace material of this run, over, started with `ids` (all set), recorded in `spans`,
+    /// failed with `error` (in words) if it did.
+    pub fn finished(&self, ids: RunIds, spans: Box<SpanLog>, error: Option<String>) -> Finished {
+        let status = match self.phase() {
+            super::Phase::Failed => "error",
+            super::Phase::Cancelled => "cancelled",
+            _ => "ok",
+        };
+        let end = RunEnd {
+            plan: std::sync::Arc::clone(&self.plan),
+            ids,
+            frames: self.frames.total(),
+            loop_iterations: self.loop_stats().map(|(_, s)| s.iterations).sum(),
+            status,
+            error,
+        };
+        Finished::new(end, spans)
     }
 
     /// The op executions recorded, if they were (the run records no more).
@@ -30,10 +49,42 @@ impl<M: Model> Run<M> {
         self.spans.is_some()
     }
 
+    /// The call of `op` in `ctx` with `args` starts (when the run records).
+    #[inline(always)]
+    pub(super) fn trace_begin<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &Args<M::Value>) {
+        if self.spans.is_some() {
+            self.span_begin(rt, op, ctx, args);
+        }
+    }
+
+    /// See [`Run::span_done`] (when the run records).
+    #[inline(always)]
+    pub(super) fn trace_done<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, out: Option<&M::Value>) {
+        if self.spans.is_some() {
+            self.span_done(rt, op, ctx, out);
+        }
+    }
+
+    /// Op `op` in `ctx` failed with `failure` (when the run records).
+    #[inline(always)]
+    pub(super) fn trace_fail<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, f: &OpFailure<M::Error>) {
+        if self.spans.is_some() {
+            self.span_fail(rt, op, ctx, f);
+        }
+    }
+
+    /// Generator `gen` in `ctx` yielded `item` (when the run records).
+    #[inline(always)]
+    pub(super) fn trace_item<R: Runtime<M>>(&mut self, rt: &mut R, gen: OpId, ctx: CtxId, item: &M::Value) {
+        if self.spans.is_some() {
+            self.span_item(rt, gen, ctx, item);
+        }
+    }
+
     /// The call of `op` in `ctx` with `args` starts.
     #[cold]
     #[inline(never)]
-    pub(super) fn span_begin<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &Args<M::Value>) {
+    fn span_begin<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &Args<M::Value>) {
         let path = self.state.contexts().path(ctx);
         let Some(log) = self.spans.as_deref_mut() else { return };
         let mut inputs = Map::new();
@@ -48,38 +99,30 @@ impl<M: Model> Run<M> {
         log.begin(op, ctx, path, inputs);
     }
 
-    /// The call of `op` in `ctx` came back with `result` (before its outputs are checked); a
-    /// nested graph's entry or end, or a branch, ran.
+    /// The call of `op` in `ctx` came back with `out` (before its outputs are checked; `None`: a
+    /// generator's end), or a nested graph's entry or end, or a branch, ran with `out` as its
+    /// outputs. A failed call is recorded by [`Run::span_fail`].
     #[cold]
     #[inline(never)]
-    pub(super) fn span_complete<R: Runtime<M>>(
-        &mut self,
-        rt: &mut R,
-        op: OpId,
-        ctx: CtxId,
-        result: &Result<M::Value, OpFailure<M::Error>>,
-    ) {
+    fn span_done<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, out: Option<&M::Value>) {
         let kind = self.plan.ops[op as usize].kind;
         let builtin = matches!(kind, OpKind::GraphEnter | OpKind::GraphExit | OpKind::Branch);
         let path = if builtin { Some(self.state.contexts().path(ctx)) } else { None };
         let Some(log) = self.spans.as_deref_mut() else { return };
-        match result {
-            Ok(v) => {
-                let gen = matches!(kind, OpKind::SyncGen | OpKind::AsyncGen);
-                let outputs = if log.keeps_values() && !gen { Some(json_map(rt, v)) } else { None };
-                match path {
-                    Some(path) if !log.is_open(op, ctx) => log.point(op, path, outputs.unwrap_or_default()),
-                    _ => log.end_ok(op, ctx, outputs),
-                }
-            }
-            Err(failure) => log.fail(op, ctx, describe(rt, failure)),
+        let outputs = match out {
+            Some(v) if log.keeps_values() => Some(json_map(rt, v)),
+            _ => None,
+        };
+        match path {
+            Some(path) if !log.is_open(op, ctx) => log.point(op, path, outputs.unwrap_or_default()),
+            _ => log.end_ok(op, ctx, outputs),
         }
     }
 
     /// Op `op` in `ctx` failed with `failure`.
     #[cold]
     #[inline(never)]
-    pub(super) fn span_fail<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, failure: &OpFailure<M::Error>) {
+    fn span_fail<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, failure: &OpFailure<M::Error>) {
         let error = describe(rt, failure);
         if let Some(log) = self.spans.as_deref_mut() {
             log.fail(op, ctx, error);
@@ -89,7 +132,7 @@ impl<M: Model> Run<M> {
     /// Generator `gen` in `ctx` yielded `item`.
     #[cold]
     #[inline(never)]
-    pub(super) fn span_item<R: Runtime<M>>(&mut self, rt: &mut R, gen: OpId, ctx: CtxId, item: &M::Value) {
+    fn span_item<R: Runtime<M>>(&mut self, rt: &mut R, gen: OpId, ctx: CtxId, item: &M::Value) {
         let Some(log) = self.spans.as_deref_mut() else { return };
         let item = if log.keeps_values() { Some(json_map(rt, item)) } else { None };
         log.item(gen, ctx, item);

@@ -11,7 +11,6 @@ use super::models::{TraceData, TraceNode, TraceSummary};
 use super::spans::{Span, SpanLog, SpanStatus};
 use super::RunIds;
 use crate::plan::{OpKind, Plan};
-use crate::run::{Model, Phase, Run};
 use crate::scheduler::contexts::render;
 use crate::scheduler::Segment;
 
@@ -29,25 +28,30 @@ pub struct Finished {
     duration: Duration,
 }
 
+/// What a run that is over is, for its trace: its plan, the ids it was started with (all set),
+/// how many frames it emitted, its loop iterations, its status (`"ok"`, `"error"`, `"cancelled"`)
+/// and its error in words (when it failed). Made by [`crate::run::Run::finished`].
+#[derive(Debug)]
+pub struct RunEnd {
+    /// The plan it ran.
+    pub plan: Arc<Plan>,
+    /// Its ids.
+    pub ids: RunIds,
+    /// Frames it emitted.
+    pub frames: usize,
+    /// Loop iterations, over every loop.
+    pub loop_iterations: u64,
+    /// `"ok"`, `"error"` or `"cancelled"`.
+    pub status: &'static str,
+    /// Its error in words, when it failed.
+    pub error: Option<String>,
+}
+
 impl Finished {
-    /// The run `run`, over, with the ids it was started with (all set), its spans and its error
-    /// in words (when it failed).
-    pub fn of<M: Model>(run: &Run<M>, ids: RunIds, spans: Box<SpanLog>, error: Option<String>) -> Self {
-        let status = match run.phase() {
-            Phase::Failed => "error",
-            Phase::Cancelled => "cancelled",
-            _ => "ok",
-        };
-        Finished {
-            plan: Arc::clone(run.plan_shared()),
-            ids,
-            frames: run.frames().total(),
-            loop_iterations: run.loop_stats().map(|(_, s)| s.iterations).sum(),
-            status,
-            error,
-            duration: spans.elapsed(),
-            spans,
-        }
+    /// The trace material of a run that ended as `end`, with its spans.
+    pub fn new(end: RunEnd, spans: Box<SpanLog>) -> Self {
+        let RunEnd { plan, ids, frames, loop_iterations, status, error } = end;
+        Finished { plan, ids, frames, loop_iterations, status, error, duration: spans.elapsed(), spans }
     }
 
     /// The trace, keeping the op executions of the first `limit` items of each stream (all with

@@ -58,11 +58,12 @@ mod document;
 mod filter;
 mod local;
 mod models;
+mod ordering;
 pub mod spans;
 
 use std::fmt::Debug;
 
-pub use build::Finished;
+pub use build::{Finished, RunEnd};
 pub use deliver::{deliver, deliver_job, flush_pending};
 pub use document::{OpSource, RunRecord};
 pub use filter::TraceFilter;

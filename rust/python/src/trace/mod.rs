@@ -5,7 +5,6 @@
 //! tracer records nothing: the run layer tests once per op call that it has no log, and the
 //! driver once per run.
 
-mod json;
 mod sinks;
 
 use std::sync::{Arc, OnceLock};
@@ -16,7 +15,6 @@ use pyo3::prelude::*;
 
 use crate::compiled::Compiled;
 use crate::runtime::PyRuntime;
-pub(crate) use json::to_json;
 use sinks::{FileSink, QueueSink, Target};
 pub use sinks::{PyLocalTracer, PyTraceQueue};
 
@@ -112,7 +110,7 @@ impl TraceRun {
                 Sink::File(f) => (Sink::File(Arc::clone(f)), None),
                 Sink::Queue(q, capture) => {
                     let captured = match capture {
-                        Some(c) => Some(to_json(&c.bind(py).call0()?)),
+                        Some(c) => Some(crate::value::py_to_json(&c.bind(py).call0()?)),
                         None => None,
                     };
                     (Sink::Queue(Arc::clone(q), None), captured)

@@ -34,7 +34,7 @@ use crate::ops::Implementation;
 use crate::plan::{OpId, Plan};
 use crate::run::{CancelToken, Run};
 use crate::scheduler::CtxId;
-use crate::trace::{deliver, Finished, RunIds, Tracer};
+use crate::trace::{deliver, RunIds, Tracer};
 use calls::{InFlight, Landed};
 
 pub use entry::{block_on, needs_runtime, run_output, run_result, spawn, Job};
@@ -290,7 +290,7 @@ impl Driver {
             let mut core = self.shared.lock();
             let Some(spans) = core.run_mut().take_spans() else { return };
             let error = core.error(self.shared.plan()).map(|e| e.to_string());
-            Finished::of(core.run(), std::mem::take(&mut self.ids), spans, error)
+            core.run().finished(std::mem::take(&mut self.ids), spans, error)
         };
         deliver(std::mem::take(&mut self.tracers), finished);
     }
