@@ -263,8 +263,9 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         f.call1((vars,)).and_then(|v| v.is_truthy()).map_err(|e| (what(), e))
     }
 
-    fn to_json(&mut self, v: &Py<PyAny>) -> serde_json::Value {
-        crate::value::py_to_json(v.bind(self.py))
+    fn write_json(&mut self, v: &Py<PyAny>, out: &mut Vec<u8>) -> bool {
+        crate::value::write_json(v.bind(self.py), out);
+        true
     }
 
     fn describe(&mut self, e: &PyErr) -> String {

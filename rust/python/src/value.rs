@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyModule, PyString, PyTuple};
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
 /// Converts a JSON constant of the document into a Python object.
 pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -142,74 +142,90 @@ fn binary_name(kind: TransformKind) -> &'static str {
     }
 }
 
-// Python values as JSON, for traces: converted on the loop thread when a traced op starts or
-// ends, so the trace is written later without touching Python.
+// Python values as JSON text, for traces: written on the loop thread when a traced op starts or
+// ends, into the run's span log, so the trace is built later without touching Python.
 
 /// How deep nested containers are followed; deeper ones are shown as their text.
 const MAX_DEPTH: usize = 32;
 
-/// `obj` as JSON: `None`, booleans, numbers, text, lists, tuples and dicts as themselves (a
-/// dict's `None` entries left out, its keys as text), anything else as its `str()` (what the
-/// published package's `json.dumps(..., default=str)` writes).
-pub(crate) fn py_to_json(obj: &Bound<'_, PyAny>) -> Value {
-    convert(obj, 0)
+/// Writes `obj` as JSON text: `None`, booleans, numbers, text, lists, tuples and dicts as
+/// themselves (a dict's `None` entries left out, its keys as text), anything else as its `str()`
+/// (what the published package's `json.dumps(..., default=str)` writes).
+pub(crate) fn write_json(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) {
+    write(obj, out, 0);
 }
 
-fn convert(obj: &Bound<'_, PyAny>, depth: usize) -> Value {
+/// `obj` as a JSON value.
+pub(crate) fn py_to_json(obj: &Bound<'_, PyAny>) -> Value {
+    let mut out = Vec::new();
+    write_json(obj, &mut out);
+    serde_json::from_slice(&out).unwrap_or(Value::Null)
+}
+
+fn write(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) {
     if obj.is_none() {
-        return Value::Null;
-    }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Value::String(s.to_string_lossy().into_owned());
-    }
-    if let Ok(b) = obj.cast::<PyBool>() {
-        return Value::Bool(b.is_true());
-    }
-    if let Ok(i) = obj.cast::<PyInt>() {
-        if let Ok(v) = i.extract::<i64>() {
-            return Value::from(v);
+        out.extend_from_slice(b"null");
+    } else if let Ok(s) = obj.cast::<PyString>() {
+        let _ = serde_json::to_writer(&mut *out, &*s.to_string_lossy());
+    } else if let Ok(b) = obj.cast::<PyBool>() {
+        out.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
+    } else if let Ok(i) = obj.cast::<PyInt>() {
+        match (i.extract::<i64>(), i.extract::<u64>()) {
+            (Ok(v), _) => drop(serde_json::to_writer(&mut *out, &v)),
+            (_, Ok(v)) => drop(serde_json::to_writer(&mut *out, &v)),
+            _ => text(obj, out),
         }
-        if let Ok(v) = i.extract::<u64>() {
-            return Value::from(v);
+    } else if let Ok(f) = obj.cast::<PyFloat>() {
+        match Number::from_f64(f.value()) {
+            Some(n) => drop(serde_json::to_writer(&mut *out, &n)),
+            None => text(obj, out),
         }
-        return text(obj);
-    }
-    if let Ok(f) = obj.cast::<PyFloat>() {
-        return Number::from_f64(f.value()).map_or_else(|| text(obj), Value::Number);
-    }
-    if depth >= MAX_DEPTH {
-        return text(obj);
-    }
-    if let Ok(d) = obj.cast::<PyDict>() {
-        let mut map = Map::with_capacity(d.len());
+    } else if depth >= MAX_DEPTH {
+        text(obj, out);
+    } else if let Ok(d) = obj.cast::<PyDict>() {
+        out.push(b'{');
+        let mut first = true;
         for (k, v) in d.iter() {
             if v.is_none() {
                 continue;
             }
-            let key = match k.cast::<PyString>() {
-                Ok(s) => s.to_string_lossy().into_owned(),
-                Err(_) => k.str().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-            };
-            map.insert(key, convert(&v, depth + 1));
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            match k.cast::<PyString>() {
+                Ok(s) => drop(serde_json::to_writer(&mut *out, &*s.to_string_lossy())),
+                Err(_) => text(&k, out),
+            }
+            out.push(b':');
+            write(&v, out, depth + 1);
         }
-        return Value::Object(map);
+        out.push(b'}');
+    } else if let Ok(l) = obj.cast::<PyList>() {
+        sequence(l.iter(), out, depth);
+    } else if let Ok(t) = obj.cast::<PyTuple>() {
+        sequence(t.iter(), out, depth);
+    } else {
+        text(obj, out);
     }
-    if let Ok(l) = obj.cast::<PyList>() {
-        return Value::Array(l.iter().map(|v| convert(&v, depth + 1)).collect());
-    }
-    if let Ok(t) = obj.cast::<PyTuple>() {
-        return Value::Array(t.iter().map(|v| convert(&v, depth + 1)).collect());
-    }
-    text(obj)
 }
 
-/// `str(obj)`, or a placeholder naming its type when that raises.
-fn text(obj: &Bound<'_, PyAny>) -> Value {
-    match obj.str() {
-        Ok(s) => Value::String(s.to_string_lossy().into_owned()),
-        Err(_) => {
-            let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_default();
-            Value::String(format!("<unrepresentable {ty}>"))
+fn sequence<'py>(items: impl Iterator<Item = Bound<'py, PyAny>>, out: &mut Vec<u8>, depth: usize) {
+    out.push(b'[');
+    for (i, v) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
+        write(&v, out, depth + 1);
     }
+    out.push(b']');
+}
+
+/// `str(obj)` as a JSON string, or a placeholder naming its type when that raises.
+fn text(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) {
+    let s = match obj.str() {
+        Ok(s) => s.to_string_lossy().into_owned(),
+        Err(_) => format!("<unrepresentable {}>", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()),
+    };
+    let _ = serde_json::to_writer(out, &s);
 }

@@ -231,8 +231,8 @@ impl Runtime<Json> for JsonRuntime<'_> {
         // refused at build time
     }
 
-    fn to_json(&mut self, v: &Value) -> Value {
-        v.clone()
+    fn write_json(&mut self, v: &Value, out: &mut Vec<u8>) -> bool {
+        serde_json::to_writer(out, v).is_ok()
     }
 
     fn describe(&mut self, e: &String) -> String {

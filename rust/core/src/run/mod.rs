@@ -170,11 +170,12 @@ pub trait Runtime<M: Model> {
     fn until_callable(&mut self, c: ConstId, vars: &M::Value) -> Result<bool, (String, M::Error)>;
     /// An error in words: its type and message (`"ValueError: boom"`).
     fn describe(&mut self, e: &M::Error) -> String;
-    /// A value as JSON, for a trace: mappings as objects (their `None` entries left out), a value
-    /// JSON has no form for as its text. The default knows no value (`null`).
-    fn to_json(&mut self, v: &M::Value) -> serde_json::Value {
-        let _ = v;
-        serde_json::Value::Null
+    /// Writes a value as JSON text to `out`, for a trace: mappings as objects with their `None`
+    /// entries left out, a value JSON has no form for as its text. False when the runtime cannot
+    /// (the default: traces then show no values).
+    fn write_json(&mut self, v: &M::Value, out: &mut Vec<u8>) -> bool {
+        let _ = (v, out);
+        false
     }
     /// True for an error that must end the run as it is, never wrapped nor listed (Python's
     /// `KeyboardInterrupt`, `SystemExit`, `CancelledError`).

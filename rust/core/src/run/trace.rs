@@ -4,8 +4,6 @@
 //! built-in ops that stand for a nested graph and a branch. A run with no log pays one test of an
 //! `Option` at each of those points; everything else here is out of line.
 
-use serde_json::{Map, Value};
-
 use crate::plan::{OpId, OpKind};
 use crate::scheduler::CtxId;
 use crate::trace::{Finished, RunEnd, RunIds, SpanLog};
@@ -87,14 +85,28 @@ impl<M: Model> Run<M> {
     fn span_begin<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, args: &Args<M::Value>) {
         let path = self.state.contexts().path(ctx);
         let Some(log) = self.spans.as_deref_mut() else { return };
-        let mut inputs = Map::new();
+        let mut inputs = None;
         if log.keeps_values() {
+            let from = log.mark();
             let names = self.facts.input_names(&self.plan, op);
+            let text = log.text_mut();
+            text.push(b'{');
             for (name, v) in names.iter().zip(args.iter()) {
-                if !rt.is_none(v) {
-                    inputs.insert(name.clone(), rt.to_json(v));
+                if rt.is_none(v) {
+                    continue;
+                }
+                let mark = text.len();
+                if text.len() > from as usize + 1 {
+                    text.push(b',');
+                }
+                let _ = serde_json::to_writer(&mut *text, name);
+                text.push(b':');
+                if !rt.write_json(v, text) {
+                    text.truncate(mark);
                 }
             }
+            text.push(b'}');
+            inputs = Some(log.since(from));
         }
         log.begin(op, ctx, path, inputs);
     }
@@ -110,11 +122,11 @@ impl<M: Model> Run<M> {
         let path = if builtin { Some(self.state.contexts().path(ctx)) } else { None };
         let Some(log) = self.spans.as_deref_mut() else { return };
         let outputs = match out {
-            Some(v) if log.keeps_values() => Some(json_map(rt, v)),
+            Some(v) if log.keeps_values() => write(rt, log, v),
             _ => None,
         };
         match path {
-            Some(path) if !log.is_open(op, ctx) => log.point(op, path, outputs.unwrap_or_default()),
+            Some(path) if !log.is_open(op, ctx) => log.point(op, path, outputs),
             _ => log.end_ok(op, ctx, outputs),
         }
     }
@@ -134,7 +146,7 @@ impl<M: Model> Run<M> {
     #[inline(never)]
     fn span_item<R: Runtime<M>>(&mut self, rt: &mut R, gen: OpId, ctx: CtxId, item: &M::Value) {
         let Some(log) = self.spans.as_deref_mut() else { return };
-        let item = if log.keeps_values() { Some(json_map(rt, item)) } else { None };
+        let item = if log.keeps_values() { write(rt, log, item) } else { None };
         log.item(gen, ctx, item);
     }
 
@@ -142,39 +154,25 @@ impl<M: Model> Run<M> {
     /// kept), for a log with values; a driver calls it once the run is over, before it takes the
     /// log.
     pub fn finish_spans<R: Runtime<M>>(&mut self, rt: &mut R) {
-        if !self.spans.as_deref().is_some_and(SpanLog::keeps_values) {
-            return;
+        let Some(mut log) = self.spans.take() else { return };
+        if log.keeps_values() {
+            let inputs = write(rt, &mut log, self.inputs());
+            let frames = self.frames.kept().filter(|f| !f.superseded).filter_map(|f| write(rt, &mut log, &f.data));
+            let frames = frames.collect();
+            log.set_run_io(inputs, frames);
         }
-        let inputs = json_map(rt, self.inputs());
-        let mut outputs = Map::new();
-        for frame in self.frames.kept() {
-            if frame.superseded {
-                continue;
-            }
-            for (k, v) in rt.items(&frame.data).unwrap_or_default() {
-                if rt.is_none(&v) {
-                    continue;
-                }
-                if let Value::String(k) = rt.to_json(&k) {
-                    outputs.insert(k, rt.to_json(&v));
-                }
-            }
-        }
-        if let Some(log) = self.spans.as_deref_mut() {
-            log.set_run_io(inputs, outputs);
-        }
+        self.spans = Some(log);
     }
 }
 
-/// A mapping of the runtime as a JSON object (its `null` entries left out); a value that is not a
-/// mapping gives an empty object.
-fn json_map<M: Model, R: Runtime<M>>(rt: &mut R, v: &M::Value) -> Map<String, Value> {
-    match rt.to_json(v) {
-        Value::Object(mut map) => {
-            map.retain(|k, v| !v.is_null() && !k.starts_with('$'));
-            map
-        }
-        _ => Map::new(),
+/// Writes `v` to the log's text; its range, `None` when the runtime wrote nothing.
+fn write<M: Model, R: Runtime<M>>(rt: &mut R, log: &mut SpanLog, v: &M::Value) -> Option<std::ops::Range<u32>> {
+    let from = log.mark();
+    if rt.write_json(v, log.text_mut()) {
+        Some(log.since(from))
+    } else {
+        log.text_mut().truncate(from as usize);
+        None
     }
 }
 

@@ -103,7 +103,7 @@ impl RunRecord {
             Some(&self.plan.full_name),
             &self.plan.name,
             ("trace", "batch"),
-            (self.spans.run_inputs().clone(), self.spans.run_outputs().clone()),
+            (self.spans.run_inputs(), self.spans.run_outputs()),
             (timestamp(started), Some(timestamp(started + self.duration)), Some(millis(self.duration))),
             metadata,
         );
@@ -197,10 +197,11 @@ impl<'r> Tree<'r> {
         if let SpanStatus::Error(e) = &span.status {
             metadata.insert("error".into(), e.as_str().into());
         }
+        let log = &self.rec.spans;
         let (inputs, outputs) = if p.kind == OpKind::GraphEnter {
-            (span.outputs.clone(), Map::new())
+            (log.object(span.outputs.as_ref()), Map::new())
         } else {
-            (span.inputs.clone(), span.outputs.clone())
+            (log.object(span.inputs.as_ref()), log.outputs_of(span))
         };
         let end = span.end.map(|e| timestamp(started + e));
         let duration = span.end.map(|e| millis(e.saturating_sub(span.start)));
@@ -231,7 +232,7 @@ impl<'r> Tree<'r> {
         let ms = millis((started + end).duration_since(begun).unwrap_or_default());
         node.insert("end_time".into(), timestamp(started + end).into());
         node.insert("duration_ms".into(), ms.into());
-        node.insert("outputs".into(), Value::Object(span.outputs.clone()));
+        node.insert("outputs".into(), Value::Object(self.rec.spans.object(span.outputs.as_ref())));
     }
 
     /// The key of the node an execution of an op of `graph` at `path` sits under: its graph's

@@ -4,10 +4,14 @@
 //!
 //! A log made [`SpanLog::with_values`] also keeps each execution's inputs and outputs as JSON (the
 //! Python package's traces show them); the Rust API's traces do not, and their logs keep none.
+//! The values are written as JSON text into one buffer of the log (no allocation, no hashing per
+//! op on the run's thread) and parsed when the trace is built, off it.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use rustc_hash::FxHashMap;
+use std::ops::Range;
+
 use serde_json::{Map, Value};
 
 use crate::plan::OpId;
@@ -39,11 +43,12 @@ pub struct Span {
     pub status: SpanStatus,
     /// Items yielded (generators).
     pub items: u32,
-    /// Its inputs by name, `null`s left out (a log with values only).
-    pub inputs: Map<String, Value>,
-    /// Its outputs, `null`s left out; a generator's hold each key's items in a list (a log with
-    /// values only).
-    pub outputs: Map<String, Value>,
+    /// Its inputs by name (a JSON object in the log's text; a log with values only).
+    pub inputs: Option<Range<u32>>,
+    /// Its outputs (a JSON object in the log's text; a log with values only).
+    pub outputs: Option<Range<u32>>,
+    /// A generator's items, each a JSON object in the log's text (a log with values only).
+    pub yielded: Vec<Range<u32>>,
 }
 
 /// The op executions of one run.
@@ -58,8 +63,10 @@ pub struct SpanLog {
     /// back fails that span).
     last: Option<((OpId, CtxId), usize)>,
     values: bool,
+    /// The JSON text of the values recorded.
+    text: Vec<u8>,
     /// The run's inputs and the last value of each graph output (a log with values only).
-    run_io: (Map<String, Value>, Map<String, Value>),
+    run_io: (Option<Range<u32>>, Vec<Range<u32>>),
 }
 
 impl Default for SpanLog {
@@ -78,7 +85,8 @@ impl SpanLog {
             open: FxHashMap::default(),
             last: None,
             values: false,
-            run_io: (Map::new(), Map::new()),
+            text: Vec::new(),
+            run_io: (None, Vec::new()),
         }
     }
 
@@ -108,22 +116,72 @@ impl SpanLog {
     }
 
     /// The run's inputs (a log with values only).
-    pub fn run_inputs(&self) -> &Map<String, Value> {
-        &self.run_io.0
+    pub fn run_inputs(&self) -> Map<String, Value> {
+        self.object(self.run_io.0.as_ref())
     }
 
     /// The last non-null value of each graph output (a log with values only).
-    pub fn run_outputs(&self) -> &Map<String, Value> {
-        &self.run_io.1
+    pub fn run_outputs(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        for r in &self.run_io.1 {
+            out.extend(self.object(Some(r)));
+        }
+        out
     }
 
-    /// Sets the run's inputs and outputs, at its end.
-    pub fn set_run_io(&mut self, inputs: Map<String, Value>, outputs: Map<String, Value>) {
-        self.run_io = (inputs, outputs);
+    /// Sets the run's inputs and its frames' data (each an object in the text), at its end.
+    pub fn set_run_io(&mut self, inputs: Option<Range<u32>>, frames: Vec<Range<u32>>) {
+        self.run_io = (inputs, frames);
     }
 
-    /// Op `op` is called in context `ctx` (at `path`) with `inputs`.
-    pub fn begin(&mut self, op: OpId, ctx: CtxId, path: Path, inputs: Map<String, Value>) {
+    /// The buffer values are written to as JSON text: a caller notes [`SpanLog::mark`] before it
+    /// writes and passes the range to the method recording it.
+    pub fn text_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.text
+    }
+
+    /// Where the next value written to [`SpanLog::text_mut`] starts.
+    pub fn mark(&self) -> u32 {
+        u32::try_from(self.text.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The range from `from` to the end of the text (what was written since [`SpanLog::mark`]).
+    pub fn since(&self, from: u32) -> Range<u32> {
+        from..self.mark()
+    }
+
+    /// The JSON object written at `range` (keys starting with `$` left out); empty when there is
+    /// none or it is not an object.
+    pub fn object(&self, range: Option<&Range<u32>>) -> Map<String, Value> {
+        let Some(r) = range else { return Map::new() };
+        let bytes = self.text.get(r.start as usize..r.end as usize).unwrap_or_default();
+        match serde_json::from_slice(bytes) {
+            Ok(Value::Object(mut map)) => {
+                map.retain(|k, _| !k.starts_with('$'));
+                map
+            }
+            _ => Map::new(),
+        }
+    }
+
+    /// A span's outputs: a generator's as each key's items in a list.
+    pub fn outputs_of(&self, span: &Span) -> Map<String, Value> {
+        if span.yielded.is_empty() {
+            return self.object(span.outputs.as_ref());
+        }
+        let mut out = Map::new();
+        for r in &span.yielded {
+            for (k, v) in self.object(Some(r)) {
+                if let Value::Array(items) = out.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
+                    items.push(v);
+                }
+            }
+        }
+        out
+    }
+
+    /// Op `op` is called in context `ctx` (at `path`) with `inputs` (written to the text).
+    pub fn begin(&mut self, op: OpId, ctx: CtxId, path: Path, inputs: Option<Range<u32>>) {
         self.open.insert((op, ctx), self.spans.len());
         self.spans.push(Span {
             op,
@@ -133,7 +191,8 @@ impl SpanLog {
             status: SpanStatus::Open,
             items: 0,
             inputs,
-            outputs: Map::new(),
+            outputs: None,
+            yielded: Vec::new(),
         });
     }
 
@@ -144,7 +203,7 @@ impl SpanLog {
 
     /// A built-in op that ran at once (a nested graph's entry or end, a branch): a span of no
     /// length with its outputs.
-    pub fn point(&mut self, op: OpId, path: Path, outputs: Map<String, Value>) {
+    pub fn point(&mut self, op: OpId, path: Path, outputs: Option<Range<u32>>) {
         let now = self.epoch.elapsed();
         self.spans.push(Span {
             op,
@@ -153,16 +212,17 @@ impl SpanLog {
             end: Some(now),
             status: SpanStatus::Ok,
             items: 0,
-            inputs: Map::new(),
+            inputs: None,
             outputs,
+            yielded: Vec::new(),
         });
     }
 
     /// The call of `op` in `ctx` came back with its outputs (a generator: its end, its outputs
     /// being the items it yielded).
-    pub fn end_ok(&mut self, op: OpId, ctx: CtxId, outputs: Option<Map<String, Value>>) {
+    pub fn end_ok(&mut self, op: OpId, ctx: CtxId, outputs: Option<Range<u32>>) {
         if let Some(i) = self.close(op, ctx, SpanStatus::Ok) {
-            if let Some(outputs) = outputs {
+            if outputs.is_some() {
                 self.spans[i].outputs = outputs;
             }
         }
@@ -181,17 +241,13 @@ impl SpanLog {
         }
     }
 
-    /// Generator `op` in `ctx` yielded an item (`item`: its outputs, in a log with values).
-    pub fn item(&mut self, op: OpId, ctx: CtxId, item: Option<Map<String, Value>>) {
+    /// Generator `op` in `ctx` yielded an item (`item`: its outputs in the text, in a log with
+    /// values).
+    pub fn item(&mut self, op: OpId, ctx: CtxId, item: Option<Range<u32>>) {
         let Some(&i) = self.open.get(&(op, ctx)) else { return };
         let span = &mut self.spans[i];
         span.items += 1;
-        for (k, v) in item.into_iter().flatten() {
-            match span.outputs.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
-                Value::Array(items) => items.push(v),
-                other => *other = Value::Array(vec![v]),
-            }
-        }
+        span.yielded.extend(item);
     }
 
     fn close(&mut self, op: OpId, ctx: CtxId, status: SpanStatus) -> Option<usize> {
