@@ -79,15 +79,16 @@ impl RunRecord {
                 merged.push(t.clone());
             }
         }
-        json!({
-            "request_id": ids.request_id,
-            "user_id": ids.user_id,
-            "session_id": ids.session_id,
-            "workflow_name": self.plan.name,
-            "tags": if merged.is_empty() { Value::Null } else { Value::from(merged) },
-            "nodes": ordered.into_iter().map(|b| Value::Object(b.node)).collect::<Vec<_>>(),
-            "summary": summary,
-        })
+        // built in place: `json!` would serialize the nodes again into new values
+        let mut doc = Map::new();
+        doc.insert("request_id".into(), ids.request_id.into());
+        doc.insert("user_id".into(), ids.user_id.into());
+        doc.insert("session_id".into(), ids.session_id.into());
+        doc.insert("workflow_name".into(), self.plan.name.clone().into());
+        doc.insert("tags".into(), if merged.is_empty() { Value::Null } else { Value::from(merged) });
+        doc.insert("nodes".into(), Value::Array(ordered.into_iter().map(|b| Value::Object(b.node)).collect()));
+        doc.insert("summary".into(), summary);
+        Value::Object(doc)
     }
 
     fn root(&self, key: &str) -> Built {
