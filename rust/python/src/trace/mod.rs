@@ -69,9 +69,11 @@ impl EngineTrace {
     }
 }
 
-/// Each code op's function name and source (`inspect.getsource`; `None` when it cannot be read).
+/// Each code op's function name and source (`inspect.getsource`, read once per function; `None`
+/// when it cannot be read).
 fn read_sources(py: Python<'_>, eng: &Compiled) -> Arc<[Option<OpSource>]> {
     let getsource = py.import("inspect").and_then(|m| Ok((m.getattr("getsource")?, m.getattr("unwrap")?))).ok();
+    let mut read: std::collections::HashMap<usize, Option<String>> = std::collections::HashMap::new();
     let plan = eng.plan();
     (0..plan.ops.len())
         .map(|i| {
@@ -80,10 +82,14 @@ fn read_sources(py: Python<'_>, eng: &Compiled) -> Arc<[Option<OpSource>]> {
                 return None;
             }
             let f = eng.callable(i as u32).bind(py);
-            let code = getsource.as_ref().and_then(|(getsource, unwrap)| {
-                let f = unwrap.call1((f,)).ok()?;
-                getsource.call1((f,)).ok()?.extract::<String>().ok()
-            });
+            let code = read
+                .entry(f.as_ptr() as usize)
+                .or_insert_with(|| {
+                    let (getsource, unwrap) = getsource.as_ref()?;
+                    let f = unwrap.call1((f,)).ok()?;
+                    getsource.call1((f,)).ok()?.extract::<String>().ok()
+                })
+                .clone();
             Some(OpSource { function_name: op.func_name.clone(), code })
         })
         .collect()
