@@ -4,6 +4,7 @@ one process and interleaved by rounds; then 100 runs of W1 (100 000 op execution
 OpenTelemetryTracer, counting the spans that reach the exporter.
 
     python benches/python/bench_tracing.py [--rounds 5] [--json out.json]
+    python benches/python/bench_tracing.py --child W3 1000 local   # N runs, for callgrind (below)
 
 Reported per mode, as the median over rounds of each round's median repetition: the wall time
 (µs per op for W1, µs per run for W3) and the CPU time of the event loop's thread
@@ -11,6 +12,10 @@ Reported per mode, as the median over rounds of each round's median repetition: 
 the engine's tracing thread and the OpenTelemetry SDK runs on the tracer's own thread. Traces are
 flushed (``operonx.tracing.flush``) after each repetition, outside its timing, so the next one
 does not share the machine with the previous one's export.
+
+``--child WL N MODE`` (MODE: none, local, otel) makes N runs of W1 or W3 after a warm-up run and
+flushes the traces: under ``valgrind --tool=callgrind --separate-threads=yes``, the counts of the
+main thread (the ``-01`` file) for N and 3N runs give the event loop's instructions per run.
 """
 
 from __future__ import annotations
@@ -92,11 +97,25 @@ async def completeness(runs: int) -> dict:
     }
 
 
+async def child(workload: str, runs: int, mode: str) -> None:
+    tracer = {"none": lambda: None, "local": lambda: operonx.tracing.LocalTracer(path=tempfile.mkdtemp()),
+              "otel": lambda: otel_tracer()[0]}[mode]()
+    graph = w.build_chain(1000) if workload == "W1" else w.build_diamond()
+    engine = Operon(graph, tracer=tracer)
+    for _ in range(runs + 1):
+        await engine.run(w.INPUTS)
+    operonx.tracing.flush(600)
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        await child(args.child[0], int(args.child[1]), args.child[2])
+        return
     traces = Path(tempfile.mkdtemp(prefix="operonx-bench-traces-"))
     local = operonx.tracing.LocalTracer(path=traces)
     otel, _exporter = otel_tracer()
