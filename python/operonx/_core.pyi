@@ -32,6 +32,9 @@ __all__ = [
     "LevelCache",
     "ResourceHub",
     "LlmBridge",
+    "LocalTracer",
+    "TraceQueue",
+    "flush_traces",
 ]
 
 def _panic_for_tests(message: str) -> None:
@@ -103,7 +106,7 @@ class ValidationResult:
 
 @final
 class Engine:
-    def __new__(cls, document: str, hosts: list[Any]) -> Engine: ...
+    def __new__(cls, document: str, hosts: list[Any], tracer: list[Any] | None = None) -> Engine: ...
     def run(
         self,
         inputs: Mapping[str, Any] | None,
@@ -112,6 +115,17 @@ class Engine:
         session_id: Any = None,
         user_id: Any = None,
     ) -> Any: ...
+    def run_traced(
+        self,
+        inputs: Mapping[str, Any] | None,
+        errors: str = "raise",
+        request_id: Any = None,
+        session_id: Any = None,
+        user_id: Any = None,
+        tracer: list[Any] | None = None,
+    ) -> Any: ...
+    @property
+    def traced(self) -> bool: ...
     def start(
         self,
         inputs: Mapping[str, Any] | None,
@@ -120,6 +134,7 @@ class Engine:
         request_id: Any = None,
         session_id: Any = None,
         user_id: Any = None,
+        tracer: list[Any] | None = None,
     ) -> Handle: ...
     def check_inputs(self, inputs: Mapping[str, Any] | None) -> Mapping[str, Any]: ...
     @property
@@ -157,6 +172,28 @@ class LlmBridge:
     def cancel(self, id: int) -> None: ...
     def pending(self) -> int: ...
     def drain(self) -> None: ...
+
+class LocalTracer:
+    """Writes each traced run's trace to ``<path>/<request_id>.json``, in Rust, off the event loop."""
+    def __new__(cls, path: str, tags: list[str] = ...) -> LocalTracer: ...
+    @property
+    def path(self) -> str: ...
+    def take_failures(self) -> list[str]: ...
+
+@final
+class TraceQueue:
+    """The traces of the runs a Python tracer traces, taken in batches by its thread."""
+    def __new__(
+        cls, tags: list[str] = ..., stream_trace_limit: int | None = None, capture: Any = None
+    ) -> TraceQueue: ...
+    def take(self, max: int, timeout: float) -> list[dict[str, Any]] | None: ...
+    def done(self, n: int) -> None: ...
+    def pending(self) -> int: ...
+    def close(self) -> None: ...
+
+def flush_traces(timeout: float = 10.0) -> bool:
+    """Waits until the traces of the runs that ended are handed to their tracers."""
+    ...
 
 @final
 class LevelCache(dict[int, bool]):

@@ -28,13 +28,15 @@ from operonx.handle import ExecutionHandle
 from operonx.middleware import Middleware, check_middleware, run_with_middleware
 from operonx.resources import ResourceHub
 from operonx._authoring.resources import bind_resources, engine_hub
+from operonx.tracing import sinks_of as _sinks_of
 
 
 class Operon:
     """An engine: a graph compiled once and run any number of times.
 
     ``Operon(graph)`` takes a :class:`GraphOp`; ``Operon(factory, params={...})`` builds the graph as
-    ``factory(**params)``. Building validates the whole graph and raises
+    ``factory(**params)``. ``tracer=`` (a tracer of :mod:`operonx.tracing`, or a list of them) traces
+    every run; a run's own ``tracer=`` replaces it for that run. Building validates the whole graph and raises
     :class:`~operonx.errors.GraphValidationError` listing every problem found. Once built, the graph
     takes no new ops. :meth:`from_json` makes an engine from a graph document instead.
 
@@ -63,20 +65,21 @@ class Operon:
             graph = graph(**dict(params or {}))
             if not isinstance(graph, GraphOp):
                 raise GraphTypeError(f"the graph factory returned {type(graph).__name__}, not a GraphOp")
-        _refuse_tracer(tracer)
+        sinks = None if tracer is None else _sinks_of(tracer)
         document, hosts = engine_document(graph)
         hub = engine_hub(resources, env_file)
         hosts = bind_resources(graph, hosts, hub)
-        self._build(document, hosts, graph, middleware, hub)
+        self._build(document, hosts, graph, middleware, hub, sinks)
         mark_built(graph)
 
     def _build(
         self, document: str, hosts: list[Any], graph: Any, middleware: Iterable[Middleware] | None,
-        hub: ResourceHub | None = None,
+        hub: ResourceHub | None = None, sinks: Any = None,
     ) -> None:
         self._resources = hub
-        self._core = _Engine(document, hosts)
-        self._run_core = self._core.run  # the bound method, looked up once: run() is the hot path
+        self._core = _Engine(document, hosts) if sinks is None else _Engine(document, hosts, sinks)
+        # the bound method, looked up once: run() is the hot path (an engine with a tracer runs traced)
+        self._run_core = self._core.run if sinks is None else self._core.run_traced
         # the GraphOp, or for an engine made by from_json the document (what middleware hooks receive)
         self._graph: GraphOp | GraphDocument = graph
         if isinstance(middleware, Middleware):
@@ -109,10 +112,10 @@ class Operon:
         no :class:`GraphOp`: :attr:`graph` raises, :meth:`serialize` returns the document, and
         middleware hooks receive the document as their ``graph``.
         """
-        _refuse_tracer(tracer)
+        sinks = None if tracer is None else _sinks_of(tracer)
         document, text, hosts = bind_document(source, ops)
         engine = cls.__new__(cls)
-        cls._build(engine, text, hosts, document, middleware)
+        cls._build(engine, text, hosts, document, middleware, None, sinks)
         return engine
 
     @property
@@ -163,17 +166,20 @@ class Operon:
         ``"$state"``, a read-only view of every value the run produced (``state["g.op", "var"]``). An op
         that raises fails the run with :class:`~operonx.errors.OpError` (the op's exception is its
         ``__cause__``); with ``errors="continue"`` the run goes on, the failed op's successors are
-        skipped and the errors are listed under ``"$errors"``.
+        skipped and the errors are listed under ``"$errors"``. ``tracer=`` traces this run with the given
+        tracer(s) instead of the engine's.
 
         The run goes through the engine's middleware (:mod:`operonx.middleware`): ``before_run``
         hooks in order, then ``after_run`` (or, when the run fails, ``on_error``) hooks in reverse.
         """
-        if tracer is not None:
-            _refuse_tracer(tracer)
         if self._middleware:
             ids = (request_id, session_id, user_id)
-            return await run_with_middleware(self._core, self._graph, self._middleware, inputs, errors, ids)
-        result = self._run_core(inputs, errors, request_id, session_id, user_id)
+            sinks = None if tracer is None else _sinks_of(tracer)
+            return await run_with_middleware(self._core, self._graph, self._middleware, inputs, errors, ids, sinks)
+        if tracer is None:
+            result = self._run_core(inputs, errors, request_id, session_id, user_id)
+        else:
+            result = self._core.run_traced(inputs, errors, request_id, session_id, user_id, _sinks_of(tracer))
         if result.__class__ is dict:
             return result
         return await result
@@ -187,13 +193,16 @@ class Operon:
         request_id: Any = None,
         errors: Literal["raise", "continue"] = "raise",
         retain_frames: bool = True,
+        tracer: Any = None,
     ) -> ExecutionHandle:
         """Starts a run and returns its :class:`~operonx.handle.ExecutionHandle` (middleware is not
         applied: there is no single result to hand to ``after_run``). Inside a running event loop the run starts at once; from sync code it starts when
         the handle is first iterated. ``retain_frames=False`` drops each frame once it is consumed,
-        so an endless stream runs in flat memory (then ``result()`` is not available).
+        so an endless stream runs in flat memory (then ``result()`` is not available). ``tracer=`` is
+        :meth:`run`'s.
         """
-        inner = self._core.start(inputs, errors, retain_frames, request_id, session_id, user_id)
+        sinks = None if tracer is None else _sinks_of(tracer)
+        inner = self._core.start(inputs, errors, retain_frames, request_id, session_id, user_id, sinks)
         return ExecutionHandle(inner, self._core.name)
 
     def __call__(
@@ -228,7 +237,7 @@ class Operon:
                 "use `await engine.run(...)` there"
             )
         if not self._middleware and not self._core.has_async and tracer is None:
-            return self._core.run(inputs, errors, request_id, session_id, user_id)
+            return self._run_core(inputs, errors, request_id, session_id, user_id)
         return asyncio.run(
             self.run(
                 inputs, user_id=user_id, session_id=session_id, request_id=request_id, tracer=tracer, errors=errors
@@ -336,11 +345,6 @@ class _DocParam(NamedTuple):
 def _document_inputs(document: Any) -> Iterator[tuple[str, _DocParam]]:
     for name, p in (document.get("inputs") or {}).items():
         yield name, _DocParam(p.get("literal"), p.get("ref"), bool(p.get("required")), p.get("default"))
-
-
-def _refuse_tracer(tracer: Any) -> None:
-    if tracer is not None:
-        raise OperonUsageError("tracers are not supported by this version of operonx; pass tracer=None")
 
 
 def _jsonable(value: Any) -> Any:

@@ -115,11 +115,13 @@ async def _fail(graph: Any, chain: list[Any], inputs: Any, error: Exception, con
 
 
 async def run_with_middleware(
-    core: Any, graph: Any, chain: list[Any], inputs: Any, errors: str, ids: tuple[Any, Any, Any]
+    core: Any, graph: Any, chain: list[Any], inputs: Any, errors: str, ids: tuple[Any, Any, Any],
+    tracer: Any = None,
 ) -> dict[str, Any]:
     """One run through ``chain``: ``before_run`` hooks in order, the run on ``core`` (the engine's
     ``_core.Engine``), then ``after_run`` hooks, or ``on_error`` hooks, in reverse order.
-    ``ids`` is ``(request_id, session_id, user_id)``; a missing id is a new uuid4."""
+    ``ids`` is ``(request_id, session_id, user_id)``; a missing id is a new uuid4. ``tracer`` lists the
+    run's own tracer sinks (``None``: the engine's)."""
     request_id, session_id, user_id = ids
     context = {
         "request_id": request_id if request_id is not None else str(uuid.uuid4()),
@@ -138,7 +140,8 @@ async def run_with_middleware(
             )
         inputs = changed
     try:
-        result = core.run(inputs, errors, context["request_id"], context["session_id"], context["user_id"])
+        run_ids = (context["request_id"], context["session_id"], context["user_id"])
+        result = core.run_traced(inputs, errors, *run_ids, tracer)
         if result.__class__ is not dict:
             result = await result
     except Exception as error:

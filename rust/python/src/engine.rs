@@ -13,18 +13,27 @@ use crate::handle::PyHandle;
 #[pyclass(frozen, weakref, module = "operonx._core", name = "Engine")]
 pub struct PyEngine {
     compiled: Arc<Compiled>,
+    trace: Arc<crate::trace::EngineTrace>,
 }
 
 #[pymethods]
 impl PyEngine {
-    /// Compiles `document` (JSON text of schema 1.0) whose `{"$host": i}` values index `hosts`.
+    /// Compiles `document` (JSON text of schema 1.0) whose `{"$host": i}` values index `hosts`;
+    /// `tracer` lists the `_core` tracers (`LocalTracer`, `TraceQueue`) of every run.
     #[new]
-    fn new(py: Python<'_>, document: &str, hosts: Vec<Py<PyAny>>) -> PyResult<Self> {
-        crate::guard(py, || Ok(PyEngine { compiled: Arc::new(Compiled::build(py, document, hosts)?) }))
+    #[pyo3(signature = (document, hosts, tracer = None))]
+    fn new(
+        py: Python<'_>,
+        document: &str,
+        hosts: Vec<Py<PyAny>>,
+        tracer: Option<Vec<Bound<'_, PyAny>>>,
+    ) -> PyResult<Self> {
+        let trace = Arc::new(crate::trace::EngineTrace::new(crate::trace::sinks(tracer)?));
+        crate::guard(py, || Ok(PyEngine { compiled: Arc::new(Compiled::build(py, document, hosts)?), trace }))
     }
 
     /// Starts a run. Returns the result dict when the run finished without waiting, else an asyncio
-    /// future that resolves to it.
+    /// future that resolves to it. The run is not traced (see `run_traced`).
     #[pyo3(signature = (inputs, errors = "raise", request_id = None, session_id = None, user_id = None))]
     fn run(
         slf: &Bound<'_, Self>,
@@ -35,12 +44,43 @@ impl PyEngine {
         user_id: Option<Bound<'_, PyAny>>,
     ) -> PyResult<Py<PyAny>> {
         let py = slf.py();
-        crate::guard(py, || driver::start(py, &slf.get().compiled, inputs, errors, [request_id, session_id, user_id]))
+        let ids = [request_id, session_id, user_id];
+        crate::guard(py, || driver::start(py, &slf.get().compiled, inputs, errors, ids, None))
+    }
+
+    /// `run` traced by `tracer` (a list of `_core` tracers), else by the engine's tracers (then
+    /// untraced when it has none). A method of its own, so that an untraced run pays nothing for it.
+    #[pyo3(signature = (inputs, errors = "raise", request_id = None, session_id = None, user_id = None, tracer = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn run_traced(
+        slf: &Bound<'_, Self>,
+        inputs: Option<Bound<'_, PyAny>>,
+        errors: &str,
+        request_id: Option<Bound<'_, PyAny>>,
+        session_id: Option<Bound<'_, PyAny>>,
+        user_id: Option<Bound<'_, PyAny>>,
+        tracer: Option<Vec<Bound<'_, PyAny>>>,
+    ) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        let sinks = match crate::trace::sinks(tracer)? {
+            Some(s) => Some(s),
+            None => this.trace.default.clone(),
+        };
+        let trace = sinks.as_ref().map(|s| (s, &this.trace));
+        let ids = [request_id, session_id, user_id];
+        crate::guard(py, || driver::start(py, &this.compiled, inputs, errors, ids, trace))
+    }
+
+    /// True when the engine has tracers of its own (`Engine(..., tracer=[...])`).
+    #[getter]
+    fn traced(&self) -> bool {
+        self.trace.default.is_some()
     }
 
     /// Starts a run and returns its handle. With a running event loop the run starts at once (in the
     /// background); otherwise it starts when the handle is first consumed.
-    #[pyo3(signature = (inputs, errors = "raise", retain_frames = true, request_id = None, session_id = None, user_id = None))]
+    #[pyo3(signature = (inputs, errors = "raise", retain_frames = true, request_id = None, session_id = None, user_id = None, tracer = None))]
     #[allow(clippy::too_many_arguments)]
     fn start(
         slf: &Bound<'_, Self>,
@@ -50,8 +90,14 @@ impl PyEngine {
         request_id: Option<Bound<'_, PyAny>>,
         session_id: Option<Bound<'_, PyAny>>,
         user_id: Option<Bound<'_, PyAny>>,
+        tracer: Option<Vec<Bound<'_, PyAny>>>,
     ) -> PyResult<PyHandle> {
         let py = slf.py();
+        let this = slf.get();
+        let sinks = match crate::trace::sinks(tracer)? {
+            Some(s) => Some(s),
+            None => this.trace.default.clone(),
+        };
         crate::guard(py, || {
             let mode = driver::error_mode(py, errors)?;
             let run = driver::new_run(
@@ -62,6 +108,9 @@ impl PyEngine {
                 retain_frames,
                 [request_id, session_id, user_id],
             )?;
+            if let Some(sinks) = &sinks {
+                driver::lock(run.get())?.trace_with(py, sinks, &this.trace, &this.compiled)?;
+            }
             if let Ok(event_loop) = py.import("asyncio")?.call_method0("get_running_loop") {
                 driver::lock(run.get())?.start_on(py, &event_loop, &run)?;
             }

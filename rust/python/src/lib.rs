@@ -24,6 +24,7 @@ mod log;
 mod model;
 mod resources;
 mod runtime;
+mod trace;
 mod until;
 mod value;
 mod workers;
@@ -56,5 +57,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<resources::PyResourceHub>()?;
     m.add_class::<llm::PyLlmBridge>()?;
     m.add("Frame", frames::frame_type(m.py()))?;
+    m.add_class::<trace::PyLocalTracer>()?;
+    m.add_class::<trace::PyTraceQueue>()?;
+    m.add_function(wrap_pyfunction!(trace::flush_traces, m)?)?;
     Ok(())
 }

@@ -271,6 +271,11 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
         f.call1((vars,)).and_then(|v| v.is_truthy()).map_err(|e| (what(), e))
     }
 
+    fn write_json(&mut self, v: &Py<PyAny>, out: &mut Vec<u8>) -> bool {
+        crate::value::write_json(v.bind(self.py), out);
+        true
+    }
+
     fn describe(&mut self, e: &PyErr) -> String {
         format!("{}: {}", e.get_type(self.py).name().map(|n| n.to_string()).unwrap_or_default(), e.value(self.py))
     }

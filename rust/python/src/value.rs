@@ -1,13 +1,13 @@
 //! Python values in the engine: constants of the document as Python objects, and ref transforms
-//! evaluated with Python's own operators.
+//! evaluated with Python's own operators, and Python values as JSON (for traces).
 
 use operonx::graph::TransformKind;
 use operonx::plan::TransformPlan;
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyModule, PyTuple};
-use serde_json::Value;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyModule, PyString, PyTuple};
+use serde_json::{Number, Value};
 
 /// Converts a JSON constant of the document into a Python object.
 pub fn json_to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
@@ -170,4 +170,92 @@ fn binary_name(kind: TransformKind) -> &'static str {
         And => "and_",
         _ => "or_",
     }
+}
+
+// Python values as JSON text, for traces: written on the loop thread when a traced op starts or
+// ends, into the run's span log, so the trace is built later without touching Python.
+
+/// How deep nested containers are followed; deeper ones are shown as their text.
+const MAX_DEPTH: usize = 32;
+
+/// Writes `obj` as JSON text: `None`, booleans, numbers, text, lists, tuples and dicts as
+/// themselves (a dict's `None` entries left out, its keys as text), anything else as its `str()`
+/// (what the published package's `json.dumps(..., default=str)` writes).
+pub(crate) fn write_json(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) {
+    write(obj, out, 0);
+}
+
+/// `obj` as a JSON value.
+pub(crate) fn py_to_json(obj: &Bound<'_, PyAny>) -> Value {
+    let mut out = Vec::new();
+    write_json(obj, &mut out);
+    serde_json::from_slice(&out).unwrap_or(Value::Null)
+}
+
+fn write(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) {
+    if obj.is_none() {
+        out.extend_from_slice(b"null");
+    } else if let Ok(s) = obj.cast::<PyString>() {
+        let _ = serde_json::to_writer(&mut *out, &*s.to_string_lossy());
+    } else if let Ok(b) = obj.cast::<PyBool>() {
+        out.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
+    } else if let Ok(i) = obj.cast::<PyInt>() {
+        match (i.extract::<i64>(), i.extract::<u64>()) {
+            (Ok(v), _) => drop(serde_json::to_writer(&mut *out, &v)),
+            (_, Ok(v)) => drop(serde_json::to_writer(&mut *out, &v)),
+            _ => text(obj, out),
+        }
+    } else if let Ok(f) = obj.cast::<PyFloat>() {
+        match Number::from_f64(f.value()) {
+            Some(n) => drop(serde_json::to_writer(&mut *out, &n)),
+            None => text(obj, out),
+        }
+    } else if depth >= MAX_DEPTH {
+        text(obj, out);
+    } else if let Ok(d) = obj.cast::<PyDict>() {
+        out.push(b'{');
+        let mut first = true;
+        for (k, v) in d.iter() {
+            if v.is_none() {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            match k.cast::<PyString>() {
+                Ok(s) => drop(serde_json::to_writer(&mut *out, &*s.to_string_lossy())),
+                Err(_) => text(&k, out),
+            }
+            out.push(b':');
+            write(&v, out, depth + 1);
+        }
+        out.push(b'}');
+    } else if let Ok(l) = obj.cast::<PyList>() {
+        sequence(l.iter(), out, depth);
+    } else if let Ok(t) = obj.cast::<PyTuple>() {
+        sequence(t.iter(), out, depth);
+    } else {
+        text(obj, out);
+    }
+}
+
+fn sequence<'py>(items: impl Iterator<Item = Bound<'py, PyAny>>, out: &mut Vec<u8>, depth: usize) {
+    out.push(b'[');
+    for (i, v) in items.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(&v, out, depth + 1);
+    }
+    out.push(b']');
+}
+
+/// `str(obj)` as a JSON string, or a placeholder naming its type when that raises.
+fn text(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) {
+    let s = match obj.str() {
+        Ok(s) => s.to_string_lossy().into_owned(),
+        Err(_) => format!("<unrepresentable {}>", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()),
+    };
+    let _ = serde_json::to_writer(out, &s);
 }

@@ -12,7 +12,7 @@ use crate::plan::Plan;
 use crate::run::{Facts, Frame, Run};
 use crate::scheduler::contexts::render;
 use crate::scheduler::ErrorMode;
-use crate::trace::{deliver, Finished, RunIds, Tracer};
+use crate::trace::{deliver, RunIds, Tracer};
 
 use crate::json::{Json, JsonRuntime};
 use super::spare::Spare;
@@ -57,14 +57,14 @@ pub fn run(
     let run = spare.run(plan, facts, inputs, mode);
     let mut inline = Inline { impls, run, rt: JsonRuntime::new(plan), stepper: Stepper::default() };
     if !tracers.is_empty() {
-        inline.stepper.record_spans();
+        inline.run.record_spans(Box::default());
     }
     inline.run.start();
     inline.drive();
     inline.run.finish();
-    if let Some(spans) = inline.stepper.take_spans() {
+    if let Some(spans) = inline.run.take_spans() {
         let error = inline.run.failure().map(ToString::to_string);
-        deliver(tracers.to_vec(), Finished::of(&inline.run, RunIds::default().filled(), spans, error));
+        deliver(tracers.to_vec(), inline.run.finished(RunIds::default().filled(), spans, error));
     }
     let out = output(&mut inline.run);
     spare.offer(inline.run);

@@ -13,7 +13,6 @@ use crate::ops::{Implementation, Inputs, Items, OpFuture};
 use crate::plan::{OpId, OpKind};
 use crate::run::{OpFailure, Run};
 use crate::scheduler::CtxId;
-use crate::trace::SpanLog;
 
 use crate::json::{Json, JsonRuntime};
 
@@ -67,32 +66,9 @@ pub struct Stepper {
     deferred: Vec<(OpId, CtxId)>,
     /// The inputs of the call being made: resolved in place, reused from call to call.
     inputs: Inputs,
-    /// The op executions of the run, when it has tracers (`None`: nothing is recorded).
-    spans: Option<Box<SpanLog>>,
 }
 
 impl Stepper {
-    /// Records the run's op executions from now on (for its tracers).
-    #[doc = include_str!("../../doc/drivers/step/Stepper.record_spans.md")]
-    pub fn record_spans(&mut self) {
-        self.spans = Some(Box::default());
-    }
-
-    /// The op executions recorded, if they were.
-    #[doc = include_str!("../../doc/drivers/step/Stepper.take_spans.md")]
-    pub fn take_spans(&mut self) -> Option<Box<SpanLog>> {
-        self.spans.take()
-    }
-
-    /// An offloaded call of `op` in `ctx` came back with `outcome`.
-    #[doc = include_str!("../../doc/drivers/step/Stepper.span_end.md")]
-    #[inline]
-    pub fn span_end(&mut self, op: OpId, ctx: CtxId, outcome: &Outcome) {
-        if let Some(log) = &mut self.spans {
-            log.end(op, ctx, outcome);
-        }
-    }
-
     /// True while a generator streams.
     #[doc = include_str!("../../doc/drivers/step/Stepper.is_streaming.md")]
     pub fn is_streaming(&self) -> bool {
@@ -175,9 +151,6 @@ impl Stepper {
         (op, ctx): (OpId, CtxId),
         offloaded: bool,
     ) -> Call {
-        if let Some(log) = &mut self.spans {
-            log.begin(run, op, ctx);
-        }
         self.inputs.set_names(run.facts().input_names(run.plan(), op));
         // the inputs are resolved and the call is made now: what only this call reads can go
         run.release_reads(op, ctx);
@@ -189,13 +162,11 @@ impl Stepper {
             Some(Implementation::Op(f)) => {
                 let result = guarded(|| f.call(inputs).map(Value::Object));
                 inputs.values_mut().clear();
-                self.span_end(op, ctx, &result);
                 run.complete(rt, op, ctx, result);
             }
             Some(Implementation::Map(f)) => {
                 let map = inputs.take_map_from(run.facts().input_map(run.plan(), op));
                 let result = guarded(|| f.call(map).map_err(|e| e.to_string()));
-                self.span_end(op, ctx, &result);
                 run.complete(rt, op, ctx, result);
             }
             Some(Implementation::Async(f)) if offloaded => {
@@ -238,12 +209,7 @@ impl Stepper {
         let next = guarded(|| Ok(top.items.next()));
         let failure = match next {
             Ok(Some(Ok(item))) => match run.item(rt, op, ctx, index, Value::Object(item)) {
-                Ok(()) => {
-                    if let Some(log) = &mut self.spans {
-                        log.item(op, ctx);
-                    }
-                    return;
-                }
+                Ok(()) => return,
                 Err(failure) => Some(failure),
             },
             Ok(Some(Err(message))) => Some(OpFailure::Raised(message)),
@@ -255,15 +221,12 @@ impl Stepper {
         let deferred = std::mem::take(&mut self.deferred);
         run.state_mut().unpop(deferred.into_iter());
         match failure {
-            None => {
-                self.span_end(op, ctx, &Ok(Value::Null));
-                run.complete(rt, op, ctx, Ok(Value::Null));
-            }
+            None => run.complete(rt, op, ctx, Ok(Value::Null)),
             Some(failure) => self.fail(run, rt, (op, ctx), failure),
         }
     }
 
-    /// Fails a called op (its span ends with the failure).
+    /// Fails a called op.
     fn fail(
         &mut self,
         run: &mut Run<Json>,
@@ -271,9 +234,6 @@ impl Stepper {
         (op, ctx): (OpId, CtxId),
         failure: OpFailure<String>,
     ) {
-        if let Some(log) = &mut self.spans {
-            log.fail(op, ctx, &failure);
-        }
         run.fail_op(rt, op, ctx, failure);
     }
 }

@@ -243,6 +243,10 @@ impl Runtime<Json> for JsonRuntime<'_> {
         // refused at build time
     }
 
+    fn write_json(&mut self, v: &Value, out: &mut Vec<u8>) -> bool {
+        serde_json::to_writer(out, v).is_ok()
+    }
+
     fn describe(&mut self, e: &String) -> String {
         e.clone()
     }

@@ -84,6 +84,7 @@ impl<M: Model> Run<M> {
     /// An op failed: listed and skipped with `errors="continue"`, else the run fails.
     #[doc = include_str!("../../doc/run/failure/Run.fail_op.md")]
     pub fn fail_op<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, failure: OpFailure<M::Error>) {
+        self.trace_fail(rt, op, ctx, &failure);
         let failure = match failure {
             OpFailure::Raised(e) if rt.is_fatal(&e) => {
                 let f = rt.fatal(e);

@@ -27,6 +27,7 @@ mod record;
 mod scope;
 mod step;
 mod textops;
+mod trace;
 
 pub use attempts::Retry;
 pub use cache::{OpCache, DEFAULT_CACHE_SIZE};
@@ -218,6 +219,13 @@ pub trait Runtime<M: Model> {
     /// `retry_on` types). A runtime whose errors have no types says no.
     fn is_instance(&mut self, e: &M::Error, class: ConstId) -> bool {
         let _ = (e, class);
+        false
+    }
+    /// Writes a value as JSON text to `out`, for a trace: mappings as objects with their `None`
+    /// entries left out, a value JSON has no form for as its text. False when the runtime cannot
+    /// (the default: traces then show no values).
+    fn write_json(&mut self, v: &M::Value, out: &mut Vec<u8>) -> bool {
+        let _ = (v, out);
         false
     }
     /// True for an error that must end the run as it is, never wrapped nor listed (Python's

@@ -24,6 +24,7 @@ impl<M: Model> Run<M> {
         match self.resolve_into(rt, op, ctx, args) {
             Ok(()) => {
                 self.op_runs += 1;
+                self.trace_begin(rt, op, ctx, args);
                 true
             }
             Err(failure) => {

@@ -107,3 +107,49 @@ impl<M: Model> Run<M> {
         Ok(())
     }
 }
+
+impl<M: Model> Run<M> {
+    /// Item `index` of generator `gen` running in `ctx`: checked, emitted, and run through the
+    /// generator's per-item successors.
+    pub fn item<R: Runtime<M>>(
+        &mut self,
+        rt: &mut R,
+        gen: OpId,
+        ctx: CtxId,
+        index: u32,
+        item: M::Value,
+    ) -> Result<(), OpFailure<M::Error>> {
+        self.trace_item(rt, gen, ctx, &item);
+        let item_ctx = self.state.open_item(gen, ctx, index);
+        let out = match self.record(rt, gen, item_ctx, item) {
+            Ok(Some(out)) => out,
+            Ok(None) => {
+                // the item became its frame's data: nothing reads it
+                self.state.close_item(&self.plan, gen, item_ctx);
+                self.free_contexts();
+                return Ok(());
+            }
+            Err(e) => {
+                self.state.close_item(&self.plan, gen, item_ctx);
+                return Err(e);
+            }
+        };
+        if self.facts.collects[gen as usize] {
+            let kept = rt.copy(&out);
+            self.values.collect(gen, ctx, kept);
+        }
+        if self.facts.item_readers[gen as usize] {
+            if rt.keeps_last() {
+                let last = rt.copy(&out);
+                self.values.put(gen, item_ctx, out, last);
+            } else {
+                self.values.set(gen, item_ctx, out);
+            }
+        } else if rt.keeps_last() {
+            self.values.put_last(gen, out);
+        }
+        self.state.close_item(&self.plan, gen, item_ctx);
+        self.free_contexts();
+        Ok(())
+    }
+}

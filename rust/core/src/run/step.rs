@@ -54,6 +54,8 @@ pub struct Run<M: Model> {
     /// Op runs so far: calls handed to the driver and branches taken, counted once per loop
     /// iteration and per stream item they ran in.
     pub(super) op_runs: u64,
+    /// The op executions recorded for the run's tracers (`None`: no tracer, nothing kept).
+    pub(super) spans: Option<Box<crate::trace::SpanLog>>,
 }
 
 impl<M: Model> Run<M> {
@@ -77,6 +79,7 @@ impl<M: Model> Run<M> {
             loops: Loops::default(),
             token: None,
             op_runs: 0,
+            spans: None,
         }
     }
 
@@ -100,6 +103,7 @@ impl<M: Model> Run<M> {
             loops,
             token,
             op_runs,
+            spans,
         } = self;
         state.reset(plan);
         values.reset(plan.ops.len());
@@ -121,6 +125,7 @@ impl<M: Model> Run<M> {
         *loops = Loops::default();
         *token = None;
         *op_runs = 0;
+        *spans = None;
     }
 
     /// Lets go of everything the run produced (values, frames, errors, waiters; its inputs become
@@ -136,6 +141,7 @@ impl<M: Model> Run<M> {
         self.loops = Loops::default();
         self.token = None;
         self.op_runs = 0;
+        self.spans = None;
         self.phase = Phase::Finished;
     }
 
@@ -313,16 +319,22 @@ impl<M: Model> Run<M> {
         result: Result<M::Value, OpFailure<M::Error>>,
     ) {
         match result {
-            Ok(_) if self.plan.ops[op as usize].is_gen() => self.state.finish(&self.plan, op, ctx, Outcome::Done),
-            Ok(out) => match self.record(rt, op, ctx, out) {
-                Ok(out) => {
-                    if let Some(out) = out {
-                        self.store(rt, op, ctx, out);
+            Ok(_) if self.plan.ops[op as usize].is_gen() => {
+                self.trace_done(rt, op, ctx, None);
+                self.state.finish(&self.plan, op, ctx, Outcome::Done);
+            }
+            Ok(out) => {
+                self.trace_done(rt, op, ctx, Some(&out));
+                match self.record(rt, op, ctx, out) {
+                    Ok(out) => {
+                        if let Some(out) = out {
+                            self.store(rt, op, ctx, out);
+                        }
+                        self.state.finish(&self.plan, op, ctx, Outcome::Done);
                     }
-                    self.state.finish(&self.plan, op, ctx, Outcome::Done);
+                    Err(failure) => self.fail_op(rt, op, ctx, failure),
                 }
-                Err(failure) => self.fail_op(rt, op, ctx, failure),
-            },
+            }
             Err(failure) => self.fail_op(rt, op, ctx, failure),
         }
         self.free_contexts();
@@ -339,49 +351,6 @@ impl<M: Model> Run<M> {
         if self.facts.feeds_exit[op as usize] {
             self.values.stamp(op, ctx);
         }
-    }
-
-    /// Item `index` of generator `gen` running in `ctx`: checked, emitted, and run through the
-    /// generator's per-item successors.
-    pub fn item<R: Runtime<M>>(
-        &mut self,
-        rt: &mut R,
-        gen: OpId,
-        ctx: CtxId,
-        index: u32,
-        item: M::Value,
-    ) -> Result<(), OpFailure<M::Error>> {
-        let item_ctx = self.state.open_item(gen, ctx, index);
-        let out = match self.record(rt, gen, item_ctx, item) {
-            Ok(Some(out)) => out,
-            Ok(None) => {
-                // the item became its frame's data: nothing reads it
-                self.state.close_item(&self.plan, gen, item_ctx);
-                self.free_contexts();
-                return Ok(());
-            }
-            Err(e) => {
-                self.state.close_item(&self.plan, gen, item_ctx);
-                return Err(e);
-            }
-        };
-        if self.facts.collects[gen as usize] {
-            let kept = rt.copy(&out);
-            self.values.collect(gen, ctx, kept);
-        }
-        if self.facts.item_readers[gen as usize] {
-            if rt.keeps_last() {
-                let last = rt.copy(&out);
-                self.values.put(gen, item_ctx, out, last);
-            } else {
-                self.values.set(gen, item_ctx, out);
-            }
-        } else if rt.keeps_last() {
-            self.values.put_last(gen, out);
-        }
-        self.state.close_item(&self.plan, gen, item_ctx);
-        self.free_contexts();
-        Ok(())
     }
 
     /// Wakes every consumer of a run that is over: they find the frames left, then the end.

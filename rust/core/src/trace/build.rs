@@ -11,7 +11,6 @@ use super::models::{TraceData, TraceNode, TraceSummary};
 use super::spans::{Span, SpanLog, SpanStatus};
 use super::RunIds;
 use crate::plan::{OpKind, Plan};
-use crate::run::{Model, Phase, Run};
 use crate::scheduler::contexts::render;
 use crate::scheduler::Segment;
 
@@ -30,26 +29,30 @@ pub struct Finished {
     duration: Duration,
 }
 
+/// What a run that is over is, for its trace: its plan, the ids it was started with (all set),
+/// how many frames it emitted, its loop iterations, its status (`"ok"`, `"error"`, `"cancelled"`)
+/// and its error in words (when it failed). Made by [`crate::run::Run::finished`].
+#[derive(Debug)]
+pub struct RunEnd {
+    /// The plan it ran.
+    pub plan: Arc<Plan>,
+    /// Its ids.
+    pub ids: RunIds,
+    /// Frames it emitted.
+    pub frames: usize,
+    /// Loop iterations, over every loop.
+    pub loop_iterations: u64,
+    /// `"ok"`, `"error"` or `"cancelled"`.
+    pub status: &'static str,
+    /// Its error in words, when it failed.
+    pub error: Option<String>,
+}
+
 impl Finished {
-    /// The run `run`, over, with the ids it was started with (all set), its spans and its error
-    /// in words (when it failed).
-    #[doc = include_str!("../../doc/trace/build/Finished.of.md")]
-    pub fn of<M: Model>(run: &Run<M>, ids: RunIds, spans: Box<SpanLog>, error: Option<String>) -> Self {
-        let status = match run.phase() {
-            Phase::Failed => "error",
-            Phase::Cancelled => "cancelled",
-            _ => "ok",
-        };
-        Finished {
-            plan: Arc::clone(run.plan_shared()),
-            ids,
-            frames: run.frames().total(),
-            loop_iterations: run.loop_stats().map(|(_, s)| s.iterations).sum(),
-            status,
-            error,
-            duration: spans.elapsed(),
-            spans,
-        }
+    /// The trace material of a run that ended as `end`, with its spans.
+    pub fn new(end: RunEnd, spans: Box<SpanLog>) -> Self {
+        let RunEnd { plan, ids, frames, loop_iterations, status, error } = end;
+        Finished { plan, ids, frames, loop_iterations, status, error, duration: spans.elapsed(), spans }
     }
 
     /// The trace, keeping the op executions of the first `limit` items of each stream (all with
@@ -60,7 +63,7 @@ impl Finished {
         let root_key = format!("__root__:{rid}");
         let mut nodes = vec![self.root(&root_key)];
         let mut contexts: HashMap<Vec<String>, String> = HashMap::new();
-        for (i, span) in self.spans.spans().iter().enumerate() {
+        for (i, span) in self.code_spans().enumerate() {
             if !within(&span.path, limit) {
                 continue;
             }
@@ -132,8 +135,14 @@ impl Finished {
         }
     }
 
+    /// The executions of code ops (the run also records its nested graphs' entries and ends and
+    /// its branches, which the Rust API's traces leave out).
+    fn code_spans(&self) -> impl Iterator<Item = &Span> + Clone {
+        self.spans.spans().iter().filter(|s| !self.plan.ops[s.op as usize].kind.is_builtin())
+    }
+
     fn summary(&self) -> TraceSummary {
-        let spans = self.spans.spans();
+        let spans: Vec<&Span> = self.code_spans().collect();
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         let gens = spans.iter().filter(|s| self.plan.ops[s.op as usize].is_gen());
         TraceSummary {

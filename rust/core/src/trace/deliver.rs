@@ -16,6 +16,8 @@ use crate::error::panic_message;
 enum Job {
     /// A run's trace for its tracers.
     Trace(Vec<Arc<dyn Tracer>>, Box<Finished>),
+    /// Work of another kind of tracer (the Python package's), run in order with the traces.
+    Run(Box<dyn FnOnce() + Send>),
     /// Answers once every job sent before it is done.
     Barrier(mpsc::SyncSender<()>),
 }
@@ -31,6 +33,7 @@ fn queue() -> Option<&'static Sender<Job>> {
                 for job in rx {
                     match job {
                         Job::Trace(tracers, finished) => flush_all(&tracers, &finished),
+                        Job::Run(work) => run_guarded(work),
                         Job::Barrier(done) => drop(done.send(())),
                     }
                 }
@@ -53,6 +56,27 @@ pub fn deliver(tracers: Vec<Arc<dyn Tracer>>, finished: Finished) {
     };
     if let Job::Trace(tracers, finished) = job {
         flush_all(&tracers, &finished);
+    }
+}
+
+/// Runs `work` on the tracers' thread, after the traces and jobs handed over before it (on the
+/// calling thread when that thread could not be started). A panic in it is logged and lost.
+pub fn deliver_job(work: Box<dyn FnOnce() + Send>) {
+    let job = match queue() {
+        Some(q) => match q.send(Job::Run(work)) {
+            Ok(()) => return,
+            Err(mpsc::SendError(job)) => job,
+        },
+        None => Job::Run(work),
+    };
+    if let Job::Run(work) = job {
+        run_guarded(work);
+    }
+}
+
+fn run_guarded(work: Box<dyn FnOnce() + Send>) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(work)) {
+        tracing::error!(target: "operonx::trace", "a trace job panicked: {}", panic_message(&*panic));
     }
 }
 

@@ -54,15 +54,18 @@
 
 mod build;
 mod deliver;
+mod document;
 mod filter;
 mod local;
 mod models;
+mod ordering;
 pub mod spans;
 
 use std::fmt::Debug;
 
-pub use build::Finished;
-pub use deliver::{deliver, flush_pending};
+pub use build::{Finished, RunEnd};
+pub use deliver::{deliver, deliver_job, flush_pending};
+pub use document::{OpSource, RunRecord};
 pub use filter::TraceFilter;
 pub use local::LocalTracer;
 pub use models::{TraceData, TraceNode, TraceSummary};

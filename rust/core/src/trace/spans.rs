@@ -1,16 +1,21 @@
-//! [`SpanLog`]: the op executions of one run, recorded by a driver as they start and end. A run
-//! with no tracer has no log (drivers keep an `Option<Box<SpanLog>>` that is `None`), so it pays
-//! one test per op call and nothing else.
+//! [`SpanLog`]: the op executions of one run, recorded by the run layer ([`crate::run::Run`]) as
+//! they start and end. A run with no tracer has no log (the run keeps an `Option<Box<SpanLog>>`
+//! that is `None`), so it pays one test per op call and nothing else.
+//!
+//! A log made [`SpanLog::with_values`] also keeps each execution's inputs and outputs as JSON (the
+//! Python package's traces show them); the Rust API's traces do not, and their logs keep none.
+//! The values are written as JSON text into one buffer of the log (no allocation, no hashing per
+//! op on the run's thread) and parsed when the trace is built, off it.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use rustc_hash::FxHashMap;
-use serde_json::Value;
+use std::ops::Range;
+
+use serde_json::{Map, Value};
 
 use crate::plan::OpId;
-use crate::run::{Model, OpFailure, Run};
 use crate::scheduler::{CtxId, Path};
-use crate::value::json_type;
 
 /// How an op execution ended.
 #[doc = include_str!("../../doc/trace/spans/SpanStatus.md")]
@@ -40,6 +45,12 @@ pub struct Span {
     pub status: SpanStatus,
     /// Items yielded (generators).
     pub items: u32,
+    /// Its inputs by name (a JSON object in the log's text; a log with values only).
+    pub inputs: Option<Range<u32>>,
+    /// Its outputs (a JSON object in the log's text; a log with values only).
+    pub outputs: Option<Range<u32>>,
+    /// A generator's items, each a JSON object in the log's text (a log with values only).
+    pub yielded: Vec<Range<u32>>,
 }
 
 /// The op executions of one run.
@@ -51,6 +62,14 @@ pub struct SpanLog {
     spans: Vec<Span>,
     /// The spans not ended yet, by op instance.
     open: FxHashMap<(OpId, CtxId), usize>,
+    /// The span ended last, by op instance (an op whose outputs are refused just after it came
+    /// back fails that span).
+    last: Option<((OpId, CtxId), usize)>,
+    values: bool,
+    /// The JSON text of the values recorded.
+    text: Vec<u8>,
+    /// The run's inputs and the last value of each graph output (a log with values only).
+    run_io: (Option<Range<u32>>, Vec<Range<u32>>),
 }
 
 impl Default for SpanLog {
@@ -60,10 +79,28 @@ impl Default for SpanLog {
 }
 
 impl SpanLog {
-    /// An empty log; the run starts now.
-    #[doc = include_str!("../../doc/trace/spans/SpanLog.new.md")]
+    /// An empty log that keeps no values; the run starts now.
     pub fn new() -> Self {
-        SpanLog { epoch: Instant::now(), wall: SystemTime::now(), spans: Vec::new(), open: FxHashMap::default() }
+        SpanLog {
+            epoch: Instant::now(),
+            wall: SystemTime::now(),
+            spans: Vec::new(),
+            open: FxHashMap::default(),
+            last: None,
+            values: false,
+            text: Vec::new(),
+            run_io: (None, Vec::new()),
+        }
+    }
+
+    /// An empty log that keeps the inputs and outputs of each execution; the run starts now.
+    pub fn with_values() -> Self {
+        SpanLog { values: true, ..SpanLog::new() }
+    }
+
+    /// True when the log keeps inputs and outputs.
+    pub fn keeps_values(&self) -> bool {
+        self.values
     }
 
     /// When the run started (wall clock).
@@ -84,58 +121,147 @@ impl SpanLog {
         &self.spans
     }
 
-    /// Op `op` is called in context `ctx` of `run`.
-    #[doc = include_str!("../../doc/trace/spans/SpanLog.begin.md")]
-    pub fn begin<M: Model>(&mut self, run: &Run<M>, op: OpId, ctx: CtxId) {
-        let path = run.state().contexts().path(ctx);
+    /// The run's inputs (a log with values only).
+    pub fn run_inputs(&self) -> Map<String, Value> {
+        self.object(self.run_io.0.as_ref())
+    }
+
+    /// The last non-null value of each graph output (a log with values only).
+    pub fn run_outputs(&self) -> Map<String, Value> {
+        let mut out = Map::new();
+        for r in &self.run_io.1 {
+            out.extend(self.object(Some(r)));
+        }
+        out
+    }
+
+    /// Sets the run's inputs and its frames' data (each an object in the text), at its end.
+    pub fn set_run_io(&mut self, inputs: Option<Range<u32>>, frames: Vec<Range<u32>>) {
+        self.run_io = (inputs, frames);
+    }
+
+    /// The buffer values are written to as JSON text: a caller notes [`SpanLog::mark`] before it
+    /// writes and passes the range to the method recording it.
+    pub fn text_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.text
+    }
+
+    /// Where the next value written to [`SpanLog::text_mut`] starts.
+    pub fn mark(&self) -> u32 {
+        u32::try_from(self.text.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The range from `from` to the end of the text (what was written since [`SpanLog::mark`]).
+    pub fn since(&self, from: u32) -> Range<u32> {
+        from..self.mark()
+    }
+
+    /// The JSON object written at `range` (keys starting with `$` left out); empty when there is
+    /// none or it is not an object.
+    pub fn object(&self, range: Option<&Range<u32>>) -> Map<String, Value> {
+        let Some(r) = range else { return Map::new() };
+        let bytes = self.text.get(r.start as usize..r.end as usize).unwrap_or_default();
+        match serde_json::from_slice(bytes) {
+            Ok(Value::Object(mut map)) => {
+                map.retain(|k, _| !k.starts_with('$'));
+                map
+            }
+            _ => Map::new(),
+        }
+    }
+
+    /// A span's outputs: a generator's as each key's items in a list.
+    pub fn outputs_of(&self, span: &Span) -> Map<String, Value> {
+        if span.yielded.is_empty() {
+            return self.object(span.outputs.as_ref());
+        }
+        let mut out = Map::new();
+        for r in &span.yielded {
+            for (k, v) in self.object(Some(r)) {
+                if let Value::Array(items) = out.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
+                    items.push(v);
+                }
+            }
+        }
+        out
+    }
+
+    /// Op `op` is called in context `ctx` (at `path`) with `inputs` (written to the text).
+    pub fn begin(&mut self, op: OpId, ctx: CtxId, path: Path, inputs: Option<Range<u32>>) {
         self.open.insert((op, ctx), self.spans.len());
-        self.spans.push(Span { op, path, start: self.epoch.elapsed(), end: None, status: SpanStatus::Open, items: 0 });
+        self.spans.push(Span {
+            op,
+            path,
+            start: self.epoch.elapsed(),
+            end: None,
+            status: SpanStatus::Open,
+            items: 0,
+            inputs,
+            outputs: None,
+            yielded: Vec::new(),
+        });
     }
 
-    /// The call of `op` in `ctx` came back with `outcome` (a generator: its end).
-    #[doc = include_str!("../../doc/trace/spans/SpanLog.end.md")]
-    pub fn end(&mut self, op: OpId, ctx: CtxId, outcome: &Result<Value, OpFailure<String>>) {
-        let status = match outcome {
-            Ok(Value::Object(_) | Value::Null) => SpanStatus::Ok,
-            Ok(other) => SpanStatus::Error(format!("returned {}, not a mapping of outputs", json_type(other))),
-            Err(failure) => SpanStatus::Error(describe(failure)),
-        };
-        self.close(op, ctx, status);
+    /// True while `op` runs in `ctx`.
+    pub fn is_open(&self, op: OpId, ctx: CtxId) -> bool {
+        self.open.contains_key(&(op, ctx))
     }
 
-    /// The call of `op` in `ctx` failed with `failure` (it never ran, or its generator stopped).
-    #[doc = include_str!("../../doc/trace/spans/SpanLog.fail.md")]
-    pub fn fail(&mut self, op: OpId, ctx: CtxId, failure: &OpFailure<String>) {
-        self.close(op, ctx, SpanStatus::Error(describe(failure)));
+    /// A built-in op that ran at once (a nested graph's entry or end, a branch): a span of no
+    /// length with its outputs.
+    pub fn point(&mut self, op: OpId, path: Path, outputs: Option<Range<u32>>) {
+        let now = self.epoch.elapsed();
+        self.spans.push(Span {
+            op,
+            path,
+            start: now,
+            end: Some(now),
+            status: SpanStatus::Ok,
+            items: 0,
+            inputs: None,
+            outputs,
+            yielded: Vec::new(),
+        });
     }
 
-    /// Generator `op` in `ctx` yielded an item.
-    #[doc = include_str!("../../doc/trace/spans/SpanLog.item.md")]
-    pub fn item(&mut self, op: OpId, ctx: CtxId) {
-        if let Some(&i) = self.open.get(&(op, ctx)) {
-            self.spans[i].items += 1;
+    /// The call of `op` in `ctx` came back with its outputs (a generator: its end, its outputs
+    /// being the items it yielded).
+    pub fn end_ok(&mut self, op: OpId, ctx: CtxId, outputs: Option<Range<u32>>) {
+        if let Some(i) = self.close(op, ctx, SpanStatus::Ok) {
+            if outputs.is_some() {
+                self.spans[i].outputs = outputs;
+            }
         }
     }
 
-    fn close(&mut self, op: OpId, ctx: CtxId, status: SpanStatus) {
-        if let Some(i) = self.open.remove(&(op, ctx)) {
-            let span = &mut self.spans[i];
-            span.end = Some(self.epoch.elapsed());
-            span.status = status;
+    /// The call of `op` in `ctx` failed with `error` (in words): the span still open, or the one
+    /// that just ended (its outputs were refused).
+    pub fn fail(&mut self, op: OpId, ctx: CtxId, error: String) {
+        if self.close(op, ctx, SpanStatus::Error(error.clone())).is_some() {
+            return;
+        }
+        if let Some(((lop, lctx), i)) = self.last {
+            if (lop, lctx) == (op, ctx) {
+                self.spans[i].status = SpanStatus::Error(error);
+            }
         }
     }
-}
 
-/// An op failure in words, as the run's error words it (without the op and context around it).
-fn describe(failure: &OpFailure<String>) -> String {
-    match failure {
-        OpFailure::Raised(message) | OpFailure::BadReturn(message) => message.clone(),
-        OpFailure::Panicked(message) => format!("panicked: {message}"),
-        OpFailure::Missing(input, _) => format!("missing required input '{input}'"),
-        OpFailure::Input(input, e) => format!("evaluating input '{input}' raised {e}"),
-        OpFailure::Until(message, None) => message.clone(),
-        OpFailure::Until(message, Some(e)) => format!("{message}: {e}"),
-        OpFailure::TimedOut(seconds) => format!("timed out after {seconds} s"),
-        OpFailure::Attempts(n, last) => format!("failed after {n} attempts; the last: {}", describe(last)),
+    /// Generator `op` in `ctx` yielded an item (`item`: its outputs in the text, in a log with
+    /// values).
+    pub fn item(&mut self, op: OpId, ctx: CtxId, item: Option<Range<u32>>) {
+        let Some(&i) = self.open.get(&(op, ctx)) else { return };
+        let span = &mut self.spans[i];
+        span.items += 1;
+        span.yielded.extend(item);
+    }
+
+    fn close(&mut self, op: OpId, ctx: CtxId, status: SpanStatus) -> Option<usize> {
+        let i = self.open.remove(&(op, ctx))?;
+        let span = &mut self.spans[i];
+        span.end = Some(self.epoch.elapsed());
+        span.status = status;
+        self.last = Some(((op, ctx), i));
+        Some(i)
     }
 }

@@ -5,7 +5,7 @@ use std::sync::MutexGuard;
 
 use operonx::plan::OpId;
 use operonx::run::OpFailure;
-use operonx::scheduler::{CtxId, Outcome};
+use operonx::scheduler::CtxId;
 use pyo3::prelude::*;
 
 use super::{lock, PyRun, RunCore, MAX_BATCH};
@@ -31,7 +31,8 @@ pub(super) fn pull_batch(run: &Bound<'_, PyRun>, mut core: MutexGuard<'_, RunCor
         core.run.state_mut().end_generator();
         core.restore_deferred();
         match ended {
-            Ok(()) => core.run.state_mut().finish(eng.plan(), op, ctx, Outcome::Done),
+            // the run's generator end (the op is done; its span, when traced, ends)
+            Ok(()) => core.complete(py, eng, op, ctx, Ok(py.None().into_bound(py))),
             Err(e) => core.fail_op(py, eng, op, ctx, OpFailure::Raised(e)),
         }
         core.run.free_contexts();

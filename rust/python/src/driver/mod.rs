@@ -129,6 +129,8 @@ pub(crate) struct RunCore {
     ids: [Option<Py<PyAny>>; 3],
     /// Set while the run logs at DEBUG (see [`crate::log`]); taken when its end is logged.
     log: Option<Box<RunLog>>,
+    /// Set when the run is traced; taken when its trace is handed over, at its end.
+    trace: Option<Box<crate::trace::TraceRun>>,
 }
 
 static GET_RUNNING_LOOP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -208,6 +210,7 @@ pub(crate) fn new_run<'py>(
         resume_scheduled: false,
         ids: ids.map(|i| i.map(Bound::unbind)),
         log,
+        trace: None,
     };
     Bound::new(
         py,
@@ -228,6 +231,20 @@ impl RunCore {
     /// The core's run, for consumers (frame cursor, waiters).
     pub(crate) fn run_mut(&mut self) -> &mut Run<PyModel> {
         &mut self.run
+    }
+
+    /// Traces the run to `sinks` (before it starts).
+    pub(crate) fn trace_with(
+        &mut self,
+        py: Python<'_>,
+        sinks: &crate::trace::Sinks,
+        engine: &Arc<crate::trace::EngineTrace>,
+        compiled: &Arc<Compiled>,
+    ) -> PyResult<()> {
+        let (trace, log) = crate::trace::TraceRun::begin(py, sinks, engine, compiled)?;
+        self.run.record_spans(log);
+        self.trace = Some(trace);
+        Ok(())
     }
 
     /// The run's request, session or user id.

@@ -64,6 +64,25 @@ impl RunCore {
         }
     }
 
+    /// Hands the trace of a traced run that is over to its tracers (once); nothing for the others.
+    #[inline(always)]
+    pub(super) fn trace_end(&mut self, py: Python<'_>) {
+        if self.trace.is_some() {
+            self.trace_end_now(py);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn trace_end_now(&mut self, py: Python<'_>) {
+        if let Some(trace) = self.trace.take() {
+            let ids = std::array::from_fn(|i| {
+                self.ids[i].as_ref().map(|id| id.bind(py).str().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default())
+            });
+            trace.end(py, &mut self.run, ids);
+        }
+    }
+
     #[cold]
     #[inline(never)]
     fn log_end_now(&mut self, py: Python<'_>) {
@@ -76,6 +95,7 @@ impl RunCore {
     #[inline(never)]
     fn release_over(&mut self, py: Python<'_>) {
         self.log_end(py);
+        self.trace_end(py);
         self.deferred.clear();
         for g in self.sync_gens.drain(..) {
             let _ = g.iter.bind(py).call_method0(pyo3::intern!(py, "close"));

@@ -23,18 +23,25 @@ pub fn start(
     inputs: Option<Bound<'_, PyAny>>,
     errors: &str,
     ids: [Option<Bound<'_, PyAny>>; 3],
+    trace: Option<(&crate::trace::Sinks, &Arc<crate::trace::EngineTrace>)>,
 ) -> PyResult<Py<PyAny>> {
     let mode = error_mode(py, errors)?;
     let run = new_run(py, eng, inputs, mode, true, ids)?;
+    if let Some((sinks, engine)) = trace {
+        lock(run.get())?.trace_with(py, sinks, engine, eng)?;
+    }
     lock(run.get())?.mark_started();
     drive(&run)?;
     let mut core = lock(run.get())?;
     if let Some(err) = core.run.failure() {
-        return Err(err.clone_ref(py));
+        let err = err.clone_ref(py);
+        core.trace_end(py);
+        return Err(err);
     }
     if core.no_work_left() {
         core.run.finish();
         core.log_end(py);
+        core.trace_end(py);
         return Ok(core.result(py, &run)?.into_any().unbind());
     }
     let event_loop = core.ensure_loop(py, eng)?;

@@ -34,7 +34,7 @@ use crate::ops::Implementation;
 use crate::plan::{OpId, Plan};
 use crate::run::{CancelToken, Run};
 use crate::scheduler::CtxId;
-use crate::trace::{deliver, Finished, RunIds, Tracer};
+use crate::trace::{deliver, RunIds, Tracer};
 use calls::{InFlight, Landed};
 
 pub use entry::{block_on, needs_runtime, run_output, run_result, spawn, Job};
@@ -86,9 +86,9 @@ impl Driver {
         ids: RunIds,
     ) -> Self {
         run.start();
-        let mut stepper = Stepper::default();
+        let stepper = Stepper::default();
         if !tracers.is_empty() {
-            stepper.record_spans();
+            run.record_spans(Box::default());
         }
         Driver {
             shared: SharedRun::new(Arc::clone(plan), run),
@@ -213,7 +213,6 @@ impl Driver {
                 break;
             }
             if let Some(outcome) = outcome {
-                self.stepper.span_end(op, ctx, &outcome);
                 run.complete(rt, op, ctx, outcome);
             }
             self.start_waiting(run, rt, waiting);
@@ -288,11 +287,11 @@ impl Driver {
 
     /// Hands the run's trace to its tracers (built and flushed off this task).
     fn trace(&mut self) {
-        let Some(spans) = self.stepper.take_spans() else { return };
         let finished = {
-            let core = self.shared.lock();
+            let mut core = self.shared.lock();
+            let Some(spans) = core.run_mut().take_spans() else { return };
             let error = core.error(self.shared.plan()).map(|e| e.to_string());
-            Finished::of(core.run(), std::mem::take(&mut self.ids), spans, error)
+            core.run().finished(std::mem::take(&mut self.ids), spans, error)
         };
         deliver(std::mem::take(&mut self.tracers), finished);
     }

@@ -1,0 +1,87 @@
+//! The order of a trace document's nodes: parents first, depth first, siblings in a topological
+//! order of their graph (ties by name), stream contexts after ops by index (0.7.1's order).
+
+use std::collections::HashMap;
+
+use super::document::Built;
+use crate::plan::{OpKind, Plan};
+
+/// Parents first, depth first, siblings by (rank, stream index, key); a context node takes the
+/// earliest start and the latest end of its children.
+pub(super) fn order(nodes: Vec<Built>) -> Vec<Built> {
+    let mut children: HashMap<Option<String>, Vec<usize>> = HashMap::new();
+    for (i, b) in nodes.iter().enumerate() {
+        children.entry(b.parent.clone()).or_default().push(i);
+    }
+    for list in children.values_mut() {
+        list.sort_by(|&a, &b| nodes[a].sort.cmp(&nodes[b].sort));
+    }
+    let mut out_idx = Vec::with_capacity(nodes.len());
+    let mut stack: Vec<usize> = children.get(&None).map(|r| r.iter().rev().copied().collect()).unwrap_or_default();
+    while let Some(i) = stack.pop() {
+        out_idx.push(i);
+        if let Some(kids) = children.get(&Some(nodes[i].key.clone())) {
+            stack.extend(kids.iter().rev().copied());
+        }
+    }
+    let mut nodes: Vec<Option<Built>> = nodes.into_iter().map(Some).collect();
+    let mut out: Vec<Built> = out_idx.into_iter().filter_map(|i| nodes[i].take()).collect();
+    for i in (0..out.len()).rev() {
+        if out[i].node["kind"] != "stream_context" {
+            continue;
+        }
+        let key = out[i].key.clone();
+        let kids = out.iter().filter(|b| b.parent.as_deref() == Some(key.as_str()));
+        let start = kids.clone().filter_map(|b| b.node["start_time"].as_str().map(String::from)).min();
+        let end = kids.filter_map(|b| b.node["end_time"].as_str().map(String::from)).max();
+        out[i].node.insert("start_time".into(), start.into());
+        out[i].node.insert("end_time".into(), end.into());
+    }
+    out
+}
+
+/// The rank of each op in a topological order of its graph (ties by name), by full name.
+pub(super) fn ranks(plan: &Plan) -> HashMap<String, usize> {
+    let mut degree: HashMap<&str, usize> = HashMap::new();
+    let mut next: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (u, op) in plan.ops.iter().enumerate() {
+        if matches!(op.kind, OpKind::LoopEnter | OpKind::LoopExit) && op.full_name == plan.full_name {
+            continue;
+        }
+        degree.entry(&op.full_name).or_insert(0);
+        let (from, to) = (plan.succ_offsets[u] as usize, plan.succ_offsets[u + 1] as usize);
+        for e in &plan.succ[from..to] {
+            let v = &plan.ops[e.dst as usize].full_name;
+            if v != &op.full_name && parent_graph(v) == parent_graph(&op.full_name) {
+                next.entry(&op.full_name).or_default().push(v);
+                *degree.entry(v).or_insert(0) += 1;
+            }
+        }
+    }
+    let mut queue: std::collections::VecDeque<&str> = {
+        let mut q: Vec<&str> = degree.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
+        q.sort_unstable();
+        q.into()
+    };
+    let mut rank = HashMap::new();
+    while let Some(cur) = queue.pop_front() {
+        rank.insert(cur.to_string(), rank.len());
+        let mut succ = next.get(cur).cloned().unwrap_or_default();
+        succ.sort_unstable();
+        succ.dedup();
+        for s in succ {
+            if let Some(d) = degree.get_mut(s) {
+                *d = d.saturating_sub(1);
+                if *d == 0 {
+                    queue.push_back(s);
+                }
+            }
+        }
+    }
+    rank
+}
+
+/// The full name of the graph an op belongs to (`"outer.inner"` for `"outer.inner.b"`).
+pub(super) fn parent_graph(full_name: &str) -> &str {
+    full_name.rsplit_once('.').map_or("", |(g, _)| g)
+}
