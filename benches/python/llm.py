@@ -140,7 +140,7 @@ def main() -> None:
         results: dict[tuple[str, str], list[dict]] = {}
         plans = [
             ("call", {"reply": REPLY}, a.calls),
-            ("streams", {"reply": REPLY, "chunks": a.chunks}, a.streams),
+            ("streams", {"reply": " ".join(f"w{i}" for i in range(a.chunks))}, a.streams),  # a word per chunk
             ("latency", {"reply": REPLY, "chunks": 200, "chunk_delay": 0.002, "timestamps": True}, 1),
         ]
         for r in range(a.rounds):

@@ -185,8 +185,8 @@ pub(crate) fn write_json(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>) {
     write(obj, out, 0);
 }
 
-/// `obj` as a JSON value.
-pub(crate) fn py_to_json(obj: &Bound<'_, PyAny>) -> Value {
+/// `obj` as a JSON value, what JSON has no form for as its `str()` (see [`write_json`]).
+pub(crate) fn py_to_json_lossy(obj: &Bound<'_, PyAny>) -> Value {
     let mut out = Vec::new();
     write_json(obj, &mut out);
     serde_json::from_slice(&out).unwrap_or(Value::Null)

@@ -116,7 +116,7 @@ impl TraceRun {
                 Sink::File(f) => (Sink::File(Arc::clone(f)), None),
                 Sink::Queue(q, capture) => {
                     let captured = match capture {
-                        Some(c) => Some(crate::value::py_to_json(&c.bind(py).call0()?)),
+                        Some(c) => Some(crate::value::py_to_json_lossy(&c.bind(py).call0()?)),
                         None => None,
                     };
                     (Sink::Queue(Arc::clone(q), None), captured)
