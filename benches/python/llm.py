@@ -146,7 +146,7 @@ def main() -> None:
         for r in range(a.rounds):
             for what, knobs, n in plans:
                 for kind in (("ours", "openai") if r % 2 == 0 else ("openai", "ours")):
-                    configure(base_url, **knobs)
+                    configure(base_url, **{"chunks": None, "chunk_delay": 0.0, "timestamps": False, **knobs})
                     results.setdefault((what, kind), []).append(measure(kind, what, base_url, n, a.chunks))
         report(results, a)
     finally:
