@@ -16,7 +16,6 @@ use crate::scheduler::Segment;
 
 /// What the trace of a run is made of, taken from the run at its end (moves and counts only: the
 /// trace itself is built off the run's task).
-#[doc = include_str!("../../doc/trace/build/Finished.md")]
 #[derive(Debug)]
 pub struct Finished {
     plan: Arc<Plan>,
@@ -57,7 +56,6 @@ impl Finished {
 
     /// The trace, keeping the op executions of the first `limit` items of each stream (all with
     /// `None`).
-    #[doc = include_str!("../../doc/trace/build/Finished.trace.md")]
     pub fn trace(&self, limit: Option<usize>) -> TraceData {
         let rid = self.ids.request_id.clone().unwrap_or_default();
         let root_key = format!("__root__:{rid}");

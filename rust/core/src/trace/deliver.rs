@@ -44,7 +44,6 @@ fn queue() -> Option<&'static Sender<Job>> {
 }
 
 /// Hands the trace of a run that is over to `tracers`, off the calling thread.
-#[doc = include_str!("../../doc/trace/deliver/deliver.md")]
 pub fn deliver(tracers: Vec<Arc<dyn Tracer>>, finished: Finished) {
     let job = Job::Trace(tracers, Box::new(finished));
     let job = match queue() {

@@ -18,7 +18,6 @@ use crate::plan::OpId;
 use crate::scheduler::{CtxId, Path};
 
 /// How an op execution ended.
-#[doc = include_str!("../../doc/trace/spans/SpanStatus.md")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpanStatus {
     /// Not back yet (at the end of a run: the run stopped before it came back).
@@ -30,7 +29,6 @@ pub enum SpanStatus {
 }
 
 /// One op execution.
-#[doc = include_str!("../../doc/trace/spans/Span.md")]
 #[derive(Debug, Clone)]
 pub struct Span {
     /// The op.
@@ -54,7 +52,6 @@ pub struct Span {
 }
 
 /// The op executions of one run.
-#[doc = include_str!("../../doc/trace/spans/SpanLog.md")]
 #[derive(Debug)]
 pub struct SpanLog {
     epoch: Instant,
@@ -116,7 +113,6 @@ impl SpanLog {
     }
 
     /// The spans, in the order they started.
-    #[doc = include_str!("../../doc/trace/spans/SpanLog.spans.md")]
     pub fn spans(&self) -> &[Span] {
         &self.spans
     }
