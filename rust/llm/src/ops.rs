@@ -1,7 +1,5 @@
 //! The provider calls as async operonx ops, to register with `OperonBuilder::op_async`.
 
-use std::sync::Arc;
-
 use operonx::ops::OpFuture;
 use operonx::OperonError;
 use serde_json::{json, Map, Value};
@@ -36,16 +34,10 @@ pub fn chat(
     provider: Provider,
     policy: RetryPolicy,
 ) -> impl Fn(Map<String, Value>) -> OpFuture + Send + Sync + 'static {
-    let shared = Arc::new((provider, policy));
-    move |inputs| {
-        let shared = Arc::clone(&shared);
-        Box::pin(async move {
-            let (provider, policy) = &*shared;
-            let request = ChatRequest::from_inputs(&inputs).map_err(|e| failed("chat", &e))?;
-            let answer = provider.chat(&request, policy).await.map_err(|e| failed("chat", &e))?;
-            Ok(answer.into_outputs())
-        })
-    }
+    op("chat", provider, policy, |provider, policy, inputs| async move {
+        let request = ChatRequest::from_inputs(&inputs)?;
+        Ok(provider.chat(&request, &policy).await?.into_outputs())
+    })
 }
 
 /// The `embed` op: input `input` (a text, or a list of texts) and optionally `model`; outputs
@@ -54,28 +46,40 @@ pub fn embed(
     provider: Provider,
     policy: RetryPolicy,
 ) -> impl Fn(Map<String, Value>) -> OpFuture + Send + Sync + 'static {
-    let shared = Arc::new((provider, policy));
+    op("embed", provider, policy, |provider, policy, inputs| async move {
+        let bad = || LlmError::Config("input 'input' must be a text or a list of texts".into());
+        let (texts, one) = match inputs.get("input") {
+            Some(Value::String(text)) => (vec![text.clone()], true),
+            Some(Value::Array(items)) => {
+                let texts = items.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>();
+                (texts.ok_or_else(bad)?, false)
+            }
+            _ => return Err(bad()),
+        };
+        let model = inputs.get("model").and_then(Value::as_str);
+        let mut got = provider.embed(&texts, model, &policy).await?;
+        let mut out =
+            if one { json!({"embedding": got.vectors.remove(0)}) } else { json!({"embeddings": got.vectors}) };
+        out["model"] = got.model.into();
+        out["usage"] = got.usage.unwrap_or(Value::Null);
+        Ok(out)
+    })
+}
+
+/// An async op named `name` calling `call` with the provider, the policy and the inputs; its error
+/// fails the op under the op's name.
+fn op<F, Fut>(
+    name: &'static str,
+    provider: Provider,
+    policy: RetryPolicy,
+    call: F,
+) -> impl Fn(Map<String, Value>) -> OpFuture + Send + Sync + 'static
+where
+    F: Fn(Provider, RetryPolicy, Map<String, Value>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Value, LlmError>> + Send + 'static,
+{
     move |inputs| {
-        let shared = Arc::clone(&shared);
-        Box::pin(async move {
-            let (provider, policy) = &*shared;
-            let bad = || LlmError::Config("input 'input' must be a text or a list of texts".into());
-            let (texts, one) = match inputs.get("input") {
-                Some(Value::String(text)) => (vec![text.clone()], true),
-                Some(Value::Array(items)) => {
-                    let texts = items.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<Vec<_>>>();
-                    (texts.ok_or_else(|| failed("embed", &bad()))?, false)
-                }
-                _ => return Err(failed("embed", &bad())),
-            };
-            let model = inputs.get("model").and_then(Value::as_str);
-            let mut got = provider.embed(&texts, model, policy).await.map_err(|e| failed("embed", &e))?;
-            let vectors =
-                if one { json!({"embedding": got.vectors.remove(0)}) } else { json!({"embeddings": got.vectors}) };
-            let mut out = vectors;
-            out["model"] = got.model.into();
-            out["usage"] = got.usage.unwrap_or(Value::Null);
-            Ok(out)
-        })
+        let future = call(provider.clone(), policy.clone(), inputs);
+        Box::pin(async move { future.await.map_err(|e| failed(name, &e)) })
     }
 }
