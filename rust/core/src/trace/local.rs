@@ -78,8 +78,14 @@ impl Tracer for LocalTracer {
     }
 }
 
-/// A request id made safe as a file name (path separators and the like replaced by `_`).
-fn file_stem(request_id: &str) -> String {
+/// A request id made safe as a file name (path separators and the like replaced by `_`): the stem
+/// of its trace file, for every writer of trace files.
+///
+/// ```
+/// assert_eq!(operonx::trace::file_stem("a/b c"), "a_b_c");
+/// assert_eq!(operonx::trace::file_stem(".hidden"), "_.hidden");
+/// ```
+pub fn file_stem(request_id: &str) -> String {
     let stem: String =
         request_id.chars().map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
     if stem.is_empty() || stem.starts_with('.') {

@@ -67,7 +67,7 @@ pub use build::{Finished, RunEnd};
 pub use deliver::{deliver, deliver_job, flush_pending};
 pub use document::{OpSource, RunRecord};
 pub use filter::TraceFilter;
-pub use local::LocalTracer;
+pub use local::{file_stem, LocalTracer};
 pub use models::{TraceData, TraceNode, TraceSummary};
 pub use spans::SpanLog;
 

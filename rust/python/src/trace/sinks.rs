@@ -31,7 +31,7 @@ impl FileSink {
     fn write(&self, rec: &RunRecord) {
         let doc = rec.document(&self.tags, None);
         let id = doc["request_id"].as_str().unwrap_or("unknown");
-        let file = self.dir.join(format!("{}.json", file_stem(id)));
+        let file = self.dir.join(format!("{}.json", operonx::trace::file_stem(id)));
         let tmp = file.with_extension("json.tmp");
         let written = std::fs::create_dir_all(&self.dir)
             .and_then(|()| serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other))
@@ -43,17 +43,6 @@ impl FileSink {
                 failures.push(format!("LocalTracer could not write {}: {e}", file.display()));
             }
         }
-    }
-}
-
-/// A request id made safe as a file name (path separators and the like replaced by `_`).
-fn file_stem(request_id: &str) -> String {
-    let stem: String =
-        request_id.chars().map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
-    if stem.is_empty() || stem.starts_with('.') {
-        format!("_{stem}")
-    } else {
-        stem
     }
 }
 
