@@ -34,6 +34,7 @@ __all__ = [
     "LlmBridge",
     "LocalTracer",
     "TraceQueue",
+    "SpanNote",
     "flush_traces",
 ]
 
@@ -191,6 +192,13 @@ class TraceQueue:
     def done(self, n: int) -> None: ...
     def pending(self) -> int: ...
     def close(self) -> None: ...
+
+@final
+class SpanNote:
+    """Yielded by a generator op instead of an item: ``attributes`` go on its span when the run is traced."""
+    def __new__(cls, attributes: dict[str, Any]) -> SpanNote: ...
+    @property
+    def attributes(self) -> dict[str, Any]: ...
 
 def flush_traces(timeout: float = 10.0) -> bool:
     """Waits until the traces of the runs that ended are handed to their tracers."""

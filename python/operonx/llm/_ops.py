@@ -8,10 +8,13 @@ import json
 import weakref
 from typing import Any, AsyncIterator
 
-from operonx._core import LlmBridge
+from operonx._core import LlmBridge, SpanNote
 from operonx.errors import OperonError
 from operonx.op import op
 from operonx.resources import ResourceHub
+
+#: the output key of an op's span attributes (the GenAI ones of a provider call, made in Rust)
+SPAN_KEY = "$span"
 
 #: one bridge per event loop: the loop watches its socket and drains the results Rust queued
 _bridges: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LlmBridge] = weakref.WeakKeyDictionary()
@@ -101,8 +104,9 @@ async def chat_stream(
     stop: Any = None, seed: Any = None, tools: Any = None, tool_choice: Any = None, parallel_tool_calls: Any = None,
     response_format: Any = None, presence_penalty: Any = None, frequency_penalty: Any = None,
     logit_bias: Any = None, user: Any = None,
-) -> AsyncIterator[dict[str, Any]]:
-    """A streamed chat completion: one ``{"delta": text}`` item per chunk of the message's text."""
+) -> AsyncIterator[dict[str, Any] | SpanNote]:
+    """A streamed chat completion: one ``{"delta": text}`` item per chunk of the message's text (then a note of
+    the call's GenAI attributes for its span)."""
     params = {k: v for k, v in locals().items() if k in CHAT_PARAMS}
     loop = asyncio.get_running_loop()
     bridge = _bridge(loop)
@@ -116,6 +120,8 @@ async def chat_stream(
             value = _value(item)
             if "delta" in value:
                 yield {"delta": value["delta"]}
+            elif "done" in value and SPAN_KEY in value["done"]:
+                yield SpanNote(value["done"][SPAN_KEY])  # the span's usage and model: not an item
     finally:
         bridge.cancel(call)
 
@@ -135,4 +141,4 @@ async def embed(
     call, future = bridge.embed(loop, resource, _settings(hub, resource), texts, model, retries, timeout)
     got = _value(await _await(bridge, call, future))
     vectors = {"embedding": got["vectors"][0]} if one else {"embeddings": got["vectors"]}
-    return {**vectors, "model": got["model"], "usage": got["usage"]}
+    return {**vectors, "model": got["model"], "usage": got["usage"], SPAN_KEY: got[SPAN_KEY]}

@@ -32,10 +32,17 @@ from pathlib import Path
 from typing import Any, Iterable, Protocol, runtime_checkable
 
 from operonx._core import LocalTracer as _FileSink
+from operonx._core import SpanNote
 from operonx._core import TraceQueue as _TraceQueue
 from operonx._core import flush_traces as _flush_traces
 
-__all__ = ["Tracer", "TraceSink", "LocalTracer", "flush", "sinks_of"]
+__all__ = ["Tracer", "TraceSink", "LocalTracer", "SpanNote", "SPAN_KEY", "flush", "sinks_of"]
+
+#: An op gives its span attributes by returning them (a dict of names to JSON values) under this key of its
+#: outputs; a generator op yields a :class:`SpanNote` instead. The trace shows them in the span's
+#: ``metadata["attributes"]`` (never as an output), and :class:`~operonx.tracing.otel.OpenTelemetryTracer` sets
+#: them as the span's attributes.
+SPAN_KEY = "$span"
 
 LOGGER = logging.getLogger("operonx.tracing")
 

@@ -9,8 +9,13 @@ Each run becomes a span ``invoke_workflow {graph}`` (``gen_ai.operation.name`` =
 ``gen_ai.conversation.id`` = the session id) whose parent is the span current where the run was
 started; under it, a span per op execution, per nested graph and per stream item, parented as in
 the trace file (:mod:`operonx.tracing`). Op spans carry ``operonx.*`` attributes: the op's full
-name, kind, context, function, inputs and outputs (as JSON text). A failed op's span has an error
-status, ``error.type`` and an ``exception`` event.
+name, kind, context, function, inputs and outputs (as JSON text), and the attributes the op gave its
+span (:data:`operonx.tracing.SPAN_KEY`). An LLM op of :mod:`operonx.llm` gives the GenAI ones
+(``gen_ai.operation.name``, ``gen_ai.provider.name``, ``gen_ai.request.model``, ``gen_ai.response.model``,
+``gen_ai.response.finish_reasons``, ``gen_ai.usage.input_tokens`` and ``output_tokens``,
+``gen_ai.response.time_to_first_chunk`` for a stream, ``server.address``), and its span is named
+``{operation} {model}`` (``chat gpt-4o-mini``). A failed op's span has an error status, ``error.type`` and an
+``exception`` event.
 
 The engine records the spans in Rust while the run goes; the SDK's spans are made and ended (and so
 exported, by the processors the provider has) on the tracer's own thread, from the finished traces
@@ -40,6 +45,17 @@ def _ns(iso: str | None) -> int | None:
 
 def _text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _attribute(value: Any) -> Any:
+    """An attribute value OpenTelemetry takes: a str, bool, int or float, or a list of one of those; anything else
+    as its JSON text."""
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, (str, bool, int, float)) for v in value):
+        if len({type(v) for v in value}) == 1:
+            return value
+    return _text(value)
 
 
 class OpenTelemetryTracer(Tracer):
@@ -98,7 +114,7 @@ class OpenTelemetryTracer(Tracer):
             if node["node_type"] == "trace":
                 name, attributes = self._workflow(trace, node)
             else:
-                name, attributes = node["op_name"] or node["display_name"], self._op(node)
+                name, attributes = self._op(node)
             span = tracer.start_span(
                 name, context=ctx, kind=SpanKind.INTERNAL, attributes=attributes, start_time=_ns(node["start_time"])
             )
@@ -129,7 +145,9 @@ class OpenTelemetryTracer(Tracer):
         return f"invoke_workflow {graph}", attributes
 
     @staticmethod
-    def _op(node: dict[str, Any]) -> dict[str, Any]:
+    def _op(node: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The span name and attributes of an op's node: an op that gave GenAI attributes (an LLM op) is named
+        ``{gen_ai.operation.name} {gen_ai.request.model}`` as the GenAI conventions ask."""
         attributes: dict[str, Any] = {"operonx.node.kind": node["kind"], "operonx.trace_key": node["trace_key"]}
         if node["op_name"]:
             attributes["operonx.op.name"] = node["display_name"]
@@ -143,7 +161,12 @@ class OpenTelemetryTracer(Tracer):
             attributes["operonx.yield_count"] = metadata["yield_count"]
         if node["duration_ms"] is not None:
             attributes["operonx.duration_ms"] = node["duration_ms"]
-        return attributes
+        given = metadata.get("attributes") or {}
+        attributes.update((k, _attribute(v)) for k, v in given.items() if v is not None)
+        name = node["op_name"] or node["display_name"]
+        if "gen_ai.operation.name" in given:
+            name = " ".join(str(p) for p in (given["gen_ai.operation.name"], given.get("gen_ai.request.model")) if p)
+        return name, attributes
 
     def __repr__(self) -> str:
         return f"<OpenTelemetryTracer provider={self._provider!r}>"

@@ -12,6 +12,7 @@ mod client;
 mod config;
 mod embed;
 mod error;
+pub mod genai;
 pub mod ops;
 mod retry;
 mod stream;

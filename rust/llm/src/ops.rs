@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use crate::chat::ChatRequest;
 use crate::client::Provider;
 use crate::error::LlmError;
+use crate::genai;
 use crate::retry::RetryPolicy;
 
 /// An op's failure: the provider's error, under the op's name.
@@ -15,7 +16,8 @@ fn failed(op: &str, e: &LlmError) -> OperonError {
 }
 
 /// The `chat` op: inputs `messages`, `model` and chat parameters ([`crate::chat::PARAMS`]);
-/// outputs `content`, `message`, `tool_calls`, `finish_reason`, `usage`, `model`.
+/// outputs `content`, `message`, `tool_calls`, `finish_reason`, `usage`, `model`, and the call's
+/// span attributes under [`genai::SPAN_KEY`].
 ///
 /// ```no_run
 /// use operonx::Operon;
@@ -36,7 +38,8 @@ pub fn chat(
 ) -> impl Fn(Map<String, Value>) -> OpFuture + Send + Sync + 'static {
     op("chat", provider, policy, |provider, policy, inputs| async move {
         let request = ChatRequest::from_inputs(&inputs)?;
-        Ok(provider.chat(&request, &policy).await?.into_outputs())
+        let answer = provider.chat(&request, &policy).await?;
+        Ok(genai::chat_outputs(&provider, &request, answer, None))
     })
 }
 
@@ -58,10 +61,12 @@ pub fn embed(
         };
         let model = inputs.get("model").and_then(Value::as_str);
         let mut got = provider.embed(&texts, model, &policy).await?;
+        let attrs = genai::embed_attributes(&provider, model, &got);
         let mut out =
             if one { json!({"embedding": got.vectors.remove(0)}) } else { json!({"embeddings": got.vectors}) };
         out["model"] = got.model.into();
         out["usage"] = got.usage.unwrap_or(Value::Null);
+        out[genai::SPAN_KEY] = Value::Object(attrs);
         Ok(out)
     })
 }

@@ -80,3 +80,39 @@ async fn an_embed_op_for_one_text_and_for_a_batch() {
     assert_eq!(one["embedding"].as_array().unwrap().len(), 3);
     assert_eq!(batch["embeddings"][1], one["embedding"]);
 }
+
+#[derive(Debug, Default)]
+struct Keep(std::sync::Mutex<Vec<operonx::core::tracing::TraceData>>);
+
+impl operonx::core::tracing::Tracer for Keep {
+    fn name(&self) -> &str {
+        "keep"
+    }
+    fn flush(&self, trace: &operonx::core::tracing::TraceData) -> Result<(), operonx::OperonError> {
+        self.0.lock().unwrap().push(trace.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_chat_span_carries_the_genai_attributes() {
+    let fake = Fake::start(json!({"reply": "hi there"})).await;
+    let keep = std::sync::Arc::new(Keep::default());
+    let engine = Operon::builder(graph("chat", "messages", &["content"]))
+        .op_async("chat", ops::chat(fake.provider(), quick(1)))
+        .tracer(keep.clone())
+        .build()
+        .unwrap();
+    let out = timeout(T, engine.run_json_async(inputs("messages", json!("hello")), None, None, None)).await.unwrap();
+    assert_eq!(out.unwrap(), json!({"content": "hi there"}));
+    assert!(operonx::trace::flush_pending(T));
+    let traces = keep.0.lock().unwrap();
+    let span = traces[0].spans().next().unwrap();
+    let attrs = &span.metadata["attributes"];
+    assert_eq!(attrs["gen_ai.operation.name"], "chat");
+    assert_eq!(attrs["gen_ai.provider.name"], "openai_compatible");
+    assert_eq!(attrs["gen_ai.usage.output_tokens"], 2);
+    assert_eq!(attrs["gen_ai.response.finish_reasons"], json!(["stop"]));
+    assert_eq!(span.model.as_deref(), attrs["gen_ai.response.model"].as_str());
+    assert_eq!(span.usage.as_ref().unwrap()["output_tokens"], 2);
+}

@@ -59,6 +59,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("Frame", frames::frame_type(m.py()))?;
     m.add_class::<trace::PyLocalTracer>()?;
     m.add_class::<trace::PyTraceQueue>()?;
+    m.add_class::<trace::PySpanNote>()?;
     m.add_function(wrap_pyfunction!(trace::flush_traces, m)?)?;
     Ok(())
 }

@@ -11,10 +11,10 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use operonx_llm::{ChatEvent, ChatRequest, LlmError, Provider, ProviderConfig, RetryPolicy};
+use operonx_llm::{genai, ChatEvent, ChatRequest, LlmError, Provider, ProviderConfig, RetryPolicy};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use serde_json::{json, Map, Value};
@@ -154,12 +154,19 @@ impl PyLlmBridge {
         let limit = timeout.map(Duration::from_secs_f64);
         if stream {
             let task = runtime().spawn(async move {
+                let asked = Instant::now();
+                let mut first_chunk = None;
                 let mut events = provider.chat_stream(&request, policy);
                 let read = async {
                     while let Some(event) = events.next().await {
                         let item = match event {
-                            Ok(ChatEvent::Delta(text)) => ok(json!({"delta": text})),
-                            Ok(ChatEvent::Done(answer)) => ok(json!({"done": answer.into_outputs()})),
+                            Ok(ChatEvent::Delta(text)) => {
+                                first_chunk.get_or_insert_with(|| asked.elapsed());
+                                ok(json!({"delta": text}))
+                            }
+                            Ok(ChatEvent::Done(answer)) => {
+                                ok(json!({"done": genai::chat_outputs(&provider, &request, answer, first_chunk)}))
+                            }
                             Err(e) => error(&e),
                         };
                         inbox.send(id, Message::Item(item));
@@ -176,7 +183,7 @@ impl PyLlmBridge {
         }
         let task = runtime().spawn(async move {
             let result = match within(limit, provider.chat(&request, &policy)).await {
-                Ok(Ok(answer)) => ok(answer.into_outputs()),
+                Ok(Ok(answer)) => ok(genai::chat_outputs(&provider, &request, answer, None)),
                 Ok(Err(e)) => error(&e),
                 Err(()) => error(&timed_out(limit)),
             };
@@ -186,7 +193,7 @@ impl PyLlmBridge {
     }
 
     /// Starts embedding `texts` (a JSON list); returns the call's id and the future of its result
-    /// `{"vectors", "model", "usage"}`.
+    /// `{"vectors", "model", "usage", "$span"}` (the call's span attributes).
     #[pyo3(signature = (event_loop, resource, provider, texts, model, retries, timeout))]
     #[allow(clippy::too_many_arguments)]
     fn embed(
@@ -205,7 +212,10 @@ impl PyLlmBridge {
         let limit = timeout.map(Duration::from_secs_f64);
         let task = runtime().spawn(async move {
             let result = match within(limit, provider.embed(&texts, model.as_deref(), &policy)).await {
-                Ok(Ok(got)) => ok(json!({"vectors": got.vectors, "model": got.model, "usage": got.usage})),
+                Ok(Ok(got)) => {
+                    let attrs = Value::Object(genai::embed_attributes(&provider, model.as_deref(), &got));
+                    ok(json!({"vectors": got.vectors, "model": got.model, "usage": got.usage, genai::SPAN_KEY: attrs}))
+                }
                 Ok(Err(e)) => error(&e),
                 Err(()) => error(&timed_out(limit)),
             };

@@ -40,6 +40,7 @@ pub use failure::OpFailure;
 pub use frames::{group, Frame};
 pub use loops::LoopStats;
 pub use step::{Args, Phase, Run};
+pub use trace::SPAN_KEY;
 
 use crate::error::OperonError;
 use crate::plan::{ConstId, Forward, OpId, TransformPlan, VarId};

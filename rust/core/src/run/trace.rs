@@ -11,6 +11,11 @@ use crate::trace::{Finished, RunEnd, RunIds, SpanLog};
 use super::step::Args;
 use super::{Model, OpFailure, Run, Runtime};
 
+/// The output key under which an op gives its span attributes (`"$span"`: a mapping of names to
+/// values, shown in the trace's `metadata.attributes`, never as an output).
+#[doc = include_str!("../../doc/run/SPAN_KEY.md")]
+pub const SPAN_KEY: &str = "$span";
+
 impl<M: Model> Run<M> {
     /// Records the run's op executions from now on into `log` (for its tracers).
     pub fn record_spans(&mut self, log: Box<SpanLog>) {
@@ -128,6 +133,22 @@ impl<M: Model> Run<M> {
         match path {
             Some(path) if !log.is_open(op, ctx) => log.point(op, path, outputs),
             _ => log.end_ok(op, ctx, outputs),
+        }
+        if let (Some(v), false) = (out, builtin) {
+            if let Ok(Some(attributes)) = rt.get_str(v, SPAN_KEY) {
+                self.annotate_span(rt, op, ctx, &attributes);
+            }
+        }
+    }
+
+    /// The execution of `op` in `ctx` (running, or just ended) gets `attributes` (a mapping) on its
+    /// span, when the run records: what an op returns under `"$span"`, or what a driver was handed
+    /// for it (a generator's note, which is not an item).
+    #[doc = include_str!("../../doc/run/Run.annotate_span.md")]
+    pub fn annotate_span<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, attributes: &M::Value) {
+        let Some(log) = self.spans.as_deref_mut() else { return };
+        if let Some(range) = write(rt, log, attributes) {
+            log.annotate(op, ctx, range);
         }
     }
 

@@ -118,7 +118,17 @@ impl Finished {
         if gen {
             metadata.insert("items".into(), Value::from(span.items));
         }
+        let attributes = self.spans.attributes_of(span);
+        let (model, usage) = if attributes.is_empty() {
+            (None, None)
+        } else {
+            let (model, usage) = super::genai::model_and_usage(&attributes);
+            metadata.insert("attributes".into(), Value::Object(attributes));
+            (model.as_str().map(str::to_string), Some(usage).filter(|u| !u.is_null()))
+        };
         TraceNode {
+            model,
+            usage,
             trace_key: format!("{}:{i}", op.full_name),
             parent_trace_key: Some(parent),
             op_name: Some(op.full_name.clone()),

@@ -206,7 +206,12 @@ impl<'r> Tree<'r> {
         };
         let end = span.end.map(|e| timestamp(started + e));
         let duration = span.end.map(|e| millis(e.saturating_sub(span.start)));
-        let node = node(
+        let attributes = log.attributes_of(span);
+        let llm = (!attributes.is_empty()).then(|| super::genai::model_and_usage(&attributes));
+        if !attributes.is_empty() {
+            metadata.insert("attributes".into(), Value::Object(attributes));
+        }
+        let mut node = node(
             &key,
             Some(&parent),
             Some(&p.full_name),
@@ -216,6 +221,10 @@ impl<'r> Tree<'r> {
             (timestamp(started + span.start), end, duration),
             metadata,
         );
+        if let Some((model, usage)) = llm {
+            node.insert("model".into(), model);
+            node.insert("usage".into(), usage);
+        }
         if p.kind == OpKind::GraphEnter {
             self.graphs.insert((p.full_name.clone(), path), self.built.len());
         }

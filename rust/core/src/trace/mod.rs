@@ -56,6 +56,7 @@ mod build;
 mod deliver;
 mod document;
 mod filter;
+mod genai;
 mod local;
 mod models;
 mod ordering;

@@ -49,6 +49,9 @@ pub struct Span {
     pub outputs: Option<Range<u32>>,
     /// A generator's items, each a JSON object in the log's text (a log with values only).
     pub yielded: Vec<Range<u32>>,
+    /// Attributes the op gave its span (under `"$span"` in its outputs, or in a
+    /// [`SpanLog::annotate`] note), each a JSON object in the log's text.
+    pub attributes: Vec<Range<u32>>,
 }
 
 /// The op executions of one run.
@@ -195,6 +198,7 @@ impl SpanLog {
             inputs,
             outputs: None,
             yielded: Vec::new(),
+            attributes: Vec::new(),
         });
     }
 
@@ -217,6 +221,7 @@ impl SpanLog {
             inputs: None,
             outputs,
             yielded: Vec::new(),
+            attributes: Vec::new(),
         });
     }
 
@@ -250,6 +255,31 @@ impl SpanLog {
         let span = &mut self.spans[i];
         span.items += 1;
         span.yielded.extend(item);
+    }
+
+    /// The span of `op` in `ctx` (open, or the one that just ended) gets the attributes written
+    /// at `attributes` (a JSON object in the text); later ones win over earlier ones of the same name.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.annotate.md")]
+    pub fn annotate(&mut self, op: OpId, ctx: CtxId, attributes: Range<u32>) {
+        let i = match (self.open.get(&(op, ctx)), self.last) {
+            (Some(&i), _) => i,
+            (None, Some((last, i))) if last == (op, ctx) => i,
+            _ => return,
+        };
+        self.spans[i].attributes.push(attributes);
+    }
+
+    /// The attributes `span` was given, merged (a later value of a name wins).
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.attributes_of.md")]
+    pub fn attributes_of(&self, span: &Span) -> Map<String, Value> {
+        let mut out = Map::new();
+        for r in &span.attributes {
+            let bytes = self.text.get(r.start as usize..r.end as usize).unwrap_or_default();
+            if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(bytes) {
+                out.extend(map);
+            }
+        }
+        out
     }
 
     fn close(&mut self, op: OpId, ctx: CtxId, status: SpanStatus) -> Option<usize> {

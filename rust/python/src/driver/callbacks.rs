@@ -171,6 +171,9 @@ pub(super) fn take_item(run: &Bound<'_, PyRun>, op: OpId, ctx: CtxId, item: Py<P
         if core.run.is_over() {
             return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the run is over"));
         }
+        if core.noted(py, eng, op, ctx, item.bind(py)) {
+            return Ok(None);
+        }
         let index = {
             let n = core.item_counters.entry((op, ctx)).or_insert(0);
             *n += 1;

@@ -68,6 +68,9 @@ pub(super) fn pull_batch(run: &Bound<'_, PyRun>, mut core: MutexGuard<'_, RunCor
         }
         // SAFETY: `next` is a new, non-null reference.
         let item = unsafe { Bound::from_owned_ptr(py, next) };
+        if core.noted(py, eng, op, ctx, &item) {
+            continue;
+        }
         let index = match core.sync_gens.last_mut() {
             Some(g) => {
                 g.index += 1;
@@ -102,6 +105,15 @@ pub(super) fn yield_to_loop(run: &Bound<'_, PyRun>) -> PyResult<bool> {
 }
 
 impl RunCore {
+    /// True when `item` of generator `gen` in `ctx` is a note of attributes for its span
+    /// (`operonx.tracing.SpanNote`, not an item): they are recorded when the run traces.
+    pub(super) fn noted(&mut self, py: Python<'_>, eng: &Compiled, gen: OpId, ctx: CtxId, item: &Bound<'_, PyAny>) -> bool {
+        let Some(attributes) = crate::trace::note_attributes(item) else { return false };
+        let mut rt = Self::runtime(py, eng);
+        self.run.annotate_span(&mut rt, gen, ctx, &attributes.unbind());
+        true
+    }
+
     /// One item of generator `gen` running in `ctx`.
     pub(super) fn on_item(
         &mut self,

@@ -18,6 +18,38 @@ use crate::runtime::PyRuntime;
 use sinks::{FileSink, QueueSink, Target};
 pub use sinks::{PyLocalTracer, PyTraceQueue};
 
+/// What a generator yields to give its span attributes instead of an item
+/// (`operonx.tracing.SpanNote`): `attributes` is a dict of names to JSON values.
+#[pyclass(frozen, module = "operonx._core", name = "SpanNote")]
+pub struct PySpanNote {
+    attributes: Py<pyo3::types::PyDict>,
+}
+
+#[pymethods]
+impl PySpanNote {
+    #[new]
+    fn new(attributes: Bound<'_, pyo3::types::PyDict>) -> Self {
+        PySpanNote { attributes: attributes.unbind() }
+    }
+
+    /// The attributes, by name.
+    #[getter]
+    fn attributes(&self, py: Python<'_>) -> Py<pyo3::types::PyDict> {
+        self.attributes.clone_ref(py)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        Ok(format!("SpanNote({})", self.attributes.bind(py).repr()?))
+    }
+}
+
+/// The attributes of `item` when it is a [`PySpanNote`] (one type test: items pay nothing more).
+#[inline]
+pub(crate) fn note_attributes<'py>(item: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
+    let note = item.cast_exact::<PySpanNote>().ok()?;
+    Some(note.get().attributes.bind(item.py()).clone().into_any())
+}
+
 /// One place a run's trace goes.
 pub(crate) enum Sink {
     /// A `LocalTracer`'s file writer.
