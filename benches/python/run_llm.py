@@ -1,6 +1,6 @@
 """operonx.llm against the official `openai` client, on the same fake provider, in one run.
 
-    python benches/python/llm.py [--rounds N] [--calls N] [--streams N] [--chunks N]
+    python benches/python/run_llm.py [--rounds N] [--calls N] [--streams N] [--chunks N] [--no-capture]
 
 The provider is `operonx.llm.testing` in a process of its own (its CPU is not counted). Each measurement runs
 in a fresh child process, ours and the client's alternating for `--rounds` rounds:
@@ -9,11 +9,15 @@ in a fresh child process, ours and the client's alternating for `--rounds` round
   `await engine.run(...)`; the client's is `await client.chat.completions.create(...)`. The provider's own
   time is in both: the difference is the overhead of ours above the bare client.
 * **streams**: `--streams` concurrent streams of `--chunks` chunks each; the CPU time (`time.process_time()`,
-  every thread of the process) spent from start to the last chunk. Ours: that many `engine.start(...)`
-  handles iterated at once; the client's: that many `create(stream=True)` iterated at once.
+  every thread of the process) spent from start to the last chunk, and the chunks delivered to the caller per
+  second of wall time. Ours: that many `engine.start(...)` handles iterated at once; the client's: that many
+  `create(stream=True)` iterated at once.
 * **latency**: one stream of 200 chunks, 2 ms apart, each carrying its send time; how long after it was sent
   a chunk reaches the caller (µs, median and 99th percentile): ours as a frame of a chat node three graphs
   deep, the client's as a chunk of its stream. Both include the loopback hop and the client's HTTP stack.
+  With root (the default when run as root; `--no-capture` turns it off) a third process captures the
+  stream's packets on the loopback interface (an `AF_PACKET` socket with kernel timestamps), so each chunk's
+  *arrival* at the interface is known too: "arrival → caller" is the time from the packet to the caller.
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import re
+import select
+import socket
+import struct
 import statistics
 import subprocess
 import sys
@@ -101,11 +110,75 @@ async def child(engine_kind: str, what: str, base_url: str, n: int, chunks: int)
         cpu, wall = time.process_time(), time.perf_counter()
         counts = await asyncio.gather(*(stream() for _ in range(n)))
         assert all(c == chunks for c in counts), counts[:5]
-        return {"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall}
-    lags: list[float] = []
-    await stream(lambda text: lags.append((time.monotonic_ns() - int(text.strip())) / 1e3))
-    lags = lags[5:]
-    return {"median_us": statistics.median(lags), "p99_us": statistics.quantiles(lags, n=100)[98]}
+        wall = time.perf_counter() - wall
+        return {"cpu_s": time.process_time() - cpu, "wall_s": wall, "chunks_per_s": sum(counts) / wall}
+    got: list[tuple[int, int, int]] = []  # (send stamp, monotonic and wall-clock time at the caller)
+    await stream(lambda text: got.append((int(text.strip()), time.monotonic_ns(), time.time_ns())))
+    got = got[5:]
+    lags = [(mono - sent) / 1e3 for sent, mono, _ in got]
+    return {"median_us": statistics.median(lags), "p99_us": statistics.quantiles(lags, n=100)[98],
+            "seen": {str(sent): wall for sent, _, wall in got}}
+
+
+# -- the loopback capture ------------------------------------------------------------------------------------
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+STAMP = re.compile(rb'"content": "(\d+)"')
+
+
+def sniff(port: int) -> None:
+    """Until stdin closes: each chunk of the stream from `port` on `lo`, by its send stamp, with the kernel's
+    wall-clock time of its packet (the first copy seen); printed as JSON at the end."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(0x0800))
+    s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    s.bind(("lo", 0))
+    print("ready", flush=True)
+    arrived: dict[str, int] = {}
+    while True:
+        ready, _, _ = select.select([s, sys.stdin], [], [], 1.0)
+        if sys.stdin in ready and not sys.stdin.readline():
+            break
+        if s not in ready:
+            continue
+        data, ancillary, _, _ = s.recvmsg(65536, 64)
+        if len(data) < 14 + 20 or data[14 + 9] != socket.IPPROTO_TCP:
+            continue
+        ip = 14 + (data[14] & 0x0F) * 4
+        if struct.unpack("!H", data[ip:ip + 2])[0] != port:
+            continue
+        stamp_ns = next((sec * 10**9 + nsec for level, kind, raw in ancillary
+                         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS
+                         for sec, nsec in [struct.unpack("qq", raw[:16])]), None)
+        if stamp_ns is None:
+            continue
+        for m in STAMP.finditer(data):
+            arrived.setdefault(m.group(1).decode(), stamp_ns)
+    print(json.dumps(arrived), flush=True)
+
+
+def captured(base_url: str, run) -> tuple[dict, dict | None]:
+    """`run()`'s result and, as root, the capture of its stream's packets."""
+    if os.geteuid() != 0:
+        return run(), None
+    port = int(base_url.rsplit(":", 1)[1].split("/")[0])
+    sniffer = subprocess.Popen([sys.executable, __file__, "--sniff", str(port)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+    assert sniffer.stdout.readline().strip() == "ready"
+    try:
+        result = run()
+    finally:
+        sniffer.stdin.close()
+    arrived = json.loads(sniffer.stdout.read().strip().splitlines()[-1])
+    sniffer.wait(10)
+    return result, arrived
+
+
+def arrival_lags(result: dict, arrived: dict) -> dict:
+    """From each chunk's packet to the caller: median and 99th percentile (µs)."""
+    lags = [(wall - arrived[sent]) / 1e3 for sent, wall in result["seen"].items() if sent in arrived]
+    if len(lags) < len(result["seen"]) * 0.9:
+        raise SystemExit(f"the capture saw {len(lags)} of {len(result['seen'])} chunks")
+    return {"arrival_median_us": statistics.median(lags), "arrival_p99_us": statistics.quantiles(lags, n=100)[98]}
 
 
 # -- parent --------------------------------------------------------------------------------------------------
@@ -126,9 +199,14 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--calls", type=int, default=300)
     p.add_argument("--streams", type=int, default=1000)
-    p.add_argument("--chunks", type=int, default=20)
+    p.add_argument("--chunks", type=int, default=200)
+    p.add_argument("--no-capture", action="store_true")
     p.add_argument("--child", nargs=5)
+    p.add_argument("--sniff", type=int)
     a = p.parse_args()
+    if a.sniff:
+        sniff(a.sniff)
+        return
     if a.child:
         kind, what, base_url, n, chunks = a.child
         print(json.dumps(asyncio.run(child(kind, what, base_url, int(n), int(chunks)))))
@@ -147,7 +225,12 @@ def main() -> None:
             for what, knobs, n in plans:
                 for kind in (("ours", "openai") if r % 2 == 0 else ("openai", "ours")):
                     configure(base_url, **{"chunks": None, "chunk_delay": 0.0, "timestamps": False, **knobs})
-                    results.setdefault((what, kind), []).append(measure(kind, what, base_url, n, a.chunks))
+                    if what == "latency" and not a.no_capture:
+                        got, arrived = captured(base_url, lambda: measure(kind, what, base_url, n, a.chunks))
+                        got.update(arrival_lags(got, arrived) if arrived is not None else {})
+                    else:
+                        got = measure(kind, what, base_url, n, a.chunks)
+                    results.setdefault((what, kind), []).append(got)
         report(results, a)
     finally:
         server.stdin.close()
@@ -169,10 +252,14 @@ def report(results: dict, a: argparse.Namespace) -> None:
     ours, theirs = med("streams", "ours", "cpu_s"), med("streams", "openai", "cpu_s")
     print(f"{a.streams} streams x {a.chunks} chunks: CPU ours {ours:.2f} s, openai {theirs:.2f} s; "
           f"ours / openai = {ours / theirs:.2f} (target <= 0.5); wall ours {med('streams', 'ours', 'wall_s'):.2f} s, "
-          f"openai {med('streams', 'openai', 'wall_s'):.2f} s")
-    for key in ("median_us", "p99_us"):
-        print(f"chunk latency {key[:-3]}: ours (3 levels deep) {med('latency', 'ours', key):.0f} µs, openai "
-              f"{med('latency', 'openai', key):.0f} µs")
+          f"openai {med('streams', 'openai', 'wall_s'):.2f} s; chunks/s ours {med('streams', 'ours', 'chunks_per_s'):,.0f}, "
+          f"openai {med('streams', 'openai', 'chunks_per_s'):,.0f}")
+    keys = ["median_us", "p99_us"] + (["arrival_median_us", "arrival_p99_us"] if "arrival_median_us" in
+                                      results[("latency", "ours")][0] else [])
+    for key in keys:
+        what = "arrival → caller" if key.startswith("arrival") else "send → caller"
+        print(f"chunk latency {what} {key.split('_')[-2]}: ours (3 levels deep) {med('latency', 'ours', key):.0f} µs "
+              f"({spread('latency', 'ours', key)}), openai {med('latency', 'openai', key):.0f} µs")
 
 
 if __name__ == "__main__":
