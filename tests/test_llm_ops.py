@@ -4,6 +4,7 @@ embeddings, settings from the engine's resource hub, faults with retries, cancel
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -31,7 +32,9 @@ def hub_file(server, tmp_path, monkeypatch):
         "  model: fake-model\n  timeout: 5\n"
     )
     monkeypatch.delenv("LLM_BASE_URL", raising=False)
-    return tmp_path
+    yield tmp_path
+    for name in ("LLM_BASE_URL", "LLM_API_KEY"):  # loading the .env set them in the process
+        os.environ.pop(name, None)
 
 
 def engine(g, hub_file) -> Operon:

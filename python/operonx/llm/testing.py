@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import ssl
 import struct
 import sys
 import threading
@@ -55,6 +56,7 @@ class FakeLLMServer:
     fault_seed: int = 0
     disconnects: int = 0  # streams whose client went away before the end
     timestamps: bool = False  # stream chunks carry their send time (time.monotonic_ns()) as their text
+    tls: ssl.SSLContext | None = None  # when set, serves HTTPS with this server-side context
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -72,6 +74,8 @@ class FakeLLMServer:
             fake = server
 
         self._httpd = Server(("127.0.0.1", 0), Bound)
+        if self.tls is not None:
+            self._httpd.socket = self.tls.wrap_socket(self._httpd.socket, server_side=True)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-llm", daemon=True)
         self._thread.start()
@@ -95,9 +99,10 @@ class FakeLLMServer:
 
     @property
     def base_url(self) -> str:
-        """The provider's base URL, `http://127.0.0.1:<port>/v1`."""
+        """The provider's base URL, `http://127.0.0.1:<port>/v1` (`https://` with `tls`)."""
         assert self._httpd is not None, "the server is not started"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._httpd.server_address[1]}/v1"
 
     # -- what a request gets ---------------------------------------------------------------------------
 
