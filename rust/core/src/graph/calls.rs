@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 /// How an op's calls are made, beyond calling it once: all off by default.
+#[doc = include_str!("../../doc/graph/calls/CallsDoc.md")]
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CallsDoc {
     /// `"cache": true`: outputs are cached process-wide by the op's full name and inputs.
@@ -22,10 +23,12 @@ pub struct CallsDoc {
 }
 
 /// The wait before the first retry when the document gives no `backoff`, in seconds.
+#[doc = include_str!("../../doc/graph/calls/DEFAULT_BACKOFF.md")]
 pub const DEFAULT_BACKOFF: f64 = 0.1;
 
 impl CallsDoc {
     /// True when every option is off: the op is called once, as it is.
+    #[doc = include_str!("../../doc/graph/calls/CallsDoc.is_off.md")]
     pub fn is_off(&self) -> bool {
         *self == CallsDoc::default()
     }

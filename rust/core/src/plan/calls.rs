@@ -6,9 +6,11 @@
 use super::types::ConstId;
 
 /// The longest wait between two attempts, in seconds, whatever the backoff doubled to.
+#[doc = include_str!("../../doc/plan/calls/MAX_BACKOFF.md")]
 pub const MAX_BACKOFF: f64 = 60.0;
 
 /// The options of an op's calls.
+#[doc = include_str!("../../doc/plan/calls/CallPolicy.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallPolicy {
     /// Seconds slept before each execution (each attempt).
@@ -29,6 +31,7 @@ pub struct CallPolicy {
 impl CallPolicy {
     /// True when a call waits for a timer: a delay, a retry or a time limit (the run then needs an
     /// event loop, or a runtime with timers).
+    #[doc = include_str!("../../doc/plan/calls/CallPolicy.needs_timer.md")]
     pub fn needs_timer(&self) -> bool {
         self.delay > 0.0 || self.retries > 0 || self.timeout.is_some()
     }
@@ -36,6 +39,7 @@ impl CallPolicy {
     /// Seconds to wait before attempt `attempt` (2 = the first retry) with `unit` drawn uniformly
     /// from `[0, 1)`: the backoff `backoff × 2^(attempt − 2)`, capped at [`MAX_BACKOFF`], scaled
     /// into its upper half by `unit` ("equal jitter"), then the op's delay.
+    #[doc = include_str!("../../doc/plan/calls/CallPolicy.wait_before.md")]
     pub fn wait_before(&self, attempt: u32, unit: f64) -> f64 {
         if attempt <= 1 {
             return self.delay;

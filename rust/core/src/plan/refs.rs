@@ -9,9 +9,11 @@ pub type OpId = u32;
 #[doc = include_str!("../../doc/plan/types/VarId.md")]
 pub type VarId = u32;
 /// Dense id of a constant (an index into [`Plan::consts`](crate::plan::Plan::consts)).
+#[doc = include_str!("../../doc/plan/types/ConstId.md")]
 pub type ConstId = u32;
 
 /// Where a ref reads from.
+#[doc = include_str!("../../doc/plan/types/RefSource.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefSource {
     /// A graph input (`PARENT[var]`).
@@ -21,6 +23,7 @@ pub enum RefSource {
 }
 
 /// An operand of a transform.
+#[doc = include_str!("../../doc/plan/types/Operand.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operand {
     /// A constant.
@@ -30,6 +33,7 @@ pub enum Operand {
 }
 
 /// One compiled transform.
+#[doc = include_str!("../../doc/plan/types/TransformPlan.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransformPlan {
     /// What it does.
@@ -41,6 +45,7 @@ pub struct TransformPlan {
 }
 
 /// A compiled ref.
+#[doc = include_str!("../../doc/plan/types/RefPlan.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefPlan {
     /// Where it reads.
@@ -54,6 +59,7 @@ pub struct RefPlan {
 }
 
 /// What an input is bound to.
+#[doc = include_str!("../../doc/plan/types/Binding.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Binding {
     /// Nothing: the default applies, or the input is missing.
@@ -67,6 +73,7 @@ pub enum Binding {
 }
 
 /// One input of an op.
+#[doc = include_str!("../../doc/plan/types/InputPlan.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputPlan {
     /// The parameter's name.
@@ -78,6 +85,7 @@ pub struct InputPlan {
 }
 
 /// Which outputs of an op become graph outputs (and so frames).
+#[doc = include_str!("../../doc/plan/types/Forward.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Forward {
     /// None: the op emits no frames.

@@ -66,6 +66,7 @@ impl OpKind {
 }
 
 /// One case of a compiled branch.
+#[doc = include_str!("../../doc/plan/types/CasePlan.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct CasePlan {
     /// The condition.
@@ -77,6 +78,7 @@ pub struct CasePlan {
 }
 
 /// What a built-in op does.
+#[doc = include_str!("../../doc/plan/types/Builtin.md")]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum Builtin {
     /// Nothing: a host function.
@@ -102,6 +104,7 @@ pub enum Builtin {
 }
 
 /// How a loop decides to stop.
+#[doc = include_str!("../../doc/plan/types/Until.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Until {
     /// No condition: the loop runs `max_iterations` times.
@@ -120,6 +123,7 @@ pub enum Until {
 }
 
 /// A compiled loop (on its `LoopExit` op; its `LoopEnter` is the op just before).
+#[doc = include_str!("../../doc/plan/types/LoopPlan.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoopPlan {
     /// The stop condition, checked after each iteration.
@@ -133,6 +137,7 @@ pub struct LoopPlan {
 }
 
 /// How an edge carries work from its source's context to its target's.
+#[doc = include_str!("../../doc/plan/types/EdgeKind.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EdgeKind {
     /// Both ops run in the same context: the target's count drops when the source finishes.
@@ -210,6 +215,7 @@ impl OpPlan {
 
     /// Depth of the contexts holding the op's values: a generator's items, and a loop's variables
     /// in each iteration, live one level below it.
+    #[doc = include_str!("../../doc/plan/types/OpPlan.value_depth.md")]
     #[inline]
     pub fn value_depth(&self) -> u16 {
         self.depth + u16::from(self.opens_contexts())
@@ -282,6 +288,7 @@ impl Plan {
     }
 
     /// Whether each gate of an op (as [`Plan::gates_of`] lists them) is a soft edge.
+    #[doc = include_str!("../../doc/plan/types/Plan.soft_gates_of.md")]
     #[inline]
     pub fn soft_gates_of(&self, op: OpId) -> &[bool] {
         let i = op as usize;
@@ -289,6 +296,7 @@ impl Plan {
     }
 
     /// True when an op has a soft gate: its soft group then reaches into an outer context.
+    #[doc = include_str!("../../doc/plan/types/Plan.has_soft_gate.md")]
     #[inline]
     pub fn has_soft_gate(&self, op: OpId) -> bool {
         self.soft_gates_of(op).contains(&true)

@@ -10,6 +10,7 @@ use crate::scheduler::CtxId;
 use super::{Model, OpFailure, Run, Runtime};
 
 /// What follows a failed attempt.
+#[doc = include_str!("../../doc/run/attempts/Retry.md")]
 #[derive(Debug)]
 pub enum Retry<E> {
     /// Make attempt `attempt` after `wait` seconds.
@@ -25,6 +26,7 @@ pub enum Retry<E> {
 
 impl<M: Model> Run<M> {
     /// The options of op `op`'s calls; `None` for a plain call (most ops).
+    #[doc = include_str!("../../doc/run/attempts/Run.calls.md")]
     #[inline]
     pub fn calls(&self, op: OpId) -> Option<&CallPolicy> {
         self.plan.ops[op as usize].calls.as_deref()
@@ -36,6 +38,7 @@ impl<M: Model> Run<M> {
     /// names none; a timeout; a panic). A fatal error (a cancel, an interrupt), a missing input or
     /// a bad return value is never retried. The failure after more than one attempt says how many
     /// ran.
+    #[doc = include_str!("../../doc/run/attempts/Run.retry.md")]
     pub fn retry<R: Runtime<M>>(
         &self,
         rt: &mut R,

@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 /// How many entries an op cache holds unless told otherwise.
+#[doc = include_str!("../../doc/run/cache/DEFAULT_CACHE_SIZE.md")]
 pub const DEFAULT_CACHE_SIZE: usize = 1024;
 
 /// A bounded LRU map of cached op outputs.
+#[doc = include_str!("../../doc/run/cache/OpCache.md")]
 #[derive(Debug)]
 pub struct OpCache<V> {
     capacity: usize,
@@ -28,11 +30,13 @@ impl<V> Default for OpCache<V> {
 
 impl<V> OpCache<V> {
     /// An empty cache of at most `capacity` entries (0: nothing is kept).
+    #[doc = include_str!("../../doc/run/cache/OpCache.new.md")]
     pub fn new(capacity: usize) -> Self {
         OpCache { capacity, entries: FxHashMap::default(), order: BTreeMap::new(), clock: 0 }
     }
 
     /// The key of op `full_name` called with inputs whose JSON text is `inputs`.
+    #[doc = include_str!("../../doc/run/cache/OpCache.key.md")]
     pub fn key(full_name: &str, inputs: &str) -> String {
         let mut key = String::with_capacity(full_name.len() + 1 + inputs.len());
         key.push_str(full_name);
@@ -42,21 +46,25 @@ impl<V> OpCache<V> {
     }
 
     /// The most entries kept.
+    #[doc = include_str!("../../doc/run/cache/OpCache.capacity.md")]
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// The number of entries.
+    #[doc = include_str!("../../doc/run/cache/OpCache.len.md")]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// True when the cache holds nothing.
+    #[doc = include_str!("../../doc/run/cache/OpCache.is_empty.md")]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// The value under `key`, now the most recently used; `None` when absent.
+    #[doc = include_str!("../../doc/run/cache/OpCache.get.md")]
     pub fn get(&mut self, key: &str) -> Option<&V> {
         self.clock += 1;
         let clock = self.clock;
@@ -70,6 +78,7 @@ impl<V> OpCache<V> {
 
     /// Keeps `value` under `key`; the least recently used entries go when the cache is full. Returns
     /// the values let go (for a driver to drop where it may).
+    #[doc = include_str!("../../doc/run/cache/OpCache.put.md")]
     pub fn put(&mut self, key: String, value: V) -> Vec<V> {
         let mut gone = Vec::new();
         if self.capacity == 0 {
@@ -87,12 +96,14 @@ impl<V> OpCache<V> {
     }
 
     /// Sets the most entries kept (0: nothing); the least recently used go. Returns them.
+    #[doc = include_str!("../../doc/run/cache/OpCache.set_capacity.md")]
     pub fn set_capacity(&mut self, capacity: usize) -> Vec<V> {
         self.capacity = capacity;
         self.shrink()
     }
 
     /// Empties the cache. Returns what it held.
+    #[doc = include_str!("../../doc/run/cache/OpCache.clear.md")]
     pub fn clear(&mut self) -> Vec<V> {
         self.order.clear();
         self.entries.drain().map(|(_, (v, _))| v).collect()

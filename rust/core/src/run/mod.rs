@@ -203,8 +203,10 @@ pub trait Runtime<M: Model> {
     #[doc = include_str!("../../doc/run/Runtime.text.md")]
     fn text(&mut self, s: &str) -> M::Value;
     /// A JSON value as a value (the outputs of a built-in text op).
+    #[doc = include_str!("../../doc/run/Runtime.json_value.md")]
     fn json_value(&mut self, v: &serde_json::Value) -> Result<M::Value, M::Error>;
     /// A value as JSON when it is one (a built-in text op's inputs); `None` for anything else.
+    #[doc = include_str!("../../doc/run/Runtime.to_json.md")]
     fn to_json(&mut self, v: &M::Value) -> Option<serde_json::Value>;
     /// A value's text, when it is one (a branch's `anchor`).
     #[doc = include_str!("../../doc/run/Runtime.text_of.md")]
@@ -218,6 +220,7 @@ pub trait Runtime<M: Model> {
     fn describe(&mut self, e: &M::Error) -> String;
     /// True when error `e` is of the error type the plan's constant `class` holds (one of an op's
     /// `retry_on` types). A runtime whose errors have no types says no.
+    #[doc = include_str!("../../doc/run/Runtime.is_instance.md")]
     fn is_instance(&mut self, e: &M::Error, class: ConstId) -> bool {
         let _ = (e, class);
         false
@@ -225,6 +228,7 @@ pub trait Runtime<M: Model> {
     /// Writes a value as JSON text to `out`, for a trace: mappings as objects with their `None`
     /// entries left out, a value JSON has no form for as its text. False when the runtime cannot
     /// (the default: traces then show no values).
+    #[doc = include_str!("../../doc/run/Runtime.write_json.md")]
     fn write_json(&mut self, v: &M::Value, out: &mut Vec<u8>) -> bool {
         let _ = (v, out);
         false

@@ -111,6 +111,7 @@ impl<M: Model> Run<M> {
 impl<M: Model> Run<M> {
     /// Item `index` of generator `gen` running in `ctx`: checked, emitted, and run through the
     /// generator's per-item successors.
+    #[doc = include_str!("../../doc/run/record/Run.item.md")]
     pub fn item<R: Runtime<M>>(
         &mut self,
         rt: &mut R,

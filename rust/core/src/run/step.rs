@@ -32,6 +32,7 @@ pub enum Phase {
 }
 
 /// The arguments of one op call, in the order of its inputs.
+#[doc = include_str!("../../doc/run/step/Args.md")]
 pub type Args<V> = SmallVec<[V; 8]>;
 
 /// One run of a plan: its scheduler state, the values and frames it produced, its errors.
@@ -85,6 +86,7 @@ impl<M: Model> Run<M> {
 
     /// Makes this run, parked by [`Run::park`] (or over), a fresh run of `plan`, as [`Run::new`]
     /// would make it, keeping its buffers: a run of the same plan allocates none of them.
+    #[doc = include_str!("../../doc/run/step/Run.restart.md")]
     pub fn restart(&mut self, plan: &Arc<Plan>, facts: &Arc<Facts>, inputs: M::Value, mode: ErrorMode, retain: bool) {
         // every field is named, so a field added later cannot be forgotten here
         let Run {
@@ -130,6 +132,7 @@ impl<M: Model> Run<M> {
 
     /// Lets go of everything the run produced (values, frames, errors, waiters; its inputs become
     /// `none`) and keeps its buffers, for [`Run::restart`].
+    #[doc = include_str!("../../doc/run/step/Run.park.md")]
     pub fn park(&mut self, none: M::Value) {
         self.values.reset(0);
         self.frames.reset(false);
@@ -146,11 +149,13 @@ impl<M: Model> Run<M> {
     }
 
     /// The plan being run.
+    #[doc = include_str!("../../doc/run/step/Run.plan.md")]
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
 
     /// The plan, shared (for a driver that reads it while the run changes).
+    #[doc = include_str!("../../doc/run/step/Run.plan_shared.md")]
     pub fn plan_shared(&self) -> &Arc<Plan> {
         &self.plan
     }
@@ -166,26 +171,31 @@ impl<M: Model> Run<M> {
     }
 
     /// Facts of the plan.
+    #[doc = include_str!("../../doc/run/step/Run.facts.md")]
     pub fn facts(&self) -> &Facts {
         &self.facts
     }
 
     /// The scheduler state.
+    #[doc = include_str!("../../doc/run/step/Run.state.md")]
     pub fn state(&self) -> &RunState {
         &self.state
     }
 
     /// The scheduler state, for a driver's own bookkeeping (concurrency slots, generators).
+    #[doc = include_str!("../../doc/run/step/Run.state_mut.md")]
     pub fn state_mut(&mut self) -> &mut RunState {
         &mut self.state
     }
 
     /// The run's inputs.
+    #[doc = include_str!("../../doc/run/step/Run.inputs.md")]
     pub fn inputs(&self) -> &M::Value {
         &self.inputs
     }
 
     /// The values ops produced.
+    #[doc = include_str!("../../doc/run/step/Run.values.md")]
     pub fn values(&self) -> &Values<M::Value> {
         &self.values
     }
@@ -197,11 +207,13 @@ impl<M: Model> Run<M> {
     }
 
     /// The frames, for consumers (cursor, drain).
+    #[doc = include_str!("../../doc/run/step/Run.frames_mut.md")]
     pub fn frames_mut(&mut self) -> &mut FrameBuffer<M::Value> {
         &mut self.frames
     }
 
     /// Consumers waiting on the run.
+    #[doc = include_str!("../../doc/run/step/Run.waiters_mut.md")]
     pub fn waiters_mut(&mut self) -> &mut Waiters<M::Waker> {
         &mut self.waiters
     }
@@ -213,6 +225,7 @@ impl<M: Model> Run<M> {
     }
 
     /// True once the run started.
+    #[doc = include_str!("../../doc/run/step/Run.is_started.md")]
     pub fn is_started(&self) -> bool {
         self.phase != Phase::Created
     }
@@ -241,26 +254,31 @@ impl<M: Model> Run<M> {
     }
 
     /// True when failed ops are listed and the run goes on (`errors="continue"`).
+    #[doc = include_str!("../../doc/run/step/Run.lists_errors.md")]
     pub fn lists_errors(&self) -> bool {
         self.mode == ErrorMode::Continue
     }
 
     /// The failures listed with `errors="continue"`, in the order they happened.
+    #[doc = include_str!("../../doc/run/step/Run.errors.md")]
     pub fn errors(&self) -> &[M::Failure] {
         &self.errors
     }
 
     /// Takes the run's error, once it failed.
+    #[doc = include_str!("../../doc/run/step/Run.take_failure.md")]
     pub fn take_failure(&mut self) -> Option<M::Failure> {
         self.failure.take()
     }
 
     /// Takes the failures listed with `errors="continue"`.
+    #[doc = include_str!("../../doc/run/step/Run.take_errors.md")]
     pub fn take_errors(&mut self) -> Vec<M::Failure> {
         std::mem::take(&mut self.errors)
     }
 
     /// The run's error, once it failed.
+    #[doc = include_str!("../../doc/run/step/Run.failure.md")]
     pub fn failure(&self) -> Option<&M::Failure> {
         self.failure.as_ref()
     }
@@ -268,27 +286,32 @@ impl<M: Model> Run<M> {
     /// How many times ops ran: each call of a code op (a generator's once, its per-item consumers
     /// once per item) and each branch evaluated, in every loop iteration. Built-in plumbing (a
     /// nested graph's or loop's entry and end) is not counted.
+    #[doc = include_str!("../../doc/run/step/Run.op_runs.md")]
     pub fn op_runs(&self) -> u64 {
         self.op_runs
     }
 
     /// The tags ops returned under `$tags`, each once.
+    #[doc = include_str!("../../doc/run/step/Run.tags.md")]
     pub fn tags(&self) -> &[M::Value] {
         &self.tags
     }
 
     /// What the runs of each loop (by its end op) did.
+    #[doc = include_str!("../../doc/run/step/Run.loop_stats.md")]
     pub fn loop_stats(&self) -> impl Iterator<Item = (OpId, &LoopStats)> {
         self.loops.stats()
     }
 
     /// Loops that stopped at `max_iterations` with `until` still false: the loop's end op and the
     /// context the loop ran in.
+    #[doc = include_str!("../../doc/run/step/Run.loops_at_max.md")]
     pub fn loops_at_max(&self) -> &[(OpId, crate::scheduler::Path)] {
         self.loops.at_max()
     }
 
     /// The token executors of this run's calls watch: set once the run stops.
+    #[doc = include_str!("../../doc/run/step/Run.token.md")]
     pub fn token(&mut self) -> CancelToken {
         let stopped = self.is_over();
         self.token.get_or_insert_with(|| CancelToken::new(stopped)).clone()
@@ -302,6 +325,7 @@ impl<M: Model> Run<M> {
     }
 
     /// Frees the values of contexts that have no work left.
+    #[doc = include_str!("../../doc/run/step/Run.free_contexts.md")]
     pub fn free_contexts(&mut self) {
         for ctx in self.state.drain_freed() {
             self.values.free(ctx);
@@ -354,6 +378,7 @@ impl<M: Model> Run<M> {
     }
 
     /// Wakes every consumer of a run that is over: they find the frames left, then the end.
+    #[doc = include_str!("../../doc/run/step/Run.wake_all.md")]
     pub fn wake_all<R: Runtime<M>>(&mut self, rt: &mut R) -> Result<(), M::Error> {
         for w in self.waiters.take_all() {
             rt.wake(w, None)?;

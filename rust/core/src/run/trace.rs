@@ -18,12 +18,14 @@ pub const SPAN_KEY: &str = "$span";
 
 impl<M: Model> Run<M> {
     /// Records the run's op executions from now on into `log` (for its tracers).
+    #[doc = include_str!("../../doc/run/trace/Run.record_spans.md")]
     pub fn record_spans(&mut self, log: Box<SpanLog>) {
         self.spans = Some(log);
     }
 
     /// The trace material of this run, over, started with `ids` (all set), recorded in `spans`,
     /// failed with `error` (in words) if it did.
+    #[doc = include_str!("../../doc/run/trace/Run.finished.md")]
     pub fn finished(&self, ids: RunIds, spans: Box<SpanLog>, error: Option<String>) -> Finished {
         let status = match self.phase() {
             super::Phase::Failed => "error",
@@ -42,11 +44,13 @@ impl<M: Model> Run<M> {
     }
 
     /// The op executions recorded, if they were (the run records no more).
+    #[doc = include_str!("../../doc/run/trace/Run.take_spans.md")]
     pub fn take_spans(&mut self) -> Option<Box<SpanLog>> {
         self.spans.take()
     }
 
     /// True while the run records its op executions.
+    #[doc = include_str!("../../doc/run/trace/Run.records_spans.md")]
     #[inline]
     pub fn records_spans(&self) -> bool {
         self.spans.is_some()
@@ -174,6 +178,7 @@ impl<M: Model> Run<M> {
     /// Records the run's inputs and the last non-null value of each graph output (from the frames
     /// kept), for a log with values; a driver calls it once the run is over, before it takes the
     /// log.
+    #[doc = include_str!("../../doc/run/trace/Run.finish_spans.md")]
     pub fn finish_spans<R: Runtime<M>>(&mut self, rt: &mut R) {
         let Some(mut log) = self.spans.take() else { return };
         if log.keeps_values() {

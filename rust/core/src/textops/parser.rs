@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::text::{py_repr, py_str};
 
 /// The text formats the parser reads.
+#[doc = include_str!("../../doc/textops/parser/Format.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// JSON (serde_json).
@@ -30,6 +31,7 @@ impl Format {
 }
 
 /// The type a field is converted to.
+#[doc = include_str!("../../doc/textops/parser/FieldType.md")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldType {
     /// Kept as it is.
@@ -45,6 +47,7 @@ pub enum FieldType {
 }
 
 /// One field of `extract` (`"a.b: int"`): its output key (the path's last segment), path and type.
+#[doc = include_str!("../../doc/textops/parser/Field.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
     /// The output key.
@@ -56,6 +59,7 @@ pub struct Field {
 }
 
 /// A compiled parser op.
+#[doc = include_str!("../../doc/textops/parser/ParserSpec.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParserSpec {
     /// The text format.
@@ -66,6 +70,7 @@ pub struct ParserSpec {
 
 impl ParserSpec {
     /// Reads `format` and the `extract` entries (`"path"` or `"path: type"`).
+    #[doc = include_str!("../../doc/textops/parser/ParserSpec.new.md")]
     pub fn new(format: &str, extract: &[String]) -> Result<ParserSpec, String> {
         let format = match format {
             "json" => Format::Json,
@@ -81,6 +86,7 @@ impl ParserSpec {
     }
 
     /// The output keys, in order (then `error`).
+    #[doc = include_str!("../../doc/textops/parser/ParserSpec.keys.md")]
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.fields.iter().map(|f| f.key.as_str())
     }
@@ -88,6 +94,7 @@ impl ParserSpec {
     /// Parses `text` and extracts the fields: `{field: value, ..., "error": null}`, or
     /// `{"error": message}` when the text does not parse or a validator refuses a value.
     /// `validators` is `{field: [allowed, ..., "@fallback"]}` or null.
+    #[doc = include_str!("../../doc/textops/parser/ParserSpec.run.md")]
     pub fn run(&self, text: &Value, validators: &Value) -> Map<String, Value> {
         match self.extract(text, validators) {
             Ok(mut out) => {

@@ -15,6 +15,7 @@ enum Piece {
 }
 
 /// A compiled prompt op.
+#[doc = include_str!("../../doc/textops/prompt/PromptSpec.md")]
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromptSpec {
     messages: Vec<(String, Vec<Piece>)>,
@@ -22,6 +23,7 @@ pub struct PromptSpec {
 
 impl PromptSpec {
     /// Reads a template: an object of role → text, or a text (one user message).
+    #[doc = include_str!("../../doc/textops/prompt/PromptSpec.new.md")]
     pub fn new(template: &Value) -> Result<PromptSpec, String> {
         if let Value::String(text) = template {
             return PromptSpec::new(&serde_json::json!({ "user": text }));
@@ -43,6 +45,7 @@ impl PromptSpec {
     }
 
     /// The variables the template reads, each once, in order.
+    #[doc = include_str!("../../doc/textops/prompt/PromptSpec.variables.md")]
     pub fn variables(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for (_, pieces) in &self.messages {
@@ -59,6 +62,7 @@ impl PromptSpec {
 
     /// The messages rendered with `vars` (input name → value); the name of a variable with no value
     /// (absent or null) otherwise.
+    #[doc = include_str!("../../doc/textops/prompt/PromptSpec.render.md")]
     pub fn render(&self, vars: &Map<String, Value>) -> Result<Value, String> {
         let mut out = Vec::with_capacity(self.messages.len());
         for (role, pieces) in &self.messages {

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 /// `str(value)` as Python writes it: a string as it is, anything else as [`py_repr`].
+#[doc = include_str!("../../doc/textops/text/py_str.md")]
 pub fn py_str(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -12,6 +13,7 @@ pub fn py_str(value: &Value) -> String {
 }
 
 /// `repr(value)` as Python writes it: `None`, `True`, `'text'`, `[1, 'a']`, `{'k': 1.5}`.
+#[doc = include_str!("../../doc/textops/text/py_repr.md")]
 pub fn py_repr(value: &Value) -> String {
     let mut out = String::new();
     write_repr(value, &mut out);

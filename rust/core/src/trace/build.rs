@@ -16,6 +16,7 @@ use crate::scheduler::Segment;
 
 /// What the trace of a run is made of, taken from the run at its end (moves and counts only: the
 /// trace itself is built off the run's task).
+#[doc = include_str!("../../doc/trace/build/Finished.md")]
 #[derive(Debug)]
 pub struct Finished {
     plan: Arc<Plan>,
@@ -31,6 +32,7 @@ pub struct Finished {
 /// What a run that is over is, for its trace: its plan, the ids it was started with (all set),
 /// how many frames it emitted, its loop iterations, its status (`"ok"`, `"error"`, `"cancelled"`)
 /// and its error in words (when it failed). Made by [`crate::run::Run::finished`].
+#[doc = include_str!("../../doc/trace/build/RunEnd.md")]
 #[derive(Debug)]
 pub struct RunEnd {
     /// The plan it ran.
@@ -49,6 +51,7 @@ pub struct RunEnd {
 
 impl Finished {
     /// The trace material of a run that ended as `end`, with its spans.
+    #[doc = include_str!("../../doc/trace/build/Finished.new.md")]
     pub fn new(end: RunEnd, spans: Box<SpanLog>) -> Self {
         let RunEnd { plan, ids, frames, loop_iterations, status, error } = end;
         Finished { plan, ids, frames, loop_iterations, status, error, duration: spans.elapsed(), spans }
@@ -56,6 +59,7 @@ impl Finished {
 
     /// The trace, keeping the op executions of the first `limit` items of each stream (all with
     /// `None`).
+    #[doc = include_str!("../../doc/trace/build/Finished.trace.md")]
     pub fn trace(&self, limit: Option<usize>) -> TraceData {
         let rid = self.ids.request_id.clone().unwrap_or_default();
         let root_key = format!("__root__:{rid}");

@@ -44,6 +44,7 @@ fn queue() -> Option<&'static Sender<Job>> {
 }
 
 /// Hands the trace of a run that is over to `tracers`, off the calling thread.
+#[doc = include_str!("../../doc/trace/deliver/deliver.md")]
 pub fn deliver(tracers: Vec<Arc<dyn Tracer>>, finished: Finished) {
     let job = Job::Trace(tracers, Box::new(finished));
     let job = match queue() {
@@ -60,6 +61,7 @@ pub fn deliver(tracers: Vec<Arc<dyn Tracer>>, finished: Finished) {
 
 /// Runs `work` on the tracers' thread, after the traces and jobs handed over before it (on the
 /// calling thread when that thread could not be started). A panic in it is logged and lost.
+#[doc = include_str!("../../doc/trace/deliver/deliver_job.md")]
 pub fn deliver_job(work: Box<dyn FnOnce() + Send>) {
     let job = match queue() {
         Some(q) => match q.send(Job::Run(work)) {

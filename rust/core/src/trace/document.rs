@@ -18,6 +18,7 @@ use crate::scheduler::contexts::render;
 use crate::scheduler::Segment;
 
 /// What a code op's node says of its function: its name and its source.
+#[doc = include_str!("../../doc/trace/document/OpSource.md")]
 #[derive(Debug, Clone, Default)]
 pub struct OpSource {
     /// The function's name.
@@ -28,6 +29,7 @@ pub struct OpSource {
 
 /// A run that is over, as its trace file is built from: moved out of the run at its end, built
 /// into a document off the run's thread.
+#[doc = include_str!("../../doc/trace/document/RunRecord.md")]
 #[derive(Debug)]
 pub struct RunRecord {
     /// The plan the run ran.
@@ -59,6 +61,7 @@ pub(super) struct Built {
 impl RunRecord {
     /// The trace document: `tags` first, then the run's own (each once; `null` when there are
     /// none); op executions in the contexts of stream items at or past `limit` are left out.
+    #[doc = include_str!("../../doc/trace/document/RunRecord.document.md")]
     pub fn document(&self, tags: &[String], limit: Option<usize>) -> Value {
         let ids = self.ids.clone().filled();
         let root_name = self.plan.full_name.clone();

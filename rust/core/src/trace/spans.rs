@@ -18,6 +18,7 @@ use crate::plan::OpId;
 use crate::scheduler::{CtxId, Path};
 
 /// How an op execution ended.
+#[doc = include_str!("../../doc/trace/spans/SpanStatus.md")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpanStatus {
     /// Not back yet (at the end of a run: the run stopped before it came back).
@@ -29,6 +30,7 @@ pub enum SpanStatus {
 }
 
 /// One op execution.
+#[doc = include_str!("../../doc/trace/spans/Span.md")]
 #[derive(Debug, Clone)]
 pub struct Span {
     /// The op.
@@ -55,6 +57,7 @@ pub struct Span {
 }
 
 /// The op executions of one run.
+#[doc = include_str!("../../doc/trace/spans/SpanLog.md")]
 #[derive(Debug)]
 pub struct SpanLog {
     epoch: Instant,
@@ -80,6 +83,7 @@ impl Default for SpanLog {
 
 impl SpanLog {
     /// An empty log that keeps no values; the run starts now.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.new.md")]
     pub fn new() -> Self {
         SpanLog {
             epoch: Instant::now(),
@@ -94,11 +98,13 @@ impl SpanLog {
     }
 
     /// An empty log that keeps the inputs and outputs of each execution; the run starts now.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.with_values.md")]
     pub fn with_values() -> Self {
         SpanLog { values: true, ..SpanLog::new() }
     }
 
     /// True when the log keeps inputs and outputs.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.keeps_values.md")]
     pub fn keeps_values(&self) -> bool {
         self.values
     }
@@ -116,16 +122,19 @@ impl SpanLog {
     }
 
     /// The spans, in the order they started.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.spans.md")]
     pub fn spans(&self) -> &[Span] {
         &self.spans
     }
 
     /// The run's inputs (a log with values only).
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.run_inputs.md")]
     pub fn run_inputs(&self) -> Map<String, Value> {
         self.object(self.run_io.0.as_ref())
     }
 
     /// The last non-null value of each graph output (a log with values only).
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.run_outputs.md")]
     pub fn run_outputs(&self) -> Map<String, Value> {
         let mut out = Map::new();
         for r in &self.run_io.1 {
@@ -135,28 +144,33 @@ impl SpanLog {
     }
 
     /// Sets the run's inputs and its frames' data (each an object in the text), at its end.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.set_run_io.md")]
     pub fn set_run_io(&mut self, inputs: Option<Range<u32>>, frames: Vec<Range<u32>>) {
         self.run_io = (inputs, frames);
     }
 
     /// The buffer values are written to as JSON text: a caller notes [`SpanLog::mark`] before it
     /// writes and passes the range to the method recording it.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.text_mut.md")]
     pub fn text_mut(&mut self) -> &mut Vec<u8> {
         &mut self.text
     }
 
     /// Where the next value written to [`SpanLog::text_mut`] starts.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.mark.md")]
     pub fn mark(&self) -> u32 {
         u32::try_from(self.text.len()).unwrap_or(u32::MAX)
     }
 
     /// The range from `from` to the end of the text (what was written since [`SpanLog::mark`]).
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.since.md")]
     pub fn since(&self, from: u32) -> Range<u32> {
         from..self.mark()
     }
 
     /// The JSON object written at `range` (keys starting with `$` left out); empty when there is
     /// none or it is not an object.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.object.md")]
     pub fn object(&self, range: Option<&Range<u32>>) -> Map<String, Value> {
         let Some(r) = range else { return Map::new() };
         let bytes = self.text.get(r.start as usize..r.end as usize).unwrap_or_default();
@@ -170,6 +184,7 @@ impl SpanLog {
     }
 
     /// A span's outputs: a generator's as each key's items in a list.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.outputs_of.md")]
     pub fn outputs_of(&self, span: &Span) -> Map<String, Value> {
         if span.yielded.is_empty() {
             return self.object(span.outputs.as_ref());
@@ -186,6 +201,7 @@ impl SpanLog {
     }
 
     /// Op `op` is called in context `ctx` (at `path`) with `inputs` (written to the text).
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.begin.md")]
     pub fn begin(&mut self, op: OpId, ctx: CtxId, path: Path, inputs: Option<Range<u32>>) {
         self.open.insert((op, ctx), self.spans.len());
         self.spans.push(Span {
@@ -203,12 +219,14 @@ impl SpanLog {
     }
 
     /// True while `op` runs in `ctx`.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.is_open.md")]
     pub fn is_open(&self, op: OpId, ctx: CtxId) -> bool {
         self.open.contains_key(&(op, ctx))
     }
 
     /// A built-in op that ran at once (a nested graph's entry or end, a branch): a span of no
     /// length with its outputs.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.point.md")]
     pub fn point(&mut self, op: OpId, path: Path, outputs: Option<Range<u32>>) {
         let now = self.epoch.elapsed();
         self.spans.push(Span {
@@ -227,6 +245,7 @@ impl SpanLog {
 
     /// The call of `op` in `ctx` came back with its outputs (a generator: its end, its outputs
     /// being the items it yielded).
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.end_ok.md")]
     pub fn end_ok(&mut self, op: OpId, ctx: CtxId, outputs: Option<Range<u32>>) {
         if let Some(i) = self.close(op, ctx, SpanStatus::Ok) {
             if outputs.is_some() {
@@ -237,6 +256,7 @@ impl SpanLog {
 
     /// The call of `op` in `ctx` failed with `error` (in words): the span still open, or the one
     /// that just ended (its outputs were refused).
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.fail.md")]
     pub fn fail(&mut self, op: OpId, ctx: CtxId, error: String) {
         if self.close(op, ctx, SpanStatus::Error(error.clone())).is_some() {
             return;
@@ -250,6 +270,7 @@ impl SpanLog {
 
     /// Generator `op` in `ctx` yielded an item (`item`: its outputs in the text, in a log with
     /// values).
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.item.md")]
     pub fn item(&mut self, op: OpId, ctx: CtxId, item: Option<Range<u32>>) {
         let Some(&i) = self.open.get(&(op, ctx)) else { return };
         let span = &mut self.spans[i];
