@@ -66,7 +66,7 @@ def spin(ms):
 @op(bound="process")
 def sleeper(seconds, x=None):
     time.sleep(seconds)
-    return {"slept": seconds, "x": x}
+    return {"slept": seconds, "x": x, "pid": os.getpid()}
 
 
 @op(bound="process")

@@ -16,7 +16,8 @@ from typing import Any, Callable
 from operonx.executors._contract import TransferError
 
 __all__ = [
-    "END", "ERROR", "ITEM", "JOB", "READY", "REPLY", "RESULT", "STREAM", "WorkerTraceback", "cloudpickle",
+    "CANCEL", "END", "ERROR", "ITEM", "JOB", "READY", "REPLY", "RESULT", "SKIPPED", "STARTED", "STREAM",
+    "WorkerTraceback", "cloudpickle",
     "dump_args", "dump_error", "dump_function", "dump_value", "load_function",
 ]
 
@@ -26,7 +27,9 @@ JOB = struct.Struct("<QQIB")
 #: a reply, worker -> caller: job id, kind; then the pickled value
 REPLY = struct.Struct("<QB")
 STREAM = 1  # flag: the function is a generator
-READY, RESULT, ERROR, ITEM, END = range(5)
+CANCEL = 2  # flag: not a job, the cancel of job ``id`` (dropped if it has not started)
+#: replies: the worker is ready; job ``id`` started, returned, raised, yielded, ended, was dropped
+READY, STARTED, RESULT, ERROR, ITEM, END, SKIPPED = range(7)
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _BY_REF = b"R"

@@ -12,27 +12,37 @@ from typing import Any, Callable
 
 from operonx.executors._contract import TransferError
 from operonx.executors._transfer import (
-    END, ERROR, ITEM, JOB, READY, REPLY, RESULT, STREAM, dump_error, dump_value, load_function,
+    CANCEL, END, ERROR, ITEM, JOB, READY, REPLY, RESULT, SKIPPED, STARTED, STREAM, dump_error, dump_value,
+    load_function,
 )
 
 __all__ = ["main"]
 
 
 def main(conn: Any) -> None:
-    """Serves jobs from ``conn`` until it closes or an empty message says to stop."""
+    """Serves jobs from ``conn`` until it closes or an empty message says to stop. Before each job it
+    reads every message already sent, so a job cancelled before it started is dropped (``SKIPPED``)."""
     # Ctrl-C reaches the whole process group: the caller's process decides what stops
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fns: dict[int, Callable[..., Any]] = {}
-    send = conn.send_bytes
+    pending: dict[int, bytes] = {}  # job id -> message, in the order sent
+    send, recv, poll = conn.send_bytes, conn.recv_bytes, conn.poll
     send(REPLY.pack(0, READY))
     while True:
         try:
-            data = conn.recv_bytes()
+            if not pending and not _take(recv(), pending, send):
+                return
+            while poll(0):
+                if not _take(recv(), pending, send):
+                    return
         except (EOFError, OSError):
             return
-        if not data:
-            return
-        job, key, fn_len, flags = JOB.unpack_from(data)
+        if not pending:
+            continue
+        job = next(iter(pending))
+        data = pending.pop(job)
+        _, key, fn_len, flags = JOB.unpack_from(data)
+        send(REPLY.pack(job, STARTED))
         view = memoryview(data)[JOB.size :]
         try:
             fn, kwargs = _job(fns, key, view[:fn_len] if fn_len else None, view[fn_len:])
@@ -43,6 +53,20 @@ def main(conn: Any) -> None:
             _stream(send, job, fn, kwargs)
         else:
             _call(send, job, fn, kwargs)
+
+
+def _take(data: bytes, pending: dict[int, bytes], send: Callable[[bytes], None]) -> bool:
+    """Files one message: a job, or the cancel of one (dropped, if it is still pending); ``False``
+    for the empty message that says to stop."""
+    if not data:
+        return False
+    job, _, _, flags = JOB.unpack_from(data)
+    if flags & CANCEL:
+        if pending.pop(job, None) is not None:
+            send(REPLY.pack(job, SKIPPED))
+    else:
+        pending[job] = data
+    return True
 
 
 def _job(fns: dict[int, Callable[..., Any]], key: int, fn_payload: Any, args: memoryview) -> tuple[Any, Any]:
