@@ -14,6 +14,7 @@ import itertools
 import multiprocessing
 import os
 import selectors
+import socket
 import threading
 import time
 from collections import deque
@@ -24,7 +25,7 @@ from operonx.executors._jobs import (
     CANCELLED, DONE, LONG, QUEUED, RUNNING, SENT, STOLEN, Fn, Job, Worker, deliver, died_error, how_died,
     kill_process, reply_value,
 )
-from operonx.executors._transfer import CANCEL, ERROR, ITEM, JOB, READY, REPLY, SKIPPED, STARTED, STREAM
+from operonx.executors._transfer import CANCEL, ERROR, ITEM, JOB, READY, REPLY, SKIPPED, STARTED, STREAM, Channel
 
 __all__ = ["DEPTH", "Pool"]
 
@@ -36,6 +37,10 @@ DEPTH = 16
 #: most work a busy worker is given ahead (seconds, by the average time of each function's calls): a
 #: worker holds many short calls, but never a long one behind another
 BACKLOG = 0.002
+#: the largest job a busy worker is sent ahead (bytes): what it has not read yet stays far below what
+#: its socket buffers, so a send to a busy worker never waits (a larger job waits for an idle worker,
+#: which is reading)
+AHEAD_BYTES = 8192
 
 Out = list[tuple[Job, int, Any]]
 
@@ -110,7 +115,7 @@ class Pool:
             elif state == SENT and w is not None:
                 job.state = CANCELLED
                 try:
-                    w.conn.send_bytes(JOB.pack(job.id, 0, 0, CANCEL))
+                    w.conn.send(JOB.pack(job.id, 0, 0, CANCEL))
                 except OSError:
                     pass
             elif state == STOLEN:
@@ -133,22 +138,25 @@ class Pool:
 
     def pick(self, job: Job) -> Worker | None:
         """An idle worker, else the least loaded one with room for ``job``, else ``None``."""
-        best, least = None, BACKLOG
-        cost = LONG if job.fn.avg is None else job.fn.avg
+        best, least = None, 0.0
         for w in self.workers:
             if w.ready and not w.gone:
                 if not w.inflight:
                     return w
-                if len(w.inflight) < DEPTH:
-                    load = w.backlog() + cost
-                    if load <= least:
-                        best, least = w, load
+                if self.room(w, job) and (best is None or w.backlog() < least):
+                    best, least = w, w.backlog()
         return best
 
     def room(self, w: Worker, job: Job) -> bool:
+        """Whether ``w`` may be sent ``job`` now: it is idle, or ``job`` is short, small, of a function
+        it has, and fits in its backlog."""
         if not w.inflight:
             return True
-        return len(w.inflight) < DEPTH and w.backlog() + (LONG if job.fn.avg is None else job.fn.avg) <= BACKLOG
+        cost = LONG if job.fn.avg is None else job.fn.avg
+        return (
+            len(w.inflight) < DEPTH and len(job.args) <= AHEAD_BYTES and job.fn.key in w.fns
+            and w.backlog() + cost <= BACKLOG
+        )
 
     def send(self, w: Worker, job: Job) -> None:
         fn = job.fn
@@ -158,7 +166,7 @@ class Pool:
         else:
             data = JOB.pack(job.id, fn.key, len(fn.payload), flags) + fn.payload + job.args
         try:
-            w.conn.send_bytes(data)
+            w.conn.send(data)
         except OSError:  # the worker died: the job goes back to the queue; the reader replaces the worker
             w.gone = True
             self.queue.appendleft(job)
@@ -188,17 +196,19 @@ class Pool:
 
     def add(self, w: Worker) -> None:
         self.workers.append(w)
-        self.selector.register(w.conn, selectors.EVENT_READ, w)
+        self.selector.register(w.conn.sock, selectors.EVENT_READ, w)
 
     # -- workers -------------------------------------------------------------------------------------
 
     def spawn(self) -> Worker:
         ctx = multiprocessing.get_context("spawn")
-        conn, child = ctx.Pipe()
+        mine, child = socket.socketpair()
         proc = ctx.Process(target=worker_main, args=(child,), daemon=True, name="operonx-process-worker")
-        proc.start()
-        child.close()
-        return Worker(proc, conn)
+        try:
+            proc.start()
+        finally:
+            child.close()
+        return Worker(proc, Channel(mine))
 
     # -- the reader thread ---------------------------------------------------------------------------
 
@@ -217,11 +227,13 @@ class Pool:
                         return
                     continue
                 try:
-                    data = w.conn.recv_bytes()
-                except (EOFError, OSError):
+                    alive = w.conn.fill()
+                except OSError:
+                    alive = False
+                for data in w.conn.messages():
+                    self.reply(w, data, out)
+                if not alive:
                     self.died(w, out)
-                    continue
-                self.reply(w, data, out)
             if out:
                 deliver(out)
 
@@ -282,7 +294,7 @@ class Pool:
         if job.state != SENT:
             return
         try:
-            victim.conn.send_bytes(JOB.pack(job.id, 0, 0, CANCEL))
+            victim.conn.send(JOB.pack(job.id, 0, 0, CANCEL))
         except OSError:
             return
         job.state = STOLEN
@@ -297,7 +309,7 @@ class Pool:
             self.fill(w)
 
     def died(self, w: Worker, out: Out) -> None:
-        self.selector.unregister(w.conn)
+        self.selector.unregister(w.conn.sock)
         w.conn.close()
         w.proc.join(5)
         with self.lock:
@@ -367,7 +379,7 @@ class Pool:
                     self.kill(w)
                 else:
                     try:
-                        w.conn.send_bytes(b"")
+                        w.conn.send(b"")
                     except OSError:
                         pass
             workers = list(self.workers)

@@ -1,5 +1,5 @@
 """The loop of a worker process of :class:`~operonx.executors.ProcessExecutor`: one job at a time,
-read from its pipe, answered on the same pipe (a result, an error, or a generator's items then its
+read from its socket, answered on the same socket (a result, an error, or a generator's items then its
 end). The functions it was sent are kept by key, so each travels once per worker."""
 
 from __future__ import annotations
@@ -12,31 +12,32 @@ from typing import Any, Callable
 
 from operonx.executors._contract import TransferError
 from operonx.executors._transfer import (
-    CANCEL, END, ERROR, ITEM, JOB, READY, REPLY, RESULT, SKIPPED, STARTED, STREAM, dump_error, dump_value,
-    load_function,
+    CANCEL, END, ERROR, ITEM, JOB, READY, REPLY, RESULT, SKIPPED, STARTED, STREAM, Channel, dump_error,
+    dump_value, load_function,
 )
 
 __all__ = ["main"]
 
 
-def main(conn: Any) -> None:
-    """Serves jobs from ``conn`` until it closes or an empty message says to stop. Before each job it
+def main(sock: Any) -> None:
+    """Serves jobs from ``sock`` until it closes or an empty message says to stop. Before each job it
     reads every message already sent, so a job cancelled before it started is dropped (``SKIPPED``)."""
     # Ctrl-C reaches the whole process group: the caller's process decides what stops
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    chan = Channel(sock)
     fns: dict[int, Callable[..., Any]] = {}
     pending: dict[int, bytes] = {}  # job id -> message, in the order sent
-    send, recv, poll = conn.send_bytes, conn.recv_bytes, conn.poll
+    send = chan.send
     send(REPLY.pack(0, READY))
     while True:
         try:
-            if not pending and not _take(recv(), pending, send):
+            if not chan.fill(block=not pending):
                 return
-            while poll(0):
-                if not _take(recv(), pending, send):
-                    return
-        except (EOFError, OSError):
+        except OSError:
             return
+        for data in chan.messages():
+            if not _take(data, pending, send):
+                return
         if not pending:
             continue
         job = next(iter(pending))
