@@ -134,3 +134,8 @@ def total(ys):
 def count(n):
     for i in range(n):
         yield {"i": i}
+
+
+@op(bound="process")
+def echo_size(blob):
+    return {"n": len(blob), "blob": blob[::-1]}

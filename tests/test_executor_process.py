@@ -116,6 +116,25 @@ async def test_generator_items_feed_per_item_ops_as_on_threads():
     assert got["z"] == want["z"] == [1, 2, 3, 4, 5]
 
 
+async def test_large_values_travel_both_ways_while_other_calls_run():
+    blobs = [bytes([i]) * (4 << 20) for i in range(3)]  # 4 MB each: far more than a socket buffers
+    with GraphOp(name="big") as g:
+        calls = [ops.echo_size(blob=b, name=f"e{i}") for i, b in enumerate(blobs)]
+        small = [ops.square(x=i, name=f"s{i}") for i in range(20)]
+        START >> [*calls, *small] >> END
+    got = await run(engine(g), {})
+    assert got["n"] == [4 << 20] * 3 and [b[:1] for b in got["blob"]] == [bytes([i]) for i in range(3)]
+    assert sorted(got["y"]) == sorted(i * i for i in range(20))
+
+
+async def test_a_long_stream_keeps_its_order():
+    with GraphOp(name="many") as g:
+        n = ops.numbers(n=PARENT["n"])
+        START >> n >> END
+    got = await run(engine(g), {"n": 2000})
+    assert got["i"] == list(range(2000))
+
+
 async def test_a_loop_whose_body_runs_on_processes():
     def build(bound: str) -> GraphOp:
         with GraphOp.loop(name="grow", until="x >= 1000", max_iterations=10, x=2) as g:

@@ -25,7 +25,7 @@ def main(sock: Any) -> None:
     # Ctrl-C reaches the whole process group: the caller's process decides what stops
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     chan = Channel(sock)
-    fns: dict[int, Callable[..., Any]] = {}
+    fns: dict[int, Any] = {}  # function key -> the function, or the payload it is loaded from
     pending: dict[int, bytes] = {}  # job id -> message, in the order sent
     send = chan.send
     send(REPLY.pack(0, READY))
@@ -36,7 +36,7 @@ def main(sock: Any) -> None:
         except OSError:
             return
         for data in chan.messages():
-            if not _take(data, pending, send):
+            if not _take(data, pending, fns, send):
                 return
         if not pending:
             continue
@@ -44,9 +44,8 @@ def main(sock: Any) -> None:
         data = pending.pop(job)
         _, key, fn_len, flags = JOB.unpack_from(data)
         send(REPLY.pack(job, STARTED))
-        view = memoryview(data)[JOB.size :]
         try:
-            fn, kwargs = _job(fns, key, view[:fn_len] if fn_len else None, view[fn_len:])
+            fn, kwargs = _job(fns, key, memoryview(data)[JOB.size + fn_len :])
         except Exception as e:  # a load failure names what could not be loaded
             send(REPLY.pack(job, ERROR) + dump_error(e))
             continue
@@ -56,31 +55,41 @@ def main(sock: Any) -> None:
             _call(send, job, fn, kwargs)
 
 
-def _take(data: bytes, pending: dict[int, bytes], send: Callable[[bytes], None]) -> bool:
-    """Files one message: a job, or the cancel of one (dropped, if it is still pending); ``False``
-    for the empty message that says to stop."""
+def _take(data: bytes, pending: dict[int, bytes], fns: dict[int, Any], send: Callable[[bytes], None]) -> bool:
+    """Files one message: a job (the function it carries is kept, even if the job is dropped: later
+    jobs come without it), or the cancel of one (dropped, if it is still pending); ``False`` for the
+    empty message that says to stop."""
     if not data:
         return False
-    job, _, _, flags = JOB.unpack_from(data)
+    job, key, fn_len, flags = JOB.unpack_from(data)
     if flags & CANCEL:
         if pending.pop(job, None) is not None:
             send(REPLY.pack(job, SKIPPED))
-    else:
-        pending[job] = data
+        return True
+    if fn_len:
+        fns[key] = _Payload(data[JOB.size : JOB.size + fn_len])
+    pending[job] = data
     return True
 
 
-def _job(fns: dict[int, Callable[..., Any]], key: int, fn_payload: Any, args: memoryview) -> tuple[Any, Any]:
-    if fn_payload is not None:
+class _Payload(bytes):
+    """A function not loaded yet (loaded at its first call)."""
+
+
+def _job(fns: dict[int, Any], key: int, args: memoryview) -> tuple[Any, Any]:
+    fn = fns.get(key)
+    if type(fn) is _Payload:
         try:
-            fns[key] = load_function(fn_payload)
+            fn = fns[key] = load_function(fn)
         except Exception as e:
             raise TransferError(f"the function cannot be loaded in the worker process: {e!r}", "function") from e
+    if fn is None:
+        raise TransferError("the function was never received by the worker process", "function")
     try:
         kwargs = pickle.loads(args)
     except Exception as e:
         raise TransferError(f"the inputs cannot be unpickled in the worker process: {e!r}", "argument") from e
-    return fns[key], kwargs
+    return fn, kwargs
 
 
 def _call(send: Callable[[bytes], None], job: int, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
