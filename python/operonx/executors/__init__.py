@@ -1,0 +1,1 @@
+"""Where an op's call runs (the executor contract lives here)."""
