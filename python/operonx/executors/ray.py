@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from operonx.errors import OperonUsageError
-from operonx.executors.ray_tasks import WHOLE, SharedValues, kind_of, task_body
+from operonx.executors.ray_tasks import SharedValues, kind_of, task_body
 
 if TYPE_CHECKING:
     import ray as ray_module
