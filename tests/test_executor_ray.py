@@ -130,12 +130,25 @@ async def test_a_large_value_goes_to_the_next_task_as_an_object_ref(executor):
     assert await asyncio.wait_for(second, T) == {"n": size}
 
 
-async def test_a_small_value_or_one_made_in_the_driver_is_sent_by_value(executor):
+async def test_a_small_value_is_sent_by_value(executor):
     first = await asyncio.wait_for(executor.submit(make_blob, {"size": 10}, cancel=Token()), T)
     assert executor.shared.lookup(first["blob"]) is None
-    assert executor.shared.lookup(b"y" * 2_000_000) is None
     out = await asyncio.wait_for(executor.submit(blob_length, {"blob": first["blob"]}, cancel=Token()), T)
     assert out == {"n": 10}
+
+
+async def test_a_large_value_made_in_the_driver_is_stored_once_for_every_task_reading_it(executor):
+    blob = b"z" * 3_000_000
+    assert executor.shared.lookup(blob) is None
+    core = ray._private.worker.global_worker.core_worker
+    first = executor.submit(blob_length, {"blob": blob}, cancel=Token())
+    held = executor.shared.lookup(blob)
+    assert held is not None
+    before = set(core.get_all_reference_counts())
+    rest = [executor.submit(blob_length, {"blob": blob}, cancel=Token()) for _ in range(3)]
+    assert len(set(core.get_all_reference_counts()) - before) == 3  # three returns, no new copy of the blob
+    results = await asyncio.wait_for(asyncio.gather(first, *rest), T)
+    assert results == [{"n": 3_000_000}] * 4
 
 
 async def test_a_task_error_is_the_ops_own_exception_with_the_remote_traceback(executor):

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from operonx.errors import OperonUsageError
-from operonx.executors.ray_tasks import SharedValues, kind_of, task_body
+from operonx.executors.ray_tasks import WHOLE, SharedValues, kind_of, task_body
 
 if TYPE_CHECKING:
     import ray as ray_module
@@ -134,16 +134,21 @@ class _Completions:
 class _Call:
     """One submitted task: its ref, the future the engine awaits, and its cancellation."""
 
-    __slots__ = ("executor", "ref", "out")
+    __slots__ = ("executor", "ref", "out", "token")
 
-    def __init__(self, executor: RayExecutor, ref: Any, out: asyncio.Future[Any]) -> None:
+    def __init__(self, executor: RayExecutor, ref: Any, out: asyncio.Future[Any], token: Any) -> None:
         self.executor = executor
         self.ref = ref
         self.out = out
+        self.token = token
 
     def settle(self, done: Any) -> None:
         ref, self.ref = self.ref, None
         self.executor.forget(self)
+        token, self.token = self.token, None
+        remove = getattr(token, "remove_callback", None)
+        if remove is not None:
+            remove(self.cancel)
         if self.out.done():
             return
         error = done.exception()
@@ -218,9 +223,13 @@ class RayExecutor:
             return (), dict(kwargs)
         picks = []
         args = {}
-        lookup = self.shared.lookup
+        shared = self.shared
         for name, value in kwargs.items():
-            held = lookup(value)
+            held = shared.lookup(value)
+            if held is None and shared.eligible(value):
+                # a large immutable value made here: stored once, every Ray task that reads it reads that copy
+                held = (self._ray.put(value), WHOLE)
+                shared.add(value, *held)
             if held is None:
                 args[name] = value
             else:
@@ -254,7 +263,7 @@ class RayExecutor:
         except Exception as e:  # noqa: BLE001 - becomes the op's error
             out.set_exception(e)
             return out
-        call = _Call(self, ref, out)
+        call = _Call(self, ref, out, cancel)
         self._live[id(call)] = call
         completions = self._completions.get(loop) or self._completions_for(loop)
         ref.future().add_done_callback(lambda done: completions.push(call, done))

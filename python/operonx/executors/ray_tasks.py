@@ -94,18 +94,21 @@ class SharedValues:
     """Values the driver received from Ray tasks, by identity: ``id(value) -> (ObjectRef, key)``.
 
     An entry lives as long as the value does in the driver: values that take weak references (numpy
-    arrays, Arrow data) are held weakly and their entry goes with them; ``bytes`` and ``str`` are held
-    in a bounded table (``strong_limit`` entries, oldest first out) since they take none. Only values of
+    arrays, Arrow data) are held weakly and their entry goes with them; ``bytes`` and ``str`` take none,
+    so they are held in a bounded table (at most ``strong_limit`` entries and ``strong_bytes`` bytes,
+    oldest first out). Only values of
     at least ``min_size`` bytes are kept: a smaller one travels inside the task's arguments at less
     cost than an object-store lookup. The ``ObjectRef`` held here keeps the task's result in the object
     store while the entry lives. Thread-safe (weak-reference callbacks may run on any thread)."""
 
-    def __init__(self, min_size: int, strong_limit: int = 64) -> None:
+    def __init__(self, min_size: int, strong_limit: int = 64, strong_bytes: int = 256 * 1024 * 1024) -> None:
         self.min_size = min_size
         self.strong_limit = strong_limit
+        self.strong_bytes = strong_bytes
+        self._held = 0
         self._lock = threading.Lock()
         self._weak: dict[int, tuple[weakref.ref[Any], Any, str]] = {}
-        self._strong: OrderedDict[int, tuple[Any, Any, str]] = OrderedDict()
+        self._strong: OrderedDict[int, tuple[Any, Any, str, int]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._weak) + len(self._strong)
@@ -116,11 +119,17 @@ class SharedValues:
         if isinstance(result, Mapping):
             for key, value in result.items():
                 if isinstance(key, str):
-                    self._add(value, ref, key)
+                    self.add(value, ref, key)
         else:
-            self._add(result, ref, WHOLE)
+            self.add(result, ref, WHOLE)
 
-    def _add(self, value: Any, ref: Any, key: str) -> None:
+    def eligible(self, value: Any) -> bool:
+        """Whether ``value`` is one this table would keep (immutable, and at least ``min_size``)."""
+        shared = _shared_size(value)
+        return shared is not None and shared[0] >= self.min_size and (shared[1] or shared[0] <= self.strong_bytes)
+
+    def add(self, value: Any, ref: Any, key: str) -> None:
+        """Remember that ``ref``'s value (or its ``key``, unless ``WHOLE``) is this very object."""
         shared = _shared_size(value)
         if shared is None or shared[0] < self.min_size:
             return
@@ -129,10 +138,13 @@ class SharedValues:
             if shared[1]:
                 self._weak[ident] = (weakref.ref(value, self._forget(ident)), ref, key)
                 return
-            self._strong[ident] = (value, ref, key)
-            self._strong.move_to_end(ident)
-            while len(self._strong) > self.strong_limit:
-                self._strong.popitem(last=False)
+            if shared[0] > self.strong_bytes:
+                return
+            old = self._strong.pop(ident, None)
+            self._held += shared[0] - (old[3] if old else 0)
+            self._strong[ident] = (value, ref, key, shared[0])
+            while len(self._strong) > self.strong_limit or self._held > self.strong_bytes:
+                self._held -= self._strong.popitem(last=False)[1][3]
 
     def _forget(self, ident: int) -> Callable[[Any], None]:
         def forget(wr: Any) -> None:
@@ -159,3 +171,4 @@ class SharedValues:
         with self._lock:
             self._weak.clear()
             self._strong.clear()
+            self._held = 0
