@@ -79,13 +79,20 @@ class _OpDocBase(TypedDict):
     forward_all: bool
 
 
-class CodeOpDoc(_OpDocBase):
-    """A Python function op."""
-
+class _CodeOpDocBase(_OpDocBase):
     func_name: str
-    bound: Literal["sync", "io", "cpu"]
+    bound: Literal["sync", "io", "cpu", "process"]
     is_async: bool
     is_generator: bool
+
+
+class CodeOpDoc(_CodeOpDocBase, total=False):
+    """A Python function op; ``executor`` names the executor its calls run on (``"process"`` for
+    ``bound="process"``), with its ``executor_options`` (``@op(ray={...})``) when it has any."""
+
+    module: str
+    executor: str
+    executor_options: dict[str, Any]
 
 
 class CaseDoc(TypedDict):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import weakref
+from types import MappingProxyType
 from typing import Any, Callable, Coroutine, Iterable, Iterator, Literal, Mapping, NamedTuple
 
 from operonx._core import Engine as _Engine
@@ -29,6 +31,8 @@ from operonx.middleware import Middleware, check_middleware, run_with_middleware
 from operonx.resources import ResourceHub
 from operonx._authoring.resources import bind_resources, engine_hub
 from operonx.tracing import sinks_of as _sinks_of
+from operonx.executors import Executor
+from operonx.executors._calls import bind_executors, check_executors, check_processes, shutdown_all
 
 
 class Operon:
@@ -45,9 +49,14 @@ class Operon:
     its ops receive its entries through parameters annotated with
     :class:`~operonx.resources.Resource`. An op asking for a resource the hub does not have raises
     :class:`~operonx.resources.ResourceNotFoundError` here, naming the op, the parameter and the resource.
+
+    ``executors`` (name -> :class:`~operonx.executors.Executor`) are where ops given ``executor="name"``
+    run; ``bound="process"`` ops run on the engine's own pool of ``processes`` worker processes
+    (default: the CPU count), made when the graph has such ops (see :mod:`operonx.executors`). An op
+    naming an executor the engine has not got raises :class:`~operonx.errors.GraphError` here.
     """
 
-    __slots__ = ("_graph", "_core", "_run_core", "_middleware", "_resources", "__weakref__")
+    __slots__ = ("_graph", "_core", "_run_core", "_middleware", "_resources", "_executors", "_owned", "__weakref__")
 
     def __init__(
         self,
@@ -58,6 +67,8 @@ class Operon:
         middleware: Iterable[Middleware] | None = None,
         resources: str | os.PathLike[str] | ResourceHub | None = None,
         env_file: str | os.PathLike[str] | None = None,
+        executors: Mapping[str, Executor] | None = None,
+        processes: int | None = None,
     ) -> None:
         if not isinstance(graph, GraphOp):
             if not callable(graph):
@@ -69,14 +80,19 @@ class Operon:
         document, hosts = engine_document(graph)
         hub = engine_hub(resources, env_file)
         hosts = bind_resources(graph, hosts, hub)
-        self._build(document, hosts, graph, middleware, hub, sinks)
+        self._build(document, hosts, graph, middleware, hub, sinks, (executors, processes))
         mark_built(graph)
 
     def _build(
         self, document: str, hosts: list[Any], graph: Any, middleware: Iterable[Middleware] | None,
-        hub: ResourceHub | None = None, sinks: Any = None,
+        hub: ResourceHub | None = None, sinks: Any = None, executors: tuple[Any, Any] = (None, None),
     ) -> None:
         self._resources = hub
+        processes = check_processes(executors[1])
+        self._executors = check_executors(executors[0], processes)
+        hosts, self._owned = bind_executors(hosts, self._executors, processes, hub)
+        if self._owned:  # the engine's own pool stops with the engine
+            weakref.finalize(self, shutdown_all, self._owned)
         self._core = _Engine(document, hosts) if sinks is None else _Engine(document, hosts, sinks)
         # the bound method, looked up once: run() is the hot path (an engine with a tracer runs traced)
         self._run_core = self._core.run if sinks is None else self._core.run_traced
@@ -94,6 +110,8 @@ class Operon:
         ops: OpsMapping | None = None,
         tracer: Any = None,
         middleware: Iterable[Middleware] | None = None,
+        executors: Mapping[str, Executor] | None = None,
+        processes: int | None = None,
     ) -> "Operon":
         """An engine running a graph document written by ``export_config()`` / ``serialize()``.
 
@@ -110,12 +128,13 @@ class Operon:
         is not found (or is ambiguous, or of another kind than the document says), and
         :class:`~operonx.errors.GraphValidationError` as ``Operon(graph)`` does. The engine has
         no :class:`GraphOp`: :attr:`graph` raises, :meth:`serialize` returns the document, and
-        middleware hooks receive the document as their ``graph``.
+        middleware hooks receive the document as their ``graph``. ``executors`` and ``processes``
+        are :class:`Operon`'s: ops the document runs on an executor (``"executor"``) need it here.
         """
         sinks = None if tracer is None else _sinks_of(tracer)
         document, text, hosts = bind_document(source, ops)
         engine = cls.__new__(cls)
-        cls._build(engine, text, hosts, document, middleware, None, sinks)
+        cls._build(engine, text, hosts, document, middleware, None, sinks, (executors, processes))
         return engine
 
     @property
@@ -128,6 +147,17 @@ class Operon:
         """The engine's own resource hub (``Operon(g, resources=...)``), or ``None``: then its ops read
         the process-wide hub (see :mod:`operonx.resources`)."""
         return self._resources
+
+    @property
+    def executors(self) -> Mapping[str, Executor]:
+        """The executors the engine's ops run on, by name: those given to it, and the process pool it
+        made for its ``bound="process"`` ops (``engine.executors["process"].start()`` starts it now)."""
+        return MappingProxyType(self._executors)
+
+    def close(self) -> None:
+        """Shuts down the executors the engine made for itself (its process pool); executors given to
+        it stay as they are. Dropping the engine does the same. Runs started after this fail."""
+        shutdown_all(self._owned)
 
     @property
     def graph(self) -> GraphOp:

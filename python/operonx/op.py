@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import weakref
-from typing import TYPE_CHECKING, Any, Callable, Generic, Literal, Mapping, ParamSpec, Protocol, Sequence, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, ParamSpec, Protocol, Sequence, TypeVar, overload
 
 from operonx.errors import GraphTypeError, OperonUsageError
 from operonx._authoring.functions import (
@@ -34,6 +34,7 @@ from operonx._authoring.functions import (
 )
 from operonx._authoring.calls import cache_info, check_call_option, clear_cache, merged_calls, set_cache_size
 from operonx._authoring.code_node import CodeNode
+from operonx._authoring.external import checked_options, op_executor
 from operonx._authoring.nodes import current_get
 from operonx._authoring.options import setup
 from operonx._authoring.naming import assigned_name, caller_frame, check_name, is_valid_name, site_of
@@ -78,6 +79,8 @@ class OpFunction(Generic[P, R]):
         backoff: float | None = None,
         retry_on: Any = None,
         timeout: float | None = None,
+        executor: str | None = None,
+        ray: Any = None,
     ) -> None:
         if not callable(func) or isinstance(func, type):
             raise GraphTypeError(f"@op needs a function, got {func!r}")
@@ -86,6 +89,9 @@ class OpFunction(Generic[P, R]):
         self.is_gen = inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func)
         self.is_async = inspect.iscoroutinefunction(func) or inspect.isasyncgenfunction(func)
         self.bound = check_bound(bound) if bound is not None else ("io" if self.is_async else "sync")
+        #: the executor named by ``executor=`` (``None``: see ``bound``) and its options (``ray=``)
+        self.executor = executor
+        self.executor_options = checked_options(self.bound, executor, ray)
         given = {"cache": cache, "delay": check_delay(delay), "retries": retries, "backoff": backoff,
                  "retry_on": retry_on, "timeout": timeout}
         #: the options of the op's calls that are on (``None``: a plain call)
@@ -190,18 +196,18 @@ class OpDecorator(Protocol):
 @overload
 def op(
     func: Callable[P, R], /, *, bound: Bound | None = None, cache: bool = False, delay: float = 0,
-    name: str | None = None, return_keys: Sequence[str] | None = None, executor: Literal["thread"] | None = None,
+    name: str | None = None, return_keys: Sequence[str] | None = None, executor: str | None = None,
     retries: int | None = None, backoff: float | None = None,
     retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None, timeout: float | None = None,
-    tracer: None = None,
+    tracer: None = None, ray: Mapping[str, Any] | None = None,
 ) -> OpFunction[P, R]: ...
 @overload
 def op(
     func: None = None, /, *, bound: Bound | None = None, cache: bool = False, delay: float = 0,
-    name: str | None = None, return_keys: Sequence[str] | None = None, executor: Literal["thread"] | None = None,
+    name: str | None = None, return_keys: Sequence[str] | None = None, executor: str | None = None,
     retries: int | None = None, backoff: float | None = None,
     retry_on: type[BaseException] | tuple[type[BaseException], ...] | None = None, timeout: float | None = None,
-    tracer: None = None,
+    tracer: None = None, ray: Mapping[str, Any] | None = None,
 ) -> OpDecorator: ...
 
 
@@ -219,16 +225,20 @@ def op(
     retry_on: Any = None,
     timeout: float | None = None,
     tracer: Any = None,
+    ray: Mapping[str, Any] | None = None,
 ) -> Any:
     """Make a function usable as a graph op: ``@op`` or ``@op(bound="cpu", ...)``.
 
     Works on ``def``, ``async def`` and both kinds of generator functions.
     ``bound`` is ``"sync"`` (default for ``def`` and generators: run inline),
-    ``"io"`` (default for ``async def``: an asyncio task) or ``"cpu"`` (a worker
-    thread). ``name`` is the default node name;
-    ``return_keys`` declares the output keys instead of reading them from the
-    function's ``return {...}`` literals. ``executor="thread"`` is an old
-    spelling of ``bound="cpu"``.
+    ``"io"`` (default for ``async def``: an asyncio task), ``"cpu"`` (a worker
+    thread) or ``"process"`` (a worker process of the engine's pool, see
+    :mod:`operonx.executors`). ``executor="name"`` runs the op's calls on the executor
+    the engine was given under that name (``"threads"``, or 0.7.1's ``"thread"``, is
+    ``bound="cpu"``); ``ray={...}`` are options handed to the executor with each call
+    (with no executor named, the op runs on the one named ``"ray"``). ``name`` is the
+    default node name; ``return_keys`` declares the output keys instead of reading them
+    from the function's ``return {...}`` literals.
 
     A parameter annotated with :class:`~operonx.resources.Resource` (``llm: Resource["llm:gpt"]``) is
     not an input: the engine passes that resource's settings at each call (see :mod:`operonx.resources`).
@@ -266,17 +276,11 @@ def op(
     outside one an op cannot be called): call the plain function as ``f.func(...)``.
     """
     refuse_unsupported("tracer", tracer)
-    if executor is not None:
-        if executor != "thread":
-            raise OperonUsageError(
-                f"op(executor={executor!r}): the only executor is 'thread' (an old spelling of bound='cpu')"
-            )
-        if bound is None:
-            bound = "cpu"
+    bound, executor = op_executor(bound, executor)
     if isinstance(func, OpFunction):
         func = func.func
-    opts = {"bound": bound, "cache": cache, "delay": delay, "name": name, "return_keys": return_keys,
-            "retries": retries, "backoff": backoff, "retry_on": retry_on, "timeout": timeout}
+    opts = {"bound": bound, "cache": cache, "delay": delay, "name": name, "return_keys": return_keys, "ray": ray,
+            "retries": retries, "backoff": backoff, "retry_on": retry_on, "timeout": timeout, "executor": executor}
     if func is None:
         return lambda f: OpFunction(f.func if isinstance(f, OpFunction) else f, **opts)
     return OpFunction(func, **opts)
@@ -301,20 +305,16 @@ def _spec_for(fn: Any) -> OpFunction:
     return spec
 
 
-# ---------------------------------------------------------------------------
 # The code-op node (its graph-facing part: operonx._authoring.code_node)
-# ---------------------------------------------------------------------------
 
 
 class FuncOp(CodeNode, Generic[P, R]):
     """A code op: one call of a Python function inside a graph.
 
-    Made by calling an ``@op`` function inside ``with GraphOp(...)``, or
-    directly: ``FuncOp(code_fn=f, inputs={"x": PARENT["x"]}, name="f")``,
-    where ``f(**kw)`` receives every bound input. Keyword options:
-    ``name``, ``inputs``, ``outputs`` (``{"key": PARENT["graph_out"]}``),
-    ``bound``, ``cache``, ``delay``, ``return_keys``; other keywords bind
-    inputs (or map declared outputs to ``PARENT[...]``).
+    Made by calling an ``@op`` function inside ``with GraphOp(...)``, or directly:
+    ``FuncOp(code_fn=f, inputs={"x": PARENT["x"]}, name="f")``, where ``f(**kw)`` receives every
+    bound input. Keyword options: ``name``, ``inputs``, ``outputs`` (``{"key": PARENT["graph_out"]}``),
+    the options of ``@op``; other keywords bind inputs (or map declared outputs to ``PARENT[...]``).
     """
 
     __slots__ = ()
@@ -360,7 +360,7 @@ class FuncOp(CodeNode, Generic[P, R]):
 
     @property
     def bound(self) -> str:
-        """Where the op runs: ``"sync"`` (inline), ``"io"`` (asyncio task) or ``"cpu"`` (thread)."""
+        """Where the op runs: ``"sync"`` (inline), ``"io"`` (asyncio task), ``"cpu"`` (thread), ``"process"``."""
         return self.xget_("bound", self.spec_.bound)
 
     @bound.setter

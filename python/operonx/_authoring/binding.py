@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Callable, Union
 
 from operonx import registry
+from operonx._authoring.external import ExternalCall
 from operonx._authoring.writer import SCHEMA_VERSION
 from operonx.errors import GraphError, GraphTypeError, SchemaVersionError
 
@@ -183,6 +184,10 @@ class _Binder:
             )
             return
         self.check_kind(full, wanted, op, fn)
+        executor = op.get("executor") or ("process" if op.get("bound") == "process" else None)
+        if executor is not None:
+            options = op.get("executor_options")
+            fn = ExternalCall(fn, executor, options, full, bool(op.get("is_generator")))
         self.set(op, "callable", self.host(fn))
 
     def check_kind(self, full: str, wanted: str, op: dict, fn: Callable[..., Any]) -> None:

@@ -23,8 +23,9 @@ __all__ = [
     "read_source",
 ]
 
-#: Where an op runs: ``"sync"`` (inline), ``"io"`` (an asyncio task) or ``"cpu"`` (a worker thread).
-Bound = Literal["sync", "io", "cpu"]
+#: Where an op runs: ``"sync"`` (inline), ``"io"`` (an asyncio task), ``"cpu"`` (a worker thread) or
+#: ``"process"`` (a worker process of the engine's pool).
+Bound = Literal["sync", "io", "cpu", "process"]
 _BOUNDS: tuple[str, ...] = get_args(Bound)
 _EMPTY = inspect.Parameter.empty
 
@@ -99,7 +100,7 @@ def declared_outputs(func: Callable) -> tuple[str, ...] | None:
 
 def check_bound(bound: Any) -> str:
     if bound not in _BOUNDS:
-        raise GraphError(f"bound must be one of 'sync', 'io', 'cpu', got {bound!r}")
+        raise GraphError(f"bound must be one of 'sync', 'io', 'cpu', 'process', got {bound!r}")
     return bound
 
 

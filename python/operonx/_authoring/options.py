@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from operonx._authoring.calls import CALL_OPTIONS, check_call_option
+from operonx._authoring.external import check_executor_options, op_executor
 from operonx._authoring.functions import check_bound, check_delay, check_keys
 from operonx._authoring.naming import check_name
 from operonx._authoring.nodes import OpNode, Terminal
@@ -17,7 +18,7 @@ __all__ = [
     "NOT_VALUES", "OPTIONS", "bad_value", "bind_inputs", "options", "parent_var", "push", "setup", "unknown",
 ]
 
-OPTIONS = frozenset({"name", "inputs", "outputs", "bound", "return_keys", *CALL_OPTIONS})
+OPTIONS = frozenset({"name", "inputs", "outputs", "bound", "return_keys", "executor", "ray", *CALL_OPTIONS})
 #: builder objects that cannot be an input's value
 NOT_VALUES = (OpNode, ParentType, Terminal)
 
@@ -96,8 +97,14 @@ def options(node: Any, spec: Any, extra: list) -> None:
             opts[k] = v
         else:
             kws.append((k, v))
-    if opts.get("bound") is not None:
-        node.xset_("bound", check_bound(opts["bound"]))
+    if opts.get("bound") is not None or opts.get("executor") is not None:
+        bound, executor = op_executor(opts.get("bound"), opts.get("executor"))
+        if bound is not None:
+            node.xset_("bound", check_bound(bound))
+        if executor is not None:
+            node.xset_("executor", executor)
+    if opts.get("ray") is not None:
+        node.xset_("ray", check_executor_options(opts["ray"]))
     calls = {k: check_call_option(k, opts[k]) for k in CALL_OPTIONS if k in opts}
     if calls:
         if "delay" in calls:

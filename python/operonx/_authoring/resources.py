@@ -10,7 +10,7 @@ from typing import Annotated, Any, Callable, Iterator
 from operonx.errors import OperonUsageError
 from operonx.resources import NO_HUB, NoResourceHubError, Resource, ResourceHub, ResourceNotFoundError, installed
 
-__all__ = ["bind_resources", "engine_hub", "resource_parameters", "resources_declared"]
+__all__ = ["bind_resources", "engine_hub", "resolved_resources", "resource_parameters", "resources_declared"]
 
 
 class _WithResources:
@@ -23,14 +23,21 @@ class _WithResources:
         self.__qualname__ = self.__name__ = getattr(func, "__qualname__", repr(func))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        hub = self.hub if self.hub is not None else installed()
-        for param, name in self.needs:
-            if hub is None:
-                raise NoResourceHubError(
-                    f"{self.__qualname__}(): parameter '{param}' asks for resource '{name}' and {NO_HUB}"
-                )
-            kwargs[param] = hub.resolve_(name, (self.__qualname__, param)) if name else hub
+        kwargs.update(resolved_resources(self.needs, self.hub, self.__qualname__))
         return self.func(*args, **kwargs)
+
+
+def resolved_resources(needs: tuple[tuple[str, str], ...], hub: ResourceHub | None, qualname: str) -> dict[str, Any]:
+    """Parameter -> value of the resources ``needs`` lists (``(parameter, resource name)``; an empty
+    name asks for the hub itself), from ``hub``, else the process-wide one."""
+    if hub is None:
+        hub = installed()
+    out: dict[str, Any] = {}
+    for param, name in needs:
+        if hub is None:
+            raise NoResourceHubError(f"{qualname}(): parameter '{param}' asks for resource '{name}' and {NO_HUB}")
+        out[param] = hub.resolve_(name, (qualname, param)) if name else hub
+    return out
 
 
 def _code_nodes(graph: Any) -> Iterator[Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from json.encoder import encode_basestring as _q
 from typing import Any
 
+from operonx._authoring.external import ExternalCall, executor_of
 from operonx.refs import AnyOf, Ref
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "calls_text",
     "code_op",
     "edges_text",
+    "external_text",
     "fixed_outputs",
     "graph_node_head",
     "extras_text",
@@ -85,6 +87,7 @@ def spec_doc(w: Any, spec: Any) -> tuple:
     got = (
         spec, heads, unbound, pdefault, ",".join(unbound.values()), static,
         w.shared(spec.func), outs, outputs_text(outs), spec.bound,
+        executor_of(spec.bound, spec.executor, spec.executor_options),
     )
     w.specs[id(spec)] = got
     return got
@@ -119,7 +122,7 @@ def extras_text(w: Any, spec: Any, bind: dict, ins: list) -> None:
 
 
 def code_op(w: Any, node: Any, wired_to_end: bool, sd: tuple) -> str:
-    spec, heads, unbound, pdefault, all_unbound, static, call, outs, outs_txt, bound = sd
+    spec, heads, unbound, pdefault, all_unbound, static, call, outs, outs_txt, bound, ext = sd
     bind = node.bind_
     if bind:
         ins = []
@@ -146,6 +149,8 @@ def code_op(w: Any, node: Any, wired_to_end: bool, sd: tuple) -> str:
         bound = x.get("bound", bound)
         enabled = "true" if x.get("enabled", True) else "false"
         omap = x.get("omap")
+        if "bound" in x or "executor" in x or "ray" in x:
+            ext = executor_of(bound, x.get("executor", spec.executor), x.get("ray", spec.executor_options))
         rkeys = x.get("rkeys")
         if rkeys is not None:
             outs = rkeys
@@ -162,12 +167,28 @@ def code_op(w: Any, node: Any, wired_to_end: bool, sd: tuple) -> str:
     else:
         forward_all = "false"
     name = node.name
+    if ext is not None:
+        call, ext_txt = external_text(w, node, spec, ext)
+    else:
+        ext_txt = ""
     return (
         f'"{name}":{{"type":"code","name":"{name}","full_name":"{node.full_name}",{static[0]},'
         f'"bound":"{bound}",{static[1]},"enabled":{enabled},"inputs":{{{inputs_txt}}},'
-        f'"outputs":{{{outs_txt}}},"forward_all":{forward_all},"callable":{call}'
+        f'"outputs":{{{outs_txt}}},"forward_all":{forward_all},"callable":{call}{ext_txt}'
         f'{calls_text(w, calls) if calls else ""}}}'
     )
+
+
+def external_text(w: Any, node: Any, spec: Any, executor: str) -> tuple[str, str]:
+    """An executor op's ``callable`` (an :class:`ExternalCall` for the engine to bind) and its
+    ``,"executor":...`` keys (with ``"executor_options"`` when it has options)."""
+    x = node.x_
+    options = x.get("ray", spec.executor_options) if x is not None else spec.executor_options
+    call = w.host(ExternalCall(spec.func, executor, options, node.full_name, spec.is_gen, spec.resources))
+    text = f',"executor":{_q(executor)}'
+    if options:
+        text += f',"executor_options":{w.host(options)}'
+    return call, text
 
 
 def calls_text(w: Any, calls: dict) -> str:

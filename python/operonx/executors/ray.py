@@ -29,6 +29,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from operonx.errors import OperonUsageError
+from operonx.executors._contract import TransferError, WorkerDiedError
 from operonx.executors.ray_tasks import WHOLE, SharedValues, kind_of, task_body
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ _OWN_OPTIONS = ("num_returns",)
 """Task options the executor sets itself: refused in ``@op(ray={...})``."""
 
 
-class RayWorkerDied(RuntimeError):
+class RayWorkerDied(WorkerDiedError):
     """The Ray worker (or node) running an op's task died before the task finished. An op with
     ``retries=`` is tried again; the Ray error is the ``__cause__``."""
 
@@ -134,13 +135,14 @@ class _Completions:
 class _Call:
     """One submitted task: its ref, the future the engine awaits, and its cancellation."""
 
-    __slots__ = ("executor", "ref", "out", "token")
+    __slots__ = ("executor", "ref", "out", "token", "cancelled")
 
     def __init__(self, executor: RayExecutor, ref: Any, out: asyncio.Future[Any], token: Any) -> None:
         self.executor = executor
         self.ref = ref
         self.out = out
         self.token = token
+        self.cancelled = False
 
     def settle(self, done: Any) -> None:
         ref, self.ref = self.ref, None
@@ -165,7 +167,8 @@ class _Call:
 
     def cancel(self) -> None:
         ref = self.ref
-        if ref is not None:
+        if ref is not None and not self.cancelled:
+            self.cancelled = True
             self.executor.cancel_ref(ref)
 
     def out_done(self, out: asyncio.Future[Any]) -> None:
@@ -247,7 +250,24 @@ class RayExecutor:
             raise OperonUsageError(f"RayExecutor: {fn.__qualname__} is {'not ' if streaming else ''}a generator "
                                    f"function: run it with {how}")
         picks, args = self._arguments(kwargs)
-        return remote.with_options(options, streaming).remote(picks, **args)
+        task = remote.with_options(options, streaming)
+        try:
+            return task.remote(picks, **args)
+        except TypeError as e:
+            if "serializ" not in str(e):
+                raise
+            raise self._transfer_error(fn, args, e) from e
+
+    def _transfer_error(self, fn: Callable[..., Any], args: Mapping[str, Any], error: TypeError) -> TransferError:
+        """The argument (or else the function) that Ray could not serialize, named."""
+        dumps = self._ray.cloudpickle.dumps
+        for name, value in args.items():
+            try:
+                dumps(value)
+            except Exception:  # noqa: BLE001 - this is the one
+                return TransferError(f"input {name!r} of {fn.__qualname__} cannot be sent to Ray: {value!r:.200} "
+                                     f"({error})", "argument", name)
+        return TransferError(f"{fn.__qualname__} cannot be sent to Ray: {error}", "function")
 
     def submit(self, fn: Callable[..., Any], kwargs: dict[str, Any], *, cancel: Any,
                options: Mapping[str, Any] | None = None) -> asyncio.Future[Any]:

@@ -112,8 +112,11 @@ pub struct OpDoc {
     pub full_name: Option<String>,
     /// The function's name, used to look up a Rust implementation.
     pub func_name: Option<String>,
-    /// `sync`, `io` or `cpu`.
+    /// `sync`, `io`, `cpu` or `process`.
     pub bound: Option<String>,
+    /// The executor the op's calls run on (`process`, `ray`, any name the Python engine was given);
+    /// `None` for ops the engine calls itself. A `bound` of `process` names the `process` executor.
+    pub executor: Option<String>,
     /// True for `async def` and async generators.
     pub is_async: bool,
     /// True for both kinds of generator.

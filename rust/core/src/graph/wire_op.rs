@@ -25,6 +25,11 @@ pub(super) struct OpWire {
     #[serde(default)]
     bound: Option<String>,
     #[serde(default)]
+    executor: Option<String>,
+    // The executor's options (`@op(ray={...})`): the Python engine hands them to the executor.
+    #[serde(default, rename = "executor_options")]
+    _executor_options: Option<IgnoredAny>,
+    #[serde(default)]
     is_async: bool,
     #[serde(default)]
     is_generator: bool,
@@ -210,6 +215,7 @@ impl TryFrom<OpWire> for OpDoc {
             full_name: w.full_name.take(),
             func_name: w.func_name.take(),
             bound: w.bound.take(),
+            executor: w.executor.take(),
             is_async: w.is_async,
             is_generator: w.is_generator,
             enabled: w.enabled,

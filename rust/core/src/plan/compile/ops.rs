@@ -132,7 +132,11 @@ impl<'d> Compiler<'d> {
                 );
             }
         }
+        // a call that runs on an executor is, to the driver, an awaitable the executor returns
+        let external = op.executor.is_some() || op.bound.as_deref() == Some("process");
         match (op.bound.as_deref(), op.is_async, op.is_generator) {
+            (_, _, true) if external => OpKind::AsyncGen,
+            _ if external => OpKind::Async,
             (_, true, true) => OpKind::AsyncGen,
             (_, false, true) => OpKind::SyncGen,
             (_, true, false) => OpKind::Async,
@@ -140,7 +144,7 @@ impl<'d> Compiler<'d> {
             (None | Some("sync") | Some("io"), false, false) => OpKind::Sync,
             (Some(other), _, _) => {
                 self.problem(
-                    Problem::new("invalid", format!("op '{name}' has bound '{other}'; use sync, io or cpu")).op(name),
+                    Problem::new("invalid", format!("op '{name}' has bound '{other}'; use sync, io, cpu or process")).op(name),
                 );
                 OpKind::Sync
             }
