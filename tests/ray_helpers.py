@@ -1,40 +1,17 @@
 """What the Ray executor tests share: a local Ray instance started once per test module (ray.init
-takes seconds) and shut down after it, and a stand-in for the run's cancel token."""
+takes seconds) and shut down after it."""
 
 from __future__ import annotations
 
 import os
-import threading
 import warnings
-from collections.abc import Callable
 
 import pytest
 
+from operonx.executors import CancelToken
 
-class Token:
-    """The cancel-token surface an executor uses: ``cancelled`` and ``add_callback`` (each callback
-    called once, at cancel)."""
 
-    def __init__(self) -> None:
-        self._callbacks: list[Callable[[], None]] = []
-        self._lock = threading.Lock()
-        self.cancelled = False
-
-    def add_callback(self, fn: Callable[[], None]) -> None:
-        with self._lock:
-            if not self.cancelled:
-                self._callbacks.append(fn)
-                return
-        fn()
-
-    def cancel(self) -> None:
-        with self._lock:
-            if self.cancelled:
-                return
-            self.cancelled = True
-            callbacks, self._callbacks = self._callbacks, []
-        for fn in callbacks:
-            fn()
+Token = CancelToken  # a fresh one per call, as the engine makes them
 
 
 @pytest.fixture(scope="module")

@@ -23,23 +23,18 @@ these arguments when Ray is not initialised yet; an instance already running is 
 from __future__ import annotations
 
 import asyncio
-import collections
-import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from operonx.errors import OperonUsageError
 from operonx.executors._contract import TransferError, WorkerDiedError
-from operonx.executors.ray_tasks import WHOLE, SharedValues, kind_of, task_body
+from operonx.executors._ray import Completions, Remote
+from operonx.executors.ray_tasks import WHOLE, SharedValues
 
 if TYPE_CHECKING:
     import ray as ray_module
 
 __all__ = ["RayExecutor", "RayWorkerDied"]
-
-_OWN_OPTIONS = ("num_returns",)
-"""Task options the executor sets itself: refused in ``@op(ray={...})``."""
-
 
 class RayWorkerDied(WorkerDiedError):
     """The Ray worker (or node) running an op's task died before the task finished. An op with
@@ -52,84 +47,6 @@ def _import_ray() -> Any:
     except ImportError as e:  # pragma: no cover - the tests run with ray installed
         raise OperonUsageError("RayExecutor needs Ray: pip install 'operonx[ray]'") from e
     return ray
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-class _Remote:
-    """One function's Ray remote function and its ``.options(...)`` variants."""
-
-    __slots__ = ("fn", "kind", "remote", "variants")
-
-    def __init__(self, ray: Any, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-        self.kind = kind_of(fn)
-        self.remote = ray.remote(task_body(fn, self.kind))
-        self.variants: dict[Any, Any] = {}
-
-    def with_options(self, options: Mapping[str, Any] | None, streaming: bool) -> Any:
-        key = (_freeze(options) if options else (), streaming)
-        try:
-            return self.variants[key]
-        except KeyError:
-            pass
-        except TypeError:  # an unhashable option value: not cached
-            return self.make(options, streaming)
-        variant = self.variants[key] = self.make(options, streaming)
-        return variant
-
-    def make(self, options: Mapping[str, Any] | None, streaming: bool) -> Any:
-        given = dict(options or {})
-        own = [k for k in _OWN_OPTIONS if k in given]
-        if own:
-            raise OperonUsageError(f"ray={{...}} of {self.fn.__qualname__}: {own[0]!r} is set by the executor")
-        merged = {"max_retries": 0, "name": getattr(self.fn, "__qualname__", "op"), **given}
-        if streaming:
-            merged["num_returns"] = "streaming"
-        try:
-            return self.remote.options(**merged)
-        except (ValueError, TypeError) as e:
-            raise OperonUsageError(f"ray={dict(given)!r} of {self.fn.__qualname__}: {e}") from e
-
-
-class _Completions:
-    """Ray completion callbacks (on Ray's threads) queued and handed to the loop in batches: the loop
-    is woken once per batch, not once per task."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.queue: collections.deque[tuple[_Call, Any]] = collections.deque()
-        self.lock = threading.Lock()
-        self.scheduled = False
-
-    def push(self, call: _Call, done: Any) -> None:
-        with self.lock:
-            self.queue.append((call, done))
-            if self.scheduled:
-                return
-            self.scheduled = True
-        try:
-            self.loop.call_soon_threadsafe(self.drain)
-        except RuntimeError:  # the loop is closed: nobody awaits these any more
-            pass
-
-    def drain(self) -> None:
-        with self.lock:
-            batch = list(self.queue)
-            self.queue.clear()
-            self.scheduled = False
-        for call, done in batch:
-            try:
-                call.settle(done)
-            except Exception as e:  # noqa: BLE001 - the awaiting op fails rather than hangs
-                if not call.out.done():
-                    call.out.set_exception(e)
 
 
 class _Call:
@@ -207,17 +124,17 @@ class RayExecutor:
         self.cancel_grace = cancel_grace
         self.shared = SharedValues(share_min_bytes if share_min_bytes is not None else 0)
         self._share = share_min_bytes is not None
-        self._remotes: dict[Callable[..., Any], _Remote] = {}
-        self._completions: dict[asyncio.AbstractEventLoop, _Completions] = {}
+        self._remotes: dict[Callable[..., Any], Remote] = {}
+        self._completions: dict[asyncio.AbstractEventLoop, Completions] = {}
         self._live: dict[int, _Call] = {}
         self._closed = False
 
     # -- submitting -------------------------------------------------------------------------------
 
-    def _remote(self, fn: Callable[..., Any]) -> _Remote:
+    def _remote(self, fn: Callable[..., Any]) -> Remote:
         remote = self._remotes.get(fn)
         if remote is None:
-            remote = self._remotes[fn] = _Remote(self._ray, fn)
+            remote = self._remotes[fn] = Remote(self._ray, fn)
         return remote
 
     def _arguments(self, kwargs: Mapping[str, Any]) -> tuple[tuple[tuple[str, str], ...], dict[str, Any]]:
@@ -291,10 +208,10 @@ class RayExecutor:
         cancel.add_callback(call.cancel)
         return out
 
-    def _completions_for(self, loop: asyncio.AbstractEventLoop) -> _Completions:
+    def _completions_for(self, loop: asyncio.AbstractEventLoop) -> Completions:
         for old in [lp for lp in self._completions if lp.is_closed()]:
             del self._completions[old]
-        completions = self._completions[loop] = _Completions(loop)
+        completions = self._completions[loop] = Completions(loop)
         return completions
 
     def submit_stream(self, fn: Callable[..., Any], kwargs: dict[str, Any], *, cancel: Any,
