@@ -24,15 +24,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from operonx.errors import OperonUsageError
 from operonx.executors._contract import TransferError, WorkerDiedError
 from operonx.executors._ray import Completions, Remote
 from operonx.executors.ray_tasks import WHOLE, SharedValues
-
-if TYPE_CHECKING:
-    import ray as ray_module
 
 __all__ = ["RayExecutor", "RayWorkerDied"]
 
@@ -110,7 +107,7 @@ class RayExecutor:
         if cancel_grace < 0:
             raise OperonUsageError(f"RayExecutor(cancel_grace={cancel_grace!r}): must be >= 0")
         ray = _import_ray()
-        self._ray: ray_module = ray
+        self._ray: Any = ray  # the module, typed loosely: Ray is an optional dependency
         if ray.is_initialized():
             if address is not None or ray_options:
                 given = sorted(([] if address is None else ["address"]) + list(ray_options))
