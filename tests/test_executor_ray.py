@@ -70,6 +70,16 @@ def ticks(path, n=600):
     return {"done": True}
 
 
+def ticking_rows(path):
+    i = 0
+    while True:
+        with open(path, "a") as f:
+            f.write(".")
+        time.sleep(0.05)
+        i += 1
+        yield {"i": i}
+
+
 def dies_once(path):
     if not os.path.exists(path):
         Path(path).write_text("died")
@@ -181,6 +191,22 @@ async def test_a_cancelled_await_cancels_the_task_in_ray(executor, tmp_path):
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(future, 0.2)
     await asyncio.sleep(executor.cancel_grace + 1.0)
+    size = path.stat().st_size
+    await asyncio.sleep(0.5)
+    assert path.stat().st_size == size
+
+
+async def test_a_stream_closed_early_stops_its_generator_in_ray(executor, tmp_path):
+    path = tmp_path / "ticks"
+    token = Token()
+
+    async def first_items():
+        items = executor.submit_stream(ticking_rows, {"path": str(path)}, cancel=token)
+        got = [await anext(items) for _ in range(3)]
+        await items.aclose()
+        return got
+    assert await asyncio.wait_for(first_items(), T) == [{"i": 1}, {"i": 2}, {"i": 3}]
+    await asyncio.sleep(1.0)
     size = path.stat().st_size
     await asyncio.sleep(0.5)
     assert path.stat().st_size == size

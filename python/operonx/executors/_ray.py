@@ -81,7 +81,9 @@ class Completions:
         try:
             self.loop.call_soon_threadsafe(self.drain)
         except RuntimeError:  # the loop is closed: nobody awaits these any more
-            pass
+            with self.lock:
+                self.queue.clear()
+                self.scheduled = False
 
     def drain(self) -> None:
         with self.lock:
