@@ -205,7 +205,8 @@ class Pool:
         w.conn.close()
         w.proc.join(5)
         with self.lock:
-            self.workers.remove(w)
+            if w in self.workers:
+                self.workers.remove(w)
             if w in self.idle:
                 self.idle.remove(w)
             job, w.job = w.job, None
@@ -263,6 +264,8 @@ class Pool:
                     except OSError:
                         pass
             workers = list(self.workers)
+            self.workers.clear()
+            self.idle.clear()
         deliver(failed)
         os.write(self.wake[1], b"x")
         if self.reader is not None and self.reader is not threading.current_thread():
