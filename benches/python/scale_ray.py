@@ -1,12 +1,14 @@
-"""The Ray rows of the scale-out benchmarks, for ``run_scale.py`` or on their own:
+"""The Ray rows of ``run_scale.py`` (``ray_rows``), also runnable on their own:
 
-* W6 on Ray: 8 CPU-bound ops of about 50 ms each, fanned out from START, run through the Ray
-  executor, against the same 8 calls one after another in this process (target: at most 0.65x).
-* Ray executor overhead: a 1 000-op fan-out of trivial ops through the Ray executor, against Ray's own
-  ``ray.get([f.remote(x) for _ in range(1000)])`` in the same run (target: at most 1.2x).
+* W6 on Ray: the 8 CPU-bound ops of W6 (``scale_ops.crunch``, about 50 ms each) fanned out from START,
+  each a Ray task through the Ray executor (``@op(executor="ray")``).
+* The Ray executor's cost on a 1000-op fan-out of trivial ops (``scale_ops.nop``), each a Ray task, and
+  Ray's own ``ray.get([f.remote(i) for i in range(1000)])`` for the same 1000 tasks, in the same process
+  and the same rounds.
 
-Ray is started once (``ray.init(num_cpus=2)``) and warmed up (workers started, functions exported)
-before anything is timed. Run: ``python benches/python/scale_ray.py [--rounds N] [--json FILE]``.
+Ray runs locally on 2 CPUs (``ray.init(num_cpus=2)``: its workers are the 2 cores) and is warmed up
+before the clock runs: its workers started, every function exported once, one untimed run of each graph.
+Run on its own: ``python benches/python/scale_ray.py [--reps N]`` (prints JSON).
 """
 
 from __future__ import annotations
@@ -18,67 +20,24 @@ import statistics
 import sys
 import time
 import warnings
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
-from operonx import END, PARENT, START, GraphOp, Operon, op
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import scale_ops  # noqa: E402
 
 W6_OPS = 8
-W6_MS = 50
 FANOUT = 1000
-_LOOPS = {"n": 0}
-
-
-def burn(loops: int) -> int:
-    """CPU work under the GIL: ``loops`` additions."""
-    total = 0
-    for i in range(loops):
-        total += i
-    return total
-
-
-def calibrate(ms: float = W6_MS) -> int:
-    """Loops of :func:`burn` that take about ``ms`` milliseconds here (best of 5)."""
-    loops = 200_000
-    best = min(_timed(lambda: burn(loops)) for _ in range(5))
-    return int(loops * (ms / 1000) / best)
-
-
-def _timed(fn: Any) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
-@op(executor="ray")
-def crunch(loops):
-    return {"total": burn(loops)}
-
-
-@op(executor="ray")
-def trivial(x):
-    return {"y": x + 1}
-
-
-def w6_graph() -> GraphOp:
-    with GraphOp(name="w6") as g:
-        ops = [crunch(name=f"c{i}", loops=PARENT["loops"]) for i in range(W6_OPS)]
-        START >> ops
-        ops >> END
-    return g
-
-
-def fanout_graph(n: int = FANOUT) -> GraphOp:
-    with GraphOp(name="fanout") as g:
-        ops = [trivial(name=f"t{i}", x=PARENT["x"]) for i in range(n)]
-        START >> ops
-        ops >> END
-    return g
 
 
 def start_ray() -> Any:
-    import ray  # noqa: PLC0415 - only this benchmark needs it
+    """The local Ray instance (started here when this process has none), with ``scale_ops`` shipped by
+    value: Ray's workers cannot import ``benches/python``."""
+    import ray  # noqa: PLC0415 - only these rows need it
 
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import benches/
+    ray.cloudpickle.register_pickle_by_value(scale_ops)
     if not ray.is_initialized():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -86,68 +45,76 @@ def start_ray() -> Any:
     return ray
 
 
-def measure(rounds: int) -> dict[str, Any]:
-    """Medians (seconds) over ``rounds`` of each Ray row, and their ratios."""
-    from operonx.executors.ray import RayExecutor  # noqa: PLC0415
+def _graphs() -> tuple[Any, Any]:
+    from operonx import END, PARENT, START, GraphOp, op  # noqa: PLC0415
 
-    ray = start_ray()
-    loops = calibrate()
-    executor = RayExecutor()
-    w6 = Operon(w6_graph(), executors={"ray": executor})
-    fan = Operon(fanout_graph(), executors={"ray": executor})
-    plain = ray.remote(max_retries=0)(lambda x: {"y": x + 1})
-    samples: dict[str, list[float]] = {"w6_serial": [], "w6_ray": [], "fanout_ray_get": [], "fanout_executor": []}
+    crunch, nop = op(executor="ray")(scale_ops.crunch), op(executor="ray")(scale_ops.nop)
+    with GraphOp(name="w6") as w6:
+        ops = [crunch(iters=PARENT["iters"], name=f"c{i}") for i in range(W6_OPS)]
+        START >> ops >> END
+    with GraphOp(name="fanout") as fan:
+        ops = [nop(x=i, name=f"n{i}") for i in range(FANOUT)]
+        START >> ops >> END
+    return w6, fan
 
-    async def one_round() -> None:
-        samples["w6_serial"].append(_timed(lambda: [burn(loops) for _ in range(W6_OPS)]))
+
+async def _times(run: Callable[[], Any], reps: int) -> list[float]:
+    await run()
+    times = []
+    for _ in range(reps):
         t0 = time.perf_counter()
-        await w6.run({"loops": loops})
-        samples["w6_ray"].append(time.perf_counter() - t0)
-        samples["fanout_ray_get"].append(_timed(lambda: ray.get([plain.remote(1) for _ in range(FANOUT)])))
-        t0 = time.perf_counter()
-        await fan.run({"x": 1})
-        samples["fanout_executor"].append(time.perf_counter() - t0)
+        await run()
+        times.append(time.perf_counter() - t0)
+    return times
 
-    async def main() -> None:
-        for _ in range(2):  # warm-up: workers started, functions exported, caches filled
-            await one_round()
-        for values in samples.values():
-            values.clear()
-        for _ in range(rounds):
-            await one_round()
 
-    asyncio.run(main())
+async def ray_rows(iters: int, reps: int, make_executor: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """``ray_w6``, ``ray_fanout`` and ``ray_native_fanout``: medians (s) over ``reps`` runs; ``{}`` when
+    Ray is not installed. The two fan-outs alternate, so both see the same machine."""
+    try:
+        ray = start_ray()
+    except ImportError:
+        return {}
+    from operonx import Operon  # noqa: PLC0415
+    from operonx.executors import RayExecutor  # noqa: PLC0415
+
+    executor = make_executor() if make_executor is not None else RayExecutor()
+    native = ray.remote(max_retries=0)(scale_ops.nop)
+    ray.get([native.remote(i) for i in range(2 * FANOUT)])  # both workers up, the function exported
+    w6_graph, fan_graph = _graphs()
+    w6, fan = Operon(w6_graph, executors={"ray": executor}), Operon(fan_graph, executors={"ray": executor})
+    out: dict[str, Any] = {"ray_w6": statistics.median(await _times(lambda: w6.run({"iters": iters}), reps))}
+
+    async def native_fanout() -> None:
+        ray.get([native.remote(i) for i in range(FANOUT)])
+
+    await fan.run({})
+    await native_fanout()
+    ours, theirs = [], []
+    for _ in range(reps):
+        ours += await _times(lambda: fan.run({}), 1)
+        theirs += await _times(native_fanout, 1)
+    out["ray_fanout"], out["ray_native_fanout"] = statistics.median(ours), statistics.median(theirs)
     executor.shutdown()
-    med = {k: statistics.median(v) for k, v in samples.items()}
-    med["w6_ratio"] = med["w6_ray"] / med["w6_serial"]
-    med["fanout_ratio"] = med["fanout_executor"] / med["fanout_ray_get"]
-    med["loops"] = loops
-    return med
+    return out
 
 
-def rows(result: dict[str, Any]) -> list[list[str]]:
-    """Table rows: what, ours, against, ratio, target."""
-    return [
-        ["W6 Ray (8 x 50 ms CPU)", f"{result['w6_ray'] * 1e3:.0f} ms", f"serial {result['w6_serial'] * 1e3:.0f} ms",
-         f"{result['w6_ratio']:.2f}x", "<= 0.65x"],
-        ["Ray executor, 1000 trivial ops", f"{result['fanout_executor'] * 1e3:.0f} ms",
-         f"ray.get {result['fanout_ray_get'] * 1e3:.0f} ms", f"{result['fanout_ratio']:.2f}x", "<= 1.2x"],
-    ]
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--json", help="write the medians to this file")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--ms", type=float, default=50)
     args = ap.parse_args(argv)
-    result = measure(args.rounds)
-    for row in rows(result):
-        print(" | ".join(row))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
+    iters = scale_ops.calibrate(args.ms)
+
+    async def go() -> dict[str, Any]:
+        serial = await _times(lambda: asyncio.sleep(0, [scale_ops.work(iters) for _ in range(W6_OPS)]), args.reps)
+        return {"serial": statistics.median(serial), **await ray_rows(iters, args.reps)}
+    out = asyncio.run(go())
+    out["w6_vs_serial"] = out["ray_w6"] / out["serial"]
+    out["fanout_vs_ray_get"] = out["ray_fanout"] / out["ray_native_fanout"]
+    print(json.dumps(out, indent=2))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
