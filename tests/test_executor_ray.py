@@ -212,6 +212,16 @@ async def test_a_stream_closed_early_stops_its_generator_in_ray(executor, tmp_pa
     assert path.stat().st_size == size
 
 
+async def test_a_task_cancelled_in_ray_by_someone_else_fails_the_call(executor, tmp_path):
+    path = tmp_path / "ticks"
+    future = executor.submit(ticks, {"path": str(path)}, cancel=Token())
+    await asyncio.wait_for(_until(lambda: path.exists()), T)
+    (call,) = executor._live.values()
+    ray.cancel(call.ref, force=True)
+    with pytest.raises(ray.exceptions.TaskCancelledError):
+        await asyncio.wait_for(future, T)
+
+
 async def test_a_token_cancelled_before_submit_starts_nothing(executor):
     token = Token()
     token.cancel()

@@ -73,11 +73,10 @@ class _Call:
             self.executor.shared.record(result, ref)
             self.out.set_result(result)
             return
-        mapped = self.executor.op_error(error)
-        if mapped is None:
+        if self.cancelled:  # the TaskCancelledError of our own ray.cancel
             self.out.cancel()
         else:
-            self.out.set_exception(mapped)
+            self.out.set_exception(self.executor.op_error(error))
 
     def cancel(self) -> None:
         ref = self.ref
@@ -106,6 +105,8 @@ class RayExecutor:
                  share_min_bytes: int | None = 100_000, **ray_options: Any) -> None:
         if cancel_grace < 0:
             raise OperonUsageError(f"RayExecutor(cancel_grace={cancel_grace!r}): must be >= 0")
+        if share_min_bytes is not None and share_min_bytes < 0:
+            raise OperonUsageError(f"RayExecutor(share_min_bytes={share_min_bytes!r}): must be >= 0 (or None: off)")
         ray = _import_ray()
         self._ray: Any = ray  # the module, typed loosely: Ray is an optional dependency
         if ray.is_initialized():
@@ -234,9 +235,9 @@ class RayExecutor:
                 try:
                     item = await ref
                 except Exception as e:
-                    mapped = self.op_error(e)
-                    if mapped is None:
+                    if cancel.cancelled:  # the TaskCancelledError of our own ray.cancel
                         raise asyncio.CancelledError from e
+                    mapped = self.op_error(e)
                     if mapped is e:
                         raise
                     raise mapped from mapped.__cause__
@@ -250,11 +251,10 @@ class RayExecutor:
 
     # -- outcomes ---------------------------------------------------------------------------------
 
-    def op_error(self, error: BaseException) -> BaseException | None:
-        """The exception an op raises for a failed task; ``None`` for a task cancelled in Ray."""
+    def op_error(self, error: BaseException) -> BaseException:
+        """The exception an op raises for a failed task: the op's own exception, :class:`RayWorkerDied`
+        for a dead worker or node, else Ray's error (a task cancelled in Ray by someone else, say)."""
         exc = self._ray.exceptions
-        if isinstance(error, exc.TaskCancelledError):
-            return None
         dead = (exc.WorkerCrashedError, exc.NodeDiedError, exc.LocalRayletDiedError, exc.ObjectLostError,
                 exc.OwnerDiedError, exc.RayActorError)
         if isinstance(error, dead):
@@ -263,8 +263,6 @@ class RayExecutor:
             return died
         if isinstance(error, exc.RayTaskError):
             cause = error.cause
-            if isinstance(cause, exc.TaskCancelledError):
-                return None
             if isinstance(cause, BaseException) and not isinstance(cause, exc.RayError):
                 cause.add_note(f"raised in a Ray task: {error}")
                 return cause
