@@ -1,8 +1,9 @@
 """How to await Ray ObjectRefs from an asyncio loop, measured: 1 000 trivial tasks submitted at once and
 awaited by (a) ``await ref`` per ref, (b) ``asyncio.wrap_future(ref.future())`` per ref, (c) Ray's
-completion callback queued and handed to the loop once per batch (what ``RayExecutor`` does), (d) one
-waiter thread calling ``ray.wait`` on every pending ref, against (e) ``ray.get([...])`` blocking the
-loop. Medians of ``--rounds`` rounds after two warm-up rounds. Run:
+completion callback (``ref._on_completed``, what (a) and (b) are built on) queued and handed to the loop
+once per batch (what ``RayExecutor`` does), (d) one waiter thread calling ``ray.wait`` on every pending
+ref, against (e) ``ray.get([...])`` blocking the loop. Medians of wall time and of this process's CPU
+time (the driver's share of the 2 cores) over ``--rounds`` rounds after two warm-up rounds. Run:
 ``python benches/python/ray_await.py [--rounds N]``."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import resource
 import statistics
 import threading
 import time
@@ -31,12 +33,12 @@ class Batched:
 
     def watch(self, ref: Any) -> asyncio.Future[Any]:
         out = self.loop.create_future()
-        ref.future().add_done_callback(lambda done: self.push(out, done))
+        ref._on_completed(lambda result: self.push(out, result))
         return out
 
-    def push(self, out: asyncio.Future[Any], done: Any) -> None:
+    def push(self, out: asyncio.Future[Any], result: Any) -> None:
         with self.lock:
-            self.queue.append((out, done))
+            self.queue.append((out, result))
             if self.scheduled:
                 return
             self.scheduled = True
@@ -46,8 +48,8 @@ class Batched:
         with self.lock:
             batch, self.scheduled = list(self.queue), False
             self.queue.clear()
-        for out, done in batch:
-            out.set_result(done.result())
+        for out, result in batch:
+            out.set_result(result)
 
 
 class Waiter:
@@ -79,7 +81,12 @@ class Waiter:
                 self.loop.call_soon_threadsafe(lambda o=outs, v=values: [f.set_result(x) for f, x in zip(o, v)])
 
 
-async def measure(ray: Any, rounds: int) -> dict[str, float]:
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def measure(ray: Any, rounds: int) -> dict[str, tuple[float, float]]:
     remote = ray.remote(max_retries=0)(inc)
     loop = asyncio.get_running_loop()
     batched, waiter = Batched(loop), Waiter(ray, loop)
@@ -88,17 +95,19 @@ async def measure(ray: Any, rounds: int) -> dict[str, float]:
         "await ref": lambda: asyncio.gather(*[remote.remote(i) for i in range(N)]),
         "wrap_future(ref.future())": lambda: asyncio.gather(
             *[asyncio.wrap_future(remote.remote(i).future()) for i in range(N)]),
-        "callbacks, one wake per batch": lambda: asyncio.gather(*[batched.watch(remote.remote(i)) for i in range(N)]),
+        "_on_completed, one wake per batch": lambda: asyncio.gather(*[batched.watch(remote.remote(i)) for i in range(N)]),
         "waiter thread, ray.wait": lambda: asyncio.gather(*[waiter.watch(remote.remote(i)) for i in range(N)]),
     }
-    samples: dict[str, list[float]] = {k: [] for k in ways}
+    walls: dict[str, list[float]] = {k: [] for k in ways}
+    cpus: dict[str, list[float]] = {k: [] for k in ways}
     for r in range(rounds + 2):
         for name, way in ways.items():
-            t0 = time.perf_counter()
+            c0, t0 = _cpu(), time.perf_counter()
             await way()
             if r >= 2:
-                samples[name].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in samples.items()}
+                walls[name].append(time.perf_counter() - t0)
+                cpus[name].append(_cpu() - c0)
+    return {k: (statistics.median(walls[k]), statistics.median(cpus[k])) for k in ways}
 
 
 def main() -> None:
@@ -111,8 +120,9 @@ def main() -> None:
         warnings.simplefilter("ignore")
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     result = asyncio.run(measure(ray, args.rounds))
-    for name, seconds in result.items():
-        print(f"{name:32s} {seconds * 1e3:7.0f} ms")
+    print(f"{'1000 tasks awaited by':32s} {'wall':>8s} {'driver CPU':>11s}")
+    for name, (wall, cpu) in result.items():
+        print(f"{name:32s} {wall * 1e3:5.0f} ms {cpu * 1e3:8.0f} ms")
     ray.shutdown()
 
 

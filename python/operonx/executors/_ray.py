@@ -72,9 +72,9 @@ class Completions:
         self.lock = threading.Lock()
         self.scheduled = False
 
-    def push(self, call: Any, done: Any) -> None:
+    def push(self, call: Any, result: Any) -> None:
         with self.lock:
-            self.queue.append((call, done))
+            self.queue.append((call, result))
             if self.scheduled:
                 return
             self.scheduled = True
@@ -90,9 +90,9 @@ class Completions:
             batch = list(self.queue)
             self.queue.clear()
             self.scheduled = False
-        for call, done in batch:
+        for call, result in batch:
             try:
-                call.settle(done)
+                call.settle(result)
             except Exception as e:  # noqa: BLE001 - the awaiting op fails rather than hangs
                 if not call.out.done():
                     call.out.set_exception(e)

@@ -58,7 +58,7 @@ class _Call:
         self.token = token
         self.cancelled = False
 
-    def settle(self, done: Any) -> None:
+    def settle(self, result: Any) -> None:
         ref, self.ref = self.ref, None
         self.executor.forget(self)
         token, self.token = self.token, None
@@ -67,16 +67,13 @@ class _Call:
             remove(self.cancel)
         if self.out.done():
             return
-        error = done.exception()
-        if error is None:
-            result = done.result()
+        if not isinstance(result, self.executor.ray_error):
             self.executor.shared.record(result, ref)
             self.out.set_result(result)
-            return
-        if self.cancelled:  # the TaskCancelledError of our own ray.cancel
+        elif self.cancelled:  # the TaskCancelledError of our own ray.cancel
             self.out.cancel()
         else:
-            self.out.set_exception(self.executor.op_error(error))
+            self.out.set_exception(self.executor.op_error(result))
 
     def cancel(self) -> None:
         ref = self.ref
@@ -120,6 +117,7 @@ class RayExecutor:
             ray.init(address=address, **ray_options)
             self._started = True
         self.cancel_grace = cancel_grace
+        self.ray_error: type[BaseException] = ray.exceptions.RayError
         self.shared = SharedValues(share_min_bytes if share_min_bytes is not None else 0)
         self._share = share_min_bytes is not None
         self._remotes: dict[Callable[..., Any], Remote] = {}
@@ -201,7 +199,10 @@ class RayExecutor:
         call = _Call(self, ref, out, cancel)
         self._live[id(call)] = call
         completions = self._completions.get(loop) or self._completions_for(loop)
-        ref.future().add_done_callback(lambda done: completions.push(call, done))
+        # Ray calls back on its own thread with the task's value, or the RayError it failed with (what
+        # ref.future() and `await ref` are built on, without a concurrent Future per call: ~15 % less
+        # driver CPU on a 1000-task fan-out, see benches/python/ray_await.py).
+        ref._on_completed(lambda result: completions.push(call, result))  # noqa: SLF001
         out.add_done_callback(call.out_done)
         cancel.add_callback(call.cancel)
         return out
@@ -255,17 +256,19 @@ class RayExecutor:
         """The exception an op raises for a failed task: the op's own exception, :class:`RayWorkerDied`
         for a dead worker or node, else Ray's error (a task cancelled in Ray by someone else, say)."""
         exc = self._ray.exceptions
+        if isinstance(error, exc.RayTaskError):
+            cause = error.cause
+            if isinstance(cause, BaseException) and not isinstance(cause, exc.RayError):
+                cause.add_note(f"raised in a Ray task: {error}")
+                return cause
+            if isinstance(cause, exc.RayError):
+                error = cause
         dead = (exc.WorkerCrashedError, exc.NodeDiedError, exc.LocalRayletDiedError, exc.ObjectLostError,
                 exc.OwnerDiedError, exc.RayActorError)
         if isinstance(error, dead):
             died = RayWorkerDied(f"the Ray worker running the task died: {type(error).__name__}: {error}")
             died.__cause__ = error
             return died
-        if isinstance(error, exc.RayTaskError):
-            cause = error.cause
-            if isinstance(cause, BaseException) and not isinstance(cause, exc.RayError):
-                cause.add_note(f"raised in a Ray task: {error}")
-                return cause
         return error
 
     def cancel_ref(self, ref: Any) -> None:
