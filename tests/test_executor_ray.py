@@ -80,6 +80,12 @@ def ticking_rows(path):
         yield {"i": i}
 
 
+def pid_then_sleep():
+    yield {"pid": os.getpid()}
+    time.sleep(600)
+    yield {"pid": None}
+
+
 def dies_once(path):
     if not os.path.exists(path):
         Path(path).write_text("died")
@@ -210,6 +216,24 @@ async def test_a_stream_closed_early_stops_its_generator_in_ray(executor, tmp_pa
     size = path.stat().st_size
     await asyncio.sleep(0.5)
     assert path.stat().st_size == size
+
+
+async def test_a_generator_blocked_in_a_call_is_force_cancelled_after_the_grace(executor):
+    async def first_item():
+        items = executor.submit_stream(pid_then_sleep, {}, cancel=Token())
+        item = await anext(items)
+        await items.aclose()
+        return item["pid"]
+    pid = await asyncio.wait_for(first_item(), T)
+    await asyncio.wait_for(_until(lambda: not _alive(pid)), T)  # force=True ended its worker
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 async def test_a_task_cancelled_in_ray_by_someone_else_fails_the_call(executor, tmp_path):

@@ -272,14 +272,12 @@ class RayExecutor:
         return error
 
     def cancel_ref(self, ref: Any) -> None:
-        """``ray.cancel(ref)``, then with ``force=True`` if the task has not stopped ``cancel_grace``
-        seconds later (a streaming generator is cancelled without force: Ray refuses it there)."""
+        """``ray.cancel(ref)`` (Ray interrupts the task, and stops a generator at its next item), then with
+        ``force=True`` if the task has not finished ``cancel_grace`` seconds later."""
         ray = self._ray
         try:
             ray.cancel(ref, force=False, recursive=True)
         except Exception:  # noqa: BLE001, S110 - a task already finished or gone
-            return
-        if isinstance(ref, ray.ObjectRefGenerator):
             return
         try:
             loop = asyncio.get_running_loop()
@@ -293,7 +291,8 @@ class RayExecutor:
     def _force(self, ref: Any) -> None:
         ray = self._ray
         try:
-            ready, _ = ray.wait([ref], timeout=0, fetch_local=False)
+            finished = ref.completed() if isinstance(ref, ray.ObjectRefGenerator) else ref
+            ready, _ = ray.wait([finished], timeout=0, fetch_local=False)
             if not ready:
                 ray.cancel(ref, force=True, recursive=True)
         except Exception:  # noqa: BLE001, S110 - Ray shut down or the task is gone
