@@ -66,7 +66,7 @@ def spin(ms):
 @op(bound="process")
 def sleeper(seconds, x=None):
     time.sleep(seconds)
-    return {"slept": seconds, "x": x}
+    return {"slept": seconds, "x": x, "pid": os.getpid()}
 
 
 @op(bound="process")
@@ -134,3 +134,8 @@ def total(ys):
 def count(n):
     for i in range(n):
         yield {"i": i}
+
+
+@op(bound="process")
+def echo_size(blob):
+    return {"n": len(blob), "blob": blob[::-1]}

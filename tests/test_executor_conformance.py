@@ -43,7 +43,11 @@ def on_processes(document: dict) -> tuple[dict, int]:
     return doc, moved
 
 
-CASES = [name for name, fx in FIXTURES.items() if on_processes(fx["document"])[1]]
+#: fixtures whose outcome is which of two concurrent ops finishes first: a soft join fires on its first
+#: soft predecessor, which the fixture's FIFO order fixes and concurrent calls on processes do not
+RACES = {"soft_join_first_wins", "soft_join_list_operator"}
+
+CASES = [name for name, fx in FIXTURES.items() if on_processes(fx["document"])[1] and name not in RACES]
 
 
 def test_most_fixtures_have_ops_to_move():

@@ -4,15 +4,24 @@ event loop that waits for them: once per loop per batch, by ``call_soon_threadsa
 from __future__ import annotations
 
 import pickle
+import signal
 from collections import deque
 from typing import Any, Callable
 
-from operonx.executors._contract import TransferError
+from operonx.executors._contract import TransferError, WorkerDiedError
 from operonx.executors._transfer import END, ERROR, ITEM, REPLY, RESULT, WorkerTraceback, dump_function
 
-__all__ = ["CANCELLED", "DONE", "QUEUED", "RUNNING", "Fn", "Job", "Stream", "Worker", "deliver", "reply_value"]
+__all__ = [
+    "CANCELLED", "DONE", "LONG", "QUEUED", "RUNNING", "SENT", "STOLEN", "Fn", "Job", "Stream", "Worker", "deliver",
+    "died_error", "how_died", "kill_process", "reply_value",
+]
 
-QUEUED, RUNNING, DONE, CANCELLED = range(4)
+#: what a call of a function not yet timed counts as in a worker's backlog (seconds)
+LONG = 1.0
+
+#: where a job is: in the pool's queue, sent to a worker, started there, answered, cancelled, or
+#: being taken back from a worker that has not started it, for an idle one
+QUEUED, SENT, RUNNING, DONE, CANCELLED, STOLEN = range(6)
 
 
 class Stream:
@@ -30,16 +39,21 @@ class Stream:
 class Fn:
     """A function the pool has been given: its key and the payload a worker rebuilds it from."""
 
-    __slots__ = ("fn", "key", "payload")
+    __slots__ = ("fn", "key", "payload", "avg")
 
     def __init__(self, fn: Callable[..., Any], key: int) -> None:
         self.fn, self.key, self.payload = fn, key, dump_function(fn)
+        #: how long a call takes, on average (seconds; ``None`` until one has finished)
+        self.avg: float | None = None
+
+    def took(self, seconds: float) -> None:
+        self.avg = seconds if self.avg is None else 0.8 * self.avg + 0.2 * seconds
 
 
 class Job:
     """One call: its function, pickled inputs, loop, future (or stream), and where it is."""
 
-    __slots__ = ("id", "fn", "args", "loop", "future", "stream", "state", "worker")
+    __slots__ = ("id", "fn", "args", "loop", "future", "stream", "state", "worker", "started")
 
     def __init__(self, fn: Fn, args: bytes, loop: Any, stream: Stream | None) -> None:
         self.id = 0
@@ -47,19 +61,32 @@ class Job:
         self.future = loop.create_future() if stream is None else None
         self.state = QUEUED
         self.worker: Worker | None = None
+        self.started = 0.0
 
 
 class Worker:
-    """A worker process, its pipe, the functions it was sent, its job."""
+    """A worker process and its pipe, the functions it was sent, the jobs it holds (``inflight``, in
+    the order sent: it runs them in that order) and the one it runs. ``ready``: it has started;
+    ``gone``: it takes no more jobs (it died or is being killed); ``killed``: by the pool."""
 
-    __slots__ = ("proc", "conn", "fns", "job", "ready", "killed")
+    __slots__ = ("proc", "conn", "fns", "inflight", "running", "ready", "gone", "killed")
 
     def __init__(self, proc: Any, conn: Any) -> None:
         self.proc, self.conn = proc, conn
         self.fns: set[int] = set()
-        self.job: Job | None = None
-        self.ready = False
-        self.killed = False
+        self.inflight: deque[Job] = deque()
+        self.running: Job | None = None
+        self.ready = self.gone = self.killed = False
+
+    def backlog(self) -> float:
+        """Seconds of work the worker holds, by its functions' averages (unknown: ``LONG``)."""
+        return sum(LONG if j.fn.avg is None else j.fn.avg for j in self.inflight)
+
+    def holds(self, job_id: int) -> Job | None:
+        for job in self.inflight:
+            if job.id == job_id:
+                return job
+        return None
 
 
 def reply_value(kind: int, data: bytes) -> Any:
@@ -112,3 +139,28 @@ def _settle(items: list[tuple[Job, int, Any]]) -> None:
         waiter = stream.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+def how_died(proc: Any) -> str:
+    code = proc.exitcode
+    if code is None:
+        return "its exit status is unknown"
+    if code < 0:
+        try:
+            return f"killed by signal {-code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def died_error(proc: Any) -> BaseException:
+    return WorkerDiedError(
+        f"the worker process (pid {proc.pid}) running this call died: {how_died(proc)}", proc.pid, proc.exitcode
+    )
+
+
+def kill_process(proc: Any) -> None:
+    try:
+        proc.kill()
+    except (OSError, ValueError, AttributeError):
+        pass

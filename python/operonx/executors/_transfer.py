@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pickle
+import socket
 import struct
 import sys
 import traceback
@@ -16,7 +17,8 @@ from typing import Any, Callable
 from operonx.executors._contract import TransferError
 
 __all__ = [
-    "END", "ERROR", "ITEM", "JOB", "READY", "REPLY", "RESULT", "STREAM", "WorkerTraceback", "cloudpickle",
+    "CANCEL", "END", "ERROR", "ITEM", "JOB", "READY", "REPLY", "RESULT", "SKIPPED", "STARTED", "STREAM",
+    "Channel", "WorkerTraceback", "cloudpickle",
     "dump_args", "dump_error", "dump_function", "dump_value", "load_function",
 ]
 
@@ -26,7 +28,61 @@ JOB = struct.Struct("<QQIB")
 #: a reply, worker -> caller: job id, kind; then the pickled value
 REPLY = struct.Struct("<QB")
 STREAM = 1  # flag: the function is a generator
-READY, RESULT, ERROR, ITEM, END = range(5)
+CANCEL = 2  # flag: not a job, the cancel of job ``id`` (dropped if it has not started)
+#: replies: the worker is ready; job ``id`` started, returned, raised, yielded, ended, was dropped
+READY, STARTED, RESULT, ERROR, ITEM, END, SKIPPED = range(7)
+
+_LEN = struct.Struct("<I")
+_CHUNK = 1 << 18
+
+
+class Channel:
+    """One end of the socket between the caller and a worker: length-prefixed messages, read as many
+    at a time as have arrived (one ``recv`` for a burst of replies, not two per message)."""
+
+    __slots__ = ("sock", "buf")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = bytearray()
+
+    def send(self, data: bytes) -> None:
+        """Sends one message (blocking until the socket takes all of it)."""
+        if len(data) < _CHUNK:
+            self.sock.sendall(_LEN.pack(len(data)) + data)
+        else:  # no copy of a large value
+            self.sock.sendall(_LEN.pack(len(data)))
+            self.sock.sendall(data)
+
+    def fill(self, block: bool = True) -> bool:
+        """Reads what has arrived (waiting for something when ``block``); ``False`` at the end of the
+        stream. Without ``block``, nothing having arrived is not the end."""
+        try:
+            chunk = self.sock.recv(_CHUNK) if block else self.sock.recv(_CHUNK, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False
+        self.buf += chunk
+        return True
+
+    def messages(self) -> list[bytes]:
+        """The complete messages read so far, taken out of the buffer."""
+        buf, out, pos = self.buf, [], 0
+        end = len(buf)
+        while end - pos >= 4:
+            size = _LEN.unpack_from(buf, pos)[0]
+            if end - pos - 4 < size:
+                break
+            out.append(bytes(buf[pos + 4 : pos + 4 + size]))
+            pos += 4 + size
+        if pos:
+            del buf[:pos]
+        return out
+
+    def close(self) -> None:
+        self.sock.close()
+
 
 _PROTOCOL = pickle.HIGHEST_PROTOCOL
 _BY_REF = b"R"

@@ -1,5 +1,5 @@
 """The loop of a worker process of :class:`~operonx.executors.ProcessExecutor`: one job at a time,
-read from its pipe, answered on the same pipe (a result, an error, or a generator's items then its
+read from its socket, answered on the same socket (a result, an error, or a generator's items then its
 end). The functions it was sent are kept by key, so each travels once per worker."""
 
 from __future__ import annotations
@@ -12,30 +12,40 @@ from typing import Any, Callable
 
 from operonx.executors._contract import TransferError
 from operonx.executors._transfer import (
-    END, ERROR, ITEM, JOB, READY, REPLY, RESULT, STREAM, dump_error, dump_value, load_function,
+    CANCEL, END, ERROR, ITEM, JOB, READY, REPLY, RESULT, SKIPPED, STARTED, STREAM, Channel, dump_error,
+    dump_value, load_function,
 )
 
 __all__ = ["main"]
 
 
-def main(conn: Any) -> None:
-    """Serves jobs from ``conn`` until it closes or an empty message says to stop."""
+def main(sock: Any) -> None:
+    """Serves jobs from ``sock`` until it closes or an empty message says to stop. Before each job it
+    reads every message already sent, so a job cancelled before it started is dropped (``SKIPPED``)."""
     # Ctrl-C reaches the whole process group: the caller's process decides what stops
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    fns: dict[int, Callable[..., Any]] = {}
-    send = conn.send_bytes
+    chan = Channel(sock)
+    fns: dict[int, Any] = {}  # function key -> the function, or the payload it is loaded from
+    pending: dict[int, bytes] = {}  # job id -> message, in the order sent
+    send = chan.send
     send(REPLY.pack(0, READY))
     while True:
         try:
-            data = conn.recv_bytes()
-        except (EOFError, OSError):
+            if not chan.fill(block=not pending):
+                return
+        except OSError:
             return
-        if not data:
-            return
-        job, key, fn_len, flags = JOB.unpack_from(data)
-        view = memoryview(data)[JOB.size :]
+        for data in chan.messages():
+            if not _take(data, pending, fns, send):
+                return
+        if not pending:
+            continue
+        job = next(iter(pending))
+        data = pending.pop(job)
+        _, key, fn_len, flags = JOB.unpack_from(data)
+        send(REPLY.pack(job, STARTED))
         try:
-            fn, kwargs = _job(fns, key, view[:fn_len] if fn_len else None, view[fn_len:])
+            fn, kwargs = _job(fns, key, memoryview(data)[JOB.size + fn_len :])
         except Exception as e:  # a load failure names what could not be loaded
             send(REPLY.pack(job, ERROR) + dump_error(e))
             continue
@@ -45,17 +55,41 @@ def main(conn: Any) -> None:
             _call(send, job, fn, kwargs)
 
 
-def _job(fns: dict[int, Callable[..., Any]], key: int, fn_payload: Any, args: memoryview) -> tuple[Any, Any]:
-    if fn_payload is not None:
+def _take(data: bytes, pending: dict[int, bytes], fns: dict[int, Any], send: Callable[[bytes], None]) -> bool:
+    """Files one message: a job (the function it carries is kept, even if the job is dropped: later
+    jobs come without it), or the cancel of one (dropped, if it is still pending); ``False`` for the
+    empty message that says to stop."""
+    if not data:
+        return False
+    job, key, fn_len, flags = JOB.unpack_from(data)
+    if flags & CANCEL:
+        if pending.pop(job, None) is not None:
+            send(REPLY.pack(job, SKIPPED))
+        return True
+    if fn_len:
+        fns[key] = _Payload(data[JOB.size : JOB.size + fn_len])
+    pending[job] = data
+    return True
+
+
+class _Payload(bytes):
+    """A function not loaded yet (loaded at its first call)."""
+
+
+def _job(fns: dict[int, Any], key: int, args: memoryview) -> tuple[Any, Any]:
+    fn = fns.get(key)
+    if type(fn) is _Payload:
         try:
-            fns[key] = load_function(fn_payload)
+            fn = fns[key] = load_function(fn)
         except Exception as e:
             raise TransferError(f"the function cannot be loaded in the worker process: {e!r}", "function") from e
+    if fn is None:
+        raise TransferError("the function was never received by the worker process", "function")
     try:
         kwargs = pickle.loads(args)
     except Exception as e:
         raise TransferError(f"the inputs cannot be unpickled in the worker process: {e!r}", "argument") from e
-    return fns[key], kwargs
+    return fn, kwargs
 
 
 def _call(send: Callable[[bytes], None], job: int, fn: Callable[..., Any], kwargs: dict[str, Any]) -> None:
