@@ -213,3 +213,17 @@ async def test_a_large_value_between_two_ray_ops_goes_as_an_object_ref(executor)
         del executor._arguments
     assert out["n"] == 1_000_000
     assert sent == [((), {"x": "int"}), ((("blob", "blob"),), {"blob": "ObjectRef"})]
+
+
+async def test_an_attempt_that_times_out_is_cancelled_in_ray(executor, tmp_path):
+    path = tmp_path / "ticks"
+    with GraphOp(name="slow") as g:
+        t = op(executor="ray", timeout=1.0)(ticks)(path=str(path), x=PARENT["x"])
+        START >> t >> END
+    with pytest.raises(OpError, match=r"op 'slow\.t'.*timed out"):
+        await asyncio.wait_for(engine(g, executor).run({"x": 1}), T)
+    await asyncio.sleep(executor.cancel_grace + 1.0)
+    size = path.stat().st_size
+    await asyncio.sleep(0.5)
+    assert path.stat().st_size == size
+    assert executor.running == 0
