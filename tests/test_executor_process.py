@@ -269,6 +269,27 @@ async def test_a_failed_run_cancels_the_calls_it_submitted_running_and_queued():
     await until(lambda: pool.busy == 0 and pool.queued == 0, what="the run's calls stopped")
 
 
+async def test_cancel_drops_the_short_calls_workers_hold_ahead():
+    """Short calls are sent to busy workers ahead of time; a cancel drops those not started there."""
+    with GraphOp(name="ahead") as g:
+        n = ops.count(n=PARENT["n"])
+        s = ops.square(x=n["i"].parallel())
+        START >> n >> s >> END
+    pool = shared_pool()
+    handle = engine(g).start({"n": 3000})
+    seen = 0
+    async for _ in handle:
+        seen += 1
+        if seen == 200:
+            handle.cancel()
+    assert 200 <= seen < 3000
+    await until(lambda: pool.busy == 0 and pool.queued == 0, what="the held calls dropped")
+    with GraphOp(name="after_ahead") as g2:
+        q = ops.square(x=PARENT["x"])
+        START >> q >> END
+    assert (await run(engine(g2), {"x": 5}))["y"] == 25
+
+
 async def test_a_timeout_stops_the_call_on_its_worker():
     with GraphOp(name="timed") as g:
         s = ops.sleeper(seconds=60, timeout=0.5)

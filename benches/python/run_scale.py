@@ -106,9 +106,26 @@ async def child_ours(iters: int, reps: int) -> dict[str, Any]:
     out["fanout_inline"] = await _median(lambda: inline.run({}), reps)
     on_pool = Operon(fanout("process"), executors={"process": pool})
     out["fanout_processes"] = await _median(lambda: on_pool.run({}), reps)
+    out.update(await _cpu_of(lambda: on_pool.run({}), pool.pids, reps))
     out.update(await ray_rows(iters, reps))
     pool.shutdown()
     return out
+
+
+async def _cpu_of(run: Callable[[], Any], pids: list[int], reps: int) -> dict[str, float]:
+    """CPU seconds per run of this process (every thread) and of the workers ``pids`` (Linux)."""
+    def workers() -> float:
+        total = 0.0
+        for pid in pids:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    w0, c0 = workers(), time.process_time()
+    for _ in range(reps):
+        await run()
+    return {"fanout_cpu_caller": (time.process_time() - c0) / reps, "fanout_cpu_workers": (workers() - w0) / reps}
 
 
 # -- Ray rows (benches/python/scale_ray.py) ---------------------------------------------------------
@@ -205,6 +222,8 @@ def _rows(results: dict[str, Any]) -> list[list[str]]:
                      f"{ours['fanout_inline'] / FANOUT * 1e6:.1f} us/op", ""])
         rows.append([f"{FANOUT} trivial ops on processes", f"{ours['fanout_processes'] * 1000:.1f} ms",
                      f"{per:.1f} us/op", f"adds {added:.1f} us/op to inline"])
+        rows.append(["  CPU of the caller / of the workers, per op", f"{ours['fanout_cpu_caller'] / FANOUT * 1e6:.1f} us",
+                     f"{ours['fanout_cpu_workers'] / FANOUT * 1e6:.1f} us", "all threads / both workers"])
         rows.append(["process pool start (warm-up, not timed above)", f"{ours['pool_start'] * 1000:.0f} ms", "", ""])
         for key, label in (("ray_fanout", "on the Ray executor"), ("ray_native_fanout", "ray.get([f.remote() ...])")):
             if key in ours:
