@@ -3,6 +3,7 @@ takes seconds) and shut down after it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import warnings
 
@@ -12,6 +13,21 @@ from operonx.executors import CancelToken
 
 
 Token = CancelToken  # a fresh one per call, as the engine makes them
+
+
+async def stops_writing(path, quiet: float = 1.0, timeout: float = 30.0) -> None:
+    """Returns once the file at ``path`` has not grown for ``quiet`` seconds (a task ticking into it
+    writes every 50 ms while it runs); fails after ``timeout`` seconds (ray.cancel takes effect
+    asynchronously, later on a loaded machine)."""
+    async def watch() -> None:
+        size = path.stat().st_size
+        while True:
+            await asyncio.sleep(quiet)
+            now = path.stat().st_size
+            if now == size:
+                return
+            size = now
+    await asyncio.wait_for(watch(), timeout)
 
 
 @pytest.fixture(scope="module")

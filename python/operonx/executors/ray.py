@@ -291,8 +291,9 @@ class RayExecutor:
     def _force(self, ref: Any) -> None:
         ray = self._ray
         try:
-            finished = ref.completed() if isinstance(ref, ray.ObjectRefGenerator) else ref
-            ready, _ = ray.wait([finished], timeout=0, fetch_local=False)
+            # a generator's own end is not known here: Ray marks it finished once cancelled, while the
+            # worker may still be blocked in the call, so it is forced regardless (a no-op if it ended)
+            ready = [] if isinstance(ref, ray.ObjectRefGenerator) else ray.wait([ref], timeout=0, fetch_local=False)[0]
             if not ready:
                 ray.cancel(ref, force=True, recursive=True)
         except Exception:  # noqa: BLE001, S110 - Ray shut down or the task is gone
