@@ -139,3 +139,16 @@ def count(n):
 @op(bound="process")
 def echo_size(blob):
     return {"n": len(blob), "blob": blob[::-1]}
+
+
+@op(bound="process")
+async def async_square(x):
+    await asyncio.sleep(0)
+    return {"y": x * x, "pid": os.getpid()}
+
+
+@op(bound="process")
+async def async_numbers(n):
+    for i in range(n):
+        await asyncio.sleep(0)
+        yield {"i": i}

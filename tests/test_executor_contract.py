@@ -14,6 +14,7 @@ import pytest
 from operonx import END, PARENT, START, GraphOp, Operon, op
 from operonx.errors import GraphError, GraphTypeError, OpError, OperonUsageError, RunCancelled
 from operonx.executors import CancelToken, Executor, StreamingExecutor
+from operonx.resources import Resource
 
 from executor_ops import T, shared_pool, until
 
@@ -225,3 +226,19 @@ def test_a_broken_callback_is_logged(caplog):
     with caplog.at_level(logging.ERROR, logger="operonx"):
         token.cancel()
     assert "CancelToken callback raised" in caplog.text
+
+
+def test_an_executor_op_gets_its_resources_resolved_here(tmp_path):
+    (tmp_path / "resources.yaml").write_text("search:\n  url: https://search.example.org\n")
+
+    @op(executor="gpu")
+    def find(q, search: Resource["search"]):
+        return {"found": f"{q} @ {search['url']}"}
+
+    with GraphOp(name="g") as g:
+        f = find(q=PARENT["q"])
+        START >> f >> END
+    gpu = Recorder()
+    engine = Operon(g, resources=tmp_path / "resources.yaml", executors={"gpu": gpu})
+    assert engine.run_sync({"q": "x"})["found"] == "x @ https://search.example.org"
+    assert gpu.calls[0][1]["search"]["url"] == "https://search.example.org"  # sent with the inputs

@@ -135,6 +135,15 @@ async def test_a_long_stream_keeps_its_order():
     assert got["i"] == list(range(2000))
 
 
+async def test_async_functions_run_on_workers_too():
+    with GraphOp(name="asyncs") as g:
+        n = ops.async_numbers(n=PARENT["n"])
+        s = ops.async_square(x=n["i"])
+        START >> n >> s >> END
+    got = await run(engine(g), {"n": 4})
+    assert got["y"] == [0, 1, 4, 9] and os.getpid() not in got["pid"]
+
+
 async def test_a_loop_whose_body_runs_on_processes():
     def build(bound: str) -> GraphOp:
         with GraphOp.loop(name="grow", until="x >= 1000", max_iterations=10, x=2) as g:

@@ -16,7 +16,9 @@ inline and on the process pool: the process executor's cost per op is the fan-ou
 Each engine runs in its own interpreter (``--ours``: the repo's ``.venv``, which must be a release
 build to mean anything; ``--peer`` and ``--langgraph``: the venvs ``benches/peers/setup.sh`` makes);
 an interpreter that is missing is reported, not fatal. Times are medians of ``--reps`` runs after one
-warm-up run. See benches/README.md for the figures.
+warm-up run; W6's ratios are medians over repetitions that each time the serial calls and the
+variant back to back (on a shared machine the load drifts less within a pair). See benches/README.md
+for the figures.
 """
 
 from __future__ import annotations
@@ -64,6 +66,24 @@ async def _serial(iters: int, reps: int) -> float:
     return await _median(run, reps)
 
 
+async def _paired(run: Callable[[], Any], iters: int, reps: int) -> dict[str, float]:
+    """W6 by ``run`` against serial, each repetition timing the serial calls then ``run`` back to back
+    (the machine's load drifts less within a pair than across a run): the medians of the variant's
+    time and of its ratio to the serial time of its pair."""
+    await run()
+    times, ratios = [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(W6_OPS):
+            scale_ops.work(iters)
+        serial = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        await run()
+        times.append(time.perf_counter() - t0)
+        ratios.append(times[-1] / serial)
+    return {"time": statistics.median(times), "ratio": statistics.median(ratios)}
+
+
 # -- ours ---------------------------------------------------------------------------------------------
 
 
@@ -94,14 +114,20 @@ async def child_ours(iters: int, reps: int) -> dict[str, Any]:
     w6, fanout = _ours_graphs()
     out: dict[str, Any] = {"serial": await _serial(iters, reps)}
     threads = Operon(w6("cpu"))
-    out["threads"] = await _median(lambda: threads.run({"iters": iters}), reps)
+    out["threads"] = await _paired(lambda: threads.run({"iters": iters}), iters, reps)
     pool = ProcessExecutor()  # one worker per CPU
     t0 = time.perf_counter()
     pool.start()
     out["pool_start"] = time.perf_counter() - t0
     out["processes_n"] = pool.processes
     procs = Operon(w6("process"), executors={"process": pool})
-    out["processes"] = await _median(lambda: procs.run({"iters": iters}), reps)
+    out["processes"] = await _paired(lambda: procs.run({"iters": iters}), iters, reps)
+    c0, t0 = time.process_time(), time.perf_counter()
+    await _serial(iters, 1)
+    out["serial_share"] = (time.process_time() - c0) / (time.perf_counter() - t0)  # of one core
+    t0 = time.perf_counter()
+    cpu = await _cpu_of(lambda: procs.run({"iters": iters}), pool.pids, 1)
+    out["processes_cores"] = cpu["fanout_cpu_workers"] / (time.perf_counter() - t0)
     inline = Operon(fanout("sync"))
     out["fanout_inline"] = await _median(lambda: inline.run({}), reps)
     on_pool = Operon(fanout("process"), executors={"process": pool})
@@ -133,11 +159,12 @@ async def _cpu_of(run: Callable[[], Any], pids: list[int], reps: int) -> dict[st
 
 async def ray_rows(iters: int, reps: int, make_executor: Callable[[], Any] | None = None) -> dict[str, Any]:
     """W6 and the 1000-op fan-out on a Ray executor (``make_executor()``), and Ray's own
-    ``ray.get([f.remote() for ...])`` for the same 1000 trivial tasks: keys ``ray_w6``,
-    ``ray_fanout`` and ``ray_native_fanout`` (seconds). Empty when ``ray`` is not installed."""
+    ``ray.get([f.remote() for ...])`` for the same 1000 trivial tasks: keys ``ray_w6`` (what
+    :func:`_paired` returns for W6 on it), ``ray_fanout`` and ``ray_native_fanout`` (seconds, medians
+    of alternating runs). Empty when ``ray`` is not installed (see ``scale_ray.py``)."""
     import scale_ray
 
-    return await scale_ray.ray_rows(iters, reps, make_executor)
+    return await scale_ray.ray_rows(iters, reps, make_executor, w6_timer=_paired)
 
 
 # -- peers --------------------------------------------------------------------------------------------
@@ -151,7 +178,7 @@ async def child_operonx071(iters: int, reps: int) -> dict[str, Any]:
         ops = [crunch(iters=PARENT["iters"], name=f"c{i}") for i in range(W6_OPS)]
         START >> ops >> END
     engine = Operon(g)
-    return {"serial": await _serial(iters, reps), "threads": await _median(lambda: engine.run({"iters": iters}), reps)}
+    return {"serial": await _serial(iters, reps), "threads": await _paired(lambda: engine.run({"iters": iters}), iters, reps)}
 
 
 async def child_langgraph(iters: int, reps: int) -> dict[str, Any]:
@@ -168,7 +195,7 @@ async def child_langgraph(iters: int, reps: int) -> dict[str, Any]:
     graph = builder.compile()
     return {
         "serial": await _serial(iters, reps),
-        "threads": await _median(lambda: graph.ainvoke({"iters": iters, "acc": []}), reps),
+        "threads": await _paired(lambda: graph.ainvoke({"iters": iters, "acc": []}), iters, reps),
     }
 
 
@@ -205,13 +232,20 @@ def _rows(results: dict[str, Any]) -> list[list[str]]:
         if not isinstance(got, dict) or key not in got:
             rows.append([label, "n/a", "n/a", got if isinstance(got, str) else "pending"])
             return
-        rows.append([label, f"{got[key] * 1000:.0f} ms", f"{got[key] / got['serial']:.2f}x", ""])
+        v = got[key]
+        if isinstance(v, dict):  # timed in pairs with the serial calls: the median of the pairs' ratios
+            rows.append([label, f"{v['time'] * 1000:.0f} ms", f"{v['ratio']:.2f}x", "paired with serial"])
+        else:
+            rows.append([label, f"{v * 1000:.0f} ms", f"{v / got['serial']:.2f}x", ""])
 
     w6(f"W6 serial ({W6_OPS} calls in a row)", "ours", "serial")
     w6("W6 ours, bound=\"cpu\" (threads)", "ours", "threads")
     ours = results.get("ours")
     n = ours.get("processes_n", "?") if isinstance(ours, dict) else "?"
     w6(f"W6 ours, bound=\"process\" ({n} workers)", "ours", "processes")
+    if isinstance(ours, dict):
+        rows.append(["  cores the machine gave: serial / processes' workers", f"{ours['serial_share']:.2f}",
+                     f"{ours['processes_cores']:.2f}", "CPU time / wall time (2.00 = both cores)"])
     w6("W6 operonx 0.7.1, bound=\"cpu\"", "operonx071", "threads")
     w6("W6 LangGraph, 8 sync nodes", "langgraph", "threads")
     w6("W6 ours, Ray executor", "ours", "ray_w6")

@@ -68,9 +68,12 @@ async def _times(run: Callable[[], Any], reps: int) -> list[float]:
     return times
 
 
-async def ray_rows(iters: int, reps: int, make_executor: Callable[[], Any] | None = None) -> dict[str, Any]:
+async def ray_rows(iters: int, reps: int, make_executor: Callable[[], Any] | None = None,
+                   w6_timer: Callable[..., Any] | None = None) -> dict[str, Any]:
     """``ray_w6``, ``ray_fanout`` and ``ray_native_fanout``: medians (s) over ``reps`` runs; ``{}`` when
-    Ray is not installed. The two fan-outs alternate, so both see the same machine."""
+    Ray is not installed. The two fan-outs alternate, so both see the same machine. ``ray_w6`` is what
+    ``await w6_timer(run, iters, reps)`` gives when a timer is given (``run_scale.py``'s W6 timed in
+    pairs with the serial calls), else the median time."""
     try:
         ray = start_ray()
     except ImportError:
@@ -83,7 +86,10 @@ async def ray_rows(iters: int, reps: int, make_executor: Callable[[], Any] | Non
     ray.get([native.remote(i) for i in range(2 * FANOUT)])  # both workers up, the function exported
     w6_graph, fan_graph = _graphs()
     w6, fan = Operon(w6_graph, executors={"ray": executor}), Operon(fan_graph, executors={"ray": executor})
-    out: dict[str, Any] = {"ray_w6": statistics.median(await _times(lambda: w6.run({"iters": iters}), reps))}
+    run_w6 = lambda: w6.run({"iters": iters})  # noqa: E731
+    out: dict[str, Any] = {
+        "ray_w6": await w6_timer(run_w6, iters, reps) if w6_timer else statistics.median(await _times(run_w6, reps))
+    }
 
     async def native_fanout() -> None:
         ray.get([native.remote(i) for i in range(FANOUT)])

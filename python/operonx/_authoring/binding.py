@@ -186,8 +186,9 @@ class _Binder:
         self.check_kind(full, wanted, op, fn)
         executor = op.get("executor") or ("process" if op.get("bound") == "process" else None)
         if executor is not None:
-            options = op.get("executor_options")
-            fn = ExternalCall(fn, executor, options, full, bool(op.get("is_generator")))
+            call = ExternalCall(fn, executor, op.get("executor_options"), full, bool(op.get("is_generator")))
+            self.set(op, "callable", self.host(call))
+            return
         self.set(op, "callable", self.host(fn))
 
     def check_kind(self, full: str, wanted: str, op: dict, fn: Callable[..., Any]) -> None:

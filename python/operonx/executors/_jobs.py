@@ -124,7 +124,7 @@ def _settle(items: list[tuple[Job, int, Any]]) -> None:
         stream = job.stream
         if stream is None:
             future = job.future
-            if not future.done():
+            if future is not None and not future.done():
                 if kind == RESULT:
                     future.set_result(value)
                 else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 import pickle
 import signal
 from typing import Any, Callable
@@ -22,7 +23,14 @@ __all__ = ["main"]
 def main(sock: Any) -> None:
     """Serves jobs from ``sock`` until it closes or an empty message says to stop. Before each job it
     reads every message already sent, so a job cancelled before it started is dropped (``SKIPPED``)."""
-    # Ctrl-C reaches the whole process group: the caller's process decides what stops
+    # A session of its own: a terminal's signals (Ctrl-C, Ctrl-Z, hang-up) reach the caller's process,
+    # which decides what stops, and not its workers (a worker whose caller is gone sees its socket close
+    # and exits). Where the scheduler shares the CPU between sessions (Linux's autogroups), each worker
+    # also gets its own share of a busy machine.
+    try:
+        os.setsid()
+    except OSError:  # a session leader already
+        pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     chan = Channel(sock)
     fns: dict[int, Any] = {}  # function key -> the function, or the payload it is loaded from

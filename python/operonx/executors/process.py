@@ -91,9 +91,11 @@ class ProcessExecutor:
     ) -> asyncio.Future[Any]:
         """Runs ``fn(**kwargs)`` on a worker; returns a future of its return value on the running loop."""
         job = self._job(fn, kwargs, options, None)
+        future = job.future
+        assert future is not None  # a job without a stream has one
         self._pool.put(job)
         cancel.add_callback(lambda: self._pool.cancel(job))
-        return job.future
+        return future
 
     async def submit_stream(
         self,
