@@ -154,15 +154,17 @@ async def _cpu_of(run: Callable[[], Any], pids: list[int], reps: int) -> dict[st
     return {"fanout_cpu_caller": (time.process_time() - c0) / reps, "fanout_cpu_workers": (workers() - w0) / reps}
 
 
-# -- Ray rows (the Ray executor work fills this in) ------------------------------------------------
+# -- Ray rows (benches/python/scale_ray.py) ---------------------------------------------------------
 
 
 async def ray_rows(iters: int, reps: int, make_executor: Callable[[], Any] | None = None) -> dict[str, Any]:
     """W6 and the 1000-op fan-out on a Ray executor (``make_executor()``), and Ray's own
     ``ray.get([f.remote() for ...])`` for the same 1000 trivial tasks: keys ``ray_w6`` (what
-    :func:`_paired` returns for W6 on it), ``ray_fanout`` and ``ray_native_fanout`` (seconds, as
-    :func:`_median` gives them). Empty until the Ray executor exists, or when ``ray`` is not installed."""
-    return {}
+    :func:`_paired` returns for W6 on it), ``ray_fanout`` and ``ray_native_fanout`` (seconds, medians
+    of alternating runs). Empty when ``ray`` is not installed (see ``scale_ray.py``)."""
+    import scale_ray
+
+    return await scale_ray.ray_rows(iters, reps, make_executor, w6_timer=_paired)
 
 
 # -- peers --------------------------------------------------------------------------------------------
@@ -259,8 +261,9 @@ def _rows(results: dict[str, Any]) -> list[list[str]]:
         rows.append(["process pool start (warm-up, not timed above)", f"{ours['pool_start'] * 1000:.0f} ms", "", ""])
         for key, label in (("ray_fanout", "on the Ray executor"), ("ray_native_fanout", "ray.get([f.remote() ...])")):
             if key in ours:
+                note = f"{ours[key] / ours['ray_native_fanout']:.2f}x ray.get" if key == "ray_fanout" else ""
                 rows.append([f"{FANOUT} trivial ops {label}", f"{ours[key] * 1000:.1f} ms",
-                             f"{ours[key] / FANOUT * 1e6:.1f} us/op", ""])
+                             f"{ours[key] / FANOUT * 1e6:.1f} us/op", note])
     return rows
 
 

@@ -42,11 +42,14 @@ executor's own machinery that executors share.
 
 from operonx.executors._contract import CancelToken, Executor, StreamingExecutor, TransferError, WorkerDiedError
 from operonx.executors.process import ProcessExecutor
+from operonx.executors.ray import RayExecutor, RayWorkerDied  # Ray itself is imported by RayExecutor()
 
 __all__ = [
     "CancelToken",
     "Executor",
     "ProcessExecutor",
+    "RayExecutor",
+    "RayWorkerDied",
     "StreamingExecutor",
     "TransferError",
     "WorkerDiedError",
