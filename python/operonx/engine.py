@@ -94,6 +94,8 @@ class Operon:
         ops: OpsMapping | None = None,
         tracer: Any = None,
         middleware: Iterable[Middleware] | None = None,
+        resources: str | os.PathLike[str] | ResourceHub | None = None,
+        env_file: str | os.PathLike[str] | None = None,
     ) -> "Operon":
         """An engine running a graph document written by ``export_config()`` / ``serialize()``.
 
@@ -111,11 +113,16 @@ class Operon:
         :class:`~operonx.errors.GraphValidationError` as ``Operon(graph)`` does. The engine has
         no :class:`GraphOp`: :attr:`graph` raises, :meth:`serialize` returns the document, and
         middleware hooks receive the document as their ``graph``.
+
+        ``resources=`` and ``env_file=`` are :class:`Operon`'s: op parameters annotated with
+        :class:`~operonx.resources.Resource` receive their resources from this engine's hub, else
+        from the process-wide one, as they do in an engine built from the graph.
         """
         sinks = None if tracer is None else _sinks_of(tracer)
-        document, text, hosts = bind_document(source, ops)
+        hub = engine_hub(resources, env_file)
+        document, text, hosts = bind_document(source, ops, hub)
         engine = cls.__new__(cls)
-        cls._build(engine, text, hosts, document, middleware, None, sinks)
+        cls._build(engine, text, hosts, document, middleware, hub, sinks)
         return engine
 
     @property

@@ -31,8 +31,10 @@ from pathlib import Path
 from typing import Any, Callable, Union
 
 from operonx import registry
+from operonx._authoring.resources import with_resources
 from operonx._authoring.writer import SCHEMA_VERSION
 from operonx.errors import GraphError, GraphTypeError, SchemaVersionError
+from operonx.resources import ResourceHub
 
 __all__ = ["DocumentSource", "OpsMapping", "bind_document", "read_document"]
 
@@ -134,9 +136,10 @@ def _ops_table(ops: Any) -> dict[str, Callable[..., Any]]:
 class _Binder:
     """Walks one document (an explicit stack: any nesting depth), binding what it names."""
 
-    def __init__(self, graph: str, ops: dict[str, Callable[..., Any]]) -> None:
+    def __init__(self, graph: str, ops: dict[str, Callable[..., Any]], hub: ResourceHub | None = None) -> None:
         self.graph = graph
         self.ops = ops
+        self.hub = hub
         self.hosts: list[Any] = []
         self.problems: list[str] = []
         # what set() changed, to put the document back as it was once the engine's text is written
@@ -183,7 +186,8 @@ class _Binder:
             )
             return
         self.check_kind(full, wanted, op, fn)
-        self.set(op, "callable", self.host(fn))
+        # parameters annotated with Resource are not inputs of the document: the engine fills them
+        self.set(op, "callable", self.host(with_resources(fn, full, self.hub)))
 
     def check_kind(self, full: str, wanted: str, op: dict, fn: Callable[..., Any]) -> None:
         plain = inspect.unwrap(fn)
@@ -254,10 +258,11 @@ class _Binder:
                     stack.append((value, where))
 
 
-def bind_document(source: Any, ops: Any = None) -> tuple[dict, str, list[Any]]:
+def bind_document(source: Any, ops: Any = None, hub: ResourceHub | None = None) -> tuple[dict, str, list[Any]]:
     """``(document, engine_text, hosts)``: the document ``source`` holds (see :func:`read_document`),
     and the JSON text the engine compiles with the hosts it refers to, every code op bound to its
-    function. Raises :class:`~operonx.errors.SchemaVersionError` for a document of another
+    function (a function with :class:`~operonx.resources.Resource` parameters wrapped to receive them
+    from ``hub``, else from the process-wide hub, as ``Operon(g)`` does). Raises :class:`~operonx.errors.SchemaVersionError` for a document of another
     schema version, and :class:`~operonx.errors.GraphError` naming the graph and every op that
     cannot be bound.
     """
@@ -269,7 +274,7 @@ def bind_document(source: Any, ops: Any = None) -> tuple[dict, str, list[Any]]:
             f"graph document has schema_version {shown}; this engine reads schema_version \"{SCHEMA_VERSION}\""
         )
     graph = str(document.get("name") or document.get("full_name") or "?")
-    binder = _Binder(graph, _ops_table(ops))
+    binder = _Binder(graph, _ops_table(ops), hub)
     # the functions are written into the document for the engine's text, then taken out again
     try:
         binder.walk(document)
