@@ -58,7 +58,9 @@ mod document;
 mod filter;
 mod local;
 mod models;
+mod node;
 mod ordering;
+mod pretty;
 pub mod spans;
 
 use std::fmt::Debug;

@@ -3,12 +3,12 @@
 
 use std::collections::HashMap;
 
-use super::document::Built;
+use super::node::Node;
 use crate::plan::{OpKind, Plan};
 
 /// Parents first, depth first, siblings by (rank, stream index, key); a context node takes the
 /// earliest start and the latest end of its children.
-pub(super) fn order(nodes: Vec<Built>) -> Vec<Built> {
+pub(super) fn order(nodes: Vec<Node<'_>>) -> Vec<Node<'_>> {
     let mut children: HashMap<Option<String>, Vec<usize>> = HashMap::new();
     for (i, b) in nodes.iter().enumerate() {
         children.entry(b.parent.clone()).or_default().push(i);
@@ -24,18 +24,18 @@ pub(super) fn order(nodes: Vec<Built>) -> Vec<Built> {
             stack.extend(kids.iter().rev().copied());
         }
     }
-    let mut nodes: Vec<Option<Built>> = nodes.into_iter().map(Some).collect();
-    let mut out: Vec<Built> = out_idx.into_iter().filter_map(|i| nodes[i].take()).collect();
+    let mut nodes: Vec<Option<Node<'_>>> = nodes.into_iter().map(Some).collect();
+    let mut out: Vec<Node<'_>> = out_idx.into_iter().filter_map(|i| nodes[i].take()).collect();
     for i in (0..out.len()).rev() {
-        if out[i].node["kind"] != "stream_context" {
+        if out[i].kind != "stream_context" {
             continue;
         }
         let key = out[i].key.clone();
         let kids = out.iter().filter(|b| b.parent.as_deref() == Some(key.as_str()));
-        let start = kids.clone().filter_map(|b| b.node["start_time"].as_str().map(String::from)).min();
-        let end = kids.filter_map(|b| b.node["end_time"].as_str().map(String::from)).max();
-        out[i].node.insert("start_time".into(), start.into());
-        out[i].node.insert("end_time".into(), end.into());
+        let start = kids.clone().filter_map(|b| b.start.clone()).min();
+        let end = kids.filter_map(|b| b.end.clone()).max();
+        out[i].start = start;
+        out[i].end = end;
     }
     out
 }

@@ -7,7 +7,7 @@
 
 mod sinks;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use operonx::plan::OpKind;
 use operonx::trace::{deliver_job, OpSource, RunIds, RunRecord, SpanLog};
@@ -56,12 +56,41 @@ pub(crate) struct EngineTrace {
     /// The engine's tracers (`Operon(g, tracer=...)`).
     pub(crate) default: Option<Sinks>,
     sources: OnceLock<Arc<[Option<OpSource>]>>,
+    /// Span logs whose traces were written, emptied with their memory kept: a traced run takes
+    /// one, so that recording allocates (and the tracing thread frees) nothing per run. Boxed:
+    /// a run holds its log as a box, which moves in and out of the pool as a pointer.
+    #[allow(clippy::vec_box)]
+    logs: Mutex<Vec<Box<SpanLog>>>,
 }
+
+/// How many emptied span logs an engine keeps.
+const POOLED_LOGS: usize = 8;
 
 impl EngineTrace {
     /// An engine's tracing with `default` tracers.
     pub(crate) fn new(default: Option<Sinks>) -> Self {
-        EngineTrace { default, sources: OnceLock::new() }
+        EngineTrace { default, sources: OnceLock::new(), logs: Mutex::new(Vec::new()) }
+    }
+
+    /// An empty span log keeping values, its clock started now.
+    fn log(&self) -> Box<SpanLog> {
+        let pooled = self.logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        match pooled {
+            Some(mut log) => {
+                log.restart();
+                log
+            }
+            None => Box::new(SpanLog::with_values()),
+        }
+    }
+
+    /// Takes back the log of a run whose trace was handed over (on the tracing thread).
+    fn recycle(&self, mut log: Box<SpanLog>) {
+        log.restart();
+        let mut logs = self.logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if logs.len() < POOLED_LOGS {
+            logs.push(log);
+        }
     }
 
     fn sources(&self, py: Python<'_>, eng: &Compiled) -> Arc<[Option<OpSource>]> {
@@ -125,7 +154,8 @@ impl TraceRun {
             targets.push((sink, captured));
         }
         let run = TraceRun { targets, engine: Arc::clone(engine), compiled: Arc::clone(compiled) };
-        Ok((Box::new(run), Box::new(SpanLog::with_values())))
+        let log = engine.log();
+        Ok((Box::new(run), log))
     }
 
     /// Hands the trace of a run that is over to the tracing thread. `spans` is its log (the
@@ -166,10 +196,12 @@ impl TraceRun {
                 }
             })
             .collect();
+        let engine = self.engine;
         deliver_job(Box::new(move || {
             for t in targets {
                 t.take(&record);
             }
+            engine.recycle(record.spans);
         }));
     }
 }
