@@ -4,13 +4,13 @@
 //! the generator that yielded it, in tree order, and a summary. The format is the published Python
 //! package's (0.7.1), built from a [`SpanLog`] kept with values.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde_json::{json, Map, Value};
 
-use super::node::{Io, Meta, Node};
+use super::node::{escaped_codes, Io, Meta, Node};
 use super::ordering::{order, parent_graph, ranks};
 use super::pretty::{self, Obj};
 use super::spans::{Span, SpanLog, SpanStatus};
@@ -89,6 +89,7 @@ impl RunRecord {
         } else {
             pretty::value(doc.key("tags"), &Value::from(merged), 1);
         }
+        let codes = escaped_codes(&self.sources);
         let list = doc.key("nodes");
         if nodes.is_empty() {
             list.extend_from_slice(b"[]");
@@ -96,7 +97,7 @@ impl RunRecord {
             list.push(b'[');
             for (i, n) in nodes.iter().enumerate() {
                 list.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-                n.write(&self.spans, list, 2);
+                n.write(&self.spans, list, 2, &codes);
             }
             list.extend_from_slice(b"\n  ]");
         }
@@ -238,9 +239,9 @@ impl<'r> Tree<'r> {
             rec,
             root_key: root_key.to_string(),
             ranks: ranks(&rec.plan),
-            graphs: HashMap::new(),
-            generators: HashMap::new(),
-            contexts: HashSet::new(),
+            graphs: HashMap::default(),
+            generators: HashMap::default(),
+            contexts: HashSet::default(),
             built: Vec::new(),
         }
     }
@@ -266,6 +267,7 @@ impl<'r> Tree<'r> {
         let started = self.rec.spans.started_at();
         let mut meta = Meta { kind: Some(kind), ..Meta::default() };
         if let Some(Some(src)) = self.rec.sources.get(span.op as usize) {
+            meta.op = Some(span.op);
             meta.function_name = Some(&src.function_name);
             meta.code = src.code.as_deref();
         }

@@ -2,10 +2,50 @@
 //! receive) or written straight to pretty JSON text (the `LocalTracer` file), the same fields in the
 //! published order either way.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
+use super::document::OpSource;
 use super::pretty::{self, Obj};
 use super::spans::SpanLog;
+
+/// Each op's function source as a JSON string (escaped once per engine, not once per trace).
+pub(super) type Codes = Rc<[Option<Box<[u8]>>]>;
+
+/// An engine's op functions, as a run record holds them.
+type Sources = Arc<[Option<OpSource>]>;
+
+thread_local! {
+    /// The escaped sources of the engines whose traces this thread wrote last (each kept with
+    /// the engine's sources, so that the key stays theirs).
+    static CODES: RefCell<Vec<(Sources, Codes)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The escaped sources of `sources` (an engine's), from the thread's cache.
+pub(super) fn escaped_codes(sources: &Sources) -> Codes {
+    CODES.with_borrow_mut(|cache| {
+        if let Some((_, codes)) = cache.iter().find(|(s, _)| Arc::ptr_eq(s, sources)) {
+            return Rc::clone(codes);
+        }
+        let codes: Codes = sources
+            .iter()
+            .map(|s| {
+                let code = s.as_ref()?.code.as_deref()?;
+                let mut text = Vec::with_capacity(code.len() + 16);
+                pretty::string(&mut text, code);
+                Some(text.into_boxed_slice())
+            })
+            .collect();
+        if cache.len() >= 8 {
+            cache.remove(0);
+        }
+        cache.push((Arc::clone(sources), Rc::clone(&codes)));
+        codes
+    })
+}
 
 /// A node's inputs or outputs.
 pub(super) enum Io {
@@ -20,6 +60,8 @@ pub(super) enum Io {
 /// A node's `metadata`, its members in the published order (each left out when `None`).
 #[derive(Default)]
 pub(super) struct Meta<'r> {
+    /// The op whose function this is (its escaped source is looked up by it).
+    pub(super) op: Option<u32>,
     pub(super) kind: Option<&'static str>,
     pub(super) function_name: Option<&'r str>,
     pub(super) code: Option<&'r str>,
@@ -84,7 +126,7 @@ impl Meta<'_> {
         m
     }
 
-    fn write(&self, out: &mut Vec<u8>, depth: usize) {
+    fn write(&self, out: &mut Vec<u8>, depth: usize, codes: &[Option<Box<[u8]>>]) {
         let mut o = Obj::open(out, depth);
         if let Some(k) = self.kind {
             o.str("kind", k);
@@ -93,7 +135,10 @@ impl Meta<'_> {
             o.str("function_name", f);
         }
         if let Some(c) = self.code {
-            o.str("code_fn", c);
+            match self.op.and_then(|op| codes.get(op as usize)) {
+                Some(Some(escaped)) => o.key("code_fn").extend_from_slice(escaped),
+                _ => o.str("code_fn", c),
+            }
         }
         if let Some(n) = self.yield_count {
             o.u64("yield_count", u64::from(n));
@@ -129,7 +174,7 @@ impl Node<'_> {
     }
 
     /// Writes the node as pretty JSON text, its `{` at nesting `depth`.
-    pub(super) fn write(&self, log: &SpanLog, out: &mut Vec<u8>, depth: usize) {
+    pub(super) fn write(&self, log: &SpanLog, out: &mut Vec<u8>, depth: usize, codes: &[Option<Box<[u8]>>]) {
         let mut o = Obj::open(out, depth);
         let inner = o.depth();
         o.str("trace_key", &self.key);
@@ -143,7 +188,7 @@ impl Node<'_> {
         o.opt_str("start_time", self.start.as_deref());
         o.opt_str("end_time", self.end.as_deref());
         o.f64("duration_ms", self.duration);
-        self.meta.write(o.key("metadata"), inner);
+        self.meta.write(o.key("metadata"), inner, codes);
         for k in ["model", "usage", "cost"] {
             o.key(k).extend_from_slice(b"null");
         }

@@ -1,7 +1,7 @@
 //! The order of a trace document's nodes: parents first, depth first, siblings in a topological
 //! order of their graph (ties by name), stream contexts after ops by index (0.7.1's order).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::node::Node;
 use crate::plan::{OpKind, Plan};
@@ -9,7 +9,7 @@ use crate::plan::{OpKind, Plan};
 /// Parents first, depth first, siblings by (rank, stream index, key); a context node takes the
 /// earliest start and the latest end of its children.
 pub(super) fn order(nodes: Vec<Node<'_>>) -> Vec<Node<'_>> {
-    let mut children: HashMap<Option<String>, Vec<usize>> = HashMap::new();
+    let mut children: HashMap<Option<String>, Vec<usize>> = HashMap::default();
     for (i, b) in nodes.iter().enumerate() {
         children.entry(b.parent.clone()).or_default().push(i);
     }
@@ -42,8 +42,8 @@ pub(super) fn order(nodes: Vec<Node<'_>>) -> Vec<Node<'_>> {
 
 /// The rank of each op in a topological order of its graph (ties by name), by full name.
 pub(super) fn ranks(plan: &Plan) -> HashMap<String, usize> {
-    let mut degree: HashMap<&str, usize> = HashMap::new();
-    let mut next: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut degree: HashMap<&str, usize> = HashMap::default();
+    let mut next: HashMap<&str, Vec<&str>> = HashMap::default();
     for (u, op) in plan.ops.iter().enumerate() {
         if matches!(op.kind, OpKind::LoopEnter | OpKind::LoopExit) && op.full_name == plan.full_name {
             continue;
@@ -63,7 +63,7 @@ pub(super) fn ranks(plan: &Plan) -> HashMap<String, usize> {
         q.sort_unstable();
         q.into()
     };
-    let mut rank = HashMap::new();
+    let mut rank = HashMap::default();
     while let Some(cur) = queue.pop_front() {
         rank.insert(cur.to_string(), rank.len());
         let mut succ = next.get(cur).cloned().unwrap_or_default();

@@ -21,8 +21,10 @@ impl<'o> Obj<'o> {
     pub(super) fn key(&mut self, key: &str) -> &mut Vec<u8> {
         self.out.extend_from_slice(if self.members == 0 { b"\n" } else { b",\n" });
         indent(self.out, self.depth);
-        string(self.out, key);
-        self.out.extend_from_slice(b": ");
+        // the document's own keys: plain words, nothing to escape
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\": ");
         self.members += 1;
         self.out
     }
@@ -70,9 +72,18 @@ impl<'o> Obj<'o> {
     }
 }
 
-/// `s` as a JSON string.
+/// `s` as a JSON string (escaped as `serde_json` escapes it).
 pub(super) fn string(out: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(out, s);
+    // a branch-free test the compiler vectorizes: most text has nothing to escape
+    let plain = !s.bytes().fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if plain {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(out, s);
+    }
 }
 
 fn indent(out: &mut Vec<u8>, depth: usize) {

@@ -125,6 +125,14 @@ impl SpanLog {
         self.wall = SystemTime::now();
     }
 
+    /// Makes room for `spans` more spans and `text` more bytes of values, so that a run recording
+    /// about as much as the last one grows no buffer as it goes.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.reserve.md")]
+    pub fn reserve(&mut self, spans: usize, text: usize) {
+        self.spans.reserve(spans.min(KEPT_SPANS));
+        self.text.reserve(text.min(KEPT_TEXT));
+    }
+
     /// True when the log keeps inputs and outputs.
     pub fn keeps_values(&self) -> bool {
         self.values

@@ -7,6 +7,7 @@
 
 mod sinks;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use operonx::plan::OpKind;
@@ -61,6 +62,9 @@ pub(crate) struct EngineTrace {
     /// a run holds its log as a box, which moves in and out of the pool as a pointer.
     #[allow(clippy::vec_box)]
     logs: Mutex<Vec<Box<SpanLog>>>,
+    /// How many spans and bytes of values the engine's last traced run recorded: a new log is
+    /// made that big at once (the pool is empty while the tracing thread catches up).
+    last_size: (AtomicUsize, AtomicUsize),
 }
 
 /// How many emptied span logs an engine keeps.
@@ -69,7 +73,12 @@ const POOLED_LOGS: usize = 8;
 impl EngineTrace {
     /// An engine's tracing with `default` tracers.
     pub(crate) fn new(default: Option<Sinks>) -> Self {
-        EngineTrace { default, sources: OnceLock::new(), logs: Mutex::new(Vec::new()) }
+        EngineTrace {
+            default,
+            sources: OnceLock::new(),
+            logs: Mutex::new(Vec::new()),
+            last_size: (AtomicUsize::new(0), AtomicUsize::new(0)),
+        }
     }
 
     /// An empty span log keeping values, its clock started now.
@@ -80,7 +89,11 @@ impl EngineTrace {
                 log.restart();
                 log
             }
-            None => Box::new(SpanLog::with_values()),
+            None => {
+                let mut log = Box::new(SpanLog::with_values());
+                log.reserve(self.last_size.0.load(Ordering::Relaxed), self.last_size.1.load(Ordering::Relaxed));
+                log
+            }
         }
     }
 
@@ -169,6 +182,8 @@ impl TraceRun {
         let mut rt = PyRuntime::new(py, &self.compiled);
         run.finish_spans(&mut rt);
         let Some(spans) = run.take_spans() else { return };
+        self.engine.last_size.0.store(spans.spans().len(), Ordering::Relaxed);
+        self.engine.last_size.1.store(spans.mark() as usize, Ordering::Relaxed);
         let tags = run.tags().iter().map(|t| text(t.bind(py))).collect();
         let error = run.failure().map(|e| {
             let ty = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
