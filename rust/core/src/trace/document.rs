@@ -6,11 +6,11 @@
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::node::{escaped_codes, Io, Meta, Node};
+use super::node::{escaped_codes, timestamp, Io, Meta, Node};
 use super::ordering::{order, parent_graph, ranks};
 use super::pretty::{self, Obj};
 use super::spans::{Span, SpanLog, SpanStatus};
@@ -226,9 +226,9 @@ struct Tree<'r> {
     root_key: String,
     ranks: HashMap<String, usize>,
     /// Where each nested graph ran: (graph full name, rendered path) → index in `built`.
-    graphs: HashMap<(String, Vec<String>), usize>,
+    graphs: HashMap<(&'r str, Vec<String>), usize>,
     /// Where each generator ran: (graph full name, rendered path) → its key.
-    generators: HashMap<(String, Vec<String>), String>,
+    generators: HashMap<(&'r str, Vec<String>), String>,
     contexts: HashSet<String>,
     built: Vec<Node<'r>>,
 }
@@ -250,7 +250,7 @@ impl<'r> Tree<'r> {
         let plan = &self.rec.plan;
         let p = &plan.ops[span.op as usize];
         let path = render(&span.path);
-        let graph = parent_graph(&p.full_name).to_string();
+        let graph = parent_graph(&p.full_name);
         match p.kind {
             OpKind::LoopEnter | OpKind::LoopExit => return,
             OpKind::GraphExit => return self.graph_end(span, &p.full_name, path),
@@ -263,7 +263,7 @@ impl<'r> Tree<'r> {
             _ => "batch",
         };
         let key = format!("{}:{}", p.full_name, path.join("."));
-        let parent = self.parent_of(&graph, &path, span);
+        let parent = self.parent_of(graph, &path, span);
         let started = self.rec.spans.started_at();
         let mut meta = Meta { kind: Some(kind), ..Meta::default() };
         if let Some(Some(src)) = self.rec.sources.get(span.op as usize) {
@@ -286,7 +286,7 @@ impl<'r> Tree<'r> {
             (io(&span.inputs), Io::Map(self.rec.spans.outputs_of(span)))
         };
         if p.kind == OpKind::GraphEnter {
-            self.graphs.insert((p.full_name.clone(), path), self.built.len());
+            self.graphs.insert((&p.full_name, path), self.built.len());
         }
         let rank = self.ranks.get(&p.full_name).copied().unwrap_or(999_999);
         self.built.push(Node {
@@ -308,7 +308,7 @@ impl<'r> Tree<'r> {
 
     /// A nested graph's end: its node gets its end time and outputs.
     fn graph_end(&mut self, span: &Span, full_name: &str, path: Vec<String>) {
-        let Some(&i) = self.graphs.get(&(full_name.to_string(), path)) else { return };
+        let Some(&i) = self.graphs.get(&(full_name, path)) else { return };
         let started = self.rec.spans.started_at();
         let node = &mut self.built[i];
         let end = span.end.unwrap_or(span.start);
@@ -322,12 +322,12 @@ impl<'r> Tree<'r> {
     /// The key of the node an execution of an op of `graph` at `path` sits under: its graph's
     /// node (the root's, or the nested graph's where it ran), or the context node of the stream
     /// item it ran for.
-    fn parent_of(&mut self, graph: &str, path: &[String], span: &Span) -> String {
+    fn parent_of(&mut self, graph: &'r str, path: &[String], span: &Span) -> String {
         let (graph_key, matched) = if graph == self.rec.plan.full_name || graph.is_empty() {
             (self.root_key.clone(), 1.min(path.len()))
         } else {
             let found =
-                (1..=path.len()).rev().find(|&n| self.graphs.contains_key(&(graph.to_string(), path[..n].to_vec())));
+                (1..=path.len()).rev().find(|&n| self.graphs.contains_key(&(graph, path[..n].to_vec())));
             match found {
                 Some(n) => (format!("{graph}:{}", path[..n].join(".")), n),
                 None => return graph.to_string(),
@@ -341,7 +341,7 @@ impl<'r> Tree<'r> {
         for depth in matched + 1..=path.len() {
             let key = format!("$ctx:{graph}:{}", path[..depth].join("."));
             if self.contexts.insert(key.clone()) {
-                let spawner = self.generators.get(&(graph.to_string(), path[..depth - 1].to_vec()));
+                let spawner = self.generators.get(&(graph, path[..depth - 1].to_vec()));
                 let up = spawner.cloned().unwrap_or_else(|| graph_key.clone());
                 let index = match span.path[depth - 1] {
                     Segment::Item(i) => u64::from(i),
@@ -378,11 +378,6 @@ fn io(range: &Option<std::ops::Range<u32>>) -> Io {
 fn within(span: &Span, limit: Option<usize>) -> bool {
     let Some(limit) = limit else { return true };
     span.path.iter().all(|s| !matches!(s, Segment::Item(i) if *i as usize >= limit))
-}
-
-/// A time as ISO 8601 text, UTC, to the microsecond (`2026-01-01T12:00:00.000001Z`).
-fn timestamp(t: SystemTime) -> String {
-    humantime::format_rfc3339_micros(t).to_string()
 }
 
 /// A duration in milliseconds.

@@ -129,7 +129,7 @@ impl Meta<'_> {
     fn write(&self, out: &mut Vec<u8>, depth: usize, codes: &[Option<Box<[u8]>>]) {
         let mut o = Obj::open(out, depth);
         if let Some(k) = self.kind {
-            o.str("kind", k);
+            o.word("kind", k);
         }
         if let Some(f) = self.function_name {
             o.str("function_name", f);
@@ -181,8 +181,8 @@ impl Node<'_> {
         o.opt_str("parent_trace_key", self.parent.as_deref());
         o.opt_str("op_name", self.op_name);
         o.str("display_name", &self.display);
-        o.str("node_type", self.node_type);
-        o.str("kind", self.kind);
+        o.word("node_type", self.node_type);
+        o.word("kind", self.kind);
         self.inputs.write(log, o.key("inputs"), inner);
         self.outputs.write(log, o.key("outputs"), inner);
         o.opt_str("start_time", self.start.as_deref());
@@ -194,5 +194,59 @@ impl Node<'_> {
         }
         o.key("media").extend_from_slice(b"[]");
         o.close();
+    }
+}
+
+/// A time as RFC 3339 text, UTC, to the microsecond (`2026-01-01T12:00:00.000001Z`): what
+/// `humantime::format_rfc3339_micros` writes, without the formatting machinery.
+pub(super) fn timestamp(t: std::time::SystemTime) -> String {
+    let since = t.duration_since(std::time::UNIX_EPOCH).ok().filter(|d| d.as_secs() < 253_402_300_800);
+    let Some(since) = since else { return humantime::format_rfc3339_micros(t).to_string() };
+    let secs = since.as_secs();
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // days since 1970-01-01 to a civil date (H. Hinnant's algorithm)
+    let z = days + 719_468;
+    let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut v: u64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    let num = |v: i64| u64::try_from(v).unwrap_or(0);
+    put(0, 4, num(year));
+    put(5, 2, num(month));
+    put(8, 2, num(day));
+    put(11, 2, rem / 3600);
+    put(14, 2, rem / 60 % 60);
+    put(17, 2, rem % 60);
+    put(20, 6, u64::from(since.subsec_micros()));
+    String::from_utf8_lossy(&b).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    #[test]
+    fn timestamps_are_what_humantime_writes() {
+        let mut t = 0u64;
+        while t < 4_000_000_000_000_000 {
+            let at = UNIX_EPOCH + Duration::from_nanos(t.wrapping_mul(7_919));
+            assert_eq!(super::timestamp(at), humantime::format_rfc3339_micros(at).to_string());
+            t = t * 3 + 1_234_567_891;
+        }
+        let now = SystemTime::now();
+        assert_eq!(super::timestamp(now), humantime::format_rfc3339_micros(now).to_string());
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(super::timestamp(leap), "2000-02-29T00:00:00.000000Z");
     }
 }

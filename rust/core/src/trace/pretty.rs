@@ -19,14 +19,26 @@ impl<'o> Obj<'o> {
     /// Starts member `key`: the caller writes its value to the returned buffer, at
     /// [`Obj::depth`].
     pub(super) fn key(&mut self, key: &str) -> &mut Vec<u8> {
-        self.out.extend_from_slice(if self.members == 0 { b"\n" } else { b",\n" });
-        indent(self.out, self.depth);
+        let out = &mut *self.out;
+        out.reserve(key.len() + 2 * self.depth + 6);
+        if self.members > 0 {
+            out.push(b',');
+        }
+        newline(out, self.depth);
         // the document's own keys: plain words, nothing to escape
-        self.out.push(b'"');
-        self.out.extend_from_slice(key.as_bytes());
-        self.out.extend_from_slice(b"\": ");
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\": ");
         self.members += 1;
-        self.out
+        out
+    }
+
+    /// Member `key` with text `value` that needs no escaping (the document's own words).
+    pub(super) fn word(&mut self, key: &str, value: &str) {
+        let out = self.key(key);
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
     }
 
     /// The nesting of the members' values.
@@ -65,8 +77,7 @@ impl<'o> Obj<'o> {
     /// Closes the object.
     pub(super) fn close(self) {
         if self.members > 0 {
-            self.out.push(b'\n');
-            indent(self.out, self.depth - 1);
+            newline(self.out, self.depth - 1);
         }
         self.out.push(b'}');
     }
@@ -74,15 +85,43 @@ impl<'o> Obj<'o> {
 
 /// `s` as a JSON string (escaped as `serde_json` escapes it).
 pub(super) fn string(out: &mut Vec<u8>, s: &str) {
-    // a branch-free test the compiler vectorizes: most text has nothing to escape
-    let plain = !s.bytes().fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'));
-    if plain {
+    if !needs_escape(s.as_bytes()) {
         out.reserve(s.len() + 2);
         out.push(b'"');
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
     } else {
         let _ = serde_json::to_writer(out, s);
+    }
+}
+
+/// True when `bytes` hold a control character, `"` or `\\` (eight bytes at a time).
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH != 0;
+        if below_space || has_zero(x ^ (ONES * u64::from(b'"'))) || has_zero(x ^ (ONES * u64::from(b'\\'))) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// A new line indented to nesting `depth`.
+fn newline(out: &mut Vec<u8>, depth: usize) {
+    const LINE: &[u8] = b"\n                                                                ";
+    let n = 1 + 2 * depth;
+    if n <= LINE.len() {
+        out.extend_from_slice(&LINE[..n]);
+    } else {
+        out.push(b'\n');
+        indent(out, depth);
     }
 }
 
@@ -106,8 +145,8 @@ pub(super) fn object(out: &mut Vec<u8>, text: &[u8], depth: usize) {
         let to = member_end(text, from);
         let member = &text[from..to];
         if !member.starts_with(b"\"$") {
-            out.extend_from_slice(if members == 0 { b"{\n" } else { b",\n" });
-            indent(out, depth + 1);
+            out.push(if members == 0 { b'{' } else { b',' });
+            newline(out, depth + 1);
             reindent(out, member, depth + 1);
             members += 1;
         }
@@ -116,8 +155,7 @@ pub(super) fn object(out: &mut Vec<u8>, text: &[u8], depth: usize) {
     if members == 0 {
         out.extend_from_slice(b"{}");
     } else {
-        out.push(b'\n');
-        indent(out, depth);
+        newline(out, depth);
         out.push(b'}');
     }
 }
@@ -174,20 +212,17 @@ pub(super) fn reindent(out: &mut Vec<u8>, text: &[u8], depth: usize) {
                     i += 1;
                 } else {
                     depth += 1;
-                    out.push(b'\n');
-                    indent(out, depth);
+                    newline(out, depth);
                 }
             }
             b'}' | b']' => {
                 depth = depth.saturating_sub(1);
-                out.push(b'\n');
-                indent(out, depth);
+                newline(out, depth);
                 out.push(c);
             }
             b',' => {
                 out.push(b',');
-                out.push(b'\n');
-                indent(out, depth);
+                newline(out, depth);
             }
             b':' => out.extend_from_slice(b": "),
             _ => out.push(c),
@@ -222,6 +257,15 @@ mod tests {
         ours.extend(pretty_at(&v, 2));
         ours.extend(b"\n  }\n}");
         assert_eq!(String::from_utf8(ours).unwrap(), pretty);
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        for s in ["", "plain text of some length", "a\"b", "0123456\\", "tab\there", "\u{1f}x", "é ü 漢字", "x\u{7f}"] {
+            let mut out = Vec::new();
+            super::string(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
     }
 
     #[test]
