@@ -180,9 +180,7 @@ class Operon:
         hooks in order, then ``after_run`` (or, when the run fails, ``on_error``) hooks in reverse.
         """
         if self._middleware:
-            ids = (request_id, session_id, user_id)
-            sinks = None if tracer is None else _sinks_of(tracer)
-            return await run_with_middleware(self._core, self._graph, self._middleware, inputs, errors, ids, sinks)
+            return await self._run_with_middleware(inputs, errors, (request_id, session_id, user_id), tracer)
         if tracer is None:
             result = self._run_core(inputs, errors, request_id, session_id, user_id)
         else:
@@ -190,6 +188,11 @@ class Operon:
         if result.__class__ is dict:
             return result
         return await result
+
+    async def _run_with_middleware(self, inputs: Any, errors: str, ids: tuple[Any, Any, Any], tracer: Any) -> dict:
+        # apart from run(): its frame stays as small as it was before middleware took a tracer
+        sinks = None if tracer is None else _sinks_of(tracer)
+        return await run_with_middleware(self._core, self._graph, self._middleware, inputs, errors, ids, sinks)
 
     def start(
         self,

@@ -143,7 +143,7 @@ impl RunRecord {
         Node {
             key: key.to_string(),
             parent: None,
-            sort: (0, 0, String::new()),
+            sort: (0, 0),
             op_name: Some(&self.plan.full_name),
             display: self.plan.name.clone(),
             node_type: "trace",
@@ -290,9 +290,9 @@ impl<'r> Tree<'r> {
         }
         let rank = self.ranks.get(&p.full_name).copied().unwrap_or(999_999);
         self.built.push(Node {
-            key: key.clone(),
+            key,
             parent: Some(parent),
-            sort: (rank, 0, key),
+            sort: (rank, 0),
             op_name: Some(&p.full_name),
             display: p.name.clone(),
             node_type: "span",
@@ -350,7 +350,7 @@ impl<'r> Tree<'r> {
                 self.built.push(Node {
                     key: key.clone(),
                     parent: Some(up),
-                    sort: (999_998, index, key.clone()),
+                    sort: (999_998, index),
                     op_name: None,
                     display: path[depth - 1].clone(),
                     node_type: "span",

@@ -73,7 +73,8 @@ pub(super) struct Meta<'r> {
 pub(super) struct Node<'r> {
     pub(super) key: String,
     pub(super) parent: Option<String>,
-    pub(super) sort: (usize, u64, String),
+    /// Siblings sort by (this, then the key).
+    pub(super) sort: (usize, u64),
     pub(super) op_name: Option<&'r str>,
     pub(super) display: String,
     pub(super) node_type: &'static str,
@@ -229,7 +230,7 @@ pub(super) fn timestamp(t: std::time::SystemTime) -> String {
     put(14, 2, rem / 60 % 60);
     put(17, 2, rem % 60);
     put(20, 6, u64::from(since.subsec_micros()));
-    String::from_utf8_lossy(&b).into_owned()
+    b.iter().map(|&c| char::from(c)).collect()
 }
 
 #[cfg(test)]

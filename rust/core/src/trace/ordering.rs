@@ -9,33 +9,45 @@ use crate::plan::{OpKind, Plan};
 /// Parents first, depth first, siblings by (rank, stream index, key); a context node takes the
 /// earliest start and the latest end of its children.
 pub(super) fn order(nodes: Vec<Node<'_>>) -> Vec<Node<'_>> {
-    let mut children: HashMap<Option<String>, Vec<usize>> = HashMap::default();
-    for (i, b) in nodes.iter().enumerate() {
-        children.entry(b.parent.clone()).or_default().push(i);
-    }
-    for list in children.values_mut() {
-        list.sort_by(|&a, &b| nodes[a].sort.cmp(&nodes[b].sort));
-    }
-    let mut out_idx = Vec::with_capacity(nodes.len());
-    let mut stack: Vec<usize> = children.get(&None).map(|r| r.iter().rev().copied().collect()).unwrap_or_default();
-    while let Some(i) = stack.pop() {
-        out_idx.push(i);
-        if let Some(kids) = children.get(&Some(nodes[i].key.clone())) {
-            stack.extend(kids.iter().rev().copied());
+    let out_idx = {
+        let mut children: HashMap<Option<&str>, Vec<usize>> = HashMap::default();
+        for (i, b) in nodes.iter().enumerate() {
+            children.entry(b.parent.as_deref()).or_default().push(i);
         }
-    }
+        for list in children.values_mut() {
+            list.sort_by(|&a, &b| (nodes[a].sort, &nodes[a].key).cmp(&(nodes[b].sort, &nodes[b].key)));
+        }
+        let mut out_idx = Vec::with_capacity(nodes.len());
+        let mut stack: Vec<usize> = children.get(&None).map(|r| r.iter().rev().copied().collect()).unwrap_or_default();
+        while let Some(i) = stack.pop() {
+            out_idx.push(i);
+            if let Some(kids) = children.get(&Some(nodes[i].key.as_str())) {
+                stack.extend(kids.iter().rev().copied());
+            }
+        }
+        out_idx
+    };
     let mut nodes: Vec<Option<Node<'_>>> = nodes.into_iter().map(Some).collect();
     let mut out: Vec<Node<'_>> = out_idx.into_iter().filter_map(|i| nodes[i].take()).collect();
-    for i in (0..out.len()).rev() {
-        if out[i].kind != "stream_context" {
-            continue;
+    // children come after their parent: going backwards, a context has seen all its children
+    let contexts: HashMap<String, usize> =
+        out.iter().enumerate().filter(|(_, n)| n.kind == "stream_context").map(|(i, n)| (n.key.clone(), i)).collect();
+    if !contexts.is_empty() {
+        let mut spans: Vec<(Option<String>, Option<String>)> = vec![(None, None); out.len()];
+        for i in (0..out.len()).rev() {
+            if out[i].kind == "stream_context" {
+                (out[i].start, out[i].end) = std::mem::take(&mut spans[i]);
+            }
+            let Some(&up) = out[i].parent.as_deref().and_then(|p| contexts.get(p)) else { continue };
+            let (start, end) = (&out[i].start, &out[i].end);
+            let acc = &mut spans[up];
+            if let Some(s) = start.as_ref().filter(|s| acc.0.as_ref().is_none_or(|cur| *s < cur)) {
+                acc.0 = Some(s.clone());
+            }
+            if let Some(e) = end.as_ref().filter(|e| acc.1.as_ref().is_none_or(|cur| *e > cur)) {
+                acc.1 = Some(e.clone());
+            }
         }
-        let key = out[i].key.clone();
-        let kids = out.iter().filter(|b| b.parent.as_deref() == Some(key.as_str()));
-        let start = kids.clone().filter_map(|b| b.start.clone()).min();
-        let end = kids.filter_map(|b| b.end.clone()).max();
-        out[i].start = start;
-        out[i].end = end;
     }
     out
 }
