@@ -90,10 +90,32 @@ fn queue() -> Option<&'static Queue> {
     *QUEUE.get_or_init(|| {
         let queue: &'static Queue =
             Box::leak(Box::new(Queue { jobs: Mutex::new(Vec::new()), wake: Condvar::new(), asleep: AtomicBool::new(false) }));
-        let started = std::thread::Builder::new().name("operonx-traces".into()).spawn(move || queue.work());
+        let work = move || {
+            lower_priority();
+            queue.work();
+        };
+        let started = std::thread::Builder::new().name("operonx-traces".into()).spawn(work);
         started.ok().map(|_| queue)
     })
 }
+
+/// Makes the calling thread (the tracers') yield to the threads that run ops: its work is never
+/// urgent, and a run that hands it a trace must not be preempted by it (on a busy machine the
+/// woken thread would otherwise take the run's CPU before the run returns). Linux only.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: both calls act on the calling thread only (pid 0 / who 0: on Linux, scheduling
+    // policy and nice value are per thread) and read nothing but `param`, which outlives them.
+    // A refusal leaves the thread as it was.
+    unsafe {
+        libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 /// Hands the trace of a run that is over to `tracers`, off the calling thread.
 pub fn deliver(tracers: Vec<Arc<dyn Tracer>>, finished: Finished) {

@@ -230,7 +230,7 @@ pub(super) fn timestamp(t: std::time::SystemTime) -> String {
     put(14, 2, rem / 60 % 60);
     put(17, 2, rem % 60);
     put(20, 6, u64::from(since.subsec_micros()));
-    b.iter().map(|&c| char::from(c)).collect()
+    std::str::from_utf8(&b).unwrap_or_default().to_owned()
 }
 
 #[cfg(test)]
