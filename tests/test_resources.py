@@ -298,3 +298,23 @@ def test_a_parameter_annotated_with_the_hub_type_receives_the_hub(tmp_path):
         START >> p >> END
     engine = Operon(g, resources=tmp_path / "r.yaml")
     assert asyncio.run(asyncio.wait_for(engine.run({"name": "other"}), 10))["url"] == "http://b"
+
+
+async def test_an_engine_from_a_document_gives_annotated_parameters_their_resources(project):
+    doc = chain().export_config()
+    with pytest.warns(UnsetVariableWarning, match="RES_TEST_UNSET"):
+        engine = Operon.from_json(doc, resources="resources.yaml", env_file=".env")
+    assert isinstance(engine.resources, ResourceHub)
+    result = await asyncio.wait_for(engine.run({"q": "why"}), 10)
+    assert result["token"] == [
+        "why -> gpt-4o with sk-from-dotenv @ https://search.example.org [https://api.example.org/v1]",
+        "https://search.example.org",
+    ]
+    with pytest.raises(ResourceNotFoundError, match=r"op 'chain\.a': parameter 'llm' asks for resource 'llm:gpt'"):
+        Operon.from_json(doc, resources=ResourceHub.empty())
+    # with no hub of its own, the engine's ops read the process-wide hub, as Operon(g)'s do
+    engine = Operon.from_json(doc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnsetVariableWarning)
+        operonx.bootstrap()
+    assert (await asyncio.wait_for(engine.run({"q": "why"}), 10))["token"] == result["token"]

@@ -32,8 +32,10 @@ from typing import Any, Callable, Union
 
 from operonx import registry
 from operonx._authoring.external import ExternalCall
+from operonx._authoring.resources import check_hub, resource_parameters, with_resources
 from operonx._authoring.writer import SCHEMA_VERSION
 from operonx.errors import GraphError, GraphTypeError, SchemaVersionError
+from operonx.resources import ResourceHub
 
 __all__ = ["DocumentSource", "OpsMapping", "bind_document", "read_document"]
 
@@ -135,9 +137,10 @@ def _ops_table(ops: Any) -> dict[str, Callable[..., Any]]:
 class _Binder:
     """Walks one document (an explicit stack: any nesting depth), binding what it names."""
 
-    def __init__(self, graph: str, ops: dict[str, Callable[..., Any]]) -> None:
+    def __init__(self, graph: str, ops: dict[str, Callable[..., Any]], hub: ResourceHub | None = None) -> None:
         self.graph = graph
         self.ops = ops
+        self.hub = hub
         self.hosts: list[Any] = []
         self.problems: list[str] = []
         # what set() changed, to put the document back as it was once the engine's text is written
@@ -186,10 +189,14 @@ class _Binder:
         self.check_kind(full, wanted, op, fn)
         executor = op.get("executor") or ("process" if op.get("bound") == "process" else None)
         if executor is not None:
-            call = ExternalCall(fn, executor, op.get("executor_options"), full, bool(op.get("is_generator")))
+            # the engine resolves the resources in this process and sends them with the inputs
+            needs = resource_parameters(fn)
+            check_hub(full, needs, self.hub)
+            call = ExternalCall(fn, executor, op.get("executor_options"), full, bool(op.get("is_generator")), needs)
             self.set(op, "callable", self.host(call))
             return
-        self.set(op, "callable", self.host(fn))
+        # parameters annotated with Resource are not inputs of the document: the engine fills them
+        self.set(op, "callable", self.host(with_resources(fn, full, self.hub)))
 
     def check_kind(self, full: str, wanted: str, op: dict, fn: Callable[..., Any]) -> None:
         plain = inspect.unwrap(fn)
@@ -260,10 +267,11 @@ class _Binder:
                     stack.append((value, where))
 
 
-def bind_document(source: Any, ops: Any = None) -> tuple[dict, str, list[Any]]:
+def bind_document(source: Any, ops: Any = None, hub: ResourceHub | None = None) -> tuple[dict, str, list[Any]]:
     """``(document, engine_text, hosts)``: the document ``source`` holds (see :func:`read_document`),
     and the JSON text the engine compiles with the hosts it refers to, every code op bound to its
-    function. Raises :class:`~operonx.errors.SchemaVersionError` for a document of another
+    function (a function with :class:`~operonx.resources.Resource` parameters wrapped to receive them
+    from ``hub``, else from the process-wide hub, as ``Operon(g)`` does). Raises :class:`~operonx.errors.SchemaVersionError` for a document of another
     schema version, and :class:`~operonx.errors.GraphError` naming the graph and every op that
     cannot be bound.
     """
@@ -275,7 +283,7 @@ def bind_document(source: Any, ops: Any = None) -> tuple[dict, str, list[Any]]:
             f"graph document has schema_version {shown}; this engine reads schema_version \"{SCHEMA_VERSION}\""
         )
     graph = str(document.get("name") or document.get("full_name") or "?")
-    binder = _Binder(graph, _ops_table(ops))
+    binder = _Binder(graph, _ops_table(ops), hub)
     # the functions are written into the document for the engine's text, then taken out again
     try:
         binder.walk(document)

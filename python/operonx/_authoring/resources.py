@@ -10,7 +10,10 @@ from typing import Annotated, Any, Callable, Iterator
 from operonx.errors import OperonUsageError
 from operonx.resources import NO_HUB, NoResourceHubError, Resource, ResourceHub, ResourceNotFoundError, installed
 
-__all__ = ["bind_resources", "engine_hub", "resolved_resources", "resource_parameters", "resources_declared"]
+__all__ = [
+    "bind_resources", "check_hub", "engine_hub", "resolved_resources", "resource_parameters", "resources_declared",
+    "with_resources",
+]
 
 
 class _WithResources:
@@ -79,14 +82,7 @@ def bind_resources(graph: Any, hosts: list[Any], hub: ResourceHub | None) -> lis
         needs = getattr(spec, "resources", ())
         if not needs:
             continue
-        if hub is not None:
-            for param, name in needs:
-                if name and name not in hub:
-                    raise ResourceNotFoundError(
-                        f"op '{node.full_name}': parameter '{param}' asks for resource '{name}', which is not in "
-                        f"{hub.source_path or 'the hub'}; it has: {', '.join(map(repr, hub.names())) or 'nothing'}",
-                        name, hub.names(), hub.source_path, node.full_name, param,
-                    )
+        check_hub(node.full_name, needs, hub)
         wrap[id(spec.func)] = (spec.func, needs)
     if not wrap:
         return hosts
@@ -96,6 +92,31 @@ def bind_resources(graph: Any, hosts: list[Any], hub: ResourceHub | None) -> lis
         if got is not None and got[0] is h:
             out[i] = _WithResources(h, got[1], hub)
     return out
+
+
+def with_resources(func: Callable[..., Any], op_name: str, hub: ResourceHub | None) -> Callable[..., Any]:
+    """``func``, the function of op ``op_name`` of a graph document (``Operon.from_json``), wrapped to
+    receive its resource parameters at each call as :func:`bind_resources` wraps a graph's; ``func``
+    itself when it has none. With an engine hub, a resource the hub does not have raises
+    :class:`ResourceNotFoundError` naming the op, the parameter and the resource."""
+    needs = resource_parameters(func)
+    if not needs:
+        return func
+    check_hub(op_name, needs, hub)
+    return _WithResources(func, needs, hub)
+
+
+def check_hub(op_name: str, needs: tuple[tuple[str, str], ...], hub: ResourceHub | None) -> None:
+    """Raises :class:`ResourceNotFoundError` for the first resource of ``needs`` an engine hub lacks."""
+    if hub is None:
+        return
+    for param, name in needs:
+        if name and name not in hub:
+            raise ResourceNotFoundError(
+                f"op '{op_name}': parameter '{param}' asks for resource '{name}', which is not in "
+                f"{hub.source_path or 'the hub'}; it has: {', '.join(map(repr, hub.names())) or 'nothing'}",
+                name, hub.names(), hub.source_path, op_name, param,
+            )
 
 
 class _Uses:

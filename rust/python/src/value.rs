@@ -196,14 +196,16 @@ fn write(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) {
     if obj.is_none() {
         out.extend_from_slice(b"null");
     } else if let Ok(s) = obj.cast::<PyString>() {
-        let _ = serde_json::to_writer(&mut *out, &*s.to_string_lossy());
+        string(out, s);
     } else if let Ok(b) = obj.cast::<PyBool>() {
         out.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
     } else if let Ok(i) = obj.cast::<PyInt>() {
-        match (i.extract::<i64>(), i.extract::<u64>()) {
-            (Ok(v), _) => drop(serde_json::to_writer(&mut *out, &v)),
-            (_, Ok(v)) => drop(serde_json::to_writer(&mut *out, &v)),
-            _ => text(obj, out),
+        if let Ok(v) = i.extract::<i64>() {
+            let _ = serde_json::to_writer(&mut *out, &v);
+        } else if let Ok(v) = i.extract::<u64>() {
+            let _ = serde_json::to_writer(&mut *out, &v);
+        } else {
+            text(obj, out);
         }
     } else if let Ok(f) = obj.cast::<PyFloat>() {
         match Number::from_f64(f.value()) {
@@ -213,30 +215,62 @@ fn write(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) {
     } else if depth >= MAX_DEPTH {
         text(obj, out);
     } else if let Ok(d) = obj.cast::<PyDict>() {
-        out.push(b'{');
-        let mut first = true;
-        for (k, v) in d.iter() {
-            if v.is_none() {
-                continue;
-            }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            match k.cast::<PyString>() {
-                Ok(s) => drop(serde_json::to_writer(&mut *out, &*s.to_string_lossy())),
-                Err(_) => text(&k, out),
-            }
-            out.push(b':');
-            write(&v, out, depth + 1);
-        }
-        out.push(b'}');
+        dict(d, out, depth);
     } else if let Ok(l) = obj.cast::<PyList>() {
         sequence(l.iter(), out, depth);
     } else if let Ok(t) = obj.cast::<PyTuple>() {
         sequence(t.iter(), out, depth);
     } else {
         text(obj, out);
+    }
+}
+
+/// A dict as a JSON object, its `None` entries left out, its keys as text. Two keys with one text
+/// (`1` and `"1"`) are one member, the last value at the first place, as a JSON object parsed from
+/// the text would have it (the trace shows the same either way).
+fn dict(d: &Bound<'_, PyDict>, out: &mut Vec<u8>, depth: usize) {
+    let from = out.len();
+    out.push(b'{');
+    let mut first = true;
+    let mut other_keys = false;
+    for (k, v) in d.iter() {
+        if v.is_none() {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        match k.cast::<PyString>() {
+            Ok(s) => string(out, s),
+            Err(_) => {
+                other_keys = true;
+                text(&k, out);
+            }
+        }
+        out.push(b':');
+        write(&v, out, depth + 1);
+    }
+    out.push(b'}');
+    if other_keys {
+        if let Ok(merged) = serde_json::from_slice::<Value>(&out[from..]) {
+            out.truncate(from);
+            let _ = serde_json::to_writer(&mut *out, &merged);
+        }
+    }
+}
+
+/// A str as a JSON string: its UTF-8 bytes as they are when nothing in them needs escaping.
+fn string(out: &mut Vec<u8>, s: &Bound<'_, PyString>) {
+    match s.to_str() {
+        Ok(text) if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') => {
+            out.reserve(text.len() + 2);
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+        }
+        Ok(text) => drop(serde_json::to_writer(&mut *out, text)),
+        Err(_) => drop(serde_json::to_writer(&mut *out, &*s.to_string_lossy())),
     }
 }
 

@@ -108,8 +108,7 @@ impl<M: Model> Run<M> {
                 if text.len() > from as usize + 1 {
                     text.push(b',');
                 }
-                let _ = serde_json::to_writer(&mut *text, name);
-                text.push(b':');
+                key(text, name);
                 if !rt.write_json(v, text) {
                     text.truncate(mark);
                 }
@@ -189,6 +188,18 @@ impl<M: Model> Run<M> {
         }
         self.spans = Some(log);
     }
+}
+
+/// Writes `"name":` (the name escaped only when it needs to be).
+fn key(text: &mut Vec<u8>, name: &str) {
+    if name.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        let _ = serde_json::to_writer(&mut *text, name);
+    } else {
+        text.push(b'"');
+        text.extend_from_slice(name.as_bytes());
+        text.push(b'"');
+    }
+    text.push(b':');
 }
 
 /// Writes `v` to the log's text; its range, `None` when the runtime wrote nothing.

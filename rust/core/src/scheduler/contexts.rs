@@ -137,6 +137,12 @@ impl Contexts {
         self.arena[ctx as usize].segment
     }
 
+    /// True when contexts were freed since the last [`Contexts::drain_freed`].
+    #[inline]
+    pub(crate) fn has_freed(&self) -> bool {
+        !self.freed.is_empty()
+    }
+
     /// Contexts freed since the last call (their values can be dropped).
     #[doc = include_str!("../../doc/scheduler/contexts/Contexts.drain_freed.md")]
     pub fn drain_freed(&mut self) -> std::vec::Drain<'_, CtxId> {

@@ -1,11 +1,13 @@
 //! Handing traces to tracers off the runs' tasks: one engine-wide thread (started with the first
 //! trace) builds each run's [`super::TraceData`] and calls every tracer's
-//! [`super::Tracer::flush`], in the order the runs ended. A run never waits for a tracer, and a
-//! trace handed over is flushed even when the tokio runtime of its run shuts down.
+//! [`super::Tracer::flush`], in the order the runs ended, taking the traces handed over in batches.
+//! A run never waits for a tracer, and a trace handed over is flushed even when the tokio runtime
+//! of its run shuts down.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use super::build::Finished;
@@ -22,40 +24,105 @@ enum Job {
     Barrier(mpsc::SyncSender<()>),
 }
 
+/// The tracers' thread's queue. Runs hand their traces over without waking the thread while it
+/// polls (every [`POLL`] while traces keep coming): a burst of short runs costs their loop no
+/// system call per run. The thread sleeps for good once a poll finds nothing; the next job, a
+/// full queue or a [`Job::Barrier`] wakes it.
+struct Queue {
+    jobs: Mutex<Vec<Job>>,
+    wake: Condvar,
+    asleep: AtomicBool,
+}
+
+/// How long the tracers' thread waits for more jobs before it sleeps until woken.
+const POLL: Duration = Duration::from_millis(2);
+/// Jobs queued at which a run wakes the thread even while it polls.
+const FULL: usize = 512;
+
+impl Queue {
+    fn push(&self, job: Job) {
+        let urgent = matches!(job, Job::Barrier(_));
+        let queued = {
+            let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+            jobs.push(job);
+            jobs.len()
+        };
+        if urgent || queued >= FULL || self.asleep.load(Ordering::Acquire) {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The jobs queued, swapped with `batch` (empty); waits for some.
+    fn take(&self, batch: &mut Vec<Job>) {
+        let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
+        if jobs.is_empty() {
+            jobs = self.wake.wait_timeout(jobs, POLL).unwrap_or_else(PoisonError::into_inner).0;
+            if jobs.is_empty() {
+                self.asleep.store(true, Ordering::Release);
+                while jobs.is_empty() {
+                    jobs = self.wake.wait(jobs).unwrap_or_else(PoisonError::into_inner);
+                }
+                self.asleep.store(false, Ordering::Release);
+            }
+        }
+        std::mem::swap(&mut *jobs, batch);
+    }
+
+    fn work(&self) {
+        let mut batch = Vec::new();
+        loop {
+            self.take(&mut batch);
+            for job in batch.drain(..) {
+                match job {
+                    Job::Trace(tracers, finished) => flush_all(&tracers, &finished),
+                    Job::Run(work) => run_guarded(work),
+                    Job::Barrier(done) => drop(done.send(())),
+                }
+            }
+        }
+    }
+}
+
 /// The tracers' thread's queue; `None` when the thread could not be started (traces are then
 /// flushed on the run's thread).
-fn queue() -> Option<&'static Sender<Job>> {
-    static QUEUE: OnceLock<Option<Sender<Job>>> = OnceLock::new();
-    QUEUE
-        .get_or_init(|| {
-            let (tx, rx) = mpsc::channel::<Job>();
-            let worker = move || {
-                for job in rx {
-                    match job {
-                        Job::Trace(tracers, finished) => flush_all(&tracers, &finished),
-                        Job::Run(work) => run_guarded(work),
-                        Job::Barrier(done) => drop(done.send(())),
-                    }
-                }
-            };
-            std::thread::Builder::new().name("operonx-traces".into()).spawn(worker).ok().map(|_| tx)
-        })
-        .as_ref()
+fn queue() -> Option<&'static Queue> {
+    static QUEUE: OnceLock<Option<&'static Queue>> = OnceLock::new();
+    *QUEUE.get_or_init(|| {
+        let queue: &'static Queue =
+            Box::leak(Box::new(Queue { jobs: Mutex::new(Vec::new()), wake: Condvar::new(), asleep: AtomicBool::new(false) }));
+        let work = move || {
+            lower_priority();
+            queue.work();
+        };
+        let started = std::thread::Builder::new().name("operonx-traces".into()).spawn(work);
+        started.ok().map(|_| queue)
+    })
 }
+
+/// Makes the calling thread (the tracers') yield to the threads that run ops: its work is never
+/// urgent, and a run that hands it a trace must not be preempted by it (on a busy machine the
+/// woken thread would otherwise take the run's CPU before the run returns). Linux only.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: both calls act on the calling thread only (pid 0 / who 0: on Linux, scheduling
+    // policy and nice value are per thread) and read nothing but `param`, which outlives them.
+    // A refusal leaves the thread as it was.
+    unsafe {
+        libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 /// Hands the trace of a run that is over to `tracers`, off the calling thread.
 #[doc = include_str!("../../doc/trace/deliver/deliver.md")]
 pub fn deliver(tracers: Vec<Arc<dyn Tracer>>, finished: Finished) {
-    let job = Job::Trace(tracers, Box::new(finished));
-    let job = match queue() {
-        Some(q) => match q.send(job) {
-            Ok(()) => return,
-            Err(mpsc::SendError(job)) => job,
-        },
-        None => job,
-    };
-    if let Job::Trace(tracers, finished) = job {
-        flush_all(&tracers, &finished);
+    match queue() {
+        Some(q) => q.push(Job::Trace(tracers, Box::new(finished))),
+        None => flush_all(&tracers, &finished),
     }
 }
 
@@ -63,15 +130,9 @@ pub fn deliver(tracers: Vec<Arc<dyn Tracer>>, finished: Finished) {
 /// calling thread when that thread could not be started). A panic in it is logged and lost.
 #[doc = include_str!("../../doc/trace/deliver/deliver_job.md")]
 pub fn deliver_job(work: Box<dyn FnOnce() + Send>) {
-    let job = match queue() {
-        Some(q) => match q.send(Job::Run(work)) {
-            Ok(()) => return,
-            Err(mpsc::SendError(job)) => job,
-        },
-        None => Job::Run(work),
-    };
-    if let Job::Run(work) = job {
-        run_guarded(work);
+    match queue() {
+        Some(q) => q.push(Job::Run(work)),
+        None => run_guarded(work),
     }
 }
 
@@ -95,9 +156,7 @@ fn run_guarded(work: Box<dyn FnOnce() + Send>) {
 pub fn flush_pending(timeout: Duration) -> bool {
     let Some(q) = queue() else { return true };
     let (tx, rx) = mpsc::sync_channel(1);
-    if q.send(Job::Barrier(tx)).is_err() {
-        return true;
-    }
+    q.push(Job::Barrier(tx));
     rx.recv_timeout(timeout).is_ok()
 }
 

@@ -59,7 +59,9 @@ mod filter;
 mod genai;
 mod local;
 mod models;
+mod node;
 mod ordering;
+mod pretty;
 pub mod spans;
 
 use std::fmt::Debug;

@@ -1,49 +1,61 @@
 //! The order of a trace document's nodes: parents first, depth first, siblings in a topological
 //! order of their graph (ties by name), stream contexts after ops by index (0.7.1's order).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
-use super::document::Built;
+use super::node::Node;
 use crate::plan::{OpKind, Plan};
 
 /// Parents first, depth first, siblings by (rank, stream index, key); a context node takes the
 /// earliest start and the latest end of its children.
-pub(super) fn order(nodes: Vec<Built>) -> Vec<Built> {
-    let mut children: HashMap<Option<String>, Vec<usize>> = HashMap::new();
-    for (i, b) in nodes.iter().enumerate() {
-        children.entry(b.parent.clone()).or_default().push(i);
-    }
-    for list in children.values_mut() {
-        list.sort_by(|&a, &b| nodes[a].sort.cmp(&nodes[b].sort));
-    }
-    let mut out_idx = Vec::with_capacity(nodes.len());
-    let mut stack: Vec<usize> = children.get(&None).map(|r| r.iter().rev().copied().collect()).unwrap_or_default();
-    while let Some(i) = stack.pop() {
-        out_idx.push(i);
-        if let Some(kids) = children.get(&Some(nodes[i].key.clone())) {
-            stack.extend(kids.iter().rev().copied());
+pub(super) fn order(nodes: Vec<Node<'_>>) -> Vec<Node<'_>> {
+    let out_idx = {
+        let mut children: HashMap<Option<&str>, Vec<usize>> = HashMap::default();
+        for (i, b) in nodes.iter().enumerate() {
+            children.entry(b.parent.as_deref()).or_default().push(i);
         }
-    }
-    let mut nodes: Vec<Option<Built>> = nodes.into_iter().map(Some).collect();
-    let mut out: Vec<Built> = out_idx.into_iter().filter_map(|i| nodes[i].take()).collect();
-    for i in (0..out.len()).rev() {
-        if out[i].node["kind"] != "stream_context" {
-            continue;
+        for list in children.values_mut() {
+            list.sort_by(|&a, &b| (nodes[a].sort, &nodes[a].key).cmp(&(nodes[b].sort, &nodes[b].key)));
         }
-        let key = out[i].key.clone();
-        let kids = out.iter().filter(|b| b.parent.as_deref() == Some(key.as_str()));
-        let start = kids.clone().filter_map(|b| b.node["start_time"].as_str().map(String::from)).min();
-        let end = kids.filter_map(|b| b.node["end_time"].as_str().map(String::from)).max();
-        out[i].node.insert("start_time".into(), start.into());
-        out[i].node.insert("end_time".into(), end.into());
+        let mut out_idx = Vec::with_capacity(nodes.len());
+        let mut stack: Vec<usize> = children.get(&None).map(|r| r.iter().rev().copied().collect()).unwrap_or_default();
+        while let Some(i) = stack.pop() {
+            out_idx.push(i);
+            if let Some(kids) = children.get(&Some(nodes[i].key.as_str())) {
+                stack.extend(kids.iter().rev().copied());
+            }
+        }
+        out_idx
+    };
+    let mut nodes: Vec<Option<Node<'_>>> = nodes.into_iter().map(Some).collect();
+    let mut out: Vec<Node<'_>> = out_idx.into_iter().filter_map(|i| nodes[i].take()).collect();
+    // children come after their parent: going backwards, a context has seen all its children
+    let contexts: HashMap<String, usize> =
+        out.iter().enumerate().filter(|(_, n)| n.kind == "stream_context").map(|(i, n)| (n.key.clone(), i)).collect();
+    if !contexts.is_empty() {
+        let mut spans: Vec<(Option<String>, Option<String>)> = vec![(None, None); out.len()];
+        for i in (0..out.len()).rev() {
+            if out[i].kind == "stream_context" {
+                (out[i].start, out[i].end) = std::mem::take(&mut spans[i]);
+            }
+            let Some(&up) = out[i].parent.as_deref().and_then(|p| contexts.get(p)) else { continue };
+            let (start, end) = (&out[i].start, &out[i].end);
+            let acc = &mut spans[up];
+            if let Some(s) = start.as_ref().filter(|s| acc.0.as_ref().is_none_or(|cur| *s < cur)) {
+                acc.0 = Some(s.clone());
+            }
+            if let Some(e) = end.as_ref().filter(|e| acc.1.as_ref().is_none_or(|cur| *e > cur)) {
+                acc.1 = Some(e.clone());
+            }
+        }
     }
     out
 }
 
 /// The rank of each op in a topological order of its graph (ties by name), by full name.
 pub(super) fn ranks(plan: &Plan) -> HashMap<String, usize> {
-    let mut degree: HashMap<&str, usize> = HashMap::new();
-    let mut next: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut degree: HashMap<&str, usize> = HashMap::default();
+    let mut next: HashMap<&str, Vec<&str>> = HashMap::default();
     for (u, op) in plan.ops.iter().enumerate() {
         if matches!(op.kind, OpKind::LoopEnter | OpKind::LoopExit) && op.full_name == plan.full_name {
             continue;
@@ -63,7 +75,7 @@ pub(super) fn ranks(plan: &Plan) -> HashMap<String, usize> {
         q.sort_unstable();
         q.into()
     };
-    let mut rank = HashMap::new();
+    let mut rank = HashMap::default();
     while let Some(cur) = queue.pop_front() {
         rank.insert(cur.to_string(), rank.len());
         let mut succ = next.get(cur).cloned().unwrap_or_default();

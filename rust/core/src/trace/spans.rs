@@ -17,6 +17,10 @@ use serde_json::{Map, Value};
 use crate::plan::OpId;
 use crate::scheduler::{CtxId, Path};
 
+/// The most text and spans a log keeps the memory of when it restarts.
+const KEPT_TEXT: usize = 2 << 20;
+const KEPT_SPANS: usize = 16_384;
+
 /// How an op execution ended.
 #[doc = include_str!("../../doc/trace/spans/SpanStatus.md")]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +67,11 @@ pub struct SpanLog {
     epoch: Instant,
     wall: SystemTime,
     spans: Vec<Span>,
-    /// The spans not ended yet, by op instance.
+    /// The spans not ended yet, by op instance, but for the one begun last (`recent`).
     open: FxHashMap<(OpId, CtxId), usize>,
+    /// The span begun last, while open: a sync op ends before the next one begins, so most spans
+    /// open and close without a hash.
+    recent: Option<((OpId, CtxId), usize)>,
     /// The span ended last, by op instance (an op whose outputs are refused just after it came
     /// back fails that span).
     last: Option<((OpId, CtxId), usize)>,
@@ -90,6 +97,7 @@ impl SpanLog {
             wall: SystemTime::now(),
             spans: Vec::new(),
             open: FxHashMap::default(),
+            recent: None,
             last: None,
             values: false,
             text: Vec::new(),
@@ -101,6 +109,36 @@ impl SpanLog {
     #[doc = include_str!("../../doc/trace/spans/SpanLog.with_values.md")]
     pub fn with_values() -> Self {
         SpanLog { values: true, ..SpanLog::new() }
+    }
+
+    /// Empties the log, keeping the memory it took (its next run allocates nothing until it records
+    /// more than this one did; up to a few MB), and starts its clock again: the run starts now.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.restart.md")]
+    pub fn restart(&mut self) {
+        // a log that grew very big (a long run) gives its memory back rather than keep it
+        if self.text.capacity() > KEPT_TEXT {
+            self.text = Vec::new();
+        }
+        if self.spans.capacity() > KEPT_SPANS {
+            self.spans = Vec::new();
+        }
+        self.spans.clear();
+        self.open.clear();
+        self.recent = None;
+        self.last = None;
+        self.text.clear();
+        self.run_io.0 = None;
+        self.run_io.1.clear();
+        self.epoch = Instant::now();
+        self.wall = SystemTime::now();
+    }
+
+    /// Makes room for `spans` more spans and `text` more bytes of values, so that a run recording
+    /// about as much as the last one grows no buffer as it goes.
+    #[doc = include_str!("../../doc/trace/spans/SpanLog.reserve.md")]
+    pub fn reserve(&mut self, spans: usize, text: usize) {
+        self.spans.reserve(spans.min(KEPT_SPANS));
+        self.text.reserve(text.min(KEPT_TEXT));
     }
 
     /// True when the log keeps inputs and outputs.
@@ -141,6 +179,21 @@ impl SpanLog {
             out.extend(self.object(Some(r)));
         }
         out
+    }
+
+    /// Where the run's inputs are in the text (a log with values only).
+    pub(crate) fn run_input_range(&self) -> Option<Range<u32>> {
+        self.run_io.0.clone()
+    }
+
+    /// Where the data of the run's frames are in the text (a log with values only).
+    pub(crate) fn run_output_ranges(&self) -> &[Range<u32>] {
+        &self.run_io.1
+    }
+
+    /// The text written at `range`.
+    pub(crate) fn text(&self, range: &Range<u32>) -> &[u8] {
+        self.text.get(range.start as usize..range.end as usize).unwrap_or_default()
     }
 
     /// Sets the run's inputs and its frames' data (each an object in the text), at its end.
@@ -203,7 +256,9 @@ impl SpanLog {
     /// Op `op` is called in context `ctx` (at `path`) with `inputs` (written to the text).
     #[doc = include_str!("../../doc/trace/spans/SpanLog.begin.md")]
     pub fn begin(&mut self, op: OpId, ctx: CtxId, path: Path, inputs: Option<Range<u32>>) {
-        self.open.insert((op, ctx), self.spans.len());
+        if let Some((key, i)) = self.recent.replace(((op, ctx), self.spans.len())) {
+            self.open.insert(key, i);
+        }
         self.spans.push(Span {
             op,
             path,
@@ -221,7 +276,15 @@ impl SpanLog {
     /// True while `op` runs in `ctx`.
     #[doc = include_str!("../../doc/trace/spans/SpanLog.is_open.md")]
     pub fn is_open(&self, op: OpId, ctx: CtxId) -> bool {
-        self.open.contains_key(&(op, ctx))
+        self.find(op, ctx).is_some()
+    }
+
+    /// The index of the open span of `op` in `ctx`.
+    fn find(&self, op: OpId, ctx: CtxId) -> Option<usize> {
+        match self.recent {
+            Some((key, i)) if key == (op, ctx) => Some(i),
+            _ => self.open.get(&(op, ctx)).copied(),
+        }
     }
 
     /// A built-in op that ran at once (a nested graph's entry or end, a branch): a span of no
@@ -272,7 +335,7 @@ impl SpanLog {
     /// values).
     #[doc = include_str!("../../doc/trace/spans/SpanLog.item.md")]
     pub fn item(&mut self, op: OpId, ctx: CtxId, item: Option<Range<u32>>) {
-        let Some(&i) = self.open.get(&(op, ctx)) else { return };
+        let Some(i) = self.find(op, ctx) else { return };
         let span = &mut self.spans[i];
         span.items += 1;
         span.yielded.extend(item);
@@ -282,8 +345,8 @@ impl SpanLog {
     /// at `attributes` (a JSON object in the text); later ones win over earlier ones of the same name.
     #[doc = include_str!("../../doc/trace/spans/SpanLog.annotate.md")]
     pub fn annotate(&mut self, op: OpId, ctx: CtxId, attributes: Range<u32>) {
-        let i = match (self.open.get(&(op, ctx)), self.last) {
-            (Some(&i), _) => i,
+        let i = match (self.find(op, ctx), self.last) {
+            (Some(i), _) => i,
             (None, Some((last, i))) if last == (op, ctx) => i,
             _ => return,
         };
@@ -304,7 +367,13 @@ impl SpanLog {
     }
 
     fn close(&mut self, op: OpId, ctx: CtxId, status: SpanStatus) -> Option<usize> {
-        let i = self.open.remove(&(op, ctx))?;
+        let i = match self.recent {
+            Some((key, i)) if key == (op, ctx) => {
+                self.recent = None;
+                i
+            }
+            _ => self.open.remove(&(op, ctx))?,
+        };
         let span = &mut self.spans[i];
         span.end = Some(self.epoch.elapsed());
         span.status = status;

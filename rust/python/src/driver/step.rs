@@ -16,7 +16,9 @@ use crate::call::call_op;
 use crate::compiled::Compiled;
 
 /// `engine.run()`: starts a run and steps it as far as it goes without waiting. Returns the result
-/// dict when it is over, else a loop future resolved with it.
+/// dict when it is over, else a loop future resolved with it. Inlined: `engine.run` and
+/// `engine.run_traced` each get their own copy, the untraced one with no tracing left in it.
+#[inline(always)]
 pub fn start(
     py: Python<'_>,
     eng: &Arc<Compiled>,

@@ -7,7 +7,8 @@
 
 mod sinks;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use operonx::plan::OpKind;
 use operonx::trace::{deliver_job, OpSource, RunIds, RunRecord, SpanLog};
@@ -88,12 +89,53 @@ pub(crate) struct EngineTrace {
     /// The engine's tracers (`Operon(g, tracer=...)`).
     pub(crate) default: Option<Sinks>,
     sources: OnceLock<Arc<[Option<OpSource>]>>,
+    /// Span logs whose traces were written, emptied with their memory kept: a traced run takes
+    /// one, so that recording allocates (and the tracing thread frees) nothing per run. Boxed:
+    /// a run holds its log as a box, which moves in and out of the pool as a pointer.
+    #[allow(clippy::vec_box)]
+    logs: Mutex<Vec<Box<SpanLog>>>,
+    /// How many spans and bytes of values the engine's last traced run recorded: a new log is
+    /// made that big at once (the pool is empty while the tracing thread catches up).
+    last_size: (AtomicUsize, AtomicUsize),
 }
+
+/// How many emptied span logs an engine keeps.
+const POOLED_LOGS: usize = 8;
 
 impl EngineTrace {
     /// An engine's tracing with `default` tracers.
     pub(crate) fn new(default: Option<Sinks>) -> Self {
-        EngineTrace { default, sources: OnceLock::new() }
+        EngineTrace {
+            default,
+            sources: OnceLock::new(),
+            logs: Mutex::new(Vec::new()),
+            last_size: (AtomicUsize::new(0), AtomicUsize::new(0)),
+        }
+    }
+
+    /// An empty span log keeping values, its clock started now.
+    fn log(&self) -> Box<SpanLog> {
+        let pooled = self.logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        match pooled {
+            Some(mut log) => {
+                log.restart();
+                log
+            }
+            None => {
+                let mut log = Box::new(SpanLog::with_values());
+                log.reserve(self.last_size.0.load(Ordering::Relaxed), self.last_size.1.load(Ordering::Relaxed));
+                log
+            }
+        }
+    }
+
+    /// Takes back the log of a run whose trace was handed over (on the tracing thread).
+    fn recycle(&self, mut log: Box<SpanLog>) {
+        log.restart();
+        let mut logs = self.logs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if logs.len() < POOLED_LOGS {
+            logs.push(log);
+        }
     }
 
     fn sources(&self, py: Python<'_>, eng: &Compiled) -> Arc<[Option<OpSource>]> {
@@ -157,7 +199,8 @@ impl TraceRun {
             targets.push((sink, captured));
         }
         let run = TraceRun { targets, engine: Arc::clone(engine), compiled: Arc::clone(compiled) };
-        Ok((Box::new(run), Box::new(SpanLog::with_values())))
+        let log = engine.log();
+        Ok((Box::new(run), log))
     }
 
     /// Hands the trace of a run that is over to the tracing thread. `spans` is its log (the
@@ -171,6 +214,8 @@ impl TraceRun {
         let mut rt = PyRuntime::new(py, &self.compiled);
         run.finish_spans(&mut rt);
         let Some(spans) = run.take_spans() else { return };
+        self.engine.last_size.0.store(spans.spans().len(), Ordering::Relaxed);
+        self.engine.last_size.1.store(spans.mark() as usize, Ordering::Relaxed);
         let tags = run.tags().iter().map(|t| text(t.bind(py))).collect();
         let error = run.failure().map(|e| {
             let ty = e.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
@@ -198,10 +243,12 @@ impl TraceRun {
                 }
             })
             .collect();
+        let engine = self.engine;
         deliver_job(Box::new(move || {
             for t in targets {
                 t.take(&record);
             }
+            engine.recycle(record.spans);
         }));
     }
 }

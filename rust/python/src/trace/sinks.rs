@@ -29,13 +29,22 @@ impl FileSink {
     /// Writes the trace of `rec` to `<dir>/<request_id>.json` (through a temporary file, renamed,
     /// so a reader never sees half a trace).
     fn write(&self, rec: &RunRecord) {
-        let doc = rec.document(&self.tags, None);
-        let id = doc["request_id"].as_str().unwrap_or("unknown");
+        thread_local! {
+            /// The text of the trace being written (kept: the next trace of the thread reuses it).
+            static BODY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BODY.with_borrow_mut(|body| {
+            body.clear();
+            let id = rec.write_pretty(&self.tags, body);
+            self.save(&id, body);
+        });
+    }
+
+    fn save(&self, id: &str, body: &[u8]) {
         let file = self.dir.join(format!("{}.json", operonx::trace::file_stem(id)));
         let tmp = file.with_extension("json.tmp");
         let written = std::fs::create_dir_all(&self.dir)
-            .and_then(|()| serde_json::to_vec_pretty(&doc).map_err(std::io::Error::other))
-            .and_then(|body| std::fs::write(&tmp, body))
+            .and_then(|()| std::fs::write(&tmp, body))
             .and_then(|()| std::fs::rename(&tmp, &file));
         if let Err(e) = written {
             let mut failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
