@@ -11,14 +11,14 @@ use serde_json::Value;
 use crate::error::panic_message;
 use crate::ops::{Implementation, Inputs, Items, OpFuture};
 use crate::plan::{OpId, OpKind};
-use crate::run::{OpFailure, Run};
+use crate::run::{Args, OpFailure, Run};
 use crate::scheduler::CtxId;
 
-use crate::json::{Json, JsonRuntime};
+use crate::json::{Json, JsonRuntime, RunValue};
 
 /// What came of an op call: its return value, or why it failed.
 #[doc = include_str!("../../doc/drivers/step/Outcome.md")]
-pub type Outcome = Result<Value, OpFailure<String>>;
+pub type Outcome = Result<RunValue, OpFailure<String>>;
 
 /// A generator op being pulled: where it runs, its items and the next item's index.
 struct Streaming {
@@ -64,7 +64,9 @@ impl BlockingCall {
 pub struct Stepper {
     streams: Vec<Streaming>,
     deferred: Vec<(OpId, CtxId)>,
-    /// The inputs of the call being made: resolved in place, reused from call to call.
+    /// The arguments of the call being made: resolved in place, reused from call to call.
+    args: Args<RunValue>,
+    /// The same as the op's inputs, reused from call to call.
     inputs: Inputs,
 }
 
@@ -107,9 +109,10 @@ impl Stepper {
         (op, ctx): (OpId, CtxId),
         offload: bool,
     ) -> Call {
-        if !run.prepare(rt, op, ctx, self.inputs.values_mut()) {
+        if !run.prepare(rt, op, ctx, &mut self.args) {
             return Call::None;
         }
+        self.take_args();
         let offloaded = offload
             && match &impls[op as usize] {
                 Some(Implementation::Async(_)) => true,
@@ -135,11 +138,20 @@ impl Stepper {
         (op, ctx): (OpId, CtxId),
     ) -> Result<Call, OpFailure<String>> {
         self.inputs.values_mut().clear();
-        if let Err(failure) = run.resolve_into(rt, op, ctx, self.inputs.values_mut()) {
-            self.inputs.values_mut().clear();
+        self.args.clear();
+        if let Err(failure) = run.resolve_into(rt, op, ctx, &mut self.args) {
+            self.args.clear();
             return Err(failure);
         }
+        self.take_args();
         Ok(self.call(run, rt, impls, (op, ctx), true))
+    }
+
+    /// Moves the resolved arguments into the inputs of the call, as JSON values.
+    #[inline]
+    fn take_args(&mut self) {
+        let values = self.inputs.values_mut();
+        values.extend(self.args.drain(..).map(RunValue::into_json));
     }
 
     /// Calls op `op` with the resolved arguments; an offloaded call is handed back.
@@ -160,13 +172,13 @@ impl Stepper {
                 return Call::Blocking(Box::new(BlockingCall { op: f.clone(), inputs: inputs.take() }));
             }
             Some(Implementation::Op(f)) => {
-                let result = guarded(|| f.call(inputs).map(Value::Object));
+                let result = guarded(|| f.call(inputs).map(RunValue::Outputs));
                 inputs.values_mut().clear();
                 run.complete(rt, op, ctx, result);
             }
             Some(Implementation::Map(f)) => {
                 let map = inputs.take_map_from(run.facts().input_map(run.plan(), op));
-                let result = guarded(|| f.call(map).map_err(|e| e.to_string()));
+                let result = guarded(|| f.call(map).map(RunValue::Json).map_err(|e| e.to_string()));
                 run.complete(rt, op, ctx, result);
             }
             Some(Implementation::Async(f)) if offloaded => {
@@ -208,7 +220,7 @@ impl Stepper {
         top.index += 1;
         let next = guarded(|| Ok(top.items.next()));
         let failure = match next {
-            Ok(Some(Ok(item))) => match run.item(rt, op, ctx, index, Value::Object(item)) {
+            Ok(Some(Ok(item))) => match run.item(rt, op, ctx, index, RunValue::Outputs(item)) {
                 Ok(()) => return,
                 Err(failure) => Some(failure),
             },
@@ -221,7 +233,7 @@ impl Stepper {
         let deferred = std::mem::take(&mut self.deferred);
         run.state_mut().unpop(deferred.into_iter());
         match failure {
-            None => run.complete(rt, op, ctx, Ok(Value::Null)),
+            None => run.complete(rt, op, ctx, Ok(RunValue::Json(Value::Null))),
             Some(failure) => self.fail(run, rt, (op, ctx), failure),
         }
     }
@@ -241,10 +253,10 @@ impl Stepper {
 /// Calls a sync op; a returned error or a panic fails it.
 fn call_sync(f: &Implementation, inputs: Inputs) -> Outcome {
     match f {
-        Implementation::Op(f) => guarded(|| f.call(&inputs).map(Value::Object)),
+        Implementation::Op(f) => guarded(|| f.call(&inputs).map(RunValue::Outputs)),
         Implementation::Map(f) => {
             let map = inputs.into_map();
-            guarded(|| f.call(map).map_err(|e| e.to_string()))
+            guarded(|| f.call(map).map(RunValue::Json).map_err(|e| e.to_string()))
         }
         _ => Err(OpFailure::Raised("not a sync op".into())),
     }

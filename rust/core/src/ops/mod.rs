@@ -12,12 +12,10 @@ use crate::error::OperonError;
 pub mod inventory;
 #[doc(hidden)]
 pub mod macro_support;
+mod outputs;
 mod registry;
+pub use outputs::{OutputName, Outputs};
 pub(crate) use registry::{bind, binding_problems, Registry};
-
-/// The outputs an op returns: each key is an output variable.
-#[doc = include_str!("../../doc/ops/Outputs.md")]
-pub type Outputs = Map<String, Value>;
 
 /// The resolved inputs of one op call, by parameter name.
 #[doc = include_str!("../../doc/ops/Inputs.md")]
