@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::error::panic_message;
 use crate::ops::{Implementation, Inputs, Items, OpFuture};
 use crate::plan::{OpId, OpKind};
-use crate::run::{Args, OpFailure, Run};
+use crate::run::{OpFailure, Run};
 use crate::scheduler::CtxId;
 
 use crate::json::{Json, JsonRuntime, RunValue};
@@ -64,9 +64,7 @@ impl BlockingCall {
 pub struct Stepper {
     streams: Vec<Streaming>,
     deferred: Vec<(OpId, CtxId)>,
-    /// The arguments of the call being made: resolved in place, reused from call to call.
-    args: Args<RunValue>,
-    /// The same as the op's inputs, reused from call to call.
+    /// The inputs of the call being made: resolved in place, reused from call to call.
     inputs: Inputs,
 }
 
@@ -109,10 +107,10 @@ impl Stepper {
         (op, ctx): (OpId, CtxId),
         offload: bool,
     ) -> Call {
-        if !run.prepare(rt, op, ctx, &mut self.args) {
+        if !run.prepare(rt, op, ctx, self.inputs.values_mut()) {
             return Call::None;
         }
-        self.take_args();
+        self.inputs.settle();
         let offloaded = offload
             && match &impls[op as usize] {
                 Some(Implementation::Async(_)) => true,
@@ -138,20 +136,12 @@ impl Stepper {
         (op, ctx): (OpId, CtxId),
     ) -> Result<Call, OpFailure<String>> {
         self.inputs.values_mut().clear();
-        self.args.clear();
-        if let Err(failure) = run.resolve_into(rt, op, ctx, &mut self.args) {
-            self.args.clear();
+        if let Err(failure) = run.resolve_into(rt, op, ctx, self.inputs.values_mut()) {
+            self.inputs.values_mut().clear();
             return Err(failure);
         }
-        self.take_args();
+        self.inputs.settle();
         Ok(self.call(run, rt, impls, (op, ctx), true))
-    }
-
-    /// Moves the resolved arguments into the inputs of the call, as JSON values.
-    #[inline]
-    fn take_args(&mut self) {
-        let values = self.inputs.values_mut();
-        values.extend(self.args.drain(..).map(RunValue::into_json));
     }
 
     /// Calls op `op` with the resolved arguments; an offloaded call is handed back.

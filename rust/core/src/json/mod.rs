@@ -10,10 +10,12 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use crate::error::OperonError;
+mod outputs;
 pub mod signal;
 mod value;
 
 pub use signal::{Fired, Signal};
+pub use outputs::{OutputName, Outputs};
 pub use value::RunValue;
 use crate::plan::{Const, ConstId, Forward, OpId, Plan, TransformPlan, VarId};
 use crate::run::{Entries, Key, Model, Runtime};
@@ -205,7 +207,7 @@ impl Runtime<Json> for JsonRuntime<'_> {
 
     fn outputs(&mut self, v: RunValue) -> Result<RunValue, String> {
         match v {
-            RunValue::Json(Value::Null) => Ok(RunValue::Outputs(crate::ops::Outputs::new())),
+            RunValue::Json(Value::Null) => Ok(RunValue::Outputs(Outputs::new())),
             RunValue::Json(Value::Object(_)) | RunValue::Outputs(_) => Ok(v),
             RunValue::Json(other) => {
                 Err(json_type(&other).trim_start_matches("a ").trim_start_matches("an ").to_string())

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use crate::ops::Outputs;
+use super::Outputs;
 
 /// A value of a run of the Rust API (the [`super::Json`] model).
 #[doc = include_str!("../../doc/json/RunValue.md")]
@@ -49,6 +49,7 @@ impl RunValue {
 
     /// Entry `key` of a mapping (`None` when absent, or when the value is not a mapping).
     #[doc = include_str!("../../doc/json/RunValue.get.md")]
+    #[inline]
     pub fn get(&self, key: &str) -> Option<&Value> {
         match self {
             RunValue::Json(Value::Object(map)) => {
@@ -107,7 +108,7 @@ impl RunValue {
 /// The entries of a mapping, in order.
 pub(crate) enum MapEntries<'a> {
     Object(serde_json::map::Iter<'a>),
-    Outputs(std::slice::Iter<'a, (crate::ops::OutputName, Value)>),
+    Outputs(std::slice::Iter<'a, (super::OutputName, Value)>),
 }
 
 impl<'a> Iterator for MapEntries<'a> {
