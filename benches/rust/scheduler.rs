@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 /// Reads the int input `x` (0 when absent) and outputs `v = x + 1`.
 fn inc(i: &Inputs) -> Result<Outputs, String> {
     let x = i.get("x").and_then(Value::as_i64).unwrap_or(0);
-    Ok(Map::from_iter([("v".to_string(), json!(x + 1))]))
+    Ok(Outputs::from_iter([("v".to_string(), json!(x + 1))]))
 }
 
 /// An op that reads `x` of op `source` (or of the graph when `source` is `None`).

@@ -6,7 +6,8 @@
 //!   returning a JSON value: the published crate's form. `inc`, `add` and `sum` are, line for
 //!   line, the peer's ops (`benches/peers/rust/src/ops.rs`).
 //! * [`Form::OpRef`]: `OperonBuilder::op_ref`, a function of borrowed inputs returning its outputs
-//!   as a map: our fast path (no map of the inputs is built for a call).
+//!   as `Outputs` (`Outputs::one`): our fast path (no map of the inputs or of the outputs is built
+//!   for a call).
 //!
 //! `count` (the stream's generator, `n -> {"i": 0} … {"i": n - 1}`) is registered with
 //! `OperonBuilder::gen` in both forms: it yields its items one at a time, where the peer's returns
@@ -97,12 +98,12 @@ fn int_ref(inputs: &Inputs, key: &str) -> Result<i64, String> {
 
 /// `inc` over borrowed inputs.
 pub fn inc_ref(inputs: &Inputs) -> Result<Outputs, String> {
-    Ok(Map::from_iter([("x".to_string(), Value::from(int_ref(inputs, "x")? + 1))]))
+    Ok(Outputs::one("x", int_ref(inputs, "x")? + 1))
 }
 
 /// `add` over borrowed inputs.
 pub fn add_ref(inputs: &Inputs) -> Result<Outputs, String> {
-    Ok(Map::from_iter([("x".to_string(), Value::from(int_ref(inputs, "x")? + int_ref(inputs, "y")?))]))
+    Ok(Outputs::one("x", int_ref(inputs, "x")? + int_ref(inputs, "y")?))
 }
 
 /// `sum` over borrowed inputs.
@@ -111,13 +112,13 @@ pub fn sum_ref(inputs: &Inputs) -> Result<Outputs, String> {
     for (key, value) in inputs.iter() {
         total += value.as_i64().ok_or_else(|| format!("input '{key}' is not an integer"))?;
     }
-    Ok(Map::from_iter([("x".to_string(), Value::from(total))]))
+    Ok(Outputs::one("x", total))
 }
 
 /// The generator `n -> {"i": 0} … {"i": n - 1}`, one item at a time.
 pub fn count(inputs: &Inputs) -> Result<Items, String> {
     let n = int_ref(inputs, "n")?;
-    Ok(Box::new((0..n).map(|i| Ok(Map::from_iter([("i".to_string(), Value::from(i))])))))
+    Ok(Box::new((0..n).map(|i| Ok(Outputs::one("i", i)))))
 }
 
 /// A builder of `json` with the four ops registered in `form`.

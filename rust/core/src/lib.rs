@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use operonx::Operon;
-//! use serde_json::{json, Map, Value};
+//! use serde_json::{json, Value};
 //!
 //! let doc = json!({
 //!     "schema_version": "1.0", "type": "graph", "name": "g",
@@ -18,7 +18,7 @@
 //! let engine = Operon::builder(doc.to_string())
 //!     .op_ref("inc", |i: &operonx::ops::Inputs| {
 //!         let x = i.get("x").and_then(Value::as_i64).ok_or("x must be an int")?;
-//!         Ok(Map::from_iter([("y".to_string(), json!(x + 1))]))
+//!         Ok(operonx::ops::Outputs::one("y", x + 1))
 //!     })
 //!     .build()
 //!     .unwrap();

@@ -2,10 +2,10 @@
 
 use operonx::ops::{Inputs, Outputs};
 use operonx::{OperonError, Operon};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 fn echo(inputs: &Inputs) -> Result<Outputs, String> {
-    Ok(Map::from_iter([("out".to_string(), inputs.get("text").cloned().unwrap_or(Value::Null))]))
+    Ok(Outputs::from_iter([("out".to_string(), inputs.get("text").cloned().unwrap_or(Value::Null))]))
 }
 
 fn engine() -> Operon {

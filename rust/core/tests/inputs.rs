@@ -20,7 +20,7 @@ fn run_probe(inputs: Value, graph_inputs: Value) -> Result<RunOutput, OperonErro
         "edges": [{"from": "src", "to": "probe"}], "entries": ["src"], "exits": ["probe"]
     });
     Operon::builder(d.to_string())
-        .op_ref("src", |_: &Inputs| Ok(src_outputs().as_object().unwrap().clone()))
+        .op_ref("src", |_: &Inputs| Ok(src_outputs().as_object().unwrap().clone().into()))
         .op_ref("probe", |i: &Inputs| -> Result<Outputs, String> {
             Ok(i.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
         })
@@ -125,7 +125,7 @@ fn the_op_full_name_comes_from_the_document() {
             "inputs": {"x": {"required": true, "ref": {"source": "outer.inner", "var": "x"}}}}},
         "edges": [], "entries": ["p"], "exits": ["p"]
     });
-    let engine = Operon::builder(d.to_string()).op_ref("p", |_: &Inputs| Ok(Map::new())).build().unwrap();
+    let engine = Operon::builder(d.to_string()).op_ref("p", |_: &Inputs| Ok(Outputs::new())).build().unwrap();
     match engine.run(json!({})).unwrap_err() {
         OperonError::MissingInput { graph, op, input, .. } => {
             assert_eq!((graph.as_str(), op.as_str(), input.as_str()), ("inner", "outer.inner.p", "x"));

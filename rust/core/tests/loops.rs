@@ -11,7 +11,7 @@ use common::Found;
 
 fn inc(inputs: &Inputs) -> Result<Outputs, String> {
     let count = inputs.get("count").and_then(Value::as_i64).unwrap_or(0);
-    Ok(Map::from_iter([("count".to_string(), json!(count + 1))]))
+    Ok(Outputs::from_iter([("count".to_string(), json!(count + 1))]))
 }
 
 /// An op `a` = inc(count=PARENT["count"]) of graph `full`, forwarding everything.
@@ -132,7 +132,7 @@ fn nested_engine(doc: &Value) -> Operon {
         .op_ref("inc", inc)
         .op_ref("double", |i: &Inputs| -> Result<Outputs, String> {
             let x = i.get("x").and_then(Value::as_i64).ok_or("x is not an int")?;
-            Ok(Map::from_iter([("y".to_string(), json!(x * 2))]))
+            Ok(Outputs::from_iter([("y".to_string(), json!(x * 2))]))
         })
         .build()
         .unwrap()

@@ -13,7 +13,7 @@
 
 use std::path::Path;
 
-use operonx::ops::{Inputs, Items};
+use operonx::ops::{Inputs, Items, Outputs};
 use operonx::{Operon, OperonBuilder, OperonError, RunOutput};
 use serde_json::{json, Map, Value};
 
@@ -28,7 +28,7 @@ fn int(inputs: &Map<String, Value>, key: &str) -> Result<i64, OperonError> {
 
 fn count_to(i: &Inputs) -> Result<Items, String> {
     let n = i.get("n").and_then(Value::as_i64).ok_or("n must be an int")?;
-    Ok(Box::new((0..n).map(|i| Ok(Map::from_iter([("i".to_string(), json!(i))])))))
+    Ok(Box::new((0..n).map(|i| Ok(Outputs::from_iter([("i".to_string(), json!(i))])))))
 }
 
 /// The ops of the published crate's test pool, plus a few more.

@@ -137,7 +137,7 @@ fn engine(case: &Case, log: &Arc<Mutex<Vec<usize>>>) -> Operon {
                     sum += v.as_i64().ok_or_else(|| format!("input {name} is {v}"))?;
                 }
             }
-            Ok(Map::from_iter([("v".to_string(), json!(sum.rem_euclid(MODULUS)))]))
+            Ok(Outputs::from_iter([("v".to_string(), json!(sum.rem_euclid(MODULUS)))]))
         })
         .build()
         .unwrap_or_else(|e| panic!("{e}"))

@@ -12,7 +12,7 @@ mod common;
 use common::Rng;
 
 fn noop(_: &Inputs) -> Result<Outputs, String> {
-    Ok(Map::new())
+    Ok(Outputs::new())
 }
 
 fn code() -> Value {

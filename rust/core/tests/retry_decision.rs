@@ -16,7 +16,7 @@ fn run_of(op: serde_json::Value) -> Run<Json> {
         json!({"schema_version": "1.0", "name": "g", "ops": {"a": op}, "edges": [], "entries": ["a"], "exits": ["a"]});
     let plan = Arc::new(compile(&parse(&doc.to_string()).unwrap()).unwrap());
     let facts = Arc::new(Facts::new(&plan));
-    Run::new(plan, facts, json!({}), ErrorMode::Raise, false)
+    Run::new(plan, facts, json!({}).into(), ErrorMode::Raise, false)
 }
 
 #[test]

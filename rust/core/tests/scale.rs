@@ -9,13 +9,13 @@ use std::sync::Arc;
 use operonx::ops::{Inputs, Outputs};
 use operonx::scheduler::ErrorMode;
 use operonx::Operon;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 const N: usize = 100_000;
 
 fn inc(i: &Inputs) -> Result<Outputs, String> {
     let x = i.get("x").and_then(Value::as_i64).ok_or("x must be an int")?;
-    Ok(Map::from_iter([("v".to_string(), json!(x + 1))]))
+    Ok(Outputs::from_iter([("v".to_string(), json!(x + 1))]))
 }
 
 /// `op0 → op1 → … → op{n-1}`; op i reads `v` of op i-1 (op 0 reads the graph input `x`). The text is
@@ -156,14 +156,14 @@ fn run_fan(soft_join: bool) -> (usize, Value) {
     let joined = Arc::new(AtomicUsize::new(0));
     let join_count = joined.clone();
     let engine = Operon::builder(fan(N, soft_join))
-        .op_ref("src", |_: &Inputs| Ok(Map::new()))
+        .op_ref("src", |_: &Inputs| Ok(Outputs::new()))
         .op_ref("work", move |_: &Inputs| -> Result<Outputs, String> {
             let i = seen.fetch_add(1, Ordering::Relaxed);
-            Ok(Map::from_iter([("i".to_string(), json!(i))]))
+            Ok(Outputs::from_iter([("i".to_string(), json!(i))]))
         })
         .op_ref("join", move |i: &Inputs| -> Result<Outputs, String> {
             let ran_before = join_count.fetch_add(1, Ordering::Relaxed);
-            Ok(Map::from_iter([
+            Ok(Outputs::from_iter([
                 ("last".to_string(), i.get("last").cloned().unwrap_or(Value::Null)),
                 ("ran_before".to_string(), json!(ran_before)),
             ]))
@@ -210,7 +210,7 @@ fn a_hundred_thousand_entries_and_exits_run() {
     let seen = count.clone();
     let engine = Operon::builder(s)
         .op_ref("work", move |_: &Inputs| -> Result<Outputs, String> {
-            Ok(Map::from_iter([("v".to_string(), json!(seen.fetch_add(1, Ordering::Relaxed)))]))
+            Ok(Outputs::from_iter([("v".to_string(), json!(seen.fetch_add(1, Ordering::Relaxed)))]))
         })
         .build()
         .unwrap();

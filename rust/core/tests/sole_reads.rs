@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 fn inc(i: &Inputs) -> Result<Outputs, String> {
     let total: i64 = i.iter().map(|(_, v)| v.as_i64().unwrap_or(0)).sum();
-    Ok(Map::from_iter([("x".to_string(), json!(total + 1)), ("s".to_string(), json!("text"))]))
+    Ok(Outputs::from_iter([("x".to_string(), json!(total + 1)), ("s".to_string(), json!("text"))]))
 }
 
 fn reader(refs: &[(&str, &str)]) -> Value {

@@ -46,7 +46,7 @@ fn one_op_fans_out_to_100k_sync_ops_through_run_json_async() {
     let engine = Operon::builder(fan(N))
         .op("src", |_| Ok(Value::Null))
         .op_ref("work", move |_: &Inputs| -> Result<Outputs, String> {
-            Ok(Map::from_iter([("i".to_string(), json!(seen.fetch_add(1, Ordering::Relaxed)))]))
+            Ok(Outputs::from_iter([("i".to_string(), json!(seen.fetch_add(1, Ordering::Relaxed)))]))
         })
         .op("join", |i: Map<String, Value>| Ok(json!({"last": i["last"]})))
         .build()

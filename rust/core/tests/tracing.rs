@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use operonx::ops::{Inputs, Items};
+use operonx::ops::{Inputs, Items, Outputs};
 use operonx::trace::{flush_pending, TraceData, TraceFilter, Tracer};
 use operonx::{Operon, OperonError};
 use serde_json::{json, Map, Value};
@@ -81,7 +81,7 @@ fn stream_engine(fail_at: i64, tracer: Arc<dyn Tracer>) -> Operon {
     });
     let count = |i: &Inputs| -> Result<Items, String> {
         let n = i.get("n").and_then(Value::as_i64).ok_or("no n")?;
-        Ok(Box::new((0..n).map(|k| Ok(Map::from_iter([("i".to_string(), json!(k))])))))
+        Ok(Box::new((0..n).map(|k| Ok(Outputs::from_iter([("i".to_string(), json!(k))])))))
     };
     Operon::builder(doc.to_string())
         .gen("count", count)

@@ -8,7 +8,7 @@ use operonx::plan::until;
 use operonx::plan::Const;
 use operonx::value::apply_json;
 use operonx::{OperonError, Operon};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 mod common;
 use common::{Found, Rng};
@@ -80,7 +80,7 @@ fn json_integers_combine_and_compare_exactly() {
 
 fn inc(inputs: &Inputs) -> Result<Outputs, String> {
     let count = inputs.get("count").and_then(Value::as_u64).ok_or("count must be a whole number")?;
-    Ok(Map::from_iter([("count".to_string(), json!(count.checked_add(1).ok_or("overflow")?))]))
+    Ok(Outputs::from_iter([("count".to_string(), json!(count.checked_add(1).ok_or("overflow")?))]))
 }
 
 /// A root loop `lp` over `inc`, stopping at `until`.

@@ -13,7 +13,7 @@ mod common;
 use common::Rng;
 
 fn noop(_: &Inputs) -> Result<Outputs, String> {
-    Ok(Map::new())
+    Ok(Outputs::new())
 }
 
 /// A code op calling `f` with the given inputs.

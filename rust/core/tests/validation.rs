@@ -6,7 +6,7 @@ use operonx::{OperonError, Operon, Problem};
 use serde_json::{json, Map, Value};
 
 fn noop(_: &Inputs) -> Result<Outputs, String> {
-    Ok(Map::new())
+    Ok(Outputs::new())
 }
 
 /// Builds the document with a no-op registered for every op name in it.
@@ -223,8 +223,8 @@ fn a_missing_rust_implementation_is_an_unknown_op() {
     // Implementations are looked up by func_name first, then by op name.
     let engine = Operon::builder(d.to_string())
         .op_ref("a", noop)
-        .op_ref("make_b", |_: &Inputs| Ok(Map::from_iter([("by".to_string(), json!("func_name"))])))
-        .op_ref("b", |_: &Inputs| Ok(Map::from_iter([("by".to_string(), json!("name"))])))
+        .op_ref("make_b", |_: &Inputs| Ok(Outputs::from_iter([("by".to_string(), json!("func_name"))])))
+        .op_ref("b", |_: &Inputs| Ok(Outputs::from_iter([("by".to_string(), json!("name"))])))
         .build()
         .unwrap();
     assert_eq!(engine.run(json!({})).unwrap().outputs["by"], json!("func_name"));

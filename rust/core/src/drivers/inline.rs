@@ -96,8 +96,7 @@ pub fn output(run: &mut Run<Json>) -> Result<RunOutput> {
     }
     let plan = Arc::clone(run.plan_shared());
     let outputs = match run.result(&mut JsonRuntime::new(&plan)) {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => serde_json::Map::new(),
+        Ok(result) => result.into_map(),
         Err(message) => return Err(OperonError::Usage(message)),
     };
     let frames = run
@@ -106,10 +105,7 @@ pub fn output(run: &mut Run<Json>) -> Result<RunOutput> {
         .map(|f| Frame {
             op: plan.ops[f.op as usize].name.clone(),
             context: render(&f.path),
-            data: match &f.data {
-                Value::Object(map) => map.clone(),
-                _ => serde_json::Map::new(),
-            },
+            data: f.data.clone().into_map(),
         })
         .collect();
     let loops_at_max =

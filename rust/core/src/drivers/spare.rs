@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::json::Json;
+use crate::json::{Json, RunValue};
 use crate::plan::Plan;
 use crate::run::{Facts, Run};
 use crate::scheduler::ErrorMode;
@@ -31,10 +31,10 @@ impl Spare {
         let spare = self.slot.try_lock().ok().and_then(|mut slot| slot.take());
         match spare {
             Some(mut run) => {
-                run.restart(plan, facts, inputs, mode, true);
+                run.restart(plan, facts, RunValue::Json(inputs), mode, true);
                 run
             }
-            None => Box::new(Run::new(Arc::clone(plan), Arc::clone(facts), inputs, mode, true)),
+            None => Box::new(Run::new(Arc::clone(plan), Arc::clone(facts), RunValue::Json(inputs), mode, true)),
         }
     }
 
@@ -45,7 +45,7 @@ impl Spare {
         if run.plan().ops.len() > SPARE_MAX_OPS {
             return;
         }
-        run.park(Value::Null);
+        run.park(RunValue::Json(Value::Null));
         if let Ok(mut slot) = self.slot.try_lock() {
             *slot = Some(run);
         }

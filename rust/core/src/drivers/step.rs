@@ -14,11 +14,11 @@ use crate::plan::{OpId, OpKind};
 use crate::run::{OpFailure, Run};
 use crate::scheduler::CtxId;
 
-use crate::json::{Json, JsonRuntime};
+use crate::json::{Json, JsonRuntime, RunValue};
 
 /// What came of an op call: its return value, or why it failed.
 #[doc = include_str!("../../doc/drivers/step/Outcome.md")]
-pub type Outcome = Result<Value, OpFailure<String>>;
+pub type Outcome = Result<RunValue, OpFailure<String>>;
 
 /// A generator op being pulled: where it runs, its items and the next item's index.
 struct Streaming {
@@ -110,6 +110,7 @@ impl Stepper {
         if !run.prepare(rt, op, ctx, self.inputs.values_mut()) {
             return Call::None;
         }
+        self.inputs.settle();
         let offloaded = offload
             && match &impls[op as usize] {
                 Some(Implementation::Async(_)) => true,
@@ -139,6 +140,7 @@ impl Stepper {
             self.inputs.values_mut().clear();
             return Err(failure);
         }
+        self.inputs.settle();
         Ok(self.call(run, rt, impls, (op, ctx), true))
     }
 
@@ -160,13 +162,13 @@ impl Stepper {
                 return Call::Blocking(Box::new(BlockingCall { op: f.clone(), inputs: inputs.take() }));
             }
             Some(Implementation::Op(f)) => {
-                let result = guarded(|| f.call(inputs).map(Value::Object));
+                let result = guarded(|| f.call(inputs).map(RunValue::Outputs));
                 inputs.values_mut().clear();
                 run.complete(rt, op, ctx, result);
             }
             Some(Implementation::Map(f)) => {
                 let map = inputs.take_map_from(run.facts().input_map(run.plan(), op));
-                let result = guarded(|| f.call(map).map_err(|e| e.to_string()));
+                let result = guarded(|| f.call(map).map(RunValue::Json).map_err(|e| e.to_string()));
                 run.complete(rt, op, ctx, result);
             }
             Some(Implementation::Async(f)) if offloaded => {
@@ -208,7 +210,7 @@ impl Stepper {
         top.index += 1;
         let next = guarded(|| Ok(top.items.next()));
         let failure = match next {
-            Ok(Some(Ok(item))) => match run.item(rt, op, ctx, index, Value::Object(item)) {
+            Ok(Some(Ok(item))) => match run.item(rt, op, ctx, index, RunValue::Outputs(item)) {
                 Ok(()) => return,
                 Err(failure) => Some(failure),
             },
@@ -221,7 +223,7 @@ impl Stepper {
         let deferred = std::mem::take(&mut self.deferred);
         run.state_mut().unpop(deferred.into_iter());
         match failure {
-            None => run.complete(rt, op, ctx, Ok(Value::Null)),
+            None => run.complete(rt, op, ctx, Ok(RunValue::Json(Value::Null))),
             Some(failure) => self.fail(run, rt, (op, ctx), failure),
         }
     }
@@ -241,10 +243,10 @@ impl Stepper {
 /// Calls a sync op; a returned error or a panic fails it.
 fn call_sync(f: &Implementation, inputs: Inputs) -> Outcome {
     match f {
-        Implementation::Op(f) => guarded(|| f.call(&inputs).map(Value::Object)),
+        Implementation::Op(f) => guarded(|| f.call(&inputs).map(RunValue::Outputs)),
         Implementation::Map(f) => {
             let map = inputs.into_map();
-            guarded(|| f.call(map).map_err(|e| e.to_string()))
+            guarded(|| f.call(map).map(RunValue::Json).map_err(|e| e.to_string()))
         }
         _ => Err(OpFailure::Raised("not a sync op".into())),
     }

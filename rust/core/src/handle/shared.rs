@@ -8,7 +8,7 @@ use std::task::Waker;
 
 use serde_json::Value;
 
-use crate::json::{Json, JsonRuntime};
+use crate::json::{Json, JsonRuntime, RunValue};
 use crate::error::OperonError;
 use crate::plan::Plan;
 use crate::run::{Phase, Run};
@@ -129,10 +129,7 @@ impl Core {
 
     /// The data of a frame as a map (frames always carry a mapping).
     #[doc = include_str!("../../doc/handle/shared/Core.data_map.md")]
-    pub fn data_map(data: &Value) -> serde_json::Map<String, Value> {
-        match data {
-            Value::Object(map) => map.clone(),
-            _ => serde_json::Map::new(),
-        }
+    pub fn data_map(data: &RunValue) -> serde_json::Map<String, Value> {
+        data.clone().into_map()
     }
 }

@@ -12,9 +12,9 @@ use std::task::{Context, Poll};
 use serde_json::Value;
 
 use super::event::FrameEvent;
-use super::shared::{Core, SharedRun};
+use super::shared::SharedRun;
 use crate::json::{Fired, Signal};
-use crate::json::JsonRuntime;
+use crate::json::{JsonRuntime, RunValue};
 use crate::error::OperonError;
 use crate::middleware::MiddlewareContext;
 use crate::run::group;
@@ -150,7 +150,7 @@ impl ExecutionHandle {
         let mut core = shared.lock();
         let mut rest = Vec::new();
         if !core.run().frames().is_drained() {
-            while let Some(f) = core.run_mut().frames_mut().next(Value::clone) {
+            while let Some(f) = core.run_mut().frames_mut().next(RunValue::clone) {
                 rest.push(f);
             }
             core.run_mut().frames_mut().drain();
@@ -159,10 +159,10 @@ impl ExecutionHandle {
             return Err(e);
         }
         match mode {
-            CollectMode::Flat => Ok(Value::Array(rest.into_iter().map(|f| f.data).collect())),
+            CollectMode::Flat => Ok(Value::Array(rest.into_iter().map(|f| f.data.into_json()).collect())),
             CollectMode::Group => {
                 let kept = rest.iter().filter(|f| !f.superseded).map(|f| &f.data);
-                group(&mut JsonRuntime::new(plan), kept, unwrap).map_err(OperonError::Usage)
+                group(&mut JsonRuntime::new(plan), kept, unwrap).map(RunValue::into_json).map_err(OperonError::Usage)
             }
         }
     }
@@ -196,12 +196,9 @@ impl futures::Stream for ExecutionHandle {
         let this = self.get_mut();
         let shared = Arc::clone(&this.watcher.shared);
         let mut core = shared.lock();
-        if let Some(f) = core.run_mut().frames_mut().next(Value::clone) {
+        if let Some(f) = core.run_mut().frames_mut().next(RunValue::clone) {
             let plan = shared.plan();
-            let data = match f.data {
-                Value::Object(map) => map,
-                other => Core::data_map(&other),
-            };
+            let data = f.data.into_map();
             let event =
                 FrameEvent { op: plan.ops[f.op as usize].name.clone(), context: render(&f.path).into(), data };
             return Poll::Ready(Some(Ok(event)));
@@ -294,7 +291,7 @@ impl Watcher {
             return Err(e);
         }
         let kept = core.run().frames().kept().map(|f| &f.data);
-        group(&mut JsonRuntime::new(plan), kept, unwrap).map_err(OperonError::Usage)
+        group(&mut JsonRuntime::new(plan), kept, unwrap).map(RunValue::into_json).map_err(OperonError::Usage)
     }
 
     /// Waits until the run is over.

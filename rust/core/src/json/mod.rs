@@ -1,15 +1,22 @@
-//! The value model of the Rust API: JSON values (`serde_json`), errors as messages, failures as
+//! The value model of the Rust API: [`RunValue`]s (JSON values from `serde_json`, and the outputs
+//! of fast-path ops kept as they returned them), errors as messages, failures as
 //! [`OperonError`]s, and [`Signal`]s as the wakers of consumers waiting on a run (the streaming
 //! handle; nothing waits on a run of the inline driver).
 
 use std::sync::Arc;
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::error::OperonError;
+mod outputs;
 pub mod signal;
+mod value;
 
 pub use signal::{Fired, Signal};
+pub use outputs::{OutputName, Outputs};
+pub use value::RunValue;
 use crate::plan::{Const, ConstId, Forward, OpId, Plan, TransformPlan, VarId};
 use crate::run::{Entries, Key, Model, Runtime};
 use crate::value::{apply_json, json_type, truthy};
@@ -24,7 +31,7 @@ pub type JsonWaker = Arc<Signal<Value>>;
 pub struct Json;
 
 impl Model for Json {
-    type Value = Value;
+    type Value = RunValue;
     type Error = String;
     type Failure = OperonError;
     type Waker = JsonWaker;
@@ -44,74 +51,70 @@ impl<'p> JsonRuntime<'p> {
     }
 }
 
-/// Entries of a mapping this small are looked up by comparing keys: cheaper than hashing the key.
-const SCAN_MAX: usize = 8;
-
-/// Entry `key` of `map` (`None` when `map` is not an object).
-#[inline]
-fn lookup<'v>(map: &'v Value, key: &str) -> Option<&'v Value> {
-    let Value::Object(map) = map else { return None };
-    if map.len() <= SCAN_MAX {
-        map.iter().find_map(|(k, v)| (k == key).then_some(v))
+fn object(v: &mut RunValue) -> Result<&mut RunValue, String> {
+    if v.is_mapping() {
+        Ok(v)
     } else {
-        map.get(key)
+        Err(format!("expected an object, found {}", json_type(&v.as_json())))
     }
 }
 
-fn object(v: &mut Value) -> Result<&mut Map<String, Value>, String> {
-    let ty = json_type(v);
-    v.as_object_mut().ok_or_else(|| format!("expected an object, found {ty}"))
+fn json_args(args: Vec<RunValue>) -> Vec<Value> {
+    args.into_iter().map(RunValue::into_json).collect()
 }
 
 impl Runtime<Json> for JsonRuntime<'_> {
     #[inline]
-    fn get(&mut self, map: &Value, var: VarId) -> Result<Option<Value>, String> {
-        Ok(lookup(map, self.plan.var(var)).cloned())
+    fn get(&mut self, map: &RunValue, var: VarId) -> Result<Option<RunValue>, String> {
+        Ok(map.get(self.plan.var(var)).cloned().map(RunValue::Json))
     }
 
-    fn get_str(&mut self, map: &Value, key: &str) -> Result<Option<Value>, String> {
-        Ok(lookup(map, key).cloned())
+    fn get_str(&mut self, map: &RunValue, key: &str) -> Result<Option<RunValue>, String> {
+        Ok(map.get(key).cloned().map(RunValue::Json))
     }
 
     #[inline]
-    fn get_known(&mut self, map: &Value, key: Key) -> Result<Option<Value>, String> {
-        Ok(lookup(map, key.name()).cloned())
+    fn get_known(&mut self, map: &RunValue, key: Key) -> Result<Option<RunValue>, String> {
+        Ok(map.get(key.name()).cloned().map(RunValue::Json))
     }
 
-    fn keys(&mut self, map: &Value) -> Vec<String> {
-        map.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    fn keys(&mut self, map: &RunValue) -> Vec<String> {
+        map.entries().map(|e| e.map(|(k, _)| k.to_string()).collect()).unwrap_or_default()
     }
 
-    fn constant(&mut self, c: ConstId) -> Value {
-        match &self.plan.consts[c as usize] {
+    fn constant(&mut self, c: ConstId) -> RunValue {
+        RunValue::Json(match &self.plan.consts[c as usize] {
             Const::Json(v) => v.clone(),
             Const::Int(_) | Const::Host(_) => Value::Null, // refused at build time
-        }
+        })
     }
 
-    fn none(&mut self) -> Value {
-        Value::Null
+    fn none(&mut self) -> RunValue {
+        RunValue::Json(Value::Null)
     }
 
-    fn is_none(&self, v: &Value) -> bool {
+    fn is_none(&self, v: &RunValue) -> bool {
         v.is_null()
     }
 
-    fn truthy(&self, v: &Value) -> Result<bool, String> {
-        Ok(truthy(v))
+    fn truthy(&self, v: &RunValue) -> Result<bool, String> {
+        Ok(match v {
+            RunValue::Json(v) => truthy(v),
+            RunValue::Outputs(out) => !out.is_empty(),
+        })
     }
 
     fn transform(
         &mut self,
         t: &TransformPlan,
-        value: Value,
-        args: Vec<Value>,
-        _kw: Vec<(&str, Value)>,
-    ) -> Result<Value, String> {
-        apply_json(t.kind, value, &args)
+        value: RunValue,
+        args: Vec<RunValue>,
+        _kw: Vec<(&str, RunValue)>,
+    ) -> Result<RunValue, String> {
+        apply_json(t.kind, value.into_json(), &json_args(args)).map(RunValue::Json)
     }
 
-    fn copy(&mut self, v: &Value) -> Value {
+    fn copy(&mut self, v: &RunValue) -> RunValue {
         v.clone()
     }
 
@@ -119,132 +122,142 @@ impl Runtime<Json> for JsonRuntime<'_> {
         false // nothing reads them in the Rust API, and a copy is a deep clone
     }
 
-    fn forward_whole(&mut self, forward: &Forward, out: Value) -> Result<Value, Value> {
-        let Value::Object(map) = &out else { return Err(out) };
-        let whole = match forward {
-            Forward::Nothing => false,
+    fn forward_whole(&mut self, forward: &Forward, out: RunValue) -> Result<RunValue, RunValue> {
+        let whole = match (forward, out.entries()) {
+            (Forward::Nothing, _) | (_, None) => false,
             // `update(.., public)` copies every entry but those starting with `$`, in order
-            Forward::All => !map.keys().any(|k| k.starts_with('$')),
+            (Forward::All, Some(mut keys)) => !keys.any(|(k, _)| k.starts_with('$')),
             // every output, in order, under its own name
-            Forward::Mapped(pairs) => {
-                map.len() == pairs.len()
-                    && pairs.iter().zip(map.keys()).all(|(&(from, to), key)| from == to && self.plan.var(from) == key)
+            (Forward::Mapped(pairs), Some(mut keys)) => {
+                let plan = self.plan;
+                pairs.iter().all(|&(from, to)| keys.next().is_some_and(|(k, _)| from == to && plan.var(from) == k))
+                    && keys.next().is_none()
             }
         };
         if whole {
-            Ok(out)
+            // a frame's data is a JSON object
+            Ok(RunValue::Json(out.into_json()))
         } else {
             Err(out)
         }
     }
 
-    fn map(&mut self) -> Value {
-        Value::Object(Map::new())
+    fn map(&mut self) -> RunValue {
+        RunValue::Json(Value::Object(Map::new()))
     }
 
-    fn list(&mut self, items: Vec<Value>) -> Result<Value, String> {
-        Ok(Value::Array(items))
+    fn list(&mut self, items: Vec<RunValue>) -> Result<RunValue, String> {
+        Ok(RunValue::Json(Value::Array(json_args(items))))
     }
 
-    fn push(&mut self, list: &mut Value, v: Value) -> Result<(), String> {
-        list.as_array_mut().ok_or("expected an array")?.push(v);
+    fn push(&mut self, list: &mut RunValue, v: RunValue) -> Result<(), String> {
+        let RunValue::Json(Value::Array(items)) = list else { return Err("expected an array".into()) };
+        items.push(v.into_json());
         Ok(())
     }
 
-    fn set(&mut self, map: &mut Value, var: VarId, v: Value) -> Result<(), String> {
-        object(map)?.insert(self.plan.var(var).to_string(), v);
-        Ok(())
+    fn set(&mut self, map: &mut RunValue, var: VarId, v: RunValue) -> Result<(), String> {
+        object(map)?.insert(Cow::Borrowed(self.plan.var(var)), v.into_json())
     }
 
-    fn set_known(&mut self, map: &mut Value, key: Key, v: Value) -> Result<(), String> {
-        object(map)?.insert(key.name().to_string(), v);
-        Ok(())
+    fn set_known(&mut self, map: &mut RunValue, key: Key, v: RunValue) -> Result<(), String> {
+        object(map)?.insert(Cow::Borrowed(key.name()), v.into_json())
     }
 
-    fn update(&mut self, into: &mut Value, from: &Value, public: bool) -> Result<(), String> {
-        let Some(from) = from.as_object() else { return Ok(()) };
+    fn update(&mut self, into: &mut RunValue, from: &RunValue, public: bool) -> Result<(), String> {
+        let Some(entries) = from.entries() else { return Ok(()) };
         let into = object(into)?;
-        for (k, v) in from {
+        for (k, v) in entries {
             if !(public && k.starts_with('$')) {
-                into.insert(k.clone(), v.clone());
+                into.insert(Cow::Borrowed(k), v.clone())?;
             }
         }
         Ok(())
     }
 
-    fn items(&mut self, map: &Value) -> Result<Entries<Json>, String> {
-        let map = map.as_object().ok_or("expected an object")?;
-        Ok(map.iter().map(|(k, v)| (Value::String(k.clone()), v.clone())).collect())
+    fn items(&mut self, map: &RunValue) -> Result<Entries<Json>, String> {
+        let entries = map.entries().ok_or("expected an object")?;
+        Ok(entries.map(|(k, v)| (RunValue::Json(Value::String(k.to_string())), RunValue::Json(v.clone()))).collect())
     }
 
-    fn copy_map(&mut self, map: &Value) -> Result<Value, String> {
-        match map {
-            Value::Object(_) => Ok(map.clone()),
-            _ => Err("expected an object".into()),
+    fn copy_map(&mut self, map: &RunValue) -> Result<RunValue, String> {
+        if map.is_mapping() {
+            Ok(map.clone())
+        } else {
+            Err("expected an object".into())
         }
     }
 
-    fn get_key(&mut self, map: &Value, key: &Value) -> Result<Option<Value>, String> {
-        Ok(key.as_str().and_then(|k| map.get(k)).cloned())
+    fn get_key(&mut self, map: &RunValue, key: &RunValue) -> Result<Option<RunValue>, String> {
+        let RunValue::Json(Value::String(key)) = key else { return Ok(None) };
+        Ok(map.get(key).cloned().map(RunValue::Json))
     }
 
-    fn set_key(&mut self, map: &mut Value, key: Value, v: Value) -> Result<(), String> {
-        let Value::String(key) = key else { return Err("keys are strings".into()) };
-        object(map)?.insert(key, v);
-        Ok(())
+    fn set_key(&mut self, map: &mut RunValue, key: RunValue, v: RunValue) -> Result<(), String> {
+        let RunValue::Json(Value::String(key)) = key else { return Err("keys are strings".into()) };
+        object(map)?.insert(Cow::Owned(key), v.into_json())
     }
 
-    fn same(&mut self, a: &Value, b: &Value) -> bool {
-        a == b
+    fn same(&mut self, a: &RunValue, b: &RunValue) -> bool {
+        match (a, b) {
+            (RunValue::Json(a), RunValue::Json(b)) => a == b,
+            _ => a.as_json() == b.as_json(),
+        }
     }
 
-    fn outputs(&mut self, v: Value) -> Result<Value, String> {
+    fn outputs(&mut self, v: RunValue) -> Result<RunValue, String> {
         match v {
-            Value::Null => Ok(Value::Object(Map::new())),
-            Value::Object(_) => Ok(v),
-            other => Err(json_type(&other).trim_start_matches("a ").trim_start_matches("an ").to_string()),
+            RunValue::Json(Value::Null) => Ok(RunValue::Outputs(Outputs::new())),
+            RunValue::Json(Value::Object(_)) | RunValue::Outputs(_) => Ok(v),
+            RunValue::Json(other) => {
+                Err(json_type(&other).trim_start_matches("a ").trim_start_matches("an ").to_string())
+            }
         }
     }
 
-    fn iterate(&mut self, v: &Value) -> Result<Vec<Value>, String> {
+    fn iterate(&mut self, v: &RunValue) -> Result<Vec<RunValue>, String> {
         match v {
-            Value::Array(items) => Ok(items.clone()),
-            other => Err(format!("{} is not a list", json_type(other))),
+            RunValue::Json(Value::Array(items)) => Ok(items.iter().cloned().map(RunValue::Json).collect()),
+            other => Err(format!("{} is not a list", json_type(&other.as_json()))),
         }
     }
 
-    fn record(&mut self, op: OpId, args: &[Value]) -> Result<Value, String> {
+    fn record(&mut self, op: OpId, args: &[RunValue]) -> Result<RunValue, String> {
         let inputs = &self.plan.ops[op as usize].inputs;
-        Ok(Value::Object(inputs.iter().map(|i| i.name.clone()).zip(args.iter().cloned()).collect()))
+        let map = inputs.iter().map(|i| i.name.clone()).zip(args.iter().map(|a| a.as_json().into_owned())).collect();
+        Ok(RunValue::Json(Value::Object(map)))
     }
 
-    fn op_name(&mut self, op: OpId) -> Value {
-        Value::String(self.plan.ops[op as usize].name.clone())
+    fn op_name(&mut self, op: OpId) -> RunValue {
+        RunValue::Json(Value::String(self.plan.ops[op as usize].name.clone()))
     }
 
-    fn text(&mut self, s: &str) -> Value {
-        Value::String(s.to_string())
+    fn text(&mut self, s: &str) -> RunValue {
+        RunValue::Json(Value::String(s.to_string()))
     }
 
-    fn json_value(&mut self, v: &Value) -> Result<Value, String> {
-        Ok(v.clone())
+    fn json_value(&mut self, v: &Value) -> Result<RunValue, String> {
+        Ok(RunValue::Json(v.clone()))
     }
 
-    fn to_json(&mut self, v: &Value) -> Option<Value> {
-        Some(v.clone())
+    fn to_json(&mut self, v: &RunValue) -> Option<Value> {
+        Some(v.as_json().into_owned())
     }
 
-    fn text_of(&mut self, v: &Value) -> Option<String> {
-        v.as_str().map(str::to_string)
+    fn text_of(&mut self, v: &RunValue) -> Option<String> {
+        match v {
+            RunValue::Json(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        }
     }
 
-    fn until_callable(&mut self, _c: ConstId, _vars: &Value) -> Result<bool, (String, String)> {
+    fn until_callable(&mut self, _c: ConstId, _vars: &RunValue) -> Result<bool, (String, String)> {
         Err(("callable".into(), "a callable until cannot run in the Rust API".into()))
         // refused at build time
     }
 
-    fn write_json(&mut self, v: &Value, out: &mut Vec<u8>) -> bool {
-        serde_json::to_writer(out, v).is_ok()
+    fn write_json(&mut self, v: &RunValue, out: &mut Vec<u8>) -> bool {
+        serde_json::to_writer(out, &*v.as_json()).is_ok()
     }
 
     fn describe(&mut self, e: &String) -> String {
@@ -263,8 +276,8 @@ impl Runtime<Json> for JsonRuntime<'_> {
         OperonError::Usage(e)
     }
 
-    fn wake(&mut self, waker: JsonWaker, value: Option<Value>) -> Result<(), String> {
-        waker.fire(value);
+    fn wake(&mut self, waker: JsonWaker, value: Option<RunValue>) -> Result<(), String> {
+        waker.fire(value.map(RunValue::into_json));
         Ok(())
     }
 

@@ -218,7 +218,7 @@ fn items(value: Result<Value, OperonError>) -> Result<Items, String> {
     match value.map_err(|e| e.to_string())? {
         Value::Null => Ok(Box::new(std::iter::empty())),
         Value::Array(list) => Ok(Box::new(list.into_iter().enumerate().map(|(i, item)| match item {
-            Value::Object(outputs) => Ok(outputs),
+            Value::Object(outputs) => Ok(outputs.into()),
             other => Err(format!(
                 "item {i} of the generator is {}; each item must be a mapping (an object) of outputs",
                 json_type(&other)

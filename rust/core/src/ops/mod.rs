@@ -8,16 +8,14 @@ use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
 use crate::error::OperonError;
+use crate::json::RunValue;
 
 pub mod inventory;
 #[doc(hidden)]
 pub mod macro_support;
 mod registry;
+pub use crate::json::{OutputName, Outputs};
 pub(crate) use registry::{bind, binding_problems, Registry};
-
-/// The outputs an op returns: each key is an output variable.
-#[doc = include_str!("../../doc/ops/Outputs.md")]
-pub type Outputs = Map<String, Value>;
 
 /// The resolved inputs of one op call, by parameter name.
 #[doc = include_str!("../../doc/ops/Inputs.md")]
@@ -25,15 +23,28 @@ pub type Outputs = Map<String, Value>;
 pub struct Inputs {
     /// The parameter names, shared by every call of the op.
     names: Arc<[String]>,
-    /// The values, in the order of `names`.
-    values: SmallVec<[Value; 8]>,
+    /// The values, in the order of `names`: JSON values only (see [`Inputs::settle`]), held as
+    /// the run resolves them, so that no call moves them from one buffer to another.
+    values: SmallVec<[RunValue; 8]>,
+}
+
+/// The value of an input: JSON, always (a mapping of outputs is made an object by
+/// [`Inputs::settle`] before the op sees it).
+#[inline]
+fn json_of(v: &RunValue) -> &Value {
+    static NULL: Value = Value::Null;
+    match v {
+        RunValue::Json(v) => v,
+        RunValue::Outputs(_) => &NULL,
+    }
 }
 
 impl Inputs {
     /// Inputs from `(name, value)` pairs.
     #[doc = include_str!("../../doc/ops/Inputs.new.md")]
     pub fn new(pairs: Vec<(String, Value)>) -> Self {
-        let (names, values): (Vec<String>, SmallVec<[Value; 8]>) = pairs.into_iter().unzip();
+        let (names, values): (Vec<String>, SmallVec<[RunValue; 8]>) =
+            pairs.into_iter().map(|(k, v)| (k, RunValue::Json(v))).unzip();
         Inputs { names: names.into(), values }
     }
 
@@ -41,31 +52,42 @@ impl Inputs {
     /// value is left out).
     #[doc = include_str!("../../doc/ops/Inputs.from_parts.md")]
     pub fn from_parts(names: Arc<[String]>, values: SmallVec<[Value; 8]>) -> Self {
-        Inputs { names, values }
+        Inputs { names, values: values.into_iter().map(RunValue::Json).collect() }
     }
 
     /// The value of input `name`.
     #[doc = include_str!("../../doc/ops/Inputs.get.md")]
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.names.iter().position(|n| n == name).and_then(|i| self.values.get(i))
+        self.names.iter().position(|n| n == name).and_then(|i| self.values.get(i)).map(json_of)
     }
 
     /// The inputs as a map by name, in signature order.
     #[doc = include_str!("../../doc/ops/Inputs.into_map.md")]
     pub fn into_map(self) -> Map<String, Value> {
-        self.names.iter().cloned().zip(self.values).collect()
+        self.names.iter().cloned().zip(self.values.into_iter().map(RunValue::into_json)).collect()
     }
 
     /// Every input in signature order.
     #[doc = include_str!("../../doc/ops/Inputs.iter.md")]
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.names.iter().map(String::as_str).zip(self.values.iter())
+        self.names.iter().map(String::as_str).zip(self.values.iter().map(json_of))
     }
 
     /// The values, for a driver that resolves a call's inputs into this buffer (reused from call
     /// to call).
-    pub(crate) fn values_mut(&mut self) -> &mut SmallVec<[Value; 8]> {
+    pub(crate) fn values_mut(&mut self) -> &mut SmallVec<[RunValue; 8]> {
         &mut self.values
+    }
+
+    /// Makes every value JSON: a mapping of outputs read whole becomes an object (one check per
+    /// value otherwise).
+    #[inline]
+    pub(crate) fn settle(&mut self) {
+        for v in &mut self.values {
+            if let RunValue::Outputs(_) = v {
+                *v = RunValue::Json(std::mem::replace(v, RunValue::Json(Value::Null)).into_json());
+            }
+        }
     }
 
     /// Names the values of the next call.
@@ -77,7 +99,7 @@ impl Inputs {
 
     /// Takes the values out as a map by name, leaving the buffer empty.
     pub(crate) fn take_map(&mut self) -> Map<String, Value> {
-        self.names.iter().cloned().zip(self.values.drain(..)).collect()
+        self.names.iter().cloned().zip(self.values.drain(..).map(RunValue::into_json)).collect()
     }
 
     /// [`Inputs::take_map`] made from `template`, the names as a map of nulls in order (a copy of
@@ -88,7 +110,7 @@ impl Inputs {
         }
         let mut map = template.clone();
         for (slot, value) in map.values_mut().zip(self.values.drain(..)) {
-            *slot = value;
+            *slot = value.into_json();
         }
         map
     }

@@ -77,7 +77,7 @@ pub fn recording(mut b: OperonBuilder, names: &[&str], log: &Log) -> OperonBuild
         let owned = name.to_string();
         b = b.op_ref(name, move |_: &Inputs| -> Result<Outputs, String> {
             log.lock().unwrap().push(owned.clone());
-            Ok(Map::from_iter([(owned.clone(), json!(true))]))
+            Ok(Outputs::from_iter([(owned.clone(), json!(true))]))
         });
     }
     b
@@ -85,5 +85,5 @@ pub fn recording(mut b: OperonBuilder, names: &[&str], log: &Log) -> OperonBuild
 
 /// An op that outputs `outputs` (a JSON object) whatever its inputs.
 pub fn fixed(outputs: Value) -> impl Fn(&Inputs) -> Result<Outputs, String> + Send + Sync {
-    move |_: &Inputs| Ok(outputs.as_object().unwrap().clone())
+    move |_: &Inputs| Ok(outputs.as_object().unwrap().clone().into())
 }

@@ -61,7 +61,9 @@ impl Future for InFlight {
         let outcome = match &mut this.running {
             Running::Future(f) => match catch_unwind(AssertUnwindSafe(|| f.as_mut().poll(cx))) {
                 Ok(Poll::Pending) => return Poll::Pending,
-                Ok(Poll::Ready(result)) => Some(result.map_err(|e| OpFailure::Raised(e.to_string()))),
+                Ok(Poll::Ready(result)) => {
+                    Some(result.map(crate::json::RunValue::Json).map_err(|e| OpFailure::Raised(e.to_string())))
+                }
                 Err(panic) => Some(Err(OpFailure::Panicked(panic_message(&*panic)))),
             },
             Running::Blocking(job) => match Pin::new(job).poll(cx) {

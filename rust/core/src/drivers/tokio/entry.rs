@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::Driver;
 use crate::drivers::inline::{output, RunOutput};
-use crate::json::{Json, JsonRuntime};
+use crate::json::{Json, JsonRuntime, RunValue};
 use crate::drivers::spare::Spare;
 use crate::error::{OperonError, Result};
 use crate::handle::shared::SharedRun;
@@ -57,7 +57,7 @@ pub async fn run_result(job: Job<'_>) -> Result<Value> {
         (Some(e), _) => Err(e),
         (None, Phase::Cancelled) => Err(OperonError::Cancelled { graph: plan.name.clone() }),
         // the run is parked next: its one frame's data becomes the result without a copy
-        (None, _) => run.take_result(&mut JsonRuntime::new(plan)).map_err(OperonError::Usage),
+        (None, _) => run.take_result(&mut JsonRuntime::new(plan)).map(RunValue::into_json).map_err(OperonError::Usage),
     };
     spare.offer(run);
     result

@@ -62,7 +62,8 @@ enum Turn {
 pub struct Driver {
     shared: Arc<SharedRun>,
     impls: Arc<[Option<Implementation>]>,
-    stepper: Stepper,
+    /// Boxed: its argument buffer is large, and a driver is moved into the future that drives it.
+    stepper: Box<Stepper>,
     /// The calls in flight (made with the first one: a run of sync ops makes none).
     calls: Option<FuturesUnordered<InFlight>>,
     landed: Vec<Landed>,
@@ -86,7 +87,7 @@ impl Driver {
         ids: RunIds,
     ) -> Self {
         run.start();
-        let stepper = Stepper::default();
+        let stepper = Box::<Stepper>::default();
         if !tracers.is_empty() {
             run.record_spans(Box::default());
         }
