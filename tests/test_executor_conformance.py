@@ -45,7 +45,7 @@ def on_processes(document: dict) -> tuple[dict, int]:
 
 #: fixtures whose outcome is which of two concurrent ops finishes first: a soft join fires on its first
 #: soft predecessor, which the fixture's FIFO order fixes and concurrent calls on processes do not
-RACES = {"soft_join_first_wins", "soft_join_list_operator"}
+RACES = {"soft_join_first_wins", "soft_join_list_operator", "soft_and_hard_predecessors"}
 
 CASES = [name for name, fx in FIXTURES.items() if on_processes(fx["document"])[1] and name not in RACES]
 
