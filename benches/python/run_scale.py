@@ -49,13 +49,7 @@ FANOUT = 1000
 
 async def _median(run: Callable[[], Any], reps: int) -> float:
     """Median wall time (s) of ``await run()`` over ``reps`` runs, after one warm-up run."""
-    await run()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        await run()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(await scale_ops.wall_times(run, reps))
 
 
 async def _serial(iters: int, reps: int) -> float:

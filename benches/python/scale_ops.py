@@ -36,3 +36,14 @@ def crunch(iters):
 def nop(x=None):
     """The trivial op of the overhead fan-out."""
     return {"y": x}
+
+
+async def wall_times(run, reps: int) -> list[float]:
+    """Wall times (s) of ``await run()`` over ``reps`` runs, after one warm-up run."""
+    await run()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        await run()
+        times.append(time.perf_counter() - t0)
+    return times

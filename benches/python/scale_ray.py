@@ -58,16 +58,6 @@ def _graphs() -> tuple[Any, Any]:
     return w6, fan
 
 
-async def _times(run: Callable[[], Any], reps: int) -> list[float]:
-    await run()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        await run()
-        times.append(time.perf_counter() - t0)
-    return times
-
-
 async def ray_rows(iters: int, reps: int, make_executor: Callable[[], Any] | None = None,
                    w6_timer: Callable[..., Any] | None = None) -> dict[str, Any]:
     """``ray_w6``, ``ray_fanout`` and ``ray_native_fanout``: medians (s) over ``reps`` runs; ``{}`` when
@@ -88,7 +78,7 @@ async def ray_rows(iters: int, reps: int, make_executor: Callable[[], Any] | Non
     w6, fan = Operon(w6_graph, executors={"ray": executor}), Operon(fan_graph, executors={"ray": executor})
     run_w6 = lambda: w6.run({"iters": iters})  # noqa: E731
     out: dict[str, Any] = {
-        "ray_w6": await w6_timer(run_w6, iters, reps) if w6_timer else statistics.median(await _times(run_w6, reps))
+        "ray_w6": await w6_timer(run_w6, iters, reps) if w6_timer else statistics.median(await scale_ops.wall_times(run_w6, reps))
     }
 
     async def native_fanout() -> None:
@@ -98,8 +88,8 @@ async def ray_rows(iters: int, reps: int, make_executor: Callable[[], Any] | Non
     await native_fanout()
     ours, theirs = [], []
     for _ in range(reps):
-        ours += await _times(lambda: fan.run({}), 1)
-        theirs += await _times(native_fanout, 1)
+        ours += await scale_ops.wall_times(lambda: fan.run({}), 1)
+        theirs += await scale_ops.wall_times(native_fanout, 1)
     out["ray_fanout"], out["ray_native_fanout"] = statistics.median(ours), statistics.median(theirs)
     executor.shutdown()
     return out
@@ -113,7 +103,7 @@ def main(argv: list[str]) -> int:
     iters = scale_ops.calibrate(args.ms)
 
     async def go() -> dict[str, Any]:
-        serial = await _times(lambda: asyncio.sleep(0, [scale_ops.work(iters) for _ in range(W6_OPS)]), args.reps)
+        serial = await scale_ops.wall_times(lambda: asyncio.sleep(0, [scale_ops.work(iters) for _ in range(W6_OPS)]), args.reps)
         return {"serial": statistics.median(serial), **await ray_rows(iters, args.reps)}
     out = asyncio.run(go())
     out["w6_vs_serial"] = out["ray_w6"] / out["serial"]
