@@ -285,3 +285,34 @@ async def _until(check, pause: float = 0.05) -> None:
     while not check():
         await asyncio.sleep(pause)
 
+
+
+def sleeps(seconds):
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
+async def test_a_task_submitted_while_the_waiter_waits_on_a_long_one_is_not_held_behind_it(executor):
+    long = executor.submit(sleeps, {"seconds": 20}, cancel=Token())
+    await asyncio.sleep(0.5)  # the waiter thread is now blocked in ray.wait on the long task alone
+    short = await asyncio.wait_for(executor.submit(add_one, {"x": 1}, cancel=Token()), T)
+    assert short == {"y": 2}
+    assert not long.done()  # the short task's result came while the long one still ran
+    long.cancel()
+
+
+async def test_a_batch_with_a_failed_task_gives_each_task_its_own_outcome(executor):
+    fns = [fails if i == 7 else add_one for i in range(30)]
+    futures = [executor.submit(fn, {"x": i}, cancel=Token()) for i, fn in enumerate(fns)]
+    outcomes = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), T)
+    assert [o["y"] for i, o in enumerate(outcomes) if i != 7] == [i + 1 for i in range(30) if i != 7]
+    assert isinstance(outcomes[7], ValueError) and "bad input 7" in str(outcomes[7])
+
+
+async def test_shutdown_fails_the_calls_still_running_instead_of_leaving_them_waiting(ray_instance):
+    ex = RayExecutor(cancel_grace=0)
+    running = ex.submit(sleeps, {"seconds": 30}, cancel=Token())
+    await asyncio.sleep(0.5)
+    ex.shutdown()
+    with pytest.raises(OperonUsageError, match="shutdown"):
+        await asyncio.wait_for(running, T)

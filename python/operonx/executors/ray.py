@@ -7,8 +7,10 @@ these arguments when Ray is not initialised yet; an instance already running is 
 - ``fn`` becomes a Ray remote function once (cached per function and per option set); the op's
   ``@op(ray={...})`` options go to ``.options(...)``; ``max_retries`` defaults to 0 so the op's own
   ``retries=`` decides what is tried again.
-- The task's ``ObjectRef`` is awaited without a thread per call: Ray's completion callback queues the
-  result and wakes the loop once per batch of completions.
+- The task's ``ObjectRef`` is awaited without a thread per call: one thread per executor waits for the
+  tasks in flight with ``ray.wait``, fetches each batch of finished ones with one ``ray.get``, and wakes
+  the loop once per batch (a task submitted while that thread is blocked is watched by Ray's completion
+  callback instead, so it does not wait behind the others).
 - An argument that is a value the driver received from an earlier Ray task (the same object, see
   :class:`~operonx.executors.ray_tasks.SharedValues`) is sent as that task's ``ObjectRef``: the worker
   reads it from the object store, not a copy sent through the driver.
@@ -28,7 +30,7 @@ from typing import Any
 
 from operonx.errors import OperonUsageError
 from operonx.executors._contract import TransferError, WorkerDiedError
-from operonx.executors._ray import Completions, Remote
+from operonx.executors._ray import SHUT_DOWN, Completions, Failed, Remote, Waiter
 from operonx.executors.ray_tasks import WHOLE, SharedValues
 
 __all__ = ["RayExecutor", "RayWorkerDied"]
@@ -67,11 +69,15 @@ class _Call:
             remove(self.cancel)
         if self.out.done():
             return
-        if not isinstance(result, self.executor.ray_error):
+        if isinstance(result, Failed):
+            self.out.set_exception(result.error)
+        elif not isinstance(result, self.executor.ray_error):
             self.executor.shared.record(result, ref)
             self.out.set_result(result)
         elif self.cancelled:  # the TaskCancelledError of our own ray.cancel
             self.out.cancel()
+        elif self.executor.closed:  # forced to stop by shutdown()
+            self.out.set_exception(OperonUsageError(SHUT_DOWN))
         else:
             self.out.set_exception(self.executor.op_error(result))
 
@@ -123,6 +129,7 @@ class RayExecutor:
         self._remotes: dict[Callable[..., Any], Remote] = {}
         self._completions: dict[asyncio.AbstractEventLoop, Completions] = {}
         self._live: dict[int, _Call] = {}
+        self._waiter = Waiter(ray)
         self._closed = False
 
     # -- submitting -------------------------------------------------------------------------------
@@ -199,10 +206,11 @@ class RayExecutor:
         call = _Call(self, ref, out, cancel)
         self._live[id(call)] = call
         completions = self._completions.get(loop) or self._completions_for(loop)
-        # Ray calls back on its own thread with the task's value, or the RayError it failed with (what
-        # ref.future() and `await ref` are built on, without a concurrent Future per call: ~15 % less
-        # driver CPU on a 1000-task fan-out, see benches/python/ray_await.py).
-        ref._on_completed(lambda result: completions.push(call, result))  # noqa: SLF001
+        # one waiter thread per executor waits for every task in flight with ray.wait and fetches the
+        # finished ones with one ray.get per batch (benches/python/ray_await.py: about the driver CPU of
+        # a plain ray.get([...]); Ray's per-task completion callback costs a GetAsync and a GIL handoff
+        # per task)
+        self._waiter.watch(ref, call, completions)
         out.add_done_callback(call.out_done)
         cancel.add_callback(call.cancel)
         return out
@@ -299,6 +307,11 @@ class RayExecutor:
         except Exception:  # noqa: BLE001, S110 - Ray shut down or the task is gone
             pass
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`shutdown` was called."""
+        return self._closed
+
     def forget(self, call: _Call) -> None:
         self._live.pop(id(call), None)
 
@@ -313,6 +326,7 @@ class RayExecutor:
         if self._closed:
             return
         self._closed = True
+        self._waiter.close()
         for call in list(self._live.values()):
             ref = call.ref
             if ref is not None:
