@@ -316,3 +316,14 @@ async def test_shutdown_fails_the_calls_still_running_instead_of_leaving_them_wa
     ex.shutdown()
     with pytest.raises(OperonUsageError, match="shutdown"):
         await asyncio.wait_for(running, T)
+
+
+async def test_a_task_beyond_the_waiters_window_that_finishes_first_is_not_held_back(executor, monkeypatch):
+    from operonx.executors import _ray
+    monkeypatch.setattr(_ray, "WINDOW", 2)  # the two long tasks fill the window; the short one is beyond it
+    longs = [executor.submit(sleeps, {"seconds": 20}, cancel=Token()) for _ in range(2)]
+    short = executor.submit(add_one, {"x": 1}, cancel=Token(), options={"num_cpus": 0})
+    assert await asyncio.wait_for(short, T) == {"y": 2}
+    assert not any(f.done() for f in longs)
+    for f in longs:
+        f.cancel()

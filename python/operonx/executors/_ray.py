@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -16,12 +17,16 @@ __all__ = ["SHUT_DOWN", "Completions", "Failed", "Remote", "Waiter"]
 
 SHUT_DOWN = "RayExecutor.shutdown() while the op's Ray task ran"
 
-BATCH_PART = 8
-"""The waiter returns once an eighth of the tasks it waits for have finished (or after ``BATCH_WAIT``)."""
+WINDOW = 32
+"""How many of the tasks in flight (the oldest) the waiter passes to one ``ray.wait``."""
+SWEEP = 0.05
+"""Seconds between two looks at the tasks in flight beyond the ``WINDOW`` oldest."""
+BATCH_PART = 4
+"""The waiter returns once a quarter of its window has finished (or after ``BATCH_WAIT``)."""
 IDLE_WAIT = 0.5
 """Seconds the waiter blocks at most in one ``ray.wait`` when nothing has finished."""
 BATCH_WAIT = 0.002
-"""Seconds the waiter holds finished tasks back while fewer than ``1 / BATCH_PART`` of them are done."""
+"""Seconds the waiter holds finished tasks back while fewer than ``1 / BATCH_PART`` of its window are done."""
 
 OWN_OPTIONS = ("num_returns",)
 """Task options the executor sets itself: refused in ``@op(ray={...})``."""
@@ -138,6 +143,7 @@ class Waiter:
         self.closed = False
         self.flushing: set[asyncio.AbstractEventLoop] = set()
         self.thread: threading.Thread | None = None
+        self.next_sweep = 0.0
 
     def watch(self, ref: Any, call: Any, completions: Completions) -> None:
         """Watch ``ref``; its outcome goes to ``call.settle`` on ``completions``' loop. Loop thread only."""
@@ -197,16 +203,26 @@ class Waiter:
         self.hand_over([(ref, *outcome) for ref, outcome in pending.items()], gone)
 
     def ready(self, refs: list[Any]) -> list[Any]:
-        """Blocks until some of ``refs`` have finished (at most ``IDLE_WAIT`` seconds); returns every
-        one that has."""
+        """Blocks until some of ``refs`` have finished (at most ``IDLE_WAIT`` seconds); returns those.
+
+        ``ray.wait`` costs about 1.5 µs per task not finished yet, at every call, so only the
+        ``WINDOW`` oldest tasks (in submission order, the order a fan-out mostly finishes in) are waited
+        for; the others are looked at every ``SWEEP`` seconds, so one finishing early is not held back
+        longer than that."""
         wait = self.ray.wait
-        want = max(1, len(refs) // BATCH_PART)
-        ready, rest = wait(refs, num_returns=want, timeout=None if want == 1 else BATCH_WAIT, fetch_local=True)
-        if not ready:  # none finished yet: the first to finish (or IDLE_WAIT, to see a shutdown)
-            ready, rest = wait(refs, num_returns=1, timeout=IDLE_WAIT, fetch_local=True)
-        if rest:
+        window, later = refs[:WINDOW], refs[WINDOW:]
+        want = max(1, len(window) // BATCH_PART)
+        ready, rest = wait(window, num_returns=want, timeout=BATCH_WAIT, fetch_local=True)
+        if not ready:  # none finished yet: the first to finish (or a timeout, for the sweep or a shutdown)
+            ready, rest = wait(window, num_returns=1, timeout=SWEEP if later else IDLE_WAIT, fetch_local=True)
+        if ready and rest:
             more, _ = wait(rest, num_returns=len(rest), timeout=0, fetch_local=True)
             ready.extend(more)
+        now = time.monotonic()
+        if later and now >= self.next_sweep:
+            more, _ = wait(later, num_returns=len(later), timeout=0, fetch_local=True)
+            ready.extend(more)
+            self.next_sweep = now + SWEEP
         return ready
 
     def hand_over(self, finished: list[tuple[Any, Any, Completions]], error: Failed | None) -> None:
