@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -190,7 +191,7 @@ class Waiter:
                     break
                 self.waiting = True
             try:
-                ready = self.ready(list(pending))
+                ready = self.ready(pending)
             except Exception as e:  # noqa: BLE001 - Ray stopped under us: every task waited for fails
                 ready, error = list(pending), Failed(e)
             else:
@@ -202,15 +203,16 @@ class Waiter:
         gone = Failed(OperonUsageError(SHUT_DOWN))
         self.hand_over([(ref, *outcome) for ref, outcome in pending.items()], gone)
 
-    def ready(self, refs: list[Any]) -> list[Any]:
-        """Blocks until some of ``refs`` have finished (at most ``IDLE_WAIT`` seconds); returns those.
+    def ready(self, refs: dict[Any, Any]) -> list[Any]:
+        """Blocks until some of ``refs`` (in submission order) have finished (at most ``IDLE_WAIT`` seconds); returns those.
 
         ``ray.wait`` costs about 1.5 µs per task not finished yet, at every call, so only the
         ``WINDOW`` oldest tasks (in submission order, the order a fan-out mostly finishes in) are waited
         for; the others are looked at every ``SWEEP`` seconds, so one finishing early is not held back
         longer than that."""
         wait = self.ray.wait
-        window, later = refs[:WINDOW], refs[WINDOW:]
+        window = list(itertools.islice(refs, WINDOW))
+        later = len(refs) > WINDOW
         want = max(1, len(window) // BATCH_PART)
         ready, rest = wait(window, num_returns=want, timeout=BATCH_WAIT, fetch_local=True)
         if not ready:  # none finished yet: the first to finish (or a timeout, for the sweep or a shutdown)
@@ -220,7 +222,8 @@ class Waiter:
             ready.extend(more)
         now = time.monotonic()
         if later and now >= self.next_sweep:
-            more, _ = wait(later, num_returns=len(later), timeout=0, fetch_local=True)
+            beyond = list(itertools.islice(refs, WINDOW, None))
+            more, _ = wait(beyond, num_returns=len(beyond), timeout=0, fetch_local=True)
             ready.extend(more)
             self.next_sweep = now + SWEEP
         return ready
