@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from operonx.errors import OperonUsageError
-from operonx.executors.ray_tasks import kind_of, task_body
+from operonx.executors.ray_tasks import Picks, kind_of, task_body
 
 __all__ = ["SHUT_DOWN", "Completions", "Failed", "Remote", "Waiter"]
 
@@ -42,28 +42,31 @@ def _freeze(value: Any) -> Any:
 
 
 class Remote:
-    """One function's Ray remote function and its ``.options(...)`` variants."""
+    """One function's Ray remote functions: one per option set and shape of call (the input names,
+    and which of them arrive as ``ObjectRef``), made on first use."""
 
-    __slots__ = ("fn", "kind", "remote", "variants")
+    __slots__ = ("fn", "kind", "ray", "variants")
 
     def __init__(self, ray: Any, fn: Callable[..., Any]) -> None:
         self.fn = fn
         self.kind = kind_of(fn)
-        self.remote = ray.remote(task_body(fn, self.kind))
+        self.ray = ray
         self.variants: dict[Any, Any] = {}
 
-    def with_options(self, options: Mapping[str, Any] | None, streaming: bool) -> Any:
-        key = (_freeze(options) if options else (), streaming)
+    def variant(self, options: Mapping[str, Any] | None, streaming: bool, names: tuple[str, ...],
+                picks: Picks) -> Any:
+        """The remote function to call as ``.remote(*values)`` with the values of ``names``."""
+        key = (_freeze(options) if options else (), streaming, names, picks)
         try:
             return self.variants[key]
         except KeyError:
             pass
         except TypeError:  # an unhashable option value: not cached
-            return self.make(options, streaming)
-        variant = self.variants[key] = self.make(options, streaming)
+            return self.make(options, streaming, names, picks)
+        variant = self.variants[key] = self.make(options, streaming, names, picks)
         return variant
 
-    def make(self, options: Mapping[str, Any] | None, streaming: bool) -> Any:
+    def make(self, options: Mapping[str, Any] | None, streaming: bool, names: tuple[str, ...], picks: Picks) -> Any:
         given = dict(options or {})
         own = [k for k in OWN_OPTIONS if k in given]
         if own:
@@ -71,8 +74,9 @@ class Remote:
         merged = {"max_retries": 0, "name": getattr(self.fn, "__qualname__", "op"), **given}
         if streaming:
             merged["num_returns"] = "streaming"
+        remote = self.ray.remote(task_body(self.fn, self.kind, names, picks))
         try:
-            return self.remote.options(**merged)
+            return remote.options(**merged)
         except (ValueError, TypeError) as e:
             raise OperonUsageError(f"ray={dict(given)!r} of {self.fn.__qualname__}: {e}") from e
 

@@ -170,9 +170,9 @@ class RayExecutor:
             raise OperonUsageError(f"RayExecutor: {fn.__qualname__} is {'not ' if streaming else ''}a generator "
                                    f"function: run it with {how}")
         picks, args = self._arguments(kwargs)
-        task = remote.with_options(options, streaming)
+        task = remote.variant(options, streaming, tuple(args), picks)
         try:
-            return task.remote(picks, **args)
+            return task.remote(*args.values())
         except TypeError as e:
             if "serializ" not in str(e):
                 raise

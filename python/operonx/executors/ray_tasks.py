@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-__all__ = ["WHOLE", "SharedValues", "task_body", "kind_of"]
+__all__ = ["WHOLE", "Picks", "SharedValues", "task_body", "kind_of"]
 
 WHOLE = "\x00whole"
 """The key of a pick that takes the task's whole result (an op that returned a single value)."""
@@ -37,10 +37,12 @@ def kind_of(fn: Callable[..., Any]) -> str:
     return "sync"
 
 
-def _pick(picks: Picks, kwargs: dict[str, Any]) -> None:
+def _inputs(names: tuple[str, ...], picks: Picks, values: tuple[Any, ...]) -> dict[str, Any]:
+    kwargs = dict(zip(names, values, strict=True))
     for name, key in picks:
         whole = kwargs[name]
         kwargs[name] = whole if key == WHOLE else whole[key]
+    return kwargs
 
 
 def _drive_async_gen(agen: Any) -> Iterator[Any]:
@@ -56,20 +58,19 @@ def _drive_async_gen(agen: Any) -> Iterator[Any]:
         loop.close()
 
 
-def task_body(fn: Callable[..., Any], kind: str) -> Callable[..., Any]:
-    """The function Ray runs for ``fn``: picks the values of ``ObjectRef`` arguments, then calls ``fn``
-    (an ``async def`` on its own event loop, as Ray runs no coroutine function as a task; a generator
-    as a Ray streaming generator)."""
+def task_body(fn: Callable[..., Any], kind: str, names: tuple[str, ...], picks: Picks) -> Callable[..., Any]:
+    """The function Ray runs for ``fn`` called with inputs ``names``, in that order, as positional
+    arguments (Ray serializes positional arguments for less than keyword ones): picks the values of
+    ``ObjectRef`` arguments, then calls ``fn`` (an ``async def`` on its own event loop, as Ray runs
+    no coroutine function as a task; a generator as a Ray streaming generator)."""
     if kind in ("gen", "agen"):
-        def stream(picks: Picks, /, **kwargs: Any) -> Iterator[Any]:
-            _pick(picks, kwargs)
-            produced = fn(**kwargs)
+        def stream(*values: Any) -> Iterator[Any]:
+            produced = fn(**_inputs(names, picks, values))
             yield from (_drive_async_gen(produced) if kind == "agen" else produced)
         return stream
 
-    def call(picks: Picks, /, **kwargs: Any) -> Any:
-        _pick(picks, kwargs)
-        result = fn(**kwargs)
+    def call(*values: Any) -> Any:
+        result = fn(**_inputs(names, picks, values))
         return asyncio.run(result) if kind == "async" else result
     return call
 
