@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+#[cfg(feature = "tokio")]
 use super::step::Stepper;
+#[cfg(feature = "tokio")]
 use crate::handle::shared::SharedRun;
 use crate::json::{Json, RunValue};
 use crate::plan::Plan;
@@ -25,6 +27,7 @@ pub struct Spare {
     slot: Mutex<Option<Box<Run<Json>>>>,
     /// The tokio driver's: the run inside its shared cell, and the driver's stepper (a run
     /// awaited in place then allocates neither).
+    #[cfg(feature = "tokio")]
     shared: Mutex<Option<(Arc<SharedRun>, Box<Stepper>)>>,
 }
 
@@ -58,6 +61,7 @@ impl Spare {
 
     /// A run of `plan` over `inputs` for the tokio driver, shared, and a stepper for it: the
     /// spare ones when there are (the run restarted), else new ones.
+    #[cfg(feature = "tokio")]
     pub(crate) fn shared(
         &self,
         plan: &Arc<Plan>,
@@ -77,6 +81,7 @@ impl Spare {
 
     /// Parks a shared run that is over and keeps it, with its stepper, for the next run awaited in
     /// place (when nothing else shares it, of a plan of at most [`SPARE_MAX_OPS`] ops).
+    #[cfg(feature = "tokio")]
     pub(crate) fn offer_shared(&self, mut shared: Arc<SharedRun>, stepper: Box<Stepper>) {
         let plan = Arc::clone(shared.plan());
         let Some(run) = SharedRun::unshared_run(&mut shared, &plan) else { return };

@@ -71,6 +71,7 @@ pub struct Stepper {
 impl Stepper {
     /// Forgets what a run that is over left (generators it did not end, deferred instances,
     /// arguments), keeping the buffers: the stepper of a next run.
+    #[cfg(feature = "tokio")]
     pub(crate) fn clear(&mut self) {
         self.streams.clear();
         self.deferred.clear();
