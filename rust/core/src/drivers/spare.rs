@@ -6,6 +6,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+#[cfg(feature = "tokio")]
+use super::step::Stepper;
+#[cfg(feature = "tokio")]
+use crate::handle::shared::SharedRun;
 use crate::json::{Json, RunValue};
 use crate::plan::Plan;
 use crate::run::{Facts, Run};
@@ -21,6 +25,10 @@ pub const SPARE_MAX_OPS: usize = 256;
 #[derive(Default)]
 pub struct Spare {
     slot: Mutex<Option<Box<Run<Json>>>>,
+    /// The tokio driver's: the run inside its shared cell, and the driver's stepper (a run
+    /// awaited in place then allocates neither).
+    #[cfg(feature = "tokio")]
+    shared: Mutex<Option<(Arc<SharedRun>, Box<Stepper>)>>,
 }
 
 impl Spare {
@@ -48,6 +56,41 @@ impl Spare {
         run.park(RunValue::Json(Value::Null));
         if let Ok(mut slot) = self.slot.try_lock() {
             *slot = Some(run);
+        }
+    }
+
+    /// A run of `plan` over `inputs` for the tokio driver, shared, and a stepper for it: the
+    /// spare ones when there are (the run restarted), else new ones.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn shared(
+        &self,
+        plan: &Arc<Plan>,
+        facts: &Arc<Facts>,
+        inputs: Value,
+        mode: ErrorMode,
+    ) -> (Arc<SharedRun>, Box<Stepper>) {
+        let spare = self.shared.try_lock().ok().and_then(|mut slot| slot.take());
+        if let Some((mut shared, stepper)) = spare {
+            if let Some(run) = SharedRun::unshared_run(&mut shared, plan) {
+                run.restart(plan, facts, RunValue::Json(inputs), mode, true);
+                return (shared, stepper);
+            }
+        }
+        (SharedRun::new(Arc::clone(plan), self.run(plan, facts, inputs, mode)), Box::default())
+    }
+
+    /// Parks a shared run that is over and keeps it, with its stepper, for the next run awaited in
+    /// place (when nothing else shares it, of a plan of at most [`SPARE_MAX_OPS`] ops).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn offer_shared(&self, mut shared: Arc<SharedRun>, stepper: Box<Stepper>) {
+        let plan = Arc::clone(shared.plan());
+        let Some(run) = SharedRun::unshared_run(&mut shared, &plan) else { return };
+        if run.plan().ops.len() > SPARE_MAX_OPS {
+            return;
+        }
+        run.park(RunValue::Json(Value::Null));
+        if let Ok(mut slot) = self.shared.try_lock() {
+            *slot = Some((shared, stepper));
         }
     }
 }

@@ -69,6 +69,15 @@ pub struct Stepper {
 }
 
 impl Stepper {
+    /// Forgets what a run that is over left (generators it did not end, deferred instances,
+    /// arguments), keeping the buffers: the stepper of a next run.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn clear(&mut self) {
+        self.streams.clear();
+        self.deferred.clear();
+        self.inputs.values_mut().clear();
+    }
+
     /// True while a generator streams.
     #[doc = include_str!("../../doc/drivers/step/Stepper.is_streaming.md")]
     pub fn is_streaming(&self) -> bool {

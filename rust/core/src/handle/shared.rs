@@ -8,8 +8,8 @@ use std::task::Waker;
 
 use serde_json::Value;
 
-use crate::json::{Json, JsonRuntime, RunValue};
 use crate::error::OperonError;
+use crate::json::{Json, JsonRuntime, RunValue};
 use crate::plan::Plan;
 use crate::run::{Phase, Run};
 
@@ -40,6 +40,18 @@ impl SharedRun {
     pub fn into_run(this: Arc<Self>) -> Option<Box<Run<Json>>> {
         let shared = Arc::into_inner(this)?;
         Some(shared.core.into_inner().unwrap_or_else(PoisonError::into_inner).run)
+    }
+
+    /// The run, when nobody else shares it (no lock is taken), made a run of `plan` from now on
+    /// (it is restarted next) and with no driver's waker.
+    pub(crate) fn unshared_run<'a>(this: &'a mut Arc<Self>, plan: &Arc<Plan>) -> Option<&'a mut Run<Json>> {
+        let shared = Arc::get_mut(this)?;
+        if !Arc::ptr_eq(&shared.plan, plan) {
+            shared.plan = Arc::clone(plan);
+        }
+        let core = shared.core.get_mut().unwrap_or_else(PoisonError::into_inner);
+        core.driver = None;
+        Some(&mut core.run)
     }
 
     /// The plan being run.

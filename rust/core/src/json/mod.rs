@@ -122,6 +122,11 @@ impl Runtime<Json> for JsonRuntime<'_> {
         false // nothing reads them in the Rust API, and a copy is a deep clone
     }
 
+    #[inline]
+    fn plain_outputs(&mut self, v: &RunValue) -> bool {
+        v.is_untagged_mapping()
+    }
+
     fn forward_whole(&mut self, forward: &Forward, out: RunValue) -> Result<RunValue, RunValue> {
         let whole = match (forward, out.entries()) {
             (Forward::Nothing, _) | (_, None) => false,

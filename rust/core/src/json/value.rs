@@ -69,6 +69,18 @@ impl RunValue {
         matches!(self, RunValue::Json(Value::Null))
     }
 
+    /// True for a mapping with no `"$tags"` key, when that is cheap to tell (outputs, a small
+    /// object); false for anything else.
+    #[inline]
+    pub(crate) fn is_untagged_mapping(&self) -> bool {
+        let untagged = |k: &str| k != crate::run::Key::Tags.name();
+        match self {
+            RunValue::Outputs(out) => out.entries().iter().all(|(k, _)| untagged(k)),
+            RunValue::Json(Value::Object(map)) if map.len() <= SCAN_MAX => map.keys().all(|k| untagged(k)),
+            RunValue::Json(_) => false,
+        }
+    }
+
     /// True for a mapping (a JSON object, or outputs).
     pub(crate) fn is_mapping(&self) -> bool {
         matches!(self, RunValue::Json(Value::Object(_)) | RunValue::Outputs(_))

@@ -268,6 +268,11 @@ pub struct Plan {
     /// Per op: whether it can run at all (an entry reaches it, its hard predecessors can run, and
     /// one of its soft ones can); one that cannot is never signalled.
     pub runnable: Vec<bool>,
+    /// Per op: finishing it in the root context only counts down its successors (see
+    /// [`Plan::plain_settles`]): it gates nothing, is no generator nor branch, and each successor
+    /// is a hard edge in the same context to an op that can run, has no gates and is no nested
+    /// graph's end.
+    pub plain_settle: Vec<bool>,
 }
 
 impl Plan {
@@ -277,6 +282,32 @@ impl Plan {
     pub fn successors(&self, op: OpId) -> &[Edge] {
         let i = op as usize;
         &self.succ[self.succ_offsets[i] as usize..self.succ_offsets[i + 1] as usize]
+    }
+
+    /// Which ops settle plainly ([`Plan::plain_settle`]), from the rest of the plan.
+    #[doc = include_str!("../../doc/plan/types/Plan.plain_settles.md")]
+    pub fn plain_settles(&self) -> Vec<bool> {
+        let n = self.ops.len();
+        let mut gate_source = vec![false; n];
+        for &g in &self.gates {
+            gate_source[g as usize] = true;
+        }
+        (0..n)
+            .map(|i| {
+                let op = &self.ops[i];
+                !gate_source[i]
+                    && !op.is_gen()
+                    && !matches!(op.builtin, Builtin::Branch { .. })
+                    && self.successors(i as OpId).iter().all(|e| {
+                        let d = e.dst as usize;
+                        e.kind == EdgeKind::Same
+                            && !e.soft
+                            && self.runnable[d]
+                            && self.ops[d].kind != OpKind::GraphExit
+                            && self.gates_of(e.dst).is_empty()
+                    })
+            })
+            .collect()
     }
 
     /// The gate predecessors of an op.

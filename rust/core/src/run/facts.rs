@@ -1,5 +1,6 @@
 //! Facts about a plan that every run of it reads: computed once per engine.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use smallvec::SmallVec;
@@ -163,7 +164,17 @@ impl Facts {
     #[doc = include_str!("../../doc/run/facts/Facts.input_names.md")]
     pub fn input_names(&self, plan: &Plan, op: OpId) -> &Arc<[String]> {
         let all = self.input_names.get_or_init(|| {
-            plan.ops.iter().map(|o| o.inputs.iter().map(|i| i.name.clone()).collect()).collect()
+            // ops of the same parameters share one list: a driver's buffer, named by the last
+            // op it called, is then named alike for the next (no reference count changes)
+            let mut shared: HashMap<Vec<&str>, Arc<[String]>> = HashMap::new();
+            plan.ops
+                .iter()
+                .map(|o| {
+                    let names: Vec<&str> = o.inputs.iter().map(|i| i.name.as_str()).collect();
+                    let list = shared.entry(names).or_insert_with(|| o.inputs.iter().map(|i| i.name.clone()).collect());
+                    Arc::clone(list)
+                })
+                .collect()
         });
         &all[op as usize]
     }

@@ -40,6 +40,14 @@ pub(super) struct Loops<V> {
     at_max: Vec<(OpId, Path)>,
 }
 
+impl<V> Loops<V> {
+    /// True when no loop ran (nothing to reset).
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.outputs.is_empty() && self.starts.is_empty() && self.stats.is_empty() && self.at_max.is_empty()
+    }
+}
+
 impl<V> Default for Loops<V> {
     fn default() -> Self {
         Loops {

@@ -131,6 +131,15 @@ pub trait Runtime<M: Model> {
     /// Another reference to the same value (a reference count, or a copy).
     #[doc = include_str!("../../doc/run/Runtime.copy.md")]
     fn copy(&mut self, v: &M::Value) -> M::Value;
+    /// True when `v`, what an op returned, is outputs [`Runtime::outputs`] would keep as they are
+    /// and that carry no `"$tags"`: the run then checks and reads nothing more of them. A runtime
+    /// that cannot tell cheaply says no (the default), and the run checks them in full.
+    #[doc = include_str!("../../doc/run/Runtime.plain_outputs.md")]
+    #[inline]
+    fn plain_outputs(&mut self, v: &M::Value) -> bool {
+        let _ = v;
+        false
+    }
     /// True when the run keeps each op's latest outputs for its host to read (Python's `"$state"`).
     /// A runtime whose host never reads them, and whose copies are deep, says no: the run then
     /// makes no copy of each op's outputs for them.

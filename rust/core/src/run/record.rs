@@ -38,12 +38,8 @@ impl<M: Model> Run<M> {
         ctx: CtxId,
         out: M::Value,
     ) -> Result<Option<M::Value>, OpFailure<M::Error>> {
-        let out = rt.outputs(out).map_err(|ty| {
-            let gen = self.plan.ops[op as usize].is_gen();
-            let (did, must) = if gen { ("yielded", "yield") } else { ("returned", "return") };
-            OpFailure::BadReturn(format!("it {did} a value of type {ty}; an op must {must} a mapping (e.g. a dict) of its outputs"))
-        })?;
-        self.keep_tags(rt, &out).map_err(OpFailure::Raised)?;
+        // the usual outputs (a small mapping, no tags) are kept as they are: nothing to check
+        let out = if rt.plain_outputs(&out) { out } else { self.checked(rt, op, out)? };
         let forward = &self.plan.ops[op as usize].forward;
         let out = if forward.emits() {
             // outputs nothing else reads become the frame's data as they are, when that is what
@@ -65,6 +61,18 @@ impl<M: Model> Run<M> {
         if let Some(o) = &out {
             self.forward_to_loop(rt, op, ctx, o).map_err(OpFailure::Raised)?;
         }
+        Ok(out)
+    }
+
+    /// What an op returned, checked as its outputs (a mapping), its tags kept.
+    #[inline]
+    fn checked<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, out: M::Value) -> Result<M::Value, OpFailure<M::Error>> {
+        let out = rt.outputs(out).map_err(|ty| {
+            let gen = self.plan.ops[op as usize].is_gen();
+            let (did, must) = if gen { ("yielded", "yield") } else { ("returned", "return") };
+            OpFailure::BadReturn(format!("it {did} a value of type {ty}; an op must {must} a mapping (e.g. a dict) of its outputs"))
+        })?;
+        self.keep_tags(rt, &out).map_err(OpFailure::Raised)?;
         Ok(out)
     }
 

@@ -120,11 +120,15 @@ impl<M: Model> Run<M> {
         *own_mode = mode;
         *phase = Phase::Created;
         *own_inputs = inputs;
-        *waiters = Waiters::default();
+        if !waiters.is_empty() {
+            *waiters = Waiters::default();
+        }
         errors.clear();
         *failure = None;
         tags.clear();
-        *loops = Loops::default();
+        if !loops.is_empty() {
+            *loops = Loops::default();
+        }
         *token = None;
         *op_runs = 0;
         *spans = None;
@@ -137,11 +141,15 @@ impl<M: Model> Run<M> {
         self.values.reset(0);
         self.frames.reset(false);
         self.inputs = none;
-        self.waiters = Waiters::default();
+        if !self.waiters.is_empty() {
+            self.waiters = Waiters::default();
+        }
         self.errors.clear();
         self.failure = None;
         self.tags.clear();
-        self.loops = Loops::default();
+        if !self.loops.is_empty() {
+            self.loops = Loops::default();
+        }
         self.token = None;
         self.op_runs = 0;
         self.spans = None;

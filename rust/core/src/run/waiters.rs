@@ -57,6 +57,12 @@ impl<W> Waiters<W> {
         !self.next.is_empty()
     }
 
+    /// True when nobody waits (a run's waiters left as they are need no reset).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.next.is_empty() && self.values.is_empty() && self.done.is_empty()
+    }
+
     /// True when someone waits for a value.
     #[doc = include_str!("../../doc/run/waiters/Waiters.wants_values.md")]
     #[inline]

@@ -7,14 +7,15 @@ use serde_json::Value;
 
 use super::Driver;
 use crate::drivers::inline::{output, RunOutput};
-use crate::json::{Json, JsonRuntime, RunValue};
 use crate::drivers::spare::Spare;
+use crate::drivers::step::Stepper;
 use crate::error::{OperonError, Result};
 use crate::handle::shared::SharedRun;
 use crate::handle::ExecutionHandle;
+use crate::json::{JsonRuntime, RunValue};
 use crate::ops::Implementation;
 use crate::plan::{OpKind, Plan};
-use crate::run::{Facts, Phase, Run};
+use crate::run::{Facts, Phase};
 use crate::scheduler::ErrorMode;
 use crate::trace::{RunIds, Tracer};
 
@@ -41,9 +42,17 @@ pub struct Job<'a> {
 }
 
 impl Job<'_> {
+    /// A driver of a new run (a spawned run: its handle shares it for as long as it likes).
     fn driver(self) -> Driver {
         let run = self.spare.run(self.plan, self.facts, self.inputs, self.mode);
-        Driver::new(self.plan, run, self.impls, self.tracers, self.ids)
+        let shared = SharedRun::new(Arc::clone(self.plan), run);
+        Driver::new((shared, Box::default()), self.impls, self.tracers, self.ids)
+    }
+
+    /// A driver of a run awaited in place: the engine's spare run and stepper when it has them.
+    fn driver_in_place(self) -> Driver {
+        let parts = self.spare.shared(self.plan, self.facts, self.inputs, self.mode);
+        Driver::new(parts, self.impls, self.tracers, self.ids)
     }
 }
 
@@ -52,25 +61,29 @@ impl Job<'_> {
 #[doc = include_str!("../../../doc/drivers/tokio/entry/run_result.md")]
 pub async fn run_result(job: Job<'_>) -> Result<Value> {
     let (spare, plan) = (job.spare, job.plan);
-    let mut run = run_in_place(job).await?;
-    let result = match (run.take_failure(), run.phase()) {
-        (Some(e), _) => Err(e),
-        (None, Phase::Cancelled) => Err(OperonError::Cancelled { graph: plan.name.clone() }),
-        // the run is parked next: its one frame's data becomes the result without a copy
-        (None, _) => run.take_result(&mut JsonRuntime::new(plan)).map(RunValue::into_json).map_err(OperonError::Usage),
+    let (shared, stepper) = run_in_place(job).await;
+    let result = {
+        let mut core = shared.lock();
+        let run = core.run_mut();
+        match (run.take_failure(), run.phase()) {
+            (Some(e), _) => Err(e),
+            (None, Phase::Cancelled) => Err(OperonError::Cancelled { graph: plan.name.clone() }),
+            // the run is parked next: its one frame's data becomes the result without a copy
+            (None, _) => {
+                run.take_result(&mut JsonRuntime::new(plan)).map(RunValue::into_json).map_err(OperonError::Usage)
+            }
+        }
     };
-    spare.offer(run);
+    spare.offer_shared(shared, stepper);
     result
 }
 
-/// Drives `job` to its end in the calling task; returns the run (nothing else shares it).
-async fn run_in_place(job: Job<'_>) -> Result<Box<Run<Json>>> {
-    let mut driver = job.driver();
+/// Drives `job` to its end in the calling task; returns its run (nothing else shares it) and
+/// stepper, for the engine's next run.
+async fn run_in_place(job: Job<'_>) -> (Arc<SharedRun>, Box<Stepper>) {
+    let mut driver = job.driver_in_place();
     driver.drive().await;
-    let shared = Arc::clone(driver.shared());
-    drop(driver);
-    SharedRun::into_run(shared)
-        .ok_or_else(|| OperonError::Internal("a run awaited in place was still shared at its end".into()))
+    driver.into_parts()
 }
 
 /// Runs `job` in place and returns everything it produced (frames, grouped outputs, errors
@@ -78,9 +91,9 @@ async fn run_in_place(job: Job<'_>) -> Result<Box<Run<Json>>> {
 #[doc = include_str!("../../../doc/drivers/tokio/entry/run_output.md")]
 pub async fn run_output(job: Job<'_>) -> Result<RunOutput> {
     let spare = job.spare;
-    let mut run = run_in_place(job).await?;
-    let out = output(&mut run);
-    spare.offer(run);
+    let (shared, stepper) = run_in_place(job).await;
+    let out = output(shared.lock().run_mut());
+    spare.offer_shared(shared, stepper);
     out
 }
 

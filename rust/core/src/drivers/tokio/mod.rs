@@ -27,11 +27,11 @@ use std::task::Poll;
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use crate::json::JsonRuntime;
 use super::step::{Call, Stepper};
 use crate::handle::shared::SharedRun;
+use crate::json::JsonRuntime;
 use crate::ops::Implementation;
-use crate::plan::{OpId, Plan};
+use crate::plan::OpId;
 use crate::run::{CancelToken, Run};
 use crate::scheduler::CtxId;
 use crate::trace::{deliver, RunIds, Tracer};
@@ -63,7 +63,8 @@ pub struct Driver {
     shared: Arc<SharedRun>,
     impls: Arc<[Option<Implementation>]>,
     /// Boxed: its argument buffer is large, and a driver is moved into the future that drives it.
-    stepper: Box<Stepper>,
+    /// Taken back (with the run) by [`Driver::into_parts`], for the engine's next run.
+    stepper: Option<Box<Stepper>>,
     /// The calls in flight (made with the first one: a run of sync ops makes none).
     calls: Option<FuturesUnordered<InFlight>>,
     landed: Vec<Landed>,
@@ -78,23 +79,26 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// A driver of `run` (a run of `plan` with implementations `impls`), which it starts.
+    /// A driver of the run `shared` holds (a run of implementations `impls`, nothing else shares
+    /// it yet), which it starts, stepped by `stepper` (a fresh one, or one a run left as fresh).
     fn new(
-        plan: &Arc<Plan>,
-        mut run: Box<Run<crate::json::Json>>,
+        (shared, stepper): (Arc<SharedRun>, Box<Stepper>),
         impls: &Arc<[Option<Implementation>]>,
         tracers: Vec<Arc<dyn Tracer>>,
         ids: RunIds,
     ) -> Self {
-        run.start();
-        let stepper = Box::<Stepper>::default();
-        if !tracers.is_empty() {
-            run.record_spans(Box::default());
+        {
+            let mut core = shared.lock();
+            let run = core.run_mut();
+            run.start();
+            if !tracers.is_empty() {
+                run.record_spans(Box::default());
+            }
         }
         Driver {
-            shared: SharedRun::new(Arc::clone(plan), run),
+            shared,
             impls: Arc::clone(impls),
-            stepper,
+            stepper: Some(stepper),
             calls: None,
             landed: Vec::new(),
             token: None,
@@ -114,6 +118,20 @@ impl Driver {
     /// The run, shared with consumers.
     fn shared(&self) -> &Arc<SharedRun> {
         &self.shared
+    }
+
+    /// The stepper (there until [`Driver::into_parts`]).
+    fn stepper(&mut self) -> &mut Stepper {
+        self.stepper.as_mut().expect("a driver keeps its stepper until it is taken apart")
+    }
+
+    /// The run and the stepper of a driver whose run is over (its calls in flight dropped), for a
+    /// next run: nothing is cancelled when the rest of the driver goes.
+    fn into_parts(mut self) -> (Arc<SharedRun>, Box<Stepper>) {
+        self.calls = None;
+        let mut stepper = self.stepper.take().expect("a driver is taken apart once");
+        stepper.clear();
+        (Arc::clone(&self.shared), stepper)
     }
 
     /// Runs the run to its end.
@@ -153,7 +171,8 @@ impl Driver {
             Err(panic) => {
                 let message = crate::error::panic_message(&*panic);
                 let mut core = self.shared.lock();
-                core.run_mut().fail(crate::error::OperonError::Internal(format!("the tokio driver panicked: {message}")));
+                core.run_mut()
+                    .fail(crate::error::OperonError::Internal(format!("the tokio driver panicked: {message}")));
                 core.end(self.shared.plan());
                 Turn::Over
             }
@@ -178,20 +197,26 @@ impl Driver {
                 core.end(plan);
                 return Turn::Over;
             }
-            match self.stepper.next_ready(run) {
+            match self.stepper().next_ready(run) {
                 Some(instance) => {
-                    let call = self.stepper.step(run, &mut rt, &self.impls, instance, true);
+                    let call = self.stepper.as_mut().expect("a driver keeps its stepper").step(
+                        run,
+                        &mut rt,
+                        &self.impls,
+                        instance,
+                        true,
+                    );
                     // a sync op ran inline: nothing to launch (the usual case)
                     if !matches!(call, Call::None) {
                         self.launch(run, instance, call);
                     }
                 }
-                None if self.stepper.is_streaming() => {
+                None if self.stepper().is_streaming() => {
                     if self.in_flight() && pulled >= PULL_BATCH {
                         return Turn::Poll;
                     }
                     pulled += 1;
-                    self.stepper.pull(run, &mut rt);
+                    self.stepper().pull(run, &mut rt);
                 }
                 None if !self.in_flight() && self.landed.is_empty() => {
                     core.end(plan);
@@ -231,7 +256,7 @@ impl Driver {
             if run.is_over() {
                 return;
             }
-            match self.stepper.relaunch(run, rt, &self.impls, instance) {
+            match self.stepper.as_mut().expect("a driver keeps its stepper").relaunch(run, rt, &self.impls, instance) {
                 Ok(call) => self.launch(run, instance, call),
                 Err(failure) => {
                     next = run.state_mut().end_concurrent();
@@ -303,6 +328,9 @@ impl Drop for Driver {
     /// aborted, the runtime shut down) cancels the run: blocking jobs not yet started never call
     /// their op, and consumers see the end.
     fn drop(&mut self) {
-        self.shared.cancel();
+        // taken apart: its run is over
+        if self.stepper.is_some() {
+            self.shared.cancel();
+        }
     }
 }

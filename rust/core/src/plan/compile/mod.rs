@@ -253,7 +253,7 @@ impl<'d> Compiler<'d> {
         let (gate_offsets, gates) = csr(gates);
         let (gates, soft_gates) = gates.into_iter().unzip();
         let (succ_offsets, succ) = csr(out);
-        Plan {
+        let mut plan = Plan {
             name: doc.name.clone(),
             full_name: self.graph_full,
             concurrency: doc.concurrency.filter(|c| *c > 0),
@@ -273,7 +273,10 @@ impl<'d> Compiler<'d> {
             root_loop: self.scopes[0].loop_doc.is_some(),
             signals,
             runnable,
-        }
+            plain_settle: Vec::new(),
+        };
+        plan.plain_settle = plan.plain_settles();
+        plan
     }
 
     fn problem(&mut self, p: Problem) {

@@ -15,6 +15,9 @@ impl RunState {
     }
 
     pub(super) fn settle(&mut self, plan: &Plan, op: OpId, ctx: CtxId, outcome: Outcome, admitted: bool) {
+        if ctx == ROOT && plan.plain_settle[op as usize] {
+            return self.settle_plain(plan, op, outcome);
+        }
         if self.is_gate_source[op as usize] {
             if ctx == ROOT {
                 self.root_done[op as usize] = Some(outcome);
@@ -74,6 +77,26 @@ impl RunState {
         }
         if ctx != ROOT {
             self.contexts.release(ctx);
+        }
+    }
+
+    /// [`RunState::settle`] of an op that settles plainly in the root context
+    /// ([`Plan::plain_settle`]): what `signal` does for each of its successors, without its cases.
+    #[inline]
+    fn settle_plain(&mut self, plan: &Plan, op: OpId, outcome: Outcome) {
+        for e in plan.successors(op) {
+            let vi = e.dst as usize;
+            if outcome == Outcome::Skipped {
+                self.doomed[vi] = true;
+            }
+            self.counts[vi] -= 1;
+            if self.counts[vi] == 0 {
+                if self.doomed[vi] {
+                    self.skip_stack.push((e.dst, ROOT));
+                } else {
+                    self.ready.push_back((e.dst, ROOT));
+                }
+            }
         }
     }
 
