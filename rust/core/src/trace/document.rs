@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::node::{escaped_codes, timestamp, Io, Meta, Node};
-use super::ordering::{order, parent_graph, plan_facts, PlanFacts};
+use super::ordering::{node_key, order, parent_graph, plan_facts, PlanFacts};
 use super::pretty::{self, Obj};
 use super::spans::{Span, SpanLog, SpanStatus};
 use super::RunIds;
@@ -263,7 +263,7 @@ impl<'r> Tree<'r> {
             _ if matches!(span.path.last(), Some(Segment::Loop(_))) => "loop_iter",
             _ => "batch",
         };
-        let key = format!("{}:{}", p.full_name, path.join("."));
+        let key = node_key(&p.full_name, &path);
         let parent = self.parent_of(graph, &path, span);
         let started = self.rec.spans.started_at();
         let mut meta = Meta { kind: Some(kind), ..Meta::default() };

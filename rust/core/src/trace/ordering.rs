@@ -127,6 +127,20 @@ fn ranks(plan: &Plan) -> HashMap<String, usize> {
     rank
 }
 
+/// `name:path` with the path's segments joined by `.` (an op execution's trace key).
+pub(super) fn node_key(name: &str, path: &[String]) -> String {
+    let mut key = String::with_capacity(name.len() + path.iter().map(|p| p.len() + 1).sum::<usize>() + 1);
+    key.push_str(name);
+    key.push(':');
+    for (i, p) in path.iter().enumerate() {
+        if i > 0 {
+            key.push('.');
+        }
+        key.push_str(p);
+    }
+    key
+}
+
 /// The full name of the graph an op belongs to (`"outer.inner"` for `"outer.inner.b"`).
 pub(super) fn parent_graph(full_name: &str) -> &str {
     full_name.rsplit_once('.').map_or("", |(g, _)| g)
