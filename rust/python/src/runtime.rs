@@ -85,7 +85,13 @@ impl Runtime<PyModel> for PyRuntime<'_, '_> {
     }
 
     fn get_str(&mut self, map: &Py<PyAny>, key: &str) -> PyResult<Option<Py<PyAny>>> {
-        Ok(lookup(map.bind(self.py), &PyString::new(self.py, key))?.map(Bound::unbind))
+        // a traced run looks up "$span" in every op's outputs: an interned key, hashed once
+        let key = if key == operonx::run::SPAN_KEY {
+            pyo3::intern!(self.py, "$span").clone()
+        } else {
+            PyString::new(self.py, key)
+        };
+        Ok(lookup(map.bind(self.py), &key)?.map(Bound::unbind))
     }
 
     fn keys(&mut self, map: &Py<PyAny>) -> Vec<String> {

@@ -193,6 +193,20 @@ pub(crate) fn py_to_json_lossy(obj: &Bound<'_, PyAny>) -> Value {
 }
 
 fn write(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) {
+    // the common exact types first, one type comparison each (a subclass takes the tests below)
+    if let Ok(s) = obj.cast_exact::<PyString>() {
+        return string(out, s);
+    }
+    if let Ok(i) = obj.cast_exact::<PyInt>() {
+        if let Ok(v) = i.extract::<i64>() {
+            return int(out, v);
+        }
+    }
+    if depth < MAX_DEPTH {
+        if let Ok(d) = obj.cast_exact::<PyDict>() {
+            return dict(d, out, depth);
+        }
+    }
     if obj.is_none() {
         out.extend_from_slice(b"null");
     } else if let Ok(s) = obj.cast::<PyString>() {
@@ -201,7 +215,7 @@ fn write(obj: &Bound<'_, PyAny>, out: &mut Vec<u8>, depth: usize) {
         out.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
     } else if let Ok(i) = obj.cast::<PyInt>() {
         if let Ok(v) = i.extract::<i64>() {
-            let _ = serde_json::to_writer(&mut *out, &v);
+            int(out, v);
         } else if let Ok(v) = i.extract::<u64>() {
             let _ = serde_json::to_writer(&mut *out, &v);
         } else {
@@ -258,6 +272,25 @@ fn dict(d: &Bound<'_, PyDict>, out: &mut Vec<u8>, depth: usize) {
             let _ = serde_json::to_writer(&mut *out, &merged);
         }
     }
+}
+
+/// An integer as JSON text (what `serde_json` writes for it, without its writer).
+fn int(out: &mut Vec<u8>, v: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 /// A str as a JSON string: its UTF-8 bytes as they are when nothing in them needs escaping.

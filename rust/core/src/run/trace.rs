@@ -16,6 +16,9 @@ use super::{Model, OpFailure, Run, Runtime};
 #[doc = include_str!("../../doc/run/SPAN_KEY.md")]
 pub const SPAN_KEY: &str = "$span";
 
+/// [`SPAN_KEY`] as JSON text.
+const QUOTED_SPAN_KEY: &[u8] = b"\"$span\"";
+
 impl<M: Model> Run<M> {
     /// Records the run's op executions from now on into `log` (for its tracers).
     #[doc = include_str!("../../doc/run/trace/Run.record_spans.md")]
@@ -133,11 +136,20 @@ impl<M: Model> Run<M> {
             Some(v) if log.keeps_values() => write(rt, log, v),
             _ => None,
         };
+        // outputs written as text show whether they hold "$span" (a key, the only place the
+        // quoted word can stand unescaped): most do not, and are not looked up
+        let annotated = match &outputs {
+            Some(r) => {
+                let text = log.text(r);
+                text.contains(&b'$') && text.windows(QUOTED_SPAN_KEY.len()).any(|w| w == QUOTED_SPAN_KEY)
+            }
+            None => true,
+        };
         match path {
             Some(path) if !log.is_open(op, ctx) => log.point(op, path, outputs),
             _ => log.end_ok(op, ctx, outputs),
         }
-        if let (Some(v), false) = (out, builtin) {
+        if let (Some(v), false, true) = (out, builtin, annotated) {
             if let Ok(Some(attributes)) = rt.get_str(v, SPAN_KEY) {
                 self.annotate_span(rt, op, ctx, &attributes);
             }

@@ -5,7 +5,7 @@
 //! of its run shuts down.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
@@ -25,14 +25,22 @@ enum Job {
 }
 
 /// The tracers' thread's queue. Runs hand their traces over without waking the thread while it
-/// polls (every [`POLL`] while traces keep coming): a burst of short runs costs their loop no
-/// system call per run. The thread sleeps for good once a poll finds nothing; the next job, a
-/// full queue or a [`Job::Barrier`] wakes it.
+/// works or polls (every [`POLL`] while traces keep coming): a burst of short runs costs their
+/// loop no system call per run, even when the thread is behind. The thread sleeps for good once a
+/// poll finds nothing; the next job, a full queue while it polls or a [`Job::Barrier`] wakes it.
 struct Queue {
     jobs: Mutex<Vec<Job>>,
     wake: Condvar,
-    asleep: AtomicBool,
+    /// What the thread does: [`WORKING`], [`POLLING`] or [`ASLEEP`] (set with `jobs` locked).
+    state: AtomicU8,
 }
+
+/// The thread is taking jobs: nothing wakes it (it takes what is queued when it is done).
+const WORKING: u8 = 0;
+/// The thread waits at most [`POLL`] for jobs: a full queue wakes it.
+const POLLING: u8 = 1;
+/// The thread waits until woken: any job wakes it.
+const ASLEEP: u8 = 2;
 
 /// How long the tracers' thread waits for more jobs before it sleeps until woken.
 const POLL: Duration = Duration::from_millis(2);
@@ -47,7 +55,14 @@ impl Queue {
             jobs.push(job);
             jobs.len()
         };
-        if urgent || queued >= FULL || self.asleep.load(Ordering::Acquire) {
+        // a notification costs a system call: none while the thread works (it swaps the queue
+        // when it is done, whatever it holds)
+        let wake = match self.state.load(Ordering::Acquire) {
+            WORKING => false,
+            POLLING => queued >= FULL,
+            _ => true,
+        };
+        if urgent || wake {
             self.wake.notify_one();
         }
     }
@@ -56,14 +71,15 @@ impl Queue {
     fn take(&self, batch: &mut Vec<Job>) {
         let mut jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
         if jobs.is_empty() {
+            self.state.store(POLLING, Ordering::Release);
             jobs = self.wake.wait_timeout(jobs, POLL).unwrap_or_else(PoisonError::into_inner).0;
             if jobs.is_empty() {
-                self.asleep.store(true, Ordering::Release);
+                self.state.store(ASLEEP, Ordering::Release);
                 while jobs.is_empty() {
                     jobs = self.wake.wait(jobs).unwrap_or_else(PoisonError::into_inner);
                 }
-                self.asleep.store(false, Ordering::Release);
             }
+            self.state.store(WORKING, Ordering::Release);
         }
         std::mem::swap(&mut *jobs, batch);
     }
@@ -89,7 +105,7 @@ fn queue() -> Option<&'static Queue> {
     static QUEUE: OnceLock<Option<&'static Queue>> = OnceLock::new();
     *QUEUE.get_or_init(|| {
         let queue: &'static Queue =
-            Box::leak(Box::new(Queue { jobs: Mutex::new(Vec::new()), wake: Condvar::new(), asleep: AtomicBool::new(false) }));
+            Box::leak(Box::new(Queue { jobs: Mutex::new(Vec::new()), wake: Condvar::new(), state: AtomicU8::new(WORKING) }));
         let work = move || {
             lower_priority();
             queue.work();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::node::{escaped_codes, timestamp, Io, Meta, Node};
-use super::ordering::{order, parent_graph, ranks};
+use super::ordering::{node_key, order, parent_graph, plan_facts, PlanFacts};
 use super::pretty::{self, Obj};
 use super::spans::{Span, SpanLog, SpanStatus};
 use super::RunIds;
@@ -161,8 +161,6 @@ impl RunRecord {
     }
 
     fn summary(&self, nodes: &[Node<'_>]) -> Summary {
-        let mut names: HashSet<&str> = self.plan.ops.iter().map(|o| o.full_name.as_str()).collect();
-        names.insert(&self.plan.full_name);
         let (mut streams, mut yields, mut total, mut errors) = (0u64, 0u64, 0.0f64, 0u64);
         for n in nodes {
             total += n.duration.unwrap_or(0.0);
@@ -175,7 +173,7 @@ impl RunRecord {
             }
         }
         Summary {
-            total_ops: names.len() as u64,
+            total_ops: plan_facts(&self.plan).names,
             total_records: nodes.iter().filter(|n| n.op_name.is_some()).count() as u64,
             total_duration_ms: (total * 100.0).round() / 100.0,
             stream_count: streams,
@@ -227,7 +225,7 @@ impl Summary {
 struct Tree<'r> {
     rec: &'r RunRecord,
     root_key: String,
-    ranks: HashMap<String, usize>,
+    facts: std::rc::Rc<PlanFacts>,
     /// Where each nested graph ran: (graph full name, rendered path) → index in `built`.
     graphs: HashMap<(&'r str, Vec<String>), usize>,
     /// Where each generator ran: (graph full name, rendered path) → its key.
@@ -241,7 +239,7 @@ impl<'r> Tree<'r> {
         Tree {
             rec,
             root_key: root_key.to_string(),
-            ranks: ranks(&rec.plan),
+            facts: plan_facts(&rec.plan),
             graphs: HashMap::default(),
             generators: HashMap::default(),
             contexts: HashSet::default(),
@@ -265,7 +263,7 @@ impl<'r> Tree<'r> {
             _ if matches!(span.path.last(), Some(Segment::Loop(_))) => "loop_iter",
             _ => "batch",
         };
-        let key = format!("{}:{}", p.full_name, path.join("."));
+        let key = node_key(&p.full_name, &path);
         let parent = self.parent_of(graph, &path, span);
         let started = self.rec.spans.started_at();
         let mut meta = Meta { kind: Some(kind), ..Meta::default() };
@@ -295,7 +293,7 @@ impl<'r> Tree<'r> {
         if p.kind == OpKind::GraphEnter {
             self.graphs.insert((&p.full_name, path), self.built.len());
         }
-        let rank = self.ranks.get(&p.full_name).copied().unwrap_or(999_999);
+        let rank = self.facts.ranks.get(&p.full_name).copied().unwrap_or(999_999);
         self.built.push(Node {
             key,
             parent: Some(parent),

@@ -86,6 +86,10 @@ impl Tracer for LocalTracer {
 /// assert_eq!(operonx::trace::file_stem(".hidden"), "_.hidden");
 /// ```
 pub fn file_stem(request_id: &str) -> String {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.');
+    if !request_id.is_empty() && !request_id.starts_with('.') && request_id.bytes().all(plain) {
+        return request_id.to_owned();
+    }
     let stem: String =
         request_id.chars().map(|c| if c.is_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
     if stem.is_empty() || stem.starts_with('.') {

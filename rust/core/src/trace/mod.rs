@@ -137,7 +137,21 @@ impl RunIds {
     /// The same ids, each one not given made up (a new UUID), as the published crate makes them.
     #[doc = include_str!("../../doc/trace/RunIds.filled.md")]
     pub fn filled(self) -> RunIds {
-        let fill = |id: Option<String>| Some(id.unwrap_or_else(new_id));
+        // the random bytes of all three in one system call (a trace usually makes up all three)
+        let mut random = [0u8; 48];
+        let drawn = getrandom::fill(&mut random).is_ok();
+        let mut at = 0;
+        let mut fill = |id: Option<String>| {
+            at += 16;
+            Some(id.unwrap_or_else(|| {
+                if drawn {
+                    let bytes = random[at - 16..at].try_into().unwrap_or_default();
+                    uuid_text(uuid::Builder::from_random_bytes(bytes).into_uuid())
+                } else {
+                    new_id()
+                }
+            }))
+        };
         RunIds { user_id: fill(self.user_id), session_id: fill(self.session_id), request_id: fill(self.request_id) }
     }
 }
@@ -145,5 +159,11 @@ impl RunIds {
 /// A new id: a random (version 4) UUID as text.
 #[doc = include_str!("../../doc/trace/new_id.md")]
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    uuid_text(uuid::Uuid::new_v4())
+}
+
+/// `id` as hyphenated lower-case text (what `to_string` writes, without the formatting machinery).
+fn uuid_text(id: uuid::Uuid) -> String {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    id.hyphenated().encode_lower(&mut text).to_owned()
 }

@@ -223,9 +223,42 @@ pub(super) fn timestamp(t: std::time::SystemTime) -> String {
     let since = t.duration_since(std::time::UNIX_EPOCH).ok().filter(|d| d.as_secs() < 253_402_300_800);
     let Some(since) = since else { return humantime::format_rfc3339_micros(t).to_string() };
     let secs = since.as_secs();
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let days = secs / 86_400;
     let rem = secs % 86_400;
-    // days since 1970-01-01 to a civil date (H. Hinnant's algorithm)
+    // a trace's times fall on one day: its date is worked out once
+    thread_local! {
+        static DATE: std::cell::Cell<(u64, [u8; 10])> = const { std::cell::Cell::new((u64::MAX, [0; 10])) };
+    }
+    let (day, mut date) = DATE.get();
+    if day != days {
+        let (year, month, mday) = civil(i64::try_from(days).unwrap_or(0));
+        let mut d = *b"0000-00-00";
+        for (at, width, mut v) in [(0, 4, year), (5, 2, month), (8, 2, mday)] {
+            for i in (at..at + width).rev() {
+                d[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+        DATE.set((days, d));
+        date = d;
+    }
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    b[..10].copy_from_slice(&date);
+    let mut put = |at: usize, width: usize, mut v: u64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(11, 2, rem / 3600);
+    put(14, 2, rem / 60 % 60);
+    put(17, 2, rem % 60);
+    put(20, 6, u64::from(since.subsec_micros()));
+    std::str::from_utf8(&b).unwrap_or_default().to_owned()
+}
+
+/// The civil date (year, month, day) of a day counted from 1970-01-01 (H. Hinnant's algorithm).
+fn civil(days: i64) -> (u64, u64, u64) {
     let z = days + 719_468;
     let (era, doe) = (z.div_euclid(146_097), z.rem_euclid(146_097));
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
@@ -234,22 +267,8 @@ pub(super) fn timestamp(t: std::time::SystemTime) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    let mut b = *b"0000-00-00T00:00:00.000000Z";
-    let mut put = |at: usize, width: usize, mut v: u64| {
-        for i in (at..at + width).rev() {
-            b[i] = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-    };
     let num = |v: i64| u64::try_from(v).unwrap_or(0);
-    put(0, 4, num(year));
-    put(5, 2, num(month));
-    put(8, 2, num(day));
-    put(11, 2, rem / 3600);
-    put(14, 2, rem / 60 % 60);
-    put(17, 2, rem % 60);
-    put(20, 6, u64::from(since.subsec_micros()));
-    std::str::from_utf8(&b).unwrap_or_default().to_owned()
+    (num(year), num(month), num(day))
 }
 
 #[cfg(test)]

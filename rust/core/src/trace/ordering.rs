@@ -1,10 +1,44 @@
 //! The order of a trace document's nodes: parents first, depth first, siblings in a topological
 //! order of their graph (ties by name), stream contexts after ops by index (0.7.1's order).
 
-use rustc_hash::FxHashMap as HashMap;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use super::node::Node;
 use crate::plan::{OpKind, Plan};
+
+/// What the trace of every run of a plan takes from the plan alone.
+pub(super) struct PlanFacts {
+    /// See [`ranks`].
+    pub(super) ranks: HashMap<String, usize>,
+    /// The plan's ops and graph, by full name, counted (the summary's `total_ops`).
+    pub(super) names: u64,
+}
+
+thread_local! {
+    /// The facts of the plans whose traces this thread built last (each kept with its plan).
+    static FACTS: RefCell<Vec<(Arc<Plan>, Rc<PlanFacts>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The facts of `plan`, from the thread's cache (worked out once per plan, not once per trace).
+pub(super) fn plan_facts(plan: &Arc<Plan>) -> Rc<PlanFacts> {
+    FACTS.with_borrow_mut(|cache| {
+        if let Some((_, facts)) = cache.iter().find(|(p, _)| Arc::ptr_eq(p, plan)) {
+            return Rc::clone(facts);
+        }
+        let mut names: HashSet<&str> = plan.ops.iter().map(|o| o.full_name.as_str()).collect();
+        names.insert(&plan.full_name);
+        let facts = Rc::new(PlanFacts { ranks: ranks(plan), names: names.len() as u64 });
+        if cache.len() >= 8 {
+            cache.remove(0);
+        }
+        cache.push((Arc::clone(plan), Rc::clone(&facts)));
+        facts
+    })
+}
 
 /// Parents first, depth first, siblings by (rank, stream index, key); a context node takes the
 /// earliest start and the latest end of its children.
@@ -53,7 +87,7 @@ pub(super) fn order(nodes: Vec<Node<'_>>) -> Vec<Node<'_>> {
 }
 
 /// The rank of each op in a topological order of its graph (ties by name), by full name.
-pub(super) fn ranks(plan: &Plan) -> HashMap<String, usize> {
+fn ranks(plan: &Plan) -> HashMap<String, usize> {
     let mut degree: HashMap<&str, usize> = HashMap::default();
     let mut next: HashMap<&str, Vec<&str>> = HashMap::default();
     for (u, op) in plan.ops.iter().enumerate() {
@@ -91,6 +125,20 @@ pub(super) fn ranks(plan: &Plan) -> HashMap<String, usize> {
         }
     }
     rank
+}
+
+/// `name:path` with the path's segments joined by `.` (an op execution's trace key).
+pub(super) fn node_key(name: &str, path: &[String]) -> String {
+    let mut key = String::with_capacity(name.len() + path.iter().map(|p| p.len() + 1).sum::<usize>() + 1);
+    key.push_str(name);
+    key.push(':');
+    for (i, p) in path.iter().enumerate() {
+        if i > 0 {
+            key.push('.');
+        }
+        key.push_str(p);
+    }
+    key
 }
 
 /// The full name of the graph an op belongs to (`"outer.inner"` for `"outer.inner.b"`).

@@ -21,6 +21,8 @@ use crate::value::json_to_py;
 pub(crate) struct FileSink {
     dir: PathBuf,
     tags: Vec<String>,
+    /// True once the directory is known to exist.
+    dir_made: AtomicBool,
     /// Why writes failed since Python last asked (the tracing thread cannot log through Python).
     failures: Mutex<Vec<String>>,
 }
@@ -41,11 +43,24 @@ impl FileSink {
     }
 
     fn save(&self, id: &str, body: &[u8]) {
-        let file = self.dir.join(format!("{}.json", operonx::trace::file_stem(id)));
-        let tmp = file.with_extension("json.tmp");
-        let written = std::fs::create_dir_all(&self.dir)
-            .and_then(|()| std::fs::write(&tmp, body))
-            .and_then(|()| std::fs::rename(&tmp, &file));
+        // `<dir>/<stem>.json`, written as `<dir>/<stem>.json.tmp` first (no path parsing)
+        let mut name = operonx::trace::file_stem(id);
+        name.push_str(".json");
+        let file = self.dir.join(name);
+        let mut tmp = file.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        // the directory is made once (and again when a write finds it gone)
+        let mut written = Ok(());
+        if !self.dir_made.load(Ordering::Relaxed) {
+            written = std::fs::create_dir_all(&self.dir);
+            self.dir_made.store(written.is_ok(), Ordering::Relaxed);
+        }
+        let mut written = written.and_then(|()| std::fs::write(&tmp, body));
+        if matches!(&written, Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+            written = std::fs::create_dir_all(&self.dir).and_then(|()| std::fs::write(&tmp, body));
+        }
+        let written = written.and_then(|()| std::fs::rename(&tmp, &file));
         if let Err(e) = written {
             let mut failures = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if failures.len() < 100 {
@@ -117,7 +132,7 @@ impl PyLocalTracer {
     #[new]
     #[pyo3(signature = (path, tags = Vec::new()))]
     fn new(path: PathBuf, tags: Vec<String>) -> Self {
-        PyLocalTracer { sink: Arc::new(FileSink { dir: path, tags, failures: Mutex::new(Vec::new()) }) }
+        PyLocalTracer { sink: Arc::new(FileSink { dir: path, tags, dir_made: AtomicBool::new(false), failures: Mutex::new(Vec::new()) }) }
     }
 
     /// The directory traces are written to.
