@@ -7,7 +7,7 @@
 //! arrived (one wake per batch of completions or chunks, never one per chunk) and resolves the
 //! waiting `asyncio.Future`s. So the interpreter can finalize while a request is in flight.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,6 +20,8 @@ use pyo3::prelude::*;
 use serde_json::{json, Map, Value};
 use tokio::task::AbortHandle;
 
+use crate::direct::{self, Claim};
+use crate::handle::ready;
 use crate::value::json_to_py;
 
 /// The runtime of every provider call of this process (one worker thread: the calls wait on the
@@ -62,11 +64,15 @@ struct Inbox {
 }
 
 impl Inbox {
-    /// Queues a message; the first of a batch wakes the loop.
+    /// Queues a message; the first of a batch wakes the loop. The wake is written after the lock
+    /// is released, so the loop thread it wakes never waits for this one to release it.
     fn send(&self, id: u64, message: Message) {
-        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.push((id, message));
-        if queue.len() == 1 {
+        let first = {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.push((id, message));
+            queue.len() == 1
+        };
+        if first {
             // non-blocking: a full socket means a wake is pending already
             let _ = (&self.wake).write(&[1]);
         }
@@ -100,8 +106,9 @@ fn ok(value: Value) -> Value {
 enum Waiting {
     /// An `asyncio.Future` of the whole result.
     Future(Py<PyAny>),
-    /// A stream: its items so far, and the future of the next one, if someone awaits it.
-    Stream { items: std::collections::VecDeque<Py<PyAny>>, next: Option<Py<PyAny>>, ended: bool },
+    /// A stream: its items so far, and the future of the next one (with its claim, see
+    /// [`crate::direct`]), if someone awaits it.
+    Stream { items: VecDeque<Py<PyAny>>, next: Option<(Py<PyAny>, Arc<Claim>)>, ended: bool },
 }
 
 /// The provider calls of one event loop: `operonx.llm` makes one per loop and has the loop call
@@ -224,23 +231,20 @@ impl PyLlmBridge {
         self.future(py, event_loop, id, task.abort_handle()).map(|f| (id, f))
     }
 
-    /// The future of stream `id`'s next item (`None` once it ended).
+    /// An awaitable of stream `id`'s next item (`None` once it ended): a ready one when the item
+    /// is queued, else a future offered to whoever awaits it ([`crate::direct`]).
     fn next(&mut self, py: Python<'_>, event_loop: &Bound<'_, PyAny>, id: u64) -> PyResult<Py<PyAny>> {
-        let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
-        match self.waiting.get_mut(&id) {
-            Some((Waiting::Stream { items, next, ended }, _)) => {
-                if let Some(item) = items.pop_front() {
-                    future.call_method1(pyo3::intern!(py, "set_result"), (item,))?;
-                } else if *ended {
-                    future.call_method1(pyo3::intern!(py, "set_result"), (py.None(),))?;
-                } else {
-                    *next = Some(future.clone().unbind());
-                }
-            }
-            _ => {
-                future.call_method1(pyo3::intern!(py, "set_result"), (py.None(),))?;
-            }
+        let Some((Waiting::Stream { items, next, ended }, _)) = self.waiting.get_mut(&id) else {
+            return ready(py, py.None().into_bound(py));
+        };
+        if let Some(item) = items.pop_front() {
+            return ready(py, item.into_bound(py));
         }
+        if *ended {
+            return ready(py, py.None().into_bound(py));
+        }
+        let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+        *next = Some((future.clone().unbind(), direct::offer(&future)));
         Ok(future.unbind())
     }
 
@@ -256,10 +260,25 @@ impl PyLlmBridge {
         self.waiting.len()
     }
 
-    /// Hands every message that arrived to whoever waits for it.
-    fn drain(&mut self, py: Python<'_>) -> PyResult<()> {
+    /// Hands every message that arrived to whoever waits for it; then resumes, in this same loop
+    /// turn, the pumps that claimed the futures resolved.
+    fn drain(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let mut woken = Vec::new();
+        let delivered = slf.borrow_mut().deliver(py, &mut woken);
+        for claim in woken {
+            claim.wake(py);
+        }
+        delivered
+    }
+}
+
+impl PyLlmBridge {
+    /// Resolves the futures of the messages queued; the claims of those resolved go to `woken`.
+    fn deliver(&mut self, py: Python<'_>, woken: &mut Vec<Arc<Claim>>) -> PyResult<()> {
         let mut sink = [0u8; 256];
-        while matches!((&self.read).read(&mut sink), Ok(n) if n > 0) {}
+        // one read: a wake is one byte per batch, so a short read emptied the socket
+        while matches!((&self.read).read(&mut sink), Ok(n) if n == sink.len()) {}
         let batch = std::mem::take(&mut *self.inbox.queue.lock().unwrap_or_else(|p| p.into_inner()));
         for (id, message) in batch {
             let Some((waiting, _)) = self.waiting.get_mut(&id) else { continue };
@@ -272,14 +291,18 @@ impl PyLlmBridge {
                 (Waiting::Stream { items, next, .. }, Message::Item(value)) => {
                     let value = json_to_py(py, &value)?.unbind();
                     match next.take() {
-                        Some(future) => resolve_with(py, future.bind(py), value)?,
+                        Some((future, claim)) => {
+                            resolve_with(py, future.bind(py), value)?;
+                            woken.push(claim);
+                        }
                         None => items.push_back(value),
                     }
                 }
                 (Waiting::Stream { next, ended, .. }, Message::Done(_)) => {
                     *ended = true;
-                    if let Some(future) = next.take() {
+                    if let Some((future, claim)) = next.take() {
                         resolve(py, future.bind(py), None)?;
+                        woken.push(claim);
                     }
                 }
                 (Waiting::Future(_), Message::Item(_)) => {}
@@ -287,9 +310,7 @@ impl PyLlmBridge {
         }
         Ok(())
     }
-}
 
-impl PyLlmBridge {
     fn take_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
