@@ -17,6 +17,7 @@ use futures::StreamExt;
 use operonx_llm::{genai, ChatEvent, ChatRequest, LlmError, Provider, ProviderConfig, RetryPolicy};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 use serde_json::{json, Map, Value};
 use tokio::task::AbortHandle;
 
@@ -53,8 +54,10 @@ fn runtime() -> &'static tokio::runtime::Handle {
 enum Message {
     /// A call ended: `{"ok": true, "value": ...}` or `{"ok": false, "error": {...}}`.
     Done(Value),
-    /// A stream's next event, in the same form (`value` is `{"delta": text}` or `{"done": answer}`).
+    /// A stream's next event, in the same form (`value` is `{"done": answer}`).
     Item(Value),
+    /// A stream's next piece of text (a Python `str` on the loop).
+    Text(String),
 }
 
 /// Messages for one loop, and the socket that wakes it.
@@ -138,7 +141,8 @@ impl PyLlmBridge {
         self.read.as_raw_fd()
     }
 
-    /// Starts a chat completion (`stream`: a stream of `{"delta"}` items then `{"done": answer}`).
+    /// Starts a chat completion (`stream`: a stream of texts, each a piece of the message, then
+    /// `{"done": answer}`; a failure is an `{"ok": false}` item).
     /// `provider` and `request` are JSON texts; returns the call's id and, without `stream`, the
     /// future of its result.
     #[pyo3(signature = (event_loop, resource, provider, request, retries, timeout, stream))]
@@ -166,17 +170,17 @@ impl PyLlmBridge {
                 let mut events = provider.chat_stream(&request, policy);
                 let read = async {
                     while let Some(event) = events.next().await {
-                        let item = match event {
+                        let message = match event {
                             Ok(ChatEvent::Delta(text)) => {
                                 first_chunk.get_or_insert_with(|| asked.elapsed());
-                                ok(json!({"delta": text}))
+                                Message::Text(text)
                             }
-                            Ok(ChatEvent::Done(answer)) => {
-                                ok(json!({"done": genai::chat_outputs(&provider, &request, answer, first_chunk)}))
-                            }
-                            Err(e) => error(&e),
+                            Ok(ChatEvent::Done(answer)) => Message::Item(ok(
+                                json!({"done": genai::chat_outputs(&provider, &request, answer, first_chunk)}),
+                            )),
+                            Err(e) => Message::Item(error(&e)),
                         };
-                        inbox.send(id, Message::Item(item));
+                        inbox.send(id, message);
                     }
                 };
                 if within(limit, read).await.is_err() {
@@ -289,14 +293,10 @@ impl PyLlmBridge {
                     resolve(py, future.bind(py), Some(&value))?;
                 }
                 (Waiting::Stream { items, next, .. }, Message::Item(value)) => {
-                    let value = json_to_py(py, &value)?.unbind();
-                    match next.take() {
-                        Some((future, claim)) => {
-                            resolve_with(py, future.bind(py), value)?;
-                            woken.push(claim);
-                        }
-                        None => items.push_back(value),
-                    }
+                    push(py, items, next, json_to_py(py, &value)?.unbind(), woken)?;
+                }
+                (Waiting::Stream { items, next, .. }, Message::Text(text)) => {
+                    push(py, items, next, PyString::new(py, &text).into_any().unbind(), woken)?;
                 }
                 (Waiting::Stream { next, ended, .. }, Message::Done(_)) => {
                     *ended = true;
@@ -305,7 +305,7 @@ impl PyLlmBridge {
                         woken.push(claim);
                     }
                 }
-                (Waiting::Future(_), Message::Item(_)) => {}
+                (Waiting::Future(_), Message::Item(_) | Message::Text(_)) => {}
             }
         }
         Ok(())
@@ -343,6 +343,24 @@ impl Drop for PyLlmBridge {
             abort.abort();
         }
     }
+}
+
+/// Stream item `value` to the future awaiting it (whose claim goes to `woken`), else to the queue.
+fn push(
+    py: Python<'_>,
+    items: &mut VecDeque<Py<PyAny>>,
+    next: &mut Option<(Py<PyAny>, Arc<Claim>)>,
+    value: Py<PyAny>,
+    woken: &mut Vec<Arc<Claim>>,
+) -> PyResult<()> {
+    match next.take() {
+        Some((future, claim)) => {
+            resolve_with(py, future.bind(py), value)?;
+            woken.push(claim);
+        }
+        None => items.push_back(value),
+    }
+    Ok(())
 }
 
 /// Sets `future`'s result to `value` as Python (`None` for no value), unless it was cancelled.
