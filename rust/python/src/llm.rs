@@ -4,8 +4,9 @@
 //! The runtime's threads never touch Python: a finished call (or a stream's next chunk) is put in
 //! its loop's inbox as plain Rust data, and the first message of a batch writes one byte to a
 //! socket the loop watches (`loop.add_reader`). The loop thread then drains every message that
-//! arrived (one wake per batch of completions or chunks, never one per chunk) and resolves the
-//! waiting `asyncio.Future`s. So the interpreter can finalize while a request is in flight.
+//! arrived (one wake per batch of completions or chunks, never one per chunk), resolves the waiting
+//! futures and resumes, in that same turn, the generator pumps that claimed them (`crate::direct`).
+//! So the interpreter can finalize while a request is in flight.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
