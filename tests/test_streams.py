@@ -152,3 +152,28 @@ async def test_run_with_two_generators_groups_each():
     result = await run(Operon(g), {})
     assert result["item"] == [0, 1, 2]
     assert result["other"] == [0, 1]
+
+
+async def test_an_op_failing_on_an_async_generators_item_fails_the_run():
+    import asyncio
+
+    from operonx.errors import OpError
+
+    @op
+    async def ticks(n):
+        for i in range(n):
+            await asyncio.sleep(0.001)
+            yield {"i": i}
+
+    @op
+    def picky(i):
+        if i == 3:
+            raise ValueError("no 3")
+        return {"ok": i}
+
+    with GraphOp(name="g") as g:
+        t = ticks(n=50)
+        p = picky(i=t["i"])
+        START >> t >> p >> END
+    with pytest.raises(OpError, match="no 3"):
+        await asyncio.wait_for(Operon(g).run({}), 10)

@@ -115,12 +115,13 @@ async def chat_stream(
     try:
         while True:
             item = await bridge.next(loop, call)
+            if item.__class__ is str:  # the next piece of the message's text
+                yield {"delta": item}
+                continue
             if item is None:
                 return
             value = _value(item)
-            if "delta" in value:
-                yield {"delta": value["delta"]}
-            elif "done" in value and SPAN_KEY in value["done"]:
+            if "done" in value and SPAN_KEY in value["done"]:
                 yield SpanNote(value["done"][SPAN_KEY])  # the span's usage and model: not an item
     finally:
         bridge.cancel(call)

@@ -1,10 +1,12 @@
 //! Streamed chat: server-sent events read as they arrive, retried without repeating to the caller
 //! what it already received.
 
+use std::borrow::Cow;
 use std::pin::Pin;
 
 use eventsource_stream::Eventsource;
 use futures::stream::{self, BoxStream, Stream, StreamExt};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::chat::{ChatRequest, ChatResponse};
@@ -40,6 +42,41 @@ struct State {
     seen: String,
     answer: Answer,
     done: bool,
+}
+
+/// The fields of a chunk that are read, borrowed from its text where they need no unescaping.
+#[derive(Deserialize)]
+struct Chunk<'a> {
+    #[serde(default, borrow)]
+    error: Option<ChunkError<'a>>,
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default, borrow)]
+    choices: Option<Vec<Choice<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ChunkError<'a> {
+    #[serde(default, borrow)]
+    message: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    delta: Option<Delta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Delta<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default)]
+    tool_calls: Option<Vec<Value>>,
 }
 
 /// What the chunks of one attempt said besides the text.
@@ -159,6 +196,40 @@ impl State {
             self.done = true;
             return Ok(Some(ChatEvent::Done(self.finish())));
         }
+        match serde_json::from_str::<Chunk<'_>>(data) {
+            Ok(chunk) => self.chunk(chunk),
+            Err(_) => self.loose_chunk(data),
+        }
+    }
+
+    /// A chunk of the usual shape, read without building a `Value` of it.
+    fn chunk(&mut self, chunk: Chunk<'_>) -> Result<Option<ChatEvent>, LlmError> {
+        if let Some(message) = chunk.error.and_then(|e| e.message) {
+            return Err(LlmError::Transport(format!("the provider failed mid-stream: {message}")));
+        }
+        if let Some(model) = chunk.model {
+            if self.answer.model.as_deref() != Some(&*model) {
+                self.answer.model = Some(model.into_owned());
+            }
+        }
+        if let Some(usage) = chunk.usage.filter(Value::is_object) {
+            self.answer.usage = Some(usage);
+        }
+        let Some(choice) = chunk.choices.and_then(|c| c.into_iter().next()) else { return Ok(None) };
+        if let Some(reason) = choice.finish_reason {
+            self.answer.finish_reason = Some(reason.into_owned());
+        }
+        let Some(delta) = choice.delta else { return Ok(None) };
+        delta.tool_calls.iter().flatten().for_each(|c| self.answer.tool_call(c));
+        match delta.content {
+            Some(text) if !text.is_empty() => self.text(&text),
+            _ => Ok(None),
+        }
+    }
+
+    /// A chunk of any other shape, read as a `Value` by the same rules (a field of an unexpected
+    /// type is ignored).
+    fn loose_chunk(&mut self, data: &str) -> Result<Option<ChatEvent>, LlmError> {
         let chunk: Value =
             serde_json::from_str(data).map_err(|e| LlmError::Malformed(format!("a chunk is not JSON ({e})")))?;
         if let Some(message) = chunk.pointer("/error/message").and_then(Value::as_str) {
@@ -245,5 +316,57 @@ impl Answer {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ProviderConfig;
+
+    fn state() -> State {
+        State {
+            provider: Provider::new(ProviderConfig::new("http://127.0.0.1:9/v1")).unwrap(),
+            body: Value::Null,
+            model: "m".into(),
+            policy: RetryPolicy::none(),
+            attempt: 0,
+            events: None,
+            delivered: String::new(),
+            delivered_chunks: 0,
+            seen: String::new(),
+            answer: Answer::default(),
+            done: false,
+        }
+    }
+
+    /// Chunks read without a `Value` give what reading them as a `Value` gives, whatever their shape.
+    #[test]
+    fn typed_and_loose_chunks_agree() {
+        let chunks = [
+            r#"{"model":"fm","choices":[{"index":0,"delta":{"role":"assistant","content":"he"},"finish_reason":null}]}"#,
+            r#"{"choices":[{"delta":{"content":"l\"l\\no \u00e9"}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","function":{"name":"f","arguments":"{\"a"}}]}}]}"#,
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\":1}"}}]}}]}"#,
+            r#"{"choices":[{"delta":{},"finish_reason":"stop"}],"usage":null}"#,
+            r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2}}"#,
+            r#"{"model":5,"choices":[{"delta":{"content":"x"}}]}"#,
+            r#"{"choices":{"0":{"delta":{"content":"y"}}}}"#,
+            r#"{"choices":[{"delta":{"content":7}}],"usage":"none"}"#,
+            r#"{"error":"flat"}"#,
+            r#"{"error":{"message":"boom"}}"#,
+            r#"not json"#,
+        ];
+        for data in &chunks[..6] {
+            assert!(serde_json::from_str::<Chunk<'_>>(data).is_ok(), "the usual shape is read typed: {data}");
+        }
+        let (mut typed, mut loose) = (state(), state());
+        for data in chunks {
+            let a = format!("{:?}", typed.event(data));
+            let b = format!("{:?}", loose.loose_chunk(data));
+            assert_eq!(a, b, "chunk {data}");
+        }
+        assert_eq!(typed.finish(), loose.finish());
+        assert_eq!(typed.delivered, "hel\"l\\no éxy");
     }
 }

@@ -13,6 +13,7 @@ use pyo3::prelude::*;
 
 mod call;
 mod compiled;
+mod direct;
 mod driver;
 mod engine;
 mod errors;

@@ -4,10 +4,11 @@
 //! The runtime's threads never touch Python: a finished call (or a stream's next chunk) is put in
 //! its loop's inbox as plain Rust data, and the first message of a batch writes one byte to a
 //! socket the loop watches (`loop.add_reader`). The loop thread then drains every message that
-//! arrived (one wake per batch of completions or chunks, never one per chunk) and resolves the
-//! waiting `asyncio.Future`s. So the interpreter can finalize while a request is in flight.
+//! arrived (one wake per batch of completions or chunks, never one per chunk), resolves the waiting
+//! futures and resumes, in that same turn, the generator pumps that claimed them (`crate::direct`).
+//! So the interpreter can finalize while a request is in flight.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -17,9 +18,12 @@ use futures::StreamExt;
 use operonx_llm::{genai, ChatEvent, ChatRequest, LlmError, Provider, ProviderConfig, RetryPolicy};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 use serde_json::{json, Map, Value};
 use tokio::task::AbortHandle;
 
+use crate::direct::{self, Claim};
+use crate::handle::ready;
 use crate::value::json_to_py;
 
 /// The runtime of every provider call of this process (one worker thread: the calls wait on the
@@ -51,8 +55,10 @@ fn runtime() -> &'static tokio::runtime::Handle {
 enum Message {
     /// A call ended: `{"ok": true, "value": ...}` or `{"ok": false, "error": {...}}`.
     Done(Value),
-    /// A stream's next event, in the same form (`value` is `{"delta": text}` or `{"done": answer}`).
+    /// A stream's next event, in the same form (`value` is `{"done": answer}`).
     Item(Value),
+    /// A stream's next piece of text (a Python `str` on the loop).
+    Text(String),
 }
 
 /// Messages for one loop, and the socket that wakes it.
@@ -62,11 +68,15 @@ struct Inbox {
 }
 
 impl Inbox {
-    /// Queues a message; the first of a batch wakes the loop.
+    /// Queues a message; the first of a batch wakes the loop. The wake is written after the lock
+    /// is released, so the loop thread it wakes never waits for this one to release it.
     fn send(&self, id: u64, message: Message) {
-        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.push((id, message));
-        if queue.len() == 1 {
+        let first = {
+            let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.push((id, message));
+            queue.len() == 1
+        };
+        if first {
             // non-blocking: a full socket means a wake is pending already
             let _ = (&self.wake).write(&[1]);
         }
@@ -100,8 +110,9 @@ fn ok(value: Value) -> Value {
 enum Waiting {
     /// An `asyncio.Future` of the whole result.
     Future(Py<PyAny>),
-    /// A stream: its items so far, and the future of the next one, if someone awaits it.
-    Stream { items: std::collections::VecDeque<Py<PyAny>>, next: Option<Py<PyAny>>, ended: bool },
+    /// A stream: its items so far, and the future of the next one (with its claim, see
+    /// [`crate::direct`]), if someone awaits it.
+    Stream { items: VecDeque<Py<PyAny>>, next: Option<(Py<PyAny>, Arc<Claim>)>, ended: bool },
 }
 
 /// The provider calls of one event loop: `operonx.llm` makes one per loop and has the loop call
@@ -131,7 +142,8 @@ impl PyLlmBridge {
         self.read.as_raw_fd()
     }
 
-    /// Starts a chat completion (`stream`: a stream of `{"delta"}` items then `{"done": answer}`).
+    /// Starts a chat completion (`stream`: a stream of texts, each a piece of the message, then
+    /// `{"done": answer}`; a failure is an `{"ok": false}` item).
     /// `provider` and `request` are JSON texts; returns the call's id and, without `stream`, the
     /// future of its result.
     #[pyo3(signature = (event_loop, resource, provider, request, retries, timeout, stream))]
@@ -159,17 +171,17 @@ impl PyLlmBridge {
                 let mut events = provider.chat_stream(&request, policy);
                 let read = async {
                     while let Some(event) = events.next().await {
-                        let item = match event {
+                        let message = match event {
                             Ok(ChatEvent::Delta(text)) => {
                                 first_chunk.get_or_insert_with(|| asked.elapsed());
-                                ok(json!({"delta": text}))
+                                Message::Text(text)
                             }
-                            Ok(ChatEvent::Done(answer)) => {
-                                ok(json!({"done": genai::chat_outputs(&provider, &request, answer, first_chunk)}))
-                            }
-                            Err(e) => error(&e),
+                            Ok(ChatEvent::Done(answer)) => Message::Item(ok(
+                                json!({"done": genai::chat_outputs(&provider, &request, answer, first_chunk)}),
+                            )),
+                            Err(e) => Message::Item(error(&e)),
                         };
-                        inbox.send(id, Message::Item(item));
+                        inbox.send(id, message);
                     }
                 };
                 if within(limit, read).await.is_err() {
@@ -224,23 +236,20 @@ impl PyLlmBridge {
         self.future(py, event_loop, id, task.abort_handle()).map(|f| (id, f))
     }
 
-    /// The future of stream `id`'s next item (`None` once it ended).
+    /// An awaitable of stream `id`'s next item (`None` once it ended): a ready one when the item
+    /// is queued, else a future offered to whoever awaits it ([`crate::direct`]).
     fn next(&mut self, py: Python<'_>, event_loop: &Bound<'_, PyAny>, id: u64) -> PyResult<Py<PyAny>> {
-        let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
-        match self.waiting.get_mut(&id) {
-            Some((Waiting::Stream { items, next, ended }, _)) => {
-                if let Some(item) = items.pop_front() {
-                    future.call_method1(pyo3::intern!(py, "set_result"), (item,))?;
-                } else if *ended {
-                    future.call_method1(pyo3::intern!(py, "set_result"), (py.None(),))?;
-                } else {
-                    *next = Some(future.clone().unbind());
-                }
-            }
-            _ => {
-                future.call_method1(pyo3::intern!(py, "set_result"), (py.None(),))?;
-            }
+        let Some((Waiting::Stream { items, next, ended }, _)) = self.waiting.get_mut(&id) else {
+            return ready(py, py.None().into_bound(py));
+        };
+        if let Some(item) = items.pop_front() {
+            return ready(py, item.into_bound(py));
         }
+        if *ended {
+            return ready(py, py.None().into_bound(py));
+        }
+        let future = event_loop.call_method0(pyo3::intern!(py, "create_future"))?;
+        *next = Some((future.clone().unbind(), direct::offer(&future)));
         Ok(future.unbind())
     }
 
@@ -256,10 +265,25 @@ impl PyLlmBridge {
         self.waiting.len()
     }
 
-    /// Hands every message that arrived to whoever waits for it.
-    fn drain(&mut self, py: Python<'_>) -> PyResult<()> {
+    /// Hands every message that arrived to whoever waits for it; then resumes, in this same loop
+    /// turn, the pumps that claimed the futures resolved.
+    fn drain(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let mut woken = Vec::new();
+        let delivered = slf.borrow_mut().deliver(py, &mut woken);
+        for claim in woken {
+            claim.wake(py);
+        }
+        delivered
+    }
+}
+
+impl PyLlmBridge {
+    /// Resolves the futures of the messages queued; the claims of those resolved go to `woken`.
+    fn deliver(&mut self, py: Python<'_>, woken: &mut Vec<Arc<Claim>>) -> PyResult<()> {
         let mut sink = [0u8; 256];
-        while matches!((&self.read).read(&mut sink), Ok(n) if n > 0) {}
+        // one read: a wake is one byte per batch, so a short read emptied the socket
+        while matches!((&self.read).read(&mut sink), Ok(n) if n == sink.len()) {}
         let batch = std::mem::take(&mut *self.inbox.queue.lock().unwrap_or_else(|p| p.into_inner()));
         for (id, message) in batch {
             let Some((waiting, _)) = self.waiting.get_mut(&id) else { continue };
@@ -270,26 +294,24 @@ impl PyLlmBridge {
                     resolve(py, future.bind(py), Some(&value))?;
                 }
                 (Waiting::Stream { items, next, .. }, Message::Item(value)) => {
-                    let value = json_to_py(py, &value)?.unbind();
-                    match next.take() {
-                        Some(future) => resolve_with(py, future.bind(py), value)?,
-                        None => items.push_back(value),
-                    }
+                    push(py, items, next, json_to_py(py, &value)?.unbind(), woken)?;
+                }
+                (Waiting::Stream { items, next, .. }, Message::Text(text)) => {
+                    push(py, items, next, PyString::new(py, &text).into_any().unbind(), woken)?;
                 }
                 (Waiting::Stream { next, ended, .. }, Message::Done(_)) => {
                     *ended = true;
-                    if let Some(future) = next.take() {
+                    if let Some((future, claim)) = next.take() {
                         resolve(py, future.bind(py), None)?;
+                        woken.push(claim);
                     }
                 }
-                (Waiting::Future(_), Message::Item(_)) => {}
+                (Waiting::Future(_), Message::Item(_) | Message::Text(_)) => {}
             }
         }
         Ok(())
     }
-}
 
-impl PyLlmBridge {
     fn take_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -322,6 +344,24 @@ impl Drop for PyLlmBridge {
             abort.abort();
         }
     }
+}
+
+/// Stream item `value` to the future awaiting it (whose claim goes to `woken`), else to the queue.
+fn push(
+    py: Python<'_>,
+    items: &mut VecDeque<Py<PyAny>>,
+    next: &mut Option<(Py<PyAny>, Arc<Claim>)>,
+    value: Py<PyAny>,
+    woken: &mut Vec<Arc<Claim>>,
+) -> PyResult<()> {
+    match next.take() {
+        Some((future, claim)) => {
+            resolve_with(py, future.bind(py), value)?;
+            woken.push(claim);
+        }
+        None => items.push_back(value),
+    }
+    Ok(())
 }
 
 /// Sets `future`'s result to `value` as Python (`None` for no value), unless it was cancelled.

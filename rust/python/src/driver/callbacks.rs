@@ -184,7 +184,8 @@ pub(super) fn take_item(run: &Bound<'_, PyRun>, op: OpId, ctx: CtxId, item: Py<P
             return Err(pyo3::exceptions::asyncio::CancelledError::new_err("the stream failed"));
         }
     }
-    from_callback(run, || drive(run))?;
+    // settled too: an item can end the run (an op it starts fails it), and nothing else would
+    from_callback(run, || drive(run).and_then(|()| settle(run)))?;
     let mut core = lock(r)?;
     if core.run.frames().is_full() {
         let event_loop = core.ensure_loop(py, eng)?;

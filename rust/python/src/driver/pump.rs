@@ -2,6 +2,15 @@
 //! (`agen.__anext__()`), hands each to the run, waits when the consumer is behind, and closes the
 //! generator (`agen.aclose()`) however the stream ends. It is what an `async for` over the
 //! generator in a Python coroutine would be, without a Python frame per item.
+//!
+//! When the generator awaits a future offered by a producer on the loop thread ([`crate::direct`]:
+//! an LLM stream's next chunk), the pump claims it and parks its task on a future of its own; the
+//! producer then resumes the pump in the very loop turn it resolves the future, so the item reaches
+//! the run (and the run's consumers) one loop turn sooner. The pump runs the generator then in a
+//! copy of its task's context, and hands the task what it must wait on next (or the pump's end)
+//! when that is not another offered future.
+
+use std::sync::{Arc, Weak};
 
 use operonx::plan::OpId;
 use operonx::scheduler::CtxId;
@@ -10,6 +19,8 @@ use pyo3::prelude::*;
 
 use super::callbacks::take_item;
 use super::PyRun;
+use crate::direct::{self, Claim};
+use crate::frames::{is_done, resolve};
 
 /// What the pump is waiting for.
 enum Stage {
@@ -41,12 +52,50 @@ pub struct PyPump {
     /// or an `aclose()`).
     inner: Option<Py<PyAny>>,
     stage: Stage,
+    /// While the generator awaits a claimed future and the task waits on `park`.
+    parked: Option<Parked>,
+    /// What the parked task gets when it next resumes the pump: a future to wait on, or the end.
+    handoff: Option<PyResult<Py<PyAny>>>,
+}
+
+/// A pump parked on a claimed future.
+struct Parked {
+    /// The claim (the producer owns it: a producer that forgets the future frees the pump).
+    claim: Weak<Claim>,
+    /// The future the task waits on.
+    park: Py<PyAny>,
+    /// A copy of the task's context, the generator's context while the producer resumes it.
+    context: Py<PyAny>,
 }
 
 impl PyPump {
     /// The pump of generator `agen`, an instance of op `op` of `run` in `ctx`.
     pub(super) fn new(agen: Py<PyAny>, run: Py<PyRun>, op: OpId, ctx: CtxId) -> Self {
-        PyPump { agen, run, op, ctx, inner: None, stage: Stage::Next }
+        PyPump { agen, run, op, ctx, inner: None, stage: Stage::Next, parked: None, handoff: None }
+    }
+
+    /// Steps the pump for its task: what the task waits on next, or the pump's end. A future
+    /// offered by a producer is claimed, and the task waits on a park future instead.
+    fn for_task(slf: &Bound<'_, Self>, input: Input) -> PyResult<Py<PyAny>> {
+        let py = slf.py();
+        let mut this = slf.borrow_mut();
+        if let Some(handoff) = this.handoff.take() {
+            return handoff;
+        }
+        this.unpark();
+        let yielded = this.resume(py, input)?;
+        let Some(claim) = direct::offered(yielded.bind(py)) else { return Ok(yielded) };
+        let Ok((park, context)) = park_for(yielded.bind(py)) else { return Ok(yielded) };
+        claim.hold(slf.clone().into_any().unbind(), park.clone_ref(py));
+        this.parked = Some(Parked { claim: Arc::downgrade(&claim), park: park.clone_ref(py), context });
+        Ok(park)
+    }
+
+    /// Forgets the claim the pump is parked on, if any.
+    fn unpark(&mut self) {
+        if let Some(claim) = self.parked.take().and_then(|p| p.claim.upgrade()) {
+            claim.revoke();
+        }
     }
 
     /// Resumes the awaited iterator with `input` until it yields (the task then waits on what it
@@ -138,6 +187,18 @@ impl PyPump {
     }
 }
 
+/// A park future for the task awaiting offered `future` (on the same loop, marked as awaited) and a
+/// copy of the task's current context.
+fn park_for(future: &Bound<'_, PyAny>) -> PyResult<(Py<PyAny>, Py<PyAny>)> {
+    let py = future.py();
+    let park = future.call_method0(pyo3::intern!(py, "get_loop"))?.call_method0(pyo3::intern!(py, "create_future"))?;
+    // What `Future.__await__` sets before it yields the future to the task that awaits it.
+    park.setattr(pyo3::intern!(py, "_asyncio_future_blocking"), true)?;
+    // SAFETY: attached; PyContext_CopyCurrent returns a new reference or NULL with an exception.
+    let context = unsafe { Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyContext_CopyCurrent()) }?;
+    Ok((park.unbind(), context.unbind()))
+}
+
 /// The iterator an `await` of `awaitable` drives.
 fn awaited(awaitable: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
     Ok(awaitable.call_method0(pyo3::intern!(awaitable.py(), "__await__"))?.unbind())
@@ -153,13 +214,53 @@ impl PyPump {
         slf
     }
 
-    fn __next__(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        self.resume(py, Input::Send(py.None()))
+    fn __next__(slf: &Bound<'_, Self>) -> PyResult<Py<PyAny>> {
+        Self::for_task(slf, Input::Send(slf.py().None()))
     }
 
     /// Resumes the pump with `value` (what the awaited future gave).
-    fn send(&mut self, py: Python<'_>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
-        self.resume(py, Input::Send(value))
+    fn send(slf: &Bound<'_, Self>, value: Py<PyAny>) -> PyResult<Py<PyAny>> {
+        Self::for_task(slf, Input::Send(value))
+    }
+
+    /// Resumes the generator where it awaits a claimed future, now resolved: called by the
+    /// producer ([`Claim::wake`]) in the loop turn it resolved the future, the task staying parked.
+    fn __call__(slf: &Bound<'_, Self>) -> PyResult<()> {
+        let py = slf.py();
+        let mut this = slf.try_borrow_mut()?;
+        let Some(parked) = this.parked.take() else { return Ok(()) };
+        if is_done(py, parked.park.bind(py)) {
+            return Ok(()); // the task was cancelled: it throws into the pump next
+        }
+        let context = parked.context.bind(py);
+        // SAFETY: attached; `context` is a live Context only this pump enters, not entered now.
+        if unsafe { pyo3::ffi::PyContext_Enter(context.as_ptr()) } != 0 {
+            return Err(PyErr::fetch(py));
+        }
+        let handoff = match this.resume(py, Input::Send(py.None())) {
+            Ok(yielded) => match direct::offered(yielded.bind(py)) {
+                Some(claim) => {
+                    claim.hold(slf.clone().into_any().unbind(), parked.park.clone_ref(py));
+                    Err(Arc::downgrade(&claim))
+                }
+                None => Ok(Ok(yielded)),
+            },
+            Err(end) => Ok(Err(end)),
+        };
+        // SAFETY: the same context, entered above on this thread and still current.
+        if unsafe { pyo3::ffi::PyContext_Exit(context.as_ptr()) } != 0 {
+            drop(PyErr::take(py)); // cannot fail: it is the current context
+        }
+        let handoff = match handoff {
+            Ok(handoff) => handoff,
+            Err(claim) => {
+                this.parked = Some(Parked { claim, ..parked });
+                return Ok(());
+            }
+        };
+        this.handoff = Some(handoff);
+        drop(this);
+        resolve(py, parked.park.bind(py), py.None().into_bound(py))
     }
 
     /// Raises `typ` (an exception, or its type with `val`) where the pump waits: into the
@@ -178,6 +279,10 @@ impl PyPump {
             None if typ.is_instance_of::<pyo3::types::PyType>() => PyErr::from_value(typ.call0()?),
             None => PyErr::from_value(typ),
         };
+        self.unpark();
+        if let Some(Err(end)) = self.handoff.take() {
+            return Err(end); // the pump ended while its task was parked
+        }
         if self.inner.is_none() && !matches!(self.stage, Stage::Done) {
             // Not started (or between two awaits): the error ends the stream, which is closed.
             self.close_with(py, Some(err))?;
@@ -189,6 +294,8 @@ impl PyPump {
     /// Closes the pump without waiting: what it awaits is closed, and the generator is closed if
     /// that can be done without waiting.
     fn close(&mut self, py: Python<'_>) {
+        self.unpark();
+        self.handoff = None;
         if let Some(inner) = self.inner.take() {
             let _ = inner.bind(py).call_method0(pyo3::intern!(py, "close"));
         }
@@ -203,17 +310,23 @@ impl PyPump {
         }
     }
 
-    /// Lets the garbage collector see the generator and the run.
+    /// Lets the garbage collector see the generator, the run and the park.
     fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
         visit.call(&self.agen)?;
         visit.call(&self.run)?;
         if let Some(inner) = &self.inner {
             visit.call(inner)?;
         }
+        if let Some(parked) = &self.parked {
+            visit.call(&parked.park)?;
+            visit.call(&parked.context)?;
+        }
         Ok(())
     }
 
     fn __clear__(&mut self) {
         self.inner = None;
+        self.unpark();
+        self.handoff = None;
     }
 }

@@ -15,8 +15,8 @@ use crate::errors::usage_error;
 use crate::frames::{frame_tuple, is_done};
 use crate::guards::keeping_pending_error;
 use crate::runtime::{lookup, PyRuntime};
-use awaitables::ready;
-pub(crate) use awaitables::{PyNextFrame, PyReady};
+
+pub(crate) use awaitables::{ready, PyNextFrame, PyReady};
 
 /// What awaiting the next frame comes to: a frame, or a loop future to wait on first.
 pub(crate) enum Next {
