@@ -194,12 +194,11 @@ class Waiter:
                 if self.closed:
                     break
                 self.waiting = True
+            error: Failed | None = None
             try:
                 ready = self.ready(pending)
             except Exception as e:  # noqa: BLE001 - Ray stopped under us: every task waited for fails
                 ready, error = list(pending), Failed(e)
-            else:
-                error = None
             finally:
                 with self.cond:
                     self.waiting = False
