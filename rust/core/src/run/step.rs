@@ -334,13 +334,18 @@ impl<M: Model> Run<M> {
 
     /// Frees the values of contexts that have no work left.
     #[doc = include_str!("../../doc/run/step/Run.free_contexts.md")]
-    #[inline]
+    #[inline(always)]
     pub fn free_contexts(&mut self) {
-        // most steps free no context: one test, not a drained list, per op
+        // most steps free no context: one test, not a call, per op
         if self.state.contexts().has_freed() {
-            for ctx in self.state.drain_freed() {
-                self.values.free(ctx);
-            }
+            self.free_freed();
+        }
+    }
+
+    #[inline(never)]
+    fn free_freed(&mut self) {
+        for ctx in self.state.drain_freed() {
+            self.values.free(ctx);
         }
     }
 
