@@ -366,6 +366,16 @@ impl<M: Model> Run<M> {
             }
             Ok(out) => {
                 self.trace_done(rt, op, ctx, Some(&out));
+                // the usual op: untagged outputs that make no frame and feed no loop are stored as
+                // they are (what `record` would give back), not moved through it
+                if !self.plan.ops[op as usize].forward.emits()
+                    && self.facts.loop_sink[op as usize].is_none()
+                    && rt.plain_outputs(&out)
+                {
+                    self.store(rt, op, ctx, out);
+                    self.state.finish(&self.plan, op, ctx, Outcome::Done);
+                    return self.free_contexts();
+                }
                 match self.record(rt, op, ctx, out) {
                     Ok(out) => {
                         if let Some(out) = out {
