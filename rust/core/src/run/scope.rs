@@ -53,7 +53,7 @@ impl<'a, M: Model, R: Runtime<M>> Host for Scope<'a, M, R> {
     type Value = M::Value;
     type Error = M::Error;
 
-    #[inline]
+    #[inline(always)]
     fn read(&mut self, source: RefSource, var: VarId, collect: bool) -> Result<Option<M::Value>, M::Error> {
         match source {
             RefSource::Parent => {
