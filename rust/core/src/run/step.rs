@@ -368,9 +368,10 @@ impl<M: Model> Run<M> {
                 self.trace_done(rt, op, ctx, Some(&out));
                 // the usual op: untagged outputs that make no frame and feed no loop are stored as
                 // they are (what `record` would give back), not moved through it
-                if !self.plan.ops[op as usize].forward.emits()
+                // (first the runtime's test: a runtime that never says plain, the default, pays nothing)
+                if rt.plain_outputs(&out)
+                    && !self.plan.ops[op as usize].forward.emits()
                     && self.facts.loop_sink[op as usize].is_none()
-                    && rt.plain_outputs(&out)
                 {
                     self.store(rt, op, ctx, out);
                     self.state.finish(&self.plan, op, ctx, Outcome::Done);
