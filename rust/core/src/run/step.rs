@@ -342,13 +342,6 @@ impl<M: Model> Run<M> {
         }
     }
 
-    #[inline(never)]
-    fn free_freed(&mut self) {
-        for ctx in self.state.drain_freed() {
-            self.values.free(ctx);
-        }
-    }
-
     /// An op the driver called came back: its return value (for a generator, its end), or why it
     /// failed.
     #[doc = include_str!("../../doc/run/step/Run.complete.md")]
@@ -390,19 +383,6 @@ impl<M: Model> Run<M> {
             Err(failure) => self.fail_op(rt, op, ctx, failure),
         }
         self.free_contexts();
-    }
-
-    /// Stores an op's checked outputs in `ctx`.
-    pub(super) fn store<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, out: M::Value) {
-        if rt.keeps_last() {
-            let last = rt.copy(&out);
-            self.values.put(op, ctx, out, last);
-        } else {
-            self.values.set(op, ctx, out);
-        }
-        if self.facts.feeds_exit[op as usize] {
-            self.values.stamp(op, ctx);
-        }
     }
 
     /// Wakes every consumer of a run that is over: they find the frames left, then the end.
