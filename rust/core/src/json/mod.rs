@@ -64,7 +64,7 @@ fn json_args(args: Vec<RunValue>) -> Vec<Value> {
 }
 
 impl Runtime<Json> for JsonRuntime<'_> {
-    #[inline]
+    #[inline(always)]
     fn get(&mut self, map: &RunValue, var: VarId) -> Result<Option<RunValue>, String> {
         Ok(map.get(self.plan.var(var)).cloned().map(RunValue::Json))
     }

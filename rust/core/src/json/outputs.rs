@@ -59,6 +59,7 @@ impl Outputs {
 
     /// The value of output `name`.
     #[doc = include_str!("../../doc/ops/Outputs.get.md")]
+    #[inline]
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.entries.iter().find_map(|(k, v)| (k == name).then_some(v))
     }

@@ -162,3 +162,25 @@ impl<M: Model> Run<M> {
         Ok(())
     }
 }
+
+impl<M: Model> Run<M> {
+    /// Stores an op's checked outputs in `ctx`.
+    pub(super) fn store<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, out: M::Value) {
+        if rt.keeps_last() {
+            let last = rt.copy(&out);
+            self.values.put(op, ctx, out, last);
+        } else {
+            self.values.set(op, ctx, out);
+        }
+        if self.facts.feeds_exit[op as usize] {
+            self.values.stamp(op, ctx);
+        }
+    }
+
+    #[inline(never)]
+    pub(super) fn free_freed(&mut self) {
+        for ctx in self.state.drain_freed() {
+            self.values.free(ctx);
+        }
+    }
+}

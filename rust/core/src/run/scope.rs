@@ -15,6 +15,7 @@ pub(super) struct Scope<'a, M: Model, R> {
 }
 
 /// The outputs of `op` visible from context `ctx` of `run`.
+#[inline]
 pub(super) fn outputs_of<M: Model>(run: &Run<M>, ctx: CtxId, op: OpId) -> Option<&M::Value> {
     let depth = run.plan().ops[op as usize].value_depth();
     let ctx = if ctx == ROOT { ROOT } else { run.state().contexts().ancestor(ctx, depth)? };
@@ -22,6 +23,7 @@ pub(super) fn outputs_of<M: Model>(run: &Run<M>, ctx: CtxId, op: OpId) -> Option
 }
 
 impl<'a, M: Model, R: Runtime<M>> Scope<'a, M, R> {
+    #[inline]
     fn outputs_of(&self, op: OpId) -> Option<&'a M::Value> {
         outputs_of(self.run, self.ctx, op)
     }
@@ -51,7 +53,7 @@ impl<'a, M: Model, R: Runtime<M>> Host for Scope<'a, M, R> {
     type Value = M::Value;
     type Error = M::Error;
 
-    #[inline]
+    #[inline(always)]
     fn read(&mut self, source: RefSource, var: VarId, collect: bool) -> Result<Option<M::Value>, M::Error> {
         match source {
             RefSource::Parent => {

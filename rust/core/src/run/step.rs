@@ -334,13 +334,11 @@ impl<M: Model> Run<M> {
 
     /// Frees the values of contexts that have no work left.
     #[doc = include_str!("../../doc/run/step/Run.free_contexts.md")]
-    #[inline]
+    #[inline(always)]
     pub fn free_contexts(&mut self) {
-        // most steps free no context: one test, not a drained list, per op
+        // most steps free no context: one test, not a call, per op
         if self.state.contexts().has_freed() {
-            for ctx in self.state.drain_freed() {
-                self.values.free(ctx);
-            }
+            self.free_freed();
         }
     }
 
@@ -361,6 +359,17 @@ impl<M: Model> Run<M> {
             }
             Ok(out) => {
                 self.trace_done(rt, op, ctx, Some(&out));
+                // the usual op: untagged outputs that make no frame and feed no loop are stored as
+                // they are (what `record` would give back), not moved through it
+                // (first the runtime's test: a runtime that never says plain, the default, pays nothing)
+                if rt.plain_outputs(&out)
+                    && !self.plan.ops[op as usize].forward.emits()
+                    && self.facts.loop_sink[op as usize].is_none()
+                {
+                    self.store(rt, op, ctx, out);
+                    self.state.finish(&self.plan, op, ctx, Outcome::Done);
+                    return self.free_contexts();
+                }
                 match self.record(rt, op, ctx, out) {
                     Ok(out) => {
                         if let Some(out) = out {
@@ -374,19 +383,6 @@ impl<M: Model> Run<M> {
             Err(failure) => self.fail_op(rt, op, ctx, failure),
         }
         self.free_contexts();
-    }
-
-    /// Stores an op's checked outputs in `ctx`.
-    pub(super) fn store<R: Runtime<M>>(&mut self, rt: &mut R, op: OpId, ctx: CtxId, out: M::Value) {
-        if rt.keeps_last() {
-            let last = rt.copy(&out);
-            self.values.put(op, ctx, out, last);
-        } else {
-            self.values.set(op, ctx, out);
-        }
-        if self.facts.feeds_exit[op as usize] {
-            self.values.stamp(op, ctx);
-        }
     }
 
     /// Wakes every consumer of a run that is over: they find the frames left, then the end.

@@ -91,11 +91,17 @@ impl<V> Values<V> {
 
     /// Replaces the outputs of `op` in `ctx` (a loop's variables after an iteration).
     #[doc = include_str!("../../doc/run/values/Values.set.md")]
+    #[inline(always)]
     pub fn set(&mut self, op: OpId, ctx: CtxId, value: V) {
         if ctx == ROOT {
             self.root[op as usize] = Some(value);
-            return;
+        } else {
+            self.set_nested(op, ctx, value);
         }
+    }
+
+    #[inline(never)]
+    fn set_nested(&mut self, op: OpId, ctx: CtxId, value: V) {
         let slot = self.nested.entry(ctx).or_default();
         match slot.iter_mut().find(|(o, _)| *o == op) {
             Some((_, v)) => *v = value,

@@ -126,6 +126,7 @@ impl Contexts {
 
     /// A loop iteration that settled (only its loop's hold is left), once.
     #[doc = include_str!("../../doc/scheduler/contexts/Contexts.pop_settled.md")]
+    #[inline]
     pub fn pop_settled(&mut self) -> Option<CtxId> {
         self.settled.pop()
     }
@@ -188,6 +189,10 @@ impl Contexts {
     /// The path from the root to `ctx`.
     #[doc = include_str!("../../doc/scheduler/contexts/Contexts.path.md")]
     pub fn path(&self, mut ctx: CtxId) -> Path {
+        if ctx == ROOT {
+            // the usual frame's: one segment, no walk and no reversal
+            return SmallVec::from_elem(self.arena[ROOT as usize].segment, 1);
+        }
         let mut path = Path::new();
         loop {
             let c = &self.arena[ctx as usize];

@@ -350,6 +350,7 @@ impl RunState {
     }
 
     /// Makes the end op of every loop iteration that settled ready in that iteration's context.
+    #[inline]
     fn queue_settled_iterations(&mut self) {
         while let Some(iteration) = self.contexts.pop_settled() {
             let exit = self.contexts.origin(iteration) + 1;
