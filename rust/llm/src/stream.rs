@@ -113,9 +113,20 @@ impl Provider {
             Ok(model) => model,
             Err(e) => return Box::pin(stream::once(async move { Err(e) })),
         };
-        let state = State {
-            provider: self.clone(),
-            body: request.body(&model, true),
+        let state = State::new(self.clone(), request.body(&model, true), model, policy);
+        Box::pin(stream::unfold(state, |mut st| async move {
+            let item = st.next().await?;
+            Some((item, st))
+        }))
+    }
+}
+
+impl State {
+    /// A stream's state before its first attempt.
+    fn new(provider: Provider, body: Value, model: String, policy: RetryPolicy) -> State {
+        State {
+            provider,
+            body,
             model,
             policy,
             attempt: 0,
@@ -125,15 +136,9 @@ impl Provider {
             seen: String::new(),
             answer: Answer::default(),
             done: false,
-        };
-        Box::pin(stream::unfold(state, |mut st| async move {
-            let item = st.next().await?;
-            Some((item, st))
-        }))
+        }
     }
-}
 
-impl State {
     /// The next event; `None` once the stream ended.
     async fn next(&mut self) -> Option<Result<ChatEvent, LlmError>> {
         loop {
@@ -325,19 +330,8 @@ mod tests {
     use crate::config::ProviderConfig;
 
     fn state() -> State {
-        State {
-            provider: Provider::new(ProviderConfig::new("http://127.0.0.1:9/v1")).unwrap(),
-            body: Value::Null,
-            model: "m".into(),
-            policy: RetryPolicy::none(),
-            attempt: 0,
-            events: None,
-            delivered: String::new(),
-            delivered_chunks: 0,
-            seen: String::new(),
-            answer: Answer::default(),
-            done: false,
-        }
+        let provider = Provider::new(ProviderConfig::new("http://127.0.0.1:9/v1")).unwrap();
+        State::new(provider, Value::Null, "m".into(), RetryPolicy::none())
     }
 
     /// Chunks read without a `Value` give what reading them as a `Value` gives, whatever their shape.
