@@ -31,6 +31,14 @@ async def run(e: Operon, inputs: dict) -> dict:
     return await asyncio.wait_for(e.run(inputs), T)
 
 
+async def squared_afterwards(name: str, x: int) -> int:
+    """A fresh one-op graph on the pool, run after a test's fault: the square it gives."""
+    with GraphOp(name=name) as g:
+        s = ops.square(x=PARENT["x"])
+        START >> s >> END
+    return (await run(engine(g), {"x": x}))["y"]
+
+
 async def test_a_chain_runs_on_worker_processes_and_gives_the_threads_result():
     with GraphOp(name="chain") as g:
         a = ops.square(x=PARENT["x"])
@@ -234,10 +242,7 @@ async def test_a_worker_killed_mid_op_fails_only_that_op_and_is_replaced():
     assert "died: killed by signal 9 (SIGKILL)" in str(cause) and info.value.op == "killed.k"
     await until(lambda: len(pool.pids) == 2, what="the dead worker replaced")
     assert set(pool.pids) != before
-    with GraphOp(name="after") as g2:
-        s = ops.square(x=PARENT["x"])
-        START >> s >> END
-    assert (await run(engine(g2), {"x": 4}))["y"] == 16
+    assert await squared_afterwards("after", 4) == 16
 
 
 async def test_an_op_whose_worker_dies_is_retried_with_retries(tmp_path):
@@ -257,10 +262,7 @@ async def test_cancel_kills_the_running_call_and_leaves_no_worker_busy():
     await until(lambda: pool.busy == 1, what="the call started")
     handle.cancel()
     await until(lambda: pool.busy == 0 and pool.queued == 0, what="no worker busy")
-    with GraphOp(name="next") as g2:
-        q = ops.square(x=PARENT["x"])
-        START >> q >> END
-    assert (await run(engine(g2), {"x": 3}))["y"] == 9
+    assert await squared_afterwards("next", 3) == 9
 
 
 async def test_a_failed_run_cancels_the_calls_it_submitted_running_and_queued():
@@ -293,10 +295,7 @@ async def test_cancel_drops_the_short_calls_workers_hold_ahead():
             handle.cancel()
     assert 200 <= seen < 3000
     await until(lambda: pool.busy == 0 and pool.queued == 0, what="the held calls dropped")
-    with GraphOp(name="after_ahead") as g2:
-        q = ops.square(x=PARENT["x"])
-        START >> q >> END
-    assert (await run(engine(g2), {"x": 5}))["y"] == 25
+    assert await squared_afterwards("after_ahead", 5) == 25
 
 
 async def test_a_timeout_stops_the_call_on_its_worker():
